@@ -1,0 +1,348 @@
+//! The client side of one HTTP/1.1 connection, as a state machine with no I/O.
+//!
+//! # Theory of operation
+//!
+//! A connection carries one exchange at a time (no pipelining). An exchange has two halves
+//! that move independently, because a server may answer before the request body is sent:
+//!
+//! ```text
+//!  send:  Idle ──send_request──▶ ExpectingContinue ──100 / deadline──▶ Body ──send_end──▶ Done
+//!                      │                  └──final response first──▶ Cancelled
+//!                      └──(no Expect)──────────────────────────────▶ Body
+//!
+//!  recv:  Idle ──send_request──▶ Head ──1xx──▶ Head ... ──final──▶ Body ──▶ End ──▶ Done
+//!                                                              └──▶ Upgraded (CONNECT 2xx, 101)
+//! ```
+//!
+//! Everything that changes these states is in this file: the `send_*` calls and the receive
+//! loop in [`Connection::poll_event`]. What the body framing of a response is, and whether the
+//! connection survives it, is decided once, in [`crate::framing`], when the final head arrives.
+//!
+//! When both halves are `Done`, the connection is reusable if framing and headers allow it,
+//! no byte arrived beyond the response, the server has not closed, and no error happened; then
+//! [`Connection::start_next_cycle`] returns both halves to `Idle`. Any error is sticky: every
+//! later call returns it, and the connection is never reusable.
+
+use std::time::Instant;
+
+use crate::buffer::ReceiveBuffer;
+use crate::chunked::{ChunkedDecoder, Decoded, push_chunk_start};
+use crate::error::{Error, LocalError, RemoteError};
+use crate::framing::{self, BodyFraming, RequestFacts};
+use crate::headers::Headers;
+use crate::limits::Limits;
+use crate::request::{RequestBody, RequestHead};
+use crate::response::{HeadScanner, ResponseHead, parse_head};
+
+/// What the response side produced; see [`Connection::poll_event`].
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An interim (1xx) response, such as `100 Continue` or `103 Early Hints`.
+    Interim(ResponseHead),
+    /// The final response head. Body events follow.
+    Response(ResponseHead),
+    /// Body bytes, already stripped of chunked framing. Valid until the next call.
+    Data(&'a [u8]),
+    /// The trailer fields of a chunked body; comes before `EndOfMessage`.
+    Trailers(Headers),
+    /// The response is complete.
+    EndOfMessage,
+    /// The connection now carries another protocol (a 2xx to CONNECT or a 101 to an
+    /// `Upgrade`); [`Connection::take_buffered`] returns the bytes already received for it.
+    Upgraded,
+}
+
+/// Where the request half of the exchange is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendState {
+    /// No request yet: call [`Connection::send_request`].
+    Idle,
+    /// `Expect: 100-continue` was sent; wait for input or [`Connection::poll_timeout`].
+    ExpectingContinue,
+    /// Send the body with [`Connection::send_body`] and finish with [`Connection::send_end`].
+    Body,
+    /// The request is completely queued.
+    Done,
+    /// The server answered before `100 Continue`: do not send the body. The connection will
+    /// not be reused.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BodyWriter {
+    Length { declared: u64, sent: u64 },
+    Chunked,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Send {
+    Idle,
+    ExpectingContinue {
+        deadline: Instant,
+        writer: BodyWriter,
+    },
+    Body(BodyWriter),
+    Done,
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+enum Recv {
+    Idle,
+    Head(HeadScanner),
+    Length {
+        remaining: u64,
+        received: u64,
+    },
+    Chunked(Box<ChunkedDecoder>),
+    CloseDelimited,
+    /// Trailers were delivered; `EndOfMessage` is next.
+    End,
+    Done,
+    Upgraded {
+        announced: bool,
+    },
+}
+
+/// An event before it borrows from the receive buffer.
+enum Output {
+    Interim(ResponseHead),
+    Response(ResponseHead),
+    Data(std::ops::Range<usize>),
+    Trailers(Headers),
+    End,
+    Upgraded,
+}
+
+/// The client side of an HTTP/1.1 connection, with no I/O: see the
+/// [crate documentation](crate) for the driver's loop.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    limits: Limits,
+    send: Send,
+    recv: Recv,
+    request: RequestFacts,
+    keep_alive: bool,
+    framing: Option<BodyFraming>,
+    interim: usize,
+    received: ReceiveBuffer,
+    transmit: Vec<u8>,
+    transmitted: usize,
+    eof: bool,
+    error: Option<Error>,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::new(Limits::default())
+    }
+}
+
+impl Connection {
+    /// A fresh connection, ready for [`send_request`](Self::send_request).
+    pub fn new(limits: Limits) -> Self {
+        Connection {
+            limits,
+            send: Send::Idle,
+            recv: Recv::Idle,
+            request: RequestFacts::default(),
+            keep_alive: true,
+            framing: None,
+            interim: 0,
+            received: ReceiveBuffer::default(),
+            transmit: Vec::new(),
+            transmitted: 0,
+            eof: false,
+            error: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn fail<T>(&mut self, error: impl Into<Error>) -> Result<T, Error> {
+        let error = error.into();
+        self.error = Some(error.clone());
+        Err(error)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn wrong_state<T>(&mut self, operation: &'static str, state: &'static str) -> Result<T, Error> {
+        self.fail(LocalError::WrongState { operation, state })
+    }
+
+    // ----- the request half -----
+
+    /// Queues the request head for `body`. `now` starts the `100 Continue` wait when the
+    /// head has `Expect: 100-continue` and a non-empty body.
+    ///
+    /// Allowed on a fresh connection or after [`start_next_cycle`](Self::start_next_cycle).
+    /// Errors (all fatal): [`LocalError::MissingHost`], [`LocalError::DuplicateHost`],
+    /// [`LocalError::ConflictingFraming`], [`LocalError::WrongState`].
+    pub fn send_request(
+        &mut self,
+        head: &RequestHead,
+        body: RequestBody,
+        now: Instant,
+    ) -> Result<(), Error> {
+        self.check()?;
+        if !matches!((self.send, &self.recv), (Send::Idle, Recv::Idle)) {
+            return self.wrong_state("send_request", "an exchange is in progress");
+        }
+        if self.eof {
+            return self.wrong_state("send_request", "the server has closed the connection");
+        }
+        if let Err(e) = head.encode(body, &mut self.transmit) {
+            return self.fail(e);
+        }
+        self.request = RequestFacts::of(head.method(), head.headers());
+        let writer = match body {
+            RequestBody::None | RequestBody::Length(0) => None,
+            RequestBody::Length(declared) => Some(BodyWriter::Length { declared, sent: 0 }),
+            RequestBody::Chunked => Some(BodyWriter::Chunked),
+        };
+        self.send = match writer {
+            None => Send::Done,
+            Some(writer) if head.expects_continue() => Send::ExpectingContinue {
+                deadline: now + self.limits.expect_continue_timeout,
+                writer,
+            },
+            Some(writer) => Send::Body(writer),
+        };
+        self.recv = Recv::Head(HeadScanner::default());
+        Ok(())
+    }
+
+    /// Where the request half is; tells the driver whether to send body bytes now.
+    pub fn send_state(&self) -> SendState {
+        match self.send {
+            Send::Idle => SendState::Idle,
+            Send::ExpectingContinue { .. } => SendState::ExpectingContinue,
+            Send::Body(_) => SendState::Body,
+            Send::Done => SendState::Done,
+            Send::Cancelled => SendState::Cancelled,
+        }
+    }
+
+    /// Queues body bytes (framed as chunks for a chunked body). Allowed in
+    /// [`SendState::Body`]. Errors (fatal): [`LocalError::BodyTooLong`],
+    /// [`LocalError::WrongState`].
+    pub fn send_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check()?;
+        let Send::Body(writer) = &mut self.send else {
+            return self.wrong_state("send_body", self.send_state().describe());
+        };
+        match writer {
+            BodyWriter::Length { declared, sent } => {
+                let attempted = *sent + data.len() as u64;
+                if attempted > *declared {
+                    let declared = *declared;
+                    return self.fail(LocalError::BodyTooLong {
+                        declared,
+                        attempted,
+                    });
+                }
+                *sent = attempted;
+                self.transmit.extend_from_slice(data);
+            }
+            BodyWriter::Chunked if data.is_empty() => {} // an empty chunk would end the body
+            BodyWriter::Chunked => {
+                push_chunk_start(&mut self.transmit, data.len());
+                self.transmit.extend_from_slice(data);
+                self.transmit.extend_from_slice(b"\r\n");
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the request body, with trailer fields for a chunked body. A no-op when the
+    /// request is already complete and `trailers` is `None`. Errors (fatal):
+    /// [`LocalError::BodyTooShort`], [`LocalError::TrailersNeedChunked`], [`LocalError::WrongState`].
+    pub fn send_end(&mut self, trailers: Option<&Headers>) -> Result<(), Error> {
+        self.check()?;
+        let has_trailers = trailers.is_some_and(|t| !t.is_empty());
+        match self.send {
+            Send::Body(BodyWriter::Length { .. }) | Send::Done if has_trailers => {
+                self.fail(LocalError::TrailersNeedChunked)
+            }
+            Send::Body(BodyWriter::Length { declared, sent }) if sent < declared => {
+                self.fail(LocalError::BodyTooShort { declared, sent })
+            }
+            Send::Body(BodyWriter::Length { .. }) | Send::Done => {
+                self.send = Send::Done;
+                Ok(())
+            }
+            Send::Body(BodyWriter::Chunked) => {
+                self.transmit.extend_from_slice(b"0\r\n");
+                for (name, value) in trailers.into_iter().flat_map(Headers::iter) {
+                    self.transmit.extend_from_slice(name.as_bytes());
+                    self.transmit.extend_from_slice(b": ");
+                    self.transmit.extend_from_slice(value);
+                    self.transmit.extend_from_slice(b"\r\n");
+                }
+                self.transmit.extend_from_slice(b"\r\n");
+                self.send = Send::Done;
+                Ok(())
+            }
+            _ => self.wrong_state("send_end", self.send_state().describe()),
+        }
+    }
+
+    /// Bytes waiting to be written to the socket, if any. After writing some, call
+    /// [`advance_transmit`](Self::advance_transmit).
+    pub fn poll_transmit(&self) -> Option<&[u8]> {
+        let pending = &self.transmit[self.transmitted..];
+        (!pending.is_empty()).then_some(pending)
+    }
+
+    /// Records that `n` bytes from [`poll_transmit`](Self::poll_transmit) were written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.transmitted = (self.transmitted + n).min(self.transmit.len());
+        if self.transmitted == self.transmit.len() {
+            self.transmit.clear();
+            self.transmitted = 0;
+        }
+    }
+
+    /// When the driver must call [`handle_timeout`](Self::handle_timeout) if no input came:
+    /// the end of the `100 Continue` wait.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.send {
+            Send::ExpectingContinue { deadline, .. } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// Tells the engine the time is `now`; past the `100 Continue` deadline, the body may go.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Send::ExpectingContinue { deadline, writer } = self.send
+            && now >= deadline
+        {
+            self.send = Send::Body(writer);
+        }
+    }
+}
+
+impl SendState {
+    fn describe(self) -> &'static str {
+        match self {
+            SendState::Idle => "no request was sent",
+            SendState::ExpectingContinue => "waiting for 100 Continue",
+            SendState::Body => "the request body is being sent",
+            SendState::Done => "the request is complete",
+            SendState::Cancelled => "the server answered before the body was sent",
+        }
+    }
+}
+
+mod receive;

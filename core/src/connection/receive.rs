@@ -1,0 +1,234 @@
+//! The response half of [`Connection`]: input in, events out.
+
+use super::*;
+
+impl Connection {
+    /// Adds received bytes. Then drain [`poll_event`](Self::poll_event).
+    ///
+    /// Bytes after an error are ignored. To avoid this copy, read straight into
+    /// [`input_buffer`](Self::input_buffer) instead.
+    pub fn handle_input(&mut self, data: &[u8]) {
+        if self.error.is_none() {
+            self.received.extend(data);
+        }
+    }
+
+    /// A buffer of at least `min` bytes to read the socket into; then call
+    /// [`commit_input`](Self::commit_input) with the count read.
+    pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
+        self.received.spare(min.max(1))
+    }
+
+    /// Adds `n` bytes written into [`input_buffer`](Self::input_buffer).
+    ///
+    /// # Panics
+    /// If `n` is more than that buffer's length.
+    pub fn commit_input(&mut self, n: usize) {
+        self.received.commit(n);
+    }
+
+    /// Tells the engine the server closed its side (a read returned 0 bytes).
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether the server has closed its side.
+    pub fn is_closed_by_peer(&self) -> bool {
+        self.eof
+    }
+
+    /// The next response event, or `None` when more input (or EOF) is needed, or when the
+    /// response is over. `Data` is as long as the buffered bytes allow.
+    ///
+    /// Events come in this order: `Interim`*, `Response`, then `Data`*, `Trailers`?,
+    /// `EndOfMessage` — or `Upgraded` right after `Response`. Errors are fatal and repeat.
+    pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        self.poll_event_max(usize::MAX)
+    }
+
+    /// Like [`poll_event`](Self::poll_event), with `Data` at most `max_data` bytes long (so a
+    /// driver can copy it straight into its caller's buffer).
+    pub fn poll_event_max(&mut self, max_data: usize) -> Result<Option<Event<'_>>, Error> {
+        self.check()?;
+        match self.next_output(max_data.max(1)) {
+            Ok(output) => Ok(output.map(|output| match output {
+                Output::Interim(head) => Event::Interim(head),
+                Output::Response(head) => Event::Response(head),
+                Output::Data(range) => Event::Data(self.received.raw(range)),
+                Output::Trailers(trailers) => Event::Trailers(trailers),
+                Output::End => Event::EndOfMessage,
+                Output::Upgraded => Event::Upgraded,
+            })),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn next_output(&mut self, max_data: usize) -> Result<Option<Output>, RemoteError> {
+        match &mut self.recv {
+            Recv::Idle if !self.received.is_empty() => Err(RemoteError::UnexpectedData {
+                len: self.received.len(),
+            }),
+            Recv::Idle | Recv::Done => Ok(None),
+            Recv::Head(scanner) => {
+                let Some(found) = scanner.scan(self.received.data(), &self.limits)? else {
+                    return match (self.eof, self.received.len()) {
+                        (false, _) => Ok(None),
+                        (true, 0) if self.interim == 0 => Err(RemoteError::ClosedBeforeResponse),
+                        (true, received) => Err(RemoteError::IncompleteHead { received }),
+                    };
+                };
+                let head = parse_head(&self.received.data()[..found.len], found.header_lines)?;
+                self.received.consume(found.len);
+                self.on_head(head).map(Some)
+            }
+            Recv::Length { remaining: 0, .. } => self.finish(),
+            Recv::Length {
+                remaining,
+                received,
+            } => {
+                let available = self.received.len() as u64;
+                if available == 0 {
+                    if self.eof {
+                        let expected = *received + *remaining;
+                        return Err(RemoteError::IncompleteBody {
+                            received: *received,
+                            expected,
+                        });
+                    }
+                    return Ok(None);
+                }
+                let n = available.min(*remaining).min(max_data as u64);
+                *remaining -= n;
+                *received += n;
+                Ok(Some(Output::Data(self.received.take(n as usize))))
+            }
+            Recv::Chunked(decoder) => {
+                let start = self.received.start();
+                let (used, decoded) = decoder.decode(self.received.data(), max_data)?;
+                self.received.consume(used);
+                match decoded {
+                    Some(Decoded::Data(range)) => {
+                        Ok(Some(Output::Data(start + range.start..start + range.end)))
+                    }
+                    Some(Decoded::End(trailers)) if trailers.is_empty() => self.finish(),
+                    Some(Decoded::End(trailers)) => {
+                        self.recv = Recv::End;
+                        Ok(Some(Output::Trailers(trailers)))
+                    }
+                    None if self.eof => Err(decoder
+                        .eof_error()
+                        .unwrap_or(RemoteError::ClosedBeforeResponse)),
+                    None => Ok(None),
+                }
+            }
+            Recv::CloseDelimited => match self.received.len() {
+                0 if self.eof => self.finish(),
+                0 => Ok(None),
+                n => Ok(Some(Output::Data(self.received.take(n.min(max_data))))),
+            },
+            Recv::End => self.finish(),
+            Recv::Upgraded { announced: false } => {
+                self.recv = Recv::Upgraded { announced: true };
+                Ok(Some(Output::Upgraded))
+            }
+            Recv::Upgraded { announced: true } => Ok(None),
+        }
+    }
+
+    /// A complete head arrived: an interim response, or the final one that decides framing.
+    fn on_head(&mut self, head: ResponseHead) -> Result<Output, RemoteError> {
+        let status = head.status();
+        if status.is_informational() && status != http::StatusCode::SWITCHING_PROTOCOLS {
+            self.interim += 1;
+            if self.interim > self.limits.max_interim_responses {
+                return Err(RemoteError::TooManyInterimResponses {
+                    limit: self.limits.max_interim_responses,
+                });
+            }
+            if let (http::StatusCode::CONTINUE, Send::ExpectingContinue { writer, .. }) =
+                (status, self.send)
+            {
+                self.send = Send::Body(writer);
+            }
+            self.recv = Recv::Head(HeadScanner::default());
+            return Ok(Output::Interim(head));
+        }
+        if status == http::StatusCode::SWITCHING_PROTOCOLS && !self.request.wants_upgrade {
+            return Err(RemoteError::UnexpectedSwitchingProtocols);
+        }
+        let decision = framing::decide(self.request, &head)?;
+        self.keep_alive = decision.keep_alive;
+        self.framing = Some(decision.framing);
+        if let Send::ExpectingContinue { .. } = self.send {
+            // RFC 9110 §10.1.1: the server decided without the body; it is not sent, and the
+            // connection cannot carry another request after a promised body went missing.
+            self.send = Send::Cancelled;
+            self.keep_alive = false;
+        }
+        self.recv = match decision.framing {
+            BodyFraming::None | BodyFraming::Length(0) => Recv::End,
+            BodyFraming::Length(n) => Recv::Length {
+                remaining: n,
+                received: 0,
+            },
+            BodyFraming::Chunked => Recv::Chunked(Box::new(ChunkedDecoder::new(&self.limits))),
+            BodyFraming::CloseDelimited => Recv::CloseDelimited,
+            BodyFraming::Upgraded => Recv::Upgraded { announced: false },
+        };
+        Ok(Output::Response(head))
+    }
+
+    fn finish(&mut self) -> Result<Option<Output>, RemoteError> {
+        self.recv = Recv::Done;
+        Ok(Some(Output::End))
+    }
+
+    /// How the current response's body is framed, once its final head has arrived.
+    pub fn body_framing(&self) -> Option<BodyFraming> {
+        self.framing
+    }
+
+    /// Whether the response is complete (`EndOfMessage` was returned).
+    pub fn is_response_complete(&self) -> bool {
+        matches!(self.recv, Recv::Done)
+    }
+
+    /// Whether the exchange is over and the connection may carry another one: both halves
+    /// done, keep-alive allowed by framing and headers, no extra bytes received, the server
+    /// has not closed, and no error.
+    pub fn is_reusable(&self) -> bool {
+        self.error.is_none()
+            && !self.eof
+            && self.keep_alive
+            && matches!((self.send, &self.recv), (Send::Done, Recv::Done))
+            && self.received.is_empty()
+            && self.poll_transmit().is_none()
+    }
+
+    /// Returns a reusable connection to `Idle` for the next request. Fails with
+    /// [`LocalError::WrongState`] (fatal) if [`is_reusable`](Self::is_reusable) is false.
+    pub fn start_next_cycle(&mut self) -> Result<(), Error> {
+        self.check()?;
+        if !self.is_reusable() {
+            return self.wrong_state("start_next_cycle", "the connection is not reusable");
+        }
+        self.send = Send::Idle;
+        self.recv = Recv::Idle;
+        self.request = RequestFacts::default();
+        self.keep_alive = true;
+        self.framing = None;
+        self.interim = 0;
+        Ok(())
+    }
+
+    /// Takes the received bytes not consumed yet. After [`Event::Upgraded`] they are the
+    /// first bytes of the new protocol (the tunnel, the upgraded stream).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        self.received.take_all()
+    }
+
+    /// The error that stopped this connection, if any.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+}

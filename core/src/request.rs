@@ -1,0 +1,399 @@
+//! The request head and how it is written (RFC 9112 §3).
+
+use http::Method;
+use url::Url;
+
+use crate::error::LocalError;
+use crate::headers::Headers;
+
+/// Which form of request target to write (RFC 9112 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`: the normal form, straight to the origin.
+    Origin,
+    /// `http://host:port/path?query`: to a forward proxy for an `http://` URL.
+    Absolute,
+    /// `host:port`: for `CONNECT`.
+    Authority,
+    /// `*`: for a server-wide `OPTIONS`.
+    Asterisk,
+}
+
+/// How the request body is framed on the wire (RFC 9112 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBody {
+    /// No body and no framing header (the usual GET, HEAD, DELETE).
+    None,
+    /// A body of exactly this many bytes, sent with `Content-Length` (which may be 0).
+    Length(u64),
+    /// A body of unknown length, sent with `Transfer-Encoding: chunked`; trailers allowed.
+    Chunked,
+}
+
+/// A request line and header fields, checked when built so that writing them cannot fail.
+///
+/// ```
+/// use duet_core::{RequestHead, TargetForm};
+/// let url = url::Url::parse("http://example.com:8080/a?b=1#frag").unwrap();
+/// let head = RequestHead::from_url(http::Method::GET, &url, TargetForm::Origin).unwrap();
+/// assert_eq!(head.target(), "/a?b=1");
+/// assert_eq!(head.headers().get("host"), Some(&b"example.com:8080"[..]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    method: Method,
+    target: String,
+    headers: Headers,
+}
+
+impl RequestHead {
+    /// A head with this method and target and no headers yet (add at least `Host`).
+    ///
+    /// The target must be non-empty visible ASCII (no space, control byte or non-ASCII byte;
+    /// percent-encode those): otherwise [`LocalError::InvalidTarget`] or
+    /// [`LocalError::EmptyTarget`].
+    pub fn new(method: Method, target: impl Into<String>) -> Result<Self, LocalError> {
+        let target = target.into();
+        if target.is_empty() {
+            return Err(LocalError::EmptyTarget);
+        }
+        if let Some(index) = target.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
+            return Err(LocalError::InvalidTarget {
+                byte: target.as_bytes()[index],
+                index,
+            });
+        }
+        Ok(RequestHead {
+            method,
+            target,
+            headers: Headers::new(),
+        })
+    }
+
+    /// A head for `url` in the given target form, with its `Host` header set.
+    ///
+    /// Userinfo and fragment never reach the wire. `Authority` form always carries the port.
+    pub fn from_url(method: Method, url: &Url, form: TargetForm) -> Result<Self, LocalError> {
+        let mut head = RequestHead::new(method, target_for(url, form))?;
+        head.headers.append("Host", host_header(url))?;
+        Ok(head)
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target as written on the wire.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The header fields, in wire order (`Host` is always written first).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The header fields, to add or change some.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// Whether the caller asked for `Expect: 100-continue`.
+    pub(crate) fn expects_continue(&self) -> bool {
+        self.headers.has_token("expect", "100-continue")
+    }
+
+    /// Appends the head for `body` to `out`: request line, `Host` first, the caller's fields in
+    /// their order and case, then the framing header unless the caller already wrote the same.
+    pub(crate) fn encode(&self, body: RequestBody, out: &mut Vec<u8>) -> Result<(), LocalError> {
+        let framing = self.framing_header(body)?;
+        let mut hosts = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("host"));
+        let host = hosts.next().ok_or(LocalError::MissingHost)?;
+        if hosts.next().is_some() {
+            return Err(LocalError::DuplicateHost);
+        }
+        out.reserve(self.method.as_str().len() + self.target.len() + self.headers.wire_len() + 48);
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        write_field(out, host.0.as_bytes(), host.1);
+        for (name, value) in self
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
+        {
+            write_field(out, name.as_bytes(), value);
+        }
+        match framing {
+            Some(RequestBody::Length(n)) => {
+                out.extend_from_slice(b"Content-Length: ");
+                push_decimal(out, n);
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(RequestBody::Chunked) => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            Some(RequestBody::None) | None => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// The framing header duet must add, after checking the caller's own framing headers
+    /// agree with `body` (RFC 9112 §6.1-6.2: never both, never a mismatch).
+    fn framing_header(&self, body: RequestBody) -> Result<Option<RequestBody>, LocalError> {
+        let lengths: Vec<&[u8]> = self.headers.get_all("content-length").collect();
+        let codings: Vec<&[u8]> = self.headers.get_all("transfer-encoding").collect();
+        let conflict = |header| Err(LocalError::ConflictingFraming { header });
+        match body {
+            RequestBody::Chunked => {
+                if !lengths.is_empty() {
+                    return conflict("Content-Length");
+                }
+                match codings.as_slice() {
+                    [] => Ok(Some(body)),
+                    [one] if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => Ok(None),
+                    _ => conflict("Transfer-Encoding"),
+                }
+            }
+            RequestBody::Length(_) | RequestBody::None if !codings.is_empty() => {
+                conflict("Transfer-Encoding")
+            }
+            RequestBody::Length(n) => match lengths.as_slice() {
+                [] => Ok(Some(body)),
+                [one] if one.trim_ascii() == n.to_string().as_bytes() => Ok(None),
+                _ => conflict("Content-Length"),
+            },
+            RequestBody::None => match lengths.as_slice() {
+                [] => Ok(None),
+                [one] if one.trim_ascii() == b"0" => Ok(None),
+                _ => conflict("Content-Length"),
+            },
+        }
+    }
+}
+
+fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal without allocating.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// The request target for `url` in `form`; never the userinfo or the fragment.
+pub fn target_for(url: &Url, form: TargetForm) -> String {
+    match form {
+        TargetForm::Origin => {
+            let mut t = String::from(if url.path().is_empty() {
+                "/"
+            } else {
+                url.path()
+            });
+            if let Some(q) = url.query() {
+                t.push('?');
+                t.push_str(q);
+            }
+            t
+        }
+        TargetForm::Absolute => {
+            let mut t = format!("{}://{}", url.scheme(), host_header(url));
+            t.push_str(&target_for(url, TargetForm::Origin));
+            t
+        }
+        TargetForm::Authority => {
+            let host = url.host_str().unwrap_or_default();
+            match url.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            }
+        }
+        TargetForm::Asterisk => "*".to_owned(),
+    }
+}
+
+/// The `Host` header value for `url` (RFC 9110 §7.2): host, plus the port when it is not the
+/// scheme's default. IPv6 literals keep their brackets.
+pub fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(head: &RequestHead, body: RequestBody) -> Result<String, LocalError> {
+        let mut out = Vec::new();
+        head.encode(body, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn host_first_then_caller_order_and_case() {
+        let mut head = RequestHead::new(Method::POST, "/submit?x=1").unwrap();
+        head.headers_mut().append("X-Custom-CASE", "1").unwrap();
+        head.headers_mut().append("accept", "*/*").unwrap();
+        head.headers_mut().append("HoSt", "example.org").unwrap();
+        assert_eq!(
+            encode(&head, RequestBody::Length(5)).unwrap(),
+            "POST /submit?x=1 HTTP/1.1\r\nHoSt: example.org\r\nX-Custom-CASE: 1\r\naccept: */*\r\n\
+             Content-Length: 5\r\n\r\n"
+        );
+        assert!(
+            encode(&head, RequestBody::Chunked)
+                .unwrap()
+                .ends_with("Transfer-Encoding: chunked\r\n\r\n")
+        );
+        assert!(
+            encode(&head, RequestBody::None)
+                .unwrap()
+                .ends_with("accept: */*\r\n\r\n")
+        );
+        assert!(
+            encode(&head, RequestBody::Length(0))
+                .unwrap()
+                .ends_with("Content-Length: 0\r\n\r\n")
+        );
+    }
+
+    #[test]
+    fn targets_from_urls() {
+        let url = Url::parse("http://user:pw@[::1]:8080/p%20q?a=b&c#frag").unwrap();
+        assert_eq!(target_for(&url, TargetForm::Origin), "/p%20q?a=b&c");
+        assert_eq!(
+            target_for(&url, TargetForm::Absolute),
+            "http://[::1]:8080/p%20q?a=b&c"
+        );
+        assert_eq!(target_for(&url, TargetForm::Authority), "[::1]:8080");
+        assert_eq!(target_for(&url, TargetForm::Asterisk), "*");
+        assert_eq!(host_header(&url), "[::1]:8080");
+        let url = Url::parse("https://example.com/").unwrap();
+        assert_eq!(target_for(&url, TargetForm::Authority), "example.com:443");
+        assert_eq!(host_header(&url), "example.com");
+        let url = Url::parse("https://example.com").unwrap();
+        assert_eq!(target_for(&url, TargetForm::Origin), "/");
+    }
+
+    #[test]
+    fn bad_targets_are_refused() {
+        for (target, byte, index) in [
+            ("/a b", b' ', 2),
+            ("/a\r\n", b'\r', 2),
+            ("/\0", 0, 1),
+            ("/é", 0xc3, 1),
+        ] {
+            assert_eq!(
+                RequestHead::new(Method::GET, target),
+                Err(LocalError::InvalidTarget { byte, index })
+            );
+        }
+        assert_eq!(
+            RequestHead::new(Method::GET, ""),
+            Err(LocalError::EmptyTarget)
+        );
+    }
+
+    #[test]
+    fn host_is_required_once() {
+        let mut head = RequestHead::new(Method::GET, "/").unwrap();
+        assert_eq!(
+            encode(&head, RequestBody::None),
+            Err(LocalError::MissingHost)
+        );
+        head.headers_mut().append("Host", "a").unwrap();
+        head.headers_mut().append("host", "b").unwrap();
+        assert_eq!(
+            encode(&head, RequestBody::None),
+            Err(LocalError::DuplicateHost)
+        );
+    }
+
+    #[test]
+    fn caller_framing_headers_must_agree() {
+        let mut head = RequestHead::new(Method::PUT, "/").unwrap();
+        head.headers_mut().append("Host", "h").unwrap();
+        let with = |name: &str, value: &str| {
+            let mut h = head.clone();
+            h.headers_mut().append(name, value).unwrap();
+            h
+        };
+        let cl = |header| Err(LocalError::ConflictingFraming { header });
+        // Agreeing headers are written once, as given.
+        let out = encode(&with("content-length", "3"), RequestBody::Length(3)).unwrap();
+        assert_eq!(out.matches("ength").count(), 1);
+        let out = encode(&with("Transfer-Encoding", "chunked"), RequestBody::Chunked).unwrap();
+        assert_eq!(out.matches("chunked").count(), 1);
+        assert!(encode(&with("Content-Length", "0"), RequestBody::None).is_ok());
+        // Disagreeing ones are errors.
+        assert_eq!(
+            encode(&with("Content-Length", "4"), RequestBody::Length(3)),
+            cl("Content-Length")
+        );
+        assert_eq!(
+            encode(&with("Content-Length", "4"), RequestBody::Chunked),
+            cl("Content-Length")
+        );
+        assert_eq!(
+            encode(&with("Content-Length", "4"), RequestBody::None),
+            cl("Content-Length")
+        );
+        assert_eq!(
+            encode(&with("Transfer-Encoding", "gzip"), RequestBody::Chunked),
+            cl("Transfer-Encoding")
+        );
+        assert_eq!(
+            encode(
+                &with("Transfer-Encoding", "chunked"),
+                RequestBody::Length(1)
+            ),
+            cl("Transfer-Encoding")
+        );
+        assert_eq!(
+            encode(&with("Transfer-Encoding", "chunked"), RequestBody::None),
+            cl("Transfer-Encoding")
+        );
+    }
+
+    #[test]
+    fn extension_methods_are_written_as_given() {
+        let method = Method::from_bytes(b"PROPFIND").unwrap();
+        let mut head = RequestHead::new(method, "*").unwrap();
+        head.headers_mut().append("Host", "h").unwrap();
+        assert!(
+            encode(&head, RequestBody::None)
+                .unwrap()
+                .starts_with("PROPFIND * HTTP/1.1\r\n")
+        );
+        assert!(Method::from_bytes(b"GET\r\n").is_err());
+    }
+
+    #[test]
+    fn decimal() {
+        for n in [0u64, 7, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
+}

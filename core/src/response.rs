@@ -1,0 +1,402 @@
+//! Finding and parsing a response head (RFC 9112 §2, §4, §5).
+//!
+//! httparse parses a head from its first byte every time it is called, so calling it on every
+//! arrival would be quadratic for a head sent a byte at a time. Instead [`HeadScanner`] looks for
+//! the blank line that ends the head, remembering how far it searched, and checks the line,
+//! header-count and head-size limits as it goes. httparse runs once, on the complete head.
+//!
+//! Every limit is reported at the byte where it is first exceeded, so a head gives the same
+//! result however its bytes are split.
+
+use std::ops::Range;
+
+use http::{StatusCode, Version};
+
+use crate::error::RemoteError;
+use crate::headers::Headers;
+use crate::limits::Limits;
+
+/// A response head: status line and header fields, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    status: StatusCode,
+    version: Version,
+    reason: Range<usize>,
+    headers: Headers,
+}
+
+impl ResponseHead {
+    /// The status code (100..=999).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// `HTTP_11` or `HTTP_10`.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The reason phrase as received; it may not be UTF-8 (RFC 9112 §4 allows obs-text).
+    pub fn reason(&self) -> &[u8] {
+        &self.headers.raw()[self.reason.clone()]
+    }
+
+    /// The header fields, names as received.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+}
+
+/// Searches a growing buffer for the end of a response head, checking limits on the way.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HeadScanner {
+    /// Bytes before this index have been searched.
+    searched: usize,
+    /// Where the current (incomplete) line starts.
+    line_start: usize,
+    /// Non-empty lines seen: the status line and the header lines.
+    lines: usize,
+}
+
+/// A head located by the scanner.
+pub(crate) struct FoundHead {
+    /// Bytes of the head including its blank line.
+    pub len: usize,
+    /// Header lines (the status line not counted).
+    pub header_lines: usize,
+}
+
+impl HeadScanner {
+    /// Searches `buf` (the bytes received since the head began) for the end of the head.
+    pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<FoundHead>, RemoteError> {
+        while let Some(i) = memchr::memchr(b'\n', &buf[self.searched..]) {
+            let lf = self.searched + i;
+            self.searched = lf + 1;
+            let raw_len = lf - self.line_start;
+            // A line exceeds its limit at byte `line_start + max_line + 1`, the head at byte
+            // `max_head + 1`; report whichever a byte-at-a-time reader would meet first.
+            let line_over = (raw_len > limits.max_line_bytes)
+                .then(|| self.line_start + limits.max_line_bytes + 1);
+            let head_over = (lf + 1 > limits.max_head_bytes).then_some(limits.max_head_bytes + 1);
+            match (line_over, head_over) {
+                (Some(l), Some(h)) if l <= h => {
+                    return Err(RemoteError::LineTooLong {
+                        limit: limits.max_line_bytes,
+                    });
+                }
+                (Some(_), None) => {
+                    return Err(RemoteError::LineTooLong {
+                        limit: limits.max_line_bytes,
+                    });
+                }
+                (_, Some(_)) => {
+                    return Err(RemoteError::HeadTooLarge {
+                        limit: limits.max_head_bytes,
+                    });
+                }
+                (None, None) => {}
+            }
+            let line = &buf[self.line_start..lf];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.line_start = lf + 1;
+            if line.is_empty() {
+                if self.lines == 0 {
+                    continue; // empty lines before the status line are ignored (RFC 9112 §2.2)
+                }
+                return Ok(Some(FoundHead {
+                    len: lf + 1,
+                    header_lines: self.lines - 1,
+                }));
+            }
+            if self.lines > 0 && matches!(line[0], b' ' | b'\t') {
+                return Err(RemoteError::ObsoleteLineFolding {
+                    line: self.lines + 1,
+                });
+            }
+            self.lines += 1;
+            if self.lines - 1 > limits.max_headers {
+                return Err(RemoteError::TooManyHeaders {
+                    limit: limits.max_headers,
+                });
+            }
+        }
+        self.searched = buf.len();
+        if buf.len() - self.line_start > limits.max_line_bytes {
+            return Err(RemoteError::LineTooLong {
+                limit: limits.max_line_bytes,
+            });
+        }
+        if buf.len() > limits.max_head_bytes {
+            return Err(RemoteError::HeadTooLarge {
+                limit: limits.max_head_bytes,
+            });
+        }
+        Ok(None)
+    }
+}
+
+const STACK_HEADERS: usize = 32;
+
+/// Parses a complete head found by [`HeadScanner`]; `bytes` is exactly the head.
+pub(crate) fn parse_head(bytes: &[u8], header_lines: usize) -> Result<ResponseHead, RemoteError> {
+    if header_lines <= STACK_HEADERS {
+        let mut slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        parse_with(bytes, &mut slots[..header_lines])
+    } else {
+        parse_with(bytes, &mut vec![httparse::EMPTY_HEADER; header_lines])
+    }
+}
+
+fn parse_with<'b>(
+    bytes: &'b [u8],
+    slots: &mut [httparse::Header<'b>],
+) -> Result<ResponseHead, RemoteError> {
+    let mut response = httparse::Response::new(slots);
+    match response.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(RemoteError::MalformedHead {
+                detail: "incomplete head",
+            });
+        }
+        Err(e) => {
+            return Err(RemoteError::MalformedHead {
+                detail: describe(e),
+            });
+        }
+    }
+    let code = response.code.unwrap_or(0);
+    let status = match StatusCode::from_u16(code) {
+        Ok(status) if code >= 100 => status,
+        _ => return Err(RemoteError::InvalidStatus { code }),
+    };
+    let version = if response.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // One copy of the head; header names and values become ranges into it.
+    let buf = bytes.to_vec();
+    let base = bytes.as_ptr() as usize;
+    let offset = |s: &[u8]| s.as_ptr() as usize - base;
+    let ranges = response.headers.iter().map(|h| {
+        let n = offset(h.name.as_bytes());
+        let v = offset(h.value);
+        (n..n + h.name.len(), v..v + h.value.len())
+    });
+    let reason = reason_range(bytes);
+    let headers = Headers::from_parts(buf, ranges.collect::<Vec<_>>());
+    Ok(ResponseHead {
+        status,
+        version,
+        reason,
+        headers,
+    })
+}
+
+/// The reason phrase's range, read from the status line httparse has already validated
+/// (`HTTP/1.x SSS[ reason]`), because httparse drops reason phrases that are not UTF-8.
+fn reason_range(bytes: &[u8]) -> Range<usize> {
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let end = start + memchr::memchr(b'\n', &bytes[start..]).unwrap_or(bytes.len() - start);
+    let end = if end > start && bytes[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    let reason_start = (start + 13).min(end);
+    reason_start..end
+}
+
+fn describe(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::HeaderName => "invalid header name (or whitespace before the colon)",
+        httparse::Error::HeaderValue => "invalid byte in a header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status line",
+        httparse::Error::Token => "invalid token",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "invalid or unsupported HTTP version",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_all(bytes: &[u8], limits: &Limits) -> Result<Option<(usize, usize)>, RemoteError> {
+        HeadScanner::default()
+            .scan(bytes, limits)
+            .map(|f| f.map(|f| (f.len, f.header_lines)))
+    }
+
+    fn scan_bytewise(bytes: &[u8], limits: &Limits) -> Result<Option<(usize, usize)>, RemoteError> {
+        let mut scanner = HeadScanner::default();
+        for end in 1..=bytes.len() {
+            if let Some(found) = scanner.scan(&bytes[..end], limits)? {
+                return Ok(Some((found.len, found.header_lines)));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn finds_the_end_with_crlf_or_bare_lf_and_skips_leading_blank_lines() {
+        let limits = Limits::default();
+        for (bytes, expect) in [
+            (&b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"[..], Some((25, 1))),
+            (b"HTTP/1.1 200 OK\nA: b\n\nbody", Some((22, 1))),
+            (b"\r\n\nHTTP/1.1 204 No Content\r\n\r\n", Some((30, 0))),
+            (b"HTTP/1.1 200 OK\r\nA: b\r\n", None),
+        ] {
+            assert_eq!(scan_all(bytes, &limits).unwrap(), expect);
+            assert_eq!(scan_bytewise(bytes, &limits).unwrap(), expect);
+        }
+    }
+
+    #[test]
+    fn limits_give_the_same_error_however_split() {
+        let mut limits = Limits {
+            max_line_bytes: 20,
+            max_head_bytes: 60,
+            max_headers: 2,
+            ..Limits::default()
+        };
+        let blank_lines = b"\r\n".repeat(31);
+        let cases: [(&[u8], RemoteError); 4] = [
+            (
+                b"HTTP/1.1 200 OK\r\nX: 0123456789012345678\r\n\r\n",
+                RemoteError::LineTooLong { limit: 20 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+                RemoteError::TooManyHeaders { limit: 2 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: 1\r\n folded\r\n\r\n",
+                RemoteError::ObsoleteLineFolding { line: 3 },
+            ),
+            (&blank_lines, RemoteError::HeadTooLarge { limit: 60 }),
+        ];
+        for (bytes, err) in cases {
+            assert_eq!(
+                scan_all(bytes, &limits),
+                Err(err.clone()),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+            assert_eq!(
+                scan_bytewise(bytes, &limits),
+                Err(err),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        // A head of exactly the limit passes; one byte more fails.
+        let exact = b"HTTP/1.1 200 OK\r\nA: 0123456789\r\nB: 0123456789\r\nCC: 12345\r\n\r\n";
+        assert_eq!(exact.len(), 60);
+        limits.max_headers = 3;
+        assert_eq!(scan_all(exact, &limits).unwrap(), Some((60, 3)));
+        let over = b"HTTP/1.1 200 OK\r\nA: 0123456789\r\nB: 0123456789\r\nCC: 123456\r\n\r\n";
+        assert_eq!(
+            scan_all(over, &limits),
+            Err(RemoteError::HeadTooLarge { limit: 60 })
+        );
+        assert_eq!(
+            scan_bytewise(over, &limits),
+            Err(RemoteError::HeadTooLarge { limit: 60 })
+        );
+    }
+
+    #[test]
+    fn parses_status_version_reason_and_headers() {
+        let bytes = b"HTTP/1.0 404 Not \xe9 Found\r\nContent-Type: text/plain\r\nX-Empty:\r\n\r\n";
+        let head = parse_head(bytes, 2).unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND);
+        assert_eq!(head.version(), Version::HTTP_10);
+        assert_eq!(head.reason(), b"Not \xe9 Found");
+        assert_eq!(head.headers().get("content-type"), Some(&b"text/plain"[..]));
+        assert_eq!(head.headers().get("x-empty"), Some(&b""[..]));
+        assert_eq!(
+            parse_head(b"HTTP/1.1 200\r\n\r\n", 0).unwrap().reason(),
+            b""
+        );
+        assert_eq!(
+            parse_head(b"\nHTTP/1.1 200 OK\n\n", 0).unwrap().reason(),
+            b"OK"
+        );
+    }
+
+    #[test]
+    fn many_headers_use_the_heap_path() {
+        let mut bytes = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..40 {
+            bytes.extend_from_slice(format!("H{i}: {i}\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        let head = parse_head(&bytes, 40).unwrap();
+        assert_eq!(head.headers().len(), 40);
+        assert_eq!(head.headers().get("h39"), Some(&b"39"[..]));
+    }
+
+    #[test]
+    fn malformed_heads() {
+        let bad: [(&[u8], RemoteError); 7] = [
+            (
+                b"HTTP/1.1 099 Low\r\n\r\n",
+                RemoteError::InvalidStatus { code: 99 },
+            ),
+            (
+                b"HTTP/2.0 200 OK\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::Version),
+                },
+            ),
+            (
+                b"HTTP/1.1 20 OK\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::Status),
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA : b\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::HeaderName),
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: b\0\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::HeaderValue),
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::HeaderValue),
+                },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n: b\r\n\r\n",
+                RemoteError::MalformedHead {
+                    detail: describe(httparse::Error::HeaderName),
+                },
+            ),
+        ];
+        for (bytes, err) in bad {
+            let found = HeadScanner::default()
+                .scan(bytes, &Limits::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                parse_head(&bytes[..found.len], found.header_lines),
+                Err(err),
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+}
