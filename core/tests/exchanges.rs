@@ -1,0 +1,408 @@
+//! The request half, every state transition of an exchange, the caller's errors, stickiness
+//! and reuse across cycles.
+
+mod support;
+
+use std::time::Duration;
+
+use duet_core::{
+    Connection, Error, Event, Headers, LocalError, RemoteError, RequestBody, SendState,
+};
+use support::{Ev, drain, request, t0};
+
+fn wire(conn: &mut Connection) -> String {
+    let bytes = conn.poll_transmit().map(<[u8]>::to_vec).unwrap_or_default();
+    conn.advance_transmit(bytes.len());
+    String::from_utf8(bytes).unwrap()
+}
+
+fn events(conn: &mut Connection) -> Vec<Ev> {
+    let mut out = Vec::new();
+    if let Some(e) = drain(conn, &mut out, usize::MAX) {
+        panic!("unexpected error {e}");
+    }
+    out
+}
+
+fn local(e: LocalError) -> Result<(), Error> {
+    Err(Error::Local(e))
+}
+
+const OK_EMPTY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+#[test]
+fn content_length_body_goes_out_as_given() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("PUT", &[]), RequestBody::Length(11), t0())
+        .unwrap();
+    assert_eq!(conn.send_state(), SendState::Body);
+    conn.send_body(b"hello").unwrap();
+    conn.send_body(b" world").unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(conn.send_state(), SendState::Done);
+    assert_eq!(
+        wire(&mut conn),
+        "PUT / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\n\r\nhello world"
+    );
+}
+
+#[test]
+fn chunked_body_with_trailers_and_empty_writes() {
+    let mut conn = Connection::default();
+    conn.send_request(
+        &request("POST", &[("Trailer", "X-Sum")]),
+        RequestBody::Chunked,
+        t0(),
+    )
+    .unwrap();
+    conn.send_body(b"").unwrap(); // must not end the body
+    conn.send_body(&[b'a'; 26]).unwrap();
+    let mut trailers = Headers::new();
+    trailers.append("X-Sum", "26").unwrap();
+    conn.send_end(Some(&trailers)).unwrap();
+    let expected = format!(
+        "POST / HTTP/1.1\r\nHost: example.test\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n\
+         1a\r\n{}\r\n0\r\nX-Sum: 26\r\n\r\n",
+        "a".repeat(26)
+    );
+    assert_eq!(wire(&mut conn), expected);
+}
+
+#[test]
+fn partial_writes_are_tracked() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    let all = conn.poll_transmit().unwrap().to_vec();
+    conn.advance_transmit(3);
+    assert_eq!(conn.poll_transmit().unwrap(), &all[3..]);
+    conn.advance_transmit(all.len() - 3);
+    assert_eq!(conn.poll_transmit(), None);
+}
+
+#[test]
+fn body_length_mistakes_are_caught_before_sending() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    wire(&mut conn);
+    assert_eq!(
+        conn.send_body(b"abcd"),
+        local(LocalError::BodyTooLong {
+            declared: 3,
+            attempted: 4
+        })
+    );
+    assert_eq!(
+        conn.poll_transmit(),
+        None,
+        "none of the oversized write is queued"
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    conn.send_body(b"ab").unwrap();
+    assert_eq!(
+        conn.send_end(None),
+        local(LocalError::BodyTooShort {
+            declared: 3,
+            sent: 2
+        })
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(1), t0())
+        .unwrap();
+    conn.send_body(b"a").unwrap();
+    let mut trailers = Headers::new();
+    trailers.append("A", "1").unwrap();
+    assert_eq!(
+        conn.send_end(Some(&trailers)),
+        local(LocalError::TrailersNeedChunked)
+    );
+}
+
+#[test]
+fn head_mistakes_are_caught_before_any_byte() {
+    let mut conn = Connection::default();
+    let mut head = request("GET", &[]);
+    head.headers_mut().remove("host");
+    assert_eq!(
+        conn.send_request(&head, RequestBody::None, t0()),
+        local(LocalError::MissingHost)
+    );
+    assert_eq!(conn.poll_transmit(), None);
+
+    let mut conn = Connection::default();
+    let head = request("GET", &[("host", "other")]);
+    assert_eq!(
+        conn.send_request(&head, RequestBody::None, t0()),
+        local(LocalError::DuplicateHost)
+    );
+
+    let mut conn = Connection::default();
+    let head = request("POST", &[("Content-Length", "5")]);
+    let err = LocalError::ConflictingFraming {
+        header: "Content-Length",
+    };
+    assert_eq!(
+        conn.send_request(&head, RequestBody::Chunked, t0()),
+        local(err)
+    );
+    assert_eq!(conn.poll_transmit(), None);
+}
+
+#[test]
+fn expect_continue_waits_for_100() {
+    let mut conn = Connection::default();
+    let head = request("PUT", &[("Expect", "100-continue")]);
+    conn.send_request(&head, RequestBody::Length(4), t0())
+        .unwrap();
+    assert!(wire(&mut conn).contains("Expect: 100-continue\r\n"));
+    assert_eq!(conn.send_state(), SendState::ExpectingContinue);
+    assert_eq!(conn.poll_timeout(), Some(t0() + Duration::from_secs(1)));
+    let err = LocalError::WrongState {
+        operation: "send_body",
+        state: "waiting for 100 Continue",
+    };
+    assert_eq!(conn.clone().send_body(b"data"), local(err));
+    conn.handle_input(b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(events(&mut conn), [Ev::Interim(100, vec![])]);
+    assert_eq!(conn.send_state(), SendState::Body);
+    assert_eq!(conn.poll_timeout(), None);
+    conn.send_body(b"data").unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(wire(&mut conn), "data");
+    conn.handle_input(OK_EMPTY);
+    assert_eq!(events(&mut conn).last(), Some(&Ev::End));
+    assert!(conn.is_reusable());
+}
+
+#[test]
+fn expect_continue_deadline_releases_the_body() {
+    let mut conn = Connection::default();
+    conn.send_request(
+        &request("PUT", &[("Expect", "100-Continue")]),
+        RequestBody::Chunked,
+        t0(),
+    )
+    .unwrap();
+    conn.handle_timeout(t0() + Duration::from_millis(999));
+    assert_eq!(conn.send_state(), SendState::ExpectingContinue);
+    conn.handle_timeout(t0() + Duration::from_secs(1));
+    assert_eq!(conn.send_state(), SendState::Body);
+}
+
+#[test]
+fn expect_continue_answered_with_a_final_status_cancels_the_body() {
+    let mut conn = Connection::default();
+    conn.send_request(
+        &request("PUT", &[("Expect", "100-continue")]),
+        RequestBody::Length(4),
+        t0(),
+    )
+    .unwrap();
+    conn.handle_input(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(events(&mut conn).len(), 2);
+    assert_eq!(conn.send_state(), SendState::Cancelled);
+    assert_eq!(conn.poll_timeout(), None);
+    assert!(!conn.is_reusable(), "the promised body never came");
+    let err = LocalError::WrongState {
+        operation: "send_body",
+        state: "the server answered before the body was sent",
+    };
+    assert_eq!(conn.send_body(b"data"), local(err));
+}
+
+#[test]
+fn expect_without_a_body_does_not_wait() {
+    let mut conn = Connection::default();
+    conn.send_request(
+        &request("PUT", &[("Expect", "100-continue")]),
+        RequestBody::Length(0),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(conn.send_state(), SendState::Done);
+    assert_eq!(conn.poll_timeout(), None);
+}
+
+#[test]
+fn an_early_response_while_uploading() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(6), t0())
+        .unwrap();
+    conn.send_body(b"abc").unwrap();
+    conn.handle_input(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(events(&mut conn).last(), Some(&Ev::End));
+    assert!(conn.is_response_complete());
+    assert!(!conn.is_reusable(), "the request is not finished");
+    conn.send_body(b"def").unwrap();
+    conn.send_end(None).unwrap();
+    assert!(!conn.is_reusable(), "bytes still wait to be written");
+    assert!(wire(&mut conn).ends_with("abcdef"));
+    assert!(conn.is_reusable());
+}
+
+#[test]
+fn several_exchanges_on_one_connection() {
+    let mut conn = Connection::default();
+    for i in 0..3 {
+        conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+            .unwrap();
+        assert!(wire(&mut conn).starts_with("GET / HTTP/1.1\r\n"));
+        let body = format!("body {i}");
+        conn.handle_input(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        let got = events(&mut conn);
+        assert_eq!(got[1], Ev::Data(body.into_bytes()));
+        assert!(conn.is_reusable());
+        conn.start_next_cycle().unwrap();
+        assert_eq!(conn.send_state(), SendState::Idle);
+        assert_eq!(conn.body_framing(), None);
+    }
+}
+
+#[test]
+fn wrong_state_calls() {
+    let state = |operation, state| Err(Error::Local(LocalError::WrongState { operation, state }));
+    assert_eq!(
+        Connection::default().send_body(b"x"),
+        state("send_body", "no request was sent")
+    );
+    assert_eq!(
+        Connection::default().send_end(None),
+        state("send_end", "no request was sent")
+    );
+    assert_eq!(
+        Connection::default().start_next_cycle(),
+        state("start_next_cycle", "the connection is not reusable")
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    let again = conn.send_request(&request("GET", &[]), RequestBody::None, t0());
+    assert_eq!(again, state("send_request", "an exchange is in progress"));
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    assert_eq!(
+        conn.send_body(b"x"),
+        state("send_body", "the request is complete")
+    );
+    assert_eq!(
+        Connection::default().send_end(None),
+        state("send_end", "no request was sent")
+    );
+
+    let mut conn = Connection::default();
+    conn.handle_eof();
+    let closed = conn.send_request(&request("GET", &[]), RequestBody::None, t0());
+    assert_eq!(
+        closed,
+        state("send_request", "the server has closed the connection")
+    );
+}
+
+#[test]
+fn send_end_without_a_body_is_harmless() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(conn.send_state(), SendState::Done);
+}
+
+#[test]
+fn errors_are_sticky() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    conn.handle_input(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n");
+    let first = conn.poll_event().unwrap_err();
+    assert!(first.is_remote());
+    assert_eq!(conn.poll_event().unwrap_err(), first);
+    conn.handle_input(OK_EMPTY);
+    assert_eq!(conn.poll_event().unwrap_err(), first);
+    assert_eq!(conn.send_body(b"x").unwrap_err(), first);
+    assert_eq!(conn.start_next_cycle().unwrap_err(), first);
+    assert_eq!(conn.error(), Some(&first));
+    assert!(!conn.is_reusable());
+    // A caller's mistake is sticky too.
+    let mut conn = Connection::default();
+    let bad = conn.send_end(None).unwrap_err();
+    assert!(bad.is_local());
+    assert_eq!(
+        conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+            .unwrap_err(),
+        bad
+    );
+}
+
+#[test]
+fn bytes_nobody_asked_for() {
+    let mut conn = Connection::default();
+    conn.handle_input(b"HTTP/1.1 408 Request Timeout\r\n\r\n");
+    assert_eq!(
+        conn.poll_event(),
+        Err(Error::Remote(RemoteError::UnexpectedData { len: 32 }))
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    wire(&mut conn);
+    conn.handle_input(OK_EMPTY);
+    events(&mut conn);
+    conn.start_next_cycle().unwrap();
+    conn.handle_input(b"junk");
+    assert_eq!(
+        conn.poll_event(),
+        Err(Error::Remote(RemoteError::UnexpectedData { len: 4 }))
+    );
+}
+
+#[test]
+fn eof_after_a_complete_response_prevents_reuse() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    conn.handle_input(OK_EMPTY);
+    events(&mut conn);
+    assert!(!conn.is_reusable(), "the request was never written");
+    wire(&mut conn);
+    assert!(conn.is_reusable());
+    conn.handle_eof();
+    assert!(conn.is_closed_by_peer());
+    assert!(!conn.is_reusable());
+    assert_eq!(conn.poll_event(), Ok(None));
+}
+
+#[test]
+fn data_can_be_bounded_for_the_callers_buffer() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    conn.handle_input(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+    assert!(matches!(
+        conn.poll_event_max(4),
+        Ok(Some(Event::Response(_)))
+    ));
+    assert_eq!(conn.poll_event_max(4), Ok(Some(Event::Data(b"0123"))));
+    assert_eq!(conn.poll_event_max(4), Ok(Some(Event::Data(b"4567"))));
+    assert_eq!(
+        conn.poll_event_max(0),
+        Ok(Some(Event::Data(b"8"))),
+        "a zero bound still makes progress"
+    );
+    assert_eq!(conn.poll_event_max(4), Ok(Some(Event::Data(b"9"))));
+    assert_eq!(conn.poll_event_max(4), Ok(Some(Event::EndOfMessage)));
+}
