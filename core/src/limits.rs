@@ -31,6 +31,11 @@ pub struct Limits {
     pub max_interim_responses: usize,
     /// How long to wait for `100 Continue` before sending the body anyway. Default 1 s (as curl).
     pub expect_continue_timeout: Duration,
+    /// Bytes a response body may expand to when its `Content-Encoding` is decoded, guarding
+    /// against decompression bombs. Default 1 GiB.
+    pub max_decoded_body_bytes: u64,
+    /// Content codings stacked on one response (`Content-Encoding: gzip, br`). Default 2.
+    pub max_content_encodings: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +48,8 @@ impl Default for Limits {
             max_trailer_bytes: 16 * 1024,
             max_interim_responses: 10,
             expect_continue_timeout: Duration::from_secs(1),
+            max_decoded_body_bytes: 1 << 30,
+            max_content_encodings: 2,
         }
     }
 }
