@@ -107,7 +107,7 @@ enum Recv {
 }
 
 /// An event before it borrows from the receive buffer.
-enum Output {
+pub(crate) enum Output {
     Interim(ResponseHead),
     Response(ResponseHead),
     Data(std::ops::Range<usize>),

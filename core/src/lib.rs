@@ -69,6 +69,7 @@
 
 mod buffer;
 mod chunked;
+pub mod client;
 mod connection;
 mod error;
 mod framing;

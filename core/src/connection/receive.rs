@@ -49,18 +49,29 @@ impl Connection {
     /// Like [`poll_event`](Self::poll_event), with `Data` at most `max_data` bytes long (so a
     /// driver can copy it straight into its caller's buffer).
     pub fn poll_event_max(&mut self, max_data: usize) -> Result<Option<Event<'_>>, Error> {
+        Ok(self.poll_output(max_data)?.map(|output| match output {
+            Output::Interim(head) => Event::Interim(head),
+            Output::Response(head) => Event::Response(head),
+            Output::Data(range) => Event::Data(self.received.raw(range)),
+            Output::Trailers(trailers) => Event::Trailers(trailers),
+            Output::End => Event::EndOfMessage,
+            Output::Upgraded => Event::Upgraded,
+        }))
+    }
+
+    /// [`poll_event_max`](Self::poll_event_max) with body data as a range for
+    /// [`output_data`](Self::output_data), so a caller can loop without holding a borrow.
+    pub(crate) fn poll_output(&mut self, max_data: usize) -> Result<Option<Output>, Error> {
         self.check()?;
         match self.next_output(max_data.max(1)) {
-            Ok(output) => Ok(output.map(|output| match output {
-                Output::Interim(head) => Event::Interim(head),
-                Output::Response(head) => Event::Response(head),
-                Output::Data(range) => Event::Data(self.received.raw(range)),
-                Output::Trailers(trailers) => Event::Trailers(trailers),
-                Output::End => Event::EndOfMessage,
-                Output::Upgraded => Event::Upgraded,
-            })),
+            Ok(output) => Ok(output),
             Err(e) => self.fail(e),
         }
+    }
+
+    /// The bytes of an `Output::Data` range; valid until the next input.
+    pub(crate) fn output_data(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.received.raw(range)
     }
 
     fn next_output(&mut self, max_data: usize) -> Result<Option<Output>, RemoteError> {

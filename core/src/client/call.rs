@@ -1,0 +1,535 @@
+//! One request's whole life as a state machine: the driver performs the [`Action`]s it asks for.
+//!
+//! # Theory of operation
+//!
+//! ```text
+//!  Connect ──connected──▶ Sending ──(head, body written)──▶ AwaitingHead ──head──▶ Body ──end──▶ Finished
+//!     ▲                     │                                   │
+//!     └──── stale reused connection, safe to replay ────────────┘
+//! ```
+//!
+//! [`Call::poll_action`] says what to do next: get a connection, write bytes, supply body
+//! bytes, read, hand out the response head or body data, or finish. Each I/O action carries
+//! the deadline the driver must enforce; when it passes, the driver calls
+//! [`Call::handle_timeout`], which either moves on (the `100 Continue` wait ended) or fails with
+//! the phase that ran out. Every decision is here — which headers go out, when a failed reused
+//! connection is retried, which timeout applies, whether the connection can be pooled — so
+//! both drivers behave the same.
+//!
+//! The stale-connection rule: a pooled connection may have been closed by the server while it
+//! sat idle. If the request went out on a reused connection and the connection failed before
+//! any response byte arrived, the request is retried once on a fresh connection — but only
+//! for idempotent methods (RFC 9110 §9.2.2) with a body that can be sent again. Otherwise the
+//! error surfaces.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use http::Method;
+use url::Url;
+
+use super::config::{ClientConfig, Timeouts, accept_encoding};
+use super::error::{Error, ErrorKind, TimeoutPhase};
+use super::origin::{Origin, PoolKey};
+use crate::connection::{Connection, Output};
+use crate::error::{Error as ProtocolError, RemoteError};
+use crate::headers::Headers;
+use crate::limits::Limits;
+use crate::request::{RequestBody, RequestHead, TargetForm};
+use crate::response::ResponseHead;
+
+/// How the request body will be sent, and whether it can be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPlan {
+    /// The framing on the wire.
+    pub framing: RequestBody,
+    /// Whether the driver can produce the same bytes again (in-memory bodies can; a reader
+    /// cannot).
+    pub replayable: bool,
+}
+
+impl BodyPlan {
+    /// No body.
+    pub const NONE: BodyPlan = BodyPlan {
+        framing: RequestBody::None,
+        replayable: true,
+    };
+}
+
+/// A request ready to run: the driver's builder produces it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL (its fragment and userinfo never reach the wire).
+    pub url: Url,
+    /// The request's own headers; the client's defaults are added under them.
+    pub headers: Headers,
+    /// The body's framing.
+    pub body: BodyPlan,
+    /// Timeouts for this request instead of the client's.
+    pub timeouts: Option<Timeouts>,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Headers::new(),
+            body: BodyPlan::NONE,
+            timeouts: None,
+        }
+    }
+}
+
+/// Where to get a connection, for [`Action::Connect`].
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectTo<'a> {
+    /// The pool key: reuse an idle connection with this key, or open one to its origin.
+    pub key: &'a PoolKey,
+    /// Do not reuse an idle connection: open a new one (a retry after a stale connection).
+    pub fresh: bool,
+    /// The body must be produced again from its start (this is a retry).
+    pub restart_body: bool,
+    /// Give up waiting for a pool slot at this time.
+    pub pool_deadline: Option<Instant>,
+    /// Give up connecting (DNS, TCP and TLS) at this time.
+    pub connect_deadline: Option<Instant>,
+}
+
+/// What the driver should do next; see [`Call::poll_action`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action<'a> {
+    /// Get a connection (drop any current one, releasing its pool slot), then call
+    /// [`Call::connected`].
+    Connect(ConnectTo<'a>),
+    /// Write these bytes, then call [`Call::transmitted`].
+    Transmit {
+        /// The bytes.
+        bytes: &'a [u8],
+        /// Fail with [`Call::handle_timeout`] if no byte can be written by then.
+        deadline: Option<Instant>,
+    },
+    /// Read the body source and pass bytes to [`Call::send_body`], or call
+    /// [`Call::send_end`] at its end.
+    SendBody,
+    /// Read from the connection into [`Call::input_buffer`] and [`Call::commit_input`]
+    /// ([`Call::handle_eof`] on end of stream).
+    Receive {
+        /// Call [`Call::handle_timeout`] if nothing arrived by then.
+        deadline: Option<Instant>,
+    },
+    /// The final response head.
+    Response(ResponseHead),
+    /// Body bytes.
+    Data(&'a [u8]),
+    /// The exchange is over: [`Call::take_connection`] says whether the connection goes back
+    /// to the pool.
+    Finished,
+    /// The connection now carries another protocol (CONNECT tunnel, 101 upgrade).
+    Upgraded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Connect,
+    Exchange,
+    Finished,
+    Failed,
+}
+
+/// One request's life, from getting a connection to the last body byte.
+#[derive(Debug)]
+pub struct Call {
+    method: Method,
+    url: Url,
+    key: PoolKey,
+    head: RequestHead,
+    body: BodyPlan,
+    timeouts: Timeouts,
+    limits: Limits,
+    total_deadline: Option<Instant>,
+    state: State,
+    conn: Option<Connection>,
+    reused: bool,
+    retried: bool,
+    received_any: bool,
+    got_head: bool,
+    trailers: Option<Headers>,
+    /// The deadline and phase of the last I/O action handed out.
+    waiting: Option<(Instant, TimeoutPhase)>,
+}
+
+impl Call {
+    /// Prepares `request` under `config` (default headers, `Accept-Encoding`, `Host`), with
+    /// `tls_profile` for the pool key. Fails before any I/O on an unusable URL or header.
+    pub fn new(
+        config: &ClientConfig,
+        request: Request,
+        tls_profile: u64,
+        now: Instant,
+    ) -> Result<Call, Error> {
+        let Request {
+            method,
+            url,
+            headers,
+            body,
+            timeouts,
+        } = request;
+        let origin = Origin::of(&url)?;
+        let mut head = RequestHead::from_url(method.clone(), &url, TargetForm::Origin)
+            .map_err(|e| Error::from(e).with_url(&url))?;
+        let merged = head.headers_mut();
+        for (name, value) in config.default_headers.iter() {
+            if !headers.contains(name) {
+                merged.push_unchecked(name.as_bytes(), value);
+            }
+        }
+        if config.decompress && !headers.contains("accept-encoding") {
+            merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
+        }
+        if headers.contains("host") {
+            merged.remove("host");
+        }
+        for (name, value) in headers.iter() {
+            merged.push_unchecked(name.as_bytes(), value);
+        }
+        let timeouts = timeouts.unwrap_or(config.timeouts);
+        let tls_profile = if origin.is_tls() { tls_profile } else { 0 };
+        Ok(Call {
+            key: PoolKey {
+                origin,
+                tls_profile,
+            },
+            method,
+            url,
+            head,
+            body,
+            timeouts,
+            limits: config.limits.clone(),
+            total_deadline: timeouts.total.map(|t| now + t),
+            state: State::Connect,
+            conn: None,
+            reused: false,
+            retried: false,
+            received_any: false,
+            got_head: false,
+            trailers: None,
+            waiting: None,
+        })
+    }
+
+    /// The URL requested.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request head as it goes on the wire (after defaults were merged).
+    pub fn request_head(&self) -> &RequestHead {
+        &self.head
+    }
+
+    /// The pool key of the connection this call uses.
+    pub fn pool_key(&self) -> &PoolKey {
+        &self.key
+    }
+
+    /// The trailer fields, once a chunked body with trailers has ended.
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.trailers.as_ref()
+    }
+
+    fn deadline(
+        &mut self,
+        now: Instant,
+        limit: Option<Duration>,
+        phase: TimeoutPhase,
+    ) -> Option<Instant> {
+        let own = limit.map(|d| now + d);
+        let (deadline, phase) = match (own, self.total_deadline) {
+            (Some(a), Some(t)) if t < a => (Some(t), TimeoutPhase::Total),
+            (None, Some(t)) => (Some(t), TimeoutPhase::Total),
+            (a, _) => (a, phase),
+        };
+        self.waiting = deadline.map(|d| (d, phase));
+        deadline
+    }
+
+    fn fail<T>(&mut self, error: impl Into<Error>) -> Result<T, Error> {
+        self.state = State::Failed;
+        self.conn = None;
+        Err(error.into().with_url(&self.url))
+    }
+
+    /// What to do next, at time `now`. Errors are final.
+    pub fn poll_action(&mut self, now: Instant) -> Result<Action<'_>, Error> {
+        match self.state {
+            State::Failed => {
+                Err(Error::msg(ErrorKind::Io, "the request already failed").with_url(&self.url))
+            }
+            State::Finished => Ok(Action::Finished),
+            State::Connect => {
+                let pool_deadline = self.deadline(now, self.timeouts.pool, TimeoutPhase::Pool);
+                let connect_deadline =
+                    self.deadline(now, self.timeouts.connect, TimeoutPhase::Connect);
+                Ok(Action::Connect(ConnectTo {
+                    key: &self.key,
+                    fresh: self.retried,
+                    restart_body: self.retried,
+                    pool_deadline,
+                    connect_deadline,
+                }))
+            }
+            State::Exchange => self.exchange_action(now),
+        }
+    }
+
+    fn exchange_action(&mut self, now: Instant) -> Result<Action<'_>, Error> {
+        let conn = self.conn.as_mut().expect("connected");
+        if conn.poll_transmit().is_some() {
+            let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
+            let bytes = self
+                .conn
+                .as_ref()
+                .and_then(Connection::poll_transmit)
+                .unwrap_or_default();
+            return Ok(Action::Transmit { bytes, deadline });
+        }
+        if conn.send_state() == crate::SendState::Body {
+            self.waiting = None;
+            return Ok(Action::SendBody);
+        }
+        loop {
+            let conn = self.conn.as_mut().expect("connected");
+            let output = match conn.poll_output(usize::MAX) {
+                Ok(output) => output,
+                Err(e)
+                    if e == ProtocolError::Remote(RemoteError::ClosedBeforeResponse)
+                        && self.may_retry() =>
+                {
+                    self.retry();
+                    return self.poll_action(now);
+                }
+                Err(e) => return self.fail(e),
+            };
+            match output {
+                Some(Output::Interim(_)) => continue, // 100 Continue already released the body
+                Some(Output::Response(head)) => {
+                    self.got_head = true;
+                    return Ok(Action::Response(head));
+                }
+                Some(Output::Data(range)) => {
+                    return Ok(Action::Data(
+                        self.conn.as_ref().expect("connected").output_data(range),
+                    ));
+                }
+                Some(Output::Trailers(trailers)) => self.trailers = Some(trailers),
+                Some(Output::End) => {
+                    self.state = State::Finished;
+                    self.waiting = None;
+                    return Ok(Action::Finished);
+                }
+                Some(Output::Upgraded) => {
+                    self.state = State::Finished;
+                    return Ok(Action::Upgraded);
+                }
+                None => break,
+            }
+        }
+        let conn = self.conn.as_ref().expect("connected");
+        if conn.send_state() == crate::SendState::Body {
+            return Ok(Action::SendBody); // the 100 Continue just arrived
+        }
+        let phase = if self.got_head {
+            TimeoutPhase::ReadBody
+        } else {
+            TimeoutPhase::ReadHead
+        };
+        let mut deadline = self.deadline(now, self.timeouts.read, phase);
+        if let Some(cont) = self.conn.as_ref().and_then(Connection::poll_timeout)
+            && deadline.is_none_or(|d| cont < d)
+        {
+            deadline = Some(cont); // handle_timeout will release the body, not fail
+        }
+        Ok(Action::Receive { deadline })
+    }
+
+    fn may_retry(&self) -> bool {
+        let idempotent = matches!(
+            self.method,
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
+        );
+        self.reused && !self.retried && !self.received_any && idempotent && self.body.replayable
+    }
+
+    fn retry(&mut self) {
+        self.retried = true;
+        self.reused = false;
+        self.conn = None;
+        self.state = State::Connect;
+        self.waiting = None;
+    }
+
+    /// The driver has a connection: `Some` pooled one (reused) or `None` for a new socket.
+    pub fn connected(&mut self, conn: Option<Connection>, now: Instant) -> Result<(), Error> {
+        if self.state != State::Connect {
+            return self.fail(Error::msg(
+                ErrorKind::Io,
+                "connected() without a Connect action",
+            ));
+        }
+        self.reused = conn.is_some();
+        let mut conn = conn.unwrap_or_else(|| Connection::new(self.limits.clone()));
+        if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
+            return self.fail(e);
+        }
+        self.conn = Some(conn);
+        self.state = State::Exchange;
+        self.received_any = false;
+        Ok(())
+    }
+
+    /// `n` bytes of a [`Action::Transmit`] were written.
+    pub fn transmitted(&mut self, n: usize) {
+        if let Some(conn) = &mut self.conn {
+            conn.advance_transmit(n);
+        }
+    }
+
+    /// Body bytes for [`Action::SendBody`].
+    pub fn send_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self.conn.as_mut().map(|c| c.send_body(data)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => self.fail(e),
+            None => self.fail(Error::msg(ErrorKind::Body, "no request is being sent")),
+        }
+    }
+
+    /// The body source ended.
+    pub fn send_end(&mut self) -> Result<(), Error> {
+        match self.conn.as_mut().map(|c| c.send_end(None)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => self.fail(e),
+            None => self.fail(Error::msg(ErrorKind::Body, "no request is being sent")),
+        }
+    }
+
+    /// The body source failed; the request fails with [`ErrorKind::Body`].
+    pub fn body_failed(&mut self, error: io::Error) -> Error {
+        self.fail::<()>(Error::new(ErrorKind::Body, error))
+            .unwrap_err()
+    }
+
+    /// A buffer of at least `min` bytes to read into, for [`Action::Receive`].
+    pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
+        self.conn
+            .as_mut()
+            .expect("receive without a connection")
+            .input_buffer(min)
+    }
+
+    /// `n` bytes were read into [`input_buffer`](Self::input_buffer).
+    pub fn commit_input(&mut self, n: usize) {
+        if let Some(conn) = &mut self.conn {
+            conn.commit_input(n);
+            self.received_any |= n > 0;
+        }
+    }
+
+    /// The connection reached end of stream.
+    pub fn handle_eof(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            conn.handle_eof();
+        }
+    }
+
+    /// A deadline from the last action passed at `now`. Ends the `100 Continue` wait, or fails
+    /// with [`ErrorKind::Timeout`] naming the phase (or `Total` for the request's deadline).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        if let Some(conn) = &mut self.conn
+            && conn.poll_timeout().is_some_and(|d| now >= d)
+        {
+            conn.handle_timeout(now);
+            return Ok(());
+        }
+        match self.waiting {
+            Some((deadline, _)) if now < deadline => Ok(()),
+            Some((_, phase)) => {
+                let after = match phase {
+                    TimeoutPhase::Pool => self.timeouts.pool,
+                    TimeoutPhase::Connect => self.timeouts.connect,
+                    TimeoutPhase::Write => self.timeouts.write,
+                    TimeoutPhase::ReadHead | TimeoutPhase::ReadBody => self.timeouts.read,
+                    TimeoutPhase::Total => self.timeouts.total,
+                };
+                self.fail(Error::timeout(phase, after))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Getting a connection failed (connect, TLS, pool): the request fails with `error`.
+    pub fn connect_failed(&mut self, error: Error) -> Error {
+        self.fail::<()>(error).unwrap_err()
+    }
+
+    /// Reading or writing the connection failed. Returns `Ok` when the request will be
+    /// retried on a fresh connection (poll for the `Connect`), else the error to report.
+    pub fn io_failed(&mut self, error: io::Error) -> Result<(), Error> {
+        if self.may_retry() {
+            self.retry();
+            return Ok(());
+        }
+        let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |(_, p)| p);
+        self.fail(Error::from_io(error, phase))
+    }
+
+    /// After [`Action::Finished`]: the connection, ready for the next request, if it may be
+    /// reused; `None` means close it.
+    pub fn take_connection(&mut self) -> Option<Connection> {
+        let mut conn = self.conn.take()?;
+        (self.state == State::Finished && conn.start_next_cycle().is_ok()).then_some(conn)
+    }
+
+    /// The caller stopped reading the body: consume whatever response bytes are already
+    /// buffered, without more I/O. Returns whether the response completed that way (then
+    /// [`take_connection`](Self::take_connection) may return it for reuse).
+    pub fn finish_buffered(&mut self) -> bool {
+        if self.state != State::Exchange {
+            return self.state == State::Finished;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        if conn.send_state() != crate::SendState::Done {
+            return false;
+        }
+        loop {
+            match conn.poll_output(usize::MAX) {
+                Ok(Some(Output::End)) => {
+                    self.state = State::Finished;
+                    return true;
+                }
+                Ok(Some(Output::Trailers(t))) => self.trailers = Some(t),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    self.state = State::Failed;
+                    return false;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Client-wide settings shared by both drivers: the drivers' builders fill a [`ClientConfig`].
+
+use std::time::Duration;
+
+use crate::headers::Headers;
+use crate::limits::Limits;
+
+/// How long each step of a request may take. `None` means no limit for that step.
+///
+/// Defaults are finite wherever a silent server could otherwise hang a request forever:
+/// connect 10 s, write 30 s, read 30 s (the gap between two reads, not the whole body),
+/// pool acquire 30 s. The total deadline is off by default so long downloads work; the read
+/// timeout still catches a stalled server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// DNS, TCP connect and TLS handshake together.
+    pub connect: Option<Duration>,
+    /// Any single write of the request making no progress.
+    pub write: Option<Duration>,
+    /// Any single read of the response making no progress.
+    pub read: Option<Duration>,
+    /// Waiting for a connection when the per-host cap is reached.
+    pub pool: Option<Duration>,
+    /// The whole request, from start to the last body byte.
+    pub total: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Some(Duration::from_secs(10)),
+            write: Some(Duration::from_secs(30)),
+            read: Some(Duration::from_secs(30)),
+            pool: Some(Duration::from_secs(30)),
+            total: None,
+        }
+    }
+}
+
+/// How connections are kept for reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolConfig {
+    /// Idle connections kept per pool key. Default 16; 0 disables reuse.
+    pub max_idle_per_host: usize,
+    /// An idle connection older than this is closed instead of reused. Default 90 s (as reqwest
+    /// and hyper).
+    pub idle_timeout: Duration,
+    /// Open connections (busy and idle) per pool key; further requests wait up to
+    /// `Timeouts::pool`. Default: no cap.
+    pub max_connections_per_host: Option<usize>,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_idle_per_host: 16,
+            idle_timeout: Duration::from_secs(90),
+            max_connections_per_host: None,
+        }
+    }
+}
+
+/// Where trusted root certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsSettings {
+    /// Verify the server's certificate and host name. Turning this off is dangerous.
+    pub verify: bool,
+    /// Trust the Mozilla roots bundled in webpki-roots. Default on.
+    pub webpki_roots: bool,
+    /// Trust the operating system's roots. Default off.
+    pub native_roots: bool,
+    /// Also trust the PEM bundle named by the `SSL_CERT_FILE` environment variable, when set.
+    /// Default on.
+    pub ssl_cert_file: bool,
+    /// Extra trusted CA certificates, PEM.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+    /// A client certificate chain and its private key, PEM, for mutual TLS.
+    pub client_identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            verify: true,
+            webpki_roots: true,
+            native_roots: false,
+            ssl_cert_file: true,
+            extra_roots_pem: Vec::new(),
+            client_identity_pem: None,
+        }
+    }
+}
+
+/// Everything a client decides with, shared by every request it makes.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Protocol limits.
+    pub limits: Limits,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Connection reuse.
+    pub pool: PoolConfig,
+    /// TLS trust and identity.
+    pub tls: TlsSettings,
+    /// Headers sent with every request unless the request sets the same name.
+    /// Default: `User-Agent: duet/<version>` and `Accept: */*`.
+    pub default_headers: Headers,
+    /// Ask for compressed responses (`Accept-Encoding`) and decode them. Default on.
+    pub decompress: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        let mut default_headers = Headers::new();
+        default_headers.push_unchecked(
+            b"User-Agent",
+            concat!("duet/", env!("CARGO_PKG_VERSION")).as_bytes(),
+        );
+        default_headers.push_unchecked(b"Accept", b"*/*");
+        ClientConfig {
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            pool: PoolConfig::default(),
+            tls: TlsSettings::default(),
+            default_headers,
+            decompress: true,
+        }
+    }
+}
+
+/// The `Accept-Encoding` value for the codings this build can decode.
+pub fn accept_encoding() -> &'static str {
+    match (cfg!(feature = "brotli"), cfg!(feature = "zstd")) {
+        (true, true) => "gzip, deflate, br, zstd",
+        (true, false) => "gzip, deflate, br",
+        (false, true) => "gzip, deflate, zstd",
+        (false, false) => "gzip, deflate",
+    }
+}

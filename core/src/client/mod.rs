@@ -1,0 +1,15 @@
+//! What a client decides around the wire protocol, shared by both drivers: one request's life
+//! as a [`Call`], connection reuse as a [`Pool`], configuration, and the [`Error`] both
+//! clients return.
+
+mod call;
+mod config;
+mod error;
+mod origin;
+mod pool;
+
+pub use call::{Action, BodyPlan, Call, ConnectTo, Request};
+pub use config::{ClientConfig, PoolConfig, Timeouts, TlsSettings, accept_encoding};
+pub use error::{Error, ErrorKind, TimeoutPhase};
+pub use origin::{Origin, PoolKey, Scheme};
+pub use pool::{Checkout, Pool};

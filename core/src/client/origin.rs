@@ -1,0 +1,123 @@
+//! Where a request goes: scheme, host and port, and what makes two connections interchangeable.
+
+use std::fmt;
+
+use url::Url;
+
+use super::error::{Error, ErrorKind};
+
+/// `http` or `https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Plain TCP.
+    Http,
+    /// TLS over TCP.
+    Https,
+}
+
+/// A scheme, host and port (RFC 6454 §4), the unit of connection reuse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of `url`. Fails with [`ErrorKind::InvalidUrl`] for a scheme other than
+    /// http/https or a URL without a host.
+    pub fn of(url: &Url) -> Result<Origin, Error> {
+        let scheme = match url.scheme() {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            other => {
+                return Err(Error::msg(
+                    ErrorKind::InvalidUrl,
+                    format!("unsupported URL scheme {other:?}"),
+                )
+                .with_url(url));
+            }
+        };
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err(Error::msg(ErrorKind::InvalidUrl, "URL has no host").with_url(url)),
+        };
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if scheme == Scheme::Https { 443 } else { 80 });
+        Ok(Origin { scheme, host, port })
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The host to resolve and connect to, and the TLS server name: a domain, or an IP
+    /// address without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the connection needs TLS.
+    pub fn is_tls(&self) -> bool {
+        self.scheme == Scheme::Https
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Everything that makes one connection different from another: two requests with equal keys
+/// may share a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    /// The origin connected to.
+    pub origin: Origin,
+    /// Which TLS settings the connection was made with (the driver numbers its TLS
+    /// configurations; 0 for plain connections).
+    pub tls_profile: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let o = Origin::of(&Url::parse("https://Example.COM/x").unwrap()).unwrap();
+        assert_eq!(
+            (o.scheme(), o.host(), o.port()),
+            (Scheme::Https, "example.com", 443)
+        );
+        let o = Origin::of(&Url::parse("http://[::1]:8080/").unwrap()).unwrap();
+        assert_eq!((o.host(), o.port()), ("::1", 8080));
+        assert_eq!(o.to_string(), "http://[::1]:8080");
+        let o = Origin::of(&Url::parse("http://127.0.0.1/").unwrap()).unwrap();
+        assert_eq!(o.to_string(), "http://127.0.0.1:80");
+        for bad in [
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "data:text/plain,hi",
+            "unix:/run/x",
+        ] {
+            let err = Origin::of(&Url::parse(bad).unwrap()).unwrap_err();
+            assert!(err.is_invalid_url(), "{bad}");
+        }
+    }
+}

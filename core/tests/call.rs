@@ -1,0 +1,386 @@
+//! A request's whole life through `client::Call`, with a scripted server and an injected
+//! clock: headers merged, timeouts by phase, the stale-connection retry and its limits.
+
+#![allow(clippy::disallowed_methods)]
+
+mod support;
+
+use std::time::Duration;
+
+use duet_core::client::{
+    Action, BodyPlan, Call, ClientConfig, ErrorKind, Request, TimeoutPhase, Timeouts,
+};
+use duet_core::{Connection, Headers, Method, RequestBody, Url};
+use support::t0;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn request(method: Method, body: BodyPlan) -> Request {
+    let mut r = Request::new(
+        method,
+        Url::parse("http://example.test:8080/p?q=1#frag").unwrap(),
+    );
+    r.body = body;
+    r
+}
+
+fn call(request: Request) -> Call {
+    Call::new(&ClientConfig::default(), request, 7, t0()).unwrap()
+}
+
+/// Drives the call until it wants to read; returns everything it wrote.
+fn write_out(call: &mut Call, body: &[u8]) -> String {
+    let mut wire = Vec::new();
+    let mut body_sent = false;
+    loop {
+        match call.poll_action(t0()).unwrap() {
+            Action::Transmit { bytes, .. } => {
+                let n = bytes.len();
+                wire.extend_from_slice(bytes);
+                call.transmitted(n);
+            }
+            Action::SendBody if !body_sent => {
+                call.send_body(body).unwrap();
+                body_sent = true;
+            }
+            Action::SendBody => call.send_end().unwrap(),
+            Action::Receive { .. } => return String::from_utf8(wire).unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn feed(call: &mut Call, bytes: &[u8]) {
+    call.input_buffer(bytes.len())[..bytes.len()].copy_from_slice(bytes);
+    call.commit_input(bytes.len());
+}
+
+/// Reads events until the call wants input or finishes; returns (status, body, finished).
+fn read_in(call: &mut Call) -> (Option<u16>, Vec<u8>, bool) {
+    let mut status = None;
+    let mut body = Vec::new();
+    loop {
+        match call.poll_action(t0()).unwrap() {
+            Action::Response(head) => status = Some(head.status().as_u16()),
+            Action::Data(d) => body.extend_from_slice(d),
+            Action::Receive { .. } => return (status, body, false),
+            Action::Finished => return (status, body, true),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn connect_new(call: &mut Call) {
+    match call.poll_action(t0()).unwrap() {
+        Action::Connect(c) => {
+            assert_eq!(c.key.origin.to_string(), "http://example.test:8080");
+            assert_eq!(
+                c.key.tls_profile, 0,
+                "plain connections share no TLS profile"
+            );
+        }
+        other => panic!("expected Connect, got {other:?}"),
+    }
+    call.connected(None, t0()).unwrap();
+}
+
+/// A connection that already served one exchange, as the pool would hand it out.
+fn pooled() -> Connection {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert!(read_in(&mut c).2);
+    c.take_connection().expect("reusable")
+}
+
+#[test]
+fn a_get_with_default_headers_from_connect_to_pool() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    let wire = write_out(&mut c, b"");
+    assert_eq!(
+        wire,
+        format!(
+            "GET /p?q=1 HTTP/1.1\r\nHost: example.test:8080\r\nUser-Agent: duet/{}\r\nAccept: */*\r\n\
+             Accept-Encoding: {}\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            duet_core::client::accept_encoding()
+        )
+    );
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel");
+    assert_eq!(read_in(&mut c), (Some(200), b"hel".to_vec(), false));
+    feed(&mut c, b"lo");
+    assert_eq!(read_in(&mut c), (None, b"lo".to_vec(), true));
+    assert!(c.take_connection().is_some());
+}
+
+#[test]
+fn request_headers_override_defaults() {
+    let mut r = request(Method::GET, BodyPlan::NONE);
+    r.headers.append("user-agent", "mine/1").unwrap();
+    r.headers.append("Accept-Encoding", "identity").unwrap();
+    r.headers.append("Host", "virtual.test").unwrap();
+    let mut c = call(r);
+    connect_new(&mut c);
+    let wire = write_out(&mut c, b"");
+    assert!(
+        wire.starts_with("GET /p?q=1 HTTP/1.1\r\nHost: virtual.test\r\n"),
+        "{wire}"
+    );
+    assert!(wire.contains("user-agent: mine/1\r\n") && !wire.contains("duet/"));
+    assert_eq!(wire.matches("ccept-Encoding").count(), 1);
+}
+
+#[test]
+fn unusable_urls_fail_before_io() {
+    for url in ["ftp://example.test/", "file:///etc/hosts"] {
+        let err = Call::new(
+            &ClientConfig::default(),
+            Request::new(Method::GET, Url::parse(url).unwrap()),
+            0,
+            t0(),
+        )
+        .unwrap_err();
+        assert!(err.is_invalid_url(), "{url}");
+        assert_eq!(err.url().map(Url::as_str), Some(url));
+    }
+}
+
+#[test]
+fn a_stale_pooled_connection_is_retried_once_on_a_fresh_one() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(to) if !to.fresh));
+    c.connected(Some(pooled()), t0()).unwrap();
+    write_out(&mut c, b"");
+    c.handle_eof(); // the server had closed it while idle
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(to) => assert!(to.fresh && to.restart_body),
+        other => panic!("expected a fresh Connect, got {other:?}"),
+    }
+    c.connected(None, t0()).unwrap();
+    write_out(&mut c, b"");
+    c.handle_eof(); // a fresh connection failing is not retried again
+    let err = c.poll_action(t0()).unwrap_err();
+    assert!(err.is_protocol(), "{err}");
+    assert!(
+        err.to_string().contains("closed before the response"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_write_failure_on_a_pooled_connection_is_retried_too() {
+    let mut c = call(request(
+        Method::PUT,
+        BodyPlan {
+            framing: RequestBody::Length(3),
+            replayable: true,
+        },
+    ));
+    c.poll_action(t0()).unwrap();
+    c.connected(Some(pooled()), t0()).unwrap();
+    assert!(matches!(
+        c.poll_action(t0()).unwrap(),
+        Action::Transmit { .. }
+    ));
+    assert!(c.io_failed(std::io::ErrorKind::BrokenPipe.into()).is_ok());
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(to) if to.fresh));
+}
+
+#[test]
+fn no_retry_when_replaying_is_unsafe() {
+    let cases = [
+        (
+            Method::POST,
+            BodyPlan {
+                framing: RequestBody::Length(3),
+                replayable: true,
+            },
+            "not idempotent",
+        ),
+        (
+            Method::PUT,
+            BodyPlan {
+                framing: RequestBody::Chunked,
+                replayable: false,
+            },
+            "body not replayable",
+        ),
+    ];
+    for (method, body, why) in cases {
+        let mut c = call(request(method, body));
+        c.poll_action(t0()).unwrap();
+        c.connected(Some(pooled()), t0()).unwrap();
+        write_out(&mut c, b"abc");
+        c.handle_eof();
+        assert!(c.poll_action(t0()).unwrap_err().is_protocol(), "{why}");
+    }
+    // A fresh connection is never retried: the server really closed on us.
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    assert!(
+        c.io_failed(std::io::ErrorKind::ConnectionReset.into())
+            .unwrap_err()
+            .is_io()
+    );
+    // Nor is one that already delivered response bytes.
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    c.poll_action(t0()).unwrap();
+    c.connected(Some(pooled()), t0()).unwrap();
+    write_out(&mut c, b"");
+    feed(&mut c, b"HTTP/1.1 200 OK\r\n");
+    assert!(
+        c.io_failed(std::io::ErrorKind::ConnectionReset.into())
+            .is_err()
+    );
+}
+
+#[test]
+fn timeouts_name_their_phase() {
+    let mut r = request(Method::GET, BodyPlan::NONE);
+    r.timeouts = Some(Timeouts::default());
+    let mut c = call(r);
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(to) => {
+            assert_eq!(to.pool_deadline, Some(t0() + secs(30)));
+            assert_eq!(to.connect_deadline, Some(t0() + secs(10)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.handle_timeout(t0() + secs(5)).is_ok(), "not yet");
+    let err = c.handle_timeout(t0() + secs(10)).unwrap_err();
+    assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Connect));
+
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(deadline, Some(t0() + secs(30)));
+    assert_eq!(
+        c.handle_timeout(t0() + secs(30)).unwrap_err().kind(),
+        ErrorKind::Timeout(TimeoutPhase::ReadHead)
+    );
+
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
+    read_in(&mut c);
+    let err = c.handle_timeout(t0() + secs(31)).unwrap_err();
+    assert_eq!(err.timeout_phase(), Some(TimeoutPhase::ReadBody));
+    assert!(
+        err.to_string()
+            .contains("reading the response body (after 30s)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_total_deadline_wins_when_it_is_sooner() {
+    let mut r = request(Method::GET, BodyPlan::NONE);
+    let mut timeouts = Timeouts::default();
+    timeouts.total = Some(secs(2));
+    r.timeouts = Some(timeouts);
+    let mut c = call(r);
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(deadline, Some(t0() + secs(2)));
+    assert_eq!(
+        c.handle_timeout(t0() + secs(2))
+            .unwrap_err()
+            .timeout_phase(),
+        Some(TimeoutPhase::Total)
+    );
+}
+
+#[test]
+fn expect_continue_deadline_releases_the_body_instead_of_failing() {
+    let mut r = request(
+        Method::PUT,
+        BodyPlan {
+            framing: RequestBody::Length(4),
+            replayable: true,
+        },
+    );
+    r.headers.append("Expect", "100-continue").unwrap();
+    let mut c = call(r);
+    connect_new(&mut c);
+    assert!(matches!(
+        c.poll_action(t0()).unwrap(),
+        Action::Transmit { .. }
+    ));
+    c.transmitted(usize::MAX);
+    let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        deadline,
+        Some(t0() + secs(1)),
+        "the 100 Continue wait, not the read timeout"
+    );
+    c.handle_timeout(t0() + secs(1)).unwrap();
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::SendBody));
+}
+
+#[test]
+fn a_100_continue_releases_the_body() {
+    let mut r = request(
+        Method::PUT,
+        BodyPlan {
+            framing: RequestBody::Length(4),
+            replayable: true,
+        },
+    );
+    r.headers.append("Expect", "100-continue").unwrap();
+    let mut c = call(r);
+    connect_new(&mut c);
+    c.poll_action(t0()).unwrap();
+    c.transmitted(usize::MAX);
+    feed(&mut c, b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::SendBody));
+    c.send_body(b"data").unwrap();
+    assert!(
+        matches!(c.poll_action(t0()).unwrap(), Action::Transmit { bytes, .. } if bytes == b"data")
+    );
+}
+
+#[test]
+fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+    );
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Response(_)));
+    assert!(c.finish_buffered(), "everything was already here");
+    assert_eq!(
+        c.trailers().and_then(|t: &Headers| t.get_str("x-t")),
+        Some("1")
+    );
+    assert!(c.take_connection().is_some());
+
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+    );
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Response(_)));
+    assert!(!c.finish_buffered());
+    assert!(
+        c.take_connection().is_none(),
+        "an unread body means the connection closes"
+    );
+}
