@@ -7,9 +7,13 @@ mod config;
 mod error;
 mod origin;
 mod pool;
+#[cfg(feature = "rustls")]
+mod tls;
 
 pub use call::{Action, BodyPlan, Call, ConnectTo, Request};
 pub use config::{ClientConfig, PoolConfig, Timeouts, TlsSettings, accept_encoding};
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};
+#[cfg(feature = "rustls")]
+pub use tls::{LoadedRoots, rustls_config, server_name};
