@@ -72,18 +72,22 @@ mod chunked;
 pub mod client;
 mod connection;
 mod error;
+mod form;
 mod framing;
 mod headers;
 mod limits;
+mod multipart;
 mod request;
 mod response;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use connection::{Connection, Event, SendState};
 pub use error::{ChunkPhase, Error, LocalError, RemoteError};
+pub use form::{FORM_CONTENT_TYPE, append_query, urlencoded};
 pub use framing::BodyFraming;
 pub use headers::Headers;
 pub use limits::Limits;
+pub use multipart::{Content, Encoder, Form, Part, Segment};
 pub use request::{RequestBody, RequestHead, TargetForm, host_header, target_for};
 pub use response::ResponseHead;
 
