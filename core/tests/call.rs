@@ -384,3 +384,27 @@ fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
         "an unread body means the connection closes"
     );
 }
+
+#[test]
+fn data_respects_the_drivers_buffer_size() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+    );
+    assert!(matches!(
+        c.poll_action_max(t0(), 4).unwrap(),
+        Action::Response(_)
+    ));
+    let mut pieces = Vec::new();
+    loop {
+        match c.poll_action_max(t0(), 4).unwrap() {
+            Action::Data(d) => pieces.push(d.to_vec()),
+            Action::Finished => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(pieces, [b"0123".to_vec(), b"4567".to_vec(), b"89".to_vec()]);
+}

@@ -85,10 +85,10 @@ impl Request {
 }
 
 /// Where to get a connection, for [`Action::Connect`].
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectTo<'a> {
+#[derive(Debug, Clone)]
+pub struct ConnectTo {
     /// The pool key: reuse an idle connection with this key, or open one to its origin.
-    pub key: &'a PoolKey,
+    pub key: PoolKey,
     /// Do not reuse an idle connection: open a new one (a retry after a stale connection).
     pub fresh: bool,
     /// The body must be produced again from its start (this is a retry).
@@ -105,7 +105,7 @@ pub struct ConnectTo<'a> {
 pub enum Action<'a> {
     /// Get a connection (drop any current one, releasing its pool slot), then call
     /// [`Call::connected`].
-    Connect(ConnectTo<'a>),
+    Connect(ConnectTo),
     /// Write these bytes, then call [`Call::transmitted`].
     Transmit {
         /// The bytes.
@@ -237,9 +237,19 @@ impl Call {
         &self.head
     }
 
+    /// The protocol limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The pool key of the connection this call uses.
     pub fn pool_key(&self) -> &PoolKey {
         &self.key
+    }
+
+    /// How the response body is framed, once the response head has arrived.
+    pub fn body_framing(&self) -> Option<crate::BodyFraming> {
+        self.conn.as_ref().and_then(Connection::body_framing)
     }
 
     /// The trailer fields, once a chunked body with trailers has ended.
@@ -271,6 +281,12 @@ impl Call {
 
     /// What to do next, at time `now`. Errors are final.
     pub fn poll_action(&mut self, now: Instant) -> Result<Action<'_>, Error> {
+        self.poll_action_max(now, usize::MAX)
+    }
+
+    /// Like [`poll_action`](Self::poll_action), with [`Action::Data`] at most `max_data` bytes
+    /// long, so a driver can copy it straight into its caller's buffer.
+    pub fn poll_action_max(&mut self, now: Instant, max_data: usize) -> Result<Action<'_>, Error> {
         match self.state {
             State::Failed => {
                 Err(Error::msg(ErrorKind::Io, "the request already failed").with_url(&self.url))
@@ -281,18 +297,18 @@ impl Call {
                 let connect_deadline =
                     self.deadline(now, self.timeouts.connect, TimeoutPhase::Connect);
                 Ok(Action::Connect(ConnectTo {
-                    key: &self.key,
+                    key: self.key.clone(),
                     fresh: self.retried,
                     restart_body: self.retried,
                     pool_deadline,
                     connect_deadline,
                 }))
             }
-            State::Exchange => self.exchange_action(now),
+            State::Exchange => self.exchange_action(now, max_data),
         }
     }
 
-    fn exchange_action(&mut self, now: Instant) -> Result<Action<'_>, Error> {
+    fn exchange_action(&mut self, now: Instant, max_data: usize) -> Result<Action<'_>, Error> {
         let conn = self.conn.as_mut().expect("connected");
         if conn.poll_transmit().is_some() {
             let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
@@ -309,14 +325,14 @@ impl Call {
         }
         loop {
             let conn = self.conn.as_mut().expect("connected");
-            let output = match conn.poll_output(usize::MAX) {
+            let output = match conn.poll_output(max_data) {
                 Ok(output) => output,
                 Err(e)
                     if e == ProtocolError::Remote(RemoteError::ClosedBeforeResponse)
                         && self.may_retry() =>
                 {
                     self.retry();
-                    return self.poll_action(now);
+                    return self.poll_action_max(now, max_data);
                 }
                 Err(e) => return self.fail(e),
             };

@@ -13,7 +13,7 @@ mod tls;
 pub use call::{Action, BodyPlan, Call, ConnectTo, Request};
 pub use config::{ClientConfig, PoolConfig, Timeouts, TlsSettings, accept_encoding};
 pub use error::{Error, ErrorKind, TimeoutPhase};
-pub use origin::{Origin, PoolKey, Scheme};
+pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};
 #[cfg(feature = "rustls")]
 pub use tls::{LoadedRoots, rustls_config, server_name};

@@ -83,6 +83,44 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Something that can be turned into a URL to request: `&str`, `String`, `Url`, `&Url`.
+///
+/// Parsing errors become [`ErrorKind::InvalidUrl`], reported when the request is sent.
+pub trait IntoUrl {
+    /// The URL, or why it is invalid.
+    fn into_url(self) -> Result<Url, Error>;
+}
+
+impl IntoUrl for Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoUrl for &Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoUrl for &str {
+    fn into_url(self) -> Result<Url, Error> {
+        Url::parse(self).map_err(|e| Error::msg(ErrorKind::InvalidUrl, format!("{self:?}: {e}")))
+    }
+}
+
+impl IntoUrl for String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
+impl IntoUrl for &String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
 /// Everything that makes one connection different from another: two requests with equal keys
 /// may share a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,0 +1,269 @@
+//! Request bodies, and feeding them to the engine in bounded pieces.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
+use duet_core::{RequestBody, Segment};
+
+use crate::multipart::{Form, PartSource};
+
+/// Bytes handed to the engine per write: bounds memory however large the body.
+const PIECE: usize = 64 * 1024;
+
+/// A request body: bytes, a reader (streamed; chunked when its length is unknown) or a
+/// multipart form.
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    Empty,
+    Bytes(Arc<[u8]>),
+    Reader {
+        reader: Box<dyn Read + Send>,
+        len: Option<u64>,
+    },
+    Multipart(Form),
+}
+
+impl Body {
+    /// No body.
+    pub fn empty() -> Self {
+        Body { kind: Kind::Empty }
+    }
+
+    /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect).
+    pub fn from_reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
+        Body {
+            kind: Kind::Reader {
+                reader: Box::new(reader),
+                len,
+            },
+        }
+    }
+
+    /// The body's bytes when they are in memory.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Empty => Some(&[]),
+            Kind::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The length, when known before sending.
+    pub fn len(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Empty => Some(0),
+            Kind::Bytes(b) => Some(b.len() as u64),
+            Kind::Reader { len, .. } => *len,
+            Kind::Multipart(form) => form.content_length(),
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    pub(crate) fn multipart(form: Form) -> Self {
+        Body {
+            kind: Kind::Multipart(form),
+        }
+    }
+
+    /// The framing and whether the body can be sent again.
+    pub(crate) fn plan(&self) -> BodyPlan {
+        let framing = match (&self.kind, self.len()) {
+            (Kind::Empty, _) => RequestBody::None,
+            (_, Some(n)) => RequestBody::Length(n),
+            (_, None) => RequestBody::Chunked,
+        };
+        BodyPlan {
+            framing,
+            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_)),
+        }
+    }
+
+    /// Starts sending; the body is consumed unless it is replayable (then the sender can
+    /// restart).
+    pub(crate) fn into_sender(self) -> BodySender {
+        let state = match self.kind {
+            Kind::Empty => Sending::Bytes {
+                data: Arc::from(&[][..]),
+                pos: 0,
+            },
+            Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
+            Kind::Reader { reader, .. } => Sending::Reader(reader),
+            Kind::Multipart(form) => Sending::Multipart {
+                encoder: form.into_encoder(),
+                current: None,
+                pending: Vec::new(),
+            },
+        };
+        BodySender {
+            state,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Empty => f.write_str("Body::Empty"),
+            Kind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Kind::Reader { len, .. } => write!(f, "Body::Reader(len: {len:?})"),
+            Kind::Multipart(form) => write!(f, "Body::Multipart(len: {:?})", form.content_length()),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Self {
+        Body {
+            kind: Kind::Bytes(Arc::from(v)),
+        }
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(v: &'static [u8]) -> Self {
+        Body {
+            kind: Kind::Bytes(Arc::from(v)),
+        }
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(s.into_bytes())
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(s.as_bytes())
+    }
+}
+
+impl From<File> for Body {
+    /// A file, streamed; its current length is sent as `Content-Length`.
+    fn from(file: File) -> Self {
+        let len = file.metadata().ok().map(|m| m.len());
+        Body::from_reader(file, len)
+    }
+}
+
+enum Sending {
+    Bytes {
+        data: Arc<[u8]>,
+        pos: usize,
+    },
+    Reader(Box<dyn Read + Send>),
+    Multipart {
+        encoder: duet_core::Encoder<PartSource>,
+        current: Option<Box<dyn Read + Send>>,
+        pending: Vec<u8>,
+    },
+}
+
+/// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
+pub(crate) struct BodySender {
+    state: Sending,
+    buf: Vec<u8>,
+}
+
+impl BodySender {
+    /// Back to the first byte, for a retry (only replayable bodies are ever retried).
+    pub fn restart(&mut self) {
+        if let Sending::Bytes { pos, .. } = &mut self.state {
+            *pos = 0;
+        }
+    }
+
+    /// Sends the next piece, or ends the body.
+    pub fn send_next(&mut self, call: &mut Call) -> Result<(), Error> {
+        match &mut self.state {
+            Sending::Bytes { data, pos } => {
+                if *pos == data.len() {
+                    return call.send_end();
+                }
+                let end = (*pos + PIECE).min(data.len());
+                call.send_body(&data[*pos..end])?;
+                *pos = end;
+                Ok(())
+            }
+            Sending::Reader(reader) => {
+                let n = read_piece(reader, &mut self.buf).map_err(|e| call.body_failed(e))?;
+                if n == 0 {
+                    call.send_end()
+                } else {
+                    call.send_body(&self.buf[..n])
+                }
+            }
+            Sending::Multipart {
+                encoder,
+                current,
+                pending,
+            } => loop {
+                if !pending.is_empty() {
+                    let n = pending.len().min(PIECE);
+                    call.send_body(&pending[..n])?;
+                    pending.drain(..n);
+                    return Ok(());
+                }
+                if let Some(reader) = current {
+                    let n = read_piece(reader, &mut self.buf).map_err(|e| call.body_failed(e))?;
+                    if n > 0 {
+                        return call.send_body(&self.buf[..n]);
+                    }
+                    *current = None;
+                }
+                match encoder.next_segment() {
+                    Some(Segment::Bytes(bytes)) => *pending = bytes,
+                    Some(Segment::Source(source)) => {
+                        *current = Some(open(source).map_err(|e| call.body_failed(e))?)
+                    }
+                    None => return call.send_end(),
+                }
+            },
+        }
+    }
+}
+
+fn read_piece(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.resize(PIECE, 0);
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+fn open(source: PartSource) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match source {
+        PartSource::File(path) => Box::new(File::open(&path).map_err(|e| with_path(e, &path))?),
+        PartSource::Reader(reader) => reader,
+    })
+}
+
+fn with_path(e: io::Error, path: &std::path::Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// A body error for a multipart file that could not be inspected when the form was built.
+pub(crate) fn file_error(e: io::Error, path: &std::path::Path) -> Error {
+    Error::msg(ErrorKind::Body, format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,99 @@
+//! The shared pool of idle connections: duet-core's [`Pool`] policy behind a lock, plus the
+//! waiting that a per-host cap needs.
+
+use std::net::SocketAddr;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use duet_core::Connection;
+use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
+
+use crate::transport::Stream;
+
+/// A connection at rest: the engine's state and its socket.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    pub conn: Connection,
+    pub stream: Stream,
+    pub remote: SocketAddr,
+}
+
+/// What [`ConnectionPool::acquire`] found.
+pub(crate) enum Acquired {
+    /// An idle connection to reuse.
+    Reuse(Box<Idle>),
+    /// A slot for a new connection (release it if connecting fails).
+    Open,
+}
+
+#[derive(Debug)]
+pub(crate) struct ConnectionPool {
+    pool: Mutex<Pool<Idle>>,
+    freed: Condvar,
+}
+
+impl ConnectionPool {
+    pub fn new(config: PoolConfig) -> Self {
+        ConnectionPool {
+            pool: Mutex::new(Pool::new(config)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pool<Idle>> {
+        self.pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
+    /// while the per-host cap is reached, until `to.pool_deadline`.
+    pub fn acquire(
+        &self,
+        to: &ConnectTo,
+        pool_timeout: Option<std::time::Duration>,
+    ) -> Result<Acquired, Error> {
+        let mut pool = self.lock();
+        loop {
+            let now = Instant::now();
+            let checkout = if to.fresh {
+                pool.checkout_fresh(&to.key, now)
+            } else {
+                pool.checkout(&to.key, now)
+            };
+            match checkout {
+                Checkout::Reuse(idle) if idle.stream.is_quiet() => {
+                    return Ok(Acquired::Reuse(Box::new(idle)));
+                }
+                Checkout::Reuse(_) => pool.release(&to.key), // closed or chatty while idle: drop it
+                Checkout::Open => return Ok(Acquired::Open),
+                Checkout::Full => {
+                    let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
+                    pool = match to.pool_deadline {
+                        None => self.freed.wait(pool).unwrap_or_else(|p| p.into_inner()),
+                        Some(deadline) => {
+                            let left =
+                                deadline.checked_duration_since(now).ok_or_else(timed_out)?;
+                            self.freed
+                                .wait_timeout(pool, left)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Returns a reusable connection.
+    pub fn checkin(&self, key: &PoolKey, idle: Idle) {
+        self.lock().checkin(key, idle, Instant::now());
+        self.freed.notify_one();
+    }
+
+    /// A connection from `key`'s slot closed.
+    pub fn release(&self, key: &PoolKey) {
+        self.lock().release(key);
+        self.freed.notify_one();
+    }
+}

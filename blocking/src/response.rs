@@ -1,0 +1,306 @@
+//! Responses: status, headers, and the body as bytes, text, JSON, or a stream.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+
+use duet_core::client::{Error, ErrorKind, TimeoutPhase};
+use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead, StatusCode, Url, Version};
+
+use crate::exchange::Exchange;
+
+/// Raw bytes read at a time while decoding.
+const DECODE_READ: usize = 16 * 1024;
+
+/// A response whose head has arrived; the body is read on demand.
+///
+/// `Response` implements [`Read`] (decoded body bytes). Errors read through it keep their
+/// kind: `duet_blocking::Error::from_io` recovers them.
+pub struct Response {
+    head: ResponseHead,
+    url: Url,
+    remote_addr: Option<SocketAddr>,
+    body: BodyReader,
+}
+
+struct BodyReader {
+    exchange: Exchange,
+    decoder: Option<ContentDecoder>,
+    decoded: Vec<u8>,
+    decoded_pos: usize,
+    raw: Vec<u8>,
+    done: bool,
+}
+
+impl Response {
+    pub(crate) fn new(
+        head: ResponseHead,
+        exchange: Exchange,
+        decompress: bool,
+    ) -> Result<Self, Error> {
+        let url = exchange.call().url().clone();
+        let has_body = !matches!(
+            exchange.call().body_framing(),
+            Some(BodyFraming::None | BodyFraming::Length(0))
+        );
+        let decoder = if decompress && has_body {
+            ContentDecoder::from_headers(head.headers(), exchange.call().limits())
+                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))?
+        } else {
+            None
+        };
+        let remote_addr = exchange.remote_addr();
+        let body = BodyReader {
+            exchange,
+            decoder,
+            decoded: Vec::new(),
+            decoded_pos: 0,
+            raw: Vec::new(),
+            done: false,
+        };
+        Ok(Response {
+            head,
+            url,
+            remote_addr,
+            body,
+        })
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.head.status()
+    }
+
+    /// The HTTP version the server answered with.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The reason phrase, as received.
+    pub fn reason(&self) -> &[u8] {
+        self.head.reason()
+    }
+
+    /// The header fields, names as the server wrote them.
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// The first value of a header, if it is valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.headers().get_str(name)
+    }
+
+    /// The URL of this response.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The server's address.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// The body length announced by the server (before content decoding), if any.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.body.exchange.call().body_framing() {
+            Some(BodyFraming::Length(n)) => Some(n),
+            Some(BodyFraming::None) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// The trailer fields of a chunked body, once it has been read to the end.
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.body.exchange.call().trailers()
+    }
+
+    /// `Err` with [`ErrorKind::Status`] for a 4xx or 5xx status, else the response itself.
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        match self.error_for_status_ref() {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// The error [`error_for_status`](Self::error_for_status) would return, without consuming.
+    pub fn error_for_status_ref(&self) -> Option<Error> {
+        let status = self.status();
+        (status.is_client_error() || status.is_server_error()).then(|| {
+            let class = if status.is_client_error() {
+                "client error"
+            } else {
+                "server error"
+            };
+            Error::msg(ErrorKind::Status(status), class).with_url(&self.url)
+        })
+    }
+
+    /// The whole (decoded) body.
+    pub fn bytes(mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
+        self.read_to_end(&mut out)
+            .map_err(|e| Error::from_io(e, TimeoutPhase::ReadBody))?;
+        Ok(out)
+    }
+
+    /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
+    /// none is given); malformed sequences become U+FFFD.
+    pub fn text(self) -> Result<String, Error> {
+        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
+        let body = self.bytes()?;
+        Ok(duet_core::decode_text(&body, content_type.as_deref()).0)
+    }
+
+    /// The whole body parsed as JSON.
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        let url = self.url.clone();
+        let body = self.bytes()?;
+        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
+    }
+
+    /// The body in pieces as they arrive (each at most `size` bytes).
+    pub fn chunks(self, size: usize) -> Chunks {
+        Chunks {
+            response: self,
+            size: size.max(1),
+            done: false,
+        }
+    }
+
+    /// The body as lines of text (LF or CRLF endings removed), decoded by the charset.
+    /// Line splitting assumes an ASCII-compatible charset (every one but UTF-16).
+    pub fn lines(self) -> Lines {
+        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
+        Lines {
+            reader: io::BufReader::new(self),
+            content_type,
+            done: false,
+        }
+    }
+
+    fn read_decoded(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let body = &mut self.body;
+        if body.decoder.is_none() {
+            return body.exchange.read_body(buf);
+        }
+        loop {
+            if body.decoded_pos < body.decoded.len() {
+                let n = (body.decoded.len() - body.decoded_pos).min(buf.len());
+                buf[..n].copy_from_slice(&body.decoded[body.decoded_pos..body.decoded_pos + n]);
+                body.decoded_pos += n;
+                return Ok(n);
+            }
+            if body.done {
+                return Ok(0);
+            }
+            body.decoded.clear();
+            body.decoded_pos = 0;
+            body.raw.resize(DECODE_READ, 0);
+            let n = body.exchange.read_body(&mut body.raw)?;
+            let decoder = body.decoder.as_mut().expect("checked above");
+            let result = if n == 0 {
+                body.done = true;
+                decoder.finish(&mut body.decoded)
+            } else {
+                decoder.decode(&body.raw[..n], &mut body.decoded)
+            };
+            result.map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&self.url))?;
+        }
+    }
+}
+
+impl Read for Response {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.read_decoded(buf).map_err(Error::into_io)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status())
+            .field("version", &self.version())
+            .field("headers", self.headers())
+            .finish()
+    }
+}
+
+/// The body in pieces; see [`Response::chunks`].
+pub struct Chunks {
+    response: Response,
+    size: usize,
+    done: bool,
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Vec<u8>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut buf = vec![0; self.size];
+        match self.response.read_decoded(&mut buf) {
+            Ok(0) => {
+                self.done = true;
+                None
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                Some(Ok(buf))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The body as lines; see [`Response::lines`].
+pub struct Lines {
+    reader: io::BufReader<Response>,
+    content_type: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl Iterator for Lines {
+    type Item = Result<String, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use io::BufRead;
+        if self.done {
+            return None;
+        }
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                self.done = true;
+                None
+            }
+            Ok(_) => {
+                if line.ends_with(b"\n") {
+                    line.pop();
+                    if line.ends_with(b"\r") {
+                        line.pop();
+                    }
+                }
+                Some(Ok(duet_core::decode_text(
+                    &line,
+                    self.content_type.as_deref(),
+                )
+                .0))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(Error::from_io(e, TimeoutPhase::ReadBody)))
+            }
+        }
+    }
+}

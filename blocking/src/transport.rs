@@ -1,0 +1,178 @@
+//! Sockets: connecting with deadlines, TLS, and reads/writes that honour a deadline.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use duet_core::client::{Error, ErrorKind, Origin, TimeoutPhase, server_name};
+use rustls::{ClientConnection, StreamOwned};
+
+/// A connection's byte stream: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+
+    /// Reads with the socket timeout set from `deadline`; a passed deadline is `TimedOut`.
+    pub(crate) fn read_by(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<usize> {
+        self.flush()?;
+        self.tcp().set_read_timeout(remaining(deadline)?)?;
+        self.read(buf)
+    }
+
+    /// Writes with the socket timeout set from `deadline`.
+    pub(crate) fn write_by(&mut self, buf: &[u8], deadline: Option<Instant>) -> io::Result<usize> {
+        self.tcp().set_write_timeout(remaining(deadline)?)?;
+        self.write(buf)
+    }
+
+    /// Whether an idle pooled connection still looks usable: the server has neither closed
+    /// it nor sent anything (a peek that would block means all is quiet).
+    pub(crate) fn is_quiet(&self) -> bool {
+        if let Stream::Tls(s) = self
+            && s.conn.wants_write()
+        {
+            return false;
+        }
+        let tcp = self.tcp();
+        if tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let quiet =
+            matches!(tcp.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        tcp.set_nonblocking(false).is_ok() && quiet
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// The time left until `deadline` as a socket timeout; `TimedOut` once it has passed.
+fn remaining(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+    match deadline {
+        None => Ok(None),
+        Some(d) => match d.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(io::ErrorKind::TimedOut.into()),
+        },
+    }
+}
+
+/// Whether an I/O error means a deadline passed.
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A TLS failure hidden inside an I/O error, if that is what it is.
+pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
+    let inner = e.get_ref()?;
+    inner
+        .downcast_ref::<rustls::Error>()
+        .map(|tls| tls.to_string())
+}
+
+/// Opens a connection to `origin` by `deadline`: resolve, connect to each address in turn,
+/// then the TLS handshake for https.
+pub(crate) fn connect(
+    origin: &Origin,
+    tls: &Arc<rustls::ClientConfig>,
+    deadline: Option<Instant>,
+) -> Result<(Stream, SocketAddr), Error> {
+    let timeout = || Error::timeout(TimeoutPhase::Connect, None);
+    let addrs: Vec<SocketAddr> = (origin.host(), origin.port())
+        .to_socket_addrs()
+        .map_err(|e| Error::new(ErrorKind::Connect, e))?
+        .collect();
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &addrs {
+        let attempt = match remaining(deadline) {
+            Ok(Some(left)) => TcpStream::connect_timeout(addr, left),
+            Ok(None) => TcpStream::connect(addr),
+            Err(_) => return Err(timeout()),
+        };
+        match attempt {
+            Ok(s) => {
+                tcp = Some((s, *addr));
+                break;
+            }
+            Err(e) if is_timeout(&e) => return Err(timeout()),
+            Err(e) => last = Some(e),
+        }
+    }
+    let (tcp, addr) = match (tcp, last) {
+        (Some(found), _) => found,
+        (None, Some(e)) => return Err(Error::new(ErrorKind::Connect, e)),
+        (None, None) => {
+            return Err(Error::msg(
+                ErrorKind::Connect,
+                format!("no address found for {}", origin.host()),
+            ));
+        }
+    };
+    tcp.set_nodelay(true)
+        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+    if !origin.is_tls() {
+        return Ok((Stream::Plain(tcp), addr));
+    }
+    let mut conn = ClientConnection::new(tls.clone(), server_name(origin.host())?)
+        .map_err(|e| Error::new(ErrorKind::Tls, e))?;
+    let mut tcp = tcp;
+    while conn.is_handshaking() {
+        let left = remaining(deadline).map_err(|_| timeout())?;
+        let io = tcp
+            .set_read_timeout(left)
+            .and_then(|()| tcp.set_write_timeout(left));
+        if let Err(e) = io.and_then(|()| conn.complete_io(&mut tcp).map(|_| ())) {
+            return Err(match tls_failure(&e) {
+                Some(message) => Error::msg(ErrorKind::Tls, message),
+                None if is_timeout(&e) => timeout(),
+                None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
+                    ErrorKind::Tls,
+                    "the server closed the connection during the TLS handshake",
+                ),
+                None => Error::new(ErrorKind::Connect, e),
+            });
+        }
+    }
+    Ok((Stream::Tls(Box::new(StreamOwned::new(conn, tcp))), addr))
+}
