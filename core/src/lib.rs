@@ -71,6 +71,7 @@ mod buffer;
 mod chunked;
 pub mod client;
 mod connection;
+mod decode;
 mod error;
 mod form;
 mod framing;
@@ -79,9 +80,11 @@ mod limits;
 mod multipart;
 mod request;
 mod response;
+mod text;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use connection::{Connection, Event, SendState};
+pub use decode::{ContentDecoder, DecodeError};
 pub use error::{ChunkPhase, Error, LocalError, RemoteError};
 pub use form::{FORM_CONTENT_TYPE, append_query, urlencoded};
 pub use framing::BodyFraming;
@@ -90,6 +93,7 @@ pub use limits::Limits;
 pub use multipart::{Content, Encoder, Form, Part, Segment};
 pub use request::{RequestBody, RequestHead, TargetForm, host_header, target_for};
 pub use response::ResponseHead;
+pub use text::{TextDecoder, charset_of, decode_text};
 
 pub use http::{Method, StatusCode, Version};
 pub use url::Url;

@@ -1,0 +1,307 @@
+//! Text from a response body: the charset of `Content-Type`, and decoding bytes to a `String`.
+//!
+//! The encoding is chosen as browsers and requests/httpx users expect:
+//!
+//! 1. a byte order mark (UTF-8, UTF-16LE, UTF-16BE) wins, and is not part of the text;
+//! 2. else the `charset` parameter of `Content-Type` (RFC 9110 §8.3.2), looked up by the
+//!    WHATWG Encoding Standard's label rules (`latin1` and `iso-8859-1` mean windows-1252);
+//! 3. else, or for an unknown label, UTF-8.
+//!
+//! Malformed sequences become U+FFFD; decoding never fails. Labels that WHATWG maps to its
+//! "replacement" encoding (such as `iso-2022-kr`), which turns a whole document into one
+//! U+FFFD to protect browsers from script injection, are treated as unknown here instead.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use encoding_rs::{CoderResult, Encoding, UTF_8};
+
+/// The `charset` parameter of a `Content-Type` value, if it has a non-empty one.
+///
+/// Parameters follow RFC 9110 §8.3.1 and §5.6.6: `;`-separated `name=value` pairs after the
+/// media type, names matched ignoring case, values a token or a quoted-string (§5.6.4, with
+/// `\` escapes undone). The first `charset` parameter wins. Call it with the raw field value;
+/// `None` when there is no such parameter or its value is not UTF-8.
+///
+/// ```
+/// use duet_core::charset_of;
+/// assert_eq!(charset_of(b"text/html; charset=\"ISO-8859-1\"").as_deref(), Some("ISO-8859-1"));
+/// assert_eq!(charset_of(b"application/json").as_deref(), None);
+/// ```
+pub fn charset_of(content_type: &[u8]) -> Option<Cow<'_, str>> {
+    let mut rest = &content_type[content_type.iter().position(|&b| b == b';')? + 1..];
+    loop {
+        let name_end = rest.iter().position(|&b| b == b'=' || b == b';')?;
+        let name = rest[..name_end].trim_ascii();
+        let after_name = &rest[name_end + 1..];
+        if rest[name_end] == b';' {
+            rest = after_name; // a parameter without a value: skipped
+            continue;
+        }
+        let (value, after_value) = match after_name.split_first() {
+            Some((b'"', quoted)) => quoted_string(quoted),
+            _ => {
+                let end = after_name.iter().position(|&b| b == b';');
+                let end = end.unwrap_or(after_name.len());
+                (
+                    Cow::Borrowed(after_name[..end].trim_ascii()),
+                    &after_name[end..],
+                )
+            }
+        };
+        if name.eq_ignore_ascii_case(b"charset") && !value.is_empty() {
+            return match value {
+                Cow::Borrowed(v) => std::str::from_utf8(v).ok().map(Cow::Borrowed),
+                Cow::Owned(v) => String::from_utf8(v).ok().map(Cow::Owned),
+            };
+        }
+        // Whatever follows the value up to the next `;` is ignored.
+        let next = after_value.iter().position(|&b| b == b';')?;
+        rest = &after_value[next + 1..];
+    }
+}
+
+/// Reads a quoted-string after its opening quote: returns its content (unescaped) and the
+/// input after the closing quote. An unterminated string runs to the end of the input.
+fn quoted_string(input: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
+    let mut unescaped: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'"' => {
+                let value = unescaped.map_or(Cow::Borrowed(&input[..i]), Cow::Owned);
+                return (value, &input[i + 1..]);
+            }
+            b'\\' if i + 1 < input.len() => {
+                let buf = unescaped.get_or_insert_with(|| input[..i].to_vec());
+                buf.push(input[i + 1]);
+                i += 2;
+            }
+            byte => {
+                if let Some(buf) = &mut unescaped {
+                    buf.push(byte);
+                }
+                i += 1;
+            }
+        }
+    }
+    (unescaped.map_or(Cow::Borrowed(input), Cow::Owned), &[])
+}
+
+/// The encoding a `Content-Type` value names, or UTF-8 (BOM sniffing comes on top).
+fn encoding_for(content_type: Option<&[u8]>) -> &'static Encoding {
+    content_type
+        .and_then(charset_of)
+        .and_then(|label| Encoding::for_label_no_replacement(label.as_bytes()))
+        .unwrap_or(UTF_8)
+}
+
+/// Decodes a whole body to text; returns the text and the name of the encoding used (as the
+/// WHATWG Encoding Standard spells it: `UTF-8`, `windows-1252`, `Shift_JIS`, `UTF-16LE`...).
+///
+/// Call it with the body after content decoding and the response's `Content-Type` value, if
+/// any. A BOM wins over the charset, the charset over the UTF-8 default; see the
+/// [module docs](self). Malformed sequences become U+FFFD, so this never fails.
+///
+/// ```
+/// let (text, encoding) = duet_core::decode_text(b"caf\xe9", Some(b"text/plain; charset=latin1"));
+/// assert_eq!((text.as_str(), encoding), ("café", "windows-1252"));
+/// ```
+pub fn decode_text(body: &[u8], content_type: Option<&[u8]>) -> (String, &'static str) {
+    let (text, encoding, _malformed) = encoding_for(content_type).decode(body);
+    (text.into_owned(), encoding.name())
+}
+
+/// Decodes a body to text piece by piece, with the same rules as [`decode_text`]; a
+/// multi-byte sequence may be split across pieces. Use it to read lines or text from a body
+/// as it streams in.
+///
+/// ```
+/// let mut decoder = duet_core::TextDecoder::new(Some(b"text/plain; charset=utf-8"));
+/// let mut text = String::new();
+/// for byte in "héllo".as_bytes() {
+///     decoder.decode(std::slice::from_ref(byte), &mut text);
+/// }
+/// decoder.finish(&mut text);
+/// assert_eq!(text, "héllo");
+/// ```
+pub struct TextDecoder {
+    inner: encoding_rs::Decoder,
+}
+
+impl TextDecoder {
+    /// A decoder for a body with this `Content-Type` value (`None` when the response has none).
+    pub fn new(content_type: Option<&[u8]>) -> Self {
+        TextDecoder {
+            inner: encoding_for(content_type).new_decoder(),
+        }
+    }
+
+    /// Decodes the next piece of the body, appending complete characters to `out`; an
+    /// incomplete sequence at the end is kept for the next call. Never fails.
+    pub fn decode(&mut self, bytes: &[u8], out: &mut String) {
+        self.run(bytes, out, false);
+    }
+
+    /// The body ended: appends U+FFFD if it stopped inside a multi-byte sequence.
+    pub fn finish(mut self, out: &mut String) {
+        self.run(&[], out, true);
+    }
+
+    /// The name of the encoding in use. It becomes the BOM's encoding once the first bytes
+    /// show a BOM, so ask after the first [`TextDecoder::decode`] with at least 3 bytes.
+    pub fn encoding_name(&self) -> &'static str {
+        self.inner.encoding().name()
+    }
+
+    fn run(&mut self, mut bytes: &[u8], out: &mut String, last: bool) {
+        loop {
+            let room = self.inner.max_utf8_buffer_length(bytes.len());
+            out.reserve(room.unwrap_or(1024));
+            let (result, read, _malformed) = self.inner.decode_to_string(bytes, out, last);
+            bytes = &bytes[read..];
+            if result == CoderResult::InputEmpty {
+                return;
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TextDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TextDecoder")
+            .field("encoding", &self.encoding_name())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charset(value: &str) -> Option<String> {
+        charset_of(value.as_bytes()).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn charset_parameter_parsing() {
+        let cases = [
+            ("text/html; charset=\"ISO-8859-1\"", Some("ISO-8859-1")),
+            ("text/plain;CHARSET=utf-8", Some("utf-8")),
+            (
+                "text/plain; format=flowed; Charset=Shift_JIS ; x=y",
+                Some("Shift_JIS"),
+            ),
+            (
+                "text/plain; a=\"x;charset=bad\"; charset=good",
+                Some("good"),
+            ),
+            ("text/plain; charset=\"utf\\-8\"", Some("utf-8")),
+            ("text/plain; charset=\"unterminated", Some("unterminated")),
+            ("text/plain; charset=first; charset=second", Some("first")),
+            ("text/plain; flag; charset=koi8-r", Some("koi8-r")),
+            ("text/plain; charset=\"a\" junk; charset=b", Some("a")),
+            ("text/plain; charset=", None),
+            ("text/plain; charset=\"\"", None),
+            ("text/plain; charset", None),
+            ("text/plain; xcharset=utf-8", None),
+            ("text/plain", None),
+            ("", None),
+            (";;;", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(charset(value).as_deref(), expected, "{value}");
+        }
+        assert_eq!(charset_of(b"text/plain; charset=\xff"), None);
+        assert!(matches!(
+            charset_of(b"a/b; charset=x"),
+            Some(Cow::Borrowed("x"))
+        ));
+    }
+
+    #[test]
+    fn latin1_means_windows_1252() {
+        for label in ["iso-8859-1", "ISO-8859-1", "\"latin1\"", "windows-1252"] {
+            let ct = format!("text/plain; charset={label}");
+            let decoded = decode_text(b"caf\xe9 \x80", Some(ct.as_bytes()));
+            assert_eq!(decoded, ("café €".to_string(), "windows-1252"), "{label}");
+        }
+    }
+
+    #[test]
+    fn utf8_default_and_boms() {
+        assert_eq!(
+            decode_text("héllo".as_bytes(), None),
+            ("héllo".into(), "UTF-8")
+        );
+        let with_bom = b"\xef\xbb\xbfh\xc3\xa9";
+        let latin1 = Some(&b"text/plain; charset=iso-8859-1"[..]);
+        assert_eq!(decode_text(with_bom, latin1), ("hé".into(), "UTF-8"));
+        let utf16le = b"\xff\xfeh\x00\xe9\x00";
+        assert_eq!(decode_text(utf16le, None), ("hé".into(), "UTF-16LE"));
+        let utf16be = b"\xfe\xff\x00h\x00\xe9";
+        assert_eq!(decode_text(utf16be, latin1), ("hé".into(), "UTF-16BE"));
+        assert_eq!(decode_text(b"a\xffb", None), ("a\u{fffd}b".into(), "UTF-8"));
+        assert_eq!(decode_text(b"", None), (String::new(), "UTF-8"));
+    }
+
+    #[test]
+    fn shift_jis_and_unknown_labels() {
+        let sjis = b"\x93\xfa\x96\x7b\x8c\xea";
+        let ct = Some(&b"text/html; charset=shift_jis"[..]);
+        assert_eq!(decode_text(sjis, ct), ("日本語".into(), "Shift_JIS"));
+        for unknown in ["no-such-charset", "iso-2022-kr"] {
+            let ct = format!("text/plain; charset={unknown}");
+            let decoded = decode_text("ok é".as_bytes(), Some(ct.as_bytes()));
+            assert_eq!(decoded, ("ok é".into(), "UTF-8"), "{unknown}");
+        }
+    }
+
+    /// Every split of `bytes` into single bytes and into two pieces gives `expected`.
+    fn assert_streams(bytes: &[u8], content_type: Option<&[u8]>, expected: &str, name: &str) {
+        let mut decoder = TextDecoder::new(content_type);
+        let mut text = String::new();
+        for byte in bytes.chunks(1) {
+            decoder.decode(byte, &mut text);
+        }
+        assert_eq!(decoder.encoding_name(), name);
+        decoder.finish(&mut text);
+        assert_eq!(text, expected);
+        for at in 0..=bytes.len() {
+            let mut decoder = TextDecoder::new(content_type);
+            let mut text = String::new();
+            decoder.decode(&bytes[..at], &mut text);
+            decoder.decode(&bytes[at..], &mut text);
+            decoder.finish(&mut text);
+            assert_eq!(text, expected, "split at {at}");
+        }
+    }
+
+    #[test]
+    fn streaming_handles_split_sequences() {
+        let mixed = "héllo wörld 日本 🎉\nline two\n";
+        assert_streams(mixed.as_bytes(), None, mixed, "UTF-8");
+        let with_bom = [&b"\xef\xbb\xbf"[..], mixed.as_bytes()].concat();
+        assert_streams(&with_bom, None, mixed, "UTF-8");
+        let sjis = Some(&b"text/plain; charset=Shift_JIS"[..]);
+        assert_streams(b"\x93\xfa\x96\x7b\x8c\xea", sjis, "日本語", "Shift_JIS");
+        let utf16 = [&b"\xff\xfe"[..], &[0x3c, 0xd8, 0x89, 0xdf, b'a', 0]].concat();
+        assert_streams(&utf16, None, "🎉a", "UTF-16LE");
+        let latin1 = Some(&b"text/plain; charset=latin1"[..]);
+        assert_streams(b"caf\xe9", latin1, "café", "windows-1252");
+    }
+
+    #[test]
+    fn an_incomplete_sequence_at_the_end_becomes_a_replacement() {
+        let mut decoder = TextDecoder::new(None);
+        let mut text = String::new();
+        decoder.decode(b"ok\xe6\x97", &mut text);
+        assert_eq!(text, "ok");
+        decoder.finish(&mut text);
+        assert_eq!(text, "ok\u{fffd}");
+        assert_eq!(
+            format!("{:?}", TextDecoder::new(None)),
+            "TextDecoder { encoding: \"UTF-8\" }"
+        );
+    }
+}
