@@ -3,8 +3,24 @@
 //! The conformance suite for duet: each case is written once and run against both clients,
 //! against servers it starts on 127.0.0.1. The clients and servers arrive with the drivers;
 //! today the crate only links the engine.
+//!
+//! The test servers: [`server::Server`] (handler servers, plain and TLS, and scripted servers
+//! driven through [`script::ScriptConn`]), the test PKI in [`tls`], and body encoders in
+//! [`codec`]. `use duet_tests::server::*` brings in the server, its request and reply types,
+//! and the TLS choices.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use duet_core as core;
+
+pub mod codec;
+mod conn;
+pub mod http;
+pub mod reply;
+pub mod script;
+pub mod server;
+pub mod tls;
+
+#[cfg(test)]
+mod selftest;
