@@ -197,6 +197,14 @@ impl Call {
         for (name, value) in headers.iter() {
             merged.push_unchecked(name.as_bytes(), value);
         }
+        // RFC 9110 §8.6: a method that defines a meaning for content gets `Content-Length: 0`
+        // rather than no framing at all when it has no body (servers may wait otherwise).
+        let body = match (body.framing, &method) {
+            (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => {
+                BodyPlan { framing: RequestBody::Length(0), replayable: true }
+            }
+            _ => body,
+        };
         let timeouts = timeouts.unwrap_or(config.timeouts);
         let tls_profile = if origin.is_tls() { tls_profile } else { 0 };
         Ok(Call {
