@@ -1,0 +1,328 @@
+//! Request bodies, and feeding them to the engine in bounded pieces.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
+use duet_core::{RequestBody, Segment};
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::multipart::{Form, PartSource};
+
+/// Bytes handed to the engine per write: bounds memory however large the body.
+const PIECE: usize = 64 * 1024;
+
+/// A boxed reader that a body or a multipart part streams from.
+pub(crate) type BoxReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// A boxed stream of body pieces.
+type BoxStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// A request body: bytes, a reader or a stream (streamed; chunked when its length is
+/// unknown) or a multipart form.
+pub struct Body {
+    kind: Kind,
+}
+
+enum Kind {
+    Empty,
+    Bytes(Bytes),
+    Reader { reader: BoxReader, len: Option<u64> },
+    Stream { stream: BoxStream, len: Option<u64> },
+    Multipart(Form),
+}
+
+impl Body {
+    /// No body.
+    pub fn empty() -> Self {
+        Body { kind: Kind::Empty }
+    }
+
+    /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect).
+    ///
+    /// For a `tokio::fs::File`: `Body::from_reader(file, Some(file.metadata().await?.len()))`
+    /// (or convert a `std::fs::File` with `Body::from`).
+    pub fn from_reader(reader: impl AsyncRead + Send + 'static, len: Option<u64>) -> Self {
+        Body {
+            kind: Kind::Reader {
+                reader: Box::pin(reader),
+                len,
+            },
+        }
+    }
+
+    /// A streamed body made of the stream's items, in order; sent with `Content-Length` when
+    /// `len` is known, chunked otherwise. An item's error fails the request with
+    /// [`ErrorKind::Body`]. It cannot be replayed (for a retry or a 307 redirect).
+    pub fn from_stream<S, B>(stream: S, len: Option<u64>) -> Self
+    where
+        S: Stream<Item = Result<B, io::Error>> + Send + 'static,
+        B: Into<Bytes> + 'static,
+    {
+        Body {
+            kind: Kind::Stream {
+                stream: Box::pin(stream.map_ok(Into::into)),
+                len,
+            },
+        }
+    }
+
+    /// The body's bytes when they are in memory.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Empty => Some(&[]),
+            Kind::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The length, when known before sending.
+    pub fn len(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Empty => Some(0),
+            Kind::Bytes(b) => Some(b.len() as u64),
+            Kind::Reader { len, .. } | Kind::Stream { len, .. } => *len,
+            Kind::Multipart(form) => form.content_length(),
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    pub(crate) fn multipart(form: Form) -> Self {
+        Body {
+            kind: Kind::Multipart(form),
+        }
+    }
+
+    /// The framing and whether the body can be sent again.
+    pub(crate) fn plan(&self) -> BodyPlan {
+        let framing = match (&self.kind, self.len()) {
+            (Kind::Empty, _) => RequestBody::None,
+            (_, Some(n)) => RequestBody::Length(n),
+            (_, None) => RequestBody::Chunked,
+        };
+        BodyPlan {
+            framing,
+            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_)),
+        }
+    }
+
+    /// Starts sending; the body is consumed unless it is replayable (then the sender can
+    /// restart).
+    pub(crate) fn into_sender(self) -> BodySender {
+        let state = match self.kind {
+            Kind::Empty => Sending::Bytes {
+                data: Bytes::new(),
+                pos: 0,
+            },
+            Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
+            Kind::Reader { reader, .. } => Sending::Reader(reader),
+            Kind::Stream { stream, .. } => Sending::Stream {
+                stream,
+                pending: Bytes::new(),
+            },
+            Kind::Multipart(form) => Sending::Multipart {
+                encoder: form.into_encoder(),
+                current: None,
+                pending: Vec::new(),
+            },
+        };
+        BodySender {
+            state,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Empty => f.write_str("Body::Empty"),
+            Kind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Kind::Reader { len, .. } => write!(f, "Body::Reader(len: {len:?})"),
+            Kind::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
+            Kind::Multipart(form) => write!(f, "Body::Multipart(len: {:?})", form.content_length()),
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Self {
+        Body::from(Bytes::from(v))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(v: &'static [u8]) -> Self {
+        Body::from(Bytes::from_static(v))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(s.into_bytes())
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(s.as_bytes())
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body {
+            kind: Kind::Bytes(b),
+        }
+    }
+}
+
+impl From<File> for Body {
+    /// A file, streamed through tokio (`tokio::fs::File::from_std`); its current length is
+    /// sent as `Content-Length`.
+    fn from(file: File) -> Self {
+        let len = file.metadata().ok().map(|m| m.len());
+        Body::from_reader(tokio::fs::File::from_std(file), len)
+    }
+}
+
+enum Sending {
+    Bytes {
+        data: Bytes,
+        pos: usize,
+    },
+    Reader(BoxReader),
+    Stream {
+        stream: BoxStream,
+        pending: Bytes,
+    },
+    Multipart {
+        encoder: duet_core::Encoder<PartSource>,
+        current: Option<BoxReader>,
+        pending: Vec<u8>,
+    },
+}
+
+/// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
+pub(crate) struct BodySender {
+    state: Sending,
+    buf: Vec<u8>,
+}
+
+impl BodySender {
+    /// Back to the first byte, for a retry (only replayable bodies are ever retried).
+    pub fn restart(&mut self) {
+        if let Sending::Bytes { pos, .. } = &mut self.state {
+            *pos = 0;
+        }
+    }
+
+    /// Sends the next piece, or ends the body.
+    pub async fn send_next(&mut self, call: &mut Call) -> Result<(), Error> {
+        match &mut self.state {
+            Sending::Bytes { data, pos } => {
+                if *pos == data.len() {
+                    return call.send_end();
+                }
+                let end = (*pos + PIECE).min(data.len());
+                call.send_body(&data[*pos..end])?;
+                *pos = end;
+                Ok(())
+            }
+            Sending::Reader(reader) => {
+                let n = read_piece(reader, &mut self.buf)
+                    .await
+                    .map_err(|e| call.body_failed(e))?;
+                if n == 0 {
+                    call.send_end()
+                } else {
+                    call.send_body(&self.buf[..n])
+                }
+            }
+            Sending::Stream { stream, pending } => {
+                while pending.is_empty() {
+                    match stream.next().await {
+                        Some(Ok(bytes)) => *pending = bytes,
+                        Some(Err(e)) => return Err(call.body_failed(e)),
+                        None => return call.send_end(),
+                    }
+                }
+                let piece = pending.split_to(pending.len().min(PIECE));
+                call.send_body(&piece)
+            }
+            Sending::Multipart {
+                encoder,
+                current,
+                pending,
+            } => loop {
+                if !pending.is_empty() {
+                    let n = pending.len().min(PIECE);
+                    call.send_body(&pending[..n])?;
+                    pending.drain(..n);
+                    return Ok(());
+                }
+                if let Some(reader) = current {
+                    let n = read_piece(reader, &mut self.buf)
+                        .await
+                        .map_err(|e| call.body_failed(e))?;
+                    if n > 0 {
+                        return call.send_body(&self.buf[..n]);
+                    }
+                    *current = None;
+                }
+                match encoder.next_segment() {
+                    Some(Segment::Bytes(bytes)) => *pending = bytes,
+                    Some(Segment::Source(source)) => {
+                        *current = Some(open(source).await.map_err(|e| call.body_failed(e))?)
+                    }
+                    None => return call.send_end(),
+                }
+            },
+        }
+    }
+}
+
+async fn read_piece(reader: &mut BoxReader, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.resize(PIECE, 0);
+    loop {
+        match reader.read(buf).await {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+async fn open(source: PartSource) -> io::Result<BoxReader> {
+    Ok(match source {
+        PartSource::File(path) => Box::pin(
+            tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| with_path(e, &path))?,
+        ),
+        PartSource::Reader(reader) => reader,
+    })
+}
+
+fn with_path(e: io::Error, path: &std::path::Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// A body error for a multipart file that could not be inspected when the form was built.
+pub(crate) fn file_error(e: io::Error, path: &std::path::Path) -> Error {
+    Error::msg(ErrorKind::Body, format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,223 @@
+//! Performing a [`Call`]'s actions over tokio sockets. Every decision is the call's; this
+//! file only moves bytes, waits, and reports what happened.
+//!
+//! Cancellation: an exchange's future may be dropped at any `.await`. Nothing here needs
+//! cleanup beyond [`Drop`], which never does I/O: the call knows how far the exchange got.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::now;
+
+use duet_core::ResponseHead;
+use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind};
+
+use crate::body::BodySender;
+use crate::client::Inner;
+use crate::pool::{Acquired, Idle};
+use crate::transport::{self, Stream, is_timeout, tls_failure};
+
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 16 * 1024;
+
+/// One request in flight: its call, its connection, and its body.
+pub(crate) struct Exchange {
+    call: Call,
+    client: Arc<Inner>,
+    stream: Option<Stream>,
+    remote: Option<SocketAddr>,
+    body: BodySender,
+    /// Whether this exchange holds a pool slot for `call.pool_key()`.
+    holds_slot: bool,
+}
+
+impl Exchange {
+    pub fn new(call: Call, client: Arc<Inner>, body: BodySender) -> Self {
+        Exchange {
+            call,
+            client,
+            stream: None,
+            remote: None,
+            body,
+            holds_slot: false,
+        }
+    }
+
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// Runs the request until the final response head.
+    pub async fn send(&mut self) -> Result<ResponseHead, Error> {
+        loop {
+            let now = now();
+            match self.call.poll_action(now)? {
+                Action::Connect(to) => self.connect(to).await?,
+                Action::Transmit { bytes, deadline } => {
+                    let written = self
+                        .stream
+                        .as_mut()
+                        .expect("connected")
+                        .write_by(bytes, deadline)
+                        .await;
+                    let outcome = written.map(|n| self.call.transmitted(n));
+                    self.after_io(outcome)?;
+                }
+                Action::SendBody => self.body.send_next(&mut self.call).await?,
+                Action::Receive { deadline } => self.receive(deadline).await?,
+                Action::Response(head) => return Ok(head),
+                Action::Data(_) | Action::Finished | Action::Upgraded => {
+                    return Err(Error::msg(
+                        ErrorKind::Protocol,
+                        "the exchange ended without a response head",
+                    ));
+                }
+                _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
+            }
+        }
+    }
+
+    /// Reads body bytes into `buf`; 0 at the end of the body (the connection then goes back
+    /// to the pool when it can be reused).
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        loop {
+            let now = now();
+            match self.call.poll_action_max(now, buf.len())? {
+                Action::Data(data) => {
+                    buf[..data.len()].copy_from_slice(data);
+                    return Ok(data.len());
+                }
+                Action::Receive { deadline } => self.receive(deadline).await?,
+                Action::Transmit { bytes, deadline } => {
+                    let written = self
+                        .stream
+                        .as_mut()
+                        .expect("connected")
+                        .write_by(bytes, deadline)
+                        .await;
+                    let outcome = written.map(|n| self.call.transmitted(n));
+                    self.after_io(outcome)?;
+                }
+                Action::SendBody => self.body.send_next(&mut self.call).await?,
+                Action::Finished | Action::Upgraded => {
+                    self.finish();
+                    return Ok(0);
+                }
+                Action::Response(_) | Action::Connect(_) => {
+                    return Err(Error::msg(
+                        ErrorKind::Protocol,
+                        "unexpected action while reading the body",
+                    ));
+                }
+                _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
+            }
+        }
+    }
+
+    async fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
+        self.drop_connection();
+        if to.restart_body {
+            self.body.restart();
+        }
+        let pool_timeout = self.client.config.timeouts.pool;
+        let acquired = self
+            .client
+            .pool
+            .acquire(&to, pool_timeout)
+            .await
+            .map_err(|e| self.call.connect_failed(e))?;
+        self.holds_slot = true;
+        let conn = match acquired {
+            Acquired::Reuse(idle) => {
+                self.stream = Some(idle.stream);
+                self.remote = Some(idle.remote);
+                Some(idle.conn)
+            }
+            Acquired::Open => {
+                let tls = &self.client.tls;
+                let (stream, remote) = transport::connect(&to.key.origin, tls, to.connect_deadline)
+                    .await
+                    .map_err(|e| self.call.connect_failed(e))?;
+                self.stream = Some(stream);
+                self.remote = Some(remote);
+                None
+            }
+        };
+        self.call.connected(conn, now())
+    }
+
+    async fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+        let stream = self.stream.as_mut().expect("connected");
+        let read = stream
+            .read_by(self.call.input_buffer(READ_SIZE), deadline)
+            .await;
+        let outcome = read.map(|n| {
+            if n == 0 {
+                self.call.handle_eof();
+            } else {
+                self.call.commit_input(n);
+            }
+        });
+        self.after_io(outcome)
+    }
+
+    /// Reports an I/O outcome to the call: a passed deadline, a TLS failure, or an I/O error
+    /// (which the call may answer with a retry on a fresh connection).
+    fn after_io(&mut self, outcome: std::io::Result<()>) -> Result<(), Error> {
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(e) if is_timeout(&e) => self.call.handle_timeout(now()),
+            Err(e) => match tls_failure(&e) {
+                Some(message) => Err(self
+                    .call
+                    .connect_failed(Error::msg(ErrorKind::Tls, message))),
+                None => self.call.io_failed(e),
+            },
+        }
+    }
+
+    /// The exchange is over: pool the connection if the call says it may be reused.
+    fn finish(&mut self) {
+        let key = self.call.pool_key().clone();
+        match (self.call.take_connection(), self.stream.take(), self.remote) {
+            (Some(conn), Some(stream), Some(remote)) if self.holds_slot => {
+                self.holds_slot = false;
+                self.client.pool.checkin(
+                    &key,
+                    Idle {
+                        conn,
+                        stream,
+                        remote,
+                    },
+                );
+            }
+            _ => self.drop_connection(),
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.stream = None;
+        if std::mem::take(&mut self.holds_slot) {
+            self.client.pool.release(self.call.pool_key());
+        }
+    }
+}
+
+impl Drop for Exchange {
+    /// A response dropped before its end: reuse the connection only if the rest of the body
+    /// had already arrived; otherwise close it.
+    fn drop(&mut self) {
+        if self.holds_slot {
+            if self.call.finish_buffered() {
+                self.finish();
+            } else {
+                self.drop_connection();
+            }
+        }
+    }
+}

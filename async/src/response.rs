@@ -1,0 +1,448 @@
+//! Responses: status, headers, and the body as bytes, text, JSON, or a stream.
+//!
+//! The body is read by one async primitive, [`BodyReader::fill`]: make sure decoded bytes are
+//! buffered, or report the end. `async fn`s ([`Response::chunk`], [`Response::bytes`]) await
+//! it directly. Poll-based readers ([`AsyncRead`], the streams) cannot hold a borrowing
+//! future between polls, so they move the reader into a boxed fill future and take it back
+//! when the future completes; until then accessors that need the reader (trailers) see none.
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use duet_core::client::{Error, ErrorKind};
+use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead, StatusCode, Url, Version};
+use futures_util::Stream;
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::exchange::Exchange;
+
+/// Raw bytes read at a time while decoding.
+const DECODE_READ: usize = 16 * 1024;
+
+/// The most bytes [`Response::chunk`] and [`Response::bytes_stream`] hand out at once.
+const CHUNK: usize = 64 * 1024;
+
+/// A fill in flight for a poll-based reader: it owns the body reader until it completes.
+type FillFuture = Pin<Box<dyn Future<Output = (Box<BodyReader>, Result<bool, Error>)> + Send>>;
+
+/// A response whose head has arrived; the body is read on demand.
+///
+/// `Response` implements [`AsyncRead`] (decoded body bytes). Errors read through it keep their
+/// kind: `duet_async::Error::from_io` recovers them. Reading is cancel-safe: a dropped
+/// [`chunk`](Self::chunk) or read loses no bytes.
+pub struct Response {
+    head: ResponseHead,
+    url: Url,
+    remote_addr: Option<SocketAddr>,
+    content_length: Option<u64>,
+    /// The body reader; `None` while `filling` holds it.
+    body: Option<Box<BodyReader>>,
+    filling: Option<FillFuture>,
+}
+
+struct BodyReader {
+    exchange: Exchange,
+    decoder: Option<ContentDecoder>,
+    decoded: Vec<u8>,
+    decoded_pos: usize,
+    raw: Vec<u8>,
+    done: bool,
+}
+
+impl Response {
+    pub(crate) fn new(
+        head: ResponseHead,
+        exchange: Exchange,
+        decompress: bool,
+    ) -> Result<Self, Error> {
+        let url = exchange.call().url().clone();
+        let has_body = !matches!(
+            exchange.call().body_framing(),
+            Some(BodyFraming::None | BodyFraming::Length(0))
+        );
+        let decoder = if decompress && has_body {
+            ContentDecoder::from_headers(head.headers(), exchange.call().limits())
+                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))?
+        } else {
+            None
+        };
+        let remote_addr = exchange.remote_addr();
+        let content_length = match exchange.call().body_framing() {
+            Some(BodyFraming::Length(n)) => Some(n),
+            Some(BodyFraming::None) => Some(0),
+            _ => None,
+        };
+        let body = BodyReader {
+            exchange,
+            decoder,
+            decoded: Vec::new(),
+            decoded_pos: 0,
+            raw: Vec::new(),
+            done: false,
+        };
+        Ok(Response {
+            head,
+            url,
+            remote_addr,
+            content_length,
+            body: Some(Box::new(body)),
+            filling: None,
+        })
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.head.status()
+    }
+
+    /// The HTTP version the server answered with.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The reason phrase, as received.
+    pub fn reason(&self) -> &[u8] {
+        self.head.reason()
+    }
+
+    /// The header fields, names as the server wrote them.
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// The first value of a header, if it is valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.headers().get_str(name)
+    }
+
+    /// The URL of this response.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The server's address.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// The body length announced by the server (before content decoding), if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// The trailer fields of a chunked body, once it has been read to the end (`None` while
+    /// a read through [`AsyncRead`] or a stream is pending).
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.body.as_ref()?.exchange.call().trailers()
+    }
+
+    /// `Err` with [`ErrorKind::Status`] for a 4xx or 5xx status, else the response itself.
+    pub fn error_for_status(self) -> Result<Self, Error> {
+        match self.error_for_status_ref() {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// The error [`error_for_status`](Self::error_for_status) would return, without consuming.
+    pub fn error_for_status_ref(&self) -> Option<Error> {
+        let status = self.status();
+        (status.is_client_error() || status.is_server_error()).then(|| {
+            let class = if status.is_client_error() {
+                "client error"
+            } else {
+                "server error"
+            };
+            Error::msg(ErrorKind::Status(status), class).with_url(&self.url)
+        })
+    }
+
+    /// The whole (decoded) body.
+    pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
+        while self.fill().await? {
+            out.extend_from_slice(self.take_buffered(usize::MAX));
+        }
+        Ok(out)
+    }
+
+    /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
+    /// none is given); malformed sequences become U+FFFD.
+    pub async fn text(self) -> Result<String, Error> {
+        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
+        let body = self.bytes().await?;
+        Ok(duet_core::decode_text(&body, content_type.as_deref()).0)
+    }
+
+    /// The whole body parsed as JSON.
+    #[cfg(feature = "json")]
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        let url = self.url.clone();
+        let body = self.bytes().await?;
+        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
+    }
+
+    /// The next piece of the (decoded) body as it arrives, `None` at its end. Cancel-safe.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        if !self.fill().await? {
+            return Ok(None);
+        }
+        Ok(Some(Bytes::copy_from_slice(self.take_buffered(CHUNK))))
+    }
+
+    /// The body as a stream of pieces as they arrive; ends after the first error.
+    pub fn bytes_stream(mut self) -> impl Stream<Item = Result<Bytes, Error>> + Send + Unpin {
+        let mut done = false;
+        futures_util::stream::poll_fn(move |cx| {
+            if done {
+                return Poll::Ready(None);
+            }
+            let filled = ready!(self.poll_fill(cx));
+            done = !matches!(filled, Ok(true));
+            Poll::Ready(match filled {
+                Ok(true) => Some(Ok(Bytes::copy_from_slice(self.take_buffered(CHUNK)))),
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            })
+        })
+    }
+
+    /// The body in pieces as they arrive (each at most `size` bytes), as a [`Stream`].
+    pub fn chunks(self, size: usize) -> Chunks {
+        Chunks {
+            response: self,
+            size: size.max(1),
+            done: false,
+        }
+    }
+
+    /// The body as lines of text (LF or CRLF endings removed), decoded by the charset, as a
+    /// [`Stream`]. Line splitting assumes an ASCII-compatible charset (every one but UTF-16).
+    pub fn lines(self) -> Lines {
+        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
+        Lines {
+            response: self,
+            line: Vec::new(),
+            content_type,
+            done: false,
+        }
+    }
+
+    /// Makes sure decoded bytes are buffered (`true`) or reports the end of the body.
+    async fn fill(&mut self) -> Result<bool, Error> {
+        match (&mut self.body, &self.filling) {
+            (Some(body), None) => body.fill().await,
+            _ => poll_fn(|cx| self.poll_fill(cx)).await,
+        }
+    }
+
+    /// [`fill`](Self::fill) for poll-based readers, through a boxed future that owns the
+    /// reader meanwhile.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        if !self.buffered().is_empty() {
+            return Poll::Ready(Ok(true));
+        }
+        let filling = match &mut self.filling {
+            Some(filling) => filling,
+            None => {
+                let Some(mut body) = self.body.take() else {
+                    return Poll::Ready(Err(Error::msg(
+                        ErrorKind::Io,
+                        "the response body was lost to a panic",
+                    )));
+                };
+                self.filling.insert(Box::pin(async move {
+                    let filled = body.fill().await;
+                    (body, filled)
+                }))
+            }
+        };
+        let (body, filled) = ready!(filling.as_mut().poll(cx));
+        self.filling = None;
+        self.body = Some(body);
+        Poll::Ready(filled)
+    }
+
+    /// The decoded bytes buffered and not yet handed out.
+    fn buffered(&self) -> &[u8] {
+        match self.body.as_deref() {
+            Some(body) => &body.decoded[body.decoded_pos..],
+            None => &[],
+        }
+    }
+
+    /// Up to `max` buffered decoded bytes, marked as handed out.
+    fn take_buffered(&mut self, max: usize) -> &[u8] {
+        match self.body.as_deref_mut() {
+            Some(body) => body.take(max),
+            None => &[],
+        }
+    }
+}
+
+impl BodyReader {
+    /// Reads until decoded bytes are buffered (`true`) or the body has ended (`false`).
+    /// Bytes count as buffered only once a read completed, so dropping this future midway
+    /// loses nothing.
+    async fn fill(&mut self) -> Result<bool, Error> {
+        loop {
+            if self.decoded_pos < self.decoded.len() {
+                return Ok(true);
+            }
+            if self.done {
+                return Ok(false);
+            }
+            self.raw.resize(DECODE_READ, 0);
+            let n = self.exchange.read_body(&mut self.raw).await?;
+            self.decoded.clear();
+            self.decoded_pos = 0;
+            let Some(decoder) = self.decoder.as_mut() else {
+                std::mem::swap(&mut self.raw, &mut self.decoded);
+                self.decoded.truncate(n);
+                self.done = n == 0;
+                continue;
+            };
+            let result = if n == 0 {
+                self.done = true;
+                decoder.finish(&mut self.decoded)
+            } else {
+                decoder.decode(&self.raw[..n], &mut self.decoded)
+            };
+            result.map_err(|e| {
+                Error::new(ErrorKind::Decode, e).with_url(self.exchange.call().url())
+            })?;
+        }
+    }
+
+    /// Up to `max` buffered bytes, marked as handed out.
+    fn take(&mut self, max: usize) -> &[u8] {
+        let start = self.decoded_pos;
+        let n = (self.decoded.len() - start).min(max);
+        self.decoded_pos += n;
+        &self.decoded[start..start + n]
+    }
+}
+
+impl AsyncRead for Response {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        match ready!(this.poll_fill(cx)) {
+            Ok(true) => {
+                buf.put_slice(this.take_buffered(buf.remaining()));
+                Poll::Ready(Ok(()))
+            }
+            Ok(false) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(e.into_io())),
+        }
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status())
+            .field("version", &self.version())
+            .field("headers", self.headers())
+            .finish()
+    }
+}
+
+/// The body in pieces; see [`Response::chunks`].
+pub struct Chunks {
+    response: Response,
+    size: usize,
+    done: bool,
+}
+
+impl Stream for Chunks {
+    type Item = Result<Vec<u8>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match ready!(this.response.poll_fill(cx)) {
+            Ok(true) => Poll::Ready(Some(Ok(this.response.take_buffered(this.size).to_vec()))),
+            Ok(false) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Err(e) => {
+                this.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+}
+
+/// The body as lines; see [`Response::lines`].
+pub struct Lines {
+    response: Response,
+    line: Vec<u8>,
+    content_type: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl Lines {
+    /// The line gathered so far, ending removed, as text.
+    fn emit(&mut self) -> String {
+        if self.line.ends_with(b"\n") {
+            self.line.pop();
+            if self.line.ends_with(b"\r") {
+                self.line.pop();
+            }
+        }
+        let text = duet_core::decode_text(&self.line, self.content_type.as_deref()).0;
+        self.line.clear();
+        text
+    }
+}
+
+impl Stream for Lines {
+    type Item = Result<String, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match ready!(this.response.poll_fill(cx)) {
+                Ok(true) => {
+                    let buffered = this.response.buffered();
+                    let end = buffered.iter().position(|&b| b == b'\n');
+                    let n = end.map_or(buffered.len(), |i| i + 1);
+                    this.line.extend_from_slice(this.response.take_buffered(n));
+                    if end.is_some() {
+                        return Poll::Ready(Some(Ok(this.emit())));
+                    }
+                }
+                Ok(false) => {
+                    this.done = true;
+                    if this.line.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(this.emit())));
+                }
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Sockets: connecting with deadlines, TLS, and reads/writes that honour a deadline.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use duet_core::client::{Error, ErrorKind, Origin, TimeoutPhase, server_name};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// A connection's byte stream: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Flushes what TLS buffered, then reads, all by `deadline`; a passed deadline is
+    /// `TimedOut`.
+    pub(crate) async fn read_by(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<usize> {
+        within(deadline, async {
+            self.flush().await?;
+            self.read(buf).await
+        })
+        .await
+    }
+
+    /// Writes by `deadline`; a passed deadline is `TimedOut`.
+    pub(crate) async fn write_by(
+        &mut self,
+        buf: &[u8],
+        deadline: Option<Instant>,
+    ) -> io::Result<usize> {
+        within(deadline, self.write(buf)).await
+    }
+
+    /// Whether an idle pooled connection still looks usable: the server has neither closed
+    /// it nor sent anything (a peek that would wait means all is quiet). Never waits.
+    pub(crate) fn is_quiet(&self) -> bool {
+        if let Stream::Tls(s) = self
+            && s.get_ref().1.wants_write()
+        {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut byte = [0u8; 1];
+        self.tcp()
+            .poll_peek(&mut cx, &mut ReadBuf::new(&mut byte))
+            .is_pending()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Runs `io` until `deadline`; `TimedOut` once it has passed (without starting `io` when it
+/// already has).
+async fn within<T>(
+    deadline: Option<Instant>,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match deadline {
+        None => io.await,
+        Some(d) if d <= crate::now() => Err(io::ErrorKind::TimedOut.into()),
+        Some(d) => tokio::time::timeout_at(d.into(), io)
+            .await
+            .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into())),
+    }
+}
+
+/// Whether an I/O error means a deadline passed.
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A TLS failure hidden inside an I/O error, if that is what it is.
+pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
+    let inner = e.get_ref()?;
+    inner
+        .downcast_ref::<rustls::Error>()
+        .map(|tls| tls.to_string())
+}
+
+/// Opens a connection to `origin` by `deadline`: resolve, connect to each address in turn,
+/// then the TLS handshake for https.
+pub(crate) async fn connect(
+    origin: &Origin,
+    tls: &Arc<rustls::ClientConfig>,
+    deadline: Option<Instant>,
+) -> Result<(Stream, SocketAddr), Error> {
+    let timeout = || Error::timeout(TimeoutPhase::Connect, None);
+    let addrs: Vec<SocketAddr> = match within(
+        deadline,
+        tokio::net::lookup_host((origin.host(), origin.port())),
+    )
+    .await
+    {
+        Ok(addrs) => addrs.collect(),
+        Err(e) if is_timeout(&e) => return Err(timeout()),
+        Err(e) => return Err(Error::new(ErrorKind::Connect, e)),
+    };
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &addrs {
+        match within(deadline, TcpStream::connect(addr)).await {
+            Ok(s) => {
+                tcp = Some((s, *addr));
+                break;
+            }
+            Err(e) if is_timeout(&e) => return Err(timeout()),
+            Err(e) => last = Some(e),
+        }
+    }
+    let (tcp, addr) = match (tcp, last) {
+        (Some(found), _) => found,
+        (None, Some(e)) => return Err(Error::new(ErrorKind::Connect, e)),
+        (None, None) => {
+            return Err(Error::msg(
+                ErrorKind::Connect,
+                format!("no address found for {}", origin.host()),
+            ));
+        }
+    };
+    tcp.set_nodelay(true)
+        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+    if !origin.is_tls() {
+        return Ok((Stream::Plain(tcp), addr));
+    }
+    let name = server_name(origin.host())?;
+    let handshake = TlsConnector::from(tls.clone()).connect(name, tcp);
+    match within(deadline, handshake).await {
+        Ok(stream) => Ok((Stream::Tls(Box::new(stream)), addr)),
+        Err(e) => Err(match tls_failure(&e) {
+            Some(message) => Error::msg(ErrorKind::Tls, message),
+            None if is_timeout(&e) => timeout(),
+            None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
+                ErrorKind::Tls,
+                "the server closed the connection during the TLS handshake",
+            ),
+            None => Error::new(ErrorKind::Connect, e),
+        }),
+    }
+}
