@@ -1,8 +1,8 @@
 //! # duet-tests
 //!
 //! The conformance suite for duet: each case is written once and run against both clients,
-//! against servers it starts on 127.0.0.1. The clients and servers arrive with the drivers;
-//! today the crate only links the engine.
+//! against servers it starts on 127.0.0.1. See [`harness`] for how a
+//! case is written once and run twice.
 //!
 //! The test servers: [`server::Server`] (handler servers, plain and TLS, and scripted servers
 //! driven through [`script::ScriptConn`]), the test PKI in [`tls`], and body encoders in
@@ -16,6 +16,7 @@ pub use duet_core as core;
 
 pub mod codec;
 mod conn;
+pub mod harness;
 pub mod http;
 pub mod reply;
 pub mod script;

@@ -1,0 +1,144 @@
+//! Request bodies: lengths, streams, forms, multipart.
+
+use std::io::Cursor;
+
+use duet_tests::server::*;
+
+/// Splits a multipart body into (headers, content) per part, by the boundary in `content_type`.
+fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let boundary = content_type.split("boundary=").nth(1).expect("a boundary");
+    let delimiter = format!("--{boundary}");
+    let text = body.to_vec();
+    let mut out = Vec::new();
+    let mut rest = &text[..];
+    assert!(
+        rest.starts_with(delimiter.as_bytes()),
+        "body starts with the delimiter"
+    );
+    loop {
+        rest = &rest[delimiter.len()..];
+        if rest.starts_with(b"--") {
+            assert_eq!(&rest[2..], b"\r\n", "close delimiter ends the body");
+            return out;
+        }
+        rest = &rest[2..]; // CRLF after the delimiter
+        let head_end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("part head");
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let after = &rest[head_end + 4..];
+        let next = format!("\r\n{delimiter}");
+        let end = after
+            .windows(next.len())
+            .position(|w| w == next.as_bytes())
+            .expect("next delimiter");
+        out.push((head, after[..end].to_vec()));
+        rest = &after[end + 2..];
+    }
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("duet-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+duet_tests::conformance! {
+    fn in_memory_bodies_carry_their_length() {
+        let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
+        let client = duet::Client::new();
+        let text = wait!(wait!(client.put(server.url("/")).body("text body").send()).unwrap().text()).unwrap();
+        assert_eq!(text, "9:text body");
+        let bytes = wait!(wait!(client.post(server.url("/")).body(vec![b'x'; 3]).send()).unwrap().text()).unwrap();
+        assert_eq!(bytes, "3:xxx");
+        let empty = wait!(wait!(client.post(server.url("/")).send()).unwrap().text()).unwrap();
+        assert_eq!(empty, "0:", "a bodiless POST says Content-Length: 0");
+        assert!(!server.requests()[0].chunked);
+    }
+
+    fn streams_of_unknown_length_go_chunked() {
+        let server = Server::http(|r| Reply::ok(format!("{}:{}", r.chunked, r.body.len())));
+        let client = duet::Client::new();
+        let data = vec![7u8; 200_000];
+        let body = duet::Body::from_reader(Cursor::new(data.clone()), None);
+        let text = wait!(wait!(client.post(server.url("/")).body(body).send()).unwrap().text()).unwrap();
+        assert_eq!(text, "true:200000");
+        assert_eq!(server.requests()[0].body, data);
+        let known = duet::Body::from_reader(Cursor::new(data), Some(200_000));
+        let text = wait!(wait!(client.post(server.url("/")).body(known).send()).unwrap().text()).unwrap();
+        assert_eq!(text, "false:200000");
+    }
+
+    fn a_stream_shorter_than_declared_is_a_body_error() {
+        let server = Server::http(|_| Reply::ok(""));
+        let short = duet::Body::from_reader(Cursor::new(vec![1u8; 10]), Some(20));
+        let err = wait!(duet::Client::new().post(server.url("/")).body(short).send()).unwrap_err();
+        assert!(err.is_body(), "{err}");
+    }
+
+    fn urlencoded_forms() {
+        let server = Server::http(|r| Reply::ok(format!("{}|{}", r.header_str("content-type").unwrap_or(""), r.body_str())));
+        let response = wait!(duet::Client::new().post(server.url("/login")).form(&[("user", "ada"), ("next", "/a b&c"), ("user", "two")]).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "application/x-www-form-urlencoded|user=ada&next=%2Fa+b%26c&user=two");
+    }
+
+    fn multipart_with_fields_files_and_readers() {
+        let server = Server::http(|_| Reply::ok(""));
+        let path = temp_file(&format!("photo-{}.png", flavour!()), b"\x89PNG fake");
+        let form = duet::multipart::Form::new()
+            .text("title", "holiday")
+            .text("tag", "sea")
+            .text("tag", "sun")
+            .file("photo", &path)
+            .unwrap()
+            .part("notes", duet::multipart::Part::bytes("line1\r\nline2").file_name("notes.txt").header("X-Part", "1").unwrap())
+            .part("stream", duet::multipart::Part::reader(Cursor::new(b"streamed".to_vec()), Some(8)).mime("application/x-custom").unwrap());
+        let expected_len = form.content_length();
+        let response = wait!(duet::Client::new().post(server.url("/upload")).multipart(form).send()).unwrap();
+        assert_eq!(response.status(), 200);
+        let request = &server.requests()[0];
+        let content_type = request.header_str("content-type").unwrap().to_owned();
+        assert!(content_type.starts_with("multipart/form-data; boundary="));
+        assert_eq!(expected_len, Some(request.body.len() as u64), "Content-Length matched the encoding");
+        let got = parts(&content_type, &request.body);
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[0], ("Content-Disposition: form-data; name=\"title\"".into(), b"holiday".to_vec()));
+        assert_eq!(got[1].1, b"sea");
+        assert_eq!(got[2].1, b"sun");
+        assert!(got[3].0.contains(&format!("name=\"photo\"; filename=\"photo-{}.png\"", flavour!())), "{}", got[3].0);
+        assert!(got[3].0.contains("Content-Type: image/png"), "{}", got[3].0);
+        assert_eq!(got[3].1, b"\x89PNG fake");
+        assert!(got[4].0.contains("filename=\"notes.txt\"") && got[4].0.contains("X-Part: 1"), "{}", got[4].0);
+        assert_eq!(got[4].1, b"line1\r\nline2");
+        assert!(got[5].0.contains("Content-Type: application/x-custom"));
+        assert_eq!(got[5].1, b"streamed");
+    }
+
+    fn multipart_of_unknown_length_is_chunked() {
+        let server = Server::http(|_| Reply::ok(""));
+        let form = duet::multipart::Form::new().part("s", duet::multipart::Part::reader(Cursor::new(b"abc".to_vec()), None));
+        assert_eq!(form.content_length(), None);
+        wait!(duet::Client::new().post(server.url("/")).multipart(form).send()).unwrap();
+        let request = &server.requests()[0];
+        assert!(request.chunked);
+        let got = parts(request.header_str("content-type").unwrap(), &request.body);
+        assert_eq!(got[0].1, b"abc");
+    }
+
+    fn expect_continue_sends_the_body_after_100() {
+        let server = Server::http(|r| Reply::ok(format!("{}", r.body.len())));
+        let client = duet::Client::new();
+        let response = wait!(client.put(server.url("/")).header("Expect", "100-continue").body(vec![1u8; 1000]).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "1000");
+        assert!(server.requests()[0].expects_continue());
+    }
+
+    fn expect_continue_rejected_keeps_the_body_back() {
+        let server = Server::http_with(Options::default().expect(Expect::Reject(417)), |_| Reply::ok("unreachable"));
+        let response = wait!(duet::Client::new().put(server.url("/")).header("Expect", "100-continue").body(vec![1u8; 1000]).send()).unwrap();
+        assert_eq!(response.status(), 417);
+    }
+}

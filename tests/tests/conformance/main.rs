@@ -1,0 +1,10 @@
+//! The conformance suite: every case runs against duet-blocking (`blocking::`) and duet-async
+//! (`asynchronous::`), against servers on 127.0.0.1.
+
+mod basics;
+mod bodies;
+mod decoding;
+mod errors;
+mod pooling;
+mod timeouts;
+mod tls;

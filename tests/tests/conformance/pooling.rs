@@ -1,0 +1,116 @@
+//! Connection reuse: keep-alive, what prevents reuse, the stale-connection retry, the caps.
+
+use std::time::Duration;
+
+use duet_tests::server::*;
+
+duet_tests::conformance! {
+    fn keep_alive_reuses_one_connection() {
+        let server = Server::http(|r| Reply::ok(format!("{}-{}", r.conn, r.index)));
+        let client = duet::Client::new();
+        for i in 0..3 {
+            let text = wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap();
+            assert_eq!(text, format!("0-{i}"));
+        }
+        assert_eq!(server.connections(), 1);
+    }
+
+    fn connection_close_or_disabled_pooling_means_new_connections() {
+        let server = Server::http(|_| Reply::ok("x").close());
+        let client = duet::Client::new();
+        for _ in 0..3 {
+            wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        }
+        assert_eq!(server.connections(), 3);
+        let server = Server::http(|_| Reply::ok("x"));
+        let client = duet::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        for _ in 0..2 {
+            wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        }
+        assert_eq!(server.connections(), 2);
+    }
+
+    fn an_unread_body_closes_the_connection_but_a_buffered_one_does_not() {
+        let server = Server::http(|r| if r.path() == "/big" { Reply::ok(vec![b'x'; 4_000_000]) } else { Reply::ok("tiny") });
+        let client = duet::Client::new();
+        drop(wait!(client.get(server.url("/tiny")).send()).unwrap());
+        wait!(wait!(client.get(server.url("/tiny")).send()).unwrap().bytes()).unwrap();
+        assert_eq!(server.connections(), 1, "a small body already in the buffer is drained");
+        let big = wait!(client.get(server.url("/big")).send()).unwrap();
+        let mut chunks = big.chunks(10);
+        let first = next!(chunks).unwrap().unwrap();
+        assert_eq!(first, b"xxxxxxxxxx");
+        drop(chunks);
+        wait!(wait!(client.get(server.url("/tiny")).send()).unwrap().bytes()).unwrap();
+        assert_eq!(server.connections(), 2, "a partly read body is not reused");
+    }
+
+    fn framing_oddities_prevent_reuse() {
+        let server = Server::http(|_| {
+            Reply::raw(&b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"[..])
+        });
+        let client = duet::Client::new();
+        for _ in 0..2 {
+            assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "abc");
+        }
+        assert_eq!(server.connections(), 2);
+    }
+
+    fn a_stale_connection_is_retried_once_for_idempotent_requests() {
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                let first = conn.read_request().unwrap();
+                conn.send(&Reply::ok(first.path().to_owned()));
+                conn.read_request(); // the server goes away just as the next request arrives
+                conn.close();
+            } else {
+                conn.serve(|r| Reply::ok(r.path().to_owned()));
+            }
+        });
+        let client = duet::Client::new();
+        assert_eq!(wait!(wait!(client.get(server.url("/1")).send()).unwrap().text()).unwrap(), "/1");
+        assert_eq!(wait!(wait!(client.get(server.url("/2")).send()).unwrap().text()).unwrap(), "/2");
+        assert_eq!(server.connections(), 2);
+        let paths: Vec<String> = server.requests().iter().map(|r| r.path().to_owned()).collect();
+        assert_eq!(paths, ["/1", "/2", "/2"], "the second request went out twice");
+    }
+
+    fn a_stale_connection_is_not_retried_for_a_post() {
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                conn.read_request();
+                conn.send(&Reply::ok("first"));
+                conn.read_request();
+                conn.close();
+            } else {
+                conn.serve(|_| Reply::ok("should not be reached"));
+            }
+        });
+        let client = duet::Client::new();
+        wait!(wait!(client.get(server.url("/1")).send()).unwrap().bytes()).unwrap();
+        let err = wait!(client.post(server.url("/2")).body("data").send()).unwrap_err();
+        assert!(err.is_protocol(), "{err}");
+        assert_eq!(server.connections(), 1);
+    }
+
+    fn an_idle_connection_the_server_closed_is_not_used() {
+        let server = Server::http(|_| Reply::ok("x"));
+        let client = duet::Client::new();
+        wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        server.close_connections();
+        std::thread::sleep(Duration::from_millis(100));
+        wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        assert_eq!(server.connections(), 2);
+        assert_eq!(server.requests().len(), 2, "no request was lost to the dead connection");
+    }
+
+    fn the_per_host_cap_waits_then_times_out_in_the_pool_phase() {
+        let server = Server::http(|_| Reply::ok(vec![b'x'; 2_000_000]));
+        let client = duet::Client::builder().pool_max_per_host(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
+        let held = wait!(client.get(server.url("/")).send()).unwrap();
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Pool), "{err}");
+        drop(held);
+        wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+    }
+}

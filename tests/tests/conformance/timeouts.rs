@@ -1,0 +1,64 @@
+//! Timeouts by phase, with short deadlines; the assertions are on the kind, not the time.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use duet_tests::server::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+duet_tests::conformance! {
+    fn a_slow_head_is_a_read_head_timeout() {
+        let server = Server::http(|_| Reply::ok("late").delay(ms(2000)));
+        let client = duet::Client::builder().read_timeout(ms(100)).build().unwrap();
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
+        assert!(err.is_timeout());
+    }
+
+    fn a_stalled_body_is_a_read_body_timeout() {
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+            conn.sleep(ms(2000));
+        });
+        let client = duet::Client::builder().read_timeout(ms(100)).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        let err = wait!(response.bytes()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadBody), "{err}");
+    }
+
+    fn the_total_deadline_covers_the_whole_request() {
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.write_slowly(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", ms(20));
+            conn.sleep(ms(2000));
+        });
+        let client = duet::Client::builder().timeout(ms(300)).build().unwrap();
+        let result = match wait!(client.get(server.url("/")).send()) {
+            Ok(response) => wait!(response.bytes()).map(|_| ()),
+            Err(e) => Err(e),
+        };
+        assert_eq!(result.unwrap_err().timeout_phase(), Some(duet::TimeoutPhase::Total));
+    }
+
+    fn a_request_timeout_overrides_the_clients() {
+        let server = Server::http(|_| Reply::ok("late").delay(ms(2000)));
+        let client = duet::Client::new();
+        let err = wait!(client.get(server.url("/")).timeout(ms(100)).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Total), "{err}");
+    }
+
+    fn a_server_that_stops_reading_is_a_write_timeout() {
+        let server = Server::scripted(|conn| {
+            conn.read_head_only();
+            conn.sleep(ms(3000));
+        });
+        let client = duet::Client::builder().write_timeout(ms(200)).build().unwrap();
+        let body = duet::Body::from_reader(Cursor::new(vec![0u8; 64 << 20]), Some(64 << 20));
+        let err = wait!(client.put(server.url("/")).body(body).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Write), "{err}");
+    }
+}

@@ -1,0 +1,73 @@
+//! TLS: verification on by default, extra roots, failures by cause, SNI, client certificates.
+
+use duet_tests::server::*;
+use duet_tests::tls;
+
+fn ok(_: &Request) -> Reply {
+    Reply::ok("secure")
+}
+
+duet_tests::conformance! {
+    fn https_with_a_trusted_ca_reuses_the_connection_and_sends_sni() {
+        let server = Server::https(Tls::new(Cert::Localhost).alpn(&[b"http/1.1"]), ok);
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        for _ in 0..2 {
+            assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
+        }
+        assert_eq!(server.connections(), 1);
+        let info = server.requests()[0].tls.clone().unwrap();
+        assert_eq!(info.sni.as_deref(), Some("localhost"));
+        assert_eq!(info.alpn.as_deref(), Some(&b"http/1.1"[..]));
+    }
+
+    fn an_ip_address_gets_no_sni_but_is_still_verified() {
+        let server = Server::https(Cert::Localhost, ok);
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url_ip("/")).send()).unwrap().text()).unwrap(), "secure");
+        assert_eq!(server.requests()[0].tls.as_ref().unwrap().sni, None);
+    }
+
+    fn verification_is_on_by_default() {
+        let server = Server::https(Cert::Localhost, ok);
+        let err = wait!(duet::Client::new().get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_tls(), "unknown issuer: {err}");
+        assert_eq!(server.requests().len(), 0);
+    }
+
+    fn bad_certificates_fail_by_cause() {
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        for (cert, cause) in [(Cert::Expired, "expired"), (Cert::WrongHost, "not valid for name"), (Cert::SelfSigned, "issuer")] {
+            let server = Server::https(cert, ok);
+            let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+            assert!(err.is_tls(), "{cause}: {err}");
+            assert!(err.to_string().to_lowercase().contains(cause), "{cause}: {err}");
+        }
+    }
+
+    fn verification_can_be_turned_off_explicitly() {
+        let server = Server::https(Cert::SelfSigned, ok);
+        let client = duet::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
+    }
+
+    fn client_certificates_for_mutual_tls() {
+        let server = Server::https(Tls::new(Cert::Localhost).client_auth(ClientAuth::Required), ok);
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .identity_pem(tls::client_cert_pem(), tls::client_key_pem())
+            .build()
+            .unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
+        assert!(server.requests()[0].tls.as_ref().unwrap().client_cert.is_some());
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let err = wait!(anonymous.get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_tls(), "{err}");
+    }
+
+    fn bad_tls_material_is_a_build_error() {
+        let err = duet::Client::builder().add_root_certificate_pem("not a certificate").build().unwrap_err();
+        assert!(err.is_tls(), "{err}");
+        let err = duet::Client::builder().identity_pem(tls::client_cert_pem(), "no key").build().unwrap_err();
+        assert!(err.is_tls(), "{err}");
+    }
+}
