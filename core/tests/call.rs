@@ -411,10 +411,20 @@ fn data_respects_the_drivers_buffer_size() {
 
 #[test]
 fn methods_with_content_send_a_zero_length_when_bodiless() {
-    for (method, header) in [(Method::POST, true), (Method::PUT, true), (Method::PATCH, true), (Method::GET, false), (Method::DELETE, false)] {
+    for (method, header) in [
+        (Method::POST, true),
+        (Method::PUT, true),
+        (Method::PATCH, true),
+        (Method::GET, false),
+        (Method::DELETE, false),
+    ] {
         let mut c = call(request(method.clone(), BodyPlan::NONE));
         connect_new(&mut c);
         let wire = write_out(&mut c, b"");
-        assert_eq!(wire.contains("Content-Length: 0\r\n"), header, "{method}: {wire}");
+        assert_eq!(
+            wire.contains("Content-Length: 0\r\n"),
+            header,
+            "{method}: {wire}"
+        );
     }
 }

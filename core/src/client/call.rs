@@ -200,9 +200,10 @@ impl Call {
         // RFC 9110 §8.6: a method that defines a meaning for content gets `Content-Length: 0`
         // rather than no framing at all when it has no body (servers may wait otherwise).
         let body = match (body.framing, &method) {
-            (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => {
-                BodyPlan { framing: RequestBody::Length(0), replayable: true }
-            }
+            (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => BodyPlan {
+                framing: RequestBody::Length(0),
+                replayable: true,
+            },
             _ => body,
         };
         let timeouts = timeouts.unwrap_or(config.timeouts);
