@@ -231,6 +231,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether to also trust the PEM bundle named by `SSL_CERT_FILE` when it is set
+    /// (default on, as curl and OpenSSL do).
+    pub fn ssl_cert_file(mut self, on: bool) -> Self {
+        self.config.tls.ssl_cert_file = on;
+        self
+    }
+
     /// A client certificate chain and key (PEM) for mutual TLS.
     pub fn identity_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.config.tls.client_identity_pem = Some((cert_chain.into(), key.into()));

@@ -1,0 +1,99 @@
+//! What only one flavour can show: the blocking client inside a tokio runtime, the async
+//! client shared across tasks, and async stream bodies.
+
+use duet_tests::server::*;
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_blocking_client_works_inside_a_current_thread_runtime() {
+    let server = Server::http(|_| Reply::ok("fine"));
+    let text = duet_blocking::get(server.url("/")).unwrap().text().unwrap();
+    assert_eq!(text, "fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_client_works_inside_a_multi_thread_runtime_and_spawn_blocking() {
+    let server = Server::http(|_| Reply::ok("fine"));
+    let url = server.url("/");
+    let client = duet_blocking::Client::new();
+    assert_eq!(client.get(&url).send().unwrap().text().unwrap(), "fine");
+    let moved = client.clone();
+    let text = tokio::task::spawn_blocking(move || moved.get(&url).send().unwrap().text().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(text, "fine");
+    assert_eq!(server.connections(), 1, "clones share the pool");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_async_client_serves_many_tasks() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let server = Server::http(|r| Reply::ok(r.path().to_owned()));
+    let client = duet_async::Client::builder()
+        .pool_max_per_host(4)
+        .build()
+        .unwrap();
+    assert_shareable(&client);
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let client = client.clone();
+            let url = server.url(&format!("/{i}"));
+            tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.unwrap(), format!("/{i}"));
+    }
+    assert!(
+        server.connections() <= 4,
+        "the cap held: {}",
+        server.connections()
+    );
+}
+
+#[tokio::test]
+async fn async_bodies_from_streams() {
+    let server = Server::http(|r| Reply::ok(format!("{}:{}", r.chunked, r.body_str())));
+    let pieces: Vec<Result<&'static str, std::io::Error>> =
+        vec![Ok("one "), Ok("two "), Ok("three")];
+    let body = duet_async::Body::from_stream(futures_util::stream::iter(pieces), None);
+    let response = duet_async::Client::new()
+        .post(server.url("/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "true:one two three");
+}
+
+#[tokio::test]
+async fn a_failing_async_stream_is_a_body_error() {
+    let server = Server::http(|_| Reply::ok(""));
+    let pieces: Vec<Result<&'static str, std::io::Error>> =
+        vec![Ok("one"), Err(std::io::Error::other("disk gone"))];
+    let body = duet_async::Body::from_stream(futures_util::stream::iter(pieces), None);
+    let err = duet_async::Client::new()
+        .post(server.url("/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_body(), "{err}");
+}
+
+#[test]
+fn a_failing_blocking_reader_is_a_body_error() {
+    struct Failing;
+    impl std::io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk gone"))
+        }
+    }
+    let server = Server::http(|_| Reply::ok(""));
+    let body = duet_blocking::Body::from_reader(Failing, None);
+    let err = duet_blocking::Client::new()
+        .post(server.url("/"))
+        .body(body)
+        .send()
+        .unwrap_err();
+    assert!(err.is_body(), "{err}");
+}

@@ -1,0 +1,96 @@
+//! `SSL_CERT_FILE` is honoured by both clients. The environment is process-wide, so the test
+//! runs its checks in a child copy of this binary started with the variable set.
+
+use std::process::Command;
+
+use duet_tests::server::*;
+use duet_tests::tls;
+
+const MODE: &str = "DUET_SSL_CERT_FILE_MODE";
+const URL: &str = "DUET_SSL_CERT_FILE_URL";
+
+#[test]
+fn ssl_cert_file_is_honoured_by_both_clients() {
+    match std::env::var(MODE).as_deref() {
+        Ok("trusted") => return trusted(),
+        Ok("missing") => return missing(),
+        _ => {}
+    }
+    // The server (and the test CA) live in this process; the child only runs clients.
+    let server = Server::https(Cert::Localhost, |_| Reply::ok("trusted"));
+    let path = std::env::temp_dir().join(format!("duet-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, tls::ca_pem()).unwrap();
+    for (mode, file) in [
+        ("trusted", path.as_path()),
+        ("missing", std::path::Path::new("/nonexistent/duet-ca.pem")),
+    ] {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "ssl_cert_file_is_honoured_by_both_clients",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(MODE, mode)
+            .env(URL, server.url("/"))
+            .env("SSL_CERT_FILE", file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+fn trusted() {
+    let url = std::env::var(URL).unwrap();
+    let blocking = duet_blocking::Client::new();
+    assert_eq!(
+        blocking.get(&url).send().unwrap().text().unwrap(),
+        "trusted"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let text = runtime.block_on(async {
+        let client = duet_async::Client::new();
+        client.get(&url).send().await.unwrap().text().await.unwrap()
+    });
+    assert_eq!(text, "trusted");
+    let ignoring = duet_blocking::Client::builder()
+        .ssl_cert_file(false)
+        .build()
+        .unwrap();
+    assert!(
+        ignoring.get(&url).send().unwrap_err().is_tls(),
+        "switched off, the file is not read"
+    );
+}
+
+fn missing() {
+    let err = duet_blocking::Client::builder().build().unwrap_err();
+    assert!(
+        err.is_tls() && err.to_string().contains("SSL_CERT_FILE"),
+        "{err}"
+    );
+    let err = duet_async::Client::builder().build().unwrap_err();
+    assert!(
+        err.is_tls() && err.to_string().contains("SSL_CERT_FILE"),
+        "{err}"
+    );
+    assert!(
+        duet_blocking::Client::builder()
+            .ssl_cert_file(false)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        duet_async::Client::builder()
+            .ssl_cert_file(false)
+            .build()
+            .is_ok()
+    );
+}
