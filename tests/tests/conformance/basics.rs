@@ -136,4 +136,26 @@ duet_tests::conformance! {
         assert_eq!(body, b"abcd");
         assert_eq!(response.trailers().and_then(|t| t.get_str("x-checksum")), Some("42"));
     }
+
+    fn bodies_stream_as_chunks_and_lines() {
+        let server = Server::http(|r| match r.path() {
+            "/lines" => Reply::new(200).header("Content-Type", "text/plain; charset=latin1").chunked(vec![b"first\r\nsec".to_vec(), b"ond\n\xe9t\xe9\nlast".to_vec()]),
+            _ => Reply::ok(vec![b'z'; 100_000]),
+        });
+        let client = duet::Client::new();
+        let mut lines = wait!(client.get(server.url("/lines")).send()).unwrap().lines();
+        let mut got = Vec::new();
+        while let Some(line) = next!(lines) {
+            got.push(line.unwrap());
+        }
+        assert_eq!(got, ["first", "second", "été", "last"]);
+        let mut chunks = wait!(client.get(server.url("/big")).send()).unwrap().chunks(4096);
+        let mut total = 0;
+        while let Some(chunk) = next!(chunks) {
+            let chunk = chunk.unwrap();
+            assert!(!chunk.is_empty() && chunk.len() <= 4096);
+            total += chunk.len();
+        }
+        assert_eq!(total, 100_000);
+    }
 }
