@@ -25,3 +25,8 @@ pub mod tls;
 
 #[cfg(test)]
 mod selftest;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
