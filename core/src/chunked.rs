@@ -17,6 +17,25 @@ use crate::error::{ChunkPhase, RemoteError};
 use crate::headers::{Headers, is_tchar};
 use crate::limits::Limits;
 
+/// A complete `1*16HEXDIG CRLF` line at the start of `input`: its size and length.
+fn whole_size_line(input: &[u8]) -> Option<(u64, usize)> {
+    let mut size: u64 = 0;
+    for (k, &b) in input.iter().enumerate().take(17) {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            b'\r' if k > 0 => return (input.get(k + 1) == Some(&b'\n')).then_some((size, k + 2)),
+            _ => return None,
+        };
+        if k == 16 {
+            return None;
+        }
+        size = size << 4 | u64::from(digit);
+    }
+    None
+}
+
 /// What one call to [`ChunkedDecoder::decode`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
@@ -130,6 +149,25 @@ impl ChunkedDecoder {
                     self.state = State::DataCr;
                 }
                 return Ok((i + n, Some(Decoded::Data(i..i + n))));
+            }
+            // Fast paths for framing that is all here: the CRLF after data, a bare size line.
+            if self.state == State::DataCr && input[i..].starts_with(b"\r\n") {
+                self.state = State::Size { digits: 0 };
+                i += 2;
+                continue;
+            }
+            if self.state == (State::Size { digits: 0 })
+                && self.max_line_bytes >= 16
+                && let Some((size, used)) = whole_size_line(&input[i..])
+            {
+                i += used;
+                self.remaining = size;
+                self.state = if size == 0 {
+                    State::Trailer
+                } else {
+                    State::Data
+                };
+                continue;
             }
             let byte = input[i];
             i += 1;

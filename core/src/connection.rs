@@ -32,7 +32,7 @@ use crate::framing::{self, BodyFraming, RequestFacts};
 use crate::headers::Headers;
 use crate::limits::Limits;
 use crate::request::{RequestBody, RequestHead};
-use crate::response::{HeadScanner, ResponseHead, parse_head};
+use crate::response::{HeadScanner, ResponseHead, parse_buffered, parse_head};
 
 /// What the response side produced; see [`Connection::poll_event`].
 #[derive(Debug, PartialEq, Eq)]

@@ -78,13 +78,13 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
         return decision(BodyFraming::Upgraded, false);
     }
     // 3. Transfer-Encoding overrides Content-Length.
-    if headers.contains("transfer-encoding") {
+    if head.facts.transfer_encoding {
         if head.version() == Version::HTTP_10 {
             // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; read to
             // the close and never reuse.
             return decision(BodyFraming::CloseDelimited, false);
         }
-        if headers.contains("content-length") {
+        if head.facts.content_length > 0 {
             keep_alive = false; // §6.1: possible smuggling; do not reuse the connection
         }
         let codings: Vec<&[u8]> = headers
@@ -105,7 +105,12 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
         return decision(BodyFraming::CloseDelimited, false);
     }
     // 4-5. Content-Length, if valid.
-    if let Some(length) = content_length(headers)? {
+    let length = match head.facts.content_length {
+        0 => Ok(None),
+        1 => content_length_of(std::iter::once(head.facts.content_length_value(head))),
+        _ => content_length(headers),
+    };
+    if let Some(length) = length? {
         return decision(BodyFraming::Length(length), keep_alive);
     }
     // 7. Otherwise the body runs until the server closes.
@@ -115,23 +120,24 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
 /// Whether the connection persists after this exchange as far as the headers say
 /// (RFC 9112 §9.3): `Connection: close` on either side ends it; HTTP/1.0 needs keep-alive.
 fn persistent(req: RequestFacts, head: &ResponseHead) -> bool {
-    let headers = head.headers();
-    if req.close || headers.has_token("connection", "close") {
+    if req.close || head.facts.close {
         return false;
     }
-    head.version() == Version::HTTP_11 || headers.has_token("connection", "keep-alive")
+    head.version() == Version::HTTP_11 || head.facts.keep_alive
 }
 
 /// The Content-Length, if present: 1*DIGIT only (no sign, no hex, no overflow). Repeated
 /// fields or list items must all be equal (RFC 9110 §8.6).
 pub(crate) fn content_length(headers: &Headers) -> Result<Option<u64>, RemoteError> {
+    content_length_of(headers.get_all("content-length"))
+}
+
+fn content_length_of<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<u64>, RemoteError> {
     let mut found: Option<u64> = None;
-    for value in headers.get_all("content-length") {
-        let items: Vec<&[u8]> = value
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .collect();
-        for item in items {
+    for value in values {
+        for item in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
             let n = parse_decimal(item).ok_or_else(|| RemoteError::InvalidContentLength {
                 value: String::from_utf8_lossy(value).into_owned(),
             })?;

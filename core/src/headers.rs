@@ -167,9 +167,10 @@ impl Headers {
 
     /// Every value of fields with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.entries
+            .iter()
+            .filter(move |e| self.buf[e.name.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |e| &self.buf[e.value.clone()])
     }
 
     /// Whether a field with this name is present.

@@ -23,6 +23,24 @@ pub struct ResponseHead {
     version: Version,
     reason: Range<usize>,
     headers: Headers,
+    pub(crate) facts: HeadFacts,
+}
+
+/// What framing needs from the header fields, gathered in the parser's one pass over them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct HeadFacts {
+    pub transfer_encoding: bool,
+    /// How many Content-Length fields, and where the last one's value is in the head.
+    pub content_length: usize,
+    pub content_length_at: Range<usize>,
+    pub close: bool,
+    pub keep_alive: bool,
+}
+
+impl HeadFacts {
+    pub fn content_length_value<'a>(&self, head: &'a ResponseHead) -> &'a [u8] {
+        &head.headers.raw()[self.content_length_at.clone()]
+    }
 }
 
 impl ResponseHead {
@@ -51,7 +69,7 @@ impl ResponseHead {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct HeadScanner {
     /// Bytes before this index have been searched.
-    searched: usize,
+    pub searched: usize,
     /// Where the current (incomplete) line starts.
     line_start: usize,
     /// Non-empty lines seen: the status line and the header lines.
@@ -147,6 +165,26 @@ pub(crate) fn parse_head(bytes: &[u8], header_lines: usize) -> Result<ResponseHe
     }
 }
 
+/// The fast path: when the first bytes of a head already hold all of it, httparse finds its
+/// end directly. Only taken when no limit can be exceeded (then the scanner would have found
+/// the same end and no error); otherwise `None` and the scanner runs.
+pub(crate) fn parse_buffered(
+    buf: &[u8],
+    limits: &Limits,
+) -> Option<(usize, Result<ResponseHead, RemoteError>)> {
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut slots);
+    let Ok(httparse::Status::Complete(len)) = response.parse(buf) else {
+        return None;
+    };
+    if len > limits.max_line_bytes.min(limits.max_head_bytes)
+        || response.headers.len() > limits.max_headers
+    {
+        return None;
+    }
+    Some((len, finish(&buf[..len], &response)))
+}
+
 fn parse_with<'b>(
     bytes: &'b [u8],
     slots: &mut [httparse::Header<'b>],
@@ -165,6 +203,13 @@ fn parse_with<'b>(
             });
         }
     }
+    finish(bytes, &response)
+}
+
+fn finish(
+    bytes: &[u8],
+    response: &httparse::Response<'_, '_>,
+) -> Result<ResponseHead, RemoteError> {
     let code = response.code.unwrap_or(0);
     let status = match StatusCode::from_u16(code) {
         Ok(status) if code >= 100 => status,
@@ -184,6 +229,31 @@ fn parse_with<'b>(
         let v = offset(h.value);
         (n..n + h.name.len(), v..v + h.value.len())
     });
+    let mut facts = HeadFacts::default();
+    for h in response.headers.iter() {
+        let name = h.name.as_bytes();
+        match name.len() {
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                if h.value.eq_ignore_ascii_case(b"keep-alive") {
+                    facts.keep_alive = true;
+                    continue;
+                }
+                for item in crate::headers::list_items(h.value) {
+                    facts.close |= item.eq_ignore_ascii_case(b"close");
+                    facts.keep_alive |= item.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                facts.content_length += 1;
+                let v = h.value.as_ptr() as usize - base;
+                facts.content_length_at = v..v + h.value.len();
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                facts.transfer_encoding = true;
+            }
+            _ => {}
+        }
+    }
     let reason = reason_range(bytes);
     let headers = Headers::from_parts(buf, ranges.collect::<Vec<_>>());
     Ok(ResponseHead {
@@ -191,6 +261,7 @@ fn parse_with<'b>(
         version,
         reason,
         headers,
+        facts,
     })
 }
 

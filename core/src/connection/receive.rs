@@ -81,6 +81,13 @@ impl Connection {
             }),
             Recv::Idle | Recv::Done => Ok(None),
             Recv::Head(scanner) => {
+                if scanner.searched == 0
+                    && let Some((len, head)) = parse_buffered(self.received.data(), &self.limits)
+                {
+                    let head = head?;
+                    self.received.consume(len);
+                    return self.on_head(head).map(Some);
+                }
                 let Some(found) = scanner.scan(self.received.data(), &self.limits)? else {
                     return match (self.eof, self.received.len()) {
                         (false, _) => Ok(None),
