@@ -1,16 +1,22 @@
 //! The client: shared configuration, TLS, and the connection pool.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::task::{Context, Poll};
 
-use duet_core::client::{Call, ClientConfig, Error, IntoUrl, LoadedRoots, rustls_config};
-use duet_core::{Headers, Limits, Method};
+use duet_core::Method;
+use duet_core::client::{
+    BodyPlan, Call, ClientConfig, Driver, Error, IntoUrl, LoadedRoots, rustls_config,
+};
 
+use crate::body::Body;
 use crate::exchange::Exchange;
+use crate::multipart::Form;
 use crate::pool::ConnectionPool;
-use crate::request::{Request, RequestBuilder};
 use crate::response::Response;
+use crate::{Request, RequestBuilder};
 
 /// Numbers TLS configurations so connections made with different ones are never shared.
 static TLS_PROFILES: AtomicU64 = AtomicU64::new(1);
@@ -50,14 +56,7 @@ impl Client {
 
     /// A builder to configure a client.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            config: ClientConfig::default(),
-            error: None,
-        }
-    }
-
-    pub(crate) fn config(&self) -> &ClientConfig {
-        &self.inner.config
+        ClientBuilder::new()
     }
 
     /// A request with this method and URL.
@@ -115,158 +114,72 @@ impl Client {
     }
 }
 
-/// Configures a [`Client`].
-#[derive(Debug)]
-#[must_use]
-pub struct ClientBuilder {
-    config: ClientConfig,
-    error: Option<Error>,
+/// duet-async's plug into duet-core's shared builders: [`ClientBuilder`], [`Request`] and
+/// [`RequestBuilder`] are duet-core's, specialised to this driver.
+#[derive(Debug, Clone, Copy)]
+pub struct Async;
+
+/// Configures a [`Client`]; `Client::builder()` makes one.
+pub type ClientBuilder = duet_core::client::ClientBuilder<Async>;
+
+/// The future of a sent request: resolves once the response head has arrived. `Send`, so it
+/// can be spawned.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Pending(Pin<Box<dyn Future<Output = Result<Response, Error>> + Send>>);
+
+impl Future for Pending {
+    type Output = Result<Response, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
-impl ClientBuilder {
-    fn keep(mut self, result: Result<(), Error>) -> Self {
-        if let (Err(e), None) = (result, &self.error) {
-            self.error = Some(e);
-        }
-        self
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
     }
+}
 
-    /// A total deadline for each request (default none).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.total = Some(timeout);
-        self
-    }
+impl Driver for Async {
+    type Client = Client;
+    type Body = Body;
+    type Form = Form;
+    type Sent = Pending;
 
-    /// The connect (DNS, TCP and TLS) timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.connect = Some(timeout);
-        self
-    }
-
-    /// The longest wait for any read to make progress (default 30 s).
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.read = Some(timeout);
-        self
-    }
-
-    /// The longest wait for any write to make progress (default 30 s).
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.write = Some(timeout);
-        self
-    }
-
-    /// The longest wait for a connection when the per-host cap is reached (default 30 s).
-    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeouts.pool = Some(timeout);
-        self
-    }
-
-    /// Idle connections kept per host (default 16; 0 disables reuse).
-    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
-        self.config.pool.max_idle_per_host = n;
-        self
-    }
-
-    /// How long an idle connection may wait for reuse (default 90 s).
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.config.pool.idle_timeout = timeout;
-        self
-    }
-
-    /// A cap on open connections per host (default none).
-    pub fn pool_max_per_host(mut self, n: usize) -> Self {
-        self.config.pool.max_connections_per_host = Some(n);
-        self
-    }
-
-    /// Adds a header sent with every request (unless a request sets the same name).
-    pub fn default_header(mut self, name: &str, value: &str) -> Self {
-        let result = self
-            .config
-            .default_headers
-            .insert(name, value)
-            .map_err(Error::from);
-        self = self.keep(result);
-        self
-    }
-
-    /// Replaces the default headers (`User-Agent` and `Accept` unless you include them).
-    pub fn default_headers(mut self, headers: Headers) -> Self {
-        self.config.default_headers = headers;
-        self
-    }
-
-    /// The `User-Agent` sent with every request.
-    pub fn user_agent(self, value: &str) -> Self {
-        self.default_header("User-Agent", value)
-    }
-
-    /// Whether to ask for and decode compressed responses (default on).
-    pub fn decompress(mut self, on: bool) -> Self {
-        self.config.decompress = on;
-        self
-    }
-
-    /// Protocol limits (head size, header count, decoded body size, ...).
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.config.limits = limits;
-        self
-    }
-
-    /// Trusts an extra CA certificate (PEM).
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.config.tls.extra_roots_pem.push(pem.into());
-        self
-    }
-
-    /// Whether to trust the bundled Mozilla roots (default on).
-    pub fn webpki_roots(mut self, on: bool) -> Self {
-        self.config.tls.webpki_roots = on;
-        self
-    }
-
-    /// Whether to trust the operating system's roots too (default off).
-    pub fn native_roots(mut self, on: bool) -> Self {
-        self.config.tls.native_roots = on;
-        self
-    }
-
-    /// Whether to also trust the PEM bundle named by `SSL_CERT_FILE` when it is set
-    /// (default on, as curl and OpenSSL do).
-    pub fn ssl_cert_file(mut self, on: bool) -> Self {
-        self.config.tls.ssl_cert_file = on;
-        self
-    }
-
-    /// A client certificate chain and key (PEM) for mutual TLS.
-    pub fn identity_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
-        self.config.tls.client_identity_pem = Some((cert_chain.into(), key.into()));
-        self
-    }
-
-    /// **Dangerous**: accept any server certificate and host name.
-    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
-        self.config.tls.verify = !accept;
-        self
-    }
-
-    /// Builds the client. Fails on invalid TLS material or default headers. Not `async`: it
-    /// only reads the TLS roots (`SSL_CERT_FILE`, the system store) and needs no runtime.
-    pub fn build(self) -> Result<Client, Error> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        let tls = rustls_config(&self.config.tls, &load_roots(&self.config.tls)?)?;
-        let pool = ConnectionPool::new(self.config.pool);
+    fn build_client(config: ClientConfig) -> Result<Client, Error> {
+        let tls = rustls_config(&config.tls, &load_roots(&config.tls)?)?;
+        let pool = ConnectionPool::new(config.pool);
         let tls_profile = TLS_PROFILES.fetch_add(1, Ordering::Relaxed);
         Ok(Client {
             inner: Arc::new(Inner {
-                config: self.config,
+                config,
                 tls,
                 tls_profile,
                 pool,
             }),
         })
+    }
+
+    fn client_config(client: &Client) -> &ClientConfig {
+        &client.inner.config
+    }
+
+    fn execute(client: &Client, request: Request) -> Pending {
+        let client = client.clone();
+        Pending(Box::pin(async move { client.execute(request).await }))
+    }
+
+    fn failed(error: Error) -> Pending {
+        Pending(Box::pin(std::future::ready(Err(error))))
+    }
+
+    fn body_plan(body: &Body) -> BodyPlan {
+        body.plan()
+    }
+
+    fn multipart(form: Form) -> (String, Body) {
+        (form.content_type(), Body::multipart(form))
     }
 }
 

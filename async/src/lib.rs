@@ -45,16 +45,19 @@ mod client;
 mod exchange;
 pub mod multipart;
 mod pool;
-mod request;
 mod response;
 mod transport;
 
 pub use body::Body;
-pub use client::{Client, ClientBuilder};
+pub use client::{Async, Client, ClientBuilder, Pending};
 pub use duet_core as core;
 pub use duet_core::client::{Error, ErrorKind, IntoUrl, TimeoutPhase, Timeouts};
 pub use duet_core::{Headers, Limits, Method, StatusCode, Url, Version};
-pub use request::{Request, RequestBuilder};
+
+/// A request that can be inspected, changed, and sent with [`Client::execute`].
+pub type Request = duet_core::client::Request<Async>;
+/// Builds a [`Request`]; errors (a bad URL or header) surface when it is built or sent.
+pub type RequestBuilder = duet_core::client::RequestBuilder<Async>;
 pub use response::{Chunks, Lines, Response};
 
 use std::sync::OnceLock;

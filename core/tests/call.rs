@@ -8,7 +8,8 @@ mod support;
 use std::time::Duration;
 
 use duet_core::client::{
-    Action, BodyPlan, Call, ClientConfig, ErrorKind, Request, TimeoutPhase, Timeouts,
+    Action, BodyPlan, Call, ClientConfig, ErrorKind, RequestParts as Request, TimeoutPhase,
+    Timeouts,
 };
 use duet_core::{Connection, Headers, Method, RequestBody, Url};
 use support::t0;

@@ -56,9 +56,9 @@ impl BodyPlan {
     };
 }
 
-/// A request ready to run: the driver's builder produces it.
+/// What the engine needs of a request: the driver's builder produces it.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct RequestParts {
     /// The method.
     pub method: Method,
     /// The absolute URL (its fragment and userinfo never reach the wire).
@@ -71,10 +71,10 @@ pub struct Request {
     pub timeouts: Option<Timeouts>,
 }
 
-impl Request {
+impl RequestParts {
     /// A request with no headers and no body.
     pub fn new(method: Method, url: Url) -> Self {
-        Request {
+        RequestParts {
             method,
             url,
             headers: Headers::new(),
@@ -168,11 +168,11 @@ impl Call {
     /// `tls_profile` for the pool key. Fails before any I/O on an unusable URL or header.
     pub fn new(
         config: &ClientConfig,
-        request: Request,
+        request: RequestParts,
         tls_profile: u64,
         now: Instant,
     ) -> Result<Call, Error> {
-        let Request {
+        let RequestParts {
             method,
             url,
             headers,

@@ -2,6 +2,7 @@
 //! as a [`Call`], connection reuse as a [`Pool`], configuration, and the [`Error`] both
 //! clients return.
 
+mod builder;
 mod call;
 mod config;
 mod error;
@@ -10,7 +11,8 @@ mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
-pub use call::{Action, BodyPlan, Call, ConnectTo, Request};
+pub use builder::{ClientBuilder, Driver, Request, RequestBuilder};
+pub use call::{Action, BodyPlan, Call, ConnectTo, RequestParts};
 pub use config::{ClientConfig, PoolConfig, Timeouts, TlsSettings, accept_encoding};
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, Scheme};

@@ -1,0 +1,434 @@
+//! The client and request builders, written once for both drivers.
+//!
+//! Configuring a client or a request involves no I/O, so it lives here; a driver plugs in
+//! through [`Driver`]: its body type, how a configured client is built, and what sending
+//! returns (a response, or a future of one). duet-blocking's `ClientBuilder` is
+//! `ClientBuilder<Blocking>`, duet-async's is `ClientBuilder<Async>`: the same methods, by
+//! construction.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::Method;
+use url::Url;
+
+use super::call::{BodyPlan, RequestParts};
+use super::config::{ClientConfig, Timeouts};
+use super::error::Error;
+use super::origin::IntoUrl;
+use crate::headers::Headers;
+use crate::limits::Limits;
+
+/// What a driver supplies to the shared builders.
+pub trait Driver: Sized + 'static {
+    /// The driver's client.
+    type Client: Clone;
+    /// The driver's request body.
+    type Body: Default + fmt::Debug + From<Vec<u8>> + From<String>;
+    /// The driver's multipart form.
+    type Form;
+    /// What [`RequestBuilder::send`] returns: the response, or a future of it.
+    type Sent;
+
+    /// Builds a client from a finished configuration (loads roots, makes the TLS config and
+    /// the pool).
+    fn build_client(config: ClientConfig) -> Result<Self::Client, Error>;
+    /// The configuration a client was built with.
+    fn client_config(client: &Self::Client) -> &ClientConfig;
+    /// Sends a request.
+    fn execute(client: &Self::Client, request: Request<Self>) -> Self::Sent;
+    /// What sending returns for a request that could not even be built.
+    fn failed(error: Error) -> Self::Sent;
+    /// How `body` will be framed, and whether it can be sent twice.
+    fn body_plan(body: &Self::Body) -> BodyPlan;
+    /// A multipart form as a body, with its `Content-Type`.
+    fn multipart(form: Self::Form) -> (String, Self::Body);
+}
+
+/// A request that can be inspected, changed, and sent with the client's `execute`.
+pub struct Request<D: Driver> {
+    method: Method,
+    url: Url,
+    headers: Headers,
+    body: D::Body,
+    timeouts: Option<Timeouts>,
+}
+
+impl<D: Driver> Request<D> {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Headers::new(),
+            body: D::Body::default(),
+            timeouts: None,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL, query included.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL, to change it.
+    pub fn url_mut(&mut self) -> &mut Url {
+        &mut self.url
+    }
+
+    /// The request's own headers (the client's defaults are added when it is sent).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The headers, to change them.
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &D::Body {
+        &self.body
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: impl Into<D::Body>) {
+        self.body = body.into();
+    }
+
+    /// The timeouts for this request, if they differ from the client's.
+    pub fn timeouts(&self) -> Option<&Timeouts> {
+        self.timeouts.as_ref()
+    }
+
+    /// Splits into what the engine needs and the body the driver sends.
+    pub fn into_parts(self) -> (RequestParts, D::Body) {
+        let mut parts = RequestParts::new(self.method, self.url);
+        parts.headers = self.headers;
+        parts.body = D::body_plan(&self.body);
+        parts.timeouts = self.timeouts;
+        (parts, self.body)
+    }
+}
+
+impl<D: Driver> fmt::Debug for Request<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// Builds a request; a bad URL or header is kept and reported when it is built or sent.
+#[must_use = "a request builder does nothing until it is sent"]
+pub struct RequestBuilder<D: Driver> {
+    client: D::Client,
+    request: Result<Request<D>, Error>,
+}
+
+impl<D: Driver> RequestBuilder<D> {
+    /// A request on `client`; drivers call this from `Client::request`.
+    pub fn new(client: D::Client, method: Method, url: impl IntoUrl) -> Self {
+        let request = url.into_url().map(|url| Request::new(method, url));
+        RequestBuilder { client, request }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Request<D>) -> Result<(), Error>) -> Self {
+        if let Ok(request) = &mut self.request
+            && let Err(e) = change(request)
+        {
+            self.request = Err(e);
+        }
+        self
+    }
+
+    /// Appends a header (repeats are kept, case as given). An invalid name or value (CR, LF,
+    /// NUL...) fails the request before anything is sent.
+    pub fn header(self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.with(|r| Ok(r.headers.append(name, value)?))
+    }
+
+    /// Appends several headers.
+    pub fn headers<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        self,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        self.with(|r| {
+            for (name, value) in headers {
+                r.headers.append(name, value)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Appends query parameters; repeated keys are kept.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+        self.with(|r| {
+            crate::form::append_query(
+                &mut r.url,
+                pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+            );
+            Ok(())
+        })
+    }
+
+    /// Sets the body: bytes, text, a file, or a stream (see the driver's `Body`).
+    pub fn body(self, body: impl Into<D::Body>) -> Self {
+        self.with(|r| {
+            r.body = body.into();
+            Ok(())
+        })
+    }
+
+    /// An `application/x-www-form-urlencoded` body; repeated keys are kept.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+        self.with(|r| {
+            let encoded =
+                crate::form::urlencoded(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+            set_content_type(&mut r.headers, crate::form::FORM_CONTENT_TYPE)?;
+            r.body = D::Body::from(encoded);
+            Ok(())
+        })
+    }
+
+    /// A JSON body (`Content-Type: application/json` unless already set).
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        self.with(|r| {
+            let bytes =
+                serde_json::to_vec(value).map_err(|e| Error::new(super::ErrorKind::Body, e))?;
+            set_content_type(&mut r.headers, "application/json")?;
+            r.body = D::Body::from(bytes);
+            Ok(())
+        })
+    }
+
+    /// A `multipart/form-data` body, streamed.
+    pub fn multipart(self, form: D::Form) -> Self {
+        self.with(|r| {
+            let (content_type, body) = D::multipart(form);
+            r.headers.insert("Content-Type", content_type)?;
+            r.body = body;
+            Ok(())
+        })
+    }
+
+    /// A total deadline for this request.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        let mut timeouts = D::client_config(&self.client).timeouts;
+        timeouts.total = Some(timeout);
+        self.timeouts(timeouts)
+    }
+
+    /// Timeouts for this request, replacing the client's.
+    pub fn timeouts(self, timeouts: Timeouts) -> Self {
+        self.with(|r| {
+            r.timeouts = Some(timeouts);
+            Ok(())
+        })
+    }
+
+    /// The request, for inspection before the client's `execute`.
+    pub fn build(self) -> Result<Request<D>, Error> {
+        self.request
+    }
+
+    /// Sends the request; the response is ready once its head has arrived.
+    pub fn send(self) -> D::Sent {
+        match self.request {
+            Ok(request) => D::execute(&self.client, request),
+            Err(e) => D::failed(e),
+        }
+    }
+}
+
+impl<D: Driver> fmt::Debug for RequestBuilder<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+fn set_content_type(headers: &mut Headers, value: &str) -> Result<(), Error> {
+    if !headers.contains("content-type") {
+        headers.append("Content-Type", value)?;
+    }
+    Ok(())
+}
+
+/// Configures a client; [`build`](Self::build) makes it.
+#[must_use]
+pub struct ClientBuilder<D: Driver> {
+    config: ClientConfig,
+    error: Option<Error>,
+    driver: std::marker::PhantomData<fn() -> D>,
+}
+
+impl<D: Driver> Default for ClientBuilder<D> {
+    fn default() -> Self {
+        ClientBuilder {
+            config: ClientConfig::default(),
+            error: None,
+            driver: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<D: Driver> fmt::Debug for ClientBuilder<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl<D: Driver> ClientBuilder<D> {
+    /// A builder with the default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn keep(mut self, result: Result<(), Error>) -> Self {
+        if let (Err(e), None) = (result, &self.error) {
+            self.error = Some(e);
+        }
+        self
+    }
+
+    /// A total deadline for each request (default none).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.total = Some(timeout);
+        self
+    }
+
+    /// The connect (DNS, TCP and TLS) timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.connect = Some(timeout);
+        self
+    }
+
+    /// The longest wait for any read to make progress (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.read = Some(timeout);
+        self
+    }
+
+    /// The longest wait for any write to make progress (default 30 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.write = Some(timeout);
+        self
+    }
+
+    /// The longest wait for a connection when the per-host cap is reached (default 30 s).
+    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeouts.pool = Some(timeout);
+        self
+    }
+
+    /// Idle connections kept per host (default 16; 0 disables reuse).
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.config.pool.max_idle_per_host = n;
+        self
+    }
+
+    /// How long an idle connection may wait for reuse (default 90 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.pool.idle_timeout = timeout;
+        self
+    }
+
+    /// A cap on open connections per host (default none).
+    pub fn pool_max_per_host(mut self, n: usize) -> Self {
+        self.config.pool.max_connections_per_host = Some(n);
+        self
+    }
+
+    /// Sets a header sent with every request (unless a request sets the same name).
+    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+        let result = self
+            .config
+            .default_headers
+            .insert(name, value)
+            .map_err(Error::from);
+        self = self.keep(result);
+        self
+    }
+
+    /// Replaces the default headers (`User-Agent` and `Accept` unless you include them).
+    pub fn default_headers(mut self, headers: Headers) -> Self {
+        self.config.default_headers = headers;
+        self
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(self, value: &str) -> Self {
+        self.default_header("User-Agent", value)
+    }
+
+    /// Whether to ask for and decode compressed responses (default on).
+    pub fn decompress(mut self, on: bool) -> Self {
+        self.config.decompress = on;
+        self
+    }
+
+    /// Protocol limits (head size, header count, decoded body size, ...).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Trusts an extra CA certificate (PEM).
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.tls.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Whether to trust the bundled Mozilla roots (default on).
+    pub fn webpki_roots(mut self, on: bool) -> Self {
+        self.config.tls.webpki_roots = on;
+        self
+    }
+
+    /// Whether to trust the operating system's roots too (default off).
+    pub fn native_roots(mut self, on: bool) -> Self {
+        self.config.tls.native_roots = on;
+        self
+    }
+
+    /// Whether to also trust the PEM bundle named by `SSL_CERT_FILE` when it is set
+    /// (default on, as curl and OpenSSL do).
+    pub fn ssl_cert_file(mut self, on: bool) -> Self {
+        self.config.tls.ssl_cert_file = on;
+        self
+    }
+
+    /// A client certificate chain and key (PEM) for mutual TLS.
+    pub fn identity_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.config.tls.client_identity_pem = Some((cert_chain.into(), key.into()));
+        self
+    }
+
+    /// **Dangerous**: accept any server certificate and host name.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.config.tls.verify = !accept;
+        self
+    }
+
+    /// Builds the client. Fails on invalid TLS material or default headers.
+    pub fn build(self) -> Result<D::Client, Error> {
+        match self.error {
+            Some(e) => Err(e),
+            None => D::build_client(self.config),
+        }
+    }
+}
