@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use duet_core::Method;
 use duet_core::client::{
@@ -107,6 +108,7 @@ impl Client {
             request,
             self.inner.tls_profile,
             crate::now(),
+            SystemTime::now(),
         )?;
         let mut exchange = Exchange::new(call, self.inner.clone(), body.into_sender());
         let head = exchange.send().await?;

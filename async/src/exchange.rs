@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::now;
 
 use duet_core::ResponseHead;
-use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind};
+use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
 
 use crate::body::BodySender;
 use crate::client::Inner;
@@ -28,8 +28,9 @@ pub(crate) struct Exchange {
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
     body: BodySender,
-    /// Whether this exchange holds a pool slot for `call.pool_key()`.
-    holds_slot: bool,
+    /// The pool slot this exchange holds, by the key its connection was opened with (a
+    /// redirect may move the call to another key before the connection is released).
+    slot: Option<PoolKey>,
 }
 
 impl Exchange {
@@ -40,7 +41,7 @@ impl Exchange {
             stream: None,
             remote: None,
             body,
-            holds_slot: false,
+            slot: None,
         }
     }
 
@@ -120,7 +121,7 @@ impl Exchange {
     }
 
     async fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
-        self.drop_connection();
+        self.finish(); // a previous hop's connection goes back to the pool if it can
         if to.restart_body {
             self.body.restart();
         }
@@ -131,7 +132,7 @@ impl Exchange {
             .acquire(&to, pool_timeout)
             .await
             .map_err(|e| self.call.connect_failed(e))?;
-        self.holds_slot = true;
+        self.slot = Some(to.key.clone());
         let conn = match acquired {
             Acquired::Reuse(idle) => {
                 self.stream = Some(idle.stream);
@@ -181,12 +182,16 @@ impl Exchange {
         }
     }
 
-    /// The exchange is over: pool the connection if the call says it may be reused.
+    /// The connection's part is over: pool it if the call says it may be reused, else close
+    /// it and free its slot.
     fn finish(&mut self) {
-        let key = self.call.pool_key().clone();
-        match (self.call.take_connection(), self.stream.take(), self.remote) {
-            (Some(conn), Some(stream), Some(remote)) if self.holds_slot => {
-                self.holds_slot = false;
+        let conn = self.call.take_connection();
+        let Some(key) = self.slot.take() else {
+            self.stream = None;
+            return;
+        };
+        match (conn, self.stream.take(), self.remote) {
+            (Some(conn), Some(stream), Some(remote)) => {
                 self.client.pool.checkin(
                     &key,
                     Idle {
@@ -196,14 +201,7 @@ impl Exchange {
                     },
                 );
             }
-            _ => self.drop_connection(),
-        }
-    }
-
-    fn drop_connection(&mut self) {
-        self.stream = None;
-        if std::mem::take(&mut self.holds_slot) {
-            self.client.pool.release(self.call.pool_key());
+            _ => self.client.pool.release(&key),
         }
     }
 }
@@ -212,12 +210,9 @@ impl Drop for Exchange {
     /// A response dropped before its end: reuse the connection only if the rest of the body
     /// had already arrived; otherwise close it.
     fn drop(&mut self) {
-        if self.holds_slot {
-            if self.call.finish_buffered() {
-                self.finish();
-            } else {
-                self.drop_connection();
-            }
+        if self.slot.is_some() {
+            self.call.finish_buffered();
+            self.finish();
         }
     }
 }

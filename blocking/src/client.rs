@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use duet_core::Method;
 use duet_core::client::{
@@ -105,6 +105,7 @@ impl Client {
             request,
             self.inner.tls_profile,
             Instant::now(),
+            SystemTime::now(),
         )?;
         let mut exchange = Exchange::new(call, self.inner.clone(), body.into_sender());
         let head = exchange.send()?;

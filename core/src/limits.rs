@@ -6,7 +6,9 @@ use std::time::Duration;
 ///
 /// Every limit is checked by duet-core at the moment it decides it needs more data, so a
 /// hostile server cannot make a driver buffer more than these numbers, however it splits its
-/// bytes. Adjust a field on a default value:
+/// bytes. The one bound kept elsewhere is the number of redirects, which a request may choose
+/// for itself: [`RedirectPolicy::max`](crate::redirect::RedirectPolicy) (default 20).
+/// Adjust a field on a default value:
 ///
 /// ```
 /// let mut limits = duet_core::Limits::default();
@@ -36,6 +38,9 @@ pub struct Limits {
     pub max_decoded_body_bytes: u64,
     /// Content codings stacked on one response (`Content-Encoding: gzip, br`). Default 2.
     pub max_content_encodings: usize,
+    /// Body bytes of a redirect response read (and discarded) so its connection can be
+    /// reused; past this the connection is closed instead. Default 64 KiB.
+    pub max_drain_bytes: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +55,7 @@ impl Default for Limits {
             expect_continue_timeout: Duration::from_secs(1),
             max_decoded_body_bytes: 1 << 30,
             max_content_encodings: 2,
+            max_drain_bytes: 64 * 1024,
         }
     }
 }

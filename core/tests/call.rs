@@ -14,6 +14,11 @@ use duet_core::client::{
 use duet_core::{Connection, Headers, Method, RequestBody, Url};
 use support::t0;
 
+/// The wall-clock time matching `t0()`, fixed so cookie lifetimes are deterministic.
+fn wall0() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -28,7 +33,7 @@ fn request(method: Method, body: BodyPlan) -> Request {
 }
 
 fn call(request: Request) -> Call {
-    Call::new(&ClientConfig::default(), request, 7, t0()).unwrap()
+    Call::new(&ClientConfig::default(), request, 7, t0(), wall0()).unwrap()
 }
 
 /// Drives the call until it wants to read; returns everything it wrote.
@@ -143,6 +148,7 @@ fn unusable_urls_fail_before_io() {
             Request::new(Method::GET, Url::parse(url).unwrap()),
             0,
             t0(),
+            wall0(),
         )
         .unwrap_err();
         assert!(err.is_invalid_url(), "{url}");

@@ -1,9 +1,17 @@
 //! Client-wide settings shared by both drivers: the drivers' builders fill a [`ClientConfig`].
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use url::Url;
+
+use crate::cookies::SharedJar;
 use crate::headers::Headers;
 use crate::limits::Limits;
+use crate::redirect::RedirectPolicy;
+use crate::request::RequestHead;
+use crate::response::ResponseHead;
 
 /// How long each step of a request may take. `None` means no limit for that step.
 ///
@@ -94,6 +102,30 @@ impl Default for TlsSettings {
     }
 }
 
+/// Called with each request head just before it goes out (every hop, every retry).
+pub type RequestHook = Arc<dyn Fn(&Url, &RequestHead) + Send + Sync>;
+/// Called with each response head as it arrives (every hop, redirects included).
+pub type ResponseHook = Arc<dyn Fn(&Url, &ResponseHead) + Send + Sync>;
+
+/// Event hooks, run by the engine for both clients alike.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct Hooks {
+    /// Run before each request goes out.
+    pub on_request: Vec<RequestHook>,
+    /// Run as each response head arrives.
+    pub on_response: Vec<ResponseHook>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("on_request", &self.on_request.len())
+            .field("on_response", &self.on_response.len())
+            .finish()
+    }
+}
+
 /// Everything a client decides with, shared by every request it makes.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -111,6 +143,15 @@ pub struct ClientConfig {
     pub default_headers: Headers,
     /// Ask for compressed responses (`Accept-Encoding`) and decode them. Default on.
     pub decompress: bool,
+    /// How redirects are followed. Default: followed, at most 20 hops.
+    pub redirect: RedirectPolicy,
+    /// The session's cookie jar; `None` keeps no cookies between requests (cookies still
+    /// live for the hops of one redirect chain). Default: a new jar per client.
+    pub cookies: Option<SharedJar>,
+    /// Relative request URLs are joined to this.
+    pub base_url: Option<Url>,
+    /// Event hooks.
+    pub hooks: Hooks,
 }
 
 impl Default for ClientConfig {
@@ -128,6 +169,10 @@ impl Default for ClientConfig {
             tls: TlsSettings::default(),
             default_headers,
             decompress: true,
+            redirect: RedirectPolicy::default(),
+            cookies: Some(SharedJar::new()),
+            base_url: None,
+            hooks: Hooks::default(),
         }
     }
 }

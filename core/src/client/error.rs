@@ -99,6 +99,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     url: Option<Box<Url>>,
+    history: Vec<super::HistoryEntry>,
     message: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -112,6 +113,7 @@ impl Error {
         Error {
             kind,
             url: None,
+            history: Vec::new(),
             message: None,
             source: Some(source.into()),
         }
@@ -122,6 +124,7 @@ impl Error {
         Error {
             kind,
             url: None,
+            history: Vec::new(),
             message: Some(message.into()),
             source: None,
         }
@@ -142,6 +145,18 @@ impl Error {
             self.url = Some(Box::new(url.clone()));
         }
         self
+    }
+
+    /// Attaches the redirects followed before the error.
+    pub fn with_history(mut self, history: Vec<super::HistoryEntry>) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// The redirect responses that came before the error (for `TooManyRedirects`, every
+    /// hop of the loop).
+    pub fn history(&self) -> &[super::HistoryEntry] {
+        &self.history
     }
 
     /// The kind of failure.

@@ -12,8 +12,11 @@ mod pool;
 mod tls;
 
 pub use builder::{ClientBuilder, Driver, Request, RequestBuilder};
-pub use call::{Action, BodyPlan, Call, ConnectTo, RequestParts};
-pub use config::{ClientConfig, PoolConfig, Timeouts, TlsSettings, accept_encoding};
+pub use call::{Action, BodyPlan, Call, ConnectTo, HistoryEntry, RequestParts};
+pub use config::{
+    ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings,
+    accept_encoding,
+};
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};

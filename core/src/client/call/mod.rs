@@ -4,9 +4,17 @@
 //!
 //! ```text
 //!  Connect ──connected──▶ Sending ──(head, body written)──▶ AwaitingHead ──head──▶ Body ──end──▶ Finished
-//!     ▲                     │                                   │
-//!     └──── stale reused connection, safe to replay ────────────┘
+//!     ▲  ▲                  │                                   │
+//!     │  └──── stale reused connection, safe to replay ─────────┘
+//!     │                                                          │ redirect to follow
+//!     └──────────── next hop ◀── Draining (body discarded) ◀─────┘
 //! ```
+//!
+//! A request may take several hops. Each final response has its cookies stored and the
+//! response hooks run; a redirect the policy follows is not handed to the driver: its body is
+//! drained (up to `Limits::max_drain_bytes`, else its connection is dropped), the redirect
+//! rules of [`crate::redirect`] rewrite method, body and headers, and the call asks for a
+//! connection to the next URL. The response finally delivered carries the history.
 //!
 //! [`Call::poll_action`] says what to do next: get a connection, write bytes, supply body
 //! bytes, read, hand out the response head or body data, or finish. Each I/O action carries
@@ -23,20 +31,26 @@
 //! error surfaces.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::Method;
 use url::Url;
 
-use super::config::{ClientConfig, Timeouts, accept_encoding};
+use super::config::{ClientConfig, Timeouts};
 use super::error::{Error, ErrorKind, TimeoutPhase};
 use super::origin::{Origin, PoolKey};
 use crate::connection::{Connection, Output};
 use crate::error::{Error as ProtocolError, RemoteError};
 use crate::headers::Headers;
 use crate::limits::Limits;
-use crate::request::{RequestBody, RequestHead, TargetForm};
+use crate::redirect::{BodyAction, NextHop, RedirectPolicy};
+use crate::request::{RequestBody, RequestHead};
 use crate::response::ResponseHead;
+
+mod hop;
+
+pub use hop::HistoryEntry;
+use hop::Session;
 
 /// How the request body will be sent, and whether it can be sent twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +83,11 @@ pub struct RequestParts {
     pub body: BodyPlan,
     /// Timeouts for this request instead of the client's.
     pub timeouts: Option<Timeouts>,
+    /// A redirect policy for this request instead of the client's.
+    pub redirect: Option<RedirectPolicy>,
+    /// Cookies for this request only, sent to its own origin (never to another origin a
+    /// redirect reaches) as if that origin had set them.
+    pub cookies: Vec<(String, String)>,
 }
 
 impl RequestParts {
@@ -80,6 +99,8 @@ impl RequestParts {
             headers: Headers::new(),
             body: BodyPlan::NONE,
             timeouts: None,
+            redirect: None,
+            cookies: Vec::new(),
         }
     }
 }
@@ -148,7 +169,17 @@ pub struct Call {
     url: Url,
     key: PoolKey,
     head: RequestHead,
+    /// The caller's headers as the redirect rules have left them.
+    headers: Headers,
     body: BodyPlan,
+    tls_profile: u64,
+    session: Session,
+    /// A followed redirect whose body is being discarded, and how much was.
+    draining: Option<(NextHop, u64)>,
+    /// A reusable connection left by an earlier hop, for the driver to pool.
+    released: Option<Connection>,
+    /// The driver must produce the body again from its start on the next connection.
+    restart_body: bool,
     timeouts: Timeouts,
     limits: Limits,
     total_deadline: Option<Instant>,
@@ -164,13 +195,16 @@ pub struct Call {
 }
 
 impl Call {
-    /// Prepares `request` under `config` (default headers, `Accept-Encoding`, `Host`), with
-    /// `tls_profile` for the pool key. Fails before any I/O on an unusable URL or header.
+    /// Prepares `request` under `config` (default headers, `Accept-Encoding`, `Host`,
+    /// cookies), with `tls_profile` for https pool keys. `now` is the driver's monotonic clock
+    /// and `wall` the matching wall-clock time (for cookie lifetimes). Fails before any I/O on
+    /// an unusable URL or header.
     pub fn new(
         config: &ClientConfig,
         request: RequestParts,
         tls_profile: u64,
         now: Instant,
+        wall: SystemTime,
     ) -> Result<Call, Error> {
         let RequestParts {
             method,
@@ -178,45 +212,25 @@ impl Call {
             headers,
             body,
             timeouts,
+            redirect,
+            cookies,
         } = request;
         let origin = Origin::of(&url)?;
-        let mut head = RequestHead::from_url(method.clone(), &url, TargetForm::Origin)
-            .map_err(|e| Error::from(e).with_url(&url))?;
-        let merged = head.headers_mut();
-        for (name, value) in config.default_headers.iter() {
-            if !headers.contains(name) {
-                merged.push_unchecked(name.as_bytes(), value);
-            }
-        }
-        if config.decompress && !headers.contains("accept-encoding") {
-            merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
-        }
-        if headers.contains("host") {
-            merged.remove("host");
-        }
-        for (name, value) in headers.iter() {
-            merged.push_unchecked(name.as_bytes(), value);
-        }
-        // RFC 9110 §8.6: a method that defines a meaning for content gets `Content-Length: 0`
-        // rather than no framing at all when it has no body (servers may wait otherwise).
-        let body = match (body.framing, &method) {
-            (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => BodyPlan {
-                framing: RequestBody::Length(0),
-                replayable: true,
-            },
-            _ => body,
-        };
+        let session = Session::new(config, redirect, cookies, &url, &origin, now, wall);
+        let head = session.head(&method, &url, &headers, now)?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
-        let tls_profile = if origin.is_tls() { tls_profile } else { 0 };
         Ok(Call {
-            key: PoolKey {
-                origin,
-                tls_profile,
-            },
+            key: Self::key(origin, tls_profile),
+            body: body_plan(&method, body),
             method,
             url,
             head,
-            body,
+            headers,
+            tls_profile,
+            session,
+            draining: None,
+            released: None,
+            restart_body: false,
             timeouts,
             limits: config.limits.clone(),
             total_deadline: timeouts.total.map(|t| now + t),
@@ -229,6 +243,19 @@ impl Call {
             trailers: None,
             waiting: None,
         })
+    }
+
+    fn key(origin: Origin, tls_profile: u64) -> PoolKey {
+        let tls_profile = if origin.is_tls() { tls_profile } else { 0 };
+        PoolKey {
+            origin,
+            tls_profile,
+        }
+    }
+
+    /// The redirect responses followed so far, oldest first.
+    pub fn history(&self) -> &[HistoryEntry] {
+        &self.session.history
     }
 
     /// The URL requested.
@@ -308,7 +335,7 @@ impl Call {
                 Ok(Action::Connect(ConnectTo {
                     key: self.key.clone(),
                     fresh: self.retried,
-                    restart_body: self.retried,
+                    restart_body: self.restart_body,
                     pool_deadline,
                     connect_deadline,
                 }))
@@ -349,18 +376,67 @@ impl Call {
                 Some(Output::Interim(_)) => continue, // 100 Continue already released the body
                 Some(Output::Response(head)) => {
                     self.got_head = true;
-                    return Ok(Action::Response(head));
+                    self.session.received(&self.url, &head, now);
+                    match self.session.chain.next_hop(
+                        head.status(),
+                        &self.method,
+                        &self.url,
+                        head.headers(),
+                        &mut self.headers,
+                    ) {
+                        Ok(None) => return Ok(Action::Response(head)),
+                        Ok(Some(next)) => {
+                            if next.body == BodyAction::Keep && !self.body.replayable {
+                                let error = Error::msg(
+                                    ErrorKind::Redirect,
+                                    format!(
+                                        "a {} redirect needs the request body again, and it cannot be replayed",
+                                        head.status().as_u16()
+                                    ),
+                                );
+                                return self.fail(error.with_history(self.session.history.clone()));
+                            }
+                            self.session.record(&self.url, &head);
+                            self.draining = Some((next, 0));
+                        }
+                        Err(e) => {
+                            let error = self.session.redirect_error(e, &self.url);
+                            return self.fail(error);
+                        }
+                    }
                 }
                 Some(Output::Data(range)) => {
+                    if let Some((_, drained)) = &mut self.draining {
+                        *drained += range.len() as u64;
+                        if *drained > self.limits.max_drain_bytes {
+                            self.conn = None; // too much to drain: close it instead
+                            self.next_hop(now)?;
+                            return self.poll_action_max(now, max_data);
+                        }
+                        continue;
+                    }
                     return Ok(Action::Data(
                         self.conn.as_ref().expect("connected").output_data(range),
                     ));
                 }
                 Some(Output::Trailers(trailers)) => self.trailers = Some(trailers),
+                Some(Output::End) if self.draining.is_some() => {
+                    self.released = self
+                        .conn
+                        .take()
+                        .and_then(|mut c| c.start_next_cycle().is_ok().then_some(c));
+                    self.next_hop(now)?;
+                    return self.poll_action_max(now, max_data);
+                }
                 Some(Output::End) => {
                     self.state = State::Finished;
                     self.waiting = None;
                     return Ok(Action::Finished);
+                }
+                Some(Output::Upgraded) if self.draining.is_some() => {
+                    self.conn = None;
+                    self.next_hop(now)?;
+                    return self.poll_action_max(now, max_data);
                 }
                 Some(Output::Upgraded) => {
                     self.state = State::Finished;
@@ -387,6 +463,38 @@ impl Call {
         Ok(Action::Receive { deadline })
     }
 
+    /// Moves to the redirect target decided while draining: new URL, method, body and head.
+    fn next_hop(&mut self, now: Instant) -> Result<(), Error> {
+        let (next, _) = self.draining.take().expect("a hop to take");
+        let origin = match Origin::of(&next.url) {
+            Ok(origin) => origin,
+            Err(e) => return self.fail(e),
+        };
+        let head = match self
+            .session
+            .head(&next.method, &next.url, &self.headers, now)
+        {
+            Ok(head) => head,
+            Err(e) => return self.fail(e),
+        };
+        self.body = match next.body {
+            BodyAction::Keep => self.body,
+            BodyAction::Drop => body_plan(&next.method, BodyPlan::NONE),
+        };
+        self.restart_body = next.body == BodyAction::Keep;
+        self.key = Self::key(origin, self.tls_profile);
+        self.head = head;
+        self.method = next.method;
+        self.url = next.url;
+        self.state = State::Connect;
+        self.reused = false;
+        self.retried = false;
+        self.got_head = false;
+        self.trailers = None;
+        self.waiting = None;
+        Ok(())
+    }
+
     fn may_retry(&self) -> bool {
         let idempotent = matches!(
             self.method,
@@ -402,6 +510,7 @@ impl Call {
 
     fn retry(&mut self) {
         self.retried = true;
+        self.restart_body = true;
         self.reused = false;
         self.conn = None;
         self.state = State::Connect;
@@ -421,9 +530,11 @@ impl Call {
         if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
             return self.fail(e);
         }
+        self.session.sending(&self.url, &self.head);
         self.conn = Some(conn);
         self.state = State::Exchange;
         self.received_any = false;
+        self.restart_body = false;
         Ok(())
     }
 
@@ -524,9 +635,18 @@ impl Call {
 
     /// After [`Action::Finished`]: the connection, ready for the next request, if it may be
     /// reused; `None` means close it.
+    ///
+    /// On an [`Action::Connect`] for a later hop, it returns the previous hop's connection
+    /// when that one may be reused (its key is the previous hop's).
     pub fn take_connection(&mut self) -> Option<Connection> {
+        if let Some(conn) = self.released.take() {
+            return Some(conn);
+        }
+        if self.state != State::Finished {
+            return None;
+        }
         let mut conn = self.conn.take()?;
-        (self.state == State::Finished && conn.start_next_cycle().is_ok()).then_some(conn)
+        conn.start_next_cycle().is_ok().then_some(conn)
     }
 
     /// The caller stopped reading the body: consume whatever response bytes are already
@@ -556,5 +676,18 @@ impl Call {
                 }
             }
         }
+    }
+}
+
+/// The framing a request goes out with. RFC 9110 §8.6: a method that defines a meaning for
+/// content gets `Content-Length: 0` rather than no framing at all when it has no body
+/// (servers may otherwise wait for one).
+fn body_plan(method: &Method, body: BodyPlan) -> BodyPlan {
+    match (body.framing, method) {
+        (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => BodyPlan {
+            framing: RequestBody::Length(0),
+            replayable: true,
+        },
+        _ => body,
     }
 }

@@ -1,0 +1,167 @@
+//! What changes from one hop of a request to the next.
+//!
+//! A request may take several hops (redirects). Each hop sends a head built from the client's
+//! default headers, the caller's headers as the redirect rules left them, and the cookies the
+//! jar holds for that hop's URL. Each final response has its cookies stored and the hooks run,
+//! then it is either delivered or followed (RFC 9110 §15.4, via [`RedirectChain`]).
+
+use std::time::{Instant, SystemTime};
+
+use http::{Method, StatusCode};
+use url::Url;
+
+use super::super::config::{ClientConfig, Hooks, accept_encoding};
+use super::super::error::{Error, ErrorKind};
+use super::super::origin::Origin;
+use crate::cookies::SharedJar;
+use crate::headers::Headers;
+use crate::redirect::{RedirectChain, RedirectError, RedirectPolicy};
+use crate::request::{RequestHead, TargetForm};
+use crate::response::ResponseHead;
+
+/// One redirect response of a request's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The redirect status.
+    pub status: StatusCode,
+    /// The URL that answered with it.
+    pub url: Url,
+    /// Its header fields.
+    pub headers: Headers,
+}
+
+/// The per-request state that outlives a hop.
+#[derive(Debug)]
+pub(super) struct Session {
+    defaults: Headers,
+    decompress: bool,
+    jar: SharedJar,
+    /// Cookies given for this request only: sent to the first URL's origin alone.
+    request_cookies: Vec<(String, String)>,
+    first_origin: Origin,
+    hooks: Hooks,
+    pub chain: RedirectChain,
+    pub history: Vec<HistoryEntry>,
+    /// Wall-clock time at `started`, for cookie lifetimes.
+    wall: SystemTime,
+    started: Instant,
+}
+
+impl Session {
+    pub fn new(
+        config: &ClientConfig,
+        policy: Option<RedirectPolicy>,
+        request_cookies: Vec<(String, String)>,
+        url: &Url,
+        origin: &Origin,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Self {
+        let policy = policy.unwrap_or_else(|| config.redirect.clone());
+        Session {
+            defaults: config.default_headers.clone(),
+            decompress: config.decompress,
+            // Without a session jar, cookies still live for this request's redirect chain.
+            jar: config.cookies.clone().unwrap_or_default(),
+            request_cookies,
+            first_origin: origin.clone(),
+            hooks: config.hooks.clone(),
+            chain: RedirectChain::new(policy, url),
+            history: Vec::new(),
+            wall,
+            started: now,
+        }
+    }
+
+    /// The wall-clock time at the monotonic `now`.
+    fn wall(&self, now: Instant) -> SystemTime {
+        self.wall + now.saturating_duration_since(self.started)
+    }
+
+    /// The head for a hop: request line and Host for `url`, the client's defaults the caller
+    /// did not override, `Accept-Encoding`, the caller's headers, then `Cookie`.
+    pub fn head(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &Headers,
+        now: Instant,
+    ) -> Result<RequestHead, Error> {
+        let mut head = RequestHead::from_url(method.clone(), url, TargetForm::Origin)
+            .map_err(|e| Error::from(e).with_url(url))?;
+        let merged = head.headers_mut();
+        for (name, value) in self.defaults.iter() {
+            if !headers.contains(name) {
+                merged.push_unchecked(name.as_bytes(), value);
+            }
+        }
+        if self.decompress && !headers.contains("accept-encoding") {
+            merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
+        }
+        if headers.contains("host") {
+            merged.remove("host");
+        }
+        for (name, value) in headers.iter() {
+            merged.push_unchecked(name.as_bytes(), value);
+        }
+        // A Cookie header the caller wrote wins over the jar (as in requests).
+        if !headers.contains("cookie") {
+            let mut cookie = self
+                .jar
+                .cookie_header(url, self.wall(now))
+                .unwrap_or_default();
+            if Origin::of(url).is_ok_and(|o| o == self.first_origin) {
+                for (name, value) in &self.request_cookies {
+                    if !cookie.is_empty() {
+                        cookie.push_str("; ");
+                    }
+                    cookie.push_str(name);
+                    cookie.push('=');
+                    cookie.push_str(value);
+                }
+            }
+            if !cookie.is_empty() {
+                head.headers_mut()
+                    .append("Cookie", cookie)
+                    .map_err(|e| Error::from(e).with_url(url))?;
+            }
+        }
+        Ok(head)
+    }
+
+    /// Runs the request hooks on a head about to go out.
+    pub fn sending(&self, url: &Url, head: &RequestHead) {
+        for hook in &self.hooks.on_request {
+            hook(url, head);
+        }
+    }
+
+    /// A response head arrived for `url` (interim responses excluded): store its cookies and
+    /// run the response hooks.
+    pub fn received(&self, url: &Url, head: &ResponseHead, now: Instant) {
+        self.jar.store_response(url, head.headers(), self.wall(now));
+        for hook in &self.hooks.on_response {
+            hook(url, head);
+        }
+    }
+
+    /// Records a followed redirect.
+    pub fn record(&mut self, url: &Url, head: &ResponseHead) {
+        self.history.push(HistoryEntry {
+            status: head.status(),
+            url: url.clone(),
+            headers: head.headers().clone(),
+        });
+    }
+
+    /// The client error for a redirect that cannot be followed, with the history so far.
+    pub fn redirect_error(&self, error: RedirectError, url: &Url) -> Error {
+        let kind = match error {
+            RedirectError::TooManyRedirects { .. } => ErrorKind::TooManyRedirects,
+            _ => ErrorKind::Redirect,
+        };
+        Error::new(kind, error)
+            .with_url(url)
+            .with_history(self.history.clone())
+    }
+}
