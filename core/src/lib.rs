@@ -71,6 +71,7 @@ mod buffer;
 mod chunked;
 pub mod client;
 mod connection;
+pub mod cookies;
 mod decode;
 mod error;
 mod form;
