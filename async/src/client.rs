@@ -11,6 +11,7 @@ use duet_core::Method;
 use duet_core::client::{
     BodyPlan, Call, ClientConfig, Driver, Error, IntoUrl, LoadedRoots, rustls_config,
 };
+use duet_core::cookies::SharedJar;
 
 use crate::body::Body;
 use crate::exchange::Exchange;
@@ -34,6 +35,9 @@ pub(crate) struct Inner {
     pub config: ClientConfig,
     pub tls: Arc<rustls::ClientConfig>,
     pub tls_profile: u64,
+    /// The same TLS settings with verification the other way, for requests that ask for it.
+    pub tls_flipped: Arc<rustls::ClientConfig>,
+    pub tls_flipped_profile: u64,
     pub pool: ConnectionPool,
 }
 
@@ -58,6 +62,11 @@ impl Client {
     /// A builder to configure a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
+    }
+
+    /// The session's cookie jar, unless the client was built with `cookie_store(false)`.
+    pub fn cookies(&self) -> Option<&SharedJar> {
+        self.inner.config.cookies.as_ref()
     }
 
     /// A request with this method and URL.
@@ -102,15 +111,23 @@ impl Client {
 
     /// Sends a request; returns once the response head has arrived.
     pub async fn execute(&self, request: Request) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let flip = request
+            .verify_tls()
+            .is_some_and(|verify| verify != inner.config.tls.verify);
+        let (tls, tls_profile) = match flip {
+            true => (inner.tls_flipped.clone(), inner.tls_flipped_profile),
+            false => (inner.tls.clone(), inner.tls_profile),
+        };
         let (request, body) = request.into_parts();
         let call = Call::new(
             &self.inner.config,
             request,
-            self.inner.tls_profile,
+            tls_profile,
             crate::now(),
             SystemTime::now(),
         )?;
-        let mut exchange = Exchange::new(call, self.inner.clone(), body.into_sender());
+        let mut exchange = Exchange::new(call, self.inner.clone(), tls, body.into_sender());
         let head = exchange.send().await?;
         Response::new(head, exchange, self.inner.config.decompress)
     }
@@ -150,14 +167,21 @@ impl Driver for Async {
     type Sent = Pending;
 
     fn build_client(config: ClientConfig) -> Result<Client, Error> {
-        let tls = rustls_config(&config.tls, &load_roots(&config.tls)?)?;
+        let roots = load_roots(&config.tls)?;
+        let tls = rustls_config(&config.tls, &roots)?;
+        let mut flipped = config.tls.clone();
+        flipped.verify = !flipped.verify;
+        let tls_flipped = rustls_config(&flipped, &roots)?;
         let pool = ConnectionPool::new(config.pool);
-        let tls_profile = TLS_PROFILES.fetch_add(1, Ordering::Relaxed);
+        let tls_profile = TLS_PROFILES.fetch_add(2, Ordering::Relaxed);
+        let tls_flipped_profile = tls_profile + 1;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 tls,
                 tls_profile,
+                tls_flipped,
+                tls_flipped_profile,
                 pool,
             }),
         })

@@ -51,7 +51,12 @@ mod transport;
 pub use body::Body;
 pub use client::{Async, Client, ClientBuilder, Pending};
 pub use duet_core as core;
-pub use duet_core::client::{Error, ErrorKind, IntoUrl, TimeoutPhase, Timeouts};
+pub use duet_core::client::{
+    Error, ErrorKind, HistoryEntry, IntoUrl, ResponseInfo, TimeoutPhase, Timeouts,
+};
+pub use duet_core::cookies::{Cookie, CookieJar, SharedJar};
+pub use duet_core::link::Link;
+pub use duet_core::redirect::RedirectPolicy;
 pub use duet_core::{Headers, Limits, Method, StatusCode, Url, Version};
 
 /// A request that can be inspected, changed, and sent with [`Client::execute`].

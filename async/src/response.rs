@@ -9,13 +9,12 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use duet_core::client::{Error, ErrorKind};
-use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead, StatusCode, Url, Version};
+use duet_core::client::{Error, ErrorKind, ResponseInfo};
+use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -36,9 +35,7 @@ type FillFuture = Pin<Box<dyn Future<Output = (Box<BodyReader>, Result<bool, Err
 /// kind: `duet_async::Error::from_io` recovers them. Reading is cancel-safe: a dropped
 /// [`chunk`](Self::chunk) or read loses no bytes.
 pub struct Response {
-    head: ResponseHead,
-    url: Url,
-    remote_addr: Option<SocketAddr>,
+    info: ResponseInfo,
     content_length: Option<u64>,
     /// The body reader; `None` while `filling` holds it.
     body: Option<Box<BodyReader>>,
@@ -72,6 +69,7 @@ impl Response {
             None
         };
         let remote_addr = exchange.remote_addr();
+        let history = exchange.call().history().to_vec();
         let content_length = match exchange.call().body_framing() {
             Some(BodyFraming::Length(n)) => Some(n),
             Some(BodyFraming::None) => Some(0),
@@ -86,48 +84,11 @@ impl Response {
             done: false,
         };
         Ok(Response {
-            head,
-            url,
-            remote_addr,
+            info: ResponseInfo::new(head, url, remote_addr, history),
             content_length,
             body: Some(Box::new(body)),
             filling: None,
         })
-    }
-
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.head.status()
-    }
-
-    /// The HTTP version the server answered with.
-    pub fn version(&self) -> Version {
-        self.head.version()
-    }
-
-    /// The reason phrase, as received.
-    pub fn reason(&self) -> &[u8] {
-        self.head.reason()
-    }
-
-    /// The header fields, names as the server wrote them.
-    pub fn headers(&self) -> &Headers {
-        self.head.headers()
-    }
-
-    /// The first value of a header, if it is valid UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.headers().get_str(name)
-    }
-
-    /// The URL of this response.
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// The server's address.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote_addr
     }
 
     /// The body length announced by the server (before content decoding), if any.
@@ -147,19 +108,6 @@ impl Response {
             Some(e) => Err(e),
             None => Ok(self),
         }
-    }
-
-    /// The error [`error_for_status`](Self::error_for_status) would return, without consuming.
-    pub fn error_for_status_ref(&self) -> Option<Error> {
-        let status = self.status();
-        (status.is_client_error() || status.is_server_error()).then(|| {
-            let class = if status.is_client_error() {
-                "client error"
-            } else {
-                "server error"
-            };
-            Error::msg(ErrorKind::Status(status), class).with_url(&self.url)
-        })
     }
 
     /// The whole (decoded) body.
@@ -182,7 +130,7 @@ impl Response {
     /// The whole body parsed as JSON.
     #[cfg(feature = "json")]
     pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        let url = self.url.clone();
+        let url = self.info.url().clone();
         let body = self.bytes().await?;
         serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
     }
@@ -349,10 +297,19 @@ impl AsyncRead for Response {
     }
 }
 
+impl std::ops::Deref for Response {
+    type Target = ResponseInfo;
+
+    /// Status, headers, URL, history and links: see [`ResponseInfo`].
+    fn deref(&self) -> &ResponseInfo {
+        &self.info
+    }
+}
+
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
-            .field("url", &self.url.as_str())
+            .field("url", &self.info.url().as_str())
             .field("status", &self.status())
             .field("version", &self.version())
             .field("headers", self.headers())

@@ -20,6 +20,8 @@ const READ_SIZE: usize = 16 * 1024;
 pub(crate) struct Exchange {
     call: Call,
     client: Arc<Inner>,
+    /// The TLS configuration for this request's connections.
+    tls: Arc<rustls::ClientConfig>,
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
     body: BodySender,
@@ -29,10 +31,16 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(call: Call, client: Arc<Inner>, body: BodySender) -> Self {
+    pub fn new(
+        call: Call,
+        client: Arc<Inner>,
+        tls: Arc<rustls::ClientConfig>,
+        body: BodySender,
+    ) -> Self {
         Exchange {
             call,
             client,
+            tls,
             stream: None,
             remote: None,
             body,
@@ -132,7 +140,7 @@ impl Exchange {
                 Some(idle.conn)
             }
             Acquired::Open => {
-                let tls = &self.client.tls;
+                let tls = &self.tls;
                 let (stream, remote) = transport::connect(&to.key.origin, tls, to.connect_deadline)
                     .map_err(|e| self.call.connect_failed(e))?;
                 self.stream = Some(stream);

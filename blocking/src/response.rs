@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::net::SocketAddr;
 
-use duet_core::client::{Error, ErrorKind, TimeoutPhase};
-use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead, StatusCode, Url, Version};
+use duet_core::client::{Error, ErrorKind, ResponseInfo, TimeoutPhase};
+use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead};
 
 use crate::exchange::Exchange;
 
@@ -17,9 +16,7 @@ const DECODE_READ: usize = 16 * 1024;
 /// `Response` implements [`Read`] (decoded body bytes). Errors read through it keep their
 /// kind: `duet_blocking::Error::from_io` recovers them.
 pub struct Response {
-    head: ResponseHead,
-    url: Url,
-    remote_addr: Option<SocketAddr>,
+    info: ResponseInfo,
     body: BodyReader,
 }
 
@@ -50,6 +47,7 @@ impl Response {
             None
         };
         let remote_addr = exchange.remote_addr();
+        let history = exchange.call().history().to_vec();
         let body = BodyReader {
             exchange,
             decoder,
@@ -59,46 +57,9 @@ impl Response {
             done: false,
         };
         Ok(Response {
-            head,
-            url,
-            remote_addr,
+            info: ResponseInfo::new(head, url, remote_addr, history),
             body,
         })
-    }
-
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.head.status()
-    }
-
-    /// The HTTP version the server answered with.
-    pub fn version(&self) -> Version {
-        self.head.version()
-    }
-
-    /// The reason phrase, as received.
-    pub fn reason(&self) -> &[u8] {
-        self.head.reason()
-    }
-
-    /// The header fields, names as the server wrote them.
-    pub fn headers(&self) -> &Headers {
-        self.head.headers()
-    }
-
-    /// The first value of a header, if it is valid UTF-8.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.headers().get_str(name)
-    }
-
-    /// The URL of this response.
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// The server's address.
-    pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote_addr
     }
 
     /// The body length announced by the server (before content decoding), if any.
@@ -123,19 +84,6 @@ impl Response {
         }
     }
 
-    /// The error [`error_for_status`](Self::error_for_status) would return, without consuming.
-    pub fn error_for_status_ref(&self) -> Option<Error> {
-        let status = self.status();
-        (status.is_client_error() || status.is_server_error()).then(|| {
-            let class = if status.is_client_error() {
-                "client error"
-            } else {
-                "server error"
-            };
-            Error::msg(ErrorKind::Status(status), class).with_url(&self.url)
-        })
-    }
-
     /// The whole (decoded) body.
     pub fn bytes(mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
@@ -155,7 +103,7 @@ impl Response {
     /// The whole body parsed as JSON.
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        let url = self.url.clone();
+        let url = self.info.url().clone();
         let body = self.bytes()?;
         serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
     }
@@ -206,7 +154,7 @@ impl Response {
             } else {
                 decoder.decode(&body.raw[..n], &mut body.decoded)
             };
-            result.map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&self.url))?;
+            result.map_err(|e| Error::new(ErrorKind::Decode, e).with_url(self.info.url()))?;
         }
     }
 }
@@ -220,10 +168,19 @@ impl Read for Response {
     }
 }
 
+impl std::ops::Deref for Response {
+    type Target = ResponseInfo;
+
+    /// Status, headers, URL, history and links: see [`ResponseInfo`].
+    fn deref(&self) -> &ResponseInfo {
+        &self.info
+    }
+}
+
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
-            .field("url", &self.url.as_str())
+            .field("url", &self.info.url().as_str())
             .field("status", &self.status())
             .field("version", &self.version())
             .field("headers", self.headers())

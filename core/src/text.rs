@@ -101,7 +101,7 @@ fn encoding_for(content_type: Option<&[u8]>) -> &'static Encoding {
 ///
 /// Call it with the body after content decoding and the response's `Content-Type` value, if
 /// any. A BOM wins over the charset, the charset over the UTF-8 default; see the
-/// [module docs](self). Malformed sequences become U+FFFD, so this never fails.
+/// module docs. Malformed sequences become U+FFFD, so this never fails.
 ///
 /// ```
 /// let (text, encoding) = duet_core::decode_text(b"caf\xe9", Some(b"text/plain; charset=latin1"));

@@ -406,13 +406,14 @@ fn hooks_fire_on_every_hop() {
         },
     ));
     let call = call_with(&config, Method::GET, "http://a.test/", BodyPlan::NONE);
-    run(call, b"", |hop, _| {
+    let (_, status) = run(call, b"", |hop, _| {
         if hop == 0 {
             redirect(302, "/b")
         } else {
             ok("")
         }
     });
+    assert_eq!(status.unwrap(), 200);
     assert_eq!(
         *seen.lock().unwrap(),
         [

@@ -16,8 +16,12 @@ use super::call::{BodyPlan, RequestParts};
 use super::config::{ClientConfig, Timeouts};
 use super::error::Error;
 use super::origin::IntoUrl;
+use crate::cookies::SharedJar;
 use crate::headers::Headers;
 use crate::limits::Limits;
+use crate::redirect::RedirectPolicy;
+use crate::request::RequestHead;
+use crate::response::ResponseHead;
 
 /// What a driver supplies to the shared builders.
 pub trait Driver: Sized + 'static {
@@ -52,6 +56,9 @@ pub struct Request<D: Driver> {
     headers: Headers,
     body: D::Body,
     timeouts: Option<Timeouts>,
+    redirect: Option<RedirectPolicy>,
+    cookies: Vec<(String, String)>,
+    verify_tls: Option<bool>,
 }
 
 impl<D: Driver> Request<D> {
@@ -63,6 +70,9 @@ impl<D: Driver> Request<D> {
             headers: Headers::new(),
             body: D::Body::default(),
             timeouts: None,
+            redirect: None,
+            cookies: Vec::new(),
+            verify_tls: None,
         }
     }
 
@@ -112,7 +122,19 @@ impl<D: Driver> Request<D> {
         parts.headers = self.headers;
         parts.body = D::body_plan(&self.body);
         parts.timeouts = self.timeouts;
+        parts.redirect = self.redirect;
+        parts.cookies = self.cookies;
         (parts, self.body)
+    }
+
+    /// The redirect policy for this request, if it differs from the client's.
+    pub fn redirect(&self) -> Option<&RedirectPolicy> {
+        self.redirect.as_ref()
+    }
+
+    /// Whether this request verifies TLS certificates, if that differs from the client.
+    pub fn verify_tls(&self) -> Option<bool> {
+        self.verify_tls
     }
 }
 
@@ -137,7 +159,8 @@ pub struct RequestBuilder<D: Driver> {
 impl<D: Driver> RequestBuilder<D> {
     /// A request on `client`; drivers call this from `Client::request`.
     pub fn new(client: D::Client, method: Method, url: impl IntoUrl) -> Self {
-        let request = url.into_url().map(|url| Request::new(method, url));
+        let base = D::client_config(&client).base_url.as_ref();
+        let request = url.into_url_with(base).map(|url| Request::new(method, url));
         RequestBuilder { client, request }
     }
 
@@ -232,6 +255,42 @@ impl<D: Driver> RequestBuilder<D> {
     pub fn timeouts(self, timeouts: Timeouts) -> Self {
         self.with(|r| {
             r.timeouts = Some(timeouts);
+            Ok(())
+        })
+    }
+
+    /// The redirect policy for this request (e.g. `RedirectPolicy::none()`).
+    pub fn redirect(self, policy: RedirectPolicy) -> Self {
+        self.with(|r| {
+            r.redirect = Some(policy);
+            Ok(())
+        })
+    }
+
+    /// A cookie for this request only, sent to its own origin as if that origin had set it,
+    /// never to another origin a redirect reaches. It is not stored in the client's jar.
+    /// A name with `=`, `;` or whitespace, or a value with a control byte, fails the request.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        self.with(|r| {
+            let bad_name = name.is_empty()
+                || name.bytes().any(|b| {
+                    b == b'=' || b == b';' || b.is_ascii_whitespace() || b.is_ascii_control()
+                });
+            if bad_name || value.bytes().any(|b| b == b';' || b.is_ascii_control()) {
+                return Err(Error::msg(
+                    super::ErrorKind::InvalidHeader,
+                    format!("invalid cookie {name:?}"),
+                ));
+            }
+            r.cookies.push((name.to_owned(), value.to_owned()));
+            Ok(())
+        })
+    }
+
+    /// **Dangerous** when `true`: this request accepts any server certificate and host name.
+    pub fn danger_accept_invalid_certs(self, accept: bool) -> Self {
+        self.with(|r| {
+            r.verify_tls = Some(!accept);
             Ok(())
         })
     }
@@ -421,6 +480,50 @@ impl<D: Driver> ClientBuilder<D> {
     /// **Dangerous**: accept any server certificate and host name.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.config.tls.verify = !accept;
+        self
+    }
+
+    /// How redirects are followed (default: followed, at most 20 hops, Referer sent).
+    pub fn redirect(mut self, policy: RedirectPolicy) -> Self {
+        self.config.redirect = policy;
+        self
+    }
+
+    /// Whether to keep cookies between requests in a jar of this client's own (default on).
+    /// Off, cookies still live along one request's redirect chain.
+    pub fn cookie_store(mut self, on: bool) -> Self {
+        self.config.cookies = on.then(SharedJar::new);
+        self
+    }
+
+    /// Keeps cookies in `jar`, which other clients may share.
+    pub fn cookie_jar(mut self, jar: SharedJar) -> Self {
+        self.config.cookies = Some(jar);
+        self
+    }
+
+    /// Joins relative request URLs to `base` (end it with `/` to join below its path).
+    pub fn base_url(mut self, base: impl IntoUrl) -> Self {
+        let result = base.into_url().map(|url| self.config.base_url = Some(url));
+        self = self.keep(result);
+        self
+    }
+
+    /// Runs `hook` with each request head just before it is sent (every hop and retry).
+    pub fn on_request(mut self, hook: impl Fn(&Url, &RequestHead) + Send + Sync + 'static) -> Self {
+        self.config.hooks.on_request.push(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` with each response head as it arrives (every hop, redirects included).
+    pub fn on_response(
+        mut self,
+        hook: impl Fn(&Url, &ResponseHead) + Send + Sync + 'static,
+    ) -> Self {
+        self.config
+            .hooks
+            .on_response
+            .push(std::sync::Arc::new(hook));
         self
     }
 

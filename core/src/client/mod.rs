@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod origin;
 mod pool;
+mod response;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -20,5 +21,6 @@ pub use config::{
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};
+pub use response::ResponseInfo;
 #[cfg(feature = "rustls")]
 pub use tls::{LoadedRoots, rustls_config, server_name};

@@ -85,10 +85,21 @@ impl fmt::Display for Origin {
 
 /// Something that can be turned into a URL to request: `&str`, `String`, `Url`, `&Url`.
 ///
-/// Parsing errors become [`ErrorKind::InvalidUrl`], reported when the request is sent.
+/// Parsing errors become [`ErrorKind::InvalidUrl`], reported when the request is sent. With a
+/// client base URL, strings are joined to it (RFC 3986 §5), so `"/items"` and `"items?page=2"`
+/// work; absolute strings and `Url`s are used as they are.
 pub trait IntoUrl {
     /// The URL, or why it is invalid.
     fn into_url(self) -> Result<Url, Error>;
+
+    /// The URL relative to `base`, when there is one.
+    fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error>
+    where
+        Self: Sized,
+    {
+        let _ = base;
+        self.into_url()
+    }
 }
 
 impl IntoUrl for Url {
@@ -105,7 +116,15 @@ impl IntoUrl for &Url {
 
 impl IntoUrl for &str {
     fn into_url(self) -> Result<Url, Error> {
-        Url::parse(self).map_err(|e| Error::msg(ErrorKind::InvalidUrl, format!("{self:?}: {e}")))
+        self.into_url_with(None)
+    }
+
+    fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
+        let parsed = match base {
+            Some(base) => base.join(self),
+            None => Url::parse(self),
+        };
+        parsed.map_err(|e| Error::msg(ErrorKind::InvalidUrl, format!("{self:?}: {e}")))
     }
 }
 
@@ -113,11 +132,19 @@ impl IntoUrl for String {
     fn into_url(self) -> Result<Url, Error> {
         self.as_str().into_url()
     }
+
+    fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
+        self.as_str().into_url_with(base)
+    }
 }
 
 impl IntoUrl for &String {
     fn into_url(self) -> Result<Url, Error> {
         self.as_str().into_url()
+    }
+
+    fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
+        self.as_str().into_url_with(base)
     }
 }
 

@@ -6,5 +6,6 @@ mod bodies;
 mod decoding;
 mod errors;
 mod pooling;
+mod sessions;
 mod timeouts;
 mod tls;
