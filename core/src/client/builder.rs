@@ -159,8 +159,13 @@ pub struct RequestBuilder<D: Driver> {
 impl<D: Driver> RequestBuilder<D> {
     /// A request on `client`; drivers call this from `Client::request`.
     pub fn new(client: D::Client, method: Method, url: impl IntoUrl) -> Self {
-        let base = D::client_config(&client).base_url.as_ref();
-        let request = url.into_url_with(base).map(|url| Request::new(method, url));
+        let config = D::client_config(&client);
+        let request = url.into_url_with(config.base_url.as_ref()).map(|mut url| {
+            if !config.default_query.is_empty() {
+                crate::form::append_query(&mut url, &config.default_query);
+            }
+            Request::new(method, url)
+        });
         RequestBuilder { client, request }
     }
 
@@ -506,6 +511,15 @@ impl<D: Driver> ClientBuilder<D> {
     pub fn base_url(mut self, base: impl IntoUrl) -> Self {
         let result = base.into_url().map(|url| self.config.base_url = Some(url));
         self = self.keep(result);
+        self
+    }
+
+    /// Query parameters added to every request (before the request's own; repeats kept).
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        let pairs = pairs
+            .iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self.config.default_query.extend(pairs);
         self
     }
 

@@ -150,6 +150,8 @@ pub struct ClientConfig {
     pub cookies: Option<SharedJar>,
     /// Relative request URLs are joined to this.
     pub base_url: Option<Url>,
+    /// Query parameters added to every request's URL, before the request's own.
+    pub default_query: Vec<(String, String)>,
     /// Event hooks.
     pub hooks: Hooks,
 }
@@ -172,6 +174,7 @@ impl Default for ClientConfig {
             redirect: RedirectPolicy::default(),
             cookies: Some(SharedJar::new()),
             base_url: None,
+            default_query: Vec::new(),
             hooks: Hooks::default(),
         }
     }

@@ -175,6 +175,9 @@ duet_tests::conformance! {
         let client = duet::Client::builder().base_url(server.url("/api/v1/")).build().unwrap();
         assert_eq!(wait!(wait!(client.get("users?page=2").send()).unwrap().text()).unwrap(), "/api/v1/users?page=2");
         assert_eq!(wait!(wait!(client.get("/health").send()).unwrap().text()).unwrap(), "/health");
+        let keyed = duet::Client::builder().base_url(server.url("/")).query(&[("api_key", "k")]).build().unwrap();
+        let target = wait!(wait!(keyed.get("search?q=1").query(&[("q", "2")]).send()).unwrap().text()).unwrap();
+        assert_eq!(target, "/search?q=1&api_key=k&q=2", "client parameters come before the request's own");
     }
 
     fn link_headers_drive_pagination() {
