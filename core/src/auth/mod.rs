@@ -1,0 +1,127 @@
+//! Authentication as pure state machines, written once for both clients.
+//!
+//! httpx models an auth flow as a generator: it yields a request, receives the response, and
+//! yields again or finishes. Here that generator is an [`AuthFlow`]: the engine calls
+//! [`AuthFlow::authorize`] before a request goes out and [`AuthFlow::respond`] with each
+//! response; the flow edits the request's headers and says whether to send it again. A flow
+//! does no I/O, so every built-in scheme runs unchanged in duet-blocking and duet-async.
+//!
+//! An [`Auth`] is what a client or request is configured with: for each hop it is asked for
+//! a flow for that hop's URL, so credentials are decided again for every origin a redirect
+//! reaches (a password given for one host is never sent to another). Auth that needs its own
+//! I/O — a token read from disk, refreshed under a lock — implements the driver's own trait
+//! instead, which hands the engine a pure flow once the I/O is done.
+//!
+//! ```text
+//!   hop starts ──▶ Auth::flow(url) ──▶ authorize(request) ──▶ send
+//!                                                               │
+//!               respond(request, response) ◀────────────────────┘
+//!                 ├── Done: deliver the response
+//!                 └── Retry: send the edited request again (at most Limits::max_auth_rounds)
+//! ```
+
+use std::fmt;
+
+use http::{Method, StatusCode};
+use url::Url;
+
+use crate::headers::Headers;
+
+/// The request an [`AuthFlow`] may edit: its headers, and its body when the flow asked for it.
+#[derive(Debug)]
+pub struct AuthRequest<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The URL (its userinfo and fragment never reach the wire).
+    pub url: &'a Url,
+    /// The headers the request will carry; add `Authorization` (or `Proxy-Authorization`).
+    pub headers: &'a mut Headers,
+    /// The body, when [`AuthFlow::needs_request_body`] is true and the body is in memory.
+    pub body: Option<&'a [u8]>,
+}
+
+/// The response an [`AuthFlow`] decides on.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthResponse<'a> {
+    /// The status.
+    pub status: StatusCode,
+    /// The header fields (challenges are in `WWW-Authenticate` / `Proxy-Authenticate`).
+    pub headers: &'a Headers,
+    /// The body, when [`AuthFlow::needs_response_body`] is true (bounded by
+    /// `Limits::max_drain_bytes`).
+    pub body: Option<&'a [u8]>,
+}
+
+/// What a flow decided about a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStep {
+    /// Deliver this response to the caller.
+    Done,
+    /// Send the request again with the edited headers.
+    Retry,
+}
+
+/// Why authentication could not proceed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The server's challenge is malformed.
+    #[error("malformed {header} challenge: {reason}")]
+    MalformedChallenge {
+        /// `WWW-Authenticate` or `Proxy-Authenticate`.
+        header: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The server asked only for schemes this flow cannot answer.
+    #[error("unsupported authentication scheme(s): {schemes}")]
+    Unsupported {
+        /// The schemes offered.
+        schemes: String,
+    },
+    /// A credential cannot be put into a header (a control character, say).
+    #[error("invalid credentials: {0}")]
+    InvalidCredentials(String),
+    /// The flow needs the request body, and the body is a stream that cannot be buffered.
+    #[error("the authentication scheme needs the request body, which cannot be read twice")]
+    BodyNotReplayable,
+    /// Something else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One request's authentication, as a state machine (httpx's `auth_flow`). See the
+/// [module docs](self).
+pub trait AuthFlow: Send + fmt::Debug {
+    /// Adds credentials to a request before it is first sent (it may add none and wait for a
+    /// challenge, as Digest does).
+    fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError>;
+
+    /// Decides on a response: `Retry` after editing `request` to send it again, or `Done`.
+    fn respond(&mut self, request: &mut AuthRequest<'_>, response: &AuthResponse<'_>) -> Result<AuthStep, AuthError>;
+
+    /// Whether [`authorize`](Self::authorize) needs the request body (Digest `auth-int`,
+    /// OAuth 1.0a form parameters). The driver then buffers a streamed body first.
+    fn needs_request_body(&self) -> bool {
+        false
+    }
+
+    /// Whether [`respond`](Self::respond) needs the response body.
+    fn needs_response_body(&self) -> bool {
+        false
+    }
+
+    /// Whether later rounds must use the same connection (connection-bound schemes such as
+    /// NTLM and Negotiate). The engine then keeps the connection between rounds, or fails if
+    /// the server closed it.
+    fn same_connection(&self) -> bool {
+        false
+    }
+}
+
+/// A configured credential source: gives a flow per hop. Shared by every request of a client,
+/// so it may keep state across requests (Digest nonce counts) behind a lock.
+pub trait Auth: Send + Sync + fmt::Debug {
+    /// A flow for a request to `url`, or `None` when this source has no credentials for it.
+    fn flow(&self, url: &Url) -> Option<Box<dyn AuthFlow>>;
+}
