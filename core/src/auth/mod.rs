@@ -27,6 +27,10 @@ use url::Url;
 
 use crate::headers::Headers;
 
+mod digest;
+
+pub use digest::{CnonceSource, DigestAuth};
+
 /// The request an [`AuthFlow`] may edit: its headers, and its body when the flow asked for it.
 #[derive(Debug)]
 pub struct AuthRequest<'a> {
