@@ -5,9 +5,10 @@
 //! case is written once and run twice.
 //!
 //! The test servers: [`server::Server`] (handler servers, plain and TLS, and scripted servers
-//! driven through [`script::ScriptConn`]), the test PKI in [`tls`], and body encoders in
-//! [`codec`]. `use duet_tests::server::*` brings in the server, its request and reply types,
-//! and the TLS choices.
+//! driven through [`script::ScriptConn`]), the test PKI in [`tls`], body encoders in
+//! [`codec`], and [`hue::HueServer`], a site that logs users in like Hue (Django's CSRF and
+//! auth). `use duet_tests::server::*` brings in the server, its request and reply types, and
+//! the TLS choices.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@ pub mod codec;
 mod conn;
 pub mod harness;
 pub mod http;
+pub mod hue;
 pub mod reply;
 pub mod script;
 pub mod server;

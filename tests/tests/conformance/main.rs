@@ -5,6 +5,7 @@ mod basics;
 mod bodies;
 mod decoding;
 mod errors;
+mod login;
 mod pooling;
 mod sessions;
 mod timeouts;
