@@ -28,8 +28,12 @@ use url::Url;
 use crate::headers::Headers;
 
 mod digest;
+mod netrc;
+mod oauth1;
 
 pub use digest::{CnonceSource, DigestAuth};
+pub use netrc::{Netrc, NetrcAuth, NetrcError};
+pub use oauth1::{OAuth1, SignatureMethod};
 
 /// The request an [`AuthFlow`] may edit: its headers, and its body when the flow asked for it.
 #[derive(Debug)]
@@ -102,7 +106,11 @@ pub trait AuthFlow: Send + fmt::Debug {
     fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError>;
 
     /// Decides on a response: `Retry` after editing `request` to send it again, or `Done`.
-    fn respond(&mut self, request: &mut AuthRequest<'_>, response: &AuthResponse<'_>) -> Result<AuthStep, AuthError>;
+    fn respond(
+        &mut self,
+        request: &mut AuthRequest<'_>,
+        response: &AuthResponse<'_>,
+    ) -> Result<AuthStep, AuthError>;
 
     /// Whether [`authorize`](Self::authorize) needs the request body (Digest `auth-int`,
     /// OAuth 1.0a form parameters). The driver then buffers a streamed body first.
@@ -128,4 +136,16 @@ pub trait AuthFlow: Send + fmt::Debug {
 pub trait Auth: Send + Sync + fmt::Debug {
     /// A flow for a request to `url`, or `None` when this source has no credentials for it.
     fn flow(&self, url: &Url) -> Option<Box<dyn AuthFlow>>;
+
+    /// Whether this source picks its credentials by the host of each hop's URL, as
+    /// [`NetrcAuth`] does, rather than holding credentials meant for one origin.
+    ///
+    /// `true` asks the engine to call [`flow`](Self::flow) on every hop, including hops a
+    /// redirect takes to another host: the source itself decides what (if anything) that host
+    /// gets, and never from the URL's userinfo or a previous hop. The default `false` means the
+    /// credentials belong to the origin they were configured for, so they are not offered
+    /// after a redirect to another host (requests' `rebuild_auth`).
+    fn per_host(&self) -> bool {
+        false
+    }
 }
