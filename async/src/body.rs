@@ -4,6 +4,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
@@ -103,6 +104,46 @@ impl Body {
     }
 
     /// The framing and whether the body can be sent again.
+    /// The bytes as a shared buffer, when the body is in memory.
+    pub(crate) fn shared_bytes(&self) -> Option<Arc<[u8]>> {
+        match &self.kind {
+            Kind::Empty => Some(Arc::from(&[][..])),
+            Kind::Bytes(b) => Some(Arc::from(&b[..])),
+            _ => None,
+        }
+    }
+
+    /// Reads a streamed body into memory (for auth schemes that sign or hash it); bodies
+    /// already in memory are returned as they are.
+    pub(crate) async fn into_buffered(self) -> Result<Body, Error> {
+        let body_error = |e: io::Error| Error::new(ErrorKind::Body, e);
+        let mut out = Vec::new();
+        match self.kind {
+            Kind::Reader { mut reader, .. } => {
+                reader.read_to_end(&mut out).await.map_err(body_error)?;
+            }
+            Kind::Stream { mut stream, .. } => {
+                while let Some(piece) = stream.next().await {
+                    out.extend_from_slice(&piece.map_err(body_error)?);
+                }
+            }
+            Kind::Multipart(form) => {
+                let mut encoder = form.into_encoder();
+                while let Some(segment) = encoder.next_segment() {
+                    match segment {
+                        Segment::Bytes(bytes) => out.extend_from_slice(&bytes),
+                        Segment::Source(source) => {
+                            let mut reader = open(source).await.map_err(body_error)?;
+                            reader.read_to_end(&mut out).await.map_err(body_error)?;
+                        }
+                    }
+                }
+            }
+            kind => return Ok(Body { kind }),
+        }
+        Ok(Body::from(out))
+    }
+
     pub(crate) fn plan(&self) -> BodyPlan {
         let framing = match (&self.kind, self.len()) {
             (Kind::Empty, _) => RequestBody::None,

@@ -13,6 +13,7 @@ use duet_core::client::{
 };
 use duet_core::cookies::SharedJar;
 
+use crate::auth::Authenticate;
 use crate::body::Body;
 use crate::exchange::Exchange;
 use crate::multipart::Form;
@@ -38,6 +39,7 @@ pub(crate) struct Inner {
     /// The same TLS settings with verification the other way, for requests that ask for it.
     pub tls_flipped: Arc<rustls::ClientConfig>,
     pub tls_flipped_profile: u64,
+    pub authenticator: Option<Arc<dyn Authenticate>>,
     pub pool: ConnectionPool,
 }
 
@@ -119,7 +121,19 @@ impl Client {
             true => (inner.tls_flipped.clone(), inner.tls_flipped_profile),
             false => (inner.tls.clone(), inner.tls_profile),
         };
-        let (request, body) = request.into_parts();
+        let mut request = request;
+        if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
+            let auth = authenticator
+                .authenticate(request.url())
+                .await
+                .map_err(|e| e.with_url(request.url()))?;
+            request.set_auth(auth);
+        }
+        if request.auth_needs_body(&inner.config) {
+            let body = request.take_body().into_buffered().await?;
+            request.set_body(body);
+        }
+        let (request, body) = request.into_parts(&inner.config);
         let call = Call::new(
             &self.inner.config,
             request,
@@ -164,9 +178,13 @@ impl Driver for Async {
     type Client = Client;
     type Body = Body;
     type Form = Form;
+    type Authenticator = dyn Authenticate;
     type Sent = Pending;
 
-    fn build_client(config: ClientConfig) -> Result<Client, Error> {
+    fn build_client(
+        config: ClientConfig,
+        authenticator: Option<Arc<dyn Authenticate>>,
+    ) -> Result<Client, Error> {
         let roots = load_roots(&config.tls)?;
         let tls = rustls_config(&config.tls, &roots)?;
         let mut flipped = config.tls.clone();
@@ -182,6 +200,7 @@ impl Driver for Async {
                 tls_profile,
                 tls_flipped,
                 tls_flipped_profile,
+                authenticator,
                 pool,
             }),
         })
@@ -202,6 +221,10 @@ impl Driver for Async {
 
     fn body_plan(body: &Body) -> BodyPlan {
         body.plan()
+    }
+
+    fn body_bytes(body: &Body) -> Option<Arc<[u8]>> {
+        body.shared_bytes()
     }
 
     fn multipart(form: Form) -> (String, Body) {

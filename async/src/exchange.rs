@@ -78,6 +78,7 @@ impl Exchange {
                     self.after_io(outcome)?;
                 }
                 Action::SendBody => self.body.send_next(&mut self.call).await?,
+                Action::RestartBody => self.body.restart(),
                 Action::Receive { deadline } => self.receive(deadline).await?,
                 Action::Response(head) => return Ok(head),
                 Action::Data(_) | Action::Finished | Action::Upgraded => {
@@ -113,6 +114,7 @@ impl Exchange {
                     self.after_io(outcome)?;
                 }
                 Action::SendBody => self.body.send_next(&mut self.call).await?,
+                Action::RestartBody => self.body.restart(),
                 Action::Finished | Action::Upgraded => {
                     self.finish();
                     return Ok(0);

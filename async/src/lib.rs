@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod auth;
 mod body;
 mod client;
 mod exchange;
@@ -48,6 +49,8 @@ mod pool;
 mod response;
 mod transport;
 
+pub use async_trait::async_trait;
+pub use auth::Authenticate;
 pub use body::Body;
 pub use client::{Async, Client, ClientBuilder, Pending};
 pub use duet_core as core;

@@ -55,6 +55,42 @@ impl Body {
         }
     }
 
+    /// The bytes as a shared buffer, when the body is in memory.
+    pub(crate) fn shared_bytes(&self) -> Option<Arc<[u8]>> {
+        match &self.kind {
+            Kind::Empty => Some(Arc::from(&[][..])),
+            Kind::Bytes(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+
+    /// Reads a streamed body into memory (for auth schemes that sign or hash it); bodies
+    /// already in memory are returned as they are.
+    pub(crate) fn into_buffered(self) -> Result<Body, Error> {
+        let body_error = |e: io::Error| Error::new(ErrorKind::Body, e);
+        let mut out = Vec::new();
+        match self.kind {
+            Kind::Reader { mut reader, .. } => {
+                reader.read_to_end(&mut out).map_err(body_error)?;
+            }
+            Kind::Multipart(form) => {
+                let mut encoder = form.into_encoder();
+                while let Some(segment) = encoder.next_segment() {
+                    match segment {
+                        Segment::Bytes(bytes) => out.extend_from_slice(&bytes),
+                        Segment::Source(source) => {
+                            open(source)
+                                .and_then(|mut r| r.read_to_end(&mut out))
+                                .map_err(body_error)?;
+                        }
+                    }
+                }
+            }
+            kind => return Ok(Body { kind }),
+        }
+        Ok(Body::from(out))
+    }
+
     /// The length, when known before sending.
     pub fn len(&self) -> Option<u64> {
         match &self.kind {

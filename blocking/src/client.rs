@@ -10,6 +10,7 @@ use duet_core::client::{
 };
 use duet_core::cookies::SharedJar;
 
+use crate::auth::Authenticate;
 use crate::body::Body;
 use crate::exchange::Exchange;
 use crate::multipart::Form;
@@ -35,6 +36,7 @@ pub(crate) struct Inner {
     /// The same TLS settings with verification the other way, for requests that ask for it.
     pub tls_flipped: Arc<rustls::ClientConfig>,
     pub tls_flipped_profile: u64,
+    pub authenticator: Option<Arc<dyn Authenticate>>,
     pub pool: ConnectionPool,
 }
 
@@ -116,7 +118,18 @@ impl Client {
             true => (inner.tls_flipped.clone(), inner.tls_flipped_profile),
             false => (inner.tls.clone(), inner.tls_profile),
         };
-        let (request, body) = request.into_parts();
+        let mut request = request;
+        if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
+            let auth = authenticator
+                .authenticate(request.url())
+                .map_err(|e| e.with_url(request.url()))?;
+            request.set_auth(auth);
+        }
+        if request.auth_needs_body(&inner.config) {
+            let body = request.take_body().into_buffered()?;
+            request.set_body(body);
+        }
+        let (request, body) = request.into_parts(&inner.config);
         let call = Call::new(
             &self.inner.config,
             request,
@@ -142,9 +155,13 @@ impl Driver for Blocking {
     type Client = Client;
     type Body = Body;
     type Form = Form;
+    type Authenticator = dyn Authenticate;
     type Sent = Result<Response, Error>;
 
-    fn build_client(config: ClientConfig) -> Result<Client, Error> {
+    fn build_client(
+        config: ClientConfig,
+        authenticator: Option<Arc<dyn Authenticate>>,
+    ) -> Result<Client, Error> {
         let roots = load_roots(&config.tls)?;
         let tls = rustls_config(&config.tls, &roots)?;
         let mut flipped = config.tls.clone();
@@ -160,6 +177,7 @@ impl Driver for Blocking {
                 tls_profile,
                 tls_flipped,
                 tls_flipped_profile,
+                authenticator,
                 pool,
             }),
         })
@@ -179,6 +197,10 @@ impl Driver for Blocking {
 
     fn body_plan(body: &Body) -> BodyPlan {
         body.plan()
+    }
+
+    fn body_bytes(body: &Body) -> Option<Arc<[u8]>> {
+        body.shared_bytes()
     }
 
     fn multipart(form: Form) -> (String, Body) {

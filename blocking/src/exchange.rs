@@ -72,6 +72,7 @@ impl Exchange {
                     self.after_io(outcome)?;
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
+                Action::RestartBody => self.body.restart(),
                 Action::Receive { deadline } => self.receive(deadline)?,
                 Action::Response(head) => return Ok(head),
                 Action::Data(_) | Action::Finished | Action::Upgraded => {
@@ -106,6 +107,7 @@ impl Exchange {
                     self.after_io(outcome)?;
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
+                Action::RestartBody => self.body.restart(),
                 Action::Finished | Action::Upgraded => {
                     self.finish();
                     return Ok(0);

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod auth;
 mod body;
 mod client;
 mod exchange;
@@ -36,6 +37,7 @@ mod pool;
 mod response;
 mod transport;
 
+pub use auth::Authenticate;
 pub use body::Body;
 pub use client::{Blocking, Client, ClientBuilder};
 pub use duet_core as core;

@@ -41,6 +41,9 @@ pub struct Limits {
     /// Body bytes of a redirect response read (and discarded) so its connection can be
     /// reused; past this the connection is closed instead. Default 64 KiB.
     pub max_drain_bytes: u64,
+    /// Requests sent again by one authentication flow for one hop (a Digest challenge, a
+    /// `stale` nonce, an NTLM handshake). Default 4.
+    pub max_auth_rounds: usize,
 }
 
 impl Default for Limits {
@@ -56,6 +59,7 @@ impl Default for Limits {
             max_decoded_body_bytes: 1 << 30,
             max_content_encodings: 2,
             max_drain_bytes: 64 * 1024,
+            max_auth_rounds: 4,
         }
     }
 }

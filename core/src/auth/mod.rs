@@ -27,10 +27,12 @@ use url::Url;
 
 use crate::headers::Headers;
 
+mod basic;
 mod digest;
 mod netrc;
 mod oauth1;
 
+pub use basic::{BasicAuth, BearerAuth, basic_header};
 pub use digest::{CnonceSource, DigestAuth};
 pub use netrc::{Netrc, NetrcAuth, NetrcError};
 pub use oauth1::{OAuth1, SignatureMethod};
@@ -146,6 +148,12 @@ pub trait Auth: Send + Sync + fmt::Debug {
     /// credentials belong to the origin they were configured for, so they are not offered
     /// after a redirect to another host (requests' `rebuild_auth`).
     fn per_host(&self) -> bool {
+        false
+    }
+
+    /// Whether flows of this source need the request body (OAuth 1.0a signs form bodies):
+    /// the driver then buffers a streamed body before sending.
+    fn needs_request_body(&self) -> bool {
         false
     }
 }

@@ -256,6 +256,11 @@ impl Auth for OAuth1 {
     fn flow(&self, _url: &Url) -> Option<Box<dyn AuthFlow>> {
         Some(Box::new(OAuth1Flow { auth: self.clone() }))
     }
+
+    /// Form bodies are signed, so the driver must hold the body in memory.
+    fn needs_request_body(&self) -> bool {
+        true
+    }
 }
 
 /// Signs one request; every response is final.

@@ -16,6 +16,9 @@ use super::call::{BodyPlan, RequestParts};
 use super::config::{ClientConfig, Timeouts};
 use super::error::Error;
 use super::origin::IntoUrl;
+use std::sync::Arc;
+
+use crate::auth::{Auth, BasicAuth, BearerAuth};
 use crate::cookies::SharedJar;
 use crate::headers::Headers;
 use crate::limits::Limits;
@@ -33,10 +36,16 @@ pub trait Driver: Sized + 'static {
     type Form;
     /// What [`RequestBuilder::send`] returns: the response, or a future of it.
     type Sent;
+    /// The driver's trait for credentials that need I/O to obtain (blocking or async), as a
+    /// trait object type: a blocking one cannot be given to the async client.
+    type Authenticator: ?Sized + Send + Sync + 'static;
 
     /// Builds a client from a finished configuration (loads roots, makes the TLS config and
     /// the pool).
-    fn build_client(config: ClientConfig) -> Result<Self::Client, Error>;
+    fn build_client(
+        config: ClientConfig,
+        authenticator: Option<Arc<Self::Authenticator>>,
+    ) -> Result<Self::Client, Error>;
     /// The configuration a client was built with.
     fn client_config(client: &Self::Client) -> &ClientConfig;
     /// Sends a request.
@@ -45,6 +54,8 @@ pub trait Driver: Sized + 'static {
     fn failed(error: Error) -> Self::Sent;
     /// How `body` will be framed, and whether it can be sent twice.
     fn body_plan(body: &Self::Body) -> BodyPlan;
+    /// The body's bytes, when it is in memory (for auth schemes that sign or hash it).
+    fn body_bytes(body: &Self::Body) -> Option<std::sync::Arc<[u8]>>;
     /// A multipart form as a body, with its `Content-Type`.
     fn multipart(form: Self::Form) -> (String, Self::Body);
 }
@@ -59,6 +70,7 @@ pub struct Request<D: Driver> {
     redirect: Option<RedirectPolicy>,
     cookies: Vec<(String, String)>,
     verify_tls: Option<bool>,
+    auth: Option<Arc<dyn Auth>>,
 }
 
 impl<D: Driver> Request<D> {
@@ -73,6 +85,7 @@ impl<D: Driver> Request<D> {
             redirect: None,
             cookies: Vec::new(),
             verify_tls: None,
+            auth: None,
         }
     }
 
@@ -116,20 +129,52 @@ impl<D: Driver> Request<D> {
         self.timeouts.as_ref()
     }
 
-    /// Splits into what the engine needs and the body the driver sends.
-    pub fn into_parts(self) -> (RequestParts, D::Body) {
+    /// Whether the credentials this request will use (its own, else the client's) need the
+    /// request body in memory; a driver then buffers a streamed body first.
+    pub fn auth_needs_body(&self, config: &ClientConfig) -> bool {
+        self.auth
+            .as_ref()
+            .or(config.auth.as_ref())
+            .is_some_and(|a| a.needs_request_body())
+    }
+
+    /// Sets this request's credentials.
+    pub fn set_auth(&mut self, auth: Arc<dyn Auth>) {
+        self.auth = Some(auth);
+    }
+
+    /// Takes the body out (leaving an empty one), to buffer it.
+    pub fn take_body(&mut self) -> D::Body {
+        std::mem::take(&mut self.body)
+    }
+
+    /// Splits into what the engine needs and the body the driver sends. The body's bytes are
+    /// handed to the engine only when `config`'s or the request's auth needs them.
+    pub fn into_parts(self, config: &ClientConfig) -> (RequestParts, D::Body) {
+        let needs_body = self.auth_needs_body(config);
         let mut parts = RequestParts::new(self.method, self.url);
         parts.headers = self.headers;
         parts.body = D::body_plan(&self.body);
         parts.timeouts = self.timeouts;
         parts.redirect = self.redirect;
         parts.cookies = self.cookies;
+        parts.auth = self.auth;
+        parts.body_bytes = if needs_body {
+            D::body_bytes(&self.body)
+        } else {
+            None
+        };
         (parts, self.body)
     }
 
     /// The redirect policy for this request, if it differs from the client's.
     pub fn redirect(&self) -> Option<&RedirectPolicy> {
         self.redirect.as_ref()
+    }
+
+    /// The credentials for this request, if it has its own.
+    pub fn auth(&self) -> Option<&Arc<dyn Auth>> {
+        self.auth.as_ref()
     }
 
     /// Whether this request verifies TLS certificates, if that differs from the client.
@@ -292,6 +337,35 @@ impl<D: Driver> RequestBuilder<D> {
         })
     }
 
+    /// Basic credentials for this request (RFC 7617). A user with `:` or a control character
+    /// fails the request before anything is sent.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let auth =
+            BasicAuth::new(user, password).map_err(|e| Error::new(super::ErrorKind::Auth, e));
+        self.with(|r| {
+            r.auth = Some(Arc::new(auth?));
+            Ok(())
+        })
+    }
+
+    /// A bearer token for this request (RFC 6750).
+    pub fn bearer_auth(self, token: &str) -> Self {
+        let auth = BearerAuth::new(token).map_err(|e| Error::new(super::ErrorKind::Auth, e));
+        self.with(|r| {
+            r.auth = Some(Arc::new(auth?));
+            Ok(())
+        })
+    }
+
+    /// Credentials for this request from any pure auth scheme (Digest, OAuth 1.0a, netrc, or
+    /// your own [`Auth`]), used instead of the client's.
+    pub fn auth(self, auth: impl Auth + 'static) -> Self {
+        self.with(|r| {
+            r.auth = Some(Arc::new(auth));
+            Ok(())
+        })
+    }
+
     /// **Dangerous** when `true`: this request accepts any server certificate and host name.
     pub fn danger_accept_invalid_certs(self, accept: bool) -> Self {
         self.with(|r| {
@@ -333,6 +407,7 @@ fn set_content_type(headers: &mut Headers, value: &str) -> Result<(), Error> {
 #[must_use]
 pub struct ClientBuilder<D: Driver> {
     config: ClientConfig,
+    authenticator: Option<Arc<D::Authenticator>>,
     error: Option<Error>,
     driver: std::marker::PhantomData<fn() -> D>,
 }
@@ -341,6 +416,7 @@ impl<D: Driver> Default for ClientBuilder<D> {
     fn default() -> Self {
         ClientBuilder {
             config: ClientConfig::default(),
+            authenticator: None,
             error: None,
             driver: std::marker::PhantomData,
         }
@@ -523,6 +599,37 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Basic credentials for every request (RFC 7617), for the origin each request starts at.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        let result = BasicAuth::new(user, password)
+            .map(|auth| self.config.auth = Some(Arc::new(auth)))
+            .map_err(|e| Error::new(super::ErrorKind::Auth, e));
+        self = self.keep(result);
+        self
+    }
+
+    /// A bearer token for every request (RFC 6750).
+    pub fn bearer_auth(mut self, token: &str) -> Self {
+        let result = BearerAuth::new(token)
+            .map(|auth| self.config.auth = Some(Arc::new(auth)))
+            .map_err(|e| Error::new(super::ErrorKind::Auth, e));
+        self = self.keep(result);
+        self
+    }
+
+    /// Credentials for every request from any pure auth scheme.
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.config.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Credentials that need I/O to obtain (a token file, a refresh under a lock), through
+    /// the driver's own `Authenticate` trait; asked once per request that sets no auth itself.
+    pub fn authenticator(mut self, authenticator: Arc<D::Authenticator>) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
     /// Runs `hook` with each request head just before it is sent (every hop and retry).
     pub fn on_request(mut self, hook: impl Fn(&Url, &RequestHead) + Send + Sync + 'static) -> Self {
         self.config.hooks.on_request.push(std::sync::Arc::new(hook));
@@ -545,7 +652,7 @@ impl<D: Driver> ClientBuilder<D> {
     pub fn build(self) -> Result<D::Client, Error> {
         match self.error {
             Some(e) => Err(e),
-            None => D::build_client(self.config),
+            None => D::build_client(self.config, self.authenticator),
         }
     }
 }

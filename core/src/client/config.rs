@@ -154,6 +154,8 @@ pub struct ClientConfig {
     pub default_query: Vec<(String, String)>,
     /// Event hooks.
     pub hooks: Hooks,
+    /// Credentials for every request (a request may set its own).
+    pub auth: Option<Arc<dyn crate::auth::Auth>>,
 }
 
 impl Default for ClientConfig {
@@ -176,6 +178,7 @@ impl Default for ClientConfig {
             base_url: None,
             default_query: Vec::new(),
             hooks: Hooks::default(),
+            auth: None,
         }
     }
 }

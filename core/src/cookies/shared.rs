@@ -68,6 +68,37 @@ impl SharedJar {
         self.lock().get(name).cloned()
     }
 
+    /// A copy of the cookie `name` set for exactly this domain and path
+    /// ([`CookieJar::get_for`]), when one jar holds several sites' cookies of that name.
+    pub fn get_for(&self, domain: &str, path: &str, name: &str) -> Option<Cookie> {
+        self.lock().get_for(domain, path, name).cloned()
+    }
+
+    /// Copies of the cookies a request to `url` would send at `now`
+    /// ([`CookieJar::cookies_for`]), in the order of the `Cookie` header.
+    pub fn cookies_for(&self, url: &Url, now: SystemTime) -> Vec<Cookie> {
+        self.lock()
+            .cookies_for(url, now)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Copies of every cookie in the jar.
+    pub fn cookies(&self) -> Vec<Cookie> {
+        self.lock().iter().cloned().collect()
+    }
+
+    /// The number of cookies in the jar.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the jar holds no cookie.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// [`CookieJar::insert`] under the lock.
     pub fn insert(&self, cookie: Cookie) {
         self.lock().insert(cookie);
@@ -181,5 +212,36 @@ mod tests {
         jar.store(&url, "d=4; Max-Age=1", now()).unwrap();
         jar.remove_expired(now() + Duration::from_secs(1));
         assert!(jar.lock().is_empty());
+    }
+
+    #[test]
+    fn per_site_lookups_when_sites_share_a_name() {
+        let jar = SharedJar::new();
+        let a = Url::parse("https://a.example/app/").unwrap();
+        let b = Url::parse("https://b.example/").unwrap();
+        jar.store(&a, "csrftoken=for-a; Path=/app", now()).unwrap();
+        jar.store(&b, "csrftoken=for-b", now()).unwrap();
+        assert_eq!(jar.len(), 2);
+        assert!(!jar.is_empty());
+        assert_eq!(
+            jar.get_for("b.example", "/", "csrftoken").map(|c| c.value),
+            Some("for-b".to_owned())
+        );
+        assert_eq!(
+            jar.get_for("a.example", "/app", "csrftoken")
+                .map(|c| c.value),
+            Some("for-a".to_owned())
+        );
+        let for_a: Vec<String> = jar
+            .cookies_for(&a, now())
+            .into_iter()
+            .map(|c| c.value)
+            .collect();
+        assert_eq!(for_a, ["for-a"]);
+        assert!(
+            jar.cookies_for(&Url::parse("https://a.example/other").unwrap(), now())
+                .is_empty()
+        );
+        assert_eq!(jar.cookies().len(), 2);
     }
 }

@@ -1,6 +1,7 @@
 //! The conformance suite: every case runs against duet-blocking (`blocking::`) and duet-async
 //! (`asynchronous::`), against servers on 127.0.0.1.
 
+mod auth;
 mod basics;
 mod bodies;
 mod decoding;

@@ -31,6 +31,7 @@
 //! error surfaces.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::Method;
@@ -39,6 +40,7 @@ use url::Url;
 use super::config::{ClientConfig, Timeouts};
 use super::error::{Error, ErrorKind, TimeoutPhase};
 use super::origin::{Origin, PoolKey};
+use crate::auth::{Auth, AuthFlow, AuthStep, BasicAuth};
 use crate::connection::{Connection, Output};
 use crate::error::{Error as ProtocolError, RemoteError};
 use crate::headers::Headers;
@@ -47,6 +49,7 @@ use crate::redirect::{BodyAction, NextHop, RedirectPolicy};
 use crate::request::{RequestBody, RequestHead};
 use crate::response::ResponseHead;
 
+mod auth;
 mod hop;
 
 pub use hop::HistoryEntry;
@@ -88,6 +91,10 @@ pub struct RequestParts {
     /// Cookies for this request only, sent to its own origin (never to another origin a
     /// redirect reaches) as if that origin had set them.
     pub cookies: Vec<(String, String)>,
+    /// Credentials for this request instead of the client's.
+    pub auth: Option<Arc<dyn Auth>>,
+    /// The body's bytes when it is in memory, for auth schemes that sign or hash it.
+    pub body_bytes: Option<Arc<[u8]>>,
 }
 
 impl RequestParts {
@@ -101,6 +108,8 @@ impl RequestParts {
             timeouts: None,
             redirect: None,
             cookies: Vec::new(),
+            auth: None,
+            body_bytes: None,
         }
     }
 }
@@ -150,8 +159,22 @@ pub enum Action<'a> {
     /// The exchange is over: [`Call::take_connection`] says whether the connection goes back
     /// to the pool.
     Finished,
+    /// The request is being sent again on the same connection (an authentication round):
+    /// produce the body from its first byte again, then poll on.
+    RestartBody,
     /// The connection now carries another protocol (CONNECT tunnel, 101 upgrade).
     Upgraded,
+}
+
+/// Why a response is being read to its end instead of delivered.
+#[derive(Debug)]
+enum Drain {
+    /// A redirect the policy follows.
+    Redirect(NextHop),
+    /// An authentication round: the request goes out again.
+    Retry,
+    /// The auth flow needs this body to decide.
+    Respond(ResponseHead, Vec<u8>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,8 +197,17 @@ pub struct Call {
     body: BodyPlan,
     tls_profile: u64,
     session: Session,
-    /// A followed redirect whose body is being discarded, and how much was.
-    draining: Option<(NextHop, u64)>,
+    /// A response being drained before the call moves on, and how many bytes were.
+    draining: Option<(Drain, u64)>,
+    /// The credential source for this request, and the flow for the current hop.
+    auth: Option<Arc<dyn Auth>>,
+    flow: Option<Box<dyn AuthFlow>>,
+    auth_rounds: usize,
+    body_bytes: Option<Arc<[u8]>>,
+    /// Tell the driver to rewind its body before sending it again on this connection.
+    rewind: bool,
+    /// A delivered response's body that an auth flow already read, and how much was handed out.
+    replay: Option<(Vec<u8>, usize)>,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Connection>,
     /// The driver must produce the body again from its start on the next connection.
@@ -214,12 +246,23 @@ impl Call {
             timeouts,
             redirect,
             cookies,
+            auth,
+            body_bytes,
         } = request;
+        // Credentials: the request's own, else the URL's userinfo, else the client's.
+        let auth = match (auth, BasicAuth::from_userinfo(&url)) {
+            (Some(auth), _) => Some(auth),
+            (None, Some(userinfo)) => {
+                let basic = userinfo.map_err(|e| Error::new(ErrorKind::Auth, e).with_url(&url))?;
+                Some(Arc::new(basic) as Arc<dyn Auth>)
+            }
+            (None, None) => config.auth.clone(),
+        };
         let origin = Origin::of(&url)?;
         let session = Session::new(config, redirect, cookies, &url, &origin, now, wall);
         let head = session.head(&method, &url, &headers, now)?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
-        Ok(Call {
+        let mut call = Call {
             key: Self::key(origin, tls_profile),
             body: body_plan(&method, body),
             method,
@@ -229,6 +272,12 @@ impl Call {
             tls_profile,
             session,
             draining: None,
+            auth,
+            flow: None,
+            auth_rounds: 0,
+            body_bytes,
+            rewind: false,
+            replay: None,
             released: None,
             restart_body: false,
             timeouts,
@@ -242,7 +291,9 @@ impl Call {
             got_head: false,
             trailers: None,
             waiting: None,
-        })
+        };
+        call.start_auth()?;
+        Ok(call)
     }
 
     fn key(origin: Origin, tls_profile: u64) -> PoolKey {
@@ -345,6 +396,22 @@ impl Call {
     }
 
     fn exchange_action(&mut self, now: Instant, max_data: usize) -> Result<Action<'_>, Error> {
+        if std::mem::take(&mut self.rewind) {
+            return Ok(Action::RestartBody);
+        }
+        if let Some((body, sent)) = &mut self.replay {
+            if *sent < body.len() {
+                let start = *sent;
+                *sent = (start + max_data.max(1)).min(body.len());
+                let end = *sent;
+                return Ok(Action::Data(
+                    &self.replay.as_ref().expect("just checked").0[start..end],
+                ));
+            }
+            self.replay = None;
+            self.state = State::Finished;
+            return Ok(Action::Finished);
+        }
         let conn = self.conn.as_mut().expect("connected");
         if conn.poll_transmit().is_some() {
             let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
@@ -377,6 +444,14 @@ impl Call {
                 Some(Output::Response(head)) => {
                     self.got_head = true;
                     self.session.received(&self.url, &head, now);
+                    if self.auth_wants_body(&head) {
+                        self.draining = Some((Drain::Respond(head, Vec::new()), 0));
+                        continue;
+                    }
+                    if self.auth_step(&head, None)? == AuthStep::Retry {
+                        self.draining = Some((Drain::Retry, 0));
+                        continue;
+                    }
                     match self.session.chain.next_hop(
                         head.status(),
                         &self.method,
@@ -387,17 +462,16 @@ impl Call {
                         Ok(None) => return Ok(Action::Response(head)),
                         Ok(Some(next)) => {
                             if next.body == BodyAction::Keep && !self.body.replayable {
-                                let error = Error::msg(
-                                    ErrorKind::Redirect,
-                                    format!(
-                                        "a {} redirect needs the request body again, and it cannot be replayed",
-                                        head.status().as_u16()
-                                    ),
+                                let status = head.status().as_u16();
+                                let message = format!(
+                                    "a {status} redirect needs the request body again, and it cannot be replayed"
                                 );
-                                return self.fail(error.with_history(self.session.history.clone()));
+                                let error = Error::msg(ErrorKind::Redirect, message)
+                                    .with_history(self.session.history.clone());
+                                return self.fail(error);
                             }
                             self.session.record(&self.url, &head);
-                            self.draining = Some((next, 0));
+                            self.draining = Some((Drain::Redirect(next), 0));
                         }
                         Err(e) => {
                             let error = self.session.redirect_error(e, &self.url);
@@ -406,26 +480,34 @@ impl Call {
                     }
                 }
                 Some(Output::Data(range)) => {
-                    if let Some((_, drained)) = &mut self.draining {
-                        *drained += range.len() as u64;
-                        if *drained > self.limits.max_drain_bytes {
-                            self.conn = None; // too much to drain: close it instead
-                            self.next_hop(now)?;
-                            return self.poll_action_max(now, max_data);
+                    let Some((drain, drained)) = &mut self.draining else {
+                        return Ok(Action::Data(
+                            self.conn.as_ref().expect("connected").output_data(range),
+                        ));
+                    };
+                    *drained += range.len() as u64;
+                    let over = *drained > self.limits.max_drain_bytes;
+                    if let Drain::Respond(_, body) = drain {
+                        if over {
+                            return self.fail(Error::msg(
+                                ErrorKind::Auth,
+                                "the challenge's body is too large for the authentication flow",
+                            ));
                         }
-                        continue;
+                        body.extend_from_slice(
+                            self.conn.as_ref().expect("connected").output_data(range),
+                        );
+                    } else if over {
+                        self.conn = None; // too much to drain: close it instead
+                        self.after_drain(now)?;
+                        return self.poll_action_max(now, max_data);
                     }
-                    return Ok(Action::Data(
-                        self.conn.as_ref().expect("connected").output_data(range),
-                    ));
                 }
                 Some(Output::Trailers(trailers)) => self.trailers = Some(trailers),
                 Some(Output::End) if self.draining.is_some() => {
-                    self.released = self
-                        .conn
-                        .take()
-                        .and_then(|mut c| c.start_next_cycle().is_ok().then_some(c));
-                    self.next_hop(now)?;
+                    if let Some(head) = self.after_drain(now)? {
+                        return Ok(Action::Response(head));
+                    }
                     return self.poll_action_max(now, max_data);
                 }
                 Some(Output::End) => {
@@ -435,7 +517,9 @@ impl Call {
                 }
                 Some(Output::Upgraded) if self.draining.is_some() => {
                     self.conn = None;
-                    self.next_hop(now)?;
+                    if let Some(head) = self.after_drain(now)? {
+                        return Ok(Action::Response(head));
+                    }
                     return self.poll_action_max(now, max_data);
                 }
                 Some(Output::Upgraded) => {
@@ -463,9 +547,38 @@ impl Call {
         Ok(Action::Receive { deadline })
     }
 
+    /// A drained response is behind us: follow the redirect, send the request again for the
+    /// auth flow, or (a flow that read the body and was satisfied) deliver the response, whose
+    /// buffered body is then replayed.
+    fn after_drain(&mut self, now: Instant) -> Result<Option<ResponseHead>, Error> {
+        match self.draining.take().expect("a drained response").0 {
+            Drain::Redirect(next) => {
+                self.released = self
+                    .conn
+                    .take()
+                    .and_then(|mut c| c.start_next_cycle().is_ok().then_some(c));
+                self.next_hop(next, now)?;
+                Ok(None)
+            }
+            Drain::Retry => {
+                self.resend(now)?;
+                Ok(None)
+            }
+            Drain::Respond(head, body) => match self.auth_step(&head, Some(&body))? {
+                AuthStep::Retry => {
+                    self.resend(now)?;
+                    Ok(None)
+                }
+                AuthStep::Done => {
+                    self.replay = Some((body, 0));
+                    Ok(Some(head))
+                }
+            },
+        }
+    }
+
     /// Moves to the redirect target decided while draining: new URL, method, body and head.
-    fn next_hop(&mut self, now: Instant) -> Result<(), Error> {
-        let (next, _) = self.draining.take().expect("a hop to take");
+    fn next_hop(&mut self, next: NextHop, now: Instant) -> Result<(), Error> {
         let origin = match Origin::of(&next.url) {
             Ok(origin) => origin,
             Err(e) => return self.fail(e),
@@ -492,7 +605,7 @@ impl Call {
         self.got_head = false;
         self.trailers = None;
         self.waiting = None;
-        Ok(())
+        self.start_auth()
     }
 
     fn may_retry(&self) -> bool {

@@ -1,0 +1,41 @@
+//! Credentials that need blocking I/O to obtain.
+//!
+//! Every pure scheme in [`duet_core::auth`] (Basic, Bearer, Digest, OAuth 1.0a, netrc, your
+//! own [`Auth`]) works as it is, through `.auth(...)`. When getting the credentials needs I/O
+//! — a token read from disk, refreshed under a lock — implement [`Authenticate`] instead: it
+//! runs once per request before the request starts, may block, and hands back a pure
+//! [`Auth`]. duet-async has a trait of the same name whose method is `async`; one cannot be
+//! used for the other.
+
+use std::sync::Arc;
+
+use duet_core::Url;
+use duet_core::auth::Auth;
+use duet_core::client::Error;
+
+/// Credentials obtained with blocking I/O, once per request. See the [module docs](self).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use duet_blocking::{Authenticate, Error, Url};
+/// use duet_blocking::core::auth::{Auth, BearerAuth};
+///
+/// #[derive(Debug)]
+/// struct TokenFile(std::path::PathBuf);
+///
+/// impl Authenticate for TokenFile {
+///     fn authenticate(&self, _url: &Url) -> Result<Arc<dyn Auth>, Error> {
+///         let token = std::fs::read_to_string(&self.0).map_err(|e| Error::new(duet_blocking::ErrorKind::Auth, e))?;
+///         let bearer = BearerAuth::new(token.trim()).map_err(|e| Error::new(duet_blocking::ErrorKind::Auth, e))?;
+///         Ok(Arc::new(bearer))
+///     }
+/// }
+///
+/// let client = duet_blocking::Client::builder().authenticator(Arc::new(TokenFile("token".into()))).build()?;
+/// # Ok::<(), Error>(())
+/// ```
+pub trait Authenticate: Send + Sync + std::fmt::Debug {
+    /// The credentials for a request to `url`. An error fails the request (use
+    /// `ErrorKind::Auth`).
+    fn authenticate(&self, url: &Url) -> Result<Arc<dyn Auth>, Error>;
+}

@@ -1,0 +1,132 @@
+//! Authentication rounds of a [`Call`]: a flow per hop, consulted on each response.
+//!
+//! Each hop asks the request's [`Auth`](crate::auth::Auth) for a flow — only while the chain
+//! has not left the first origin, unless the source decides per host (netrc) — and lets it
+//! authorize the head. A final response goes to the flow first: `Retry` drains the response
+//! and sends the edited request again, on the same connection when it can be reused (the
+//! driver is told to rewind the body), else on a new one; more than
+//! `Limits::max_auth_rounds` retries deliver the last response as it is.
+
+use std::time::Instant;
+
+use super::{Call, State};
+use crate::auth::{AuthError, AuthRequest, AuthResponse, AuthStep};
+use crate::client::error::{Error, ErrorKind};
+use crate::response::ResponseHead;
+
+impl Call {
+    /// Gives the hop just prepared its flow, and lets the flow authorize the head.
+    pub(super) fn start_auth(&mut self) -> Result<(), Error> {
+        self.flow = None;
+        self.auth_rounds = 0;
+        let Some(auth) = &self.auth else {
+            return Ok(());
+        };
+        if self.session.chain.credentials_stripped() && !auth.per_host() {
+            return Ok(()); // these credentials belong to an origin the chain has left
+        }
+        let Some(mut flow) = auth.flow(&self.url) else {
+            return Ok(());
+        };
+        let body = self.body_bytes.as_deref();
+        if flow.needs_request_body()
+            && body.is_none()
+            && self.body.framing != crate::RequestBody::None
+        {
+            return self.fail(auth_error(AuthError::BodyNotReplayable));
+        }
+        let mut request = AuthRequest {
+            method: &self.method,
+            url: &self.url,
+            headers: self.head.headers_mut(),
+            body,
+        };
+        if let Err(e) = flow.authorize(&mut request) {
+            return self.fail(auth_error(e));
+        }
+        self.flow = Some(flow);
+        Ok(())
+    }
+
+    /// Whether the flow needs this response's body before it can decide.
+    pub(super) fn auth_wants_body(&self, head: &ResponseHead) -> bool {
+        self.flow.as_ref().is_some_and(|f| f.needs_response_body()) && is_challenge(head)
+    }
+
+    /// Lets the flow decide on a response. `Retry` (within the round limit) means the caller
+    /// drains the response and [`resend`](Self::resend)s.
+    pub(super) fn auth_step(
+        &mut self,
+        head: &ResponseHead,
+        body: Option<&[u8]>,
+    ) -> Result<AuthStep, Error> {
+        let Some(flow) = self.flow.as_mut() else {
+            return Ok(AuthStep::Done);
+        };
+        let response = AuthResponse {
+            status: head.status(),
+            headers: head.headers(),
+            body,
+        };
+        let body = self.body_bytes.as_deref();
+        let mut request = AuthRequest {
+            method: &self.method,
+            url: &self.url,
+            headers: self.head.headers_mut(),
+            body,
+        };
+        match flow.respond(&mut request, &response) {
+            Ok(AuthStep::Retry) if self.auth_rounds < self.limits.max_auth_rounds => {
+                if !self.body.replayable {
+                    return self.fail(auth_error(AuthError::BodyNotReplayable));
+                }
+                self.auth_rounds += 1;
+                Ok(AuthStep::Retry)
+            }
+            Ok(_) => Ok(AuthStep::Done),
+            Err(e) => self.fail(auth_error(e)),
+        }
+    }
+
+    /// Sends the (re-authorized) request again after its previous response was drained: on
+    /// the same connection when it may carry another exchange, else on a new one.
+    pub(super) fn resend(&mut self, now: Instant) -> Result<(), Error> {
+        let same_connection = self.flow.as_ref().is_some_and(|f| f.same_connection());
+        let reusable = self.conn.as_mut().and_then(|c| c.start_next_cycle().ok());
+        match (reusable, self.conn.take()) {
+            (Some(()), Some(mut conn)) => {
+                if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
+                    return self.fail(e);
+                }
+                self.session.sending(&self.url, &self.head);
+                self.conn = Some(conn);
+                self.rewind = self.body.framing != crate::RequestBody::None;
+                self.got_head = false;
+                self.received_any = false;
+                self.waiting = None;
+                Ok(())
+            }
+            _ if same_connection => self.fail(Error::msg(
+                ErrorKind::Auth,
+                "the server closed the connection this authentication scheme is bound to",
+            )),
+            _ => {
+                self.state = State::Connect;
+                self.restart_body = true;
+                self.reused = false;
+                self.got_head = false;
+                self.waiting = None;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// 401 asks for `WWW-Authenticate` credentials, 407 for `Proxy-Authenticate` ones.
+fn is_challenge(head: &ResponseHead) -> bool {
+    matches!(head.status().as_u16(), 401 | 407)
+}
+
+fn auth_error(error: AuthError) -> Error {
+    Error::new(ErrorKind::Auth, error)
+}

@@ -1,0 +1,378 @@
+//! The authentication engine inside `client::Call`: flows per hop, retries on the same
+//! connection, round limits, body needs, per-host sources. Scripted server, no sockets.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use duet_core::auth::{Auth, AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep, BasicAuth};
+use duet_core::client::{Action, BodyPlan, Call, ClientConfig, ErrorKind, RequestParts};
+use duet_core::{Method, RequestBody, Url};
+use support::t0;
+
+fn wall0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+#[derive(Debug, Default)]
+struct Wire {
+    /// Each request as sent, with whether it went on a new connection.
+    requests: Vec<(bool, String)>,
+    restarts: usize,
+}
+
+/// Drives `call`; `respond(n, request)` answers the n-th request. Returns the wire and the
+/// final status, or the error.
+fn run(
+    mut call: Call,
+    body: &[u8],
+    mut respond: impl FnMut(usize, &str) -> Vec<u8>,
+) -> (Wire, Result<(u16, Vec<u8>), duet_core::client::Error>) {
+    let mut wire = Wire::default();
+    let mut sent = 0;
+    let mut fresh = true;
+    let mut status = None;
+    let mut received = Vec::new();
+    loop {
+        let action = match call.poll_action(t0()) {
+            Ok(action) => action,
+            Err(e) => return (wire, Err(e)),
+        };
+        match action {
+            Action::Connect(_) => {
+                let _ = call.take_connection();
+                fresh = true;
+                call.connected(None, t0()).unwrap();
+            }
+            Action::Transmit { bytes, .. } => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                if text.contains(" HTTP/1.1\r\n") {
+                    wire.requests.push((fresh, String::new()));
+                    fresh = false;
+                    sent = 0;
+                }
+                wire.requests.last_mut().unwrap().1.push_str(&text);
+                let n = bytes.len();
+                call.transmitted(n);
+            }
+            Action::SendBody if sent < body.len() => {
+                call.send_body(body).unwrap();
+                sent = body.len();
+            }
+            Action::SendBody => call.send_end().unwrap(),
+            Action::RestartBody => {
+                wire.restarts += 1;
+                sent = 0;
+            }
+            Action::Receive { .. } => {
+                let response = respond(wire.requests.len() - 1, &wire.requests.last().unwrap().1);
+                call.input_buffer(response.len())[..response.len()].copy_from_slice(&response);
+                call.commit_input(response.len());
+            }
+            Action::Response(head) => status = Some(head.status().as_u16()),
+            Action::Data(d) => received.extend_from_slice(d),
+            Action::Finished => return (wire, Ok((status.unwrap(), received))),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+fn call(config: &ClientConfig, method: Method, url: &str, auth: Option<Arc<dyn Auth>>) -> Call {
+    let mut request = RequestParts::new(method, Url::parse(url).unwrap());
+    request.auth = auth;
+    Call::new(config, request, 1, t0(), wall0()).unwrap()
+}
+
+fn reply(status: u16, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A challenge/response flow like Digest's shape: nothing first, answers a 401 carrying
+/// `X-Challenge: n` with `Authorization: Answer n`. Options for the engine's features.
+#[derive(Debug, Clone, Default)]
+struct Answering {
+    same_connection: bool,
+    needs_response_body: bool,
+    seen_bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl AuthFlow for Answering {
+    fn authorize(&mut self, _request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    fn respond(
+        &mut self,
+        request: &mut AuthRequest<'_>,
+        response: &AuthResponse<'_>,
+    ) -> Result<AuthStep, AuthError> {
+        if let Some(body) = response.body {
+            self.seen_bodies
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(body).into_owned());
+        }
+        if response.status != 401 {
+            return Ok(AuthStep::Done);
+        }
+        let Some(challenge) = response.headers.get_str("x-challenge") else {
+            return Ok(AuthStep::Done);
+        };
+        request
+            .headers
+            .insert("Authorization", format!("Answer {challenge}"))
+            .unwrap();
+        Ok(AuthStep::Retry)
+    }
+
+    fn needs_response_body(&self) -> bool {
+        self.needs_response_body
+    }
+
+    fn same_connection(&self) -> bool {
+        self.same_connection
+    }
+}
+
+impl Auth for Answering {
+    fn flow(&self, _url: &Url) -> Option<Box<dyn AuthFlow>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+#[test]
+fn a_challenge_is_answered_on_the_same_connection_with_the_body_replayed() {
+    let mut request = RequestParts::new(Method::PUT, Url::parse("http://a.test/doc").unwrap());
+    request.auth = Some(Arc::new(Answering::default()));
+    request.body = BodyPlan {
+        framing: RequestBody::Length(4),
+        replayable: true,
+    };
+    let call = Call::new(&ClientConfig::default(), request, 1, t0(), wall0()).unwrap();
+    let (wire, result) = run(call, b"data", |n, _| {
+        if n == 0 {
+            reply(401, "X-Challenge: 7\r\n", "denied")
+        } else {
+            reply(200, "", "ok")
+        }
+    });
+    assert_eq!(result.unwrap(), (200, b"ok".to_vec()));
+    assert_eq!(wire.requests.len(), 2);
+    assert!(
+        !wire.requests[1].0,
+        "the second round reused the connection"
+    );
+    assert!(
+        wire.requests[1].1.contains("Authorization: Answer 7\r\n"),
+        "{}",
+        wire.requests[1].1
+    );
+    assert!(wire.requests[1].1.ends_with("data"), "the body went again");
+    assert_eq!(wire.restarts, 1, "the driver was told to rewind the body");
+}
+
+#[test]
+fn rounds_are_capped_and_the_last_response_delivered() {
+    let mut config = ClientConfig::default();
+    config.limits.max_auth_rounds = 2;
+    let c = call(
+        &config,
+        Method::GET,
+        "http://a.test/",
+        Some(Arc::new(Answering::default())),
+    );
+    let (wire, result) = run(c, b"", |n, _| {
+        reply(401, &format!("X-Challenge: {n}\r\n"), "no")
+    });
+    assert_eq!(result.unwrap(), (401, b"no".to_vec()));
+    assert_eq!(wire.requests.len(), 3, "one try plus two rounds");
+}
+
+#[test]
+fn a_closed_connection_is_replaced_unless_the_scheme_is_bound_to_it() {
+    let closing = |n: usize, _: &str| {
+        if n == 0 {
+            reply(401, "X-Challenge: 1\r\nConnection: close\r\n", "")
+        } else {
+            reply(200, "", "")
+        }
+    };
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://a.test/",
+        Some(Arc::new(Answering::default())),
+    );
+    let (wire, result) = run(c, b"", closing);
+    assert_eq!(result.unwrap().0, 200);
+    assert!(wire.requests[1].0, "a new connection for the second round");
+    let bound = Answering {
+        same_connection: true,
+        ..Answering::default()
+    };
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://a.test/",
+        Some(Arc::new(bound)),
+    );
+    let (_, result) = run(c, b"", closing);
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Auth);
+}
+
+#[test]
+fn a_flow_can_read_the_challenge_body_and_the_caller_still_gets_it() {
+    let flow = Answering {
+        needs_response_body: true,
+        ..Answering::default()
+    };
+    let seen = flow.seen_bodies.clone();
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://a.test/",
+        Some(Arc::new(flow)),
+    );
+    let (_, result) = run(c, b"", |_, _| reply(401, "", "why: expired"));
+    assert_eq!(
+        result.unwrap(),
+        (401, b"why: expired".to_vec()),
+        "the body read by the flow is replayed"
+    );
+    assert_eq!(*seen.lock().unwrap(), ["why: expired"]);
+}
+
+#[test]
+fn configured_credentials_stay_with_their_origin_but_per_host_sources_follow() {
+    let basic: Arc<dyn Auth> = Arc::new(BasicAuth::new("user", "pw").unwrap());
+    let redirecting = |n: usize, _: &str| match n {
+        0 => reply(302, "Location: http://b.test/\r\n", ""),
+        _ => reply(200, "", ""),
+    };
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://a.test/",
+        Some(basic),
+    );
+    let (wire, _) = run(c, b"", redirecting);
+    assert!(
+        wire.requests[0]
+            .1
+            .contains("Authorization: Basic dXNlcjpwdw==")
+    );
+    assert!(
+        !wire.requests[1].1.contains("Authorization"),
+        "{}",
+        wire.requests[1].1
+    );
+
+    #[derive(Debug)]
+    struct PerHost(Arc<Mutex<Vec<String>>>);
+    impl Auth for PerHost {
+        fn flow(&self, url: &Url) -> Option<Box<dyn AuthFlow>> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(url.host_str().unwrap().to_owned());
+            BasicAuth::new(url.host_str().unwrap(), "pw")
+                .unwrap()
+                .flow(url)
+        }
+        fn per_host(&self) -> bool {
+            true
+        }
+    }
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://a.test/",
+        Some(Arc::new(PerHost(asked.clone()))),
+    );
+    let (wire, _) = run(c, b"", redirecting);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        ["a.test", "b.test"],
+        "asked by the host of each hop"
+    );
+    assert!(
+        wire.requests[1]
+            .1
+            .contains("Authorization: Basic Yi50ZXN0OnB3"),
+        "b.test's own credentials"
+    );
+}
+
+#[test]
+fn url_userinfo_becomes_basic_and_never_reaches_the_wire() {
+    let c = call(
+        &ClientConfig::default(),
+        Method::GET,
+        "http://al%C3%AFce:s%3Acret@a.test/p",
+        None,
+    );
+    let (wire, result) = run(c, b"", |_, _| reply(200, "", ""));
+    assert_eq!(result.unwrap().0, 200);
+    let request = &wire.requests[0].1;
+    assert!(
+        request.starts_with("GET /p HTTP/1.1\r\nHost: a.test\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains(&format!(
+            "Authorization: {}\r\n",
+            duet_core::auth::basic_header("alïce", "s:cret")
+        )),
+        "{request}"
+    );
+    let mut config = ClientConfig::default();
+    config.auth = Some(Arc::new(BasicAuth::new("client", "wide").unwrap()));
+    let c = call(&config, Method::GET, "http://url:user@a.test/", None);
+    let (wire, _) = run(c, b"", |_, _| reply(200, "", ""));
+    assert!(
+        wire.requests[0]
+            .1
+            .contains(&duet_core::auth::basic_header("url", "user")),
+        "the URL's userinfo wins over the client's"
+    );
+}
+
+#[test]
+fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
+    #[derive(Debug)]
+    struct Signing;
+    impl AuthFlow for Signing {
+        fn authorize(&mut self, _: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+            Ok(())
+        }
+        fn respond(
+            &mut self,
+            _: &mut AuthRequest<'_>,
+            _: &AuthResponse<'_>,
+        ) -> Result<AuthStep, AuthError> {
+            Ok(AuthStep::Done)
+        }
+        fn needs_request_body(&self) -> bool {
+            true
+        }
+    }
+    impl Auth for Signing {
+        fn flow(&self, _: &Url) -> Option<Box<dyn AuthFlow>> {
+            Some(Box::new(Signing))
+        }
+    }
+    let mut request = RequestParts::new(Method::POST, Url::parse("http://a.test/").unwrap());
+    request.auth = Some(Arc::new(Signing));
+    request.body = BodyPlan {
+        framing: RequestBody::Chunked,
+        replayable: false,
+    };
+    let err = Call::new(&ClientConfig::default(), request, 1, t0(), wall0()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+}
