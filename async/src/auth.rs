@@ -41,3 +41,20 @@ pub trait Authenticate: Send + Sync + std::fmt::Debug {
     /// `ErrorKind::Auth`).
     async fn authenticate(&self, url: &Url) -> Result<Arc<dyn Auth>, Error>;
 }
+
+/// OAuth 1.0a request signing (RFC 5849) with the system clock for timestamps and the OS
+/// CSPRNG for nonces; add a token with `.token(token, secret)` and pass it to `.auth(...)`.
+pub fn oauth1(consumer_key: &str, consumer_secret: &str) -> duet_core::auth::OAuth1 {
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let nonce = || {
+        crate::entropy()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    duet_core::auth::OAuth1::new(consumer_key, consumer_secret, clock, nonce)
+}

@@ -50,7 +50,7 @@ mod response;
 mod transport;
 
 pub use async_trait::async_trait;
-pub use auth::Authenticate;
+pub use auth::{Authenticate, oauth1};
 pub use body::Body;
 pub use client::{Async, Client, ClientBuilder, Pending};
 pub use duet_core as core;

@@ -162,6 +162,10 @@ impl Driver for Blocking {
         config: ClientConfig,
         authenticator: Option<Arc<dyn Authenticate>>,
     ) -> Result<Client, Error> {
+        let mut config = config;
+        if let Some(netrc) = load_netrc(&config)? {
+            config.auth.get_or_insert(netrc);
+        }
         let roots = load_roots(&config.tls)?;
         let tls = rustls_config(&config.tls, &roots)?;
         let mut flipped = config.tls.clone();
@@ -206,6 +210,10 @@ impl Driver for Blocking {
     fn multipart(form: Form) -> (String, Body) {
         (form.content_type(), Body::multipart(form))
     }
+
+    fn entropy() -> [u8; 16] {
+        crate::entropy()
+    }
 }
 
 /// Reads the roots that live outside the program: `SSL_CERT_FILE` and the system store.
@@ -226,4 +234,32 @@ fn load_roots(settings: &duet_core::client::TlsSettings) -> Result<LoadedRoots, 
         loaded.native = rustls_native_certs::load_native_certs().certs;
     }
     Ok(loaded)
+}
+
+/// Reads the netrc file the configuration names (I/O, hence here): `$NETRC`, `~/.netrc`, or
+/// an explicit path. A missing default file means no credentials; a malformed one is an error.
+fn load_netrc(config: &ClientConfig) -> Result<Option<Arc<dyn duet_core::auth::Auth>>, Error> {
+    let auth_error = |message: String| Error::msg(duet_core::client::ErrorKind::Auth, message);
+    let (path, must_exist) = match &config.netrc {
+        None => return Ok(None),
+        Some(Some(path)) => (path.clone(), true),
+        Some(None) => match std::env::var_os("NETRC").or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::Path::new(&h).join(".netrc").into_os_string())
+        }) {
+            Some(path) => (
+                std::path::PathBuf::from(path),
+                std::env::var_os("NETRC").is_some(),
+            ),
+            None => return Ok(None),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(None),
+        Err(e) => return Err(auth_error(format!("{}: {e}", path.display()))),
+    };
+    let netrc = duet_core::auth::Netrc::parse(&text)
+        .map_err(|e| auth_error(format!("{}: {e}", path.display())))?;
+    Ok(Some(Arc::new(duet_core::auth::NetrcAuth::new(netrc))))
 }

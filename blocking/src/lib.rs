@@ -37,7 +37,7 @@ mod pool;
 mod response;
 mod transport;
 
-pub use auth::Authenticate;
+pub use auth::{Authenticate, oauth1};
 pub use body::Body;
 pub use client::{Blocking, Client, ClientBuilder};
 pub use duet_core as core;

@@ -18,7 +18,7 @@ use super::error::Error;
 use super::origin::IntoUrl;
 use std::sync::Arc;
 
-use crate::auth::{Auth, BasicAuth, BearerAuth};
+use crate::auth::{Auth, BasicAuth, BearerAuth, CnonceSource, DigestAuth};
 use crate::cookies::SharedJar;
 use crate::headers::Headers;
 use crate::limits::Limits;
@@ -58,6 +58,8 @@ pub trait Driver: Sized + 'static {
     fn body_bytes(body: &Self::Body) -> Option<std::sync::Arc<[u8]>>;
     /// A multipart form as a body, with its `Content-Type`.
     fn multipart(form: Self::Form) -> (String, Self::Body);
+    /// 16 bytes from the operating system's CSPRNG (Digest client nonces).
+    fn entropy() -> [u8; 16];
 }
 
 /// A request that can be inspected, changed, and sent with the client's `execute`.
@@ -348,6 +350,15 @@ impl<D: Driver> RequestBuilder<D> {
         })
     }
 
+    /// Digest credentials for this request (RFC 7616), client nonces from the OS CSPRNG.
+    pub fn digest_auth(self, user: &str, password: &str) -> Self {
+        self.auth(DigestAuth::new(
+            user,
+            password,
+            CnonceSource::from_bytes(D::entropy),
+        ))
+    }
+
     /// A bearer token for this request (RFC 6750).
     pub fn bearer_auth(self, token: &str) -> Self {
         let auth = BearerAuth::new(token).map_err(|e| Error::new(super::ErrorKind::Auth, e));
@@ -605,6 +616,25 @@ impl<D: Driver> ClientBuilder<D> {
             .map(|auth| self.config.auth = Some(Arc::new(auth)))
             .map_err(|e| Error::new(super::ErrorKind::Auth, e));
         self = self.keep(result);
+        self
+    }
+
+    /// Digest credentials for every request (RFC 7616); the client remembers challenges and
+    /// nonce counts across requests. Client nonces come from the OS CSPRNG.
+    pub fn digest_auth(self, user: &str, password: &str) -> Self {
+        self.auth(DigestAuth::new(
+            user,
+            password,
+            CnonceSource::from_bytes(D::entropy),
+        ))
+    }
+
+    /// Basic credentials from a netrc file for each host a request reaches (used when no
+    /// other credentials are set): `None` reads `$NETRC` or `~/.netrc` (a missing default
+    /// file means no credentials), `Some(path)` that file (which must exist). A malformed
+    /// file fails [`build`](Self::build).
+    pub fn netrc(mut self, path: Option<std::path::PathBuf>) -> Self {
+        self.config.netrc = Some(path);
         self
     }
 

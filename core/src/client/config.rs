@@ -156,6 +156,9 @@ pub struct ClientConfig {
     pub hooks: Hooks,
     /// Credentials for every request (a request may set its own).
     pub auth: Option<Arc<dyn crate::auth::Auth>>,
+    /// Where to read netrc credentials from when building the client: `Some(None)` for
+    /// `$NETRC` or `~/.netrc`, `Some(Some(path))` for a given file. The driver reads it.
+    pub netrc: Option<Option<std::path::PathBuf>>,
 }
 
 impl Default for ClientConfig {
@@ -179,6 +182,7 @@ impl Default for ClientConfig {
             default_query: Vec::new(),
             hooks: Hooks::default(),
             auth: None,
+            netrc: None,
         }
     }
 }

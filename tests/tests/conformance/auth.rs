@@ -94,3 +94,250 @@ duet_tests::conformance! {
         assert_eq!(response.status(), 200);
     }
 }
+
+mod digest_server {
+    //! A server that verifies Digest responses itself (RFC 7616 §3.4.1), MD5 or SHA-256.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use duet_tests::server::*;
+    use md5::{Digest, Md5};
+
+    pub const USER: &str = "Mufasa";
+    pub const PASSWORD: &str = "Circle of Life";
+    pub const REALM: &str = "duet@example.test";
+
+    fn hex_md5(s: &str) -> String {
+        Md5::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn hex_sha256(s: &str) -> String {
+        sha2::Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The `name="value"` / `name=value` parameters of a Digest credentials header.
+    fn params(header: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = header.trim_start_matches("Digest").trim();
+        while let Some(eq) = rest.find('=') {
+            let name = rest[..eq]
+                .trim()
+                .trim_start_matches(',')
+                .trim()
+                .to_ascii_lowercase();
+            let after = &rest[eq + 1..];
+            let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+                let end = quoted.find('"').unwrap_or(quoted.len());
+                (
+                    quoted[..end].to_owned(),
+                    &quoted[(end + 1).min(quoted.len())..],
+                )
+            } else {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].trim().to_owned(), &after[end..])
+            };
+            out.push((name, value));
+            rest = next.trim_start_matches(',').trim();
+        }
+        out
+    }
+
+    /// Starts the server; `algorithm` is "MD5" or "SHA-256". Each 401 carries a fresh nonce.
+    pub fn start(algorithm: &'static str) -> Server {
+        let nonces = AtomicUsize::new(0);
+        Server::http(move |r| {
+            let challenge = || {
+                let nonce = format!("n{}", nonces.fetch_add(1, Ordering::Relaxed));
+                let header = format!(
+                    "Digest realm=\"{REALM}\", qop=\"auth\", algorithm={algorithm}, nonce=\"{nonce}\", opaque=\"op\""
+                );
+                Reply::new(401)
+                    .header("WWW-Authenticate", header)
+                    .body("challenge")
+            };
+            let Some(header) = r.header_str("authorization") else {
+                return challenge();
+            };
+            let p = params(header);
+            let get = |k: &str| {
+                p.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            };
+            let h = |s: &str| {
+                if algorithm == "MD5" {
+                    hex_md5(s)
+                } else {
+                    hex_sha256(s)
+                }
+            };
+            let ha1 = h(&format!("{}:{REALM}:{PASSWORD}", get("username")));
+            let ha2 = h(&format!("{}:{}", r.method, get("uri")));
+            let expected = h(&format!(
+                "{ha1}:{}:{}:{}:{}:{ha2}",
+                get("nonce"),
+                get("nc"),
+                get("cnonce"),
+                get("qop")
+            ));
+            let ok = get("username") == USER
+                && get("response") == expected
+                && get("uri") == r.target
+                && get("opaque") == "op";
+            if ok {
+                Reply::ok(format!(
+                    "hello {} ({} bytes)",
+                    get("username"),
+                    r.body.len()
+                ))
+            } else {
+                challenge()
+            }
+        })
+    }
+}
+
+/// A connection-bound handshake (NTLM's shape): round two must arrive on the connection that
+/// got the challenge.
+#[derive(Debug, Clone)]
+struct Handshake;
+
+impl duet_core::auth::AuthFlow for Handshake {
+    fn authorize(
+        &mut self,
+        request: &mut duet_core::auth::AuthRequest<'_>,
+    ) -> Result<(), duet_core::auth::AuthError> {
+        request
+            .headers
+            .insert("Authorization", "Handshake hello")
+            .unwrap();
+        Ok(())
+    }
+
+    fn respond(
+        &mut self,
+        request: &mut duet_core::auth::AuthRequest<'_>,
+        response: &duet_core::auth::AuthResponse<'_>,
+    ) -> Result<duet_core::auth::AuthStep, duet_core::auth::AuthError> {
+        match response.headers.get_str("www-authenticate") {
+            Some(challenge) if response.status == 401 => {
+                let token = challenge.trim_start_matches("Handshake ").to_owned();
+                request
+                    .headers
+                    .insert("Authorization", format!("Handshake answer-{token}"))
+                    .unwrap();
+                Ok(duet_core::auth::AuthStep::Retry)
+            }
+            _ => Ok(duet_core::auth::AuthStep::Done),
+        }
+    }
+
+    fn same_connection(&self) -> bool {
+        true
+    }
+}
+
+impl Auth for Handshake {
+    fn flow(&self, _url: &duet_core::Url) -> Option<Box<dyn duet_core::auth::AuthFlow>> {
+        Some(Box::new(Handshake))
+    }
+}
+
+fn netrc_file(contents: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("duet-netrc-{}-{n}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Digest, netrc, OAuth 1.0a and connection-bound schemes.
+mod schemes {
+    use super::*;
+
+    duet_tests::conformance! {
+        fn digest_answers_the_challenge_and_reuses_it() {
+            for algorithm in ["MD5", "SHA-256"] {
+                let server = digest_server::start(algorithm);
+                let client = duet::Client::builder().digest_auth(digest_server::USER, digest_server::PASSWORD).build().unwrap();
+                let response = wait!(client.get(server.url("/dir/index.html")).send()).unwrap();
+                assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (0 bytes)", "{algorithm}");
+                let response = wait!(client.get(server.url("/again")).send()).unwrap();
+                assert_eq!(response.status(), 200);
+                let requests = server.requests();
+                assert_eq!(requests.len(), 3, "{algorithm}: the second request was answered without a new 401");
+                assert!(requests[2].header_str("authorization").unwrap().contains("nc=00000002"), "the nonce count went up");
+                assert_eq!(server.connections(), 1, "the rounds shared the connection");
+            }
+        }
+
+        fn digest_with_a_wrong_password_retries_once_then_gives_the_401() {
+            let server = digest_server::start("MD5");
+            let client = duet::Client::new();
+            let response = wait!(client.get(server.url("/")).digest_auth(digest_server::USER, "wrong").send()).unwrap();
+            assert_eq!(response.status(), 401);
+            assert_eq!(server.requests().len(), 2);
+        }
+
+        fn digest_on_a_post_replays_a_body_in_memory_but_not_a_stream() {
+            let server = digest_server::start("SHA-256");
+            let client = duet::Client::builder().digest_auth(digest_server::USER, digest_server::PASSWORD).build().unwrap();
+            let response = wait!(client.post(server.url("/upload")).body("twelve bytes").send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (12 bytes)");
+            let fresh = duet::Client::new();
+            let stream = duet::Body::from_reader(std::io::Cursor::new(b"streamed".to_vec()), None);
+            let err = wait!(fresh.post(server.url("/upload")).digest_auth(digest_server::USER, digest_server::PASSWORD).body(stream).send()).unwrap_err();
+            assert!(err.is_auth(), "{err}");
+        }
+
+        fn a_connection_bound_handshake_keeps_its_connection() {
+            let server = Server::http(|r| match r.header_str("authorization") {
+                Some("Handshake hello") => Reply::new(401).header("WWW-Authenticate", format!("Handshake c{}", r.conn)),
+                Some(answer) if answer == format!("Handshake answer-c{}", r.conn) => Reply::ok("bound"),
+                _ => Reply::new(403).body("wrong connection"),
+            });
+            let response = wait!(duet::Client::new().get(server.url("/")).auth(Handshake).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "bound");
+            assert_eq!(server.connections(), 1);
+        }
+
+        fn netrc_credentials_are_looked_up_per_host_on_every_hop() {
+            let second = Server::http(|r| Reply::ok(r.header_str("authorization").unwrap_or("none").to_owned()));
+            let target = second.url_ip("/");
+            let first = Server::https(duet_tests::server::Cert::Localhost, move |r| {
+                assert!(r.has_header("authorization"), "localhost gets its own credentials");
+                Reply::new(302).header("Location", target.clone())
+            });
+            let path = netrc_file("machine localhost login local password one\n# comment\nmachine 127.0.0.1 login ip password two\n");
+            let client = duet::Client::builder()
+                .add_root_certificate_pem(duet_tests::tls::ca_pem())
+                .netrc(Some(path.clone()))
+                .build()
+                .unwrap();
+            let response = wait!(client.get(first.url("/")).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), basic_header("ip", "two"), "127.0.0.1 answered with its own entry");
+            assert_eq!(first.requests()[0].header_str("authorization"), Some(basic_header("local", "one").as_str()));
+            let broken = netrc_file("machine a.test login\n");
+            let err = duet::Client::builder().netrc(Some(broken)).build().unwrap_err();
+            assert!(err.is_auth() && err.to_string().contains("line"), "{err}");
+            let missing = duet::Client::builder().netrc(Some(path.with_extension("missing"))).build().unwrap_err();
+            assert!(missing.is_auth(), "{missing}");
+        }
+
+        fn oauth1_signs_form_bodies() {
+            let server = Server::http(|r| Reply::ok(r.header_str("authorization").unwrap_or("").to_owned()));
+            let signing = duet::oauth1("consumer", "secret").token("token", "token-secret");
+            let response = wait!(duet::Client::new().post(server.url("/photos?size=original")).form(&[("title", "a b")]).auth(signing).send()).unwrap();
+            let header = wait!(response.text()).unwrap();
+            for part in ["OAuth ", "oauth_consumer_key=\"consumer\"", "oauth_token=\"token\"", "oauth_signature_method=\"HMAC-SHA1\"", "oauth_signature=\""] {
+                assert!(header.contains(part), "{part} in {header}");
+            }
+        }
+    }
+}
