@@ -14,18 +14,19 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// A connection's byte stream: plain TCP or TLS over TCP.
+/// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
+/// through a TLS proxy).
 #[derive(Debug)]
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<Stream>>),
 }
 
 impl Stream {
     fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
+            Stream::Tls(s) => s.get_ref().0.tcp(),
         }
     }
 
@@ -139,63 +140,71 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// Opens a connection to `origin` by `deadline`: resolve, connect to each address in turn,
-/// then the TLS handshake for https.
+/// Opens a connection to `origin` by `deadline`: TCP, then the TLS handshake for https.
 pub(crate) async fn connect(
     origin: &Origin,
     tls: &Arc<rustls::ClientConfig>,
     deadline: Option<Instant>,
 ) -> Result<(Stream, SocketAddr), Error> {
+    let (stream, addr) = connect_tcp(origin.host(), origin.port(), deadline).await?;
+    if !origin.is_tls() {
+        return Ok((stream, addr));
+    }
+    Ok((stream.start_tls(tls, origin.host(), deadline).await?, addr))
+}
+
+/// Resolves `host` and connects to each address in turn by `deadline`.
+pub(crate) async fn connect_tcp(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<(Stream, SocketAddr), Error> {
     let timeout = || Error::timeout(TimeoutPhase::Connect, None);
-    let addrs: Vec<SocketAddr> = match within(
-        deadline,
-        tokio::net::lookup_host((origin.host(), origin.port())),
-    )
-    .await
+    let addrs: Vec<SocketAddr> = match within(deadline, tokio::net::lookup_host((host, port))).await
     {
         Ok(addrs) => addrs.collect(),
         Err(e) if is_timeout(&e) => return Err(timeout()),
         Err(e) => return Err(Error::new(ErrorKind::Connect, e)),
     };
     let mut last = None;
-    let mut tcp = None;
     for addr in &addrs {
         match within(deadline, TcpStream::connect(addr)).await {
-            Ok(s) => {
-                tcp = Some((s, *addr));
-                break;
+            Ok(tcp) => {
+                tcp.set_nodelay(true)
+                    .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+                return Ok((Stream::Plain(tcp), *addr));
             }
             Err(e) if is_timeout(&e) => return Err(timeout()),
             Err(e) => last = Some(e),
         }
     }
-    let (tcp, addr) = match (tcp, last) {
-        (Some(found), _) => found,
-        (None, Some(e)) => return Err(Error::new(ErrorKind::Connect, e)),
-        (None, None) => {
-            return Err(Error::msg(
-                ErrorKind::Connect,
-                format!("no address found for {}", origin.host()),
-            ));
+    Err(match last {
+        Some(e) => Error::new(ErrorKind::Connect, e),
+        None => Error::msg(ErrorKind::Connect, format!("no address found for {host}")),
+    })
+}
+
+impl Stream {
+    /// Runs a TLS handshake for `host` over this stream by `deadline`.
+    pub(crate) async fn start_tls(
+        self,
+        tls: &Arc<rustls::ClientConfig>,
+        host: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Stream, Error> {
+        let name = server_name(host)?;
+        let handshake = TlsConnector::from(tls.clone()).connect(name, self);
+        match within(deadline, handshake).await {
+            Ok(stream) => Ok(Stream::Tls(Box::new(stream))),
+            Err(e) => Err(match tls_failure(&e) {
+                Some(message) => Error::msg(ErrorKind::Tls, message),
+                None if is_timeout(&e) => Error::timeout(TimeoutPhase::Connect, None),
+                None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
+                    ErrorKind::Tls,
+                    "the server closed the connection during the TLS handshake",
+                ),
+                None => Error::new(ErrorKind::Connect, e),
+            }),
         }
-    };
-    tcp.set_nodelay(true)
-        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-    if !origin.is_tls() {
-        return Ok((Stream::Plain(tcp), addr));
-    }
-    let name = server_name(origin.host())?;
-    let handshake = TlsConnector::from(tls.clone()).connect(name, tcp);
-    match within(deadline, handshake).await {
-        Ok(stream) => Ok((Stream::Tls(Box::new(stream)), addr)),
-        Err(e) => Err(match tls_failure(&e) {
-            Some(message) => Error::msg(ErrorKind::Tls, message),
-            None if is_timeout(&e) => timeout(),
-            None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
-                ErrorKind::Tls,
-                "the server closed the connection during the TLS handshake",
-            ),
-            None => Error::new(ErrorKind::Connect, e),
-        }),
     }
 }

@@ -8,18 +8,19 @@ use std::time::{Duration, Instant};
 use duet_core::client::{Error, ErrorKind, Origin, TimeoutPhase, server_name};
 use rustls::{ClientConnection, StreamOwned};
 
-/// A connection's byte stream: plain TCP or TLS over TCP.
+/// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
+/// through a TLS proxy).
 #[derive(Debug)]
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<StreamOwned<ClientConnection, Stream>>),
 }
 
 impl Stream {
     fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
+            Stream::Tls(s) => s.sock.tcp(),
         }
     }
 
@@ -110,20 +111,31 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// Opens a connection to `origin` by `deadline`: resolve, connect to each address in turn,
-/// then the TLS handshake for https.
+/// Opens a connection to `origin` by `deadline`: TCP, then the TLS handshake for https.
 pub(crate) fn connect(
     origin: &Origin,
     tls: &Arc<rustls::ClientConfig>,
     deadline: Option<Instant>,
 ) -> Result<(Stream, SocketAddr), Error> {
+    let (stream, addr) = connect_tcp(origin.host(), origin.port(), deadline)?;
+    if !origin.is_tls() {
+        return Ok((stream, addr));
+    }
+    Ok((stream.start_tls(tls, origin.host(), deadline)?, addr))
+}
+
+/// Resolves `host` and connects to each address in turn by `deadline`.
+pub(crate) fn connect_tcp(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<(Stream, SocketAddr), Error> {
     let timeout = || Error::timeout(TimeoutPhase::Connect, None);
-    let addrs: Vec<SocketAddr> = (origin.host(), origin.port())
+    let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| Error::new(ErrorKind::Connect, e))?
         .collect();
     let mut last = None;
-    let mut tcp = None;
     for addr in &addrs {
         let attempt = match remaining(deadline) {
             Ok(Some(left)) => TcpStream::connect_timeout(addr, left),
@@ -131,48 +143,51 @@ pub(crate) fn connect(
             Err(_) => return Err(timeout()),
         };
         match attempt {
-            Ok(s) => {
-                tcp = Some((s, *addr));
-                break;
+            Ok(tcp) => {
+                tcp.set_nodelay(true)
+                    .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+                return Ok((Stream::Plain(tcp), *addr));
             }
             Err(e) if is_timeout(&e) => return Err(timeout()),
             Err(e) => last = Some(e),
         }
     }
-    let (tcp, addr) = match (tcp, last) {
-        (Some(found), _) => found,
-        (None, Some(e)) => return Err(Error::new(ErrorKind::Connect, e)),
-        (None, None) => {
-            return Err(Error::msg(
-                ErrorKind::Connect,
-                format!("no address found for {}", origin.host()),
-            ));
+    Err(match last {
+        Some(e) => Error::new(ErrorKind::Connect, e),
+        None => Error::msg(ErrorKind::Connect, format!("no address found for {host}")),
+    })
+}
+
+impl Stream {
+    /// Runs a TLS handshake for `host` over this stream by `deadline`.
+    pub(crate) fn start_tls(
+        self,
+        tls: &Arc<rustls::ClientConfig>,
+        host: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Stream, Error> {
+        let timeout = || Error::timeout(TimeoutPhase::Connect, None);
+        let mut conn = ClientConnection::new(tls.clone(), server_name(host)?)
+            .map_err(|e| Error::new(ErrorKind::Tls, e))?;
+        let mut inner = self;
+        while conn.is_handshaking() {
+            let left = remaining(deadline).map_err(|_| timeout())?;
+            let tcp = inner.tcp();
+            let io = tcp
+                .set_read_timeout(left)
+                .and_then(|()| tcp.set_write_timeout(left));
+            if let Err(e) = io.and_then(|()| conn.complete_io(&mut inner).map(|_| ())) {
+                return Err(match tls_failure(&e) {
+                    Some(message) => Error::msg(ErrorKind::Tls, message),
+                    None if is_timeout(&e) => timeout(),
+                    None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
+                        ErrorKind::Tls,
+                        "the server closed the connection during the TLS handshake",
+                    ),
+                    None => Error::new(ErrorKind::Connect, e),
+                });
+            }
         }
-    };
-    tcp.set_nodelay(true)
-        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-    if !origin.is_tls() {
-        return Ok((Stream::Plain(tcp), addr));
+        Ok(Stream::Tls(Box::new(StreamOwned::new(conn, inner))))
     }
-    let mut conn = ClientConnection::new(tls.clone(), server_name(origin.host())?)
-        .map_err(|e| Error::new(ErrorKind::Tls, e))?;
-    let mut tcp = tcp;
-    while conn.is_handshaking() {
-        let left = remaining(deadline).map_err(|_| timeout())?;
-        let io = tcp
-            .set_read_timeout(left)
-            .and_then(|()| tcp.set_write_timeout(left));
-        if let Err(e) = io.and_then(|()| conn.complete_io(&mut tcp).map(|_| ())) {
-            return Err(match tls_failure(&e) {
-                Some(message) => Error::msg(ErrorKind::Tls, message),
-                None if is_timeout(&e) => timeout(),
-                None if e.kind() == io::ErrorKind::UnexpectedEof => Error::msg(
-                    ErrorKind::Tls,
-                    "the server closed the connection during the TLS handshake",
-                ),
-                None => Error::new(ErrorKind::Connect, e),
-            });
-        }
-    }
-    Ok((Stream::Tls(Box::new(StreamOwned::new(conn, tcp))), addr))
 }
