@@ -9,6 +9,7 @@ mod error;
 mod origin;
 mod pool;
 mod response;
+mod retry;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -22,5 +23,6 @@ pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};
 pub use response::ResponseInfo;
+pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 #[cfg(feature = "rustls")]
 pub use tls::{LoadedRoots, rustls_config, server_name};
