@@ -81,6 +81,7 @@ mod headers;
 mod limits;
 pub mod link;
 mod multipart;
+pub mod proxy;
 pub mod redirect;
 mod request;
 mod response;
