@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use crate::now;
 
-use duet_core::ResponseHead;
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
+use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
 use crate::client::Inner;
@@ -79,6 +79,7 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call).await?,
                 Action::RestartBody => self.body.restart(),
+                Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
                 Action::Receive { deadline } => self.receive(deadline).await?,
                 Action::Response(head) => return Ok(head),
                 Action::Data(_) | Action::Finished | Action::Upgraded => {
@@ -115,6 +116,7 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call).await?,
                 Action::RestartBody => self.body.restart(),
+                Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
                 Action::Finished | Action::Upgraded => {
                     self.finish();
                     return Ok(0);
@@ -135,31 +137,32 @@ impl Exchange {
         if to.restart_body {
             self.body.restart();
         }
+        match self.open(&to).await {
+            Ok(conn) => self.call.connected(conn, now()),
+            // The retry policy may answer with another attempt after a wait.
+            Err(e) => self.call.connect_failed(e, now()),
+        }
+    }
+
+    /// A pooled connection for `to`, or a new one (`None` for the engine's state).
+    async fn open(&mut self, to: &ConnectTo) -> Result<Option<Connection>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self
-            .client
-            .pool
-            .acquire(&to, pool_timeout)
-            .await
-            .map_err(|e| self.call.connect_failed(e))?;
+        let acquired = self.client.pool.acquire(to, pool_timeout).await?;
         self.slot = Some(to.key.clone());
-        let conn = match acquired {
+        match acquired {
             Acquired::Reuse(idle) => {
                 self.stream = Some(idle.stream);
                 self.remote = Some(idle.remote);
-                Some(idle.conn)
+                Ok(Some(idle.conn))
             }
             Acquired::Open => {
-                let tls = &self.tls;
-                let (stream, remote) = transport::connect(&to.key.origin, tls, to.connect_deadline)
-                    .await
-                    .map_err(|e| self.call.connect_failed(e))?;
+                let (stream, remote) =
+                    transport::connect(&to.key.origin, &self.tls, to.connect_deadline).await?;
                 self.stream = Some(stream);
                 self.remote = Some(remote);
-                None
+                Ok(None)
             }
-        };
-        self.call.connected(conn, now())
+        }
     }
 
     async fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
@@ -184,10 +187,10 @@ impl Exchange {
             Ok(()) => Ok(()),
             Err(e) if is_timeout(&e) => self.call.handle_timeout(now()),
             Err(e) => match tls_failure(&e) {
-                Some(message) => Err(self
+                Some(message) => self
                     .call
-                    .connect_failed(Error::msg(ErrorKind::Tls, message))),
-                None => self.call.io_failed(e),
+                    .connect_failed(Error::msg(ErrorKind::Tls, message), now()),
+                None => self.call.io_failed(e, now()),
             },
         }
     }

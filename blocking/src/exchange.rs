@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use duet_core::ResponseHead;
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
+use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
 use crate::client::Inner;
@@ -73,6 +73,9 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
                 Action::RestartBody => self.body.restart(),
+                Action::Sleep { until } => {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()))
+                }
                 Action::Receive { deadline } => self.receive(deadline)?,
                 Action::Response(head) => return Ok(head),
                 Action::Data(_) | Action::Finished | Action::Upgraded => {
@@ -108,6 +111,9 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
                 Action::RestartBody => self.body.restart(),
+                Action::Sleep { until } => {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()))
+                }
                 Action::Finished | Action::Upgraded => {
                     self.finish();
                     return Ok(0);
@@ -128,29 +134,32 @@ impl Exchange {
         if to.restart_body {
             self.body.restart();
         }
+        match self.open(&to) {
+            Ok(conn) => self.call.connected(conn, Instant::now()),
+            // The retry policy may answer with another attempt after a wait.
+            Err(e) => self.call.connect_failed(e, Instant::now()),
+        }
+    }
+
+    /// A pooled connection for `to`, or a new one (`None` for the engine's state).
+    fn open(&mut self, to: &ConnectTo) -> Result<Option<Connection>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self
-            .client
-            .pool
-            .acquire(&to, pool_timeout)
-            .map_err(|e| self.call.connect_failed(e))?;
+        let acquired = self.client.pool.acquire(to, pool_timeout)?;
         self.slot = Some(to.key.clone());
-        let conn = match acquired {
+        match acquired {
             Acquired::Reuse(idle) => {
                 self.stream = Some(idle.stream);
                 self.remote = Some(idle.remote);
-                Some(idle.conn)
+                Ok(Some(idle.conn))
             }
             Acquired::Open => {
-                let tls = &self.tls;
-                let (stream, remote) = transport::connect(&to.key.origin, tls, to.connect_deadline)
-                    .map_err(|e| self.call.connect_failed(e))?;
+                let (stream, remote) =
+                    transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?;
                 self.stream = Some(stream);
                 self.remote = Some(remote);
-                None
+                Ok(None)
             }
-        };
-        self.call.connected(conn, Instant::now())
+        }
     }
 
     fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
@@ -173,10 +182,10 @@ impl Exchange {
             Ok(()) => Ok(()),
             Err(e) if is_timeout(&e) => self.call.handle_timeout(Instant::now()),
             Err(e) => match tls_failure(&e) {
-                Some(message) => Err(self
+                Some(message) => self
                     .call
-                    .connect_failed(Error::msg(ErrorKind::Tls, message))),
-                None => self.call.io_failed(e),
+                    .connect_failed(Error::msg(ErrorKind::Tls, message), Instant::now()),
+                None => self.call.io_failed(e, Instant::now()),
             },
         }
     }

@@ -193,7 +193,10 @@ fn a_write_failure_on_a_pooled_connection_is_retried_too() {
         c.poll_action(t0()).unwrap(),
         Action::Transmit { .. }
     ));
-    assert!(c.io_failed(std::io::ErrorKind::BrokenPipe.into()).is_ok());
+    assert!(
+        c.io_failed(std::io::ErrorKind::BrokenPipe.into(), t0())
+            .is_ok()
+    );
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(to) if to.fresh));
 }
 
@@ -230,7 +233,7 @@ fn no_retry_when_replaying_is_unsafe() {
     connect_new(&mut c);
     write_out(&mut c, b"");
     assert!(
-        c.io_failed(std::io::ErrorKind::ConnectionReset.into())
+        c.io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
             .unwrap_err()
             .is_io()
     );
@@ -241,7 +244,7 @@ fn no_retry_when_replaying_is_unsafe() {
     write_out(&mut c, b"");
     feed(&mut c, b"HTTP/1.1 200 OK\r\n");
     assert!(
-        c.io_failed(std::io::ErrorKind::ConnectionReset.into())
+        c.io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
             .is_err()
     );
 }
@@ -433,5 +436,101 @@ fn methods_with_content_send_a_zero_length_when_bodiless() {
             header,
             "{method}: {wire}"
         );
+    }
+}
+
+mod retries {
+    use super::*;
+    use duet_core::client::RetryPolicy;
+
+    fn retrying(method: Method, body: BodyPlan) -> Call {
+        let mut r = request(method, body);
+        let mut policy = RetryPolicy::default_safe();
+        policy.backoff_base = Duration::from_millis(100);
+        r.retry = Some(policy);
+        r.entropy = || [0xff; 16];
+        Call::new(&ClientConfig::default(), r, 7, t0(), wall0()).unwrap()
+    }
+
+    #[test]
+    fn a_refused_connection_waits_then_connects_again() {
+        let mut c = retrying(Method::GET, BodyPlan::NONE);
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
+        let refused = duet_core::client::Error::msg(ErrorKind::Connect, "refused");
+        c.connect_failed(refused, t0()).unwrap();
+        let Action::Sleep { until } = c.poll_action(t0()).unwrap() else {
+            panic!("expected a backoff")
+        };
+        assert!(
+            until > t0() && until <= t0() + Duration::from_millis(100),
+            "jittered within the first delay"
+        );
+        assert!(matches!(c.poll_action(until).unwrap(), Action::Connect(to) if to.restart_body));
+    }
+
+    #[test]
+    fn a_503_with_retry_after_is_retried_after_that_long() {
+        let mut c = retrying(Method::GET, BodyPlan::NONE);
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        feed(
+            &mut c,
+            b"HTTP/1.1 503 Busy\r\nRetry-After: 2\r\nContent-Length: 4\r\n\r\nbusy",
+        );
+        let Action::Sleep { until } = c.poll_action(t0()).unwrap() else {
+            panic!("expected a backoff")
+        };
+        assert_eq!(until, t0() + secs(2), "Retry-After, not the backoff");
+        assert!(
+            c.take_connection().is_some(),
+            "the drained connection can go back to the pool"
+        );
+        assert!(matches!(
+            c.poll_action(t0() + secs(2)).unwrap(),
+            Action::Connect(_)
+        ));
+        c.connected(None, t0()).unwrap();
+        write_out(&mut c, b"");
+        feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(
+            matches!(c.poll_action(t0()).unwrap(), Action::Response(head) if head.status() == 200)
+        );
+    }
+
+    #[test]
+    fn a_post_is_not_sent_twice_once_it_went_out() {
+        let body = BodyPlan {
+            framing: RequestBody::Length(3),
+            replayable: true,
+        };
+        let mut c = retrying(Method::POST, body);
+        connect_new(&mut c);
+        write_out(&mut c, b"abc");
+        let err = c
+            .io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
+            .unwrap_err();
+        assert!(err.is_io(), "{err}");
+        // But a connect error (nothing sent) is retried even for a POST.
+        let mut c = retrying(Method::POST, body);
+        c.poll_action(t0()).unwrap();
+        c.connect_failed(
+            duet_core::client::Error::msg(ErrorKind::Connect, "refused"),
+            t0(),
+        )
+        .unwrap();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+    }
+
+    #[test]
+    fn without_a_policy_nothing_is_retried() {
+        let mut c = call(request(Method::GET, BodyPlan::NONE));
+        c.poll_action(t0()).unwrap();
+        let err = c
+            .connect_failed(
+                duet_core::client::Error::msg(ErrorKind::Connect, "refused"),
+                t0(),
+            )
+            .unwrap_err();
+        assert!(err.is_connect());
     }
 }

@@ -16,6 +16,7 @@ use super::call::{BodyPlan, RequestParts};
 use super::config::{ClientConfig, Timeouts};
 use super::error::Error;
 use super::origin::IntoUrl;
+use super::retry::RetryPolicy;
 use std::sync::Arc;
 
 use crate::auth::{Auth, BasicAuth, BearerAuth, CnonceSource, DigestAuth};
@@ -73,6 +74,7 @@ pub struct Request<D: Driver> {
     cookies: Vec<(String, String)>,
     verify_tls: Option<bool>,
     auth: Option<Arc<dyn Auth>>,
+    retry: Option<RetryPolicy>,
 }
 
 impl<D: Driver> Request<D> {
@@ -88,6 +90,7 @@ impl<D: Driver> Request<D> {
             cookies: Vec::new(),
             verify_tls: None,
             auth: None,
+            retry: None,
         }
     }
 
@@ -161,6 +164,8 @@ impl<D: Driver> Request<D> {
         parts.redirect = self.redirect;
         parts.cookies = self.cookies;
         parts.auth = self.auth;
+        parts.retry = self.retry;
+        parts.entropy = D::entropy;
         parts.body_bytes = if needs_body {
             D::body_bytes(&self.body)
         } else {
@@ -373,6 +378,14 @@ impl<D: Driver> RequestBuilder<D> {
     pub fn auth(self, auth: impl Auth + 'static) -> Self {
         self.with(|r| {
             r.auth = Some(Arc::new(auth));
+            Ok(())
+        })
+    }
+
+    /// When this request is sent again after a failure, instead of the client's policy.
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.with(|r| {
+            r.retry = Some(policy);
             Ok(())
         })
     }
@@ -657,6 +670,14 @@ impl<D: Driver> ClientBuilder<D> {
     /// the driver's own `Authenticate` trait; asked once per request that sets no auth itself.
     pub fn authenticator(mut self, authenticator: Arc<D::Authenticator>) -> Self {
         self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// When failed requests are sent again (default: never). `RetryPolicy::default_safe()`
+    /// retries connection failures, connect timeouts and 429/502/503/504 for idempotent
+    /// methods, with jittered backoff and `Retry-After`.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
         self
     }
 

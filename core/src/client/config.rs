@@ -159,6 +159,10 @@ pub struct ClientConfig {
     /// Where to read netrc credentials from when building the client: `Some(None)` for
     /// `$NETRC` or `~/.netrc`, `Some(Some(path))` for a given file. The driver reads it.
     pub netrc: Option<Option<std::path::PathBuf>>,
+    /// When failed requests are sent again. Default: never ([`RetryPolicy::none`]).
+    ///
+    /// [`RetryPolicy::none`]: super::RetryPolicy::none
+    pub retry: super::RetryPolicy,
 }
 
 impl Default for ClientConfig {
@@ -183,6 +187,7 @@ impl Default for ClientConfig {
             hooks: Hooks::default(),
             auth: None,
             netrc: None,
+            retry: super::RetryPolicy::none(),
         }
     }
 }

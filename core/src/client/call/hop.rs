@@ -74,7 +74,7 @@ impl Session {
     }
 
     /// The wall-clock time at the monotonic `now`.
-    fn wall(&self, now: Instant) -> SystemTime {
+    pub fn wall(&self, now: Instant) -> SystemTime {
         self.wall + now.saturating_duration_since(self.started)
     }
 

@@ -40,6 +40,7 @@ use url::Url;
 use super::config::{ClientConfig, Timeouts};
 use super::error::{Error, ErrorKind, TimeoutPhase};
 use super::origin::{Origin, PoolKey};
+use super::retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 use crate::auth::{Auth, AuthFlow, AuthStep, BasicAuth};
 use crate::connection::{Connection, Output};
 use crate::error::{Error as ProtocolError, RemoteError};
@@ -95,6 +96,10 @@ pub struct RequestParts {
     pub auth: Option<Arc<dyn Auth>>,
     /// The body's bytes when it is in memory, for auth schemes that sign or hash it.
     pub body_bytes: Option<Arc<[u8]>>,
+    /// A retry policy for this request instead of the client's.
+    pub retry: Option<RetryPolicy>,
+    /// The driver's CSPRNG, for retry jitter.
+    pub entropy: fn() -> [u8; 16],
 }
 
 impl RequestParts {
@@ -110,6 +115,8 @@ impl RequestParts {
             cookies: Vec::new(),
             auth: None,
             body_bytes: None,
+            retry: None,
+            entropy: || [0; 16],
         }
     }
 }
@@ -162,6 +169,11 @@ pub enum Action<'a> {
     /// The request is being sent again on the same connection (an authentication round):
     /// produce the body from its first byte again, then poll on.
     RestartBody,
+    /// Wait until this time (a retry's backoff), then poll on.
+    Sleep {
+        /// When to poll again.
+        until: Instant,
+    },
     /// The connection now carries another protocol (CONNECT tunnel, 101 upgrade).
     Upgraded,
 }
@@ -175,10 +187,14 @@ enum Drain {
     Retry,
     /// The auth flow needs this body to decide.
     Respond(ResponseHead, Vec<u8>),
+    /// A status the retry policy retries, after this wait.
+    Backoff(Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// Waiting out a retry's backoff.
+    Backoff(Instant),
     Connect,
     Exchange,
     Finished,
@@ -208,6 +224,11 @@ pub struct Call {
     rewind: bool,
     /// A delivered response's body that an auth flow already read, and how much was handed out.
     replay: Option<(Vec<u8>, usize)>,
+    /// Retries by policy (failed attempts and retryable statuses), with the driver's entropy.
+    retry: RetryState,
+    entropy: fn() -> [u8; 16],
+    /// Whether any byte of the current attempt's request went out.
+    sent_any: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Connection>,
     /// The driver must produce the body again from its start on the next connection.
@@ -248,6 +269,8 @@ impl Call {
             cookies,
             auth,
             body_bytes,
+            retry,
+            entropy,
         } = request;
         // Credentials: the request's own, else the URL's userinfo, else the client's.
         let auth = match (auth, BasicAuth::from_userinfo(&url)) {
@@ -278,6 +301,9 @@ impl Call {
             body_bytes,
             rewind: false,
             replay: None,
+            retry: RetryState::new(retry.unwrap_or_else(|| config.retry.clone()), now),
+            entropy,
+            sent_any: false,
             released: None,
             restart_body: false,
             timeouts,
@@ -379,6 +405,11 @@ impl Call {
                 Err(Error::msg(ErrorKind::Io, "the request already failed").with_url(&self.url))
             }
             State::Finished => Ok(Action::Finished),
+            State::Backoff(until) if now < until => Ok(Action::Sleep { until }),
+            State::Backoff(_) => {
+                self.state = State::Connect;
+                self.poll_action_max(now, max_data)
+            }
             State::Connect => {
                 let pool_deadline = self.deadline(now, self.timeouts.pool, TimeoutPhase::Pool);
                 let connect_deadline =
@@ -437,13 +468,20 @@ impl Call {
                     self.retry();
                     return self.poll_action_max(now, max_data);
                 }
-                Err(e) => return self.fail(e),
+                Err(e) => {
+                    self.attempt_failed(Error::from(e), now)?;
+                    return self.poll_action_max(now, max_data);
+                }
             };
             match output {
                 Some(Output::Interim(_)) => continue, // 100 Continue already released the body
                 Some(Output::Response(head)) => {
                     self.got_head = true;
                     self.session.received(&self.url, &head, now);
+                    if let Some(wait) = self.retry_status(&head, now) {
+                        self.draining = Some((Drain::Backoff(wait), 0));
+                        continue;
+                    }
                     if self.auth_wants_body(&head) {
                         self.draining = Some((Drain::Respond(head, Vec::new()), 0));
                         continue;
@@ -564,6 +602,14 @@ impl Call {
                 self.resend(now)?;
                 Ok(None)
             }
+            Drain::Backoff(wait) => {
+                self.released = self
+                    .conn
+                    .take()
+                    .and_then(|mut c| c.start_next_cycle().is_ok().then_some(c));
+                self.schedule_retry(now + wait);
+                Ok(None)
+            }
             Drain::Respond(head, body) => match self.auth_step(&head, Some(&body))? {
                 AuthStep::Retry => {
                     self.resend(now)?;
@@ -653,6 +699,7 @@ impl Call {
 
     /// `n` bytes of a [`Action::Transmit`] were written.
     pub fn transmitted(&mut self, n: usize) {
+        self.sent_any |= n > 0;
         if let Some(conn) = &mut self.conn {
             conn.advance_transmit(n);
         }
@@ -724,26 +771,99 @@ impl Call {
                     TimeoutPhase::ReadHead | TimeoutPhase::ReadBody => self.timeouts.read,
                     TimeoutPhase::Total => self.timeouts.total,
                 };
-                self.fail(Error::timeout(phase, after))
+                self.attempt_failed(Error::timeout(phase, after), now)
             }
             None => Ok(()),
         }
     }
 
-    /// Getting a connection failed (connect, TLS, pool): the request fails with `error`.
-    pub fn connect_failed(&mut self, error: Error) -> Error {
-        self.fail::<()>(error).unwrap_err()
+    /// Getting a connection failed (connect, TLS, pool). Returns `Ok` when the retry policy
+    /// sends the request again (poll on), else the error to report.
+    pub fn connect_failed(&mut self, error: Error, now: Instant) -> Result<(), Error> {
+        self.attempt_failed(error, now)
     }
 
-    /// Reading or writing the connection failed. Returns `Ok` when the request will be
-    /// retried on a fresh connection (poll for the `Connect`), else the error to report.
-    pub fn io_failed(&mut self, error: io::Error) -> Result<(), Error> {
+    /// Reading or writing the connection failed. Returns `Ok` when the request will be sent
+    /// again (a stale pooled connection, or the retry policy), else the error to report.
+    pub fn io_failed(&mut self, error: io::Error, now: Instant) -> Result<(), Error> {
         if self.may_retry() {
             self.retry();
             return Ok(());
         }
         let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |(_, p)| p);
-        self.fail(Error::from_io(error, phase))
+        self.attempt_failed(Error::from_io(error, phase), now)
+    }
+
+    /// A failed attempt: the retry policy may send the request again after a wait.
+    fn attempt_failed(&mut self, error: Error, now: Instant) -> Result<(), Error> {
+        if self.state == State::Failed {
+            return Err(error.with_url(&self.url));
+        }
+        // A server that closed before answering is an I/O failure to the policy.
+        let closed = error.protocol_error()
+            == Some(&crate::Error::Remote(RemoteError::ClosedBeforeResponse));
+        let kind = if closed { ErrorKind::Io } else { error.kind() };
+        let attempt = Attempt::Error {
+            kind,
+            request_sent: self.sent_any,
+        };
+        let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
+        let wall = self.session.wall(now);
+        match self.retry.decide(
+            &self.method,
+            self.body.replayable,
+            attempt,
+            now,
+            wall,
+            random,
+        ) {
+            RetryDecision::RetryAfter(wait) => {
+                self.schedule_retry(now + wait);
+                Ok(())
+            }
+            RetryDecision::GiveUp => self.fail(error),
+        }
+    }
+
+    /// The wait before retrying a response with this status, if the policy retries it.
+    fn retry_status(&mut self, head: &ResponseHead, now: Instant) -> Option<Duration> {
+        if !self
+            .retry
+            .policy()
+            .statuses
+            .contains(&head.status().as_u16())
+        {
+            return None;
+        }
+        let attempt = Attempt::Response {
+            status: head.status(),
+            headers: head.headers(),
+        };
+        let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
+        let wall = self.session.wall(now);
+        match self.retry.decide(
+            &self.method,
+            self.body.replayable,
+            attempt,
+            now,
+            wall,
+            random,
+        ) {
+            RetryDecision::RetryAfter(wait) => Some(wait),
+            RetryDecision::GiveUp => None,
+        }
+    }
+
+    /// Starts the next attempt after a wait: the body from its start, a connection anew.
+    fn schedule_retry(&mut self, until: Instant) {
+        self.conn = None;
+        self.state = State::Backoff(until);
+        self.restart_body = true;
+        self.reused = false;
+        self.got_head = false;
+        self.trailers = None;
+        self.waiting = None;
+        self.sent_any = false;
     }
 
     /// After [`Action::Finished`]: the connection, ready for the next request, if it may be

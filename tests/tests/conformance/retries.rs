@@ -1,0 +1,79 @@
+//! Retries by policy, against flaky in-process servers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use duet_core::client::RetryPolicy;
+use duet_tests::server::*;
+
+fn quick() -> RetryPolicy {
+    let mut policy = RetryPolicy::default_safe();
+    policy.backoff_base = Duration::from_millis(10);
+    policy.backoff_max = Duration::from_millis(50);
+    policy
+}
+
+duet_tests::conformance! {
+    fn a_reset_connection_is_retried_for_an_idempotent_request() {
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                conn.read_request();
+                conn.reset();
+            } else {
+                conn.serve(|_| Reply::ok("second time lucky"));
+            }
+        });
+        let client = duet::Client::builder().retry(quick()).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "second time lucky");
+        assert_eq!(server.connections(), 2);
+        let plain = duet::Client::new();
+        let flaky = Server::scripted(|conn| {
+            conn.read_request();
+            conn.reset();
+        });
+        assert!(wait!(plain.get(flaky.url("/")).send()).is_err(), "no policy, no retry");
+    }
+
+    fn busy_statuses_are_retried_and_retry_after_honoured() {
+        let calls = AtomicUsize::new(0);
+        let server = Server::http(move |_| match calls.fetch_add(1, Ordering::Relaxed) {
+            0 => Reply::new(503).header("Retry-After", "0").body("busy"),
+            1 => Reply::new(429).body("slow down"),
+            _ => Reply::ok("done"),
+        });
+        let client = duet::Client::builder().retry(quick()).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "done");
+        assert_eq!(server.requests().len(), 3);
+        assert_eq!(server.connections(), 1, "drained responses kept the connection");
+    }
+
+    fn retries_stop_at_the_limit_and_the_last_response_is_delivered() {
+        let server = Server::http(|_| Reply::new(502));
+        let mut policy = quick();
+        policy.max_retries = 2;
+        let client = duet::Client::builder().retry(policy).build().unwrap();
+        assert_eq!(wait!(client.get(server.url("/")).send()).unwrap().status(), 502);
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    fn a_post_that_reached_the_server_is_not_sent_again() {
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.reset();
+        });
+        let client = duet::Client::builder().retry(quick()).build().unwrap();
+        assert!(wait!(client.post(server.url("/")).body("once").send()).is_err());
+        assert_eq!(server.requests().len(), 1);
+        let busy = Server::http(|_| Reply::new(503));
+        assert_eq!(wait!(client.post(busy.url("/")).body("x").send()).unwrap().status(), 503);
+        assert_eq!(busy.requests().len(), 1, "statuses are retried for idempotent methods only");
+    }
+
+    fn a_refused_connection_is_retried_then_reported() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let client = duet::Client::builder().retry(quick()).build().unwrap();
+        let err = wait!(client.post(format!("http://127.0.0.1:{port}/")).body("x").send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+    }
+}
