@@ -86,6 +86,7 @@ pub mod redirect;
 mod request;
 mod response;
 mod text;
+pub mod transport;
 
 pub use chunked::{ChunkedDecoder, Decoded};
 pub use connection::{Connection, Event, SendState};
