@@ -1,0 +1,349 @@
+//! The command line, as clap reads it. Syntax is checked here (a wrong command line exits
+//! with 2 before anything is sent); what the flags mean is decided in [`crate::spec`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Parser, ValueEnum};
+use duet_blocking::Method;
+
+/// What `duet --help` prints after the options.
+const AFTER_HELP: &str = "\
+Without a URL, duet starts a local demo site on 127.0.0.1 and walks through a login and a few
+features with both clients.
+
+Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong command line;
+7 connect; 22 --fail and a 4xx/5xx status; 28 timeout; 35 TLS; 47 too many redirects.";
+
+/// duet: an HTTP/1.1 client for the command line, over duet-blocking (or duet-async with
+/// --async).
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "duet", version, after_help = AFTER_HELP)]
+#[command(group(ArgGroup::new("body").args(["data", "form", "part", "json"])))]
+#[command(group(ArgGroup::new("credentials").args(["user", "bearer"])))]
+pub struct Args {
+    /// The URL to request (`http://` is assumed when it has no scheme). Without one, duet runs
+    /// its demo.
+    pub url: Option<String>,
+
+    /// The method (GET by default, POST when a body is given).
+    #[arg(short = 'X', long, value_name = "METHOD", value_parser = method)]
+    pub method: Option<Method>,
+
+    /// A request header (repeat for several).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header)]
+    pub headers: Vec<(String, String)>,
+
+    /// A query parameter appended to the URL (repeat for several).
+    #[arg(short = 'q', long = "query", value_name = "K=V", value_parser = pair)]
+    pub query: Vec<(String, String)>,
+
+    /// A raw request body: TEXT, @FILE (streamed), or @- (standard input).
+    #[arg(short = 'd', long, value_name = "TEXT|@FILE", help_heading = "Body")]
+    pub data: Option<String>,
+
+    /// A urlencoded form field (repeat for several).
+    #[arg(short = 'f', long = "form", value_name = "K=V", value_parser = pair, help_heading = "Body")]
+    pub form: Vec<(String, String)>,
+
+    /// A multipart part: `name=value`, or `name=@PATH[;type=MIME][;filename=NAME]` (repeat).
+    #[arg(
+        short = 'F',
+        long = "part",
+        value_name = "PART",
+        value_parser = part,
+        help_heading = "Body",
+        help = "A multipart part: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat)"
+    )]
+    pub part: Vec<PartArg>,
+
+    /// A JSON body: TEXT, @FILE, or @- (standard input); sent as given once checked.
+    #[arg(short = 'j', long, value_name = "TEXT|@FILE", help_heading = "Body")]
+    pub json: Option<String>,
+
+    /// Credentials for the server.
+    #[arg(short = 'u', long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Authentication")]
+    pub user: Option<(String, String)>,
+
+    /// How --user is sent.
+    #[arg(long, value_enum, default_value_t = AuthType::Basic, requires = "user", help_heading = "Authentication")]
+    pub auth_type: AuthType,
+
+    /// A bearer token (RFC 6750).
+    #[arg(long, value_name = "TOKEN", help_heading = "Authentication")]
+    pub bearer: Option<String>,
+
+    /// Credentials per host from $NETRC or ~/.netrc.
+    #[arg(long, conflicts_with = "netrc_file", help_heading = "Authentication")]
+    pub netrc: bool,
+
+    /// Credentials per host from this netrc file.
+    #[arg(long, value_name = "PATH", help_heading = "Authentication")]
+    pub netrc_file: Option<PathBuf>,
+
+    /// Credentials for the proxy (not supported yet).
+    #[arg(long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Proxy")]
+    pub proxy_user: Option<(String, String)>,
+
+    /// A cookie sent to the request's own origin only, never to another origin a redirect
+    /// reaches (repeat for several).
+    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE", value_parser = pair, help_heading = "Cookies")]
+    pub cookies: Vec<(String, String)>,
+
+    /// A cookie jar file (duet's JSON): loaded if it exists, saved after the request.
+    #[arg(short = 'c', long, value_name = "PATH", help_heading = "Cookies")]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// Do not follow redirects.
+    #[arg(long, conflicts_with = "max_redirects", help_heading = "Redirects")]
+    pub no_follow: bool,
+
+    /// Follow at most N redirects (default 20).
+    #[arg(long, value_name = "N", help_heading = "Redirects")]
+    pub max_redirects: Option<usize>,
+
+    /// A deadline for the whole request, in seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
+    pub timeout: Option<Duration>,
+
+    /// The connect timeout (DNS, TCP, TLS), in seconds (default 10).
+    #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
+    pub connect_timeout: Option<Duration>,
+
+    /// The longest wait for any read to make progress, in seconds (default 30).
+    #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
+    pub read_timeout: Option<Duration>,
+
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, value_name = "PEM", help_heading = "TLS")]
+    pub cacert: Option<PathBuf>,
+
+    /// A client certificate chain (PEM), with --key.
+    #[arg(long, value_name = "PEM", requires = "key", help_heading = "TLS")]
+    pub cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM), with --cert.
+    #[arg(long, value_name = "PEM", requires = "cert", help_heading = "TLS")]
+    pub key: Option<PathBuf>,
+
+    /// Accept any server certificate and host name (dangerous).
+    #[arg(short = 'k', long, help_heading = "TLS")]
+    pub insecure: bool,
+
+    /// Send the request through this proxy (not supported yet).
+    #[arg(short = 'x', long, value_name = "URL", help_heading = "Proxy")]
+    pub proxy: Option<String>,
+
+    /// Ignore the proxy environment variables (not supported yet).
+    #[arg(long, conflicts_with = "proxy", help_heading = "Proxy")]
+    pub no_proxy: bool,
+
+    /// Drive the request with duet-async instead of duet-blocking (same output).
+    #[arg(long = "async")]
+    pub use_async: bool,
+
+    /// Print the status line and headers before the body.
+    #[arg(short = 'i', long, help_heading = "Output")]
+    pub include: bool,
+
+    /// Write the body to this file (a progress bar on stderr when it is a terminal).
+    #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// Do not decode the body (gzip, deflate, br, zstd): the bytes as sent.
+    #[arg(long, help_heading = "Output")]
+    pub raw: bool,
+
+    /// Exit with 22 on a 4xx or 5xx status, printing no body (error kind `status`).
+    #[arg(long, help_heading = "Output")]
+    pub fail: bool,
+
+    /// Print one JSON object describing the exchange instead of the body.
+    #[arg(long, help_heading = "Output")]
+    pub report: bool,
+
+    /// Serve the demo site on 127.0.0.1 and wait (Ctrl-C to stop), to try duet against it.
+    #[arg(long, conflicts_with = "url")]
+    pub serve_demo: bool,
+}
+
+/// How `--user` credentials are sent.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthType {
+    /// Basic (RFC 7617), with the first request.
+    #[default]
+    Basic,
+    /// Digest (RFC 7616), in answer to the server's challenge.
+    Digest,
+}
+
+/// One `-F` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartArg {
+    /// `name=value`: a text field.
+    Text {
+        /// The field name.
+        name: String,
+        /// Its value.
+        value: String,
+    },
+    /// `name=@PATH[;type=MIME][;filename=NAME]`: a file, streamed.
+    File {
+        /// The field name.
+        name: String,
+        /// The file to send.
+        path: PathBuf,
+        /// The part's content type (guessed from the file name if absent).
+        mime: Option<String>,
+        /// The file name sent (the path's own if absent).
+        filename: Option<String>,
+    },
+}
+
+/// `Name: value` (the value's leading blanks dropped; it may be empty).
+fn header(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim_start().to_owned()))
+        }
+        _ => Err("expected 'Name: value'".to_owned()),
+    }
+}
+
+/// A method token (`GET`, `PROPFIND`, ...).
+fn method(arg: &str) -> Result<Method, String> {
+    Method::from_bytes(arg.as_bytes()).map_err(|_| format!("invalid method {arg:?}"))
+}
+
+/// `key=value` (the value may be empty).
+fn pair(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err("expected 'name=value'".to_owned()),
+    }
+}
+
+/// `USER:PASS` (the password may be empty, the user may not).
+fn credentials(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok((user.to_owned(), password.to_owned())),
+        _ => Err("expected 'USER:PASS'".to_owned()),
+    }
+}
+
+/// A positive, finite number of seconds.
+fn seconds(arg: &str) -> Result<Duration, String> {
+    let secs: f64 = arg
+        .parse()
+        .map_err(|_| format!("expected seconds, got {arg:?}"))?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err("expected a positive number of seconds".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+/// One `-F` value: `name=value` or `name=@PATH[;type=MIME][;filename=NAME]`.
+fn part(arg: &str) -> Result<PartArg, String> {
+    let (name, value) = pair(arg)?;
+    let Some(file) = value.strip_prefix('@') else {
+        return Ok(PartArg::Text { name, value });
+    };
+    let mut params = file.split(';');
+    let path = params
+        .next()
+        .filter(|p| !p.is_empty())
+        .ok_or("no file after '@'")?;
+    let (mut mime, mut filename) = (None, None);
+    for param in params {
+        match param.split_once('=') {
+            Some(("type", v)) => mime = Some(v.to_owned()),
+            Some(("filename", v)) => filename = Some(v.to_owned()),
+            _ => {
+                return Err(format!(
+                    "unknown part parameter {param:?} (type=, filename=)"
+                ));
+            }
+        }
+    }
+    Ok(PartArg::File {
+        name,
+        path: PathBuf::from(path),
+        mime,
+        filename,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("duet").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn value_syntax() {
+        assert_eq!(header("X-A:  1 2").unwrap(), ("X-A".into(), "1 2".into()));
+        assert_eq!(header("X-Empty:").unwrap(), ("X-Empty".into(), "".into()));
+        assert!(header("no colon").is_err() && header(": v").is_err());
+        assert_eq!(pair("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(pair("a").is_err() && pair("=a").is_err());
+        assert_eq!(credentials("ada:").unwrap(), ("ada".into(), "".into()));
+        assert!(credentials("ada").is_err());
+        assert_eq!(seconds("0.25").unwrap(), Duration::from_millis(250));
+        for bad in ["0", "-1", "inf", "NaN", "soon"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parts() {
+        assert_eq!(
+            part("title=a;b").unwrap(),
+            PartArg::Text {
+                name: "title".into(),
+                value: "a;b".into()
+            }
+        );
+        assert_eq!(
+            part("photo=@dir/a.png;type=image/png;filename=b.png").unwrap(),
+            PartArg::File {
+                name: "photo".into(),
+                path: "dir/a.png".into(),
+                mime: Some("image/png".into()),
+                filename: Some("b.png".into()),
+            }
+        );
+        assert!(part("photo=@").is_err());
+        assert!(part("photo=@a;size=3").is_err());
+    }
+
+    #[test]
+    fn conflicts_are_usage_errors() {
+        for args in [
+            &["-d", "x", "-f", "a=1", "http://h/"][..],
+            &["-u", "a:b", "--bearer", "t", "http://h/"],
+            &["--no-follow", "--max-redirects", "3", "http://h/"],
+            &["--cert", "c.pem", "http://h/"],
+            &["--auth-type", "digest", "http://h/"],
+            &["--netrc", "--netrc-file", "n", "http://h/"],
+            &["--serve-demo", "http://h/"],
+            &["-H", "oops", "http://h/"],
+            &["-X", "GE T", "http://h/"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+        let ok = parse(&[
+            "-f",
+            "a=1",
+            "-f",
+            "b=2",
+            "-u",
+            "a:b",
+            "--auth-type",
+            "digest",
+            "h",
+        ]);
+        assert_eq!(ok.unwrap().form.len(), 2);
+    }
+}

@@ -1,0 +1,83 @@
+//! # duet-cli
+//!
+//! The `duet` command: a curl/httpie-style HTTP/1.1 client over duet's two clients, and a
+//! local demo of both. It uses only the public APIs of `duet-blocking` and `duet-async`.
+//!
+//! ```text
+//! duet [OPTIONS] <URL>     one request (duet --help lists the options)
+//! duet                     the demo: a local site, a login and a few features, both clients
+//! ```
+//!
+//! How a command runs:
+//!
+//! 1. [`args::Args`] reads the command line (clap); a wrong one exits with 2.
+//! 2. [`spec::RequestSpec::from_args`] turns the flags into one request description, reading
+//!    the files they name, once.
+//! 3. [`send::perform`] loads the cookie jar, sends the spec with duet-blocking or (with
+//!    `--async`) duet-async into an [`output::Output`], and saves the jar. Configuring a
+//!    client and a request is written once, generic over the driver; only the loop that
+//!    reads the body is written per client.
+//! 4. The body is on stdout or in the `-o` file by then; with `--report` the
+//!    [`report::Report`] is printed instead. A failure prints `duet: <kind>: <message>` on
+//!    stderr and exits with the kind's code ([`failure::Kind::exit_code`]).
+//!
+//! What it does not do yet: proxies (`-x`, `--no-proxy`, `--proxy-user` fail with kind
+//! `proxy`, see [`proxy`]).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod args;
+pub mod demo;
+pub mod failure;
+pub mod jar;
+pub mod output;
+pub mod proxy;
+pub mod report;
+pub mod send;
+pub mod spec;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+use crate::args::Args;
+use crate::output::Output;
+use crate::report::Report;
+use crate::send::Outcome;
+use crate::spec::RequestSpec;
+
+/// Runs the `duet` command with the process's arguments.
+pub fn main() -> ExitCode {
+    run(Args::parse())
+}
+
+/// Runs the `duet` command with parsed arguments: the demo without a URL, else one request.
+pub fn run(args: Args) -> ExitCode {
+    if args.serve_demo {
+        return demo::serve();
+    }
+    let Some(url) = args.url.clone() else {
+        return demo::run();
+    };
+    let mut output = Output::for_args(&args);
+    let outcome = match RequestSpec::from_args(&args, &url) {
+        Ok(spec) => send::perform(&spec, args.fail, &mut output),
+        Err(failure) => Outcome::failed(failure, Instant::now()),
+    };
+    if args.report {
+        let json = Report::new(&outcome, &url).to_json();
+        let mut stdout = std::io::stdout().lock();
+        // A closed stdout leaves nothing to report to; the exit code still tells.
+        let _ = writeln!(stdout, "{json}").and_then(|()| stdout.flush());
+    }
+    match &outcome.error {
+        None => ExitCode::SUCCESS,
+        Some(failure) => {
+            eprintln!("{}", failure.line());
+            ExitCode::from(failure.kind.exit_code())
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Where a response goes: the body to stdout (after the head with `-i`), to a file with a
+//! progress bar (`-o`), or into memory for the report (`--report`, the demo). Both clients
+//! hand the response to an [`Output`] the same way: [`Output::head`] once, then
+//! [`Output::data`] for each piece of the decoded body.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use duet_blocking::ResponseInfo;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::args::Args;
+use crate::failure::{Failure, Kind};
+
+/// Where the body goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A file (`-o`), created when the response head arrives.
+    File(PathBuf),
+    /// Memory, for the report.
+    Memory,
+}
+
+/// Receives one response from either client.
+pub struct Output {
+    destination: Destination,
+    include: bool,
+    fail: bool,
+    raw: bool,
+    head: Option<ResponseInfo>,
+    body: Vec<u8>,
+    writer: Option<Box<dyn Write>>,
+    progress: Option<ProgressBar>,
+}
+
+impl Output {
+    /// An output sending the body to `destination`; `include` writes the status line and
+    /// headers first, `fail` drops the body of a 4xx/5xx response, `raw` says the body is not
+    /// decoded (so `Content-Length` sizes the progress bar).
+    pub fn new(destination: Destination, include: bool, fail: bool, raw: bool) -> Self {
+        Output {
+            destination,
+            include,
+            fail,
+            raw,
+            head: None,
+            body: Vec::new(),
+            writer: None,
+            progress: None,
+        }
+    }
+
+    /// The output the flags ask for: `-o` or stdout, or memory for `--report` without `-o`.
+    pub fn for_args(args: &Args) -> Self {
+        let destination = match (&args.output, args.report) {
+            (Some(path), _) => Destination::File(path.clone()),
+            (None, true) => Destination::Memory,
+            (None, false) => Destination::Stdout,
+        };
+        Output::new(
+            destination,
+            args.include && !args.report,
+            args.fail,
+            args.raw,
+        )
+    }
+
+    /// An output that keeps the body in memory.
+    pub fn memory() -> Self {
+        Output::new(Destination::Memory, false, false, false)
+    }
+
+    /// The response head has arrived: remembers it, opens the destination, writes the head
+    /// with `-i`. Returns whether the body is wanted (not for a failed status under `--fail`,
+    /// unless it goes to the report).
+    pub fn head(&mut self, info: &ResponseInfo) -> Result<bool, Failure> {
+        self.head = Some(info.clone());
+        let failed = info.status().is_client_error() || info.status().is_server_error();
+        if self.fail && failed && self.destination != Destination::Memory {
+            return Ok(false);
+        }
+        let mut writer: Box<dyn Write> = match &self.destination {
+            Destination::Memory => return Ok(true),
+            Destination::Stdout => Box::new(BufWriter::new(std::io::stdout().lock())),
+            Destination::File(path) => {
+                let file = File::create(path)
+                    .map_err(|e| Failure::new(Kind::Io, format!("-o {}: {e}", path.display())))?;
+                self.progress = self.progress_bar(info);
+                Box::new(BufWriter::new(file))
+            }
+        };
+        if self.include {
+            writer.write_all(&head_text(info)).map_err(write_error)?;
+        }
+        self.writer = Some(writer);
+        Ok(true)
+    }
+
+    /// A piece of the body.
+    pub fn data(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        match &mut self.writer {
+            Some(writer) => writer.write_all(bytes).map_err(write_error)?,
+            None => self.body.extend_from_slice(bytes),
+        }
+        if let Some(progress) = &self.progress {
+            progress.inc(bytes.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// The exchange is over (done or failed): flushes the destination, clears the progress
+    /// bar.
+    pub fn finish(&mut self) -> Result<(), Failure> {
+        if let Some(progress) = self.progress.take() {
+            progress.finish_and_clear();
+        }
+        match self.writer.take() {
+            Some(mut writer) => writer.flush().map_err(write_error),
+            None => Ok(()),
+        }
+    }
+
+    /// The response head, once it arrived.
+    pub fn response(&self) -> Option<&ResponseInfo> {
+        self.head.as_ref()
+    }
+
+    /// The body kept in memory: `None` unless the destination is [`Destination::Memory`] and
+    /// a response arrived.
+    pub fn body(&self) -> Option<&[u8]> {
+        (self.destination == Destination::Memory && self.head.is_some()).then_some(&self.body)
+    }
+
+    /// A bar on stderr when it is a terminal, sized by `Content-Length` when the body is
+    /// written as it comes (not decoded); a spinner with a byte count otherwise.
+    fn progress_bar(&self, info: &ResponseInfo) -> Option<ProgressBar> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let decoded = !self.raw && info.headers().contains("content-encoding");
+        let length = info
+            .header("content-length")
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .filter(|_| !decoded);
+        let target = ProgressDrawTarget::stderr();
+        let bar = match length {
+            Some(length) => ProgressBar::with_draw_target(Some(length), target).with_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .ok()?,
+            ),
+            None => ProgressBar::with_draw_target(None, target).with_style(
+                ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec}").ok()?,
+            ),
+        };
+        Some(bar)
+    }
+}
+
+/// `HTTP/1.1 200 OK`, the headers as received, and an empty line.
+pub fn head_text(info: &ResponseInfo) -> Vec<u8> {
+    let mut text = format!("{:?} {}", info.version(), info.status().as_u16()).into_bytes();
+    if !info.reason().is_empty() {
+        text.push(b' ');
+        text.extend_from_slice(info.reason());
+    }
+    text.push(b'\n');
+    for (name, value) in info.headers().iter() {
+        text.extend_from_slice(name.as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(value);
+        text.push(b'\n');
+    }
+    text.push(b'\n');
+    text
+}
+
+fn write_error(e: std::io::Error) -> Failure {
+    Failure::new(Kind::Io, format!("writing the body: {e}"))
+}

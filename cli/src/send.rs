@@ -1,0 +1,266 @@
+//! Sending a [`RequestSpec`] with either client.
+//!
+//! Both clients are configured by duet-core's shared builders, so configuring is written
+//! once, generic over the driver ([`client`], [`request`]); a [`DriverExt`] adds the two
+//! things the drivers spell differently (a file body, a multipart form). What remains per
+//! client is the short loop that sends and reads the body into an [`Output`]:
+//! [`send_blocking`] and [`send_async`].
+
+use std::fs::File;
+use std::time::{Duration, Instant};
+
+use duet_blocking::core::client::{ClientBuilder, Driver, RequestBuilder};
+use duet_blocking::{Cookie, ResponseInfo, SharedJar, TimeoutPhase};
+
+use crate::args::PartArg;
+use crate::failure::{Failure, Kind};
+use crate::output::Output;
+use crate::spec::{AuthSpec, BodySpec, Flavour, NetrcSpec, RequestSpec};
+use crate::{jar, proxy};
+
+/// What one request came to.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The final response's head, if one arrived.
+    pub response: Option<ResponseInfo>,
+    /// The body, when it was kept in memory.
+    pub body: Option<Vec<u8>>,
+    /// The cookies in the jar afterwards (expired ones left out).
+    pub cookies: Vec<Cookie>,
+    /// What failed, if anything.
+    pub error: Option<Failure>,
+    /// From building the client to the end of the body (or the failure).
+    pub elapsed: Duration,
+}
+
+/// Sends `spec` with the client it names, into `output`; loads and saves the cookie jar
+/// around it and, with `fail`, turns a 4xx/5xx status into a failure of kind `status`.
+pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
+    let started = Instant::now();
+    let jar = match jar::load(spec.cookie_jar.as_deref()) {
+        Ok(jar) => jar,
+        Err(failure) => return Outcome::failed(failure, started),
+    };
+    let sent = match spec.flavour {
+        Flavour::Blocking => send_blocking(spec, &jar, output),
+        Flavour::Async => send_async(spec, &jar, output),
+    };
+    let elapsed = started.elapsed();
+    let finished = output.finish();
+    let saved = match &spec.cookie_jar {
+        Some(path) => jar::save(path, &jar),
+        None => Ok(()),
+    };
+    let status = match (fail, output.response()) {
+        (true, Some(info)) => info
+            .error_for_status_ref()
+            .map_or(Ok(()), |e| Err(e.into())),
+        _ => Ok(()),
+    };
+    let now = std::time::SystemTime::now();
+    Outcome {
+        response: output.response().cloned(),
+        body: output.body().map(<[u8]>::to_vec),
+        cookies: jar
+            .cookies()
+            .into_iter()
+            .filter(|c| !c.is_expired(now))
+            .collect(),
+        error: sent.and(finished).and(saved).and(status).err(),
+        elapsed,
+    }
+}
+
+impl Outcome {
+    /// An outcome with no response: `failure` happened before anything was sent.
+    pub fn failed(failure: Failure, started: Instant) -> Outcome {
+        Outcome {
+            response: None,
+            body: None,
+            cookies: Vec::new(),
+            error: Some(failure),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// What the two drivers spell differently when a request is configured.
+pub trait DriverExt: Driver {
+    /// A body streamed from a file.
+    fn file_body(file: File) -> Self::Body;
+    /// A multipart form of `parts` (files are streamed when the body is sent).
+    fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error>;
+}
+
+impl DriverExt for duet_blocking::Blocking {
+    fn file_body(file: File) -> Self::Body {
+        file.into()
+    }
+
+    fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error> {
+        use duet_blocking::multipart::{Form, Part};
+        let mut form = Form::new();
+        for part in parts {
+            form = match part {
+                PartArg::Text { name, value } => form.text(name, value),
+                PartArg::File {
+                    name,
+                    path,
+                    mime,
+                    filename,
+                } => {
+                    let mut file = Part::file(path)?;
+                    if let Some(filename) = filename {
+                        file = file.file_name(filename);
+                    }
+                    if let Some(mime) = mime {
+                        file = file.mime(mime)?;
+                    }
+                    form.part(name, file)
+                }
+            };
+        }
+        Ok(form)
+    }
+}
+
+impl DriverExt for duet_async::Async {
+    fn file_body(file: File) -> Self::Body {
+        file.into()
+    }
+
+    fn form(parts: &[PartArg]) -> Result<Self::Form, duet_async::Error> {
+        use duet_async::multipart::{Form, Part};
+        let mut form = Form::new();
+        for part in parts {
+            form = match part {
+                PartArg::Text { name, value } => form.text(name, value),
+                PartArg::File {
+                    name,
+                    path,
+                    mime,
+                    filename,
+                } => {
+                    let mut file = Part::file(path)?;
+                    if let Some(filename) = filename {
+                        file = file.file_name(filename);
+                    }
+                    if let Some(mime) = mime {
+                        file = file.mime(mime)?;
+                    }
+                    form.part(name, file)
+                }
+            };
+        }
+        Ok(form)
+    }
+}
+
+/// A client configured as `spec` says, keeping cookies in `jar`.
+pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Client, Failure> {
+    let mut builder = ClientBuilder::<D>::new()
+        .cookie_jar(jar.clone())
+        .redirect(spec.redirect.clone())
+        .decompress(!spec.raw)
+        .danger_accept_invalid_certs(spec.tls.insecure);
+    let timeouts = &spec.timeouts;
+    if let Some(total) = timeouts.total {
+        builder = builder.timeout(total);
+    }
+    if let Some(connect) = timeouts.connect {
+        builder = builder.connect_timeout(connect);
+    }
+    if let Some(read) = timeouts.read {
+        builder = builder.read_timeout(read);
+    }
+    if let Some(pem) = &spec.tls.ca_pem {
+        builder = builder.add_root_certificate_pem(pem.clone());
+    }
+    if let Some((cert, key)) = &spec.tls.identity_pem {
+        builder = builder.identity_pem(cert.clone(), key.clone());
+    }
+    builder = match &spec.netrc {
+        Some(NetrcSpec::Default) => builder.netrc(None),
+        Some(NetrcSpec::File(path)) => builder.netrc(Some(path.clone())),
+        None => builder,
+    };
+    builder = proxy::configure(builder, &spec.proxy)?;
+    Ok(builder.build()?)
+}
+
+/// The request `spec` describes, on `client`.
+pub fn request<D: DriverExt>(
+    client: &D::Client,
+    spec: &RequestSpec,
+) -> Result<RequestBuilder<D>, Failure> {
+    let mut request = RequestBuilder::<D>::new(client.clone(), spec.method.clone(), &spec.url)
+        .headers(spec.headers.iter().map(|(n, v)| (n, v)));
+    if !spec.query.is_empty() {
+        request = request.query(&spec.query);
+    }
+    for (name, value) in &spec.cookies {
+        request = request.cookie(name, value);
+    }
+    request = match &spec.body {
+        None => request,
+        Some(BodySpec::Bytes(bytes)) => request.body(bytes.clone()),
+        Some(BodySpec::File(path)) => {
+            let file = File::open(path)
+                .map_err(|e| Failure::new(Kind::Body, format!("{}: {e}", path.display())))?;
+            request.body(D::file_body(file))
+        }
+        Some(BodySpec::Form(pairs)) => request.form(pairs),
+        Some(BodySpec::Multipart(parts)) => request.multipart(D::form(parts)?),
+        Some(BodySpec::Json(json)) => request.json(json),
+    };
+    Ok(match &spec.auth {
+        None => request,
+        Some(AuthSpec::Basic(user, password)) => request.basic_auth(user, password),
+        Some(AuthSpec::Digest(user, password)) => request.digest_auth(user, password),
+        Some(AuthSpec::Bearer(token)) => request.bearer_auth(token),
+    })
+}
+
+/// Sends with duet-blocking and reads the body into `output`.
+pub fn send_blocking(
+    spec: &RequestSpec,
+    jar: &SharedJar,
+    output: &mut Output,
+) -> Result<(), Failure> {
+    use std::io::Read;
+    let client = client::<duet_blocking::Blocking>(spec, jar)?;
+    let mut response = request::<duet_blocking::Blocking>(&client, spec)?.send()?;
+    if !output.head(&response)? {
+        return Ok(());
+    }
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let n = response
+            .read(&mut buffer)
+            .map_err(|e| duet_blocking::Error::from_io(e, TimeoutPhase::ReadBody))?;
+        if n == 0 {
+            return Ok(());
+        }
+        output.data(&buffer[..n])?;
+    }
+}
+
+/// Sends with duet-async, on a current-thread tokio runtime, and reads the body into
+/// `output`.
+pub fn send_async(spec: &RequestSpec, jar: &SharedJar, output: &mut Output) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Kind::Io, format!("starting the tokio runtime: {e}")))?;
+    runtime.block_on(async {
+        let client = client::<duet_async::Async>(spec, jar)?;
+        let mut response = request::<duet_async::Async>(&client, spec)?.send().await?;
+        if !output.head(&response)? {
+            return Ok(());
+        }
+        while let Some(chunk) = response.chunk().await? {
+            output.data(&chunk)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,312 @@
+//! [`RequestSpec`]: what the flags ask for, built once and sent by either client
+//! ([`crate::send`]). Files named by flags are read here (except bodies streamed from disk),
+//! so both clients see the same bytes.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use duet_blocking::{Method, RedirectPolicy};
+use serde_json::value::RawValue;
+
+use crate::args::{Args, AuthType, PartArg};
+use crate::failure::{Failure, Kind};
+use crate::proxy::ProxySpec;
+
+/// Which client sends the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavour {
+    /// duet-blocking (the default).
+    #[default]
+    Blocking,
+    /// duet-async, on a tokio runtime the tool builds (`--async`).
+    Async,
+}
+
+/// The request body.
+#[derive(Debug, Clone)]
+pub enum BodySpec {
+    /// `-d TEXT`, `-d @-`: these bytes.
+    Bytes(Vec<u8>),
+    /// `-d @FILE`: the file, streamed.
+    File(PathBuf),
+    /// `-f k=v...`: a urlencoded form.
+    Form(Vec<(String, String)>),
+    /// `-F ...`: a multipart form.
+    Multipart(Vec<PartArg>),
+    /// `-j`: JSON text, checked and sent as given.
+    Json(Box<RawValue>),
+}
+
+/// Credentials for the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSpec {
+    /// `-u USER:PASS` (`--auth-type basic`).
+    Basic(String, String),
+    /// `-u USER:PASS --auth-type digest`.
+    Digest(String, String),
+    /// `--bearer TOKEN`.
+    Bearer(String),
+}
+
+/// Where netrc credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetrcSpec {
+    /// `--netrc`: `$NETRC` or `~/.netrc`.
+    Default,
+    /// `--netrc-file PATH`.
+    File(PathBuf),
+}
+
+/// The timeouts given on the command line (the clients' defaults for the rest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeoutSpec {
+    /// `--timeout`: the whole request.
+    pub total: Option<Duration>,
+    /// `--connect-timeout`.
+    pub connect: Option<Duration>,
+    /// `--read-timeout`.
+    pub read: Option<Duration>,
+}
+
+/// TLS material and settings, files already read.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSpec {
+    /// `--cacert`: extra roots, PEM.
+    pub ca_pem: Option<Vec<u8>>,
+    /// `--cert` and `--key`: a client identity, PEM.
+    pub identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// `--insecure`.
+    pub insecure: bool,
+}
+
+/// One request as the flags describe it.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// The client that sends it.
+    pub flavour: Flavour,
+    /// The method.
+    pub method: Method,
+    /// The URL as given (with `http://` added when it had no scheme); the client parses it.
+    pub url: String,
+    /// `-H`, in order.
+    pub headers: Vec<(String, String)>,
+    /// `-q`, in order.
+    pub query: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<BodySpec>,
+    /// Credentials for the server, if any.
+    pub auth: Option<AuthSpec>,
+    /// netrc credentials, if asked for.
+    pub netrc: Option<NetrcSpec>,
+    /// `-b`, for this request's origin only.
+    pub cookies: Vec<(String, String)>,
+    /// `-c`: the jar file.
+    pub cookie_jar: Option<PathBuf>,
+    /// `--no-follow`, `--max-redirects`.
+    pub redirect: RedirectPolicy,
+    /// Timeouts.
+    pub timeouts: TimeoutSpec,
+    /// TLS.
+    pub tls: TlsSpec,
+    /// Proxy flags.
+    pub proxy: ProxySpec,
+    /// `--raw`: no content decoding.
+    pub raw: bool,
+}
+
+impl RequestSpec {
+    /// The request `args` describe for `url`; fails on unreadable files or a `-j` that is not
+    /// JSON, before anything is sent. The proxy flags are kept as given: whether they can be
+    /// honoured is decided when the client is built ([`crate::proxy`]).
+    pub fn from_args(args: &Args, url: &str) -> Result<RequestSpec, Failure> {
+        let body = body(args)?;
+        let method = match &args.method {
+            Some(method) => method.clone(),
+            None if body.is_some() => Method::POST,
+            None => Method::GET,
+        };
+        Ok(RequestSpec {
+            flavour: match args.use_async {
+                true => Flavour::Async,
+                false => Flavour::Blocking,
+            },
+            method,
+            url: with_scheme(url),
+            headers: args.headers.clone(),
+            query: args.query.clone(),
+            body,
+            auth: auth(args),
+            netrc: match (&args.netrc_file, args.netrc) {
+                (Some(path), _) => Some(NetrcSpec::File(path.clone())),
+                (None, true) => Some(NetrcSpec::Default),
+                (None, false) => None,
+            },
+            cookies: args.cookies.clone(),
+            cookie_jar: args.cookie_jar.clone(),
+            redirect: match (args.no_follow, args.max_redirects) {
+                (true, _) => RedirectPolicy::none(),
+                (false, Some(max)) => RedirectPolicy::limited(max),
+                (false, None) => RedirectPolicy::default(),
+            },
+            timeouts: TimeoutSpec {
+                total: args.timeout,
+                connect: args.connect_timeout,
+                read: args.read_timeout,
+            },
+            tls: tls(args)?,
+            proxy: ProxySpec::from_args(args),
+            raw: args.raw,
+        })
+    }
+}
+
+/// `http://` in front of a URL that names no scheme (`127.0.0.1:8000/x`), as httpie does.
+fn with_scheme(url: &str) -> String {
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
+}
+
+fn auth(args: &Args) -> Option<AuthSpec> {
+    match (&args.user, &args.bearer) {
+        (Some((user, pass)), _) => Some(match args.auth_type {
+            AuthType::Basic => AuthSpec::Basic(user.clone(), pass.clone()),
+            AuthType::Digest => AuthSpec::Digest(user.clone(), pass.clone()),
+        }),
+        (None, Some(token)) => Some(AuthSpec::Bearer(token.clone())),
+        (None, None) => None,
+    }
+}
+
+fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
+    if let Some(data) = &args.data {
+        return Ok(Some(match data.strip_prefix('@') {
+            Some("-") => BodySpec::Bytes(read_stdin()?),
+            Some(path) => {
+                // Streamed when sent; a missing file is reported now, before anything is sent.
+                std::fs::metadata(path).map_err(|e| body_error(path, e))?;
+                BodySpec::File(PathBuf::from(path))
+            }
+            None => BodySpec::Bytes(data.clone().into_bytes()),
+        }));
+    }
+    if let Some(json) = &args.json {
+        let text = match json.strip_prefix('@') {
+            Some("-") => String::from_utf8(read_stdin()?)
+                .map_err(|_| Failure::new(Kind::Body, "-j: standard input is not UTF-8"))?,
+            Some(path) => std::fs::read_to_string(path).map_err(|e| body_error(path, e))?,
+            None => json.clone(),
+        };
+        let raw = RawValue::from_string(text.trim().to_owned())
+            .map_err(|e| Failure::new(Kind::Body, format!("-j is not JSON: {e}")))?;
+        return Ok(Some(BodySpec::Json(raw)));
+    }
+    if !args.form.is_empty() {
+        return Ok(Some(BodySpec::Form(args.form.clone())));
+    }
+    if !args.part.is_empty() {
+        return Ok(Some(BodySpec::Multipart(args.part.clone())));
+    }
+    Ok(None)
+}
+
+fn read_stdin() -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::new(Kind::Body, format!("reading standard input: {e}")))?;
+    Ok(bytes)
+}
+
+fn body_error(path: &str, e: std::io::Error) -> Failure {
+    Failure::new(Kind::Body, format!("{path}: {e}"))
+}
+
+fn tls(args: &Args) -> Result<TlsSpec, Failure> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| Failure::new(Kind::Tls, format!("{}: {e}", path.display())))
+    };
+    Ok(TlsSpec {
+        ca_pem: args.cacert.as_ref().map(read).transpose()?,
+        identity_pem: match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        },
+        insecure: args.insecure,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn spec(args: &[&str]) -> Result<RequestSpec, Failure> {
+        let args = Args::try_parse_from(std::iter::once("duet").chain(args.iter().copied()))
+            .expect("valid flags");
+        let url = args.url.clone().expect("a URL");
+        RequestSpec::from_args(&args, &url)
+    }
+
+    #[test]
+    fn method_follows_the_body() {
+        assert_eq!(spec(&["h/"]).unwrap().method, Method::GET);
+        assert_eq!(spec(&["-f", "a=1", "h/"]).unwrap().method, Method::POST);
+        assert_eq!(
+            spec(&["-X", "PUT", "-d", "x", "h/"]).unwrap().method,
+            Method::PUT
+        );
+    }
+
+    #[test]
+    fn urls_get_a_scheme_when_they_have_none() {
+        assert_eq!(
+            spec(&["127.0.0.1:80/x"]).unwrap().url,
+            "http://127.0.0.1:80/x"
+        );
+        assert_eq!(spec(&["https://h/x"]).unwrap().url, "https://h/x");
+    }
+
+    #[test]
+    fn json_is_checked_and_kept_as_given() {
+        let Some(BodySpec::Json(raw)) = spec(&["-j", " {\"a\": [1, 2]}\n", "h/"]).unwrap().body
+        else {
+            panic!("a JSON body")
+        };
+        assert_eq!(raw.get(), "{\"a\": [1, 2]}");
+        let bad = spec(&["-j", "{nope", "h/"]).unwrap_err();
+        assert_eq!(bad.kind, Kind::Body);
+        let missing = spec(&["-j", "@/nonexistent/duet.json", "h/"]).unwrap_err();
+        assert_eq!(missing.kind, Kind::Body);
+    }
+
+    #[test]
+    fn files_are_checked_before_sending() {
+        let missing = spec(&["-d", "@/nonexistent/duet", "h/"]).unwrap_err();
+        assert_eq!(missing.kind, Kind::Body);
+        let cacert = spec(&["--cacert", "/nonexistent/ca.pem", "h/"]).unwrap_err();
+        assert_eq!(cacert.kind, Kind::Tls);
+    }
+
+    #[test]
+    fn redirects_and_auth() {
+        assert!(!spec(&["--no-follow", "h/"]).unwrap().redirect.follow);
+        assert_eq!(
+            spec(&["--max-redirects", "2", "h/"]).unwrap().redirect.max,
+            2
+        );
+        assert_eq!(
+            spec(&["-u", "a:b", "--auth-type", "digest", "h/"])
+                .unwrap()
+                .auth,
+            Some(AuthSpec::Digest("a".into(), "b".into()))
+        );
+        assert_eq!(
+            spec(&["--bearer", "t", "h/"]).unwrap().auth,
+            Some(AuthSpec::Bearer("t".into()))
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Request bodies: `-d`, `-f`, `-F`, `-j`.
+
+use duet_cli::demo::Site;
+use serde_json::json;
+
+use crate::harness::*;
+
+#[test]
+fn data_as_text_from_a_file_and_from_stdin() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.echo("/echo");
+    let (report, _) = duet(&["-d", "a=1&b", &url]).report();
+    let echo = echoed(&report);
+    assert_eq!(echo["body"], "a=1&b");
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        None,
+        "raw means raw"
+    );
+    assert_eq!(header(&echo["headers"], "content-length"), Some("5"));
+
+    let data = file(dir.path(), "data.txt", "from a file\n");
+    let (report, _) = duet(&["-d", &format!("@{}", arg(&data)), &url]).report();
+    let echo = echoed(&report);
+    assert_eq!(echo["body"], "from a file\n");
+    assert_eq!(header(&echo["headers"], "content-length"), Some("12"));
+
+    let (report, _) = duet(&["-d", "@-", &url]).stdin(b"from stdin").report();
+    assert_eq!(echoed(&report)["body"], "from stdin");
+}
+
+#[test]
+fn form_fields_are_urlencoded() {
+    let site = Site::start();
+    let (report, _) = duet(&[
+        "-f",
+        "a=1",
+        "--form",
+        "b=x y&z",
+        "-f",
+        "a=",
+        &site.echo("/echo"),
+    ])
+    .report();
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["form"], json!([["a", "1"], ["b", "x y&z"], ["a", ""]]));
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+}
+
+#[test]
+fn multipart_text_and_file_parts() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = file(dir.path(), "beach.jpg", [0xffu8, 0xd8, 0xff, 0xe0, 0, 1, 2]);
+    let notes = file(dir.path(), "notes.txt", "hello");
+    let (report, run) = duet(&[
+        "-F",
+        "title=holiday; 2024",
+        "-F",
+        &format!("photo=@{};type=image/png;filename=b.png", arg(&photo)),
+        "--part",
+        &format!("notes=@{}", arg(&notes)),
+        &site.echo("/echo"),
+    ])
+    .report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert!(
+        header(&echo["headers"], "content-type")
+            .unwrap()
+            .starts_with("multipart/form-data; boundary="),
+        "{echo}"
+    );
+    assert_eq!(
+        echo["parts"],
+        json!([
+            {"name": "title", "filename": null, "content_type": null, "size": 13, "text": "holiday; 2024"},
+            {"name": "photo", "filename": "b.png", "content_type": "image/png", "size": 7},
+            {"name": "notes", "filename": "notes.txt", "content_type": "text/plain", "size": 5, "text": "hello"},
+        ])
+    );
+}
+
+#[test]
+fn json_as_given_from_text_and_file() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.echo("/echo");
+    let (report, _) = duet(&["-j", r#"{"b": [1, 2.50], "a": null}"#, &url]).report();
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(
+        echo["body"], r#"{"b": [1, 2.50], "a": null}"#,
+        "sent as given"
+    );
+    assert_eq!(echo["json"], json!({"a": null, "b": [1, 2.5]}));
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        Some("application/json")
+    );
+
+    let doc = file(dir.path(), "doc.json", "[1, 2, 3]\n");
+    let (report, _) = duet(&["--json", &format!("@{}", arg(&doc)), "-X", "PATCH", &url]).report();
+    let echo = echoed(&report);
+    assert_eq!(
+        (echo["method"].clone(), echo["json"].clone()),
+        (json!("PATCH"), json!([1, 2, 3]))
+    );
+
+    // A Content-Type of one's own is kept.
+    let (report, _) = duet(&[
+        "-j",
+        "{}",
+        "-H",
+        "Content-Type: application/vnd.api+json",
+        &url,
+    ])
+    .report();
+    assert_eq!(
+        header(&echoed(&report)["headers"], "content-type"),
+        Some("application/vnd.api+json")
+    );
+}
+
+#[test]
+fn a_body_that_cannot_be_made_fails_before_anything_is_sent() {
+    let site = Site::start();
+    let url = site.echo("/echo");
+    for args in [
+        vec!["-j", "{not json", url.as_str()],
+        vec!["-j", "@/nonexistent/duet.json", url.as_str()],
+        vec!["-d", "@/nonexistent/duet.txt", url.as_str()],
+        vec!["-F", "f=@/nonexistent/duet.bin", url.as_str()],
+    ] {
+        let (report, run) = duet(&args).report();
+        assert_eq!(run.code, 1, "{args:?}");
+        assert_eq!(report["error"]["kind"], "body", "{args:?}: {report}");
+        assert!(run.stderr.starts_with("duet: body: "), "{}", run.stderr);
+    }
+    assert!(site.echo_server().requests().is_empty());
+}
+
+#[test]
+fn only_one_kind_of_body() {
+    for args in [
+        &["-d", "x", "-j", "{}", "http://127.0.0.1:9/"][..],
+        &["-f", "a=1", "-F", "b=2", "http://127.0.0.1:9/"],
+        &["-F", "b", "http://127.0.0.1:9/"],
+        &["-F", "b=@a;size=1", "http://127.0.0.1:9/"],
+    ] {
+        assert_eq!(duet(args).run().code, 2, "{args:?}");
+    }
+}

@@ -1,0 +1,147 @@
+//! Errors: one line on stderr with the kind, the exit code, and the report still printed.
+
+use duet_cli::demo::Site;
+use duet_tests::server::{Reply, Server};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_refused_connection() {
+    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let run = duet(&[&url]).run();
+    assert_eq!(run.code, 7);
+    assert!(run.stderr.starts_with("duet: connect: "), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1);
+    assert!(run.stdout.is_empty());
+    let (report, run) = duet(&[&url]).report();
+    assert_eq!(run.code, 7);
+    assert_eq!(
+        (
+            report["status"].clone(),
+            report["url"].clone(),
+            report["error"]["kind"].clone()
+        ),
+        (Value::Null, json!(url), json!("connect"))
+    );
+}
+
+#[test]
+fn a_server_that_breaks_the_protocol() {
+    let server = Server::http(|_| Reply::raw("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"));
+    let (report, run) = duet(&[server.url("/")]).report();
+    assert_eq!(run.code, 1);
+    assert_eq!(report["error"]["kind"], "protocol", "{report}");
+    assert!(run.stderr.starts_with("duet: protocol: "), "{}", run.stderr);
+}
+
+#[test]
+fn a_body_that_does_not_decode() {
+    let server =
+        Server::http(|_| Reply::ok("this is not gzip at all").header("Content-Encoding", "gzip"));
+    let (report, run) = duet(&[server.url("/")]).report();
+    assert_eq!(run.code, 1);
+    assert_eq!(report["error"]["kind"], "decode", "{report}");
+    assert_eq!(report["status"], 200, "the head had arrived");
+}
+
+#[test]
+fn urls_that_cannot_be_requested() {
+    for url in ["http://exa mple.test/", "ftp://127.0.0.1/", "http://"] {
+        let (report, run) = duet(&[url]).report();
+        assert_eq!(run.code, 1, "{url}");
+        assert_eq!(report["error"]["kind"], "invalid_url", "{url}: {report}");
+        assert_eq!(report["url"], url);
+    }
+}
+
+#[test]
+fn an_invalid_header_is_refused_before_sending() {
+    let site = Site::start();
+    let (report, run) = duet(&["-H", "Bad Name: x", &site.echo("/echo")]).report();
+    assert_eq!(
+        (run.code, report["error"]["kind"].clone()),
+        (1, json!("invalid_header"))
+    );
+    let (report, _) = duet(&["-H", "X-Ok: line\u{1}break", &site.echo("/echo")]).report();
+    assert_eq!(report["error"]["kind"], "invalid_header");
+    assert!(site.echo_server().requests().is_empty());
+}
+
+#[test]
+fn proxy_flags_are_not_supported_yet() {
+    let site = Site::start();
+    for args in [
+        vec!["-x", "http://127.0.0.1:9"],
+        vec!["--proxy", "http://127.0.0.1:9"],
+        vec!["--no-proxy"],
+        vec!["--proxy-user", "a:b"],
+    ] {
+        let url = site.echo("/echo");
+        let (report, run) = duet(&[args.clone(), vec![url.as_str()]].concat()).report();
+        assert_eq!(run.code, 1, "{args:?}");
+        assert_eq!(report["error"]["kind"], "proxy", "{args:?}");
+        assert!(
+            run.stderr.starts_with("duet: proxy: ") && run.stderr.contains("not supported yet"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(
+        site.echo_server().requests().is_empty(),
+        "nothing sent directly"
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_no_report() {
+    let run = duet(&["--report", "--no-such-flag", "http://127.0.0.1:9/"]).run();
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("--no-such-flag"), "{}", run.stderr);
+    let help = duet(&["--help"]).run();
+    assert_eq!(help.code, 0);
+    for flag in [
+        "--method",
+        "--header",
+        "--query",
+        "--data",
+        "--form",
+        "--part",
+        "--json",
+        "--user",
+        "--auth-type",
+        "--bearer",
+        "--netrc",
+        "--netrc-file",
+        "--proxy-user",
+        "--cookie",
+        "--cookie-jar",
+        "--no-follow",
+        "--max-redirects",
+        "--timeout",
+        "--connect-timeout",
+        "--read-timeout",
+        "--cacert",
+        "--cert",
+        "--key",
+        "--insecure",
+        "--proxy",
+        "--no-proxy",
+        "--async",
+        "--include",
+        "--output",
+        "--raw",
+        "--fail",
+        "--report",
+    ] {
+        assert!(help.out().contains(flag), "{flag} in --help");
+    }
+    assert!(help.out().contains("Exit codes"));
+}

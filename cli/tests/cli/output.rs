@@ -1,0 +1,182 @@
+//! Output: the body on stdout, `-i`, `-o`, `--raw`, `--fail`, and the report's shape.
+
+use base64::Engine;
+use duet_cli::demo::Site;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+#[test]
+fn the_decoded_body_goes_to_stdout() {
+    let site = Site::start();
+    let run = duet(&[site.echo("/gzip")]).run();
+    assert_eq!(run.code, 0);
+    let body: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(body["message"], "decoded by duet");
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn include_adds_the_status_line_and_headers() {
+    let site = Site::start();
+    let run = duet(&["-i", &site.echo("/status/404")]).run();
+    let out = run.out();
+    assert!(out.starts_with("HTTP/1.1 404 Not Found\n"), "{out}");
+    assert!(out.contains("\nContent-Type: application/json\n"), "{out}");
+    assert!(out.ends_with("\n\n{\"status\":404}"), "{out}");
+    assert_eq!(run.code, 0, "a 404 without --fail is a success");
+}
+
+#[test]
+fn output_writes_the_body_to_a_file() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bytes.bin");
+    let run = duet(&["-o", &arg(&path), &site.echo("/bytes/300000")]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        run.stderr, "",
+        "no progress bar when stderr is not a terminal"
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 300_000);
+    assert!(bytes.iter().enumerate().all(|(i, &b)| b == i as u8));
+
+    // With -i the head goes first; with --report the body stays out of the report.
+    let run = duet(&["-i", "--output", &arg(&path), &site.echo("/status/201")]).run();
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("HTTP/1.1 201 Created\n")
+    );
+    let (report, _) = duet(&["-o", &arg(&path), &site.echo("/status/202")]).report();
+    assert_eq!(report["body"], Value::Null);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"status\":202}");
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn an_output_file_that_cannot_be_created_is_an_io_error() {
+    let site = Site::start();
+    let (report, run) = duet(&["-o", "/nonexistent/dir/out", &site.echo("/echo")]).report();
+    assert_eq!(
+        (run.code, report["error"]["kind"].clone()),
+        (1, json!("io"))
+    );
+    assert_eq!(report["status"], 200, "the response had arrived");
+}
+
+#[test]
+fn raw_keeps_the_content_coding() {
+    let site = Site::start();
+    let (report, _) = duet(&["--raw", &site.echo("/gzip")]).report();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(report["body_base64"].as_str().expect("gzip is not UTF-8"))
+        .unwrap();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b]);
+    assert_eq!(report.get("body"), None);
+    let request = &site.echo_server().requests()[0];
+    assert!(
+        !request.has_header("accept-encoding"),
+        "nothing to decode, nothing asked for"
+    );
+}
+
+#[test]
+fn fail_turns_an_error_status_into_exit_22() {
+    let site = Site::start();
+    let run = duet(&["--fail", &site.echo("/status/404")]).run();
+    assert_eq!(run.code, 22);
+    assert!(run.stdout.is_empty(), "no body");
+    assert!(
+        run.stderr
+            .starts_with("duet: status: HTTP status 404 Not Found"),
+        "{}",
+        run.stderr
+    );
+    let (report, run) = duet(&["--fail", &site.echo("/status/503")]).report();
+    assert_eq!(run.code, 22);
+    assert_eq!(report["status"], 503);
+    assert_eq!(report["error"]["kind"], "status");
+    assert_eq!(
+        report["body"], "{\"status\":503}",
+        "the report keeps the body"
+    );
+    let run = duet(&["--fail", &site.echo("/status/204")]).run();
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn the_report_has_every_field() {
+    let site = Site::start();
+    let (report, run) = duet(&[site.echo("/redirect/1")]).report();
+    assert_eq!(run.code, 0);
+    let keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = [
+        "status",
+        "version",
+        "url",
+        "headers",
+        "history",
+        "body",
+        "cookies",
+        "elapsed_ms",
+        "error",
+    ];
+    expected.sort();
+    let mut keys = keys;
+    keys.sort();
+    assert_eq!(keys, expected);
+    assert_eq!(report["version"], "HTTP/1.1");
+    assert!(report["elapsed_ms"].is_u64());
+    assert_eq!(report["error"], Value::Null);
+    assert!(
+        report["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h.as_array().unwrap().len() == 2)
+    );
+    let hop = report["history"][0].as_object().unwrap();
+    let mut hop_keys: Vec<&str> = hop.keys().map(String::as_str).collect();
+    hop_keys.sort();
+    assert_eq!(hop_keys, ["headers", "status", "url"]);
+
+    // The fields come out in the documented order, one per line.
+    let text = run.out();
+    let positions: Vec<usize> = [
+        "status",
+        "version",
+        "url",
+        "headers",
+        "history",
+        "body",
+        "cookies",
+        "elapsed_ms",
+        "error",
+    ]
+    .iter()
+    .map(|k| {
+        text.find(&format!("\n  \"{k}\": "))
+            .unwrap_or_else(|| panic!("{k} in {text}"))
+    })
+    .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
+
+#[test]
+fn binary_bodies_are_base64_in_the_report() {
+    let site = Site::start();
+    let (report, _) = duet(&[site.echo("/bytes/200")]).report();
+    assert_eq!(report.get("body"), None);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(report["body_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(bytes, (0..200).map(|i| i as u8).collect::<Vec<_>>());
+}

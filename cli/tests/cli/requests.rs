@@ -1,0 +1,219 @@
+//! The request line and head: method, URL, headers, query; redirects and timeouts.
+
+use std::time::{Duration, Instant};
+
+use duet_cli::demo::Site;
+use duet_tests::server::{Reply, Server};
+
+use crate::harness::*;
+
+#[test]
+fn get_by_default_post_with_a_body_and_any_method_with_x() {
+    let site = Site::start();
+    let url = site.echo("/echo");
+    for (args, method) in [
+        (vec![url.as_str()], "GET"),
+        (vec!["-d", "x", url.as_str()], "POST"),
+        (vec!["-X", "PUT", "-d", "x", url.as_str()], "PUT"),
+        (vec!["-X", "DELETE", url.as_str()], "DELETE"),
+        (vec!["--method", "PROPFIND", url.as_str()], "PROPFIND"),
+    ] {
+        let (report, run) = duet(&args).report();
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert_eq!(echoed(&report)["method"], method, "{args:?}");
+    }
+}
+
+#[test]
+fn headers_repeat_in_order_and_may_be_empty() {
+    let site = Site::start();
+    let (report, _) = duet(&[
+        "-H",
+        "X-Trace: 1",
+        "--header",
+        "x-trace:2",
+        "-H",
+        "X-Empty:",
+        "-H",
+        "User-Agent: duet-test",
+        &site.echo("/echo"),
+    ])
+    .report();
+    let echo = echoed(&report);
+    let headers: Vec<(String, String)> = serde_json::from_value(echo["headers"].clone()).unwrap();
+    let traces: Vec<&(String, String)> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-trace"))
+        .collect();
+    assert_eq!(traces.len(), 2);
+    assert_eq!((traces[0].1.as_str(), traces[1].1.as_str()), ("1", "2"));
+    assert_eq!(header(&echo["headers"], "x-empty"), Some(""));
+    assert_eq!(header(&echo["headers"], "user-agent"), Some("duet-test"));
+}
+
+#[test]
+fn query_parameters_are_appended_and_encoded() {
+    let site = Site::start();
+    let (report, _) = duet(&[
+        "-q",
+        "a=1",
+        "--query",
+        "b=x y&z",
+        "-q",
+        "a=2",
+        &site.echo("/echo?first=0"),
+    ])
+    .report();
+    assert_eq!(
+        echoed(&report)["query"],
+        serde_json::json!([["first", "0"], ["a", "1"], ["b", "x y&z"], ["a", "2"]])
+    );
+    assert!(report["url"].as_str().unwrap().contains("first=0&a=1&b="));
+}
+
+#[test]
+fn a_url_without_a_scheme_is_http() {
+    let site = Site::start();
+    let url = site.echo("/echo");
+    let bare = url.strip_prefix("http://").unwrap();
+    let (report, run) = duet(&[bare]).report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(report["url"], url);
+}
+
+#[test]
+fn redirects_are_followed_and_recorded() {
+    let site = Site::start();
+    let (report, _) = duet(&[site.echo("/redirect/3")]).report();
+    assert_eq!(report["status"], 200);
+    assert_eq!(report["url"], site.echo("/echo"));
+    let hops: Vec<(u64, String)> = report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["status"].as_u64().unwrap(),
+                h["url"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hops,
+        [3, 2, 1].map(|n| (302, site.echo(&format!("/redirect/{n}"))))
+    );
+    assert_eq!(
+        header(&report["history"][2]["headers"], "location"),
+        Some("/echo")
+    );
+}
+
+#[test]
+fn no_follow_gives_the_redirect_itself() {
+    let site = Site::start();
+    let (report, run) = duet(&["--no-follow", &site.echo("/redirect/2")]).report();
+    assert_eq!(run.code, 0);
+    assert_eq!(report["status"], 302);
+    assert_eq!(report["history"], serde_json::json!([]));
+    assert_eq!(header(&report["headers"], "location"), Some("/redirect/1"));
+    assert_eq!(site.echo_server().requests().len(), 1);
+}
+
+#[test]
+fn max_redirects_caps_the_hops() {
+    let site = Site::start();
+    let (report, run) = duet(&["--max-redirects", "3", &site.echo("/redirect/3")]).report();
+    assert_eq!((run.code, report["status"].clone()), (0, 200.into()));
+    let (report, run) = duet(&["--max-redirects", "2", &site.echo("/redirect/3")]).report();
+    assert_eq!(run.code, 47, "{}", run.stderr);
+    assert_eq!(report["error"]["kind"], "too_many_redirects");
+    assert_eq!(report["status"], serde_json::Value::Null);
+    assert!(
+        !report["history"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    assert!(
+        run.stderr.starts_with("duet: too_many_redirects: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_total_timeout() {
+    let site = Site::start();
+    let started = Instant::now();
+    let (report, run) = duet(&["--timeout", "0.2", &site.echo("/slow")]).report();
+    assert_eq!(run.code, 28, "{}", run.stderr);
+    assert_eq!(report["error"]["kind"], "timeout");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the request as a whole"),
+        "{report}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_read_timeout() {
+    let server = Server::http(|_| Reply::ok("late").delay(Duration::from_secs(3)));
+    let (report, run) = duet(&["--read-timeout", "0.2", &server.url("/")]).report();
+    assert_eq!(run.code, 28);
+    assert_eq!(report["error"]["kind"], "timeout");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for the response"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_connect_timeout() {
+    // A loopback listener that never accepts, its backlog full: connecting hangs.
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(stream) => fillers.push(stream),
+            Err(_) => break,
+        }
+    }
+    let started = Instant::now();
+    let (report, run) = duet(&["--connect-timeout", "0.2", &format!("http://{addr}/")]).report();
+    assert_eq!(run.code, 28, "{}", run.stderr);
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connecting"),
+        "{report}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn bad_numbers_are_usage_errors() {
+    for args in [
+        &["--timeout", "0", "http://127.0.0.1:9/"][..],
+        &["--connect-timeout", "soon", "http://127.0.0.1:9/"],
+        &["--read-timeout=-1", "http://127.0.0.1:9/"],
+        &["--max-redirects", "many", "http://127.0.0.1:9/"],
+    ] {
+        let run = duet(args).run();
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.contains("invalid value"), "{}", run.stderr);
+    }
+}
