@@ -186,6 +186,9 @@ impl Driver for Async {
         authenticator: Option<Arc<dyn Authenticate>>,
     ) -> Result<Client, Error> {
         let mut config = config;
+        if config.proxies.is_none() {
+            config.proxies = Some(duet_core::proxy::ProxyConfig::from_env(&environment()));
+        }
         if let Some(netrc) = load_netrc(&config)? {
             config.auth.get_or_insert(netrc);
         }
@@ -307,4 +310,11 @@ fn load_netrc(config: &ClientConfig) -> Result<Option<Arc<dyn duet_core::auth::A
     let netrc = duet_core::auth::Netrc::parse(&text)
         .map_err(|e| auth_error(format!("{}: {e}", path.display())))?;
     Ok(Some(Arc::new(duet_core::auth::NetrcAuth::new(netrc))))
+}
+
+/// The environment as name/value pairs, for proxy routing (non-UTF-8 values are skipped).
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }

@@ -153,6 +153,22 @@ pub(crate) async fn connect(
     Ok((stream.start_tls(tls, origin.host(), deadline).await?, addr))
 }
 
+/// The first address `host` resolves to, by `deadline` (for `socks5://`, which wants one).
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<std::net::IpAddr, Error> {
+    match within(deadline, tokio::net::lookup_host((host, port))).await {
+        Ok(mut addrs) => addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}"))),
+        Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
+        Err(e) => Err(Error::new(ErrorKind::Connect, e)),
+    }
+}
+
 /// Resolves `host` and connects to each address in turn by `deadline`.
 pub(crate) async fn connect_tcp(
     host: &str,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
+use duet_core::proxy::ProxyScheme;
 use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
@@ -73,6 +74,14 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
                 Action::RestartBody => self.body.restart(),
+                Action::StartTls { host } => {
+                    let stream = self.stream.take().expect("connected");
+                    let deadline = self.call.connect_deadline();
+                    match stream.start_tls(&self.tls, &host, deadline) {
+                        Ok(tls) => self.stream = Some(tls),
+                        Err(e) => return Err(self.call.fail_with(e)),
+                    }
+                }
                 Action::Sleep { until } => {
                     std::thread::sleep(until.saturating_duration_since(Instant::now()))
                 }
@@ -111,6 +120,14 @@ impl Exchange {
                 }
                 Action::SendBody => self.body.send_next(&mut self.call)?,
                 Action::RestartBody => self.body.restart(),
+                Action::StartTls { host } => {
+                    let stream = self.stream.take().expect("connected");
+                    let deadline = self.call.connect_deadline();
+                    match stream.start_tls(&self.tls, &host, deadline) {
+                        Ok(tls) => self.stream = Some(tls),
+                        Err(e) => return Err(self.call.fail_with(e)),
+                    }
+                }
                 Action::Sleep { until } => {
                     std::thread::sleep(until.saturating_duration_since(Instant::now()))
                 }
@@ -153,8 +170,34 @@ impl Exchange {
                 Ok(Some(idle.conn))
             }
             Acquired::Open => {
-                let (stream, remote) =
-                    transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?;
+                let (stream, remote) = match &to.key.proxy {
+                    None => transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?,
+                    Some(proxy) => {
+                        // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
+                        let (stream, remote) = transport::connect_tcp(
+                            proxy.host(),
+                            proxy.port(),
+                            to.connect_deadline,
+                        )?;
+                        let stream = match proxy.scheme().is_tls() {
+                            true => stream.start_tls(
+                                &self.client.tls,
+                                proxy.host(),
+                                to.connect_deadline,
+                            )?,
+                            false => stream,
+                        };
+                        if proxy.scheme() == ProxyScheme::Socks5 {
+                            let target = transport::resolve(
+                                to.key.origin.host(),
+                                to.key.origin.port(),
+                                to.connect_deadline,
+                            )?;
+                            self.call.set_resolved_target(target);
+                        }
+                        (stream, remote)
+                    }
+                };
                 self.stream = Some(stream);
                 self.remote = Some(remote);
                 Ok(None)

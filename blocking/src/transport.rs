@@ -124,6 +124,22 @@ pub(crate) fn connect(
     Ok((stream.start_tls(tls, origin.host(), deadline)?, addr))
 }
 
+/// The first address `host` resolves to (for `socks5://`, which wants one). std offers no
+/// resolver deadline; the connect deadline still bounds the whole connection.
+pub(crate) fn resolve(
+    host: &str,
+    port: u16,
+    _deadline: Option<Instant>,
+) -> Result<std::net::IpAddr, Error> {
+    let mut addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+    addrs
+        .next()
+        .map(|a| a.ip())
+        .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}")))
+}
+
 /// Resolves `host` and connects to each address in turn by `deadline`.
 pub(crate) fn connect_tcp(
     host: &str,

@@ -17,6 +17,7 @@ use super::config::{ClientConfig, Timeouts};
 use super::error::Error;
 use super::origin::IntoUrl;
 use super::retry::RetryPolicy;
+use crate::proxy::{Proxy, ProxyConfig};
 use std::sync::Arc;
 
 use crate::auth::{Auth, BasicAuth, BearerAuth, CnonceSource, DigestAuth};
@@ -75,6 +76,7 @@ pub struct Request<D: Driver> {
     verify_tls: Option<bool>,
     auth: Option<Arc<dyn Auth>>,
     retry: Option<RetryPolicy>,
+    proxy: Option<Option<Proxy>>,
 }
 
 impl<D: Driver> Request<D> {
@@ -91,6 +93,7 @@ impl<D: Driver> Request<D> {
             verify_tls: None,
             auth: None,
             retry: None,
+            proxy: None,
         }
     }
 
@@ -165,6 +168,7 @@ impl<D: Driver> Request<D> {
         parts.cookies = self.cookies;
         parts.auth = self.auth;
         parts.retry = self.retry;
+        parts.proxy = self.proxy;
         parts.entropy = D::entropy;
         parts.body_bytes = if needs_body {
             D::body_bytes(&self.body)
@@ -378,6 +382,22 @@ impl<D: Driver> RequestBuilder<D> {
     pub fn auth(self, auth: impl Auth + 'static) -> Self {
         self.with(|r| {
             r.auth = Some(Arc::new(auth));
+            Ok(())
+        })
+    }
+
+    /// Sends this request through `proxy` (instead of the client's proxy routing).
+    pub fn proxy(self, proxy: Proxy) -> Self {
+        self.with(|r| {
+            r.proxy = Some(Some(proxy));
+            Ok(())
+        })
+    }
+
+    /// Sends this request directly, whatever the client's proxy routing says.
+    pub fn no_proxy(self) -> Self {
+        self.with(|r| {
+            r.proxy = Some(None);
             Ok(())
         })
     }
@@ -678,6 +698,29 @@ impl<D: Driver> ClientBuilder<D> {
     /// methods, with jittered backoff and `Retry-After`.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.config.retry = policy;
+        self
+    }
+
+    /// Sends every request through `proxy` (a URL such as `http://user:pw@proxy:3128` or
+    /// `socks5h://127.0.0.1:1080`), instead of the environment's proxies. An invalid URL
+    /// fails [`build`](Self::build).
+    pub fn proxy(mut self, proxy: &str) -> Self {
+        let result = Proxy::parse(proxy)
+            .map(|p| self.config.proxies = Some(ProxyConfig::all(p)))
+            .map_err(|e| Error::new(super::ErrorKind::Proxy, e));
+        self = self.keep(result);
+        self
+    }
+
+    /// Proxy routing in full: per scheme, per host pattern, `no_proxy` rules.
+    pub fn proxies(mut self, proxies: ProxyConfig) -> Self {
+        self.config.proxies = Some(proxies);
+        self
+    }
+
+    /// Connects directly, ignoring the proxy environment variables.
+    pub fn no_proxy(mut self) -> Self {
+        self.config.proxies = Some(ProxyConfig::none());
         self
     }
 

@@ -159,6 +159,10 @@ pub struct ClientConfig {
     /// Where to read netrc credentials from when building the client: `Some(None)` for
     /// `$NETRC` or `~/.netrc`, `Some(Some(path))` for a given file. The driver reads it.
     pub netrc: Option<Option<std::path::PathBuf>>,
+    /// Which proxy each request goes through. `None` (the default) means: from the
+    /// environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`), read by the driver
+    /// when the client is built; `Some(ProxyConfig::none())` connects directly.
+    pub proxies: Option<crate::proxy::ProxyConfig>,
     /// When failed requests are sent again. Default: never ([`RetryPolicy::none`]).
     ///
     /// [`RetryPolicy::none`]: super::RetryPolicy::none
@@ -188,6 +192,7 @@ impl Default for ClientConfig {
             auth: None,
             netrc: None,
             retry: super::RetryPolicy::none(),
+            proxies: None,
         }
     }
 }

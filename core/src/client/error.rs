@@ -100,6 +100,7 @@ pub struct Error {
     kind: ErrorKind,
     url: Option<Box<Url>>,
     history: Vec<super::HistoryEntry>,
+    status: Option<StatusCode>,
     message: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -114,6 +115,7 @@ impl Error {
             kind,
             url: None,
             history: Vec::new(),
+            status: None,
             message: None,
             source: Some(source.into()),
         }
@@ -125,6 +127,7 @@ impl Error {
             kind,
             url: None,
             history: Vec::new(),
+            status: None,
             message: Some(message.into()),
             source: None,
         }
@@ -169,11 +172,17 @@ impl Error {
         self.url.as_deref()
     }
 
-    /// The status code, for [`ErrorKind::Status`].
+    /// Attaches a status code (a proxy's refusal of a tunnel, say).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The status code: for [`ErrorKind::Status`], and for a proxy that refused the tunnel.
     pub fn status(&self) -> Option<StatusCode> {
         match self.kind {
             ErrorKind::Status(s) => Some(s),
-            _ => None,
+            _ => self.status,
         }
     }
 

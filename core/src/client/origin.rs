@@ -157,6 +157,8 @@ pub struct PoolKey {
     /// Which TLS settings the connection was made with (the driver numbers its TLS
     /// configurations; 0 for plain connections).
     pub tls_profile: u64,
+    /// The proxy the connection goes through, credentials included.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 #[cfg(test)]

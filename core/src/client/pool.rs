@@ -156,6 +156,7 @@ mod tests {
         PoolKey {
             origin: Origin::of(&url).unwrap(),
             tls_profile: 0,
+            proxy: None,
         }
     }
 

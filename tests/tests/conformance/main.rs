@@ -8,6 +8,7 @@ mod decoding;
 mod errors;
 mod login;
 mod pooling;
+mod proxies;
 mod retries;
 mod sessions;
 mod timeouts;

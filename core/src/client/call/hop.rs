@@ -15,6 +15,7 @@ use super::super::error::{Error, ErrorKind};
 use super::super::origin::Origin;
 use crate::cookies::SharedJar;
 use crate::headers::Headers;
+use crate::proxy::Proxy;
 use crate::redirect::{RedirectChain, RedirectError, RedirectPolicy};
 use crate::request::{RequestHead, TargetForm};
 use crate::response::ResponseHead;
@@ -86,8 +87,15 @@ impl Session {
         url: &Url,
         headers: &Headers,
         now: Instant,
+        proxy: Option<&Proxy>,
     ) -> Result<RequestHead, Error> {
-        let mut head = RequestHead::from_url(method.clone(), url, TargetForm::Origin)
+        let absolute = super::tunnel::absolute_form(proxy, url.scheme() == "https");
+        let form = if absolute {
+            TargetForm::Absolute
+        } else {
+            TargetForm::Origin
+        };
+        let mut head = RequestHead::from_url(method.clone(), url, form)
             .map_err(|e| Error::from(e).with_url(url))?;
         let merged = head.headers_mut();
         for (name, value) in self.defaults.iter() {
@@ -103,6 +111,16 @@ impl Session {
         }
         for (name, value) in headers.iter() {
             merged.push_unchecked(name.as_bytes(), value);
+        }
+        // Through an HTTP proxy without a tunnel, the proxy's credentials go with each request
+        // (and only then: on a tunnel they go on the CONNECT, never to the origin).
+        if let Some(credentials) = proxy
+            .filter(|_| absolute)
+            .and_then(Proxy::basic_authorization)
+        {
+            head.headers_mut()
+                .append("Proxy-Authorization", credentials)
+                .map_err(|e| Error::from(e).with_url(url))?;
         }
         // A Cookie header the caller wrote wins over the jar (as in requests).
         if !headers.contains("cookie") {

@@ -1,0 +1,220 @@
+//! Reaching the origin through a proxy (RFC 9110 §9.3.6 CONNECT, RFC 1928 SOCKS5).
+//!
+//! A new connection to a proxy first becomes a tunnel when it has to: for an https origin
+//! through an HTTP(S) proxy, a `CONNECT host:port` exchange that carries only `Host` and the
+//! proxy's credentials (never the origin's headers); through SOCKS5, the SOCKS handshake.
+//! Then, for https, the driver starts TLS with the origin's name over the tunnel. A plain
+//! http origin through an HTTP(S) proxy needs no tunnel: requests go in absolute form with
+//! `Proxy-Authorization`. A pooled connection is already past all this.
+
+use std::time::Instant;
+
+use http::{Method, StatusCode};
+
+use super::Call;
+use crate::client::error::{Error, ErrorKind, TimeoutPhase};
+use crate::connection::{Connection, Output};
+use crate::proxy::{Proxy, ProxyScheme, Socks5Handshake, Socks5Target};
+use crate::request::{RequestBody, RequestHead};
+
+/// A tunnel being set up on a new connection.
+#[derive(Debug)]
+pub(super) enum Tunnel {
+    /// The CONNECT exchange.
+    Connect(Box<Connection>),
+    /// The SOCKS5 handshake and the bytes read for it.
+    Socks(Box<Socks5Handshake>, Vec<u8>),
+    /// The tunnel is open; the driver must start TLS with the origin.
+    StartTls,
+    /// The driver started TLS over the tunnel; the origin exchange begins.
+    Ready,
+}
+
+/// What the tunnel setup needs next.
+#[derive(Debug)]
+pub(super) enum TunnelStep {
+    /// Write [`Call::tunnel_bytes`] by this deadline.
+    Transmit(Option<Instant>),
+    /// Read the proxy's answer by this deadline.
+    Receive(Option<Instant>),
+    /// Start TLS with this origin host over the tunnel.
+    StartTls(String),
+    /// The tunnel is open: begin the origin exchange.
+    Open,
+}
+
+/// The error for a proxy that answered CONNECT with anything but 2xx; it carries the status.
+fn refused(status: StatusCode) -> Error {
+    let message = match status.as_u16() {
+        407 => "the proxy requires authentication (407 Proxy Authentication Required)".to_owned(),
+        _ => format!("the proxy refused the tunnel with {status}"),
+    };
+    proxy_error(message).with_status(status)
+}
+
+/// Whether requests to an origin through `proxy` go in absolute form (RFC 9112 §3.2.2): an
+/// http origin through an HTTP(S) proxy.
+pub(super) fn absolute_form(proxy: Option<&Proxy>, origin_is_tls: bool) -> bool {
+    proxy.is_some_and(|p| !p.scheme().is_socks()) && !origin_is_tls
+}
+
+fn proxy_error(message: impl Into<String>) -> Error {
+    Error::msg(ErrorKind::Proxy, message)
+}
+
+impl Call {
+    /// Whether a new connection needs a tunnel before the request.
+    pub(super) fn needs_tunnel(&self) -> bool {
+        match &self.proxy {
+            Some(p) => p.scheme().is_socks() || self.key.origin.is_tls(),
+            None => false,
+        }
+    }
+
+    /// Starts the tunnel on a new connection to the proxy.
+    pub(super) fn start_tunnel(&mut self, now: Instant) -> Result<(), Error> {
+        let proxy = self.proxy.clone().expect("a proxy");
+        let origin = &self.key.origin;
+        let tunnel = if proxy.scheme().is_socks() {
+            let target = match (proxy.scheme(), self.resolved_target) {
+                (ProxyScheme::Socks5, Some(ip)) => Socks5Target::Ip(ip),
+                _ => Socks5Target::from_host(origin.host()),
+            };
+            let credentials = proxy
+                .credentials()
+                .map(|(u, p)| (u.to_owned(), p.to_owned()));
+            let handshake = Socks5Handshake::new(target, origin.port(), credentials)
+                .map_err(|e| Error::new(ErrorKind::Proxy, e))?;
+            Tunnel::Socks(Box::new(handshake), Vec::new())
+        } else {
+            let authority = match origin.host().contains(':') {
+                true => format!("[{}]:{}", origin.host(), origin.port()),
+                false => format!("{}:{}", origin.host(), origin.port()),
+            };
+            let mut head = RequestHead::new(Method::CONNECT, authority.clone())?;
+            head.headers_mut().append("Host", &authority)?;
+            if let Some(credentials) = proxy.basic_authorization() {
+                head.headers_mut()
+                    .append("Proxy-Authorization", credentials)?;
+            }
+            let mut conn = Connection::new(self.limits.clone());
+            conn.send_request(&head, RequestBody::None, now)?;
+            Tunnel::Connect(Box::new(conn))
+        };
+        self.tunnel = Some(tunnel);
+        Ok(())
+    }
+
+    /// The next step while the tunnel is set up.
+    pub(super) fn tunnel_step(&mut self, now: Instant) -> Result<TunnelStep, Error> {
+        if let Some(e) = self.tunnel_error.take() {
+            return Err(e);
+        }
+        let deadline = self.deadline(now, self.timeouts.connect, TimeoutPhase::Connect);
+        let open = match self.tunnel.as_mut().expect("a tunnel") {
+            Tunnel::StartTls => {
+                self.tunnel = Some(Tunnel::Ready);
+                return Ok(TunnelStep::StartTls(self.key.origin.host().to_owned()));
+            }
+            Tunnel::Ready => {
+                self.tunnel = None;
+                return Ok(TunnelStep::Open);
+            }
+            Tunnel::Socks(handshake, _) if handshake.is_done() => true,
+            Tunnel::Socks(handshake, _) if handshake.poll_transmit().is_some() => {
+                return Ok(TunnelStep::Transmit(deadline));
+            }
+            Tunnel::Socks(..) => return Ok(TunnelStep::Receive(deadline)),
+            Tunnel::Connect(conn) if conn.poll_transmit().is_some() => {
+                return Ok(TunnelStep::Transmit(deadline));
+            }
+            Tunnel::Connect(conn) => loop {
+                match conn.poll_output(usize::MAX) {
+                    Err(e) => return Err(Error::new(ErrorKind::Proxy, e)),
+                    Ok(None) => return Ok(TunnelStep::Receive(deadline)),
+                    Ok(Some(Output::Interim(_))) => continue,
+                    Ok(Some(Output::Response(head))) if head.status().is_success() => continue,
+                    Ok(Some(Output::Response(head))) => return Err(refused(head.status())),
+                    Ok(Some(Output::Upgraded)) if conn.take_buffered().is_empty() => break true,
+                    Ok(Some(Output::Upgraded)) => {
+                        return Err(proxy_error(
+                            "the proxy sent bytes before the tunnel was in use",
+                        ));
+                    }
+                    Ok(Some(_)) => return Err(proxy_error("unexpected reply to CONNECT")),
+                }
+            },
+        };
+        debug_assert!(open);
+        if self.key.origin.is_tls() {
+            self.tunnel = Some(Tunnel::StartTls);
+            return self.tunnel_step(now);
+        }
+        self.tunnel = None;
+        Ok(TunnelStep::Open)
+    }
+
+    /// The bytes a [`TunnelStep::Transmit`] asked to write.
+    pub(super) fn tunnel_bytes(&self) -> &[u8] {
+        match self.tunnel.as_ref() {
+            Some(Tunnel::Connect(conn)) => conn.poll_transmit().unwrap_or_default(),
+            Some(Tunnel::Socks(handshake, _)) => handshake.poll_transmit().unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Bytes of the tunnel's requests were written.
+    pub(super) fn tunnel_transmitted(&mut self, n: usize) {
+        match self.tunnel.as_mut() {
+            Some(Tunnel::Connect(conn)) => conn.advance_transmit(n),
+            Some(Tunnel::Socks(handshake, _)) => handshake.advance_transmit(n),
+            _ => {}
+        }
+    }
+
+    /// A buffer to read the proxy's answer into.
+    pub(super) fn tunnel_input_buffer(&mut self, min: usize) -> &mut [u8] {
+        match self.tunnel.as_mut() {
+            Some(Tunnel::Connect(conn)) => conn.input_buffer(min),
+            Some(Tunnel::Socks(_, buf)) => {
+                buf.resize(min.max(1), 0);
+                buf
+            }
+            _ => unreachable!("no tunnel input without a tunnel"),
+        }
+    }
+
+    /// `n` bytes were read from the proxy (an error is reported at the next step).
+    pub(super) fn tunnel_commit_input(&mut self, n: usize) {
+        let result = match self.tunnel.as_mut() {
+            Some(Tunnel::Connect(conn)) => {
+                conn.commit_input(n);
+                Ok(())
+            }
+            Some(Tunnel::Socks(handshake, buf)) => match handshake.handle_input(&buf[..n]) {
+                Ok(used) if used < n => Err(proxy_error(
+                    "the SOCKS proxy sent bytes before the tunnel was in use",
+                )),
+                Ok(_) => Ok(()),
+                Err(e) => Err(Error::new(ErrorKind::Proxy, e)),
+            },
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.tunnel_error = Some(e);
+        }
+    }
+
+    /// The proxy closed the connection during the setup.
+    pub(super) fn tunnel_eof(&mut self) {
+        match self.tunnel.as_mut() {
+            Some(Tunnel::Connect(conn)) => conn.handle_eof(),
+            Some(Tunnel::Socks(handshake, _)) => {
+                if let Err(e) = handshake.handle_eof() {
+                    self.tunnel_error = Some(Error::new(ErrorKind::Proxy, e));
+                }
+            }
+            _ => {}
+        }
+    }
+}

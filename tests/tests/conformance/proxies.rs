@@ -1,0 +1,177 @@
+//! Proxies: forward (absolute form), CONNECT tunnels, authenticating and refusing proxies,
+//! SOCKS5, per-request overrides. Every proxy and origin runs on 127.0.0.1.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+
+use duet_core::auth::basic_header;
+use duet_tests::server::*;
+use duet_tests::tls;
+
+/// An HTTP proxy that opens CONNECT tunnels; `credentials` (user, password) are required when
+/// given. It records each CONNECT request it saw.
+fn connect_proxy(
+    credentials: Option<(&'static str, &'static str)>,
+) -> (Server, Arc<Mutex<Vec<Request>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = Server::scripted(move |conn| {
+        let Some(request) = conn.read_head_only() else {
+            return;
+        };
+        log.lock().unwrap().push(request.clone());
+        if let Some((user, password)) = credentials
+            && request.header_str("proxy-authorization")
+                != Some(basic_header(user, password).as_str())
+        {
+            conn.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        if request.method != "CONNECT" {
+            conn.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        let upstream: SocketAddr = request
+            .target
+            .to_socket_addrs()
+            .unwrap()
+            .find(SocketAddr::is_ipv4)
+            .unwrap();
+        conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        conn.tunnel(upstream);
+    });
+    (server, seen)
+}
+
+/// A SOCKS5 proxy (no authentication) relaying to the requested target; records the target.
+fn socks_proxy() -> (Server, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = Server::scripted(move |conn| {
+        let greeting = conn.read_some();
+        if greeting.first() != Some(&5) {
+            return;
+        }
+        conn.write(&[5, 0]);
+        let request = conn.read_some();
+        let (host, rest) = match request.get(3) {
+            Some(1) => (
+                request[4..8]
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join("."),
+                &request[8..],
+            ),
+            Some(3) => {
+                let len = request[4] as usize;
+                (
+                    String::from_utf8_lossy(&request[5..5 + len]).into_owned(),
+                    &request[5 + len..],
+                )
+            }
+            _ => return,
+        };
+        let port = u16::from_be_bytes([rest[0], rest[1]]);
+        log.lock().unwrap().push(format!("{host}:{port}"));
+        let upstream = (host.as_str(), port)
+            .to_socket_addrs()
+            .unwrap()
+            .find(SocketAddr::is_ipv4)
+            .unwrap();
+        conn.write(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]);
+        conn.tunnel(upstream);
+    });
+    (server, seen)
+}
+
+fn proxy_url(server: &Server, credentials: &str) -> String {
+    format!("http://{credentials}{}", server.addr())
+}
+
+duet_tests::conformance! {
+    fn a_forward_proxy_gets_absolute_form_and_its_own_credentials() {
+        let origin = Server::http(|_| Reply::ok("origin must not be reached"));
+        let proxy = Server::http(|r| Reply::ok(format!("via proxy: {}", r.target)));
+        let client = duet::Client::builder().proxy(&proxy_url(&proxy, "pu:pp@")).build().unwrap();
+        let response = wait!(client.get(origin.url("/x?y=1")).header("Authorization", "Bearer origin").send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), format!("via proxy: {}", origin.url("/x?y=1")));
+        let seen = &proxy.requests()[0];
+        assert_eq!(seen.header_str("proxy-authorization"), Some(basic_header("pu", "pp").as_str()));
+        assert_eq!(seen.header_str("host"), Some(origin.authority().as_str()));
+        assert!(origin.requests().is_empty());
+    }
+
+    fn https_goes_through_a_connect_tunnel_with_end_to_end_tls() {
+        let origin = Server::https(Cert::Localhost, |r| Reply::ok(format!("secure {}", r.header_str("authorization").unwrap_or("-"))));
+        let (proxy, seen) = connect_proxy(None);
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        for _ in 0..2 {
+            let response = wait!(client.get(origin.url("/")).header("Authorization", "Bearer origin-only").send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "secure Bearer origin-only");
+        }
+        let connects = seen.lock().unwrap().clone();
+        assert_eq!(connects.len(), 1, "the tunnel was reused");
+        let connect = &connects[0];
+        assert_eq!(connect.method, "CONNECT");
+        assert_eq!(connect.target, origin.authority());
+        let names: Vec<String> = connect.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        assert_eq!(names, ["host"], "no origin header goes on CONNECT");
+        assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"), "TLS to the origin's name");
+    }
+
+    fn an_authenticating_proxy_gets_credentials_only_on_connect() {
+        let origin = Server::https(Cert::Localhost, |r| Reply::ok(if r.has_header("proxy-authorization") { "leaked" } else { "clean" }));
+        let (proxy, _) = connect_proxy(Some(("user", "p@ss")));
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        let err = wait!(anonymous.get(origin.url("/")).send()).unwrap_err();
+        assert!(err.is_proxy(), "{err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(407));
+        let authed = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "user:p%40ss@")).build().unwrap();
+        assert_eq!(wait!(wait!(authed.get(origin.url("/")).send()).unwrap().text()).unwrap(), "clean");
+    }
+
+    fn a_refused_tunnel_is_a_proxy_error_with_its_status() {
+        let origin = Server::https(Cert::Localhost, |_| Reply::ok(""));
+        let proxy = Server::scripted(|conn| {
+            conn.read_head_only();
+            conn.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\nno way");
+        });
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        let err = wait!(client.get(origin.url("/")).send()).unwrap_err();
+        assert!(err.is_proxy(), "{err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+        assert!(origin.requests().is_empty());
+    }
+
+    fn socks5h_lets_the_proxy_resolve_and_socks5_resolves_locally() {
+        let origin = Server::http(|r| Reply::ok(format!("hello {}", r.path())));
+        let (proxy, seen) = socks_proxy();
+        let url = origin.url("/s").replacen("127.0.0.1", "localhost", 1);
+        let remote = duet::Client::builder().proxy(&format!("socks5h://{}", proxy.addr())).build().unwrap();
+        assert_eq!(wait!(wait!(remote.get(&url).send()).unwrap().text()).unwrap(), "hello /s");
+        let local = duet::Client::builder().proxy(&format!("socks5://{}", proxy.addr())).build().unwrap();
+        assert_eq!(wait!(wait!(local.get(&url).send()).unwrap().text()).unwrap(), "hello /s");
+        let targets = seen.lock().unwrap().clone();
+        assert_eq!(targets, [format!("localhost:{}", origin.port()), format!("127.0.0.1:{}", origin.port())]);
+    }
+
+    fn socks5_tunnels_https_too() {
+        let origin = Server::https(Cert::Localhost, |_| Reply::ok("secure via socks"));
+        let (proxy, _) = socks_proxy();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&format!("socks5h://{}", proxy.addr())).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "secure via socks");
+    }
+
+    fn a_request_can_skip_or_choose_the_proxy() {
+        let origin = Server::http(|_| Reply::ok("direct"));
+        let proxy = Server::http(|_| Reply::ok("proxied"));
+        let client = duet::Client::builder().proxy(&proxy_url(&proxy, "")).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(origin.url("/")).no_proxy().send()).unwrap().text()).unwrap(), "direct");
+        let direct = duet::Client::builder().no_proxy().build().unwrap();
+        let chosen = duet_core::proxy::Proxy::parse(&proxy_url(&proxy, "")).unwrap();
+        assert_eq!(wait!(wait!(direct.get(origin.url("/")).proxy(chosen).send()).unwrap().text()).unwrap(), "proxied");
+        let err = duet::Client::builder().proxy("ftp://nope").build().unwrap_err();
+        assert!(err.is_proxy(), "{err}");
+    }
+}
