@@ -1,11 +1,12 @@
 //! The proxy flags: `-x/--proxy URL`, `--no-proxy`, `--proxy-user USER:PASS`.
 //!
-//! duet's clients have no proxy support yet (it is being written), so [`configure`] refuses
-//! any proxy flag with kind `proxy` and says so, rather than sending the request directly and
-//! pretending. When the shared `ClientBuilder` gains its proxy methods, [`configure`] is the
-//! one function to change: [`ProxySpec`] already holds what the flags say.
+//! Without flags the client follows the proxy environment variables (`http_proxy`,
+//! `https_proxy`, `all_proxy`, `no_proxy`), as curl does. `-x` sends every request through
+//! one proxy (`http://`, `https://`, `socks5://` or `socks5h://`); `--proxy-user` gives it
+//! credentials, sent only to the proxy; `--no-proxy` ignores the environment.
 
 use duet_blocking::core::client::{ClientBuilder, Driver};
+use duet_blocking::core::proxy::{Proxy, ProxyConfig};
 
 use crate::args::Args;
 use crate::failure::{Failure, Kind};
@@ -30,38 +31,28 @@ impl ProxySpec {
             credentials: args.proxy_user.clone(),
         }
     }
-
-    /// The flags given, as written on the command line.
-    fn flags(&self) -> Vec<&'static str> {
-        let mut flags = Vec::new();
-        if self.url.is_some() {
-            flags.push("--proxy");
-        }
-        if self.ignore_environment {
-            flags.push("--no-proxy");
-        }
-        if self.credentials.is_some() {
-            flags.push("--proxy-user");
-        }
-        flags
-    }
 }
 
-/// Applies the proxy flags to a client builder. For now every proxy flag fails with kind
-/// `proxy` ("not supported yet"); without flags the builder is returned unchanged.
+/// Applies the proxy flags to a client builder. An invalid proxy URL, or `--proxy-user`
+/// without `-x`, fails with kind `proxy`.
 pub fn configure<D: Driver>(
     builder: ClientBuilder<D>,
     proxy: &ProxySpec,
 ) -> Result<ClientBuilder<D>, Failure> {
-    let flags = proxy.flags();
-    if flags.is_empty() {
-        return Ok(builder);
+    let failure = |message: String| Failure::new(Kind::Proxy, message);
+    match (&proxy.url, &proxy.credentials) {
+        (Some(url), credentials) => {
+            let mut parsed =
+                Proxy::parse(url).map_err(|e| failure(format!("invalid proxy {url:?}: {e}")))?;
+            if let Some((user, password)) = credentials {
+                parsed = parsed.with_credentials(user, password);
+            }
+            Ok(builder.proxies(ProxyConfig::all(parsed)))
+        }
+        (None, Some(_)) => Err(failure(
+            "--proxy-user needs a proxy (-x/--proxy)".to_owned(),
+        )),
+        (None, None) if proxy.ignore_environment => Ok(builder.no_proxy()),
+        (None, None) => Ok(builder),
     }
-    Err(Failure::new(
-        Kind::Proxy,
-        format!(
-            "{} not supported yet: duet's clients cannot use a proxy until proxy support lands",
-            flags.join(", ")
-        ),
-    ))
 }

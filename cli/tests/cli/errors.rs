@@ -75,27 +75,48 @@ fn an_invalid_header_is_refused_before_sending() {
 }
 
 #[test]
-fn proxy_flags_are_not_supported_yet() {
+fn proxy_flags_route_the_request() {
     let site = Site::start();
-    for args in [
-        vec!["-x", "http://127.0.0.1:9"],
-        vec!["--proxy", "http://127.0.0.1:9"],
-        vec!["--no-proxy"],
-        vec!["--proxy-user", "a:b"],
-    ] {
-        let url = site.echo("/echo");
-        let (report, run) = duet(&[args.clone(), vec![url.as_str()]].concat()).report();
-        assert_eq!(run.code, 1, "{args:?}");
-        assert_eq!(report["error"]["kind"], "proxy", "{args:?}");
-        assert!(
-            run.stderr.starts_with("duet: proxy: ") && run.stderr.contains("not supported yet"),
-            "{}",
-            run.stderr
-        );
-    }
+    let proxy = duet_tests::server::Server::http(|r| {
+        let auth = r
+            .header_str("proxy-authorization")
+            .unwrap_or("none")
+            .to_owned();
+        duet_tests::server::Reply::ok(format!("proxy saw {} with {auth}", r.target))
+    });
+    let proxy_url = format!("http://{}", proxy.addr());
+    let url = site.echo("/echo");
+    let run = duet(&[
+        "-x",
+        proxy_url.as_str(),
+        "--proxy-user",
+        "pu:pp",
+        url.as_str(),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.out(), format!("proxy saw {url} with Basic cHU6cHA="));
+    let env = duet(&["--no-proxy", url.as_str()])
+        .env("http_proxy", &proxy_url)
+        .run();
+    assert_eq!(env.code, 0, "{}", env.stderr);
     assert!(
-        site.echo_server().requests().is_empty(),
-        "nothing sent directly"
+        !env.out().contains("proxy saw"),
+        "--no-proxy ignores the environment"
+    );
+    let via_env = duet(&[url.as_str()]).env("http_proxy", &proxy_url).run();
+    assert!(
+        via_env.out().starts_with("proxy saw"),
+        "the environment is honoured by default"
+    );
+    for args in [vec!["--proxy-user", "a:b"], vec!["-x", "ftp://nope"]] {
+        let (report, run) = duet(&[args.clone(), vec![url.as_str()]].concat()).report();
+        assert_eq!(report["error"]["kind"], "proxy", "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(
+        site.echo_server().requests().len(),
+        1,
+        "only the --no-proxy call reached the site"
     );
 }
 
