@@ -19,7 +19,9 @@ use crate::exchange::Exchange;
 use crate::multipart::Form;
 use crate::pool::ConnectionPool;
 use crate::response::Response;
+use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
+use duet_core::transport::Mounts;
 
 /// Numbers TLS configurations so connections made with different ones are never shared.
 static TLS_PROFILES: AtomicU64 = AtomicU64::new(1);
@@ -40,6 +42,7 @@ pub(crate) struct Inner {
     pub tls_flipped: Arc<rustls::ClientConfig>,
     pub tls_flipped_profile: u64,
     pub authenticator: Option<Arc<dyn Authenticate>>,
+    pub mounts: Mounts<Arc<dyn Transport>>,
     pub pool: ConnectionPool,
 }
 
@@ -179,11 +182,13 @@ impl Driver for Async {
     type Body = Body;
     type Form = Form;
     type Authenticator = dyn Authenticate;
+    type Transport = dyn Transport;
     type Sent = Pending;
 
     fn build_client(
         config: ClientConfig,
         authenticator: Option<Arc<dyn Authenticate>>,
+        mounts: Mounts<Arc<dyn Transport>>,
     ) -> Result<Client, Error> {
         let mut config = config;
         if config.proxies.is_none() {
@@ -208,6 +213,7 @@ impl Driver for Async {
                 tls_flipped,
                 tls_flipped_profile,
                 authenticator,
+                mounts,
                 pool,
             }),
         })

@@ -18,6 +18,7 @@ use crate::body::BodySender;
 use crate::client::Inner;
 use crate::pool::{Acquired, Idle};
 use crate::transport::{self, Stream, is_timeout, tls_failure};
+use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
@@ -28,6 +29,8 @@ pub(crate) struct Exchange {
     client: Arc<Inner>,
     /// The TLS configuration for this request's connections.
     tls: Arc<rustls::ClientConfig>,
+    /// Where this connection's bytes are recorded, when the client records.
+    recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
     body: BodySender,
@@ -47,6 +50,7 @@ impl Exchange {
             call,
             client,
             tls,
+            recording: None,
             stream: None,
             remote: None,
             body,
@@ -75,6 +79,9 @@ impl Exchange {
                         .expect("connected")
                         .write_by(bytes, deadline)
                         .await;
+                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
+                        recording.sent(&bytes[..*n]);
+                    }
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
@@ -120,6 +127,9 @@ impl Exchange {
                         .expect("connected")
                         .write_by(bytes, deadline)
                         .await;
+                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
+                        recording.sent(&bytes[..*n]);
+                    }
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
@@ -169,41 +179,56 @@ impl Exchange {
         match acquired {
             Acquired::Reuse(idle) => {
                 self.stream = Some(idle.stream);
-                self.remote = Some(idle.remote);
+                self.remote = idle.remote;
+                self.recording = idle.recording;
                 Ok(Some(idle.conn))
             }
             Acquired::Open => {
-                let (stream, remote) = match &to.key.proxy {
-                    None => {
-                        transport::connect(&to.key.origin, &self.tls, to.connect_deadline).await?
+                let origin = &to.key.origin;
+                let deadline = to.connect_deadline;
+                let mounted = self.client.mounts.select(self.call.url()).cloned();
+                let (stream, remote) = match (&to.key.proxy, mounted) {
+                    (_, Some(mounted)) => {
+                        let stream = Stream::Custom(mounted.connect(origin, deadline).await?);
+                        let stream = match origin.is_tls() && !mounted.handles_tls() {
+                            true => stream.start_tls(&self.tls, origin.host(), deadline).await?,
+                            false => stream,
+                        };
+                        (stream, None)
                     }
-                    Some(proxy) => {
+                    (None, None) => {
+                        let (stream, remote) =
+                            transport::connect(origin, &self.tls, deadline).await?;
+                        (stream, Some(remote))
+                    }
+                    (Some(proxy), None) => {
                         // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
                         let (stream, remote) =
-                            transport::connect_tcp(proxy.host(), proxy.port(), to.connect_deadline)
-                                .await?;
+                            transport::connect_tcp(proxy.host(), proxy.port(), deadline).await?;
                         let stream = match proxy.scheme().is_tls() {
                             true => {
                                 stream
-                                    .start_tls(&self.client.tls, proxy.host(), to.connect_deadline)
+                                    .start_tls(&self.client.tls, proxy.host(), deadline)
                                     .await?
                             }
                             false => stream,
                         };
                         if proxy.scheme() == ProxyScheme::Socks5 {
-                            let target = transport::resolve(
-                                to.key.origin.host(),
-                                to.key.origin.port(),
-                                to.connect_deadline,
-                            )
-                            .await?;
+                            let target =
+                                transport::resolve(origin.host(), origin.port(), deadline).await?;
                             self.call.set_resolved_target(target);
                         }
-                        (stream, remote)
+                        (stream, Some(remote))
                     }
                 };
+                self.recording = self
+                    .client
+                    .config
+                    .recorder
+                    .as_ref()
+                    .map(|r| r.connection(&origin.to_string()));
                 self.stream = Some(stream);
-                self.remote = Some(remote);
+                self.remote = remote;
                 Ok(None)
             }
         }
@@ -211,9 +236,14 @@ impl Exchange {
 
     async fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let read = stream
-            .read_by(self.call.input_buffer(READ_SIZE), deadline)
-            .await;
+        let buf = self.call.input_buffer(READ_SIZE);
+        let read = stream.read_by(buf, deadline).await;
+        if let (Ok(n), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                n => recording.received(&buf[..*n]),
+            }
+        }
         let outcome = read.map(|n| {
             if n == 0 {
                 self.call.handle_eof();
@@ -248,13 +278,14 @@ impl Exchange {
             return;
         };
         match (conn, self.stream.take(), self.remote) {
-            (Some(conn), Some(stream), Some(remote)) => {
+            (Some(conn), Some(stream), remote) => {
                 self.client.pool.checkin(
                     &key,
                     Idle {
                         conn,
                         stream,
                         remote,
+                        recording: self.recording.take(),
                     },
                 );
             }

@@ -48,6 +48,7 @@ pub mod multipart;
 mod pool;
 mod response;
 mod transport;
+pub mod transports;
 
 pub use async_trait::async_trait;
 pub use auth::{Authenticate, oauth1};
@@ -67,6 +68,7 @@ pub type Request = duet_core::client::Request<Async>;
 /// Builds a [`Request`]; errors (a bad URL or header) surface when it is built or sent.
 pub type RequestBuilder = duet_core::client::RequestBuilder<Async>;
 pub use response::{Chunks, Lines, Response};
+pub use transport::{Io, Transport};
 
 use std::sync::OnceLock;
 

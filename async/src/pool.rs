@@ -19,7 +19,9 @@ use crate::transport::Stream;
 pub(crate) struct Idle {
     pub conn: Connection,
     pub stream: Stream,
-    pub remote: SocketAddr,
+    pub remote: Option<SocketAddr>,
+    /// Where the connection's bytes are recorded, when the client records.
+    pub recording: Option<duet_core::transport::ConnectionRecorder>,
 }
 
 /// What [`ConnectionPool::acquire`] found.

@@ -1,5 +1,6 @@
 //! Sockets: connecting with deadlines, TLS, and reads/writes that honour a deadline.
 
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -20,13 +21,37 @@ use tokio_rustls::client::TlsStream;
 pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<Stream>>),
+    /// A stream a mounted [`Transport`] opened.
+    Custom(Box<dyn Io>),
+}
+
+/// A byte stream opened by a custom [`Transport`].
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug {}
+
+/// A way to open connections other than TCP, mounted on URL patterns with
+/// `ClientBuilder::mount` (as httpx's `mounts`): Unix sockets, mocks, replays.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Opens a connection for `origin` by `deadline`.
+    async fn connect(
+        &self,
+        origin: &Origin,
+        deadline: Option<Instant>,
+    ) -> Result<Box<dyn Io>, Error>;
+
+    /// Whether the transport answers for https itself (a mock, a replay): then no TLS is
+    /// started over it. Default `false`: https gets TLS over the stream, verified as usual.
+    fn handles_tls(&self) -> bool {
+        false
+    }
 }
 
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Stream::Plain(s) => s,
+            Stream::Plain(s) => Some(s),
             Stream::Tls(s) => s.get_ref().0.tcp(),
+            Stream::Custom(_) => None,
         }
     }
 
@@ -61,10 +86,12 @@ impl Stream {
         {
             return false;
         }
+        let Some(tcp) = self.tcp() else {
+            return true; // custom streams have no peek; a dead one fails and is retried
+        };
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];
-        self.tcp()
-            .poll_peek(&mut cx, &mut ReadBuf::new(&mut byte))
+        tcp.poll_peek(&mut cx, &mut ReadBuf::new(&mut byte))
             .is_pending()
     }
 }
@@ -78,6 +105,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Custom(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -91,6 +119,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Custom(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -98,6 +127,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+            Stream::Custom(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -105,6 +135,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Custom(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

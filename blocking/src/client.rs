@@ -16,7 +16,9 @@ use crate::exchange::Exchange;
 use crate::multipart::Form;
 use crate::pool::ConnectionPool;
 use crate::response::Response;
+use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
+use duet_core::transport::Mounts;
 
 /// Numbers TLS configurations so connections made with different ones are never shared.
 static TLS_PROFILES: AtomicU64 = AtomicU64::new(1);
@@ -37,6 +39,7 @@ pub(crate) struct Inner {
     pub tls_flipped: Arc<rustls::ClientConfig>,
     pub tls_flipped_profile: u64,
     pub authenticator: Option<Arc<dyn Authenticate>>,
+    pub mounts: Mounts<Arc<dyn Transport>>,
     pub pool: ConnectionPool,
 }
 
@@ -156,11 +159,13 @@ impl Driver for Blocking {
     type Body = Body;
     type Form = Form;
     type Authenticator = dyn Authenticate;
+    type Transport = dyn Transport;
     type Sent = Result<Response, Error>;
 
     fn build_client(
         config: ClientConfig,
         authenticator: Option<Arc<dyn Authenticate>>,
+        mounts: Mounts<Arc<dyn Transport>>,
     ) -> Result<Client, Error> {
         let mut config = config;
         if config.proxies.is_none() {
@@ -185,6 +190,7 @@ impl Driver for Blocking {
                 tls_flipped,
                 tls_flipped_profile,
                 authenticator,
+                mounts,
                 pool,
             }),
         })

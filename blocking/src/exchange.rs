@@ -13,6 +13,7 @@ use crate::body::BodySender;
 use crate::client::Inner;
 use crate::pool::{Acquired, Idle};
 use crate::transport::{self, Stream, is_timeout, tls_failure};
+use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
@@ -23,6 +24,8 @@ pub(crate) struct Exchange {
     client: Arc<Inner>,
     /// The TLS configuration for this request's connections.
     tls: Arc<rustls::ClientConfig>,
+    /// Where this connection's bytes are recorded, when the client records.
+    recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
     body: BodySender,
@@ -42,6 +45,7 @@ impl Exchange {
             call,
             client,
             tls,
+            recording: None,
             stream: None,
             remote: None,
             body,
@@ -69,6 +73,9 @@ impl Exchange {
                         .as_mut()
                         .expect("connected")
                         .write_by(bytes, deadline);
+                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
+                        recording.sent(&bytes[..*n]);
+                    }
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
@@ -115,6 +122,9 @@ impl Exchange {
                         .as_mut()
                         .expect("connected")
                         .write_by(bytes, deadline);
+                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
+                        recording.sent(&bytes[..*n]);
+                    }
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
@@ -166,13 +176,30 @@ impl Exchange {
         match acquired {
             Acquired::Reuse(idle) => {
                 self.stream = Some(idle.stream);
-                self.remote = Some(idle.remote);
+                self.remote = idle.remote;
+                self.recording = idle.recording;
                 Ok(Some(idle.conn))
             }
             Acquired::Open => {
-                let (stream, remote) = match &to.key.proxy {
-                    None => transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?,
-                    Some(proxy) => {
+                let mounted = self.client.mounts.select(self.call.url()).cloned();
+                let (stream, remote) = match (&to.key.proxy, mounted) {
+                    (_, Some(mounted)) => {
+                        let origin = &to.key.origin;
+                        let stream = Stream::Custom(mounted.connect(origin, to.connect_deadline)?);
+                        let stream = match origin.is_tls() && !mounted.handles_tls() {
+                            true => {
+                                stream.start_tls(&self.tls, origin.host(), to.connect_deadline)?
+                            }
+                            false => stream,
+                        };
+                        (stream, None)
+                    }
+                    (None, None) => {
+                        let (stream, remote) =
+                            transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?;
+                        (stream, Some(remote))
+                    }
+                    (Some(proxy), None) => {
                         // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
                         let (stream, remote) = transport::connect_tcp(
                             proxy.host(),
@@ -195,11 +222,17 @@ impl Exchange {
                             )?;
                             self.call.set_resolved_target(target);
                         }
-                        (stream, remote)
+                        (stream, Some(remote))
                     }
                 };
+                self.recording = self
+                    .client
+                    .config
+                    .recorder
+                    .as_ref()
+                    .map(|r| r.connection(&to.key.origin.to_string()));
                 self.stream = Some(stream);
-                self.remote = Some(remote);
+                self.remote = remote;
                 Ok(None)
             }
         }
@@ -207,7 +240,14 @@ impl Exchange {
 
     fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let read = stream.read_by(self.call.input_buffer(READ_SIZE), deadline);
+        let buf = self.call.input_buffer(READ_SIZE);
+        let read = stream.read_by(buf, deadline);
+        if let (Ok(n), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                n => recording.received(&buf[..*n]),
+            }
+        }
         let outcome = read.map(|n| {
             if n == 0 {
                 self.call.handle_eof();
@@ -242,13 +282,14 @@ impl Exchange {
             return;
         };
         match (conn, self.stream.take(), self.remote) {
-            (Some(conn), Some(stream), Some(remote)) => {
+            (Some(conn), Some(stream), remote) => {
                 self.client.pool.checkin(
                     &key,
                     Idle {
                         conn,
                         stream,
                         remote,
+                        recording: self.recording.take(),
                     },
                 );
             }

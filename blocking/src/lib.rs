@@ -36,6 +36,7 @@ pub mod multipart;
 mod pool;
 mod response;
 mod transport;
+pub mod transports;
 
 pub use auth::{Authenticate, oauth1};
 pub use body::Body;
@@ -54,6 +55,7 @@ pub type Request = duet_core::client::Request<Blocking>;
 /// Builds a [`Request`]; errors (a bad URL or header) surface when it is built or sent.
 pub type RequestBuilder = duet_core::client::RequestBuilder<Blocking>;
 pub use response::{Chunks, Lines, Response};
+pub use transport::{Io, Transport};
 
 use std::sync::OnceLock;
 

@@ -1,5 +1,6 @@
 //! Sockets: connecting with deadlines, TLS, and reads/writes that honour a deadline.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -14,13 +15,49 @@ use rustls::{ClientConnection, StreamOwned};
 pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, Stream>>),
+    /// A stream a mounted [`Transport`] opened.
+    Custom(Box<dyn Io>),
+}
+
+/// A byte stream opened by a custom [`Transport`].
+pub trait Io: Read + Write + Send + fmt::Debug {
+    /// Applies read and write timeouts, when the stream supports them. The default does
+    /// nothing: in-memory streams never wait.
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+        let _ = (read, write);
+        Ok(())
+    }
+}
+
+/// A way to open connections other than TCP, mounted on URL patterns with
+/// `ClientBuilder::mount` (as requests' `Session.mount`): Unix sockets, mocks, replays.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Opens a connection for `origin` by `deadline`.
+    fn connect(&self, origin: &Origin, deadline: Option<Instant>) -> Result<Box<dyn Io>, Error>;
+
+    /// Whether the transport answers for https itself (a mock, a replay): then no TLS is
+    /// started over it. Default `false`: https gets TLS over the stream, verified as usual.
+    fn handles_tls(&self) -> bool {
+        false
+    }
 }
 
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Plain(s) => s,
+            Stream::Plain(s) => s
+                .set_read_timeout(read)
+                .and_then(|()| s.set_write_timeout(write)),
+            Stream::Tls(s) => s.sock.set_timeouts(read, write),
+            Stream::Custom(s) => s.set_timeouts(read, write),
+        }
+    }
+
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Plain(s) => Some(s),
             Stream::Tls(s) => s.sock.tcp(),
+            Stream::Custom(_) => None,
         }
     }
 
@@ -31,13 +68,15 @@ impl Stream {
         deadline: Option<Instant>,
     ) -> io::Result<usize> {
         self.flush()?;
-        self.tcp().set_read_timeout(remaining(deadline)?)?;
+        let left = remaining(deadline)?;
+        self.set_timeouts(left, left)?;
         self.read(buf)
     }
 
     /// Writes with the socket timeout set from `deadline`.
     pub(crate) fn write_by(&mut self, buf: &[u8], deadline: Option<Instant>) -> io::Result<usize> {
-        self.tcp().set_write_timeout(remaining(deadline)?)?;
+        let left = remaining(deadline)?;
+        self.set_timeouts(left, left)?;
         self.write(buf)
     }
 
@@ -49,7 +88,9 @@ impl Stream {
         {
             return false;
         }
-        let tcp = self.tcp();
+        let Some(tcp) = self.tcp() else {
+            return true; // custom streams have no peek; a dead one fails and is retried
+        };
         if tcp.set_nonblocking(true).is_err() {
             return false;
         }
@@ -64,6 +105,7 @@ impl Read for Stream {
         match self {
             Stream::Plain(s) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
+            Stream::Custom(s) => s.read(buf),
         }
     }
 }
@@ -73,6 +115,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s) => s.write(buf),
             Stream::Tls(s) => s.write(buf),
+            Stream::Custom(s) => s.write(buf),
         }
     }
 
@@ -80,6 +123,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s) => s.flush(),
             Stream::Tls(s) => s.flush(),
+            Stream::Custom(s) => s.flush(),
         }
     }
 }
@@ -188,10 +232,7 @@ impl Stream {
         let mut inner = self;
         while conn.is_handshaking() {
             let left = remaining(deadline).map_err(|_| timeout())?;
-            let tcp = inner.tcp();
-            let io = tcp
-                .set_read_timeout(left)
-                .and_then(|()| tcp.set_write_timeout(left));
+            let io = inner.set_timeouts(left, left);
             if let Err(e) = io.and_then(|()| conn.complete_io(&mut inner).map(|_| ())) {
                 return Err(match tls_failure(&e) {
                     Some(message) => Error::msg(ErrorKind::Tls, message),

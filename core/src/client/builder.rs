@@ -18,6 +18,7 @@ use super::error::Error;
 use super::origin::IntoUrl;
 use super::retry::RetryPolicy;
 use crate::proxy::{Proxy, ProxyConfig};
+use crate::transport::{MountPattern, Mounts, Recorder};
 use std::sync::Arc;
 
 use crate::auth::{Auth, BasicAuth, BearerAuth, CnonceSource, DigestAuth};
@@ -41,12 +42,16 @@ pub trait Driver: Sized + 'static {
     /// The driver's trait for credentials that need I/O to obtain (blocking or async), as a
     /// trait object type: a blocking one cannot be given to the async client.
     type Authenticator: ?Sized + Send + Sync + 'static;
+    /// The driver's trait for custom transports (Unix sockets, mocks, replays), as a trait
+    /// object type.
+    type Transport: ?Sized + Send + Sync + 'static;
 
     /// Builds a client from a finished configuration (loads roots, makes the TLS config and
     /// the pool).
     fn build_client(
         config: ClientConfig,
         authenticator: Option<Arc<Self::Authenticator>>,
+        mounts: Mounts<Arc<Self::Transport>>,
     ) -> Result<Self::Client, Error>;
     /// The configuration a client was built with.
     fn client_config(client: &Self::Client) -> &ClientConfig;
@@ -452,6 +457,7 @@ fn set_content_type(headers: &mut Headers, value: &str) -> Result<(), Error> {
 pub struct ClientBuilder<D: Driver> {
     config: ClientConfig,
     authenticator: Option<Arc<D::Authenticator>>,
+    mounts: Mounts<Arc<D::Transport>>,
     error: Option<Error>,
     driver: std::marker::PhantomData<fn() -> D>,
 }
@@ -461,6 +467,7 @@ impl<D: Driver> Default for ClientBuilder<D> {
         ClientBuilder {
             config: ClientConfig::default(),
             authenticator: None,
+            mounts: Mounts::new(),
             error: None,
             driver: std::marker::PhantomData,
         }
@@ -724,6 +731,29 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Sends requests whose URL matches `pattern` through `transport` instead of TCP, as
+    /// requests' `Session.mount` and httpx's `mounts` do. Patterns are httpx's:
+    /// `"all://"`, `"https://"`, `"http://example.com"`, `"all://*.example.com"`,
+    /// `"http://example.com:8080"`; the most specific match wins. An invalid pattern fails
+    /// [`build`](Self::build).
+    pub fn mount(mut self, pattern: &str, transport: Arc<D::Transport>) -> Self {
+        match MountPattern::parse(pattern) {
+            Ok(pattern) => self.mounts.mount(pattern, transport),
+            Err(e) => {
+                let e = Error::msg(super::ErrorKind::InvalidUrl, format!("mount pattern {pattern:?}: {e}"));
+                self = self.keep(Err(e));
+            }
+        }
+        self
+    }
+
+    /// Records the exact bytes of every exchange (above TLS) into `recorder`, for replaying
+    /// later with the driver's replay transport.
+    pub fn record(mut self, recorder: Recorder) -> Self {
+        self.config.recorder = Some(recorder);
+        self
+    }
+
     /// Runs `hook` with each request head just before it is sent (every hop and retry).
     pub fn on_request(mut self, hook: impl Fn(&Url, &RequestHead) + Send + Sync + 'static) -> Self {
         self.config.hooks.on_request.push(std::sync::Arc::new(hook));
@@ -746,7 +776,7 @@ impl<D: Driver> ClientBuilder<D> {
     pub fn build(self) -> Result<D::Client, Error> {
         match self.error {
             Some(e) => Err(e),
-            None => D::build_client(self.config, self.authenticator),
+            None => D::build_client(self.config, self.authenticator, self.mounts),
         }
     }
 }

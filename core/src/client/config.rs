@@ -163,6 +163,8 @@ pub struct ClientConfig {
     /// environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`), read by the driver
     /// when the client is built; `Some(ProxyConfig::none())` connects directly.
     pub proxies: Option<crate::proxy::ProxyConfig>,
+    /// Where the bytes of every exchange are recorded, if anywhere.
+    pub recorder: Option<crate::transport::Recorder>,
     /// When failed requests are sent again. Default: never ([`RetryPolicy::none`]).
     ///
     /// [`RetryPolicy::none`]: super::RetryPolicy::none
@@ -193,6 +195,7 @@ impl Default for ClientConfig {
             netrc: None,
             retry: super::RetryPolicy::none(),
             proxies: None,
+            recorder: None,
         }
     }
 }

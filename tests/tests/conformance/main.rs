@@ -13,3 +13,4 @@ mod retries;
 mod sessions;
 mod timeouts;
 mod tls;
+mod transports;

@@ -1,0 +1,94 @@
+//! Mounted transports: a mock, Unix sockets, record and replay.
+
+use std::sync::Arc;
+
+use duet_core::transport::{MockResponse, Recorder, Replayer};
+use duet_tests::server::*;
+
+/// A one-connection HTTP server on a Unix socket; returns its path.
+#[cfg(unix)]
+fn unix_server(body: &'static str) -> std::path::PathBuf {
+    use std::io::{Read, Write};
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("duet-{}-{n}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).unwrap();
+            if n == 0 {
+                return;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head = String::from_utf8_lossy(&request)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let reply = format!("{body} ({head})");
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+    });
+    path
+}
+
+duet_tests::conformance! {
+    fn a_mock_answers_mounted_urls_and_tcp_serves_the_rest() {
+        let real = Server::http(|_| Reply::ok("real server"));
+        let mock = duet::transports::MockTransport::new(|r| {
+            let body = format!("mock {} {} {}", r.method, r.target, r.text().unwrap_or(""));
+            MockResponse::new(201).header("X-Mock", "yes").unwrap().text(body)
+        });
+        let client = duet::Client::builder().mount("all://api.test", Arc::new(mock)).build().unwrap();
+        let response = wait!(client.post("https://api.test/items?x=1").body("payload").send()).unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.header("x-mock"), Some("yes"));
+        assert_eq!(wait!(response.text()).unwrap(), "mock POST /items?x=1 payload");
+        assert_eq!(wait!(wait!(client.get(real.url("/")).send()).unwrap().text()).unwrap(), "real server");
+        let err = duet::Client::builder().mount("not a pattern", Arc::new(duet::transports::MockTransport::new(|_| MockResponse::new(200)))).build().unwrap_err();
+        assert!(err.is_invalid_url(), "{err}");
+    }
+
+    fn unix_domain_sockets() {
+        #[cfg(unix)]
+        {
+            let path = unix_server("over a unix socket");
+            let client = duet::Client::builder().mount("http://local.test", Arc::new(duet::transports::UnixSocket::new(&path))).build().unwrap();
+            let text = wait!(wait!(client.get("http://local.test/version").send()).unwrap().text()).unwrap();
+            assert_eq!(text, "over a unix socket (GET /version HTTP/1.1)");
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn a_recording_replays_without_the_server() {
+        let recorder = Recorder::new();
+        let recording = {
+            let server = Server::http(|r| Reply::ok(format!("recorded {}", r.path())).header("Set-Cookie", "k=v"));
+            let client = duet::Client::builder().record(recorder.clone()).user_agent("fixed").build().unwrap();
+            for path in ["/a", "/b"] {
+                wait!(wait!(client.get(server.url(path)).send()).unwrap().text()).unwrap();
+            }
+            (recorder.recording(), server.url(""))
+        };
+        let (recording, base) = recording;
+        let json = recording.to_json();
+        let replayer = Replayer::new(duet_core::transport::Recording::from_json(&json).unwrap());
+        let client = duet::Client::builder().mount("all://", Arc::new(duet::transports::ReplayTransport::new(replayer))).user_agent("fixed").build().unwrap();
+        for path in ["/a", "/b"] {
+            let response = wait!(client.get(format!("{base}{}", &path[1..])).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("recorded {path}"));
+        }
+        assert_eq!(client.cookies().unwrap().get("k").map(|c| c.value), Some("v".to_owned()));
+        let other = duet::Client::builder().mount("all://", Arc::new(duet::transports::ReplayTransport::new(Replayer::new(recording)))).build().unwrap();
+        let err = wait!(other.get(format!("{base}a")).send()).unwrap_err();
+        assert!(err.to_string().contains("ismatch") || err.is_io() || err.is_protocol(), "a different request does not match: {err}");
+    }
+}
