@@ -31,11 +31,13 @@ mod basic;
 mod digest;
 mod netrc;
 mod oauth1;
+mod proxy;
 
 pub use basic::{BasicAuth, BearerAuth, basic_header};
 pub use digest::{CnonceSource, DigestAuth};
 pub use netrc::{Netrc, NetrcAuth, NetrcError};
 pub use oauth1::{OAuth1, SignatureMethod};
+pub use proxy::ProxyFlow;
 
 /// The request an [`AuthFlow`] may edit: its headers, and its body when the flow asked for it.
 #[derive(Debug)]

@@ -725,6 +725,22 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Credentials for proxies that challenge with `407 Proxy Authentication Required`, in
+    /// any scheme (Basic, Digest, your own flow); sent only to the proxy.
+    pub fn proxy_auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.config.proxy_auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Digest credentials for proxies that challenge with `407` (RFC 7616).
+    pub fn proxy_digest_auth(self, user: &str, password: &str) -> Self {
+        self.proxy_auth(DigestAuth::new(
+            user,
+            password,
+            CnonceSource::from_bytes(D::entropy),
+        ))
+    }
+
     /// Connects directly, ignoring the proxy environment variables.
     pub fn no_proxy(mut self) -> Self {
         self.config.proxies = Some(ProxyConfig::none());
@@ -740,7 +756,10 @@ impl<D: Driver> ClientBuilder<D> {
         match MountPattern::parse(pattern) {
             Ok(pattern) => self.mounts.mount(pattern, transport),
             Err(e) => {
-                let e = Error::msg(super::ErrorKind::InvalidUrl, format!("mount pattern {pattern:?}: {e}"));
+                let e = Error::msg(
+                    super::ErrorKind::InvalidUrl,
+                    format!("mount pattern {pattern:?}: {e}"),
+                );
                 self = self.keep(Err(e));
             }
         }

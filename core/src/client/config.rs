@@ -163,6 +163,9 @@ pub struct ClientConfig {
     /// environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`), read by the driver
     /// when the client is built; `Some(ProxyConfig::none())` connects directly.
     pub proxies: Option<crate::proxy::ProxyConfig>,
+    /// Credentials for proxies that answer `407` (any scheme: Basic, Digest, your own),
+    /// besides the Basic credentials a proxy URL may carry.
+    pub proxy_auth: Option<Arc<dyn crate::auth::Auth>>,
     /// Where the bytes of every exchange are recorded, if anywhere.
     pub recorder: Option<crate::transport::Recorder>,
     /// When failed requests are sent again. Default: never ([`RetryPolicy::none`]).
@@ -196,6 +199,7 @@ impl Default for ClientConfig {
             retry: super::RetryPolicy::none(),
             proxies: None,
             recorder: None,
+            proxy_auth: None,
         }
     }
 }

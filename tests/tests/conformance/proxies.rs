@@ -175,3 +175,99 @@ duet_tests::conformance! {
         assert!(err.is_proxy(), "{err}");
     }
 }
+
+/// A challenge/response scheme for proxies: `Token nonce=N` answered with `Token answer-N`.
+#[derive(Debug, Clone)]
+struct TokenScheme;
+
+impl duet_core::auth::AuthFlow for TokenScheme {
+    fn authorize(
+        &mut self,
+        _: &mut duet_core::auth::AuthRequest<'_>,
+    ) -> Result<(), duet_core::auth::AuthError> {
+        Ok(())
+    }
+
+    fn respond(
+        &mut self,
+        request: &mut duet_core::auth::AuthRequest<'_>,
+        response: &duet_core::auth::AuthResponse<'_>,
+    ) -> Result<duet_core::auth::AuthStep, duet_core::auth::AuthError> {
+        let Some(nonce) = response
+            .headers
+            .get_str("www-authenticate")
+            .and_then(|c| c.strip_prefix("Token nonce="))
+        else {
+            return Ok(duet_core::auth::AuthStep::Done);
+        };
+        request
+            .headers
+            .insert("Authorization", format!("Token answer-{nonce}"))
+            .unwrap();
+        Ok(duet_core::auth::AuthStep::Retry)
+    }
+}
+
+impl duet_core::auth::Auth for TokenScheme {
+    fn flow(&self, _: &duet_core::Url) -> Option<Box<dyn duet_core::auth::AuthFlow>> {
+        Some(Box::new(TokenScheme))
+    }
+}
+
+const CHALLENGE: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Token nonce=n42\r\nContent-Length: 9\r\n\r\nneed auth";
+
+/// Answers 407 until a CONNECT carries the right answer, on the same connection, then tunnels.
+fn challenging_connect_proxy() -> Server {
+    Server::scripted(|conn| {
+        while let Some(request) = conn.read_head_only() {
+            if request.header_str("proxy-authorization") != Some("Token answer-n42") {
+                conn.write(CHALLENGE);
+                continue;
+            }
+            let upstream: SocketAddr = request
+                .target
+                .to_socket_addrs()
+                .unwrap()
+                .find(SocketAddr::is_ipv4)
+                .unwrap();
+            conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            conn.tunnel(upstream);
+            return;
+        }
+    })
+}
+
+mod proxy_authentication {
+    use super::*;
+
+    duet_tests::conformance! {
+        fn a_connect_proxy_challenge_is_answered_by_the_auth_engine() {
+            let origin = Server::https(Cert::Localhost, |r| Reply::ok(if r.has_header("proxy-authorization") { "leaked" } else { "tunnelled" }));
+            let proxy = challenging_connect_proxy();
+            let client = duet::Client::builder()
+                .add_root_certificate_pem(tls::ca_pem())
+                .proxy(&proxy_url(&proxy, ""))
+                .proxy_auth(TokenScheme)
+                .build()
+                .unwrap();
+            assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "tunnelled");
+            assert_eq!(proxy.connections(), 1, "the second CONNECT used the same connection");
+            let without = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+            let err = wait!(without.get(origin.url("/")).send()).unwrap_err();
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(407));
+        }
+
+        fn a_forward_proxy_challenge_is_answered_too() {
+            let origin = Server::http(|_| Reply::ok("origin must not be reached"));
+            let proxy = Server::http(|r| match r.header_str("proxy-authorization") {
+                Some("Token answer-n42") => Reply::ok(format!("proxied {}", r.target)),
+                _ => Reply::raw(CHALLENGE),
+            });
+            let client = duet::Client::builder().proxy(&proxy_url(&proxy, "")).proxy_auth(TokenScheme).build().unwrap();
+            let response = wait!(client.get(origin.url("/p")).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("proxied {}", origin.url("/p")));
+            assert_eq!(proxy.requests().len(), 2);
+            assert!(origin.requests().is_empty());
+        }
+    }
+}

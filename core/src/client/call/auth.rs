@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use super::{Call, State};
-use crate::auth::{AuthError, AuthRequest, AuthResponse, AuthStep};
+use crate::auth::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
 use crate::client::error::{Error, ErrorKind};
 use crate::response::ResponseHead;
 
@@ -19,6 +19,7 @@ impl Call {
     pub(super) fn start_auth(&mut self) -> Result<(), Error> {
         self.flow = None;
         self.auth_rounds = 0;
+        self.start_proxy_auth()?;
         let Some(auth) = &self.auth else {
             return Ok(());
         };
@@ -48,6 +49,32 @@ impl Call {
         Ok(())
     }
 
+    /// A proxy flow for this hop, when the proxy is challenged through the request itself (a
+    /// forward proxy for an http origin); tunnels authorize their CONNECT instead.
+    fn start_proxy_auth(&mut self) -> Result<(), Error> {
+        self.proxy_flow = None;
+        self.proxy_rounds = 0;
+        let forward = super::tunnel::absolute_form(self.proxy.as_ref(), self.key.origin.is_tls());
+        let (Some(auth), true) = (&self.proxy_auth, forward) else {
+            return Ok(());
+        };
+        let Some(inner) = auth.flow(&self.url) else {
+            return Ok(());
+        };
+        let mut flow = crate::auth::ProxyFlow::new(inner);
+        let mut request = AuthRequest {
+            method: &self.method,
+            url: &self.url,
+            headers: self.head.headers_mut(),
+            body: None,
+        };
+        if let Err(e) = flow.authorize(&mut request) {
+            return self.fail(auth_error(e));
+        }
+        self.proxy_flow = Some(flow);
+        Ok(())
+    }
+
     /// Whether the flow needs this response's body before it can decide.
     pub(super) fn auth_wants_body(&self, head: &ResponseHead) -> bool {
         self.flow.as_ref().is_some_and(|f| f.needs_response_body()) && is_challenge(head)
@@ -60,6 +87,11 @@ impl Call {
         head: &ResponseHead,
         body: Option<&[u8]>,
     ) -> Result<AuthStep, Error> {
+        if head.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
+            && self.proxy_flow.is_some()
+        {
+            return self.proxy_step(head, body);
+        }
         let Some(flow) = self.flow.as_mut() else {
             return Ok(AuthStep::Done);
         };
@@ -81,6 +113,34 @@ impl Call {
                     return self.fail(auth_error(AuthError::BodyNotReplayable));
                 }
                 self.auth_rounds += 1;
+                Ok(AuthStep::Retry)
+            }
+            Ok(_) => Ok(AuthStep::Done),
+            Err(e) => self.fail(auth_error(e)),
+        }
+    }
+
+    /// Lets the proxy flow answer a forward proxy's 407.
+    fn proxy_step(&mut self, head: &ResponseHead, body: Option<&[u8]>) -> Result<AuthStep, Error> {
+        let Some(flow) = self.proxy_flow.as_mut() else {
+            return Ok(AuthStep::Done);
+        };
+        let response = AuthResponse {
+            status: head.status(),
+            headers: head.headers(),
+            body,
+        };
+        let mut request = AuthRequest {
+            method: &self.method,
+            url: &self.url,
+            headers: self.head.headers_mut(),
+            body: None,
+        };
+        match flow.respond(&mut request, &response) {
+            Ok(AuthStep::Retry)
+                if self.proxy_rounds < self.limits.max_auth_rounds && self.body.replayable =>
+            {
+                self.proxy_rounds += 1;
                 Ok(AuthStep::Retry)
             }
             Ok(_) => Ok(AuthStep::Done),

@@ -252,6 +252,14 @@ pub struct Call {
     tunnel_error: Option<Error>,
     /// The origin's address resolved by the driver, for `socks5://` (local DNS).
     resolved_target: Option<std::net::IpAddr>,
+    /// Credentials for proxies that challenge, and the flow answering the current one.
+    proxy_auth: Option<Arc<dyn Auth>>,
+    proxy_flow: Option<crate::auth::ProxyFlow>,
+    proxy_rounds: usize,
+    /// The CONNECT head of the tunnel being set up (kept to send again after a 407).
+    connect_head: Option<RequestHead>,
+    /// A 407 to the CONNECT is being read before it is sent again with credentials.
+    tunnel_retrying: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Connection>,
     /// The driver must produce the body again from its start on the next connection.
@@ -342,6 +350,11 @@ impl Call {
             tunnel: None,
             tunnel_error: None,
             resolved_target: None,
+            proxy_auth: config.proxy_auth.clone(),
+            proxy_flow: None,
+            proxy_rounds: 0,
+            connect_head: None,
+            tunnel_retrying: false,
             released: None,
             restart_body: false,
             timeouts,

@@ -12,6 +12,7 @@ use std::time::Instant;
 use http::{Method, StatusCode};
 
 use super::Call;
+use crate::auth::{AuthFlow, AuthRequest, AuthResponse, AuthStep, ProxyFlow};
 use crate::client::error::{Error, ErrorKind, TimeoutPhase};
 use crate::connection::{Connection, Output};
 use crate::proxy::{Proxy, ProxyScheme, Socks5Handshake, Socks5Target};
@@ -97,8 +98,29 @@ impl Call {
                 head.headers_mut()
                     .append("Proxy-Authorization", credentials)?;
             }
+            // Credentials for a proxy that challenges, in any scheme, go on the CONNECT only.
+            self.proxy_flow = None;
+            self.proxy_rounds = 0;
+            if let Some(inner) = self
+                .proxy_auth
+                .as_ref()
+                .and_then(|auth| auth.flow(&self.url))
+            {
+                let mut flow = ProxyFlow::new(inner);
+                let mut request = AuthRequest {
+                    method: &Method::CONNECT,
+                    url: &self.url,
+                    headers: head.headers_mut(),
+                    body: None,
+                };
+                flow.authorize(&mut request)
+                    .map_err(|e| Error::new(ErrorKind::Auth, e))?;
+                self.proxy_flow = Some(flow);
+            }
             let mut conn = Connection::new(self.limits.clone());
             conn.send_request(&head, RequestBody::None, now)?;
+            self.connect_head = Some(head);
+            self.tunnel_retrying = false;
             Tunnel::Connect(Box::new(conn))
         };
         self.tunnel = Some(tunnel);
@@ -134,7 +156,52 @@ impl Call {
                     Ok(None) => return Ok(TunnelStep::Receive(deadline)),
                     Ok(Some(Output::Interim(_))) => continue,
                     Ok(Some(Output::Response(head))) if head.status().is_success() => continue,
-                    Ok(Some(Output::Response(head))) => return Err(refused(head.status())),
+                    Ok(Some(Output::Response(head))) => {
+                        // A 407 the proxy flow can answer: read its body, then CONNECT again.
+                        let (Some(flow), Some(connect)) =
+                            (self.proxy_flow.as_mut(), self.connect_head.as_mut())
+                        else {
+                            return Err(refused(head.status()));
+                        };
+                        if head.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED
+                            || self.proxy_rounds >= self.limits.max_auth_rounds
+                        {
+                            return Err(refused(head.status()));
+                        }
+                        let response = AuthResponse {
+                            status: head.status(),
+                            headers: head.headers(),
+                            body: None,
+                        };
+                        let mut request = AuthRequest {
+                            method: &Method::CONNECT,
+                            url: &self.url,
+                            headers: connect.headers_mut(),
+                            body: None,
+                        };
+                        match flow.respond(&mut request, &response) {
+                            Ok(AuthStep::Retry) => {
+                                self.proxy_rounds += 1;
+                                self.tunnel_retrying = true;
+                            }
+                            Ok(_) => return Err(refused(head.status())),
+                            Err(e) => return Err(Error::new(ErrorKind::Auth, e)),
+                        }
+                    }
+                    Ok(Some(Output::Data(_) | Output::Trailers(_))) if self.tunnel_retrying => {
+                        continue;
+                    }
+                    Ok(Some(Output::End)) if self.tunnel_retrying => {
+                        self.tunnel_retrying = false;
+                        let connect = self.connect_head.as_ref().expect("kept for retries");
+                        if conn.start_next_cycle().is_err() {
+                            return Err(proxy_error(
+                                "the proxy closed the connection while authenticating",
+                            ));
+                        }
+                        conn.send_request(connect, RequestBody::None, now)?;
+                        return Ok(TunnelStep::Transmit(deadline));
+                    }
                     Ok(Some(Output::Upgraded)) if conn.take_buffered().is_empty() => break true,
                     Ok(Some(Output::Upgraded)) => {
                         return Err(proxy_error(
