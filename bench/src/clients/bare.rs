@@ -1,0 +1,378 @@
+//! The floor: what any HTTP/1.1 client must at least do. A fixed request written to a std
+//! socket, the response read into one 64 KiB buffer, the head parsed with httparse, the body
+//! skipped by `Content-Length` or by `httparse::parse_chunk_size`. No allocation per request,
+//! no URL parsing, no header map. For 64 in flight: 64 sockets on one epoll loop (mio).
+//!
+//! The upload is streamed from the same source as the blocking clients' (`io::repeat`), through
+//! one 64 KiB buffer, so the floor pays the same copy from the source they must.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use crate::measure::{Meter, Sample};
+use crate::scenario::{BoxError, IN_FLIGHT, Job, PIECE, SMALL_BODY, Scenario, check};
+
+const BUF: usize = 64 * 1024;
+
+pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
+    match job.scenario {
+        Scenario::Sequential => {
+            let request = get_request(job, &job.path());
+            let mut conn = Conn::open(job.server)?;
+            for _ in 0..job.warmup {
+                small(&mut conn, &request)?;
+            }
+            let meter = Meter::start();
+            for _ in 0..job.requests {
+                small(&mut conn, &request)?;
+            }
+            Ok(vec![meter.stop(
+                job.requests,
+                job.requests * SMALL_BODY.len() as u64,
+            )])
+        }
+        Scenario::NewConnection => {
+            let request = get_request(job, &job.path());
+            for _ in 0..job.warmup {
+                small(&mut Conn::open(job.server)?, &request)?;
+            }
+            let meter = Meter::start();
+            for _ in 0..job.requests {
+                small(&mut Conn::open(job.server)?, &request)?;
+            }
+            Ok(vec![meter.stop(
+                job.requests,
+                job.requests * SMALL_BODY.len() as u64,
+            )])
+        }
+        Scenario::InFlight64 => {
+            let request = get_request(job, &job.path());
+            epoll::run(job.server, &request, job.warmup)?;
+            let meter = Meter::start();
+            epoll::run(job.server, &request, job.requests)?;
+            Ok(vec![meter.stop(
+                job.requests,
+                job.requests * SMALL_BODY.len() as u64,
+            )])
+        }
+        Scenario::DownloadLength | Scenario::DownloadChunked => {
+            let mut conn = Conn::open(job.server)?;
+            let warmup = get_request(job, &job.warmup_path());
+            conn.download(&warmup)?;
+            let request = get_request(job, &job.path());
+            job.transfers(|| {
+                let meter = Meter::start();
+                let n = conn.download(&request)?;
+                check(n == job.bytes, || {
+                    format!("downloaded {n} of {} bytes", job.bytes)
+                })?;
+                Ok(meter.stop(1, n))
+            })
+        }
+        Scenario::Upload => {
+            let mut conn = Conn::open(job.server)?;
+            conn.upload(job, (job.bytes / 16).max(1))?;
+            job.transfers(|| {
+                let meter = Meter::start();
+                conn.upload(job, job.bytes)?;
+                Ok(meter.stop(1, job.bytes))
+            })
+        }
+    }
+}
+
+fn get_request(job: &Job, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", job.server).into_bytes()
+}
+
+fn small(conn: &mut Conn, request: &[u8]) -> Result<(), BoxError> {
+    conn.stream.write_all(request)?;
+    let n = conn.read_response()?;
+    check(n == SMALL_BODY.len() as u64, || {
+        format!("a small body of {n} bytes")
+    })
+}
+
+/// How a response body ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// Parses a response head at the start of `buf`: its length and the body's framing.
+pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, BoxError> {
+    let mut headers = [httparse::EMPTY_HEADER; 16];
+    let mut response = httparse::Response::new(&mut headers);
+    let len = match response.parse(buf)? {
+        httparse::Status::Partial => return Ok(None),
+        httparse::Status::Complete(len) => len,
+    };
+    check(response.code == Some(200), || {
+        format!("status {:?}", response.code)
+    })?;
+    let mut framing = Framing::Length(0);
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            framing = Framing::Length(std::str::from_utf8(header.value)?.trim().parse()?);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            framing = Framing::Chunked;
+        }
+    }
+    Ok(Some((len, framing)))
+}
+
+/// Skips a chunked body as it arrives.
+#[derive(Default)]
+pub struct ChunkSkipper {
+    state: ChunkState,
+}
+
+#[derive(Default)]
+enum ChunkState {
+    #[default]
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+impl ChunkSkipper {
+    /// Consumes what it can of `data`; returns (bytes consumed, body bytes among them).
+    pub fn feed(&mut self, data: &[u8]) -> Result<(usize, u64), BoxError> {
+        let (mut pos, mut body) = (0, 0);
+        loop {
+            let rest = &data[pos..];
+            match &mut self.state {
+                ChunkState::Size => {
+                    match httparse::parse_chunk_size(rest).map_err(|_| "bad chunk size")? {
+                        httparse::Status::Partial => break,
+                        httparse::Status::Complete((n, 0)) => {
+                            pos += n;
+                            self.state = ChunkState::Trailers;
+                        }
+                        httparse::Status::Complete((n, size)) => {
+                            pos += n;
+                            self.state = ChunkState::Data(size);
+                        }
+                    }
+                }
+                ChunkState::Data(left) => {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let n = rest.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    pos += n;
+                    body += n as u64;
+                    *left -= n as u64;
+                    if *left == 0 {
+                        self.state = ChunkState::DataEnd;
+                    }
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        break;
+                    }
+                    check(&rest[..2] == b"\r\n", || "no CRLF after chunk data".into())?;
+                    pos += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    let Some(line) = rest.windows(2).position(|w| w == b"\r\n") else {
+                        break;
+                    };
+                    pos += line + 2;
+                    if line == 0 {
+                        self.state = ChunkState::Done;
+                    }
+                }
+                ChunkState::Done => break,
+            }
+        }
+        Ok((pos, body))
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, ChunkState::Done)
+    }
+}
+
+/// One connection and its receive buffer.
+struct Conn {
+    stream: TcpStream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            buf: vec![0; BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        })
+    }
+
+    /// Reads more bytes after `end`, compacting first if the buffer is full.
+    fn fill(&mut self) -> Result<(), BoxError> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = self.stream.read(&mut self.buf[self.end..])?;
+        check(n > 0, || "the server closed the connection".into())?;
+        self.end += n;
+        Ok(())
+    }
+
+    /// Reads one response; returns its body length.
+    fn read_response(&mut self) -> Result<u64, BoxError> {
+        let framing = loop {
+            if let Some((len, framing)) = parse_head(&self.buf[self.start..self.end])? {
+                self.start += len;
+                break framing;
+            }
+            self.fill()?;
+        };
+        match framing {
+            Framing::Length(total) => {
+                let mut left = total;
+                loop {
+                    let n =
+                        (self.end - self.start).min(usize::try_from(left).unwrap_or(usize::MAX));
+                    self.start += n;
+                    left -= n as u64;
+                    if left == 0 {
+                        return Ok(total);
+                    }
+                    self.fill()?;
+                }
+            }
+            Framing::Chunked => {
+                let mut skipper = ChunkSkipper::default();
+                let mut total = 0;
+                loop {
+                    let (used, body) = skipper.feed(&self.buf[self.start..self.end])?;
+                    self.start += used;
+                    total += body;
+                    if skipper.is_done() {
+                        return Ok(total);
+                    }
+                    self.fill()?;
+                }
+            }
+        }
+    }
+
+    fn download(&mut self, request: &[u8]) -> Result<u64, BoxError> {
+        self.stream.write_all(request)?;
+        self.read_response()
+    }
+
+    fn upload(&mut self, job: &Job, len: u64) -> Result<(), BoxError> {
+        let head = format!(
+            "PUT /upload HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\n\r\n",
+            job.server
+        );
+        self.stream.write_all(head.as_bytes())?;
+        let mut source = io::repeat(0).take(len);
+        let mut piece = vec![0u8; PIECE];
+        loop {
+            let n = source.read(&mut piece)?;
+            if n == 0 {
+                break;
+            }
+            self.stream.write_all(&piece[..n])?;
+        }
+        let n = self.read_response()?;
+        check(n == 0, || format!("an upload answer of {n} bytes"))
+    }
+}
+
+/// 64 requests in flight on 64 sockets, one epoll loop.
+mod epoll {
+    use std::io::{self, Read, Write};
+    use std::net::SocketAddr;
+
+    use mio::net::TcpStream;
+    use mio::{Events, Interest, Poll, Token};
+
+    use super::{BUF, Framing, IN_FLIGHT, SMALL_BODY, check, parse_head};
+    use crate::scenario::BoxError;
+
+    struct Slot {
+        stream: TcpStream,
+        buf: Vec<u8>,
+        end: usize,
+    }
+
+    /// Sends `total` requests, keeping up to 64 in flight, and reads every response.
+    pub fn run(server: SocketAddr, request: &[u8], total: u64) -> Result<(), BoxError> {
+        let mut poll = Poll::new()?;
+        let mut slots = Vec::new();
+        let mut sent = 0u64;
+        let mut done = 0u64;
+        for i in 0..IN_FLIGHT.min(total as usize) {
+            let std = std::net::TcpStream::connect(server)?;
+            std.set_nodelay(true)?;
+            std.set_nonblocking(true)?;
+            let mut stream = TcpStream::from_std(std);
+            poll.registry()
+                .register(&mut stream, Token(i), Interest::READABLE)?;
+            stream.write_all(request)?;
+            sent += 1;
+            slots.push(Slot {
+                stream,
+                buf: vec![0; BUF],
+                end: 0,
+            });
+        }
+        let mut events = Events::with_capacity(IN_FLIGHT);
+        while done < total {
+            poll.poll(&mut events, None)?;
+            for event in &events {
+                let slot = &mut slots[event.token().0];
+                loop {
+                    let space = slot.buf.len() - slot.end;
+                    let drained = match slot.stream.read(&mut slot.buf[slot.end..]) {
+                        Ok(0) => return Err("the server closed a connection".into()),
+                        Ok(n) => {
+                            slot.end += n;
+                            // A short read drained the socket: the next arrival raises a
+                            // new edge, so no read that would block is needed.
+                            n < space
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e.into()),
+                    };
+                    // One response in flight per socket: it is complete once head and body
+                    // are both in.
+                    if let Some((len, Framing::Length(body))) = parse_head(&slot.buf[..slot.end])?
+                        && slot.end >= len + body as usize
+                    {
+                        check(body == SMALL_BODY.len() as u64, || "a small body".into())?;
+                        slot.end = 0;
+                        done += 1;
+                        if sent < total {
+                            slot.stream.write_all(request)?;
+                            sent += 1;
+                        }
+                    }
+                    if drained {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
