@@ -163,6 +163,18 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "secure via socks");
     }
 
+    fn an_https_proxy_is_reached_over_verified_tls() {
+        let origin = Server::http(|_| Reply::ok("origin must not be reached"));
+        let proxy = Server::https(Cert::Localhost, |r| Reply::ok(format!("tls proxy saw {}", r.target)));
+        let proxy_url = format!("https://localhost:{}", proxy.port());
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url).build().unwrap();
+        let response = wait!(client.get(origin.url("/t")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), format!("tls proxy saw {}", origin.url("/t")));
+        assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
+        let untrusting = duet::Client::builder().proxy(&proxy_url).build().unwrap();
+        assert!(wait!(untrusting.get(origin.url("/t")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
+    }
+
     fn a_request_can_skip_or_choose_the_proxy() {
         let origin = Server::http(|_| Reply::ok("direct"));
         let proxy = Server::http(|_| Reply::ok("proxied"));
