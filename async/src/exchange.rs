@@ -23,6 +23,13 @@ use duet_core::transport::ConnectionRecorder;
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
 
+/// What [`Exchange::drive`] stopped for.
+enum Step {
+    Head(ResponseHead),
+    Data(usize),
+    End,
+}
+
 /// One request in flight: its call, its connection, and its body.
 pub(crate) struct Exchange {
     call: Call,
@@ -68,9 +75,40 @@ impl Exchange {
 
     /// Runs the request until the final response head.
     pub async fn send(&mut self) -> Result<ResponseHead, Error> {
+        match self.drive(&mut []).await? {
+            Step::Head(head) => Ok(head),
+            Step::Data(_) | Step::End => Err(Error::msg(
+                ErrorKind::Protocol,
+                "the exchange ended without a response head",
+            )),
+        }
+    }
+
+    /// Reads body bytes into `buf`; 0 at the end of the body (the connection then goes back
+    /// to the pool when it can be reused).
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        match self.drive(buf).await? {
+            Step::Data(n) => Ok(n),
+            Step::End => Ok(0),
+            Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
+        }
+    }
+
+    /// Performs the call's actions until it has something for the caller: the response
+    /// head, body bytes (copied into `buf`), or the end of the body.
+    async fn drive(&mut self, buf: &mut [u8]) -> Result<Step, Error> {
         loop {
-            let now = now();
-            match self.call.poll_action(now)? {
+            match self.call.poll_action_max(now(), buf.len().max(1))? {
+                Action::Response(head) => return Ok(Step::Head(head)),
+                Action::Data(data) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    return Ok(Step::Data(n));
+                }
+                Action::Finished | Action::Upgraded => {
+                    self.finish();
+                    return Ok(Step::End);
+                }
                 Action::Connect(to) => self.connect(to).await?,
                 Action::Transmit { bytes, deadline } => {
                     let written = self
@@ -97,63 +135,6 @@ impl Exchange {
                 }
                 Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
                 Action::Receive { deadline } => self.receive(deadline).await?,
-                Action::Response(head) => return Ok(head),
-                Action::Data(_) | Action::Finished | Action::Upgraded => {
-                    return Err(Error::msg(
-                        ErrorKind::Protocol,
-                        "the exchange ended without a response head",
-                    ));
-                }
-                _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
-            }
-        }
-    }
-
-    /// Reads body bytes into `buf`; 0 at the end of the body (the connection then goes back
-    /// to the pool when it can be reused).
-    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        loop {
-            let now = now();
-            match self.call.poll_action_max(now, buf.len())? {
-                Action::Data(data) => {
-                    buf[..data.len()].copy_from_slice(data);
-                    return Ok(data.len());
-                }
-                Action::Receive { deadline } => self.receive(deadline).await?,
-                Action::Transmit { bytes, deadline } => {
-                    let written = self
-                        .stream
-                        .as_mut()
-                        .expect("connected")
-                        .write_by(bytes, deadline)
-                        .await;
-                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
-                        recording.sent(&bytes[..*n]);
-                    }
-                    let outcome = written.map(|n| self.call.transmitted(n));
-                    self.after_io(outcome)?;
-                }
-                Action::SendBody => self.body.send_next(&mut self.call).await?,
-                Action::RestartBody => self.body.restart(),
-                Action::StartTls { host } => {
-                    let stream = self.stream.take().expect("connected");
-                    let deadline = self.call.connect_deadline();
-                    match stream.start_tls(&self.tls, &host, deadline).await {
-                        Ok(tls) => self.stream = Some(tls),
-                        Err(e) => return Err(self.call.fail_with(e)),
-                    }
-                }
-                Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
-                Action::Finished | Action::Upgraded => {
-                    self.finish();
-                    return Ok(0);
-                }
-                Action::Response(_) | Action::Connect(_) => {
-                    return Err(Error::msg(
-                        ErrorKind::Protocol,
-                        "unexpected action while reading the body",
-                    ));
-                }
                 _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
             }
         }
