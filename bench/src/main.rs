@@ -16,9 +16,11 @@
 
 mod clients;
 mod measure;
+mod render;
 mod report;
 mod scenario;
 mod server;
+mod targets;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -42,7 +44,7 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     only: Vec<Scenario>,
     /// Only these clients (comma-separated): bare, duet-blocking, ureq, duet-async, reqwest,
-    /// hyper. Ratios need bare, ureq and hyper (or reqwest) in the run.
+    /// hyper. Ratios need bare, ureq, hyper and reqwest in the run.
     #[arg(long, value_delimiter = ',')]
     clients: Vec<ClientKind>,
     /// Runs of each client in each scenario; the best is kept.
@@ -61,8 +63,9 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
 
-    /// Internal: serve on 127.0.0.1 (port 0 unless given).
-    #[arg(long, hide = true)]
+    /// Only serve (on 127.0.0.1, port 0 unless `--server` gives the address): prints
+    /// `LISTENING <addr>` and runs until killed.
+    #[arg(long)]
     serve: bool,
     /// Run one client in one scenario in this process and print its result line (for
     /// profiling: starts its own server unless `--server` is given).
@@ -71,8 +74,8 @@ struct Args {
     /// The scenario for `--client`.
     #[arg(long, requires = "client")]
     scenario: Option<Scenario>,
-    /// Internal: the server for `--client`.
-    #[arg(long, hide = true)]
+    /// The server for `--client` (one started with `--serve`).
+    #[arg(long)]
     server: Option<SocketAddr>,
     /// Internal: the server's process id (its CPU time is recorded beside the client's).
     #[arg(long, hide = true)]
