@@ -21,7 +21,7 @@ use crate::transport::{self, Stream, is_timeout, tls_failure};
 use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
-const READ_SIZE: usize = 16 * 1024;
+const READ_SIZE: usize = 64 * 1024;
 
 /// What [`Exchange::drive`] stopped for.
 enum Step {
