@@ -62,7 +62,7 @@ impl HostPattern {
 /// let proxy = Proxy::parse("http://proxy.corp:3128").unwrap();
 /// let config = ProxyConfig::all(proxy.clone())
 ///     .no_proxy(NoProxy::parse("localhost,.corp"))
-///     .for_host("*.partner.example", Some(Proxy::parse("socks5h://gw:1080").unwrap()));
+///     .for_host("*.partner.example", Some(Proxy::parse("https://gw:1080").unwrap()));
 /// let url = |s: &str| url::Url::parse(s).unwrap();
 /// assert_eq!(config.select(&url("https://example.com/")), Some(&proxy));
 /// assert_eq!(config.select(&url("http://wiki.corp/")), None);

@@ -71,7 +71,7 @@ impl ProxyConfig {
     /// let vars = [
     ///     ("HTTPS_PROXY", "http://upper:3128"),
     ///     ("https_proxy", "http://lower:3128"),
-    ///     ("all_proxy", "socks5h://fallback:1080"),
+    ///     ("all_proxy", "https://fallback:1080"),
     ///     ("NO_PROXY", "localhost"),
     /// ]
     /// .map(|(n, v)| (n.to_owned(), v.to_owned()));

@@ -25,13 +25,10 @@ fn via(config: &ProxyConfig, u: &str) -> String {
 
 #[test]
 fn env_scheme_variables() {
-    let config = env(&[
-        ("http_proxy", "http://h:1"),
-        ("https_proxy", "socks5h://s:2"),
-    ]);
+    let config = env(&[("http_proxy", "http://h:1"), ("https_proxy", "https://s:2")]);
     assert_eq!(via(&config, "http://example.com/"), "h");
     assert_eq!(via(&config, "https://example.com/"), "s");
-    assert_eq!(config.https_proxy().unwrap().scheme(), ProxyScheme::Socks5h);
+    assert_eq!(config.https_proxy().unwrap().scheme(), ProxyScheme::Https);
     // https_proxy is for https URLs only.
     let config = env(&[("https_proxy", "http://s:2")]);
     assert_eq!(via(&config, "http://example.com/"), "direct");
@@ -83,7 +80,7 @@ fn env_lower_case_wins() {
 
 #[test]
 fn env_empty_values_and_all_proxy_fallback() {
-    let config = env(&[("all_proxy", "socks5://a:1080")]);
+    let config = env(&[("all_proxy", "http://a:1080")]);
     assert_eq!(via(&config, "http://x/"), "a");
     assert_eq!(via(&config, "https://x/"), "a");
     let config = env(&[("http_proxy", "http://h"), ("ALL_PROXY", "http://a")]);

@@ -2,9 +2,9 @@
 //!
 //! **In scope**: parsing proxy URLs ([`Proxy`]), the `no_proxy` bypass rules ([`NoProxy`]),
 //! choosing a proxy for a request URL ([`ProxyConfig::select`]) from explicit settings and an
-//! environment snapshot ([`ProxyConfig::from_env`]), and the SOCKS5 client handshake
-//! (RFC 1928, with RFC 1929 username/password authentication) as a sans-IO state machine
-//! ([`Socks5Handshake`]).
+//! environment snapshot ([`ProxyConfig::from_env`]), and, with the `socks` feature, the
+//! SOCKS5 client handshake (RFC 1928, with RFC 1929 username/password authentication) as a
+//! sans-IO state machine (`Socks5Handshake`).
 //!
 //! **Out of scope**: reading the environment (the driver reads `std::env` and passes a
 //! snapshot of name/value pairs), DNS (a `socks5://` proxy needs the target resolved by the
@@ -23,64 +23,16 @@
 //! What the driver then does depends on [`ProxyScheme`]: through an `http`/`https` proxy an
 //! `http://` request is sent in absolute-form (RFC 9112 §3.2.2) and an `https://` request
 //! goes through a `CONNECT` tunnel (RFC 9110 §9.3.6); through a SOCKS5 proxy every request
-//! goes through the tunnel that [`Socks5Handshake`] opens.
-//!
-//! ## A SOCKS5 handshake, byte for byte
-//!
-//! ```text
-//!  new() ──> [greeting queued] ──method 0x00──────────────────────────> [request queued]
-//!                 │                                                          │
-//!                 └─method 0x02─> [auth queued] ──status 0x00───────────────>┤
-//!                                                                            │
-//!                                                       reply 0x00 ──> [done: tunnel open]
-//!  Any wrong byte, or EOF before the end ──> [failed] (sticky: every later call repeats it)
-//! ```
-//!
-//! ```
-//! use duet_core::proxy::{Socks5Handshake, Socks5Target};
-//!
-//! let target = Socks5Target::Domain("example.com".into());
-//! let creds = Some(("alice".to_owned(), "s3cret".to_owned()));
-//! let mut socks = Socks5Handshake::new(target, 443, creds).unwrap();
-//!
-//! // Greeting: version 5, two methods: no authentication, username/password.
-//! assert_eq!(socks.poll_transmit(), Some(&[5, 2, 0, 2][..]));
-//! socks.advance_transmit(4);
-//! assert_eq!(socks.handle_input(&[5, 2]).unwrap(), 2); // the proxy picks username/password
-//!
-//! // RFC 1929 sub-negotiation.
-//! assert_eq!(socks.poll_transmit(), Some(&b"\x01\x05alice\x06s3cret"[..]));
-//! socks.advance_transmit(14);
-//! assert_eq!(socks.handle_input(&[1, 0]).unwrap(), 2); // accepted
-//!
-//! // CONNECT example.com:443 (ATYP 3, a domain name).
-//! assert_eq!(socks.poll_transmit(), Some(&b"\x05\x01\x00\x03\x0bexample.com\x01\xbb"[..]));
-//! socks.advance_transmit(18);
-//!
-//! // Success, bound to 10.0.0.1:4321; the bytes after the reply belong to the tunnel.
-//! let input = b"\x05\x00\x00\x01\x0a\x00\x00\x01\x10\xe1\x16\x03\x01";
-//! assert_eq!(socks.handle_input(input).unwrap(), 10);
-//! assert!(socks.is_done());
-//! assert_eq!(socks.poll_transmit(), None);
-//! ```
-//!
-//! ## A driver's loop for SOCKS5
-//!
-//! 1. Connect to the proxy; [`Socks5Handshake::new`] with the target (for `socks5`, an IP
-//!    address the driver resolved; for `socks5h`, [`Socks5Target::from_host`]).
-//! 2. Write out [`Socks5Handshake::poll_transmit`], report it with
-//!    [`Socks5Handshake::advance_transmit`].
-//! 3. Until [`Socks5Handshake::is_done`]: read and pass the bytes to
-//!    [`Socks5Handshake::handle_input`] (on a read of 0 bytes, call
-//!    [`Socks5Handshake::handle_eof`]), then go back to 2.
-//! 4. Bytes `handle_input` did not consume are the first bytes of the tunnel: give them to
-//!    TLS or the HTTP [`Connection`](crate::Connection).
+//! goes through the tunnel that `Socks5Handshake` opens. Without the `socks` feature,
+//! [`Proxy::parse`] refuses `socks5://` and `socks5h://` URLs.
 
 mod config;
 mod env;
 mod no_proxy;
 mod proxy_url;
+#[cfg(feature = "socks")]
 mod socks5;
+mod socks5_reply;
 
 #[cfg(test)]
 mod tests;
@@ -88,14 +40,16 @@ mod tests;
 pub use config::ProxyConfig;
 pub use no_proxy::NoProxy;
 pub use proxy_url::{Proxy, ProxyScheme};
-pub use socks5::{Socks5Handshake, Socks5Phase, Socks5Reply, Socks5Target};
+#[cfg(feature = "socks")]
+pub use socks5::{Socks5Handshake, Socks5Target};
+pub use socks5_reply::{Socks5Phase, Socks5Reply};
 
 /// Why a proxy setting is invalid, or why a SOCKS5 proxy did not open a tunnel.
 ///
 /// Configuration errors (the caller's) come from [`Proxy::parse`] and
-/// [`Socks5Handshake::new`]; protocol errors (the proxy's, [`ProxyError::is_remote`]) come
-/// from [`Socks5Handshake::handle_input`] and [`Socks5Handshake::handle_eof`]. Messages never
-/// contain the proxy URL, so they cannot leak its password.
+/// `Socks5Handshake::new`; protocol errors (the proxy's, [`ProxyError::is_remote`]) come
+/// from `Socks5Handshake::handle_input` and `Socks5Handshake::handle_eof` (the `socks`
+/// feature). Messages never contain the proxy URL, so they cannot leak its password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
@@ -105,6 +59,10 @@ pub enum ProxyError {
     /// A scheme other than `http`, `https`, `socks5` and `socks5h`.
     #[error("unsupported proxy scheme {0:?} (supported: http, https, socks5, socks5h)")]
     UnsupportedScheme(String),
+    /// A `socks5://` or `socks5h://` proxy (the scheme) in a build without duet's `socks`
+    /// feature.
+    #[error("{0} proxies need duet's `socks` feature (enable it on duet-blocking or duet-async)")]
+    SocksDisabled(String),
     /// The proxy URL has no host.
     #[error("proxy URL has no host")]
     MissingHost,

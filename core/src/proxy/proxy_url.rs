@@ -41,9 +41,8 @@ impl ProxyScheme {
         }
     }
 
-    /// True for SOCKS5: every request goes through a [`Socks5Handshake`] tunnel.
-    ///
-    /// [`Socks5Handshake`]: super::Socks5Handshake
+    /// True for SOCKS5: every request goes through a `Socks5Handshake` tunnel (the `socks`
+    /// feature).
     pub fn is_socks(self) -> bool {
         matches!(self, ProxyScheme::Socks5 | ProxyScheme::Socks5h)
     }
@@ -89,7 +88,8 @@ impl Proxy {
     ///
     /// - The scheme is `http`, `https`, `socks5` or `socks5h` (any case); without `://` the
     ///   text is an `http` proxy (`proxy:3128`, as curl and requests read it). Other schemes,
-    ///   `socks4` included, are [`ProxyError::UnsupportedScheme`].
+    ///   `socks4` included, are [`ProxyError::UnsupportedScheme`]; `socks5` and `socks5h`
+    ///   without the `socks` feature are [`ProxyError::SocksDisabled`].
     /// - Without a port, [`ProxyScheme::default_port`].
     /// - The host is normalised as in an `http` URL (lower case, IDNA to ASCII, IPv4 forms
     ///   such as `0x7f.1`); IPv6 goes in brackets and [`Proxy::host`] returns it without.
@@ -119,6 +119,9 @@ impl Proxy {
             }
             None => (ProxyScheme::Http, url),
         };
+        if scheme.is_socks() && cfg!(not(feature = "socks")) {
+            return Err(ProxyError::SocksDisabled(scheme.as_str().to_owned()));
+        }
         // Parse as `http` whatever the scheme, so every host is normalised the same way
         // (the url crate leaves the host of an unknown scheme such as socks5 opaque).
         let parsed = Url::parse(&format!("http://{rest}")).map_err(|e| match e {

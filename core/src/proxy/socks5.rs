@@ -23,7 +23,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::ProxyError;
+use super::{ProxyError, Socks5Phase, Socks5Reply};
 
 const VERSION: u8 = 0x05;
 const AUTH_VERSION: u8 = 0x01;
@@ -59,101 +59,6 @@ impl Socks5Target {
     }
 }
 
-/// Which of the proxy's replies an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Socks5Phase {
-    /// The method selection message (RFC 1928 §3).
-    MethodSelection,
-    /// The username/password status (RFC 1929 §2).
-    Authentication,
-    /// The reply to `CONNECT` (RFC 1928 §6).
-    Reply,
-}
-
-impl fmt::Display for Socks5Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Socks5Phase::MethodSelection => "method selection",
-            Socks5Phase::Authentication => "authentication status",
-            Socks5Phase::Reply => "reply to CONNECT",
-        })
-    }
-}
-
-/// A failure reply to `CONNECT` (REP, RFC 1928 §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Socks5Reply {
-    /// `0x01` general SOCKS server failure.
-    GeneralFailure,
-    /// `0x02` connection not allowed by ruleset.
-    NotAllowed,
-    /// `0x03` network unreachable.
-    NetworkUnreachable,
-    /// `0x04` host unreachable.
-    HostUnreachable,
-    /// `0x05` connection refused.
-    ConnectionRefused,
-    /// `0x06` TTL expired.
-    TtlExpired,
-    /// `0x07` command not supported.
-    CommandNotSupported,
-    /// `0x08` address type not supported.
-    AddressTypeNotSupported,
-    /// `0x09`–`0xFF`, unassigned.
-    Unassigned(u8),
-}
-
-impl Socks5Reply {
-    /// The failure for a non-zero REP code.
-    pub fn from_code(code: u8) -> Socks5Reply {
-        match code {
-            0x01 => Socks5Reply::GeneralFailure,
-            0x02 => Socks5Reply::NotAllowed,
-            0x03 => Socks5Reply::NetworkUnreachable,
-            0x04 => Socks5Reply::HostUnreachable,
-            0x05 => Socks5Reply::ConnectionRefused,
-            0x06 => Socks5Reply::TtlExpired,
-            0x07 => Socks5Reply::CommandNotSupported,
-            0x08 => Socks5Reply::AddressTypeNotSupported,
-            other => Socks5Reply::Unassigned(other),
-        }
-    }
-
-    /// The REP code.
-    pub fn code(self) -> u8 {
-        match self {
-            Socks5Reply::GeneralFailure => 0x01,
-            Socks5Reply::NotAllowed => 0x02,
-            Socks5Reply::NetworkUnreachable => 0x03,
-            Socks5Reply::HostUnreachable => 0x04,
-            Socks5Reply::ConnectionRefused => 0x05,
-            Socks5Reply::TtlExpired => 0x06,
-            Socks5Reply::CommandNotSupported => 0x07,
-            Socks5Reply::AddressTypeNotSupported => 0x08,
-            Socks5Reply::Unassigned(code) => code,
-        }
-    }
-}
-
-impl fmt::Display for Socks5Reply {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
-            Socks5Reply::GeneralFailure => "general SOCKS server failure",
-            Socks5Reply::NotAllowed => "connection not allowed by ruleset",
-            Socks5Reply::NetworkUnreachable => "network unreachable",
-            Socks5Reply::HostUnreachable => "host unreachable",
-            Socks5Reply::ConnectionRefused => "connection refused",
-            Socks5Reply::TtlExpired => "TTL expired",
-            Socks5Reply::CommandNotSupported => "command not supported",
-            Socks5Reply::AddressTypeNotSupported => "address type not supported",
-            Socks5Reply::Unassigned(_) => "unassigned reply code",
-        };
-        write!(f, "{text} ({:#04x})", self.code())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Method,
@@ -164,8 +69,58 @@ enum State {
 }
 
 /// The client side of a SOCKS5 handshake that ends in a `CONNECT` tunnel (RFC 1928), with
-/// optional username/password authentication (RFC 1929). See the
-/// [module documentation](super) for the driver's loop and a byte-for-byte example.
+/// optional username/password authentication (RFC 1929).
+///
+/// # A SOCKS5 handshake, byte for byte
+///
+/// ```text
+///  new() ──> [greeting queued] ──method 0x00──────────────────────────> [request queued]
+///                 │                                                          │
+///                 └─method 0x02─> [auth queued] ──status 0x00───────────────>┤
+///                                                                            │
+///                                                       reply 0x00 ──> [done: tunnel open]
+///  Any wrong byte, or EOF before the end ──> [failed] (sticky: every later call repeats it)
+/// ```
+///
+/// ```
+/// use duet_core::proxy::{Socks5Handshake, Socks5Target};
+///
+/// let target = Socks5Target::Domain("example.com".into());
+/// let creds = Some(("alice".to_owned(), "s3cret".to_owned()));
+/// let mut socks = Socks5Handshake::new(target, 443, creds).unwrap();
+///
+/// // Greeting: version 5, two methods: no authentication, username/password.
+/// assert_eq!(socks.poll_transmit(), Some(&[5, 2, 0, 2][..]));
+/// socks.advance_transmit(4);
+/// assert_eq!(socks.handle_input(&[5, 2]).unwrap(), 2); // the proxy picks username/password
+///
+/// // RFC 1929 sub-negotiation.
+/// assert_eq!(socks.poll_transmit(), Some(&b"\x01\x05alice\x06s3cret"[..]));
+/// socks.advance_transmit(14);
+/// assert_eq!(socks.handle_input(&[1, 0]).unwrap(), 2); // accepted
+///
+/// // CONNECT example.com:443 (ATYP 3, a domain name).
+/// assert_eq!(socks.poll_transmit(), Some(&b"\x05\x01\x00\x03\x0bexample.com\x01\xbb"[..]));
+/// socks.advance_transmit(18);
+///
+/// // Success, bound to 10.0.0.1:4321; the bytes after the reply belong to the tunnel.
+/// let input = b"\x05\x00\x00\x01\x0a\x00\x00\x01\x10\xe1\x16\x03\x01";
+/// assert_eq!(socks.handle_input(input).unwrap(), 10);
+/// assert!(socks.is_done());
+/// assert_eq!(socks.poll_transmit(), None);
+/// ```
+///
+/// # A driver's loop for SOCKS5
+///
+/// 1. Connect to the proxy; [`Socks5Handshake::new`] with the target (for `socks5`, an IP
+///    address the driver resolved; for `socks5h`, [`Socks5Target::from_host`]).
+/// 2. Write out [`Socks5Handshake::poll_transmit`], report it with
+///    [`Socks5Handshake::advance_transmit`].
+/// 3. Until [`Socks5Handshake::is_done`]: read and pass the bytes to
+///    [`Socks5Handshake::handle_input`] (on a read of 0 bytes, call
+///    [`Socks5Handshake::handle_eof`]), then go back to 2.
+/// 4. Bytes `handle_input` did not consume are the first bytes of the tunnel: give them to
+///    TLS or the HTTP [`Connection`](crate::Connection).
 ///
 /// Errors are sticky: after one, every call returns it again and nothing more is sent. The
 /// connection to the proxy must then be closed. `Debug` never shows the credentials.

@@ -28,6 +28,37 @@ fn parses_schemes_hosts_and_default_ports() {
         ("http://proxy:3128", ProxyScheme::Http, "proxy", 3128),
         ("http://proxy", ProxyScheme::Http, "proxy", 80),
         ("https://proxy", ProxyScheme::Https, "proxy", 443),
+        ("https://proxy:443", ProxyScheme::Https, "proxy", 443),
+        ("https://proxy:80", ProxyScheme::Https, "proxy", 80),
+        ("http://[::1]:8080", ProxyScheme::Http, "::1", 8080),
+        ("http://0x7f.1:3128", ProxyScheme::Http, "127.0.0.1", 3128),
+        (
+            "  http://proxy:3128/ignored/path\n",
+            ProxyScheme::Http,
+            "proxy",
+            3128,
+        ),
+        // Bare host[:port] is an http proxy, as curl and requests read it.
+        ("proxy:3128", ProxyScheme::Http, "proxy", 3128),
+        ("localhost", ProxyScheme::Http, "localhost", 80),
+        ("10.0.0.1:8080", ProxyScheme::Http, "10.0.0.1", 8080),
+        ("[::1]:3128", ProxyScheme::Http, "::1", 3128),
+        ("user:pw@proxy:3128", ProxyScheme::Http, "proxy", 3128),
+    ];
+    for (input, scheme, host, port) in cases {
+        let p = Proxy::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(
+            (p.scheme(), p.host(), p.port()),
+            (scheme, host, port),
+            "{input}"
+        );
+    }
+}
+
+#[cfg(feature = "socks")]
+#[test]
+fn parses_socks_schemes() {
+    let cases = [
         ("socks5://proxy", ProxyScheme::Socks5, "proxy", 1080),
         (
             "socks5h://127.0.0.1:1080",
@@ -42,24 +73,8 @@ fn parses_schemes_hosts_and_default_ports() {
             9050,
         ),
         ("socks5://proxy:80", ProxyScheme::Socks5, "proxy", 80),
-        ("https://proxy:443", ProxyScheme::Https, "proxy", 443),
-        ("https://proxy:80", ProxyScheme::Https, "proxy", 80),
-        ("http://[::1]:8080", ProxyScheme::Http, "::1", 8080),
         ("socks5://[::1]", ProxyScheme::Socks5, "::1", 1080),
         ("socks5://[::1]:80", ProxyScheme::Socks5, "::1", 80),
-        ("http://0x7f.1:3128", ProxyScheme::Http, "127.0.0.1", 3128),
-        (
-            "  http://proxy:3128/ignored/path\n",
-            ProxyScheme::Http,
-            "proxy",
-            3128,
-        ),
-        // Bare host[:port] is an http proxy, as curl and requests read it.
-        ("proxy:3128", ProxyScheme::Http, "proxy", 3128),
-        ("localhost", ProxyScheme::Http, "localhost", 80),
-        ("10.0.0.1:8080", ProxyScheme::Http, "10.0.0.1", 8080),
-        ("[::1]:3128", ProxyScheme::Http, "::1", 3128),
-        ("user:pw@proxy:3128", ProxyScheme::Http, "proxy", 3128),
         (
             "socks5://user:pw@proxy:80",
             ProxyScheme::Socks5,
@@ -74,6 +89,24 @@ fn parses_schemes_hosts_and_default_ports() {
             (scheme, host, port),
             "{input}"
         );
+    }
+    let p = proxy("socks5h://alice:hunter2@[::1]:1080");
+    assert!(!format!("{p:?}").contains("hunter2"));
+    assert_eq!(p.to_string(), "socks5h://[::1]:1080");
+    assert_ne!(proxy("socks5://p"), proxy("socks5h://p"));
+}
+
+#[cfg(not(feature = "socks"))]
+#[test]
+fn socks_urls_need_the_socks_feature() {
+    for (url, scheme) in [
+        ("socks5://proxy:1080", "socks5"),
+        ("SOCKS5H://user:pw@proxy", "socks5h"),
+    ] {
+        let err = Proxy::parse(url).unwrap_err();
+        assert_eq!(err, ProxyError::SocksDisabled(scheme.into()));
+        assert!(err.to_string().contains("`socks` feature"), "{err}");
+        assert!(!err.to_string().contains("pw"), "{err}");
     }
 }
 
@@ -145,14 +178,14 @@ fn credentials_are_percent_decoded() {
 
 #[test]
 fn debug_and_display_hide_the_password() {
-    let p = proxy("socks5h://alice:hunter2@[::1]:1080");
+    let p = proxy("https://alice:hunter2@[::1]:1080");
     let debug = format!("{p:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
     assert!(
         debug.contains("alice") && debug.contains("<hidden>"),
         "{debug}"
     );
-    assert_eq!(p.to_string(), "socks5h://[::1]:1080");
+    assert_eq!(p.to_string(), "https://[::1]:1080");
     let config = ProxyConfig::all(p).for_host("x", Some(proxy("http://u:hunter2@p")));
     assert!(!format!("{config:?}").contains("hunter2"));
     assert_eq!(proxy("http://p").to_string(), "http://p:80");
@@ -173,7 +206,7 @@ fn equality_and_hash_include_credentials() {
     let c = proxy("HTTP://u:one@P:3128/");
     assert_eq!(a, c);
     assert_eq!(hash(&a), hash(&c));
-    assert_ne!(proxy("socks5://p"), proxy("socks5h://p"));
+    assert_ne!(proxy("http://p"), proxy("https://p"));
 }
 
 #[test]

@@ -15,7 +15,9 @@ use super::Call;
 use crate::auth::{AuthFlow, AuthRequest, AuthResponse, AuthStep, ProxyFlow};
 use crate::client::error::{Error, ErrorKind, TimeoutPhase};
 use crate::connection::{Connection, Output};
-use crate::proxy::{Proxy, ProxyScheme, Socks5Handshake, Socks5Target};
+use crate::proxy::Proxy;
+#[cfg(feature = "socks")]
+use crate::proxy::{ProxyScheme, Socks5Handshake, Socks5Target};
 use crate::request::{RequestBody, RequestHead};
 
 /// A tunnel being set up on a new connection.
@@ -24,6 +26,7 @@ pub(super) enum Tunnel {
     /// The CONNECT exchange.
     Connect(Box<Connection>),
     /// The SOCKS5 handshake and the bytes read for it.
+    #[cfg(feature = "socks")]
     Socks(Box<Socks5Handshake>, Vec<u8>),
     /// The tunnel is open; the driver must start TLS with the origin.
     StartTls,
@@ -77,16 +80,7 @@ impl Call {
         let proxy = self.proxy.clone().expect("a proxy");
         let origin = &self.key.origin;
         let tunnel = if proxy.scheme().is_socks() {
-            let target = match (proxy.scheme(), self.resolved_target) {
-                (ProxyScheme::Socks5, Some(ip)) => Socks5Target::Ip(ip),
-                _ => Socks5Target::from_host(origin.host()),
-            };
-            let credentials = proxy
-                .credentials()
-                .map(|(u, p)| (u.to_owned(), p.to_owned()));
-            let handshake = Socks5Handshake::new(target, origin.port(), credentials)
-                .map_err(|e| Error::new(ErrorKind::Proxy, e))?;
-            Tunnel::Socks(Box::new(handshake), Vec::new())
+            self.socks_tunnel(&proxy)?
         } else {
             let authority = match origin.host().contains(':') {
                 true => format!("[{}]:{}", origin.host(), origin.port()),
@@ -142,10 +136,13 @@ impl Call {
                 self.tunnel = None;
                 return Ok(TunnelStep::Open);
             }
+            #[cfg(feature = "socks")]
             Tunnel::Socks(handshake, _) if handshake.is_done() => true,
+            #[cfg(feature = "socks")]
             Tunnel::Socks(handshake, _) if handshake.poll_transmit().is_some() => {
                 return Ok(TunnelStep::Transmit(deadline));
             }
+            #[cfg(feature = "socks")]
             Tunnel::Socks(..) => return Ok(TunnelStep::Receive(deadline)),
             Tunnel::Connect(conn) if conn.poll_transmit().is_some() => {
                 return Ok(TunnelStep::Transmit(deadline));
@@ -221,10 +218,37 @@ impl Call {
         Ok(TunnelStep::Open)
     }
 
+    /// The SOCKS5 handshake for a new connection to `proxy`.
+    #[cfg(feature = "socks")]
+    fn socks_tunnel(&self, proxy: &Proxy) -> Result<Tunnel, Error> {
+        let origin = &self.key.origin;
+        let target = match (proxy.scheme(), self.resolved_target) {
+            (ProxyScheme::Socks5, Some(ip)) => Socks5Target::Ip(ip),
+            _ => Socks5Target::from_host(origin.host()),
+        };
+        let credentials = proxy
+            .credentials()
+            .map(|(u, p)| (u.to_owned(), p.to_owned()));
+        let handshake = Socks5Handshake::new(target, origin.port(), credentials)
+            .map_err(|e| Error::new(ErrorKind::Proxy, e))?;
+        Ok(Tunnel::Socks(Box::new(handshake), Vec::new()))
+    }
+
+    /// Without the `socks` feature no SOCKS proxy parses, so none reaches a call.
+    #[cfg(not(feature = "socks"))]
+    fn socks_tunnel(&self, proxy: &Proxy) -> Result<Tunnel, Error> {
+        let scheme = proxy.scheme().as_str().to_owned();
+        Err(Error::new(
+            ErrorKind::Proxy,
+            crate::proxy::ProxyError::SocksDisabled(scheme),
+        ))
+    }
+
     /// The bytes a [`TunnelStep::Transmit`] asked to write.
     pub(super) fn tunnel_bytes(&self) -> &[u8] {
         match self.tunnel.as_ref() {
             Some(Tunnel::Connect(conn)) => conn.poll_transmit().unwrap_or_default(),
+            #[cfg(feature = "socks")]
             Some(Tunnel::Socks(handshake, _)) => handshake.poll_transmit().unwrap_or_default(),
             _ => &[],
         }
@@ -234,6 +258,7 @@ impl Call {
     pub(super) fn tunnel_transmitted(&mut self, n: usize) {
         match self.tunnel.as_mut() {
             Some(Tunnel::Connect(conn)) => conn.advance_transmit(n),
+            #[cfg(feature = "socks")]
             Some(Tunnel::Socks(handshake, _)) => handshake.advance_transmit(n),
             _ => {}
         }
@@ -243,6 +268,7 @@ impl Call {
     pub(super) fn tunnel_input_buffer(&mut self, min: usize) -> &mut [u8] {
         match self.tunnel.as_mut() {
             Some(Tunnel::Connect(conn)) => conn.input_buffer(min),
+            #[cfg(feature = "socks")]
             Some(Tunnel::Socks(_, buf)) => {
                 buf.resize(min.max(1), 0);
                 buf
@@ -258,6 +284,7 @@ impl Call {
                 conn.commit_input(n);
                 Ok(())
             }
+            #[cfg(feature = "socks")]
             Some(Tunnel::Socks(handshake, buf)) => match handshake.handle_input(&buf[..n]) {
                 Ok(used) if used < n => Err(proxy_error(
                     "the SOCKS proxy sent bytes before the tunnel was in use",
@@ -276,6 +303,7 @@ impl Call {
     pub(super) fn tunnel_eof(&mut self) {
         match self.tunnel.as_mut() {
             Some(Tunnel::Connect(conn)) => conn.handle_eof(),
+            #[cfg(feature = "socks")]
             Some(Tunnel::Socks(handshake, _)) => {
                 if let Err(e) = handshake.handle_eof() {
                     self.tunnel_error = Some(Error::new(ErrorKind::Proxy, e));
