@@ -239,6 +239,11 @@ impl Sample {
         self.other_cpu.as_secs_f64() / self.wall.as_secs_f64()
     }
 
+    /// Whether the rest of the machine was busy enough to disturb this run.
+    pub fn is_noisy(&self) -> bool {
+        self.other_load() > crate::report::NOISY
+    }
+
     /// The share of CPU time spent in the kernel (from clock ticks: rough on short runs).
     pub fn sys_share(&self) -> Option<f64> {
         let total = self.user_ticks + self.sys_ticks;

@@ -49,10 +49,11 @@ pub fn render(
 const COLUMNS: &str = "\
 columns:  thr = req/s or MiB/s (best run); xpeer = over ureq's (blocking) or hyper's (async)
           CPU = client process CPU (user+sys) per request or per MiB (best run); xbare = over the bare loop's
-          spread = worst run's CPU over the best's; sys = kernel share of client CPU (ticks, rough)
+          spread = worst counted run's CPU over the best's; sys = kernel share of client CPU (ticks, rough)
           RSS = peak resident memory of the client process (worst run); xpeer = over ureq's / reqwest's
           conns = connections the server accepted in the best run; srv = server CPU busy share
-          other = CPU used by everything else on the machine during the best run, in CPUs (noise)
+          other = CPU used by everything else on the machine during the best run, in CPUs (noise):
+                  runs above 0.25 are repeated and do not count unless no quiet run exists (then marked !)
 ";
 
 /// One scenario's table: a row per client.
@@ -116,13 +117,8 @@ fn client_row(
     let ratio_vs = |metric| ratio(results, scenario, client, metric);
     let thr_ratio = peer(client).and_then(|p| ratio_vs(Metric::ThroughputVs(p)));
     let mem_ratio = memory_peer(client).and_then(|p| ratio_vs(Metric::MemoryVs(p)));
-    let worst = outcome
-        .samples
-        .iter()
-        .map(|s| s.cpu)
-        .max()
-        .unwrap_or(cpu.cpu);
-    let spread = worst.as_secs_f64() / cpu.cpu.as_secs_f64().max(1e-12) - 1.0;
+    let spread = outcome.cpu_spread();
+    let noisy = if outcome.all_noisy() { "!" } else { " " };
     let marks: Vec<String> = tgts
         .iter()
         .filter(|t| t.scenario == scenario && t.client == client)
@@ -134,7 +130,7 @@ fn client_row(
         .collect();
     let _ = writeln!(
         out,
-        "  {:<14} {:>9.0} {:>6} {:>10.2} {:>6} {:>6} {:>4} {:>7.1} {:>6} {:>5} {:>4} {:>5.2}  {}",
+        "  {:<14} {:>9.0} {:>6} {:>10.2} {:>6} {:>6} {:>4} {:>7.1} {:>6} {:>5} {:>4} {:>5.2}{noisy} {}",
         client.name(),
         throughput(scenario, wall),
         fmt_ratio(thr_ratio),

@@ -110,13 +110,41 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
+/// Runs during which the rest of the machine used more than this share of a CPU are noisy:
+/// they are repeated (up to [`RETRIES`] times) and count only when no quiet run exists.
+pub const NOISY: f64 = 0.25;
+/// Extra attempts for a run that came out noisy.
+const RETRIES: usize = 2;
+
 impl Outcome {
+    /// The samples that count: the quiet ones, or all when none was quiet.
+    fn counted(&self) -> impl Iterator<Item = &Sample> {
+        let any_quiet = self.samples.iter().any(|s| !s.is_noisy());
+        self.samples
+            .iter()
+            .filter(move |s| !any_quiet || !s.is_noisy())
+    }
+
     pub fn best_cpu(&self) -> Option<&Sample> {
-        self.samples.iter().min_by_key(|s| s.cpu)
+        self.counted().min_by_key(|s| s.cpu)
     }
 
     pub fn best_wall(&self) -> Option<&Sample> {
-        self.samples.iter().min_by_key(|s| s.wall)
+        self.counted().min_by_key(|s| s.wall)
+    }
+
+    /// The spread of the counted CPU times: worst over best.
+    pub fn cpu_spread(&self) -> f64 {
+        let (min, max) = self.counted().fold((f64::MAX, 0f64), |(lo, hi), s| {
+            let cpu = s.cpu.as_secs_f64();
+            (lo.min(cpu), hi.max(cpu))
+        });
+        if max > 0.0 { max / min - 1.0 } else { 0.0 }
+    }
+
+    /// Whether every sample was taken while the machine was busy with something else.
+    pub fn all_noisy(&self) -> bool {
+        !self.samples.is_empty() && self.samples.iter().all(Sample::is_noisy)
     }
 
     pub fn peak_rss_kib(&self) -> Option<u64> {
@@ -148,9 +176,20 @@ pub fn run(plan: &Plan) -> Result<(), BoxError> {
                     );
                 }
                 let outcome = results.entry((scenario, client)).or_default();
-                match run_child(plan, &server, client_cpu, client, scenario) {
-                    Ok(samples) => outcome.samples.extend(samples),
-                    Err(e) => outcome.errors.push(e.to_string()),
+                for _ in 0..=RETRIES {
+                    match run_child(plan, &server, client_cpu, client, scenario) {
+                        Ok(samples) => {
+                            let noisy = samples.iter().all(Sample::is_noisy);
+                            outcome.samples.extend(samples);
+                            if !noisy {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            outcome.errors.push(e.to_string());
+                            break;
+                        }
+                    }
                 }
             }
         }
