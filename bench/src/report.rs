@@ -2,7 +2,7 @@
 //! of the repeats, and prints one table per scenario with ratios and the targets.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ impl Sizes {
 
     /// Transfers measured in each client process.
     pub fn transfers(&self) -> u32 {
-        if self.quick { 1 } else { 3 }
+        if self.quick { 1 } else { 5 }
     }
 
     /// (measured, warm-up) requests for a scenario.
@@ -160,6 +160,10 @@ pub fn run(plan: &Plan) -> Result<(), BoxError> {
         eprintln!("duet-bench: fewer than 2 CPUs available; client and server are not pinned");
     }
     let server = Server::start(server_cpu)?;
+    // The orchestrator only waits; keep even that off the client's CPU.
+    if let Some(cpu) = server_cpu {
+        let _ = crate::measure::pin_to(cpu);
+    }
     let started = Instant::now();
     let progress = std::io::stderr().is_terminal();
     let mut results = Results::new();
@@ -229,27 +233,27 @@ fn run_child(
     if let Some(cpu) = cpu {
         command.args(["--cpu", &cpu.to_string()]);
     }
-    let mut child = command.spawn()?;
-    let deadline = Instant::now() + plan.timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+    let child = command.spawn()?;
+    // Wait without polling (a polling parent would wake up beside the client); a watchdog
+    // kills the child if it overruns.
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(plan.timeout) {
+        Ok(output) => output?,
+        Err(_) => {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+            let _ = finished.recv();
             return Err(format!("timed out after {:?}", plan.timeout).into());
         }
-        std::thread::sleep(Duration::from_millis(5));
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout)?;
-    }
-    if let Some(mut err) = child.stderr.take() {
-        err.read_to_string(&mut stderr)?;
-    }
+    let status = output.status;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if !status.success() {
         let message = stderr.lines().last().unwrap_or("no message").to_owned();
         return Err(format!("{status}: {message}").into());
