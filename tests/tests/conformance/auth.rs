@@ -249,12 +249,14 @@ impl Auth for Handshake {
     }
 }
 
-fn netrc_file(contents: &str) -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("duet-netrc-{}-{n}", std::process::id()));
-    std::fs::write(&path, contents).unwrap();
-    path
+/// A netrc file, removed when the returned path is dropped.
+fn netrc_file(contents: &str) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix("duet-netrc-")
+        .tempfile()
+        .unwrap();
+    std::io::Write::write_all(&mut file, contents.as_bytes()).unwrap();
+    file.into_temp_path()
 }
 
 /// Digest, netrc, OAuth 1.0a and connection-bound schemes.
@@ -317,14 +319,14 @@ mod schemes {
             let path = netrc_file("machine localhost login local password one\n# comment\nmachine 127.0.0.1 login ip password two\n");
             let client = duet::Client::builder()
                 .add_root_certificate_pem(duet_tests::tls::ca_pem())
-                .netrc(Some(path.clone()))
+                .netrc(Some(path.to_path_buf()))
                 .build()
                 .unwrap();
             let response = wait!(client.get(first.url("/")).send()).unwrap();
             assert_eq!(wait!(response.text()).unwrap(), basic_header("ip", "two"), "127.0.0.1 answered with its own entry");
             assert_eq!(first.requests()[0].header_str("authorization"), Some(basic_header("local", "one").as_str()));
             let broken = netrc_file("machine a.test login\n");
-            let err = duet::Client::builder().netrc(Some(broken)).build().unwrap_err();
+            let err = duet::Client::builder().netrc(Some(broken.to_path_buf())).build().unwrap_err();
             assert!(err.is_auth() && err.to_string().contains("line"), "{err}");
             let missing = duet::Client::builder().netrc(Some(path.with_extension("missing"))).build().unwrap_err();
             assert!(missing.is_auth(), "{missing}");

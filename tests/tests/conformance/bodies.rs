@@ -38,12 +38,15 @@ fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
 }
 
-fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("duet-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A file named `name` in a new temporary directory, removed with the returned directory.
+fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("duet-tests-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, contents).unwrap();
-    path
+    (dir, path)
 }
 
 duet_tests::conformance! {
@@ -87,7 +90,7 @@ duet_tests::conformance! {
 
     fn multipart_with_fields_files_and_readers() {
         let server = Server::http(|_| Reply::ok(""));
-        let path = temp_file(&format!("photo-{}.png", flavour!()), b"\x89PNG fake");
+        let (_dir, path) = temp_file(&format!("photo-{}.png", flavour!()), b"\x89PNG fake");
         let form = duet::multipart::Form::new()
             .text("title", "holiday")
             .text("tag", "sea")
