@@ -2,6 +2,7 @@
 //! waiting that a per-host cap needs.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -32,6 +33,10 @@ pub(crate) enum Acquired {
 pub(crate) struct ConnectionPool {
     pool: Mutex<Pool<Idle>>,
     freed: Condvar,
+    /// Threads blocked in [`acquire`](Self::acquire) on a full host. Changed and read only
+    /// while `pool` is locked, so a checkin or release that sees 0 cannot miss a waiter; it
+    /// then skips `notify_one` (a futex syscall on every request otherwise).
+    waiting: AtomicUsize,
 }
 
 impl ConnectionPool {
@@ -39,6 +44,7 @@ impl ConnectionPool {
         ConnectionPool {
             pool: Mutex::new(Pool::new(config)),
             freed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -71,17 +77,23 @@ impl ConnectionPool {
                 Checkout::Open => return Ok(Acquired::Open),
                 Checkout::Full => {
                     let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
-                    pool = match to.pool_deadline {
-                        None => self.freed.wait(pool).unwrap_or_else(|p| p.into_inner()),
+                    let left = match to.pool_deadline {
+                        None => None,
                         Some(deadline) => {
-                            let left =
-                                deadline.checked_duration_since(now).ok_or_else(timed_out)?;
+                            Some(deadline.checked_duration_since(now).ok_or_else(timed_out)?)
+                        }
+                    };
+                    self.waiting.fetch_add(1, Ordering::Relaxed);
+                    pool = match left {
+                        None => self.freed.wait(pool).unwrap_or_else(|p| p.into_inner()),
+                        Some(left) => {
                             self.freed
                                 .wait_timeout(pool, left)
                                 .unwrap_or_else(|p| p.into_inner())
                                 .0
                         }
                     };
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
                 }
             }
         }
@@ -89,13 +101,24 @@ impl ConnectionPool {
 
     /// Returns a reusable connection.
     pub fn checkin(&self, key: &PoolKey, idle: Idle) {
-        self.lock().checkin(key, idle, Instant::now());
-        self.freed.notify_one();
+        let mut pool = self.lock();
+        pool.checkin(key, idle, Instant::now());
+        self.wake_one(pool);
     }
 
     /// A connection from `key`'s slot closed.
     pub fn release(&self, key: &PoolKey) {
-        self.lock().release(key);
-        self.freed.notify_one();
+        let mut pool = self.lock();
+        pool.release(key);
+        self.wake_one(pool);
+    }
+
+    /// Wakes one thread waiting for a slot, if any (`pool` is the held lock).
+    fn wake_one(&self, pool: MutexGuard<'_, Pool<Idle>>) {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        drop(pool);
+        if waiting > 0 {
+            self.freed.notify_one();
+        }
     }
 }

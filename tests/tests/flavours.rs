@@ -1,5 +1,5 @@
-//! What only one flavour can show: the blocking client inside a tokio runtime, the async
-//! client shared across tasks, and async stream bodies.
+//! What only one flavour can show: the blocking client inside a tokio runtime and shared
+//! across threads, the async client shared across tasks, and async stream bodies.
 
 use duet_tests::server::*;
 
@@ -22,6 +22,40 @@ async fn the_blocking_client_works_inside_a_multi_thread_runtime_and_spawn_block
         .unwrap();
     assert_eq!(text, "fine");
     assert_eq!(server.connections(), 1, "clones share the pool");
+}
+
+#[test]
+fn one_blocking_client_serves_many_threads_through_a_capped_pool() {
+    // Eight threads, one connection allowed: each request after the first waits in the pool
+    // until another thread checks the connection back in. A lost wake-up shows as a pool
+    // timeout.
+    let server = Server::http(|r| Reply::ok(r.path().to_owned()));
+    let client = duet_blocking::Client::builder()
+        .pool_max_per_host(1)
+        .pool_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (client, server_url) = (client.clone(), server.url(""));
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let path = format!("/{t}/{i}");
+                    let url = format!("{}{}", server_url.trim_end_matches('/'), path);
+                    let text = client.get(&url).send().unwrap().text().unwrap();
+                    assert_eq!(text, path);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(
+        server.connections(),
+        1,
+        "the cap held and the connection was reused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
