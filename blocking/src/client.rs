@@ -167,14 +167,17 @@ impl Driver for Blocking {
         authenticator: Option<Arc<dyn Authenticate>>,
         mounts: Mounts<Arc<dyn Transport>>,
     ) -> Result<Client, Error> {
-        let mut config = config;
-        if config.proxies.is_none() {
-            config.proxies = Some(duet_core::proxy::ProxyConfig::from_env(&environment()));
-        }
-        if let Some(netrc) = load_netrc(&config)? {
-            config.auth.get_or_insert(netrc);
-        }
-        let roots = load_roots(&config.tls)?;
+        let settled = duet_core::client::settle(config, std::env::vars_os(), &mut |path| {
+            std::fs::read(path)
+        })?;
+        let config = settled.config;
+        let roots = LoadedRoots {
+            ssl_cert_file_pem: settled.ssl_cert_file_pem,
+            native: match config.tls.native_roots {
+                true => rustls_native_certs::load_native_certs().certs,
+                false => Vec::new(),
+            },
+        };
         let tls = rustls_config(&config.tls, &roots)?;
         let mut flipped = config.tls.clone();
         flipped.verify = !flipped.verify;
@@ -223,59 +226,4 @@ impl Driver for Blocking {
     fn entropy() -> [u8; 16] {
         crate::entropy()
     }
-}
-
-/// Reads the roots that live outside the program: `SSL_CERT_FILE` and the system store.
-fn load_roots(settings: &duet_core::client::TlsSettings) -> Result<LoadedRoots, Error> {
-    let mut loaded = LoadedRoots::default();
-    if settings.ssl_cert_file
-        && let Some(path) = std::env::var_os("SSL_CERT_FILE")
-    {
-        let pem = std::fs::read(&path).map_err(|e| {
-            Error::msg(
-                duet_core::client::ErrorKind::Tls,
-                format!("SSL_CERT_FILE {}: {e}", path.to_string_lossy()),
-            )
-        })?;
-        loaded.ssl_cert_file_pem = Some(pem);
-    }
-    if settings.native_roots {
-        loaded.native = rustls_native_certs::load_native_certs().certs;
-    }
-    Ok(loaded)
-}
-
-/// Reads the netrc file the configuration names (I/O, hence here): `$NETRC`, `~/.netrc`, or
-/// an explicit path. A missing default file means no credentials; a malformed one is an error.
-fn load_netrc(config: &ClientConfig) -> Result<Option<Arc<dyn duet_core::auth::Auth>>, Error> {
-    let auth_error = |message: String| Error::msg(duet_core::client::ErrorKind::Auth, message);
-    let (path, must_exist) = match &config.netrc {
-        None => return Ok(None),
-        Some(Some(path)) => (path.clone(), true),
-        Some(None) => match std::env::var_os("NETRC").or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| std::path::Path::new(&h).join(".netrc").into_os_string())
-        }) {
-            Some(path) => (
-                std::path::PathBuf::from(path),
-                std::env::var_os("NETRC").is_some(),
-            ),
-            None => return Ok(None),
-        },
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(None),
-        Err(e) => return Err(auth_error(format!("{}: {e}", path.display()))),
-    };
-    let netrc = duet_core::auth::Netrc::parse(&text)
-        .map_err(|e| auth_error(format!("{}: {e}", path.display())))?;
-    Ok(Some(Arc::new(duet_core::auth::NetrcAuth::new(netrc))))
-}
-
-/// The environment as name/value pairs, for proxy routing (non-UTF-8 values are skipped).
-fn environment() -> Vec<(String, String)> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
 }

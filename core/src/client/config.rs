@@ -157,7 +157,7 @@ pub struct ClientConfig {
     /// Credentials for every request (a request may set its own).
     pub auth: Option<Arc<dyn crate::auth::Auth>>,
     /// Where to read netrc credentials from when building the client: `Some(None)` for
-    /// `$NETRC` or `~/.netrc`, `Some(Some(path))` for a given file. The driver reads it.
+    /// `$NETRC` or `~/.netrc`, `Some(Some(path))` for a given file; see [`settle`](super::settle).
     pub netrc: Option<Option<std::path::PathBuf>>,
     /// Which proxy each request goes through. `None` (the default) means: from the
     /// environment (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`), read by the driver

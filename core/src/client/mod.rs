@@ -10,6 +10,7 @@ mod origin;
 mod pool;
 mod response;
 mod retry;
+mod setup;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -24,5 +25,6 @@ pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};
 pub use response::ResponseInfo;
 pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
+pub use setup::{Settled, settle};
 #[cfg(feature = "rustls")]
 pub use tls::{LoadedRoots, rustls_config, server_name};

@@ -1,0 +1,108 @@
+//! What a client takes from outside the program when it is built, decided once for both
+//! drivers: proxies from the environment, netrc credentials, and the `SSL_CERT_FILE` roots.
+//!
+//! The driver shows the environment (a snapshot of `std::env::vars_os`) and a way to read a
+//! file; duet-core decides which variables count, which file to read, whether a missing one
+//! matters, and what the result means. The operating system's certificate store is the one
+//! thing left to the driver (a platform API, see `TlsSettings::native_roots`).
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::config::ClientConfig;
+use super::error::{Error, ErrorKind};
+use crate::auth::{Netrc, NetrcAuth};
+use crate::proxy::ProxyConfig;
+
+/// A configuration completed from the environment, and the roots file it names.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Settled {
+    /// The configuration: proxies from `http_proxy` and friends unless the caller set some,
+    /// and netrc credentials when asked for and no other credentials are set.
+    pub config: ClientConfig,
+    /// The contents of the file `SSL_CERT_FILE` names, when set and enabled
+    /// (`TlsSettings::ssl_cert_file`).
+    pub ssl_cert_file_pem: Option<Vec<u8>>,
+}
+
+/// Completes `config` from the environment `env` (name/value pairs, as
+/// `std::env::vars_os()` gives them), reading files through `read_file`.
+///
+/// - Proxies: unless the configuration has some, [`ProxyConfig::from_env`] on the variables
+///   that are UTF-8.
+/// - netrc (when `ClientBuilder::netrc` asked for it): the given path, which must exist, or
+///   `$NETRC`, which must exist when set, or else `$HOME/.netrc`, which may be missing. A
+///   file that cannot be read or parsed is an [`ErrorKind::Auth`] error naming it. Its
+///   credentials are used only when no other `auth` is configured.
+/// - `SSL_CERT_FILE`: read when set and enabled; a file that cannot be read is an
+///   [`ErrorKind::Tls`] error naming it.
+pub fn settle(
+    mut config: ClientConfig,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+    read_file: &mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
+) -> Result<Settled, Error> {
+    let env: Vec<(OsString, OsString)> = env.into_iter().collect();
+    let var = |name: &str| {
+        env.iter()
+            .rev() // the last of repeated names wins, as in a real environment
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if config.proxies.is_none() {
+        let text: Vec<(String, String)> = env
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v.to_str()?.to_owned())))
+            .collect();
+        config.proxies = Some(ProxyConfig::from_env(&text));
+    }
+    if let Some(location) = &config.netrc {
+        let (path, must_exist) = match location {
+            Some(path) => (Some(path.clone()), true),
+            None => match var("NETRC") {
+                Some(path) => (Some(PathBuf::from(path)), true),
+                None => (
+                    var("HOME").map(|home| Path::new(&home).join(".netrc")),
+                    false,
+                ),
+            },
+        };
+        if let Some(path) = path {
+            let auth_error =
+                |why: String| Error::msg(ErrorKind::Auth, format!("{}: {why}", path.display()));
+            let text = match read_file(&path) {
+                Ok(bytes) => {
+                    Some(String::from_utf8(bytes).map_err(|_| auth_error("not UTF-8".into()))?)
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !must_exist => None,
+                Err(e) => return Err(auth_error(e.to_string())),
+            };
+            if let Some(text) = text {
+                let netrc = Netrc::parse(&text).map_err(|e| auth_error(e.to_string()))?;
+                config.auth.get_or_insert(Arc::new(NetrcAuth::new(netrc)));
+            }
+        }
+    }
+    let ssl_cert_file_pem = match var("SSL_CERT_FILE") {
+        Some(path) if config.tls.ssl_cert_file => {
+            let path = PathBuf::from(path);
+            Some(read_file(&path).map_err(|e| {
+                Error::msg(
+                    ErrorKind::Tls,
+                    format!("SSL_CERT_FILE {}: {e}", path.display()),
+                )
+            })?)
+        }
+        _ => None,
+    };
+    Ok(Settled {
+        config,
+        ssl_cert_file_pem,
+    })
+}
+
+#[cfg(test)]
+#[path = "setup_tests.rs"]
+mod tests;

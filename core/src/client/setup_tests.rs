@@ -1,0 +1,149 @@
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// The paths a reader was asked for, in order.
+type Log = std::rc::Rc<std::cell::RefCell<Vec<PathBuf>>>;
+
+/// A file system of `files`, recording every path read.
+fn files(files: &[(&str, &str)]) -> (impl FnMut(&Path) -> io::Result<Vec<u8>>, Log) {
+    let files: HashMap<PathBuf, Vec<u8>> = files
+        .iter()
+        .map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec()))
+        .collect();
+    let read = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = read.clone();
+    let reader = move |path: &Path| {
+        log.borrow_mut().push(path.to_path_buf());
+        files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    };
+    (reader, read)
+}
+
+fn env(vars: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    vars.iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+fn with_netrc(path: Option<&str>) -> ClientConfig {
+    ClientConfig {
+        netrc: Some(path.map(PathBuf::from)),
+        ..ClientConfig::default()
+    }
+}
+
+const NETRC: &str = "machine example.com login u password p\n";
+
+#[test]
+fn proxies_come_from_the_environment_unless_configured() {
+    let (mut read, _) = files(&[]);
+    let vars = env(&[("https_proxy", "http://p:3128"), ("HOME", "/nowhere")]);
+    let settled = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
+    let url = crate::Url::parse("https://example.com/").unwrap();
+    assert_eq!(
+        settled.config.proxies.unwrap().select(&url).unwrap().host(),
+        "p"
+    );
+    let direct = ClientConfig {
+        proxies: Some(ProxyConfig::none()),
+        ..ClientConfig::default()
+    };
+    let settled = settle(direct, vars, &mut read).unwrap();
+    assert!(settled.config.proxies.unwrap().is_direct());
+}
+
+#[test]
+fn netrc_locations_in_order() {
+    // An explicit path beats $NETRC, which beats $HOME/.netrc.
+    let (mut read, log) = files(&[("/given", NETRC), ("/env", NETRC), ("/home/.netrc", NETRC)]);
+    let vars = env(&[("NETRC", "/env"), ("HOME", "/home")]);
+    for (config, expected) in [
+        (with_netrc(Some("/given")), "/given"),
+        (with_netrc(None), "/env"),
+    ] {
+        let settled = settle(config, vars.clone(), &mut read).unwrap();
+        assert!(settled.config.auth.is_some());
+        assert_eq!(log.borrow_mut().pop().unwrap(), PathBuf::from(expected));
+    }
+    let settled = settle(with_netrc(None), env(&[("HOME", "/home")]), &mut read).unwrap();
+    assert!(settled.config.auth.is_some());
+    assert_eq!(
+        log.borrow_mut().pop().unwrap(),
+        PathBuf::from("/home/.netrc")
+    );
+    // Not asked for: nothing is read.
+    settle(ClientConfig::default(), vars, &mut read).unwrap();
+    assert!(log.borrow().is_empty(), "{:?}", log.borrow());
+}
+
+#[test]
+fn a_missing_default_netrc_is_no_credentials_but_a_named_one_is_an_error() {
+    let (mut read, _) = files(&[]);
+    let settled = settle(with_netrc(None), env(&[("HOME", "/home")]), &mut read).unwrap();
+    assert!(settled.config.auth.is_none());
+    let settled = settle(with_netrc(None), env(&[]), &mut read).unwrap();
+    assert!(settled.config.auth.is_none(), "no HOME, no file to read");
+    for (config, vars) in [
+        (with_netrc(Some("/given")), env(&[])),
+        (with_netrc(None), env(&[("NETRC", "/env")])),
+    ] {
+        let err = settle(config, vars, &mut read).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    }
+}
+
+#[test]
+fn a_malformed_netrc_is_an_error_naming_the_file() {
+    let (mut read, _) = files(&[("/home/.netrc", "machine a.test login\n")]);
+    let err = settle(with_netrc(None), env(&[("HOME", "/home")]), &mut read).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.to_string().contains("/home/.netrc"), "{err}");
+}
+
+#[test]
+fn configured_credentials_beat_netrc() {
+    let (mut read, _) = files(&[("/given", NETRC)]);
+    let basic: Arc<dyn crate::auth::Auth> =
+        Arc::new(crate::auth::BasicAuth::new("a", "b").unwrap());
+    let config = ClientConfig {
+        auth: Some(basic.clone()),
+        ..with_netrc(Some("/given"))
+    };
+    let settled = settle(config, env(&[]), &mut read).unwrap();
+    assert!(Arc::ptr_eq(&settled.config.auth.unwrap(), &basic));
+}
+
+#[test]
+fn ssl_cert_file_is_read_when_set_and_enabled() {
+    let (mut read, _) = files(&[("/ca.pem", "PEM")]);
+    let vars = env(&[("SSL_CERT_FILE", "/ca.pem")]);
+    let settled = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
+    assert_eq!(settled.ssl_cert_file_pem.as_deref(), Some(&b"PEM"[..]));
+    let mut off = ClientConfig::default();
+    off.tls.ssl_cert_file = false;
+    assert!(
+        settle(off, vars, &mut read)
+            .unwrap()
+            .ssl_cert_file_pem
+            .is_none()
+    );
+    assert!(
+        settle(ClientConfig::default(), env(&[]), &mut read)
+            .unwrap()
+            .ssl_cert_file_pem
+            .is_none()
+    );
+    let err = settle(
+        ClientConfig::default(),
+        env(&[("SSL_CERT_FILE", "/missing.pem")]),
+        &mut read,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls);
+    assert!(err.to_string().contains("/missing.pem"), "{err}");
+}
