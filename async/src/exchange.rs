@@ -11,7 +11,6 @@ use std::time::Instant;
 use crate::now;
 
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
-use duet_core::proxy::ProxyScheme;
 use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
@@ -194,7 +193,7 @@ impl Exchange {
                             }
                             false => stream,
                         };
-                        if proxy.scheme() == ProxyScheme::Socks5 {
+                        if to.resolve_origin {
                             let target =
                                 transport::resolve(origin.host(), origin.port(), deadline).await?;
                             self.call.set_resolved_target(target);

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
-use duet_core::proxy::ProxyScheme;
 use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
@@ -197,7 +196,7 @@ impl Exchange {
                             )?,
                             false => stream,
                         };
-                        if proxy.scheme() == ProxyScheme::Socks5 {
+                        if to.resolve_origin {
                             let target = transport::resolve(
                                 to.key.origin.host(),
                                 to.key.origin.port(),

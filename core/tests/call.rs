@@ -11,6 +11,7 @@ use duet_core::client::{
     Action, BodyPlan, Call, ClientConfig, ErrorKind, RequestParts as Request, TimeoutPhase,
     Timeouts,
 };
+use duet_core::proxy::{Proxy, ProxyConfig};
 use duet_core::{Connection, Headers, Method, RequestBody, Url};
 use support::t0;
 
@@ -532,5 +533,29 @@ mod retries {
             )
             .unwrap_err();
         assert!(err.is_connect());
+    }
+}
+
+#[test]
+fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
+    let mut cases = vec![(None, false), (Some("http://proxy:3128"), false)];
+    if cfg!(feature = "socks") {
+        cases.extend([
+            (Some("socks5h://proxy"), false),
+            (Some("socks5://proxy"), true),
+        ]);
+    }
+    for (proxy, resolve) in cases {
+        let mut config = ClientConfig::default();
+        config.proxies = Some(match proxy {
+            Some(url) => ProxyConfig::all(Proxy::parse(url).unwrap()),
+            None => ProxyConfig::none(),
+        });
+        let request = request(Method::GET, BodyPlan::NONE);
+        let mut c = Call::new(&config, request, 7, t0(), wall0()).unwrap();
+        match c.poll_action(t0()).unwrap() {
+            Action::Connect(to) => assert_eq!(to.resolve_origin, resolve, "{proxy:?}"),
+            other => panic!("expected Connect, got {other:?}"),
+        }
     }
 }

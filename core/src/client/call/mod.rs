@@ -46,7 +46,7 @@ use crate::connection::{Connection, Output};
 use crate::error::{Error as ProtocolError, RemoteError};
 use crate::headers::Headers;
 use crate::limits::Limits;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, ProxyScheme};
 use crate::redirect::{BodyAction, NextHop, RedirectPolicy};
 use crate::request::{RequestBody, RequestHead};
 use crate::response::ResponseHead;
@@ -141,6 +141,9 @@ pub struct ConnectTo {
     pub pool_deadline: Option<Instant>,
     /// Give up connecting (DNS, TCP and TLS) at this time.
     pub connect_deadline: Option<Instant>,
+    /// On a new connection, resolve the origin's host too and pass the address to
+    /// [`Call::set_resolved_target`]: a `socks5://` proxy wants an address, not a name.
+    pub resolve_origin: bool,
 }
 
 /// What the driver should do next; see [`Call::poll_action`].
@@ -478,6 +481,10 @@ impl Call {
                     restart_body: self.restart_body,
                     pool_deadline,
                     connect_deadline,
+                    resolve_origin: self
+                        .proxy
+                        .as_ref()
+                        .is_some_and(|p| p.scheme() == ProxyScheme::Socks5),
                 }))
             }
             State::Exchange => self.exchange_action(now, max_data),
