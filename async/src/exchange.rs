@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use crate::now;
 
-use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
+use bytes::{BufMut, BytesMut};
+use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey, ReceiveInto};
 use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
@@ -74,7 +75,7 @@ impl Exchange {
 
     /// Runs the request until the final response head.
     pub async fn send(&mut self) -> Result<ResponseHead, Error> {
-        match self.drive(&mut []).await? {
+        match self.drive(&mut BytesMut::new(), 0).await? {
             Step::Head(head) => Ok(head),
             Step::Data(_) | Step::End => Err(Error::msg(
                 ErrorKind::Protocol,
@@ -83,10 +84,10 @@ impl Exchange {
         }
     }
 
-    /// Reads body bytes into `buf`; 0 at the end of the body (the connection then goes back
-    /// to the pool when it can be reused).
-    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        match self.drive(buf).await? {
+    /// Appends at most `max` body bytes to `out`, returning how many; 0 at the end of the
+    /// body (the connection then goes back to the pool when it can be reused).
+    pub async fn read_body(&mut self, out: &mut BytesMut, max: usize) -> Result<usize, Error> {
+        match self.drive(out, max).await? {
             Step::Data(n) => Ok(n),
             Step::End => Ok(0),
             Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
@@ -94,14 +95,14 @@ impl Exchange {
     }
 
     /// Performs the call's actions until it has something for the caller: the response
-    /// head, body bytes (copied into `buf`), or the end of the body.
-    async fn drive(&mut self, buf: &mut [u8]) -> Result<Step, Error> {
+    /// head, body bytes (at most `max`, appended to `out`), or the end of the body.
+    async fn drive(&mut self, out: &mut BytesMut, max: usize) -> Result<Step, Error> {
         loop {
-            match self.call.poll_action_max(now(), buf.len().max(1))? {
+            match self.call.poll_action_max(now(), max.max(1))? {
                 Action::Response(head) => return Ok(Step::Head(head)),
                 Action::Data(data) => {
-                    let n = data.len().min(buf.len());
-                    buf[..n].copy_from_slice(&data[..n]);
+                    let n = data.len().min(max);
+                    out.extend_from_slice(&data[..n]);
                     return Ok(Step::Data(n));
                 }
                 Action::Finished | Action::Upgraded => {
@@ -133,7 +134,14 @@ impl Exchange {
                     }
                 }
                 Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
-                Action::Receive { deadline } => self.receive(deadline).await?,
+                Action::Receive { deadline } => match self.call.receive_into(max, READ_SIZE) {
+                    ReceiveInto::Buffer(len) => self.receive(deadline, len).await?,
+                    ReceiveInto::Caller(len) => {
+                        if let Some(n) = self.receive_direct(out, len, deadline).await? {
+                            return Ok(Step::Data(n));
+                        }
+                    }
+                },
                 _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
             }
         }
@@ -214,9 +222,9 @@ impl Exchange {
         }
     }
 
-    async fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+    async fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let buf = self.call.input_buffer(READ_SIZE);
+        let buf = &mut self.call.input_buffer(len)[..len];
         let read = stream.read_by(buf, deadline).await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -232,6 +240,39 @@ impl Exchange {
             }
         });
         self.after_io(outcome)
+    }
+
+    /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed):
+    /// `Some(n)`, or `None` when there were none (end of stream, a timeout the call handled).
+    async fn receive_direct(
+        &mut self,
+        out: &mut BytesMut,
+        len: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Option<usize>, Error> {
+        let stream = self.stream.as_mut().expect("connected");
+        let before = out.len();
+        out.reserve(len);
+        let read = stream
+            .read_buf_by(&mut (&mut *out).limit(len), deadline)
+            .await;
+        if let (Ok(n), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                _ => recording.received(&out[before..]),
+            }
+        }
+        match read {
+            Ok(0) => {
+                self.call.handle_eof();
+                Ok(None)
+            }
+            Ok(n) => {
+                self.call.commit_direct(n);
+                Ok(Some(n))
+            }
+            Err(e) => self.after_io(Err(e)).map(|()| None),
+        }
     }
 
     /// Reports an I/O outcome to the call: a passed deadline, a TLS failure, or an I/O error

@@ -12,7 +12,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use duet_core::client::{Error, ErrorKind, ResponseInfo};
 use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead};
 use futures_util::Stream;
@@ -45,9 +45,15 @@ pub struct Response {
 struct BodyReader {
     exchange: Exchange,
     decoder: Option<ContentDecoder>,
-    decoded: Vec<u8>,
-    decoded_pos: usize,
-    raw: Vec<u8>,
+    /// Decoded bytes not handed out yet. Without a decoder the body is read straight into
+    /// it, and handed out as pieces split off it (no copy).
+    decoded: BytesMut,
+    /// Raw bytes read for the decoder.
+    raw: BytesMut,
+    /// The decoder's output before it joins `decoded`.
+    scratch: Vec<u8>,
+    /// Raw body bytes still to come, when the length is known (sizes the next read).
+    raw_left: Option<u64>,
     done: bool,
 }
 
@@ -78,9 +84,10 @@ impl Response {
         let body = BodyReader {
             exchange,
             decoder,
-            decoded: Vec::new(),
-            decoded_pos: 0,
-            raw: Vec::new(),
+            decoded: BytesMut::new(),
+            raw: BytesMut::new(),
+            scratch: Vec::new(),
+            raw_left: content_length,
             done: false,
         };
         Ok(Response {
@@ -114,7 +121,7 @@ impl Response {
     pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
         while self.fill().await? {
-            out.extend_from_slice(self.take_buffered(usize::MAX));
+            out.extend_from_slice(&self.take_buffered(usize::MAX));
         }
         Ok(out)
     }
@@ -140,7 +147,7 @@ impl Response {
         if !self.fill().await? {
             return Ok(None);
         }
-        Ok(Some(Bytes::copy_from_slice(self.take_buffered(CHUNK))))
+        Ok(Some(self.take_buffered(CHUNK).freeze()))
     }
 
     /// The body as a stream of pieces as they arrive; ends after the first error.
@@ -153,7 +160,7 @@ impl Response {
             let filled = ready!(self.poll_fill(cx));
             done = !matches!(filled, Ok(true));
             Poll::Ready(match filled {
-                Ok(true) => Some(Ok(Bytes::copy_from_slice(self.take_buffered(CHUNK)))),
+                Ok(true) => Some(Ok(self.take_buffered(CHUNK).freeze())),
                 Ok(false) => None,
                 Err(e) => Some(Err(e)),
             })
@@ -219,16 +226,16 @@ impl Response {
     /// The decoded bytes buffered and not yet handed out.
     fn buffered(&self) -> &[u8] {
         match self.body.as_deref() {
-            Some(body) => &body.decoded[body.decoded_pos..],
+            Some(body) => &body.decoded,
             None => &[],
         }
     }
 
-    /// Up to `max` buffered decoded bytes, marked as handed out.
-    fn take_buffered(&mut self, max: usize) -> &[u8] {
+    /// Up to `max` buffered decoded bytes, split off (no copy) and handed out.
+    fn take_buffered(&mut self, max: usize) -> BytesMut {
         match self.body.as_deref_mut() {
-            Some(body) => body.take(max),
-            None => &[],
+            Some(body) => body.decoded.split_to(body.decoded.len().min(max)),
+            None => BytesMut::new(),
         }
     }
 }
@@ -239,40 +246,41 @@ impl BodyReader {
     /// loses nothing.
     async fn fill(&mut self) -> Result<bool, Error> {
         loop {
-            if self.decoded_pos < self.decoded.len() {
+            if !self.decoded.is_empty() {
                 return Ok(true);
             }
             if self.done {
                 return Ok(false);
             }
-            self.raw.resize(DECODE_READ, 0);
-            let n = self.exchange.read_body(&mut self.raw).await?;
-            self.decoded.clear();
-            self.decoded_pos = 0;
             let Some(decoder) = self.decoder.as_mut() else {
-                std::mem::swap(&mut self.raw, &mut self.decoded);
-                self.decoded.truncate(n);
+                // Straight into `decoded`: its space is reclaimed once the pieces handed out
+                // are dropped, so a long download reuses one allocation.
+                let want = self.raw_left.map_or(CHUNK, |left| {
+                    usize::try_from(left).unwrap_or(CHUNK).clamp(1, CHUNK)
+                });
+                self.decoded.reserve(want);
+                let n = self.exchange.read_body(&mut self.decoded, want).await?;
                 self.done = n == 0;
+                if let Some(left) = &mut self.raw_left {
+                    *left = left.saturating_sub(n as u64);
+                }
                 continue;
             };
+            self.raw.clear();
+            self.raw.reserve(DECODE_READ);
+            let n = self.exchange.read_body(&mut self.raw, DECODE_READ).await?;
+            self.scratch.clear();
             let result = if n == 0 {
                 self.done = true;
-                decoder.finish(&mut self.decoded)
+                decoder.finish(&mut self.scratch)
             } else {
-                decoder.decode(&self.raw[..n], &mut self.decoded)
+                decoder.decode(&self.raw, &mut self.scratch)
             };
             result.map_err(|e| {
                 Error::new(ErrorKind::Decode, e).with_url(self.exchange.call().url())
             })?;
+            self.decoded.extend_from_slice(&self.scratch);
         }
-    }
-
-    /// Up to `max` buffered bytes, marked as handed out.
-    fn take(&mut self, max: usize) -> &[u8] {
-        let start = self.decoded_pos;
-        let n = (self.decoded.len() - start).min(max);
-        self.decoded_pos += n;
-        &self.decoded[start..start + n]
     }
 }
 
@@ -288,7 +296,7 @@ impl AsyncRead for Response {
         }
         match ready!(this.poll_fill(cx)) {
             Ok(true) => {
-                buf.put_slice(this.take_buffered(buf.remaining()));
+                buf.put_slice(&this.take_buffered(buf.remaining()));
                 Poll::Ready(Ok(()))
             }
             Ok(false) => Poll::Ready(Ok(())),
@@ -383,7 +391,7 @@ impl Stream for Lines {
                     let buffered = this.response.buffered();
                     let end = buffered.iter().position(|&b| b == b'\n');
                     let n = end.map_or(buffered.len(), |i| i + 1);
-                    this.line.extend_from_slice(this.response.take_buffered(n));
+                    this.line.extend_from_slice(&this.response.take_buffered(n));
                     if end.is_some() {
                         return Poll::Ready(Some(Ok(this.emit())));
                     }

@@ -69,6 +69,20 @@ impl Stream {
         .await
     }
 
+    /// [`read_by`](Self::read_by) onto the end of `buf` (its uninitialised space is filled
+    /// without zeroing it first).
+    pub(crate) async fn read_buf_by<B: bytes::BufMut>(
+        &mut self,
+        buf: &mut B,
+        deadline: Option<Instant>,
+    ) -> io::Result<usize> {
+        within(deadline, async {
+            self.flush().await?;
+            self.read_buf(buf).await
+        })
+        .await
+    }
+
     /// Writes by `deadline`; a passed deadline is `TimedOut`.
     pub(crate) async fn write_by(
         &mut self,

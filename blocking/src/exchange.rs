@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey};
+use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey, ReceiveInto};
 use duet_core::{Connection, ResponseHead};
 
 use crate::body::BodySender;
@@ -132,7 +132,16 @@ impl Exchange {
                 Action::Sleep { until } => {
                     std::thread::sleep(until.saturating_duration_since(Instant::now()))
                 }
-                Action::Receive { deadline } => self.receive(deadline)?,
+                Action::Receive { deadline } => {
+                    match self.call.receive_into(buf.len(), READ_SIZE) {
+                        ReceiveInto::Buffer(len) => self.receive(deadline, len)?,
+                        ReceiveInto::Caller(len) => {
+                            if let Some(n) = self.receive_direct(&mut buf[..len], deadline)? {
+                                return Ok(Step::Data(n));
+                            }
+                        }
+                    }
+                }
                 _ => return Err(Error::msg(ErrorKind::Io, "unsupported action")),
             }
         }
@@ -220,9 +229,9 @@ impl Exchange {
         }
     }
 
-    fn receive(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+    fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let buf = self.call.input_buffer(READ_SIZE);
+        let buf = &mut self.call.input_buffer(len)[..len];
         let read = stream.read_by(buf, deadline);
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -238,6 +247,34 @@ impl Exchange {
             }
         });
         self.after_io(outcome)
+    }
+
+    /// Reads body bytes straight into the caller's `buf` (as the call allowed): `Some(n)`, or
+    /// `None` when there were none (end of stream, a timeout the call handled).
+    fn receive_direct(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<Option<usize>, Error> {
+        let stream = self.stream.as_mut().expect("connected");
+        let read = stream.read_by(buf, deadline);
+        if let (Ok(n), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                n => recording.received(&buf[..*n]),
+            }
+        }
+        match read {
+            Ok(0) => {
+                self.call.handle_eof();
+                Ok(None)
+            }
+            Ok(n) => {
+                self.call.commit_direct(n);
+                Ok(Some(n))
+            }
+            Err(e) => self.after_io(Err(e)).map(|()| None),
+        }
     }
 
     /// Reports an I/O outcome to the call: a passed deadline, a TLS failure, or an I/O error

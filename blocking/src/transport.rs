@@ -109,13 +109,31 @@ impl Stream {
         let Some(tcp) = self.tcp() else {
             return true; // custom streams have no peek; a dead one fails and is retried
         };
-        if tcp.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let quiet =
-            matches!(tcp.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-        tcp.set_nonblocking(false).is_ok() && quiet
+        peek_would_block(tcp)
     }
+}
+
+/// Whether a one-byte peek at `tcp` would block: the server has neither closed the
+/// connection nor sent anything.
+#[cfg(unix)]
+fn peek_would_block(tcp: &TcpStream) -> bool {
+    use rustix::net::{RecvFlags, recv};
+    // One system call, without touching the socket's blocking mode.
+    matches!(
+        recv(tcp, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK
+    )
+}
+
+/// Whether a one-byte peek at `tcp` would block (elsewhere: switch to non-blocking around
+/// the peek).
+#[cfg(not(unix))]
+fn peek_would_block(tcp: &TcpStream) -> bool {
+    if tcp.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let quiet = matches!(tcp.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    tcp.set_nonblocking(false).is_ok() && quiet
 }
 
 impl Read for Stream {

@@ -36,6 +36,9 @@ fn whole_size_line(input: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
+/// A chunk at least this large makes the next chunk's framing worth a short read of its own.
+const LARGE_CHUNK: u64 = 8 * 1024;
+
 /// What one call to [`ChunkedDecoder::decode`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
@@ -96,6 +99,8 @@ pub struct ChunkedDecoder {
     extension_bytes: usize,
     /// Decoded data bytes so far.
     received: u64,
+    /// The size of the latest chunk with data.
+    last_chunk: u64,
     /// The trailer section so far, lines separated by LF.
     trailers: Vec<u8>,
     /// Bytes of the trailer section on the wire so far.
@@ -117,6 +122,7 @@ impl ChunkedDecoder {
             line_bytes: 0,
             extension_bytes: 0,
             received: 0,
+            last_chunk: 0,
             trailers: Vec::new(),
             trailer_bytes: 0,
             trailer_line_start: 0,
@@ -162,6 +168,7 @@ impl ChunkedDecoder {
             {
                 i += used;
                 self.remaining = size;
+                self.last_chunk = size;
                 self.state = if size == 0 {
                     State::Trailer
                 } else {
@@ -176,6 +183,38 @@ impl ChunkedDecoder {
             }
         }
         Ok((i, None))
+    }
+
+    /// Bytes of chunk data that come next on the wire with no framing in between: the rest
+    /// of the current chunk while inside its data, else 0.
+    pub(crate) fn data_ahead(&self) -> u64 {
+        match self.state {
+            State::Data => self.remaining,
+            _ => 0,
+        }
+    }
+
+    /// Whether the next bytes are the framing between two chunks (the end of one, the size
+    /// line of the next) and the latest chunk was large: a hint that a short read gets the
+    /// framing, so the next chunk's data can then be read straight to the caller.
+    pub(crate) fn large_chunk_framing_ahead(&self) -> bool {
+        let between = matches!(
+            self.state,
+            State::DataCr | State::DataLf | State::Size { .. } | State::SizeSpace | State::SizeLf
+        );
+        between && self.last_chunk >= LARGE_CHUNK
+    }
+
+    /// `n` bytes of chunk data (at most [`data_ahead`](Self::data_ahead)) went to the caller
+    /// without passing through [`decode`](Self::decode).
+    pub(crate) fn skip_data(&mut self, n: u64) {
+        debug_assert!(n <= self.data_ahead());
+        let n = n.min(self.data_ahead());
+        self.remaining -= n;
+        self.received += n;
+        if self.state == State::Data && self.remaining == 0 {
+            self.state = State::DataCr;
+        }
     }
 
     /// Whether the body is complete.
@@ -258,6 +297,7 @@ impl ChunkedDecoder {
                 if self.remaining == 0 {
                     State::Trailer
                 } else {
+                    self.last_chunk = self.remaining;
                     State::Data
                 }
             }

@@ -559,3 +559,51 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
         }
     }
 }
+
+#[test]
+fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
+    use duet_core::client::ReceiveInto;
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    }
+    write_out(&mut c, b"");
+    // Before the head: everything goes through the input buffer.
+    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Buffer(4096));
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    let (status, body, finished) = read_in(&mut c);
+    assert_eq!(
+        (status, body.as_slice(), finished),
+        (Some(200), &b"abc"[..], false)
+    );
+    // The rest of the body may go to the caller, at most what it has room for...
+    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Caller(7));
+    assert_eq!(c.receive_into(4, 4096), ReceiveInto::Caller(4));
+    // ...but not when the caller gave no buffer.
+    assert_eq!(c.receive_into(0, 4096), ReceiveInto::Buffer(4096));
+    c.commit_direct(4);
+    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Caller(3));
+    c.commit_direct(3);
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && finished);
+    assert!(c.take_connection().is_some(), "the connection is reusable");
+}
+
+#[test]
+fn a_redirect_being_drained_is_not_read_into_the_callers_buffer() {
+    use duet_core::client::ReceiveInto;
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    }
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 10\r\n\r\nabc",
+    );
+    let (status, body, finished) = read_in(&mut c);
+    assert_eq!((status, body.len(), finished), (None, 0, false));
+    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Buffer(4096));
+}

@@ -121,3 +121,130 @@ proptest! {
         prop_assert!(conn.is_reusable());
     }
 }
+
+/// Reads `response` the way a driver with a caller buffer of `step` bytes does: body bytes
+/// the engine allows go straight to the caller (`direct_body_len`), everything else through
+/// `input_buffer`, in reads of at most `step` (or `framing_read_len`) bytes. Returns the body
+/// as the caller got it, how many bytes went the direct way, and whether the exchange ended
+/// with a reusable connection.
+fn read_with_direct(response: &[u8], step: usize, eof: bool) -> (Vec<u8>, usize, bool) {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    let n = conn.poll_transmit().unwrap().len();
+    conn.advance_transmit(n);
+    let (mut wire, mut body, mut direct) = (response, Vec::new(), 0);
+    let mut got_head = false;
+    loop {
+        loop {
+            match conn.poll_event_max(step).unwrap() {
+                Some(Event::Response(_)) => got_head = true,
+                Some(Event::Data(d)) => body.extend_from_slice(d),
+                Some(Event::EndOfMessage) => return (body, direct, conn.is_reusable()),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let allowed = conn.direct_body_len();
+        assert!(got_head || allowed == 0, "no direct read before the head");
+        if wire.is_empty() {
+            assert!(eof, "the engine wants more than the response");
+            conn.handle_eof();
+            continue;
+        }
+        if allowed > 0 {
+            let n = wire
+                .len()
+                .min(step)
+                .min(usize::try_from(allowed).unwrap_or(usize::MAX));
+            body.extend_from_slice(&wire[..n]);
+            conn.commit_direct_body(n);
+            direct += n;
+            wire = &wire[n..];
+        } else {
+            let n = wire.len().min(conn.framing_read_len(step));
+            conn.input_buffer(n)[..n].copy_from_slice(&wire[..n]);
+            conn.commit_input(n);
+            wire = &wire[n..];
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn direct_body_reads_deliver_the_same_chunked_body(
+        sizes in prop::collection::vec(prop_oneof![0usize..40, 8000usize..20_000], 0..6),
+        step in prop_oneof![1usize..100, 1000usize..70_000],
+    ) {
+        let chunks: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| vec![i as u8 + 1; n]).collect();
+        let mut response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        response.extend(chunked_wire(&chunks, &Headers::new()));
+        let (body, _, reusable) = read_with_direct(&response, step, false);
+        prop_assert_eq!(body, chunks.concat());
+        prop_assert!(reusable);
+    }
+
+    #[test]
+    fn direct_body_reads_deliver_the_same_length_body(
+        len in 0usize..100_000,
+        step in prop_oneof![1usize..100, 1000usize..70_000],
+        close_delimited in any::<bool>(),
+    ) {
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut response = match close_delimited {
+            true => b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            false => format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n").into_bytes(),
+        };
+        response.extend_from_slice(&body);
+        let (got, _, reusable) = read_with_direct(&response, step, close_delimited);
+        prop_assert_eq!(got, body);
+        prop_assert_eq!(reusable, !close_delimited);
+    }
+}
+
+#[test]
+fn large_chunks_go_straight_to_the_caller_after_a_short_framing_read() {
+    let chunks = vec![vec![7u8; 65_536], vec![8u8; 65_536], vec![9u8; 10]];
+    let mut response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    response.extend(chunked_wire(&chunks, &Headers::new()));
+    let (body, direct, reusable) = read_with_direct(&response, 65_536, false);
+    assert_eq!(body, chunks.concat());
+    assert!(reusable);
+    // Only the bytes that came with the head's read, and those after each 64-byte framing
+    // read, were copied; the rest of each large chunk went the direct way.
+    let head = 46;
+    let copied = (65_536 - head) + 2 * (64 - 9);
+    assert!(direct >= 2 * 65_536 - copied, "{direct} bytes went direct");
+}
+
+#[test]
+fn small_chunks_are_read_in_full_reads() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    let n = conn.poll_transmit().unwrap().len();
+    conn.advance_transmit(n);
+    conn.handle_input(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello");
+    let mut events = Vec::new();
+    drain(&mut conn, &mut events, usize::MAX);
+    // Between small chunks a read is a full one: many may be in one segment.
+    assert_eq!(conn.direct_body_len(), 0);
+    assert_eq!(conn.framing_read_len(65_536), 65_536);
+    conn.handle_input(b"\r\n9000\r\n");
+    drain(&mut conn, &mut events, usize::MAX);
+    assert_eq!(conn.direct_body_len(), 0x9000);
+    conn.commit_direct_body(0x9000);
+    // After a large chunk, a short read for the framing.
+    assert_eq!(conn.framing_read_len(65_536), 64);
+    conn.handle_input(b"\r\n");
+    assert_eq!(
+        conn.framing_read_len(65_536),
+        65_536,
+        "unconsumed input first"
+    );
+    drain(&mut conn, &mut events, usize::MAX);
+    assert_eq!(conn.framing_read_len(65_536), 64);
+    conn.handle_input(b"0\r\n\r\n");
+    assert_eq!(drain(&mut conn, &mut events, usize::MAX), None);
+    assert!(conn.is_reusable());
+}

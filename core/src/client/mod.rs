@@ -15,7 +15,7 @@ mod setup;
 mod tls;
 
 pub use builder::{ClientBuilder, Driver, Request, RequestBuilder};
-pub use call::{Action, BodyPlan, Call, ConnectTo, HistoryEntry, RequestParts};
+pub use call::{Action, BodyPlan, Call, ConnectTo, HistoryEntry, ReceiveInto, RequestParts};
 pub use config::{
     ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings,
     accept_encoding,

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// A read sized for the framing between two chunks (CRLF, a size line, a short extension).
+const FRAMING_READ: usize = 64;
+
 impl Connection {
     /// Adds received bytes. Then drain [`poll_event`](Self::poll_event).
     ///
@@ -25,6 +28,65 @@ impl Connection {
     /// If `n` is more than that buffer's length.
     pub fn commit_input(&mut self, n: usize) {
         self.received.commit(n);
+    }
+
+    /// How many body bytes the driver may read from the socket straight into its caller's
+    /// buffer, skipping [`input_buffer`](Self::input_buffer): the rest of a `Content-Length`
+    /// body or of the current chunk's data (unbounded for a body delimited by close), when
+    /// nothing is buffered. 0 means read into [`input_buffer`](Self::input_buffer).
+    ///
+    /// Bytes read this way are body data as they stand: report them with
+    /// [`commit_direct_body`](Self::commit_direct_body) instead of
+    /// [`commit_input`](Self::commit_input), and do not expect them as [`Event::Data`].
+    pub fn direct_body_len(&self) -> u64 {
+        if self.error.is_some() || self.eof || !self.received.is_empty() {
+            return 0;
+        }
+        match &self.recv {
+            Recv::Length { remaining, .. } => *remaining,
+            Recv::Chunked(decoder) => decoder.data_ahead(),
+            Recv::CloseDelimited => u64::MAX,
+            _ => 0,
+        }
+    }
+
+    /// How many bytes to read into [`input_buffer`](Self::input_buffer) when the caller has
+    /// a buffer for body data but [`direct_body_len`](Self::direct_body_len) is 0: `default`,
+    /// or a short read (64 bytes) when only a chunk's framing stands before the next large chunk's
+    /// data (so that data can then be read straight to the caller instead of copied).
+    pub fn framing_read_len(&self, default: usize) -> usize {
+        match &self.recv {
+            Recv::Chunked(decoder)
+                if self.received.is_empty() && decoder.large_chunk_framing_ahead() =>
+            {
+                FRAMING_READ.min(default)
+            }
+            _ => default,
+        }
+    }
+
+    /// `n` body bytes were read straight into the caller's buffer, as
+    /// [`direct_body_len`](Self::direct_body_len) allowed.
+    ///
+    /// # Panics
+    /// If `n` is more than [`direct_body_len`](Self::direct_body_len) allowed.
+    pub fn commit_direct_body(&mut self, n: usize) {
+        let n = n as u64;
+        assert!(
+            n <= self.direct_body_len(),
+            "committed more body bytes than direct_body_len allowed"
+        );
+        match &mut self.recv {
+            Recv::Length {
+                remaining,
+                received,
+            } => {
+                *remaining -= n;
+                *received += n;
+            }
+            Recv::Chunked(decoder) => decoder.skip_data(n),
+            _ => {} // close-delimited: nothing to count
+        }
     }
 
     /// Tells the engine the server closed its side (a read returned 0 bytes).

@@ -50,6 +50,51 @@ fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::Path
 }
 
 duet_tests::conformance! {
+    fn large_bodies_arrive_byte_exact_however_framed() {
+        // Large enough that most of each body is read straight into the caller's buffer.
+        let body: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+        let chunks: Vec<Vec<u8>> = body.chunks(70_000).map(<[u8]>::to_vec).collect();
+        let whole = body.clone();
+        let server = Server::http(move |r| match r.target.as_str() {
+            "/length" => Reply::ok(whole.clone()),
+            _ => Reply::ok("").chunked(chunks.clone()),
+        });
+        let client = duet::Client::new();
+        for path in ["/length", "/chunked"] {
+            let got = wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
+            assert!(got == body, "{path}: {} of {} bytes, or different ones", got.len(), body.len());
+            let mut response = wait!(client.get(server.url(path)).send()).unwrap();
+            let got = read_all!(response).unwrap();
+            assert!(got == body, "{path} through the io trait: {} bytes", got.len());
+        }
+        assert_eq!(server.connections(), 1, "the connection was reused throughout");
+    }
+
+    fn a_large_body_cut_short_is_a_protocol_error() {
+        let server = Server::scripted(|conn| {
+            let req = conn.read_request();
+            let head = match req.map(|r| r.target) {
+                Some(t) if t == "/chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n30000\r\n".to_vec(),
+                _ => b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n".to_vec(),
+            };
+            conn.write(&head);
+            // The rest arrives in separate writes, so it is read past the head's buffer.
+            for _ in 0..10 {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                conn.write(&[b'x'; 10_000]);
+            }
+            conn.close();
+        });
+        for path in ["/length", "/chunked"] {
+            let response = wait!(duet::get(server.url(path))).unwrap();
+            let err = wait!(response.bytes()).unwrap_err();
+            assert!(err.is_protocol(), "{path}: {err}");
+            let mut response = wait!(duet::get(server.url(path))).unwrap();
+            let err = duet::Error::from_io(read_all!(response).unwrap_err(), duet::TimeoutPhase::ReadBody);
+            assert!(err.is_protocol(), "{path} through the io trait: {err}");
+        }
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();

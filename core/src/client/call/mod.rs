@@ -194,6 +194,15 @@ pub enum Action<'a> {
     Upgraded,
 }
 
+/// Where a driver reads for [`Action::Receive`]; see [`Call::receive_into`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveInto {
+    /// Straight into the caller's body buffer, at most this many bytes.
+    Caller(usize),
+    /// Into [`Call::input_buffer`], at most this many bytes.
+    Buffer(usize),
+}
+
 /// Why a response is being read to its end instead of delivered.
 #[derive(Debug)]
 enum Drain {
@@ -848,6 +857,49 @@ impl Call {
             .as_mut()
             .expect("receive without a connection")
             .input_buffer(min)
+    }
+
+    /// Where to read for [`Action::Receive`] when the caller gave a buffer of `caller` bytes
+    /// for body data (0 when it gave none), and how much: [`ReceiveInto::Caller`] when the
+    /// body bytes that come next on the wire have no framing in between and go to the caller
+    /// as they are, else [`ReceiveInto::Buffer`] with how much to read into
+    /// [`input_buffer`](Self::input_buffer) (`default`, or less when a short read gets a
+    /// chunk's framing so the next chunk can go straight to the caller).
+    ///
+    /// A read of `n > 0` bytes into the caller's buffer is reported with
+    /// [`commit_direct`](Self::commit_direct) and is the caller's data (no
+    /// [`Action::Data`] follows for it); a read of 0 is [`handle_eof`](Self::handle_eof).
+    pub fn receive_into(&self, caller: usize, default: usize) -> ReceiveInto {
+        let conn = match &self.conn {
+            Some(conn)
+                if caller > 0
+                    && self.state == State::Exchange
+                    && self.tunnel.is_none()
+                    && self.draining.is_none()
+                    && self.replay.is_none() =>
+            {
+                conn
+            }
+            _ => return ReceiveInto::Buffer(default),
+        };
+        match usize::try_from(conn.direct_body_len()).unwrap_or(usize::MAX) {
+            0 => ReceiveInto::Buffer(conn.framing_read_len(default)),
+            n => ReceiveInto::Caller(n.min(caller)),
+        }
+    }
+
+    /// `n` body bytes were read straight into the caller's buffer, as
+    /// [`receive_into`](Self::receive_into) allowed.
+    ///
+    /// # Panics
+    /// If `n` is more than [`receive_into`](Self::receive_into) allowed.
+    pub fn commit_direct(&mut self, n: usize) {
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("a direct read without a connection");
+        conn.commit_direct_body(n);
+        self.received_any |= n > 0;
     }
 
     /// `n` bytes were read into [`input_buffer`](Self::input_buffer).
