@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use duet_core::Method;
 use duet_core::client::{
-    BodyPlan, Call, ClientConfig, Driver, Error, IntoUrl, LoadedRoots, rustls_config,
+    BodyPlan, Call, ClientConfig, Driver, Error, IntoUrl, LazyTls, RootLoaders,
 };
 use duet_core::cookies::SharedJar;
 
@@ -36,14 +36,25 @@ pub struct Client {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub config: ClientConfig,
-    pub tls: Arc<rustls::ClientConfig>,
-    pub tls_profile: u64,
-    /// The same TLS settings with verification the other way, for requests that ask for it.
-    pub tls_flipped: Arc<rustls::ClientConfig>,
-    pub tls_flipped_profile: u64,
+    /// The TLS configurations, built when the first TLS connection needs one.
+    pub tls: LazyTls,
     pub authenticator: Option<Arc<dyn Authenticate>>,
     pub mounts: Mounts<Arc<dyn Transport>>,
     pub pool: ConnectionPool,
+}
+
+impl Inner {
+    /// The TLS configuration as configured, or `flipped`; loads the system's roots at the
+    /// first use.
+    pub(crate) fn tls_config(&self, flipped: bool) -> Result<Arc<rustls::ClientConfig>, Error> {
+        self.tls.config(
+            flipped,
+            RootLoaders {
+                read_file: &mut |path| std::fs::read(path),
+                native: &mut || rustls_native_certs::load_native_certs().certs,
+            },
+        )
+    }
 }
 
 impl Default for Client {
@@ -56,8 +67,9 @@ impl Client {
     /// A client with the default configuration.
     ///
     /// # Panics
-    /// If the system's TLS roots named by `SSL_CERT_FILE` cannot be loaded; use
-    /// [`Client::builder`] to handle that as an error.
+    /// If the default configuration cannot be completed from the environment; use
+    /// [`Client::builder`] to handle that as an error. (TLS roots, `SSL_CERT_FILE`'s
+    /// included, are loaded at the first TLS connection, which fails if they cannot be.)
     pub fn new() -> Self {
         Client::builder()
             .build()
@@ -117,13 +129,7 @@ impl Client {
     /// Sends a request; returns once the response head has arrived.
     pub async fn execute(&self, request: Request) -> Result<Response, Error> {
         let inner = &self.inner;
-        let flip = request
-            .verify_tls()
-            .is_some_and(|verify| verify != inner.config.tls.verify);
-        let (tls, tls_profile) = match flip {
-            true => (inner.tls_flipped.clone(), inner.tls_flipped_profile),
-            false => (inner.tls.clone(), inner.tls_profile),
-        };
+        let flip = inner.tls.flips(request.verify_tls());
         let mut request = request;
         if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
             let auth = authenticator
@@ -140,11 +146,11 @@ impl Client {
         let call = Call::new(
             &self.inner.config,
             request,
-            tls_profile,
+            inner.tls.profile(flip),
             crate::now(),
             SystemTime::now(),
         )?;
-        let mut exchange = Exchange::new(call, self.inner.clone(), tls, body.into_sender());
+        let mut exchange = Exchange::new(call, self.inner.clone(), flip, body.into_sender());
         let head = exchange.send().await?;
         Response::new(head, exchange, self.inner.config.decompress)
     }
@@ -194,27 +200,13 @@ impl Driver for Async {
             std::fs::read(path)
         })?;
         let config = settled.config;
-        let roots = LoadedRoots {
-            ssl_cert_file_pem: settled.ssl_cert_file_pem,
-            native: match config.tls.native_roots {
-                true => rustls_native_certs::load_native_certs().certs,
-                false => Vec::new(),
-            },
-        };
-        let tls = rustls_config(&config.tls, &roots)?;
-        let mut flipped = config.tls.clone();
-        flipped.verify = !flipped.verify;
-        let tls_flipped = rustls_config(&flipped, &roots)?;
+        let profile = TLS_PROFILES.fetch_add(2, Ordering::Relaxed);
+        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file, profile)?;
         let pool = ConnectionPool::new(config.pool);
-        let tls_profile = TLS_PROFILES.fetch_add(2, Ordering::Relaxed);
-        let tls_flipped_profile = tls_profile + 1;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 tls,
-                tls_profile,
-                tls_flipped,
-                tls_flipped_profile,
                 authenticator,
                 mounts,
                 pool,

@@ -34,8 +34,9 @@ enum Step {
 pub(crate) struct Exchange {
     call: Call,
     client: Arc<Inner>,
-    /// The TLS configuration for this request's connections.
-    tls: Arc<rustls::ClientConfig>,
+    /// Whether this request's TLS connections verify the other way from the client's
+    /// setting (it asked so).
+    tls_flipped: bool,
     /// Where this connection's bytes are recorded, when the client records.
     recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
@@ -47,16 +48,11 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(
-        call: Call,
-        client: Arc<Inner>,
-        tls: Arc<rustls::ClientConfig>,
-        body: BodySender,
-    ) -> Self {
+    pub fn new(call: Call, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
         Exchange {
             call,
             client,
-            tls,
+            tls_flipped,
             recording: None,
             stream: None,
             remote: None,
@@ -128,7 +124,11 @@ impl Exchange {
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
-                    match stream.start_tls(&self.tls, &host, deadline).await {
+                    let tls = match self.client.tls_config(self.tls_flipped) {
+                        Ok(tls) => tls,
+                        Err(e) => return Err(self.call.fail_with(e)),
+                    };
+                    match stream.start_tls(&tls, &host, deadline).await {
                         Ok(tls) => self.stream = Some(tls),
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
@@ -179,14 +179,24 @@ impl Exchange {
                     (_, Some(mounted)) => {
                         let stream = Stream::Custom(mounted.connect(origin, deadline).await?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
-                            true => stream.start_tls(&self.tls, origin.host(), deadline).await?,
+                            true => {
+                                let tls = self.client.tls_config(self.tls_flipped)?;
+                                stream.start_tls(&tls, origin.host(), deadline).await?
+                            }
                             false => stream,
                         };
                         (stream, None)
                     }
                     (None, None) => {
                         let (stream, remote) =
-                            transport::connect(origin, &self.tls, deadline).await?;
+                            transport::connect_tcp(origin.host(), origin.port(), deadline).await?;
+                        let stream = match origin.is_tls() {
+                            true => {
+                                let tls = self.client.tls_config(self.tls_flipped)?;
+                                stream.start_tls(&tls, origin.host(), deadline).await?
+                            }
+                            false => stream,
+                        };
                         (stream, Some(remote))
                     }
                     (Some(proxy), None) => {
@@ -195,9 +205,8 @@ impl Exchange {
                             transport::connect_tcp(proxy.host(), proxy.port(), deadline).await?;
                         let stream = match proxy.scheme().is_tls() {
                             true => {
-                                stream
-                                    .start_tls(&self.client.tls, proxy.host(), deadline)
-                                    .await?
+                                let tls = self.client.tls_config(false)?;
+                                stream.start_tls(&tls, proxy.host(), deadline).await?
                             }
                             false => stream,
                         };

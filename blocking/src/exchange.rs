@@ -28,8 +28,9 @@ enum Step {
 pub(crate) struct Exchange {
     call: Call,
     client: Arc<Inner>,
-    /// The TLS configuration for this request's connections.
-    tls: Arc<rustls::ClientConfig>,
+    /// Whether this request's TLS connections verify the other way from the client's
+    /// setting (it asked so).
+    tls_flipped: bool,
     /// Where this connection's bytes are recorded, when the client records.
     recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
@@ -41,16 +42,11 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(
-        call: Call,
-        client: Arc<Inner>,
-        tls: Arc<rustls::ClientConfig>,
-        body: BodySender,
-    ) -> Self {
+    pub fn new(call: Call, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
         Exchange {
             call,
             client,
-            tls,
+            tls_flipped,
             recording: None,
             stream: None,
             remote: None,
@@ -124,7 +120,8 @@ impl Exchange {
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
-                    match stream.start_tls(&self.tls, &host, deadline) {
+                    let tls = self.client.tls_config(self.tls_flipped);
+                    match tls.and_then(|tls| stream.start_tls(&tls, &host, deadline)) {
                         Ok(tls) => self.stream = Some(tls),
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
@@ -178,16 +175,30 @@ impl Exchange {
                         let origin = &to.key.origin;
                         let stream = Stream::Custom(mounted.connect(origin, to.connect_deadline)?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
-                            true => {
-                                stream.start_tls(&self.tls, origin.host(), to.connect_deadline)?
-                            }
+                            true => stream.start_tls(
+                                &self.client.tls_config(self.tls_flipped)?,
+                                origin.host(),
+                                to.connect_deadline,
+                            )?,
                             false => stream,
                         };
                         (stream, None)
                     }
                     (None, None) => {
-                        let (stream, remote) =
-                            transport::connect(&to.key.origin, &self.tls, to.connect_deadline)?;
+                        let origin = &to.key.origin;
+                        let (stream, remote) = transport::connect_tcp(
+                            origin.host(),
+                            origin.port(),
+                            to.connect_deadline,
+                        )?;
+                        let stream = match origin.is_tls() {
+                            true => stream.start_tls(
+                                &self.client.tls_config(self.tls_flipped)?,
+                                origin.host(),
+                                to.connect_deadline,
+                            )?,
+                            false => stream,
+                        };
                         (stream, Some(remote))
                     }
                     (Some(proxy), None) => {
@@ -199,7 +210,7 @@ impl Exchange {
                         )?;
                         let stream = match proxy.scheme().is_tls() {
                             true => stream.start_tls(
-                                &self.client.tls,
+                                &self.client.tls_config(false)?,
                                 proxy.host(),
                                 to.connect_deadline,
                             )?,

@@ -191,19 +191,6 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// Opens a connection to `origin` by `deadline`: TCP, then the TLS handshake for https.
-pub(crate) fn connect(
-    origin: &Origin,
-    tls: &Arc<rustls::ClientConfig>,
-    deadline: Option<Instant>,
-) -> Result<(Stream, SocketAddr), Error> {
-    let (stream, addr) = connect_tcp(origin.host(), origin.port(), deadline)?;
-    if !origin.is_tls() {
-        return Ok((stream, addr));
-    }
-    Ok((stream.start_tls(tls, origin.host(), deadline)?, addr))
-}
-
 /// The first address `host` resolves to (for `socks5://`, which wants one). std offers no
 /// resolver deadline; the connect deadline still bounds the whole connection.
 pub(crate) fn resolve(

@@ -71,26 +71,51 @@ fn trusted() {
 }
 
 fn missing() {
-    let err = duet_blocking::Client::builder().build().unwrap_err();
-    assert!(
-        err.is_tls() && err.to_string().contains("SSL_CERT_FILE"),
-        "{err}"
-    );
-    let err = duet_async::Client::builder().build().unwrap_err();
-    assert!(
-        err.is_tls() && err.to_string().contains("SSL_CERT_FILE"),
-        "{err}"
-    );
-    assert!(
-        duet_blocking::Client::builder()
+    // The file is read at the first TLS connection: building succeeds, an https request
+    // fails naming the file, and a client told to ignore the variable never reads it.
+    let url = std::env::var(URL).unwrap();
+    let client = duet_blocking::Client::builder().build().unwrap();
+    for _ in 0..2 {
+        let err = client.get(&url).send().unwrap_err();
+        assert!(
+            err.is_tls()
+                && err
+                    .to_string()
+                    .contains("SSL_CERT_FILE /nonexistent/duet-ca.pem"),
+            "{err}"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = duet_async::Client::builder().build().unwrap();
+        let err = client.get(&url).send().await.unwrap_err();
+        assert!(
+            err.is_tls()
+                && err
+                    .to_string()
+                    .contains("SSL_CERT_FILE /nonexistent/duet-ca.pem"),
+            "{err}"
+        );
+        let ignoring = duet_async::Client::builder()
             .ssl_cert_file(false)
             .build()
-            .is_ok()
-    );
+            .unwrap();
+        let err = ignoring.get(&url).send().await.unwrap_err();
+        assert!(
+            err.is_tls() && !err.to_string().contains("SSL_CERT_FILE"),
+            "{err}"
+        );
+    });
+    let ignoring = duet_blocking::Client::builder()
+        .ssl_cert_file(false)
+        .build()
+        .unwrap();
+    let err = ignoring.get(&url).send().unwrap_err();
     assert!(
-        duet_async::Client::builder()
-            .ssl_cert_file(false)
-            .build()
-            .is_ok()
+        err.is_tls() && !err.to_string().contains("SSL_CERT_FILE"),
+        "{err}"
     );
 }

@@ -162,6 +162,12 @@ impl Error {
         &self.history
     }
 
+    /// The message given to [`Error::msg`], if any.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind

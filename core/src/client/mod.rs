@@ -27,4 +27,4 @@ pub use response::ResponseInfo;
 pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 pub use setup::{Settled, settle};
 #[cfg(feature = "rustls")]
-pub use tls::{LoadedRoots, rustls_config, server_name};
+pub use tls::{LazyTls, LoadedRoots, RootLoaders, rustls_config, server_name};

@@ -1,5 +1,6 @@
 //! What a client takes from outside the program when it is built, decided once for both
-//! drivers: proxies from the environment, netrc credentials, and the `SSL_CERT_FILE` roots.
+//! drivers: proxies from the environment, netrc credentials, and where the `SSL_CERT_FILE`
+//! roots are.
 //!
 //! The driver shows the environment (a snapshot of `std::env::vars_os`) and a way to read a
 //! file; duet-core decides which variables count, which file to read, whether a missing one
@@ -23,9 +24,10 @@ pub struct Settled {
     /// The configuration: proxies from `http_proxy` and friends unless the caller set some,
     /// and netrc credentials when asked for and no other credentials are set.
     pub config: ClientConfig,
-    /// The contents of the file `SSL_CERT_FILE` names, when set and enabled
-    /// (`TlsSettings::ssl_cert_file`).
-    pub ssl_cert_file_pem: Option<Vec<u8>>,
+    /// The file `SSL_CERT_FILE` names, when set and enabled (`TlsSettings::ssl_cert_file`).
+    /// It is read when the first TLS connection needs it (see `LazyTls`), so a client that
+    /// only speaks plain http never reads it.
+    pub ssl_cert_file: Option<PathBuf>,
 }
 
 /// Completes `config` from the environment `env` (name/value pairs, as
@@ -37,8 +39,9 @@ pub struct Settled {
 ///   `$NETRC`, which must exist when set, or else `$HOME/.netrc`, which may be missing. A
 ///   file that cannot be read or parsed is an [`ErrorKind::Auth`] error naming it. Its
 ///   credentials are used only when no other `auth` is configured.
-/// - `SSL_CERT_FILE`: read when set and enabled; a file that cannot be read is an
-///   [`ErrorKind::Tls`] error naming it.
+/// - `SSL_CERT_FILE`: its path, when set and enabled (read later, at the first TLS
+///   connection; a file that cannot be read then fails that request with a TLS error
+///   naming it).
 pub fn settle(
     mut config: ClientConfig,
     env: impl IntoIterator<Item = (OsString, OsString)>,
@@ -85,21 +88,12 @@ pub fn settle(
             }
         }
     }
-    let ssl_cert_file_pem = match var("SSL_CERT_FILE") {
-        Some(path) if config.tls.ssl_cert_file => {
-            let path = PathBuf::from(path);
-            Some(read_file(&path).map_err(|e| {
-                Error::msg(
-                    ErrorKind::Tls,
-                    format!("SSL_CERT_FILE {}: {e}", path.display()),
-                )
-            })?)
-        }
-        _ => None,
-    };
+    let ssl_cert_file = var("SSL_CERT_FILE")
+        .filter(|path| config.tls.ssl_cert_file && !path.is_empty())
+        .map(PathBuf::from);
     Ok(Settled {
         config,
-        ssl_cert_file_pem,
+        ssl_cert_file,
     })
 }
 

@@ -119,31 +119,40 @@ fn configured_credentials_beat_netrc() {
 }
 
 #[test]
-fn ssl_cert_file_is_read_when_set_and_enabled() {
-    let (mut read, _) = files(&[("/ca.pem", "PEM")]);
+fn ssl_cert_file_is_named_when_set_and_enabled_and_not_read_yet() {
+    let (mut read, reads) = files(&[("/ca.pem", "PEM")]);
     let vars = env(&[("SSL_CERT_FILE", "/ca.pem")]);
     let settled = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
-    assert_eq!(settled.ssl_cert_file_pem.as_deref(), Some(&b"PEM"[..]));
+    assert_eq!(settled.ssl_cert_file.as_deref(), Some(Path::new("/ca.pem")));
     let mut off = ClientConfig::default();
     off.tls.ssl_cert_file = false;
     assert!(
         settle(off, vars, &mut read)
             .unwrap()
-            .ssl_cert_file_pem
+            .ssl_cert_file
             .is_none()
     );
     assert!(
         settle(ClientConfig::default(), env(&[]), &mut read)
             .unwrap()
-            .ssl_cert_file_pem
+            .ssl_cert_file
             .is_none()
     );
-    let err = settle(
+    // A missing file is not an error yet: it is read at the first TLS connection.
+    let settled = settle(
         ClientConfig::default(),
         env(&[("SSL_CERT_FILE", "/missing.pem")]),
         &mut read,
     )
-    .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Tls);
-    assert!(err.to_string().contains("/missing.pem"), "{err}");
+    .unwrap();
+    assert_eq!(
+        settled.ssl_cert_file.as_deref(),
+        Some(Path::new("/missing.pem"))
+    );
+    drop(read);
+    assert!(
+        reads.borrow().is_empty(),
+        "nothing was read: {:?}",
+        reads.borrow()
+    );
 }

@@ -3,7 +3,9 @@
 //! Only configuration is built here; handshakes run in the drivers. Reading certificate files
 //! and the operating system's store is I/O, so the drivers load those and pass them in.
 
-use std::sync::Arc;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
@@ -89,6 +91,102 @@ pub fn rustls_config(
     Ok(Arc::new(config))
 }
 
+/// A client's two rustls configurations, built at their first use: the one its
+/// [`TlsSettings`] describe, and the same with verification the other way (for requests that
+/// ask for it). A client that only speaks plain http never loads a root certificate.
+///
+/// The caller's own PEM (extra roots, client identity) is checked when this is made, so a bad
+/// one fails `ClientBuilder::build`; the system's roots (`SSL_CERT_FILE`, the operating
+/// system's store) are loaded at first use, and a failure there fails that request (and every
+/// later one needing the same configuration) with [`ErrorKind::Tls`].
+#[derive(Debug)]
+pub struct LazyTls {
+    settings: TlsSettings,
+    ssl_cert_file: Option<PathBuf>,
+    profile: u64,
+    /// As configured, then flipped; a failure is kept as its message.
+    built: [OnceLock<Result<Arc<rustls::ClientConfig>, String>>; 2],
+}
+
+/// The driver's I/O for [`LazyTls::config`].
+pub struct RootLoaders<'a> {
+    /// Reads a file (the `SSL_CERT_FILE` bundle).
+    pub read_file: &'a mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
+    /// Loads the operating system's roots (called only when `native_roots` is on).
+    pub native: &'a mut dyn FnMut() -> Vec<CertificateDer<'static>>,
+}
+
+impl LazyTls {
+    /// Configurations for `settings`, trusting also the PEM bundle at `ssl_cert_file` (from
+    /// `settle`), numbered `profile` and `profile + 1` for the pool. Fails with
+    /// [`ErrorKind::Tls`] when the caller's extra roots or client identity are unusable.
+    pub fn new(
+        settings: TlsSettings,
+        ssl_cert_file: Option<PathBuf>,
+        profile: u64,
+    ) -> Result<Self, Error> {
+        for pem in &settings.extra_roots_pem {
+            pem_certs(pem, "root certificate")?;
+        }
+        if let Some((chain, key)) = &settings.client_identity_pem {
+            pem_certs(chain, "client certificate")?;
+            PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| tls_error(format!("invalid client key PEM: {e}")))?;
+        }
+        Ok(LazyTls {
+            settings,
+            ssl_cert_file,
+            profile,
+            built: [OnceLock::new(), OnceLock::new()],
+        })
+    }
+
+    /// The settings as configured.
+    pub fn settings(&self) -> &TlsSettings {
+        &self.settings
+    }
+
+    /// Whether a request asking for `verify` (if it asks) needs the flipped configuration.
+    pub fn flips(&self, verify: Option<bool>) -> bool {
+        verify.is_some_and(|verify| verify != self.settings.verify)
+    }
+
+    /// The pool profile of the configuration (as configured, or `flipped`): connections made
+    /// with different configurations are never shared.
+    pub fn profile(&self, flipped: bool) -> u64 {
+        self.profile + u64::from(flipped)
+    }
+
+    /// The configuration (as configured, or `flipped`), built now if this is its first use.
+    pub fn config(
+        &self,
+        flipped: bool,
+        loaders: RootLoaders<'_>,
+    ) -> Result<Arc<rustls::ClientConfig>, Error> {
+        let built = self.built[usize::from(flipped)].get_or_init(|| {
+            let ssl_cert_file_pem = match &self.ssl_cert_file {
+                Some(path) => Some(
+                    (loaders.read_file)(path)
+                        .map_err(|e| format!("SSL_CERT_FILE {}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
+            let roots = LoadedRoots {
+                ssl_cert_file_pem,
+                native: match self.settings.native_roots {
+                    true => (loaders.native)(),
+                    false => Vec::new(),
+                },
+            };
+            let mut settings = self.settings.clone();
+            settings.verify ^= flipped;
+            rustls_config(&settings, &roots)
+                .map_err(|e| e.message().map_or_else(|| e.to_string(), str::to_owned))
+        });
+        built.clone().map_err(tls_error)
+    }
+}
+
 /// The verifier behind `TlsSettings::verify = false`: any certificate and name is accepted,
 /// but handshake signatures are still checked so the session keys are sound.
 #[derive(Debug)]
@@ -170,6 +268,91 @@ mod tests {
                 .to_string()
                 .contains("SSL_CERT_FILE")
         );
+    }
+
+    #[test]
+    fn lazy_configurations_are_built_once_at_first_use() {
+        let (mut reads, mut natives) = (0, 0);
+        let tls = LazyTls::new(
+            TlsSettings::default(),
+            Some(PathBuf::from("/roots.pem")),
+            10,
+        )
+        .unwrap();
+        assert_eq!((tls.profile(false), tls.profile(true)), (10, 11));
+        assert!(!tls.flips(None) && !tls.flips(Some(true)) && tls.flips(Some(false)));
+        let mut get = |flipped: bool| {
+            tls.config(
+                flipped,
+                RootLoaders {
+                    read_file: &mut |path| {
+                        reads += 1;
+                        Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("{} is missing", path.display()),
+                        ))
+                    },
+                    native: &mut || {
+                        natives += 1;
+                        Vec::new()
+                    },
+                },
+            )
+        };
+        for _ in 0..2 {
+            let err = get(false).unwrap_err();
+            assert!(err.is_tls(), "{err}");
+            assert!(
+                err.to_string().contains("SSL_CERT_FILE /roots.pem"),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("TLS error: TLS error"), "{err}");
+        }
+        get(true).unwrap_err();
+        assert_eq!(
+            (reads, natives),
+            (2, 0),
+            "once per configuration, no OS store"
+        );
+
+        let settings = TlsSettings {
+            native_roots: true,
+            ..TlsSettings::default()
+        };
+        let tls = LazyTls::new(settings, None, 0).unwrap();
+        let mut calls = 0;
+        let mut get = |flipped: bool| {
+            tls.config(
+                flipped,
+                RootLoaders {
+                    read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    native: &mut || {
+                        calls += 1;
+                        Vec::new()
+                    },
+                },
+            )
+            .unwrap()
+        };
+        let (a, b, c) = (get(false), get(false), get(true));
+        assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &c));
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn the_callers_own_pem_is_checked_when_the_client_is_built() {
+        for settings in [
+            TlsSettings {
+                extra_roots_pem: vec![b"not pem".to_vec()],
+                ..TlsSettings::default()
+            },
+            TlsSettings {
+                client_identity_pem: Some((b"no chain".to_vec(), b"no key".to_vec())),
+                ..TlsSettings::default()
+            },
+        ] {
+            assert!(LazyTls::new(settings, None, 0).unwrap_err().is_tls());
+        }
     }
 
     #[test]
