@@ -38,10 +38,14 @@ impl Origin {
                 .with_url(url));
             }
         };
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        // The URL holds its host already serialized (an IPv6 address in brackets); taking
+        // that text is much cheaper than formatting the address again.
+        let host = match (url.host(), url.host_str()) {
+            (Some(url::Host::Domain(d)), _) if !d.is_empty() => d.to_owned(),
+            (Some(url::Host::Ipv4(_)), Some(text)) => text.to_owned(),
+            (Some(url::Host::Ipv6(_)), Some(text)) => {
+                text.trim_start_matches('[').trim_end_matches(']').to_owned()
+            }
             _ => return Err(Error::msg(ErrorKind::InvalidUrl, "URL has no host").with_url(url)),
         };
         let port = url

@@ -17,11 +17,11 @@ pub(super) struct RequestHost {
 impl RequestHost {
     /// The host of `url`, or `None` when it has none.
     pub fn of(url: &Url) -> Option<RequestHost> {
+        // An address is taken as the URL serialized it (IPv6 in brackets), not formatted anew.
         let (name, is_ip) = match url.host()? {
             Host::Domain("") => return None,
             Host::Domain(name) => (name.to_ascii_lowercase(), false),
-            Host::Ipv4(address) => (address.to_string(), true),
-            Host::Ipv6(address) => (format!("[{address}]"), true),
+            Host::Ipv4(_) | Host::Ipv6(_) => (url.host_str()?.to_owned(), true),
         };
         Some(RequestHost { name, is_ip })
     }
