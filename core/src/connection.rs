@@ -128,6 +128,8 @@ pub struct Connection {
     framing: Option<BodyFraming>,
     interim: usize,
     received: ReceiveBuffer,
+    /// How much to read at a time (see [`Connection::read_len`]).
+    read_size: usize,
     transmit: Vec<u8>,
     transmitted: usize,
     eof: bool,
@@ -152,6 +154,7 @@ impl Connection {
             framing: None,
             interim: 0,
             received: ReceiveBuffer::default(),
+            read_size: receive::INITIAL_READ,
             transmit: Vec::new(),
             transmitted: 0,
             eof: false,

@@ -124,7 +124,7 @@ proptest! {
 
 /// Reads `response` the way a driver with a caller buffer of `step` bytes does: body bytes
 /// the engine allows go straight to the caller (`direct_body_len`), everything else through
-/// `input_buffer`, in reads of at most `step` (or `framing_read_len`) bytes. Returns the body
+/// `input_buffer`, in reads of at most `step` (or `read_len`) bytes. Returns the body
 /// as the caller got it, how many bytes went the direct way, and whether the exchange ended
 /// with a reusable connection.
 fn read_with_direct(response: &[u8], step: usize, eof: bool) -> (Vec<u8>, usize, bool) {
@@ -162,7 +162,7 @@ fn read_with_direct(response: &[u8], step: usize, eof: bool) -> (Vec<u8>, usize,
             direct += n;
             wire = &wire[n..];
         } else {
-            let n = wire.len().min(conn.framing_read_len(step));
+            let n = wire.len().min(conn.read_len(step));
             conn.input_buffer(n)[..n].copy_from_slice(&wire[..n]);
             conn.commit_input(n);
             wire = &wire[n..];
@@ -210,8 +210,8 @@ fn large_chunks_go_straight_to_the_caller_after_a_short_framing_read() {
     let (body, direct, reusable) = read_with_direct(&response, 65_536, false);
     assert_eq!(body, chunks.concat());
     assert!(reusable);
-    // Only the bytes that came with the head's read, and those after each 64-byte framing
-    // read, were copied; the rest of each large chunk went the direct way.
+    // Only the bytes that came with the head's read (at most 64 KiB), and those after each
+    // 64-byte framing read, were copied; the rest of each large chunk went the direct way.
     let head = 46;
     let copied = (65_536 - head) + 2 * (64 - 9);
     assert!(direct >= 2 * 65_536 - copied, "{direct} bytes went direct");
@@ -229,22 +229,51 @@ fn small_chunks_are_read_in_full_reads() {
     drain(&mut conn, &mut events, usize::MAX);
     // Between small chunks a read is a full one: many may be in one segment.
     assert_eq!(conn.direct_body_len(), 0);
-    assert_eq!(conn.framing_read_len(65_536), 65_536);
+    assert_eq!(conn.read_len(65_536), 8192);
     conn.handle_input(b"\r\n9000\r\n");
     drain(&mut conn, &mut events, usize::MAX);
     assert_eq!(conn.direct_body_len(), 0x9000);
     conn.commit_direct_body(0x9000);
     // After a large chunk, a short read for the framing.
-    assert_eq!(conn.framing_read_len(65_536), 64);
+    assert_eq!(conn.read_len(65_536), 64);
     conn.handle_input(b"\r\n");
-    assert_eq!(
-        conn.framing_read_len(65_536),
-        65_536,
-        "unconsumed input first"
-    );
+    assert_eq!(conn.read_len(65_536), 8192, "unconsumed input first");
     drain(&mut conn, &mut events, usize::MAX);
-    assert_eq!(conn.framing_read_len(65_536), 64);
+    assert_eq!(conn.read_len(65_536), 64);
     conn.handle_input(b"0\r\n\r\n");
     assert_eq!(drain(&mut conn, &mut events, usize::MAX), None);
     assert!(conn.is_reusable());
+}
+
+#[test]
+fn the_read_size_grows_while_reads_fill_it() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    let n = conn.poll_transmit().unwrap().len();
+    conn.advance_transmit(n);
+    assert_eq!(
+        conn.read_len(1 << 20),
+        8192,
+        "a new connection starts small"
+    );
+    assert_eq!(
+        conn.read_len(100),
+        100,
+        "never more than the driver's maximum"
+    );
+    // A short read leaves it; a read that fills it doubles it, up to 64 KiB.
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+    conn.input_buffer(head.len())[..head.len()].copy_from_slice(head);
+    conn.commit_input(head.len());
+    assert_eq!(conn.read_len(1 << 20), 8192);
+    let mut events = Vec::new();
+    drain(&mut conn, &mut events, usize::MAX);
+    for want in [16_384, 32_768, 65_536, 65_536] {
+        let len = conn.read_len(1 << 20);
+        conn.input_buffer(len);
+        conn.commit_input(len);
+        drain(&mut conn, &mut events, usize::MAX);
+        assert_eq!(conn.read_len(1 << 20), want);
+    }
 }

@@ -43,9 +43,10 @@ impl Origin {
         let host = match (url.host(), url.host_str()) {
             (Some(url::Host::Domain(d)), _) if !d.is_empty() => d.to_owned(),
             (Some(url::Host::Ipv4(_)), Some(text)) => text.to_owned(),
-            (Some(url::Host::Ipv6(_)), Some(text)) => {
-                text.trim_start_matches('[').trim_end_matches(']').to_owned()
-            }
+            (Some(url::Host::Ipv6(_)), Some(text)) => text
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             _ => return Err(Error::msg(ErrorKind::InvalidUrl, "URL has no host").with_url(url)),
         };
         let port = url

@@ -5,6 +5,12 @@ use super::*;
 /// A read sized for the framing between two chunks (CRLF, a size line, a short extension).
 const FRAMING_READ: usize = 64;
 
+/// The read size of a new connection, see [`Connection::read_len`].
+pub(super) const INITIAL_READ: usize = 8 * 1024;
+
+/// The largest read size [`Connection::read_len`] grows to.
+const MAX_READ: usize = 64 * 1024;
+
 impl Connection {
     /// Adds received bytes. Then drain [`poll_event`](Self::poll_event).
     ///
@@ -28,6 +34,9 @@ impl Connection {
     /// If `n` is more than that buffer's length.
     pub fn commit_input(&mut self, n: usize) {
         self.received.commit(n);
+        if n >= self.read_size {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
     }
 
     /// How many body bytes the driver may read from the socket straight into its caller's
@@ -50,18 +59,18 @@ impl Connection {
         }
     }
 
-    /// How many bytes to read into [`input_buffer`](Self::input_buffer) when the caller has
-    /// a buffer for body data but [`direct_body_len`](Self::direct_body_len) is 0: `default`,
-    /// or a short read (64 bytes) when only a chunk's framing stands before the next large chunk's
-    /// data (so that data can then be read straight to the caller instead of copied).
-    pub fn framing_read_len(&self, default: usize) -> usize {
-        match &self.recv {
-            Recv::Chunked(decoder)
-                if self.received.is_empty() && decoder.large_chunk_framing_ahead() =>
-            {
-                FRAMING_READ.min(default)
-            }
-            _ => default,
+    /// How many bytes to read into [`input_buffer`](Self::input_buffer) next, at most `max`:
+    /// a short read (64 bytes) when only a chunk's framing stands before the next large
+    /// chunk's data (so that data can then be read straight to the caller instead of copied),
+    /// else the connection's read size. That starts at 8 KiB and doubles, up to 64 KiB, each
+    /// time a read fills it, so a connection that carries small responses keeps a small
+    /// buffer and one that streams through it gets large reads.
+    pub fn read_len(&self, max: usize) -> usize {
+        let framing = matches!(&self.recv, Recv::Chunked(decoder)
+            if self.received.is_empty() && decoder.large_chunk_framing_ahead());
+        match framing {
+            true => FRAMING_READ.min(max),
+            false => self.read_size.min(max),
         }
     }
 

@@ -863,27 +863,26 @@ impl Call {
     /// for body data (0 when it gave none), and how much: [`ReceiveInto::Caller`] when the
     /// body bytes that come next on the wire have no framing in between and go to the caller
     /// as they are, else [`ReceiveInto::Buffer`] with how much to read into
-    /// [`input_buffer`](Self::input_buffer) (`default`, or less when a short read gets a
-    /// chunk's framing so the next chunk can go straight to the caller).
+    /// [`input_buffer`](Self::input_buffer): at most `default`, as
+    /// [`Connection::read_len`] sizes it.
     ///
     /// A read of `n > 0` bytes into the caller's buffer is reported with
     /// [`commit_direct`](Self::commit_direct) and is the caller's data (no
     /// [`Action::Data`] follows for it); a read of 0 is [`handle_eof`](Self::handle_eof).
     pub fn receive_into(&self, caller: usize, default: usize) -> ReceiveInto {
         let conn = match &self.conn {
-            Some(conn)
-                if caller > 0
-                    && self.state == State::Exchange
-                    && self.tunnel.is_none()
-                    && self.draining.is_none()
-                    && self.replay.is_none() =>
-            {
-                conn
-            }
+            Some(conn) if self.tunnel.is_none() => conn,
             _ => return ReceiveInto::Buffer(default),
         };
+        let direct = caller > 0
+            && self.state == State::Exchange
+            && self.draining.is_none()
+            && self.replay.is_none();
+        if !direct {
+            return ReceiveInto::Buffer(conn.read_len(default));
+        }
         match usize::try_from(conn.direct_body_len()).unwrap_or(usize::MAX) {
-            0 => ReceiveInto::Buffer(conn.framing_read_len(default)),
+            0 => ReceiveInto::Buffer(conn.read_len(default)),
             n => ReceiveInto::Caller(n.min(caller)),
         }
     }
