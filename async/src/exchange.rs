@@ -32,7 +32,9 @@ enum Step {
 
 /// One request in flight: its call, its connection, and its body.
 pub(crate) struct Exchange {
-    call: Call,
+    /// Boxed: a call is a few KiB, and an exchange moves (into its response, and as part of
+    /// the futures that hold it).
+    call: Box<Call>,
     client: Arc<Inner>,
     /// Whether this request's TLS connections verify the other way from the client's
     /// setting (it asked so).
@@ -50,7 +52,7 @@ pub(crate) struct Exchange {
 impl Exchange {
     pub fn new(call: Call, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
         Exchange {
-            call,
+            call: Box::new(call),
             client,
             tls_flipped,
             recording: None,
