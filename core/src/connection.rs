@@ -18,6 +18,12 @@
 //! loop in [`Connection::poll_event`]. What the body framing of a response is, and whether the
 //! connection survives it, is decided once, in [`crate::framing`], when the final head arrives.
 //!
+//! Received bytes normally go through the receive buffer ([`Connection::input_buffer`]) and
+//! come out as events. Body bytes with no framing in between (the rest of a `Content-Length`
+//! body, the rest of a chunk) may instead be read straight into the caller's buffer when
+//! nothing is buffered ([`Connection::direct_body_len`]); the decoder only counts them. How
+//! much to read into the buffer is [`Connection::read_len`]'s call.
+//!
 //! When both halves are `Done`, the connection is reusable if framing and headers allow it,
 //! no byte arrived beyond the response, the server has not closed, and no error happened; then
 //! [`Connection::start_next_cycle`] returns both halves to `Idle`. Any error is sticky: every

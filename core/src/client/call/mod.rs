@@ -164,7 +164,8 @@ pub enum Action<'a> {
     /// [`Call::send_end`] at its end.
     SendBody,
     /// Read from the connection into [`Call::input_buffer`] and [`Call::commit_input`]
-    /// ([`Call::handle_eof`] on end of stream).
+    /// ([`Call::handle_eof`] on end of stream). A driver reading body bytes for its caller
+    /// asks [`Call::receive_into`] first: body bytes may go straight into the caller's buffer.
     Receive {
         /// Call [`Call::handle_timeout`] if nothing arrived by then.
         deadline: Option<Instant>,
