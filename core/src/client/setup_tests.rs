@@ -138,6 +138,17 @@ fn ssl_cert_file_is_named_when_set_and_enabled_and_not_read_yet() {
             .ssl_cert_file
             .is_none()
     );
+    assert!(
+        settle(
+            ClientConfig::default(),
+            env(&[("SSL_CERT_FILE", "")]),
+            &mut read
+        )
+        .unwrap()
+        .ssl_cert_file
+        .is_none(),
+        "an empty variable counts as unset"
+    );
     // A missing file is not an error yet: it is read at the first TLS connection.
     let settled = settle(
         ClientConfig::default(),
