@@ -126,11 +126,7 @@ impl Exchange {
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
-                    let tls = match self.client.tls_config(self.tls_flipped) {
-                        Ok(tls) => tls,
-                        Err(e) => return Err(self.call.fail_with(e)),
-                    };
-                    match stream.start_tls(&tls, &host, deadline).await {
+                    match self.origin_tls(stream, &host, deadline).await {
                         Ok(tls) => self.stream = Some(tls),
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
@@ -181,10 +177,7 @@ impl Exchange {
                     (_, Some(mounted)) => {
                         let stream = Stream::Custom(mounted.connect(origin, deadline).await?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
-                            true => {
-                                let tls = self.client.tls_config(self.tls_flipped)?;
-                                stream.start_tls(&tls, origin.host(), deadline).await?
-                            }
+                            true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,
                         };
                         (stream, None)
@@ -193,10 +186,7 @@ impl Exchange {
                         let (stream, remote) =
                             transport::connect_tcp(origin.host(), origin.port(), deadline).await?;
                         let stream = match origin.is_tls() {
-                            true => {
-                                let tls = self.client.tls_config(self.tls_flipped)?;
-                                stream.start_tls(&tls, origin.host(), deadline).await?
-                            }
+                            true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,
                         };
                         (stream, Some(remote))
@@ -231,6 +221,18 @@ impl Exchange {
                 Ok(None)
             }
         }
+    }
+
+    /// TLS with the origin `host` over `stream`, verified as this request asks. (The future
+    /// does not hold `self`: an exchange is `Send`, not `Sync`.)
+    fn origin_tls<'a>(
+        &self,
+        stream: Stream,
+        host: &'a str,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<Stream, Error>> + Send + 'a {
+        let tls = self.client.tls_config(self.tls_flipped);
+        async move { stream.start_tls(&tls?, host, deadline).await }
     }
 
     async fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {

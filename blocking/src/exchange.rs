@@ -122,8 +122,7 @@ impl Exchange {
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
-                    let tls = self.client.tls_config(self.tls_flipped);
-                    match tls.and_then(|tls| stream.start_tls(&tls, &host, deadline)) {
+                    match self.origin_tls(stream, &host, deadline) {
                         Ok(tls) => self.stream = Some(tls),
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
@@ -177,11 +176,7 @@ impl Exchange {
                         let origin = &to.key.origin;
                         let stream = Stream::Custom(mounted.connect(origin, to.connect_deadline)?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
-                            true => stream.start_tls(
-                                &self.client.tls_config(self.tls_flipped)?,
-                                origin.host(),
-                                to.connect_deadline,
-                            )?,
+                            true => self.origin_tls(stream, origin.host(), to.connect_deadline)?,
                             false => stream,
                         };
                         (stream, None)
@@ -194,11 +189,7 @@ impl Exchange {
                             to.connect_deadline,
                         )?;
                         let stream = match origin.is_tls() {
-                            true => stream.start_tls(
-                                &self.client.tls_config(self.tls_flipped)?,
-                                origin.host(),
-                                to.connect_deadline,
-                            )?,
+                            true => self.origin_tls(stream, origin.host(), to.connect_deadline)?,
                             false => stream,
                         };
                         (stream, Some(remote))
@@ -240,6 +231,16 @@ impl Exchange {
                 Ok(None)
             }
         }
+    }
+
+    /// TLS with the origin `host` over `stream`, verified as this request asks.
+    fn origin_tls(
+        &self,
+        stream: Stream,
+        host: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Stream, Error> {
+        stream.start_tls(&self.client.tls_config(self.tls_flipped)?, host, deadline)
     }
 
     fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
