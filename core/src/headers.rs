@@ -72,6 +72,14 @@ impl Headers {
         Self::default()
     }
 
+    /// An empty list with room for `fields` fields of `bytes` bytes of names and values in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Headers {
+            buf: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(fields),
+        }
+    }
+
     /// Builds from a buffer and already-validated ranges into it (the response parser's path).
     pub(crate) fn from_parts(
         buf: Vec<u8>,

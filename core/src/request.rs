@@ -75,6 +75,8 @@ impl RequestHead {
     /// Userinfo and fragment never reach the wire. `Authority` form always carries the port.
     pub fn from_url(method: Method, url: &Url, form: TargetForm) -> Result<Self, LocalError> {
         let mut head = RequestHead::new(method, target_for(url, form))?;
+        // Room for a usual head's fields, so building it does not grow the lists again and again.
+        head.headers = Headers::with_capacity(8, 256);
         head.headers.append("Host", host_header(url))?;
         Ok(head)
     }
@@ -202,19 +204,23 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 pub fn target_for(url: &Url, form: TargetForm) -> String {
     match form {
         TargetForm::Origin => {
-            let mut t = String::from(if url.path().is_empty() {
-                "/"
-            } else {
-                url.path()
-            });
-            if let Some(q) = url.query() {
+            let path = match url.path() {
+                "" => "/",
+                path => path,
+            };
+            let query = url.query();
+            let mut t = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+            t.push_str(path);
+            if let Some(q) = query {
                 t.push('?');
                 t.push_str(q);
             }
             t
         }
         TargetForm::Absolute => {
-            let mut t = format!("{}://{}", url.scheme(), host_header(url));
+            let mut t = String::from(url.scheme());
+            t.push_str("://");
+            t.push_str(&host_header(url));
             t.push_str(&target_for(url, TargetForm::Origin));
             t
         }
@@ -233,10 +239,25 @@ pub fn target_for(url: &Url, form: TargetForm) -> String {
 /// scheme's default. IPv6 literals keep their brackets.
 pub fn host_header(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
+    let mut value = String::with_capacity(host.len() + 6);
+    value.push_str(host);
+    if let Some(port) = url.port() {
+        // Written by hand: `format!` costs more than the rest of the head's building.
+        value.push(':');
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut rest = port;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        value.extend(digits[at..].iter().map(|&d| char::from(d)));
     }
+    value
 }
 
 #[cfg(test)]
@@ -293,6 +314,18 @@ mod tests {
         assert_eq!(host_header(&url), "example.com");
         let url = Url::parse("https://example.com").unwrap();
         assert_eq!(target_for(&url, TargetForm::Origin), "/");
+    }
+
+    #[test]
+    fn host_header_ports_are_written_in_decimal() {
+        for port in [0u16, 1, 9, 10, 99, 100, 443, 8080, 10000, 65535] {
+            let url = Url::parse(&format!("https://h.example:{port}/")).unwrap();
+            let expected = match port {
+                443 => "h.example".to_owned(), // the scheme's default is left out
+                _ => format!("h.example:{port}"),
+            };
+            assert_eq!(host_header(&url), expected);
+        }
     }
 
     #[test]

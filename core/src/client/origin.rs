@@ -127,10 +127,42 @@ impl IntoUrl for &str {
     fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
         let parsed = match base {
             Some(base) => base.join(self),
-            None => Url::parse(self),
+            None => return parse_remembered(self),
         };
-        parsed.map_err(|e| Error::msg(ErrorKind::InvalidUrl, format!("{self:?}: {e}")))
+        parsed.map_err(|e| invalid_url(self, e))
     }
+}
+
+fn invalid_url(input: &str, e: url::ParseError) -> Error {
+    Error::msg(ErrorKind::InvalidUrl, format!("{input:?}: {e}"))
+}
+
+/// Inputs longer than this are parsed every time rather than remembered.
+const REMEMBERED_URL_MAX: usize = 2048;
+
+thread_local! {
+    /// The last absolute URL parsed on this thread, by its exact input. Programs tend to call
+    /// the same URL again and again, and parsing one (with its IDNA pass over the host) costs
+    /// more than encoding the whole request head; parsing is a pure function, so the answer
+    /// for the same input is the same `Url`.
+    static LAST_PARSED: std::cell::RefCell<Option<(Box<str>, Url)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `Url::parse(input)`, remembering the last answer on this thread.
+fn parse_remembered(input: &str) -> Result<Url, Error> {
+    let hit = LAST_PARSED.with(|last| match &*last.borrow() {
+        Some((key, url)) if **key == *input => Some(url.clone()),
+        _ => None,
+    });
+    if let Some(url) = hit {
+        return Ok(url);
+    }
+    let url = Url::parse(input).map_err(|e| invalid_url(input, e))?;
+    if input.len() <= REMEMBERED_URL_MAX {
+        LAST_PARSED.with(|last| *last.borrow_mut() = Some((input.into(), url.clone())));
+    }
+    Ok(url)
 }
 
 impl IntoUrl for String {
@@ -191,5 +223,31 @@ mod tests {
             let err = Origin::of(&Url::parse(bad).unwrap()).unwrap_err();
             assert!(err.is_invalid_url(), "{bad}");
         }
+    }
+
+    #[test]
+    fn remembered_parses_answer_as_parsing_does() {
+        let inputs = [
+            "http://127.0.0.1:8080/small",
+            "HTTP://Example.COM/a/../b?q=1#f",
+            "http://127.0.0.1:8080/small",
+            "http://127.0.0.1:8080/other",
+            "not a url",
+            "http://127.0.0.1:8080/other",
+            "https://münchen.example/",
+            "https://münchen.example/",
+        ];
+        for input in inputs {
+            match (input.into_url(), Url::parse(input)) {
+                (Ok(remembered), Ok(parsed)) => {
+                    assert_eq!(remembered, parsed, "{input}");
+                    assert_eq!(remembered.as_str(), parsed.as_str(), "{input}");
+                }
+                (Err(e), Err(_)) => assert!(e.is_invalid_url(), "{input}"),
+                (remembered, parsed) => panic!("{input}: {remembered:?} vs {parsed:?}"),
+            }
+        }
+        let long = format!("http://h.example/{}", "a".repeat(REMEMBERED_URL_MAX));
+        assert_eq!(long.as_str().into_url().unwrap().as_str(), long);
     }
 }
