@@ -35,7 +35,7 @@ pub struct Client {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub config: ClientConfig,
+    pub config: Arc<ClientConfig>,
     /// The TLS configurations, built when the first TLS connection needs one.
     pub tls: LazyTls,
     pub authenticator: Option<Arc<dyn Authenticate>>,
@@ -205,7 +205,7 @@ impl Driver for Async {
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 tls,
                 authenticator,
                 mounts,

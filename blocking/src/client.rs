@@ -32,7 +32,7 @@ pub struct Client {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub config: ClientConfig,
+    pub config: Arc<ClientConfig>,
     /// The TLS configurations, built when the first TLS connection needs one.
     pub tls: LazyTls,
     pub authenticator: Option<Arc<dyn Authenticate>>,
@@ -182,7 +182,7 @@ impl Driver for Blocking {
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 tls,
                 authenticator,
                 mounts,

@@ -81,7 +81,7 @@ fn run(
 fn call(config: &ClientConfig, method: Method, url: &str, auth: Option<Arc<dyn Auth>>) -> Call {
     let mut request = RequestParts::new(method, Url::parse(url).unwrap());
     request.auth = auth;
-    Call::new(config, request, 1, t0(), wall0()).unwrap()
+    Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
 }
 
 fn reply(status: u16, extra: &str, body: &str) -> Vec<u8> {
@@ -153,7 +153,14 @@ fn a_challenge_is_answered_on_the_same_connection_with_the_body_replayed() {
         framing: RequestBody::Length(4),
         replayable: true,
     };
-    let call = Call::new(&ClientConfig::default(), request, 1, t0(), wall0()).unwrap();
+    let call = Call::new(
+        &Arc::new(ClientConfig::default()),
+        request,
+        1,
+        t0(),
+        wall0(),
+    )
+    .unwrap();
     let (wire, result) = run(call, b"data", |n, _| {
         if n == 0 {
             reply(401, "X-Challenge: 7\r\n", "denied")
@@ -373,6 +380,13 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
         framing: RequestBody::Chunked,
         replayable: false,
     };
-    let err = Call::new(&ClientConfig::default(), request, 1, t0(), wall0()).unwrap_err();
+    let err = Call::new(
+        &Arc::new(ClientConfig::default()),
+        request,
+        1,
+        t0(),
+        wall0(),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
 }

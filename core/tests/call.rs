@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use duet_core::client::{
@@ -34,7 +35,14 @@ fn request(method: Method, body: BodyPlan) -> Request {
 }
 
 fn call(request: Request) -> Call {
-    Call::new(&ClientConfig::default(), request, 7, t0(), wall0()).unwrap()
+    Call::new(
+        &Arc::new(ClientConfig::default()),
+        request,
+        7,
+        t0(),
+        wall0(),
+    )
+    .unwrap()
 }
 
 /// Drives the call until it wants to read; returns everything it wrote.
@@ -145,7 +153,7 @@ fn request_headers_override_defaults() {
 fn unusable_urls_fail_before_io() {
     for url in ["ftp://example.test/", "file:///etc/hosts"] {
         let err = Call::new(
-            &ClientConfig::default(),
+            &Arc::new(ClientConfig::default()),
             Request::new(Method::GET, Url::parse(url).unwrap()),
             0,
             t0(),
@@ -450,7 +458,7 @@ mod retries {
         policy.backoff_base = Duration::from_millis(100);
         r.retry = Some(policy);
         r.entropy = || [0xff; 16];
-        Call::new(&ClientConfig::default(), r, 7, t0(), wall0()).unwrap()
+        Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap()
     }
 
     #[test]
@@ -552,7 +560,7 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
             None => ProxyConfig::none(),
         });
         let request = request(Method::GET, BodyPlan::NONE);
-        let mut c = Call::new(&config, request, 7, t0(), wall0()).unwrap();
+        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
         match c.poll_action(t0()).unwrap() {
             Action::Connect(to) => assert_eq!(to.resolve_origin, resolve, "{proxy:?}"),
             other => panic!("expected Connect, got {other:?}"),

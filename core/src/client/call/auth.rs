@@ -55,7 +55,7 @@ impl Call {
         self.proxy_flow = None;
         self.proxy_rounds = 0;
         let forward = super::tunnel::absolute_form(self.proxy.as_ref(), self.key.origin.is_tls());
-        let (Some(auth), true) = (&self.proxy_auth, forward) else {
+        let (Some(auth), true) = (&self.session.config.proxy_auth, forward) else {
             return Ok(());
         };
         let Some(inner) = auth.flow(&self.url) else {
@@ -108,7 +108,9 @@ impl Call {
             body,
         };
         match flow.respond(&mut request, &response) {
-            Ok(AuthStep::Retry) if self.auth_rounds < self.limits.max_auth_rounds => {
+            Ok(AuthStep::Retry)
+                if self.auth_rounds < self.session.config.limits.max_auth_rounds =>
+            {
                 if !self.body.replayable {
                     return self.fail(auth_error(AuthError::BodyNotReplayable));
                 }
@@ -138,7 +140,8 @@ impl Call {
         };
         match flow.respond(&mut request, &response) {
             Ok(AuthStep::Retry)
-                if self.proxy_rounds < self.limits.max_auth_rounds && self.body.replayable =>
+                if self.proxy_rounds < self.session.config.limits.max_auth_rounds
+                    && self.body.replayable =>
             {
                 self.proxy_rounds += 1;
                 Ok(AuthStep::Retry)

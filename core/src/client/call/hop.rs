@@ -10,7 +10,9 @@ use std::time::{Instant, SystemTime};
 use http::{Method, StatusCode};
 use url::Url;
 
-use super::super::config::{ClientConfig, Hooks, accept_encoding};
+use std::sync::Arc;
+
+use super::super::config::{ClientConfig, accept_encoding};
 use super::super::error::{Error, ErrorKind};
 use super::super::origin::Origin;
 use crate::cookies::SharedJar;
@@ -34,13 +36,12 @@ pub struct HistoryEntry {
 /// The per-request state that outlives a hop.
 #[derive(Debug)]
 pub(super) struct Session {
-    defaults: Headers,
-    decompress: bool,
+    /// The client's settings (default headers, hooks, proxies, limits, retry policy).
+    pub config: Arc<ClientConfig>,
     jar: SharedJar,
     /// Cookies given for this request only: sent to the first URL's origin alone.
     request_cookies: Vec<(String, String)>,
     first_origin: Origin,
-    hooks: Hooks,
     pub chain: RedirectChain,
     pub history: Vec<HistoryEntry>,
     /// Wall-clock time at `started`, for cookie lifetimes.
@@ -50,7 +51,7 @@ pub(super) struct Session {
 
 impl Session {
     pub fn new(
-        config: &ClientConfig,
+        config: &Arc<ClientConfig>,
         policy: Option<RedirectPolicy>,
         request_cookies: Vec<(String, String)>,
         url: &Url,
@@ -60,18 +61,21 @@ impl Session {
     ) -> Self {
         let policy = policy.unwrap_or_else(|| config.redirect.clone());
         Session {
-            defaults: config.default_headers.clone(),
-            decompress: config.decompress,
+            config: config.clone(),
             // Without a session jar, cookies still live for this request's redirect chain.
             jar: config.cookies.clone().unwrap_or_default(),
             request_cookies,
             first_origin: origin.clone(),
-            hooks: config.hooks.clone(),
             chain: RedirectChain::new(policy, url),
             history: Vec::new(),
             wall,
             started: now,
         }
+    }
+
+    /// When the request started (the driver's clock).
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// The wall-clock time at the monotonic `now`.
@@ -98,12 +102,12 @@ impl Session {
         let mut head = RequestHead::from_url(method.clone(), url, form)
             .map_err(|e| Error::from(e).with_url(url))?;
         let merged = head.headers_mut();
-        for (name, value) in self.defaults.iter() {
+        for (name, value) in self.config.default_headers.iter() {
             if !headers.contains(name) {
                 merged.push_unchecked(name.as_bytes(), value);
             }
         }
-        if self.decompress && !headers.contains("accept-encoding") {
+        if self.config.decompress && !headers.contains("accept-encoding") {
             merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
         }
         if headers.contains("host") {
@@ -149,7 +153,7 @@ impl Session {
 
     /// Runs the request hooks on a head about to go out.
     pub fn sending(&self, url: &Url, head: &RequestHead) {
-        for hook in &self.hooks.on_request {
+        for hook in &self.config.hooks.on_request {
             hook(url, head);
         }
     }
@@ -158,7 +162,7 @@ impl Session {
     /// run the response hooks.
     pub fn received(&self, url: &Url, head: &ResponseHead, now: Instant) {
         self.jar.store_response(url, head.headers(), self.wall(now));
-        for hook in &self.hooks.on_response {
+        for hook in &self.config.hooks.on_response {
             hook(url, head);
         }
     }

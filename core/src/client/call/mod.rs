@@ -250,23 +250,24 @@ pub struct Call {
     rewind: bool,
     /// A delivered response's body that an auth flow already read, and how much was handed out.
     replay: Option<(Vec<u8>, usize)>,
-    /// Retries by policy (failed attempts and retryable statuses), with the driver's entropy.
-    retry: RetryState,
+    /// Retries by policy (failed attempts and retryable statuses), with the driver's entropy:
+    /// the request's own policy if it has one (else the client's), and the state, made at
+    /// the first decision.
+    retry_policy: Option<RetryPolicy>,
+    retry: Option<RetryState>,
     entropy: fn() -> [u8; 16],
     /// Whether any byte of the current attempt's request went out.
     sent_any: bool,
     /// The proxy for the current hop, and the routing to choose one per hop.
     proxy: Option<Proxy>,
     proxy_override: Option<Option<Proxy>>,
-    proxies: Option<crate::proxy::ProxyConfig>,
     /// A tunnel being set up on a new connection to the proxy, and an error met while
     /// reading for it.
     tunnel: Option<Tunnel>,
     tunnel_error: Option<Error>,
     /// The origin's address resolved by the driver, for `socks5://` (local DNS).
     resolved_target: Option<std::net::IpAddr>,
-    /// Credentials for proxies that challenge, and the flow answering the current one.
-    proxy_auth: Option<Arc<dyn Auth>>,
+    /// The flow answering the current proxy challenge (credentials are the client's).
     proxy_flow: Option<crate::auth::ProxyFlow>,
     proxy_rounds: usize,
     /// The CONNECT head of the tunnel being set up (kept to send again after a 407).
@@ -278,7 +279,6 @@ pub struct Call {
     /// The driver must produce the body again from its start on the next connection.
     restart_body: bool,
     timeouts: Timeouts,
-    limits: Limits,
     total_deadline: Option<Instant>,
     state: State,
     conn: Option<Connection>,
@@ -297,7 +297,7 @@ impl Call {
     /// and `wall` the matching wall-clock time (for cookie lifetimes). Fails before any I/O on
     /// an unusable URL or header.
     pub fn new(
-        config: &ClientConfig,
+        config: &Arc<ClientConfig>,
         request: RequestParts,
         tls_profile: u64,
         now: Instant,
@@ -354,16 +354,15 @@ impl Call {
             body_bytes,
             rewind: false,
             replay: None,
-            retry: RetryState::new(retry.unwrap_or_else(|| config.retry.clone()), now),
+            retry_policy: retry,
+            retry: None,
             entropy,
             sent_any: false,
             proxy,
             proxy_override,
-            proxies: config.proxies.clone(),
             tunnel: None,
             tunnel_error: None,
             resolved_target: None,
-            proxy_auth: config.proxy_auth.clone(),
             proxy_flow: None,
             proxy_rounds: 0,
             connect_head: None,
@@ -371,7 +370,6 @@ impl Call {
             released: None,
             restart_body: false,
             timeouts,
-            limits: config.limits.clone(),
             total_deadline: timeouts.total.map(|t| now + t),
             state: State::Connect,
             conn: None,
@@ -423,7 +421,7 @@ impl Call {
 
     /// The protocol limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.session.config.limits
     }
 
     /// The pool key of the connection this call uses.
@@ -616,7 +614,7 @@ impl Call {
                         ));
                     };
                     *drained += range.len() as u64;
-                    let over = *drained > self.limits.max_drain_bytes;
+                    let over = *drained > self.session.config.limits.max_drain_bytes;
                     if let Drain::Respond(_, body) = drain {
                         if over {
                             return self.fail(Error::msg(
@@ -724,6 +722,8 @@ impl Call {
         let proxy = match &self.proxy_override {
             Some(chosen) => chosen.clone(),
             None => self
+                .session
+                .config
                 .proxies
                 .as_ref()
                 .and_then(|p| p.select(&next.url))
@@ -805,7 +805,7 @@ impl Call {
 
     /// Sends the request on `conn` (a pooled one) or a new connection state.
     fn begin_exchange(&mut self, conn: Option<Connection>, now: Instant) -> Result<(), Error> {
-        let mut conn = conn.unwrap_or_else(|| Connection::new(self.limits.clone()));
+        let mut conn = conn.unwrap_or_else(|| Connection::new(self.session.config.limits.clone()));
         if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
             return self.fail(e);
         }
@@ -990,7 +990,8 @@ impl Call {
         };
         let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
         let wall = self.session.wall(now);
-        match self.retry.decide(
+        let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
+        match state.decide(
             &self.method,
             self.body.replayable,
             attempt,
@@ -1006,14 +1007,27 @@ impl Call {
         }
     }
 
+    /// The retry state, made at the first decision: the policy, and the request's start
+    /// for its time budget.
+    fn retry_state<'a>(
+        state: &'a mut Option<RetryState>,
+        own: &mut Option<RetryPolicy>,
+        session: &Session,
+    ) -> &'a mut RetryState {
+        state.get_or_insert_with(|| {
+            let policy = own.take().unwrap_or_else(|| session.config.retry.clone());
+            RetryState::new(policy, session.started())
+        })
+    }
+
     /// The wait before retrying a response with this status, if the policy retries it.
     fn retry_status(&mut self, head: &ResponseHead, now: Instant) -> Option<Duration> {
-        if !self
-            .retry
-            .policy()
-            .statuses
-            .contains(&head.status().as_u16())
-        {
+        let policy = match (&self.retry, &self.retry_policy) {
+            (Some(state), _) => state.policy(),
+            (None, Some(own)) => own,
+            (None, None) => &self.session.config.retry,
+        };
+        if !policy.statuses.contains(&head.status().as_u16()) {
             return None;
         }
         let attempt = Attempt::Response {
@@ -1022,7 +1036,8 @@ impl Call {
         };
         let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
         let wall = self.session.wall(now);
-        match self.retry.decide(
+        let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
+        match state.decide(
             &self.method,
             self.body.replayable,
             attempt,

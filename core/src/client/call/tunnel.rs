@@ -96,6 +96,8 @@ impl Call {
             self.proxy_flow = None;
             self.proxy_rounds = 0;
             if let Some(inner) = self
+                .session
+                .config
                 .proxy_auth
                 .as_ref()
                 .and_then(|auth| auth.flow(&self.url))
@@ -111,7 +113,7 @@ impl Call {
                     .map_err(|e| Error::new(ErrorKind::Auth, e))?;
                 self.proxy_flow = Some(flow);
             }
-            let mut conn = Connection::new(self.limits.clone());
+            let mut conn = Connection::new(self.session.config.limits.clone());
             conn.send_request(&head, RequestBody::None, now)?;
             self.connect_head = Some(head);
             self.tunnel_retrying = false;
@@ -161,7 +163,7 @@ impl Call {
                             return Err(refused(head.status()));
                         };
                         if head.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED
-                            || self.proxy_rounds >= self.limits.max_auth_rounds
+                            || self.proxy_rounds >= self.session.config.limits.max_auth_rounds
                         {
                             return Err(refused(head.status()));
                         }
