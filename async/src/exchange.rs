@@ -50,9 +50,9 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(call: Call, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
+    pub fn new(call: Box<Call>, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
         Exchange {
-            call: Box::new(call),
+            call,
             client,
             tls_flipped,
             recording: None,
@@ -158,7 +158,7 @@ impl Exchange {
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    async fn open(&mut self, to: &ConnectTo) -> Result<Option<Connection>, Error> {
+    async fn open(&mut self, to: &ConnectTo) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
         let acquired = self.client.pool.acquire(to, pool_timeout).await?;
         self.slot = Some(to.key.clone());

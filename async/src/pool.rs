@@ -17,7 +17,7 @@ use crate::transport::Stream;
 /// A connection at rest: the engine's state and its socket.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    pub conn: Connection,
+    pub conn: Box<Connection>,
     pub stream: Stream,
     pub remote: Option<SocketAddr>,
     /// Where the connection's bytes are recorded, when the client records.
@@ -27,7 +27,7 @@ pub(crate) struct Idle {
 /// What [`ConnectionPool::acquire`] found.
 pub(crate) enum Acquired {
     /// An idle connection to reuse.
-    Reuse(Box<Idle>),
+    Reuse(Idle),
     /// A slot for a new connection (release it if connecting fails).
     Open,
 }
@@ -73,7 +73,7 @@ impl ConnectionPool {
                 };
                 match checkout {
                     Checkout::Reuse(idle) if idle.stream.is_quiet() => {
-                        return Ok(Acquired::Reuse(Box::new(idle)));
+                        return Ok(Acquired::Reuse(idle));
                     }
                     Checkout::Reuse(_) => {
                         pool.release(&to.key); // closed or chatty while idle: drop it

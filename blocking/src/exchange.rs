@@ -44,9 +44,9 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(call: Call, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
+    pub fn new(call: Box<Call>, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
         Exchange {
-            call: Box::new(call),
+            call,
             client,
             tls_flipped,
             recording: None,
@@ -90,10 +90,9 @@ impl Exchange {
     /// head, body bytes (copied into `buf`), or the end of the body.
     fn drive(&mut self, buf: &mut [u8]) -> Result<Step, Error> {
         loop {
-            match self
-                .call
-                .poll_action_max(Instant::now(), buf.len().max(1))?
-            {
+            // One clock read per step: the I/O below takes its deadlines from it too.
+            let now = Instant::now();
+            match self.call.poll_action_max(now, buf.len().max(1))? {
                 Action::Response(head) => return Ok(Step::Head(head)),
                 Action::Data(data) => {
                     let n = data.len().min(buf.len());
@@ -104,13 +103,13 @@ impl Exchange {
                     self.finish();
                     return Ok(Step::End);
                 }
-                Action::Connect(to) => self.connect(to)?,
+                Action::Connect(to) => self.connect(to, now)?,
                 Action::Transmit { bytes, deadline } => {
                     let written = self
                         .stream
                         .as_mut()
                         .expect("connected")
-                        .write_by(bytes, deadline);
+                        .write_by(bytes, deadline, now);
                     if let (Ok(n), Some(recording)) = (&written, &self.recording) {
                         recording.sent(&bytes[..*n]);
                     }
@@ -132,9 +131,9 @@ impl Exchange {
                 }
                 Action::Receive { deadline } => {
                     match self.call.receive_into(buf.len(), READ_SIZE) {
-                        ReceiveInto::Buffer(len) => self.receive(deadline, len)?,
+                        ReceiveInto::Buffer(len) => self.receive(deadline, len, now)?,
                         ReceiveInto::Caller(len) => {
-                            if let Some(n) = self.receive_direct(&mut buf[..len], deadline)? {
+                            if let Some(n) = self.receive_direct(&mut buf[..len], deadline, now)? {
                                 return Ok(Step::Data(n));
                             }
                         }
@@ -145,22 +144,25 @@ impl Exchange {
         }
     }
 
-    fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
+    /// Connects as the call asks (`now`: the clock read before asking).
+    fn connect(&mut self, to: ConnectTo, now: Instant) -> Result<(), Error> {
         self.finish(); // a previous hop's connection goes back to the pool if it can
         if to.restart_body {
             self.body.restart();
         }
-        match self.open(&to) {
-            Ok(conn) => self.call.connected(conn, Instant::now()),
+        match self.open(&to, now) {
+            // A pooled connection is at hand at once; a new one took time to open.
+            Ok(Some(conn)) => self.call.connected(Some(conn), now),
+            Ok(None) => self.call.connected(None, Instant::now()),
             // The retry policy may answer with another attempt after a wait.
             Err(e) => self.call.connect_failed(e, Instant::now()),
         }
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    fn open(&mut self, to: &ConnectTo) -> Result<Option<Connection>, Error> {
+    fn open(&mut self, to: &ConnectTo, now: Instant) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self.client.pool.acquire(to, pool_timeout)?;
+        let acquired = self.client.pool.acquire(to, pool_timeout, now)?;
         self.slot = Some(to.key.clone());
         match acquired {
             Acquired::Reuse(idle) => {
@@ -243,10 +245,15 @@ impl Exchange {
         stream.start_tls(&self.client.tls_config(self.tls_flipped)?, host, deadline)
     }
 
-    fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
+    fn receive(
+        &mut self,
+        deadline: Option<Instant>,
+        len: usize,
+        now: Instant,
+    ) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
         let buf = &mut self.call.input_buffer(len)[..len];
-        let read = stream.read_by(buf, deadline);
+        let read = stream.read_by(buf, deadline, now);
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
                 0 => recording.closed(),
@@ -269,9 +276,10 @@ impl Exchange {
         &mut self,
         buf: &mut [u8],
         deadline: Option<Instant>,
+        now: Instant,
     ) -> Result<Option<usize>, Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let read = stream.read_by(buf, deadline);
+        let read = stream.read_by(buf, deadline, now);
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
                 0 => recording.closed(),

@@ -14,7 +14,7 @@ use crate::transport::Stream;
 /// A connection at rest: the engine's state and its socket.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    pub conn: Connection,
+    pub conn: Box<Connection>,
     pub stream: Stream,
     pub remote: Option<SocketAddr>,
     /// Where the connection's bytes are recorded, when the client records.
@@ -24,7 +24,7 @@ pub(crate) struct Idle {
 /// What [`ConnectionPool::acquire`] found.
 pub(crate) enum Acquired {
     /// An idle connection to reuse.
-    Reuse(Box<Idle>),
+    Reuse(Idle),
     /// A slot for a new connection (release it if connecting fails).
     Open,
 }
@@ -55,15 +55,16 @@ impl ConnectionPool {
     }
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
-    /// while the per-host cap is reached, until `to.pool_deadline`.
+    /// while the per-host cap is reached, until `to.pool_deadline` (`now`: the clock, read a
+    /// moment ago).
     pub fn acquire(
         &self,
         to: &ConnectTo,
         pool_timeout: Option<std::time::Duration>,
+        mut now: Instant,
     ) -> Result<Acquired, Error> {
         let mut pool = self.lock();
         loop {
-            let now = Instant::now();
             let checkout = if to.fresh {
                 pool.checkout_fresh(&to.key, now)
             } else {
@@ -71,7 +72,7 @@ impl ConnectionPool {
             };
             match checkout {
                 Checkout::Reuse(idle) if idle.stream.is_quiet() => {
-                    return Ok(Acquired::Reuse(Box::new(idle)));
+                    return Ok(Acquired::Reuse(idle));
                 }
                 Checkout::Reuse(_) => pool.release(&to.key), // closed or chatty while idle: drop it
                 Checkout::Open => return Ok(Acquired::Open),
@@ -94,6 +95,7 @@ impl ConnectionPool {
                         }
                     };
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    now = Instant::now();
                 }
             }
         }

@@ -79,21 +79,28 @@ impl Stream {
         }
     }
 
-    /// Reads with the socket timeout set from `deadline`; a passed deadline is `TimedOut`.
+    /// Reads with the socket timeout set from `deadline` (as of `now`, a moment ago); a
+    /// passed deadline is `TimedOut`.
     pub(crate) fn read_by(
         &mut self,
         buf: &mut [u8],
         deadline: Option<Instant>,
+        now: Instant,
     ) -> io::Result<usize> {
         self.flush()?;
-        let left = remaining(deadline)?;
+        let left = remaining(deadline, now)?;
         self.set_timeouts(left, left)?;
         self.read(buf)
     }
 
-    /// Writes with the socket timeout set from `deadline`.
-    pub(crate) fn write_by(&mut self, buf: &[u8], deadline: Option<Instant>) -> io::Result<usize> {
-        let left = remaining(deadline)?;
+    /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago).
+    pub(crate) fn write_by(
+        &mut self,
+        buf: &[u8],
+        deadline: Option<Instant>,
+        now: Instant,
+    ) -> io::Result<usize> {
+        let left = remaining(deadline, now)?;
         self.set_timeouts(left, left)?;
         self.write(buf)
     }
@@ -164,11 +171,12 @@ impl Write for Stream {
     }
 }
 
-/// The time left until `deadline` as a socket timeout; `TimedOut` once it has passed.
-fn remaining(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+/// The time left from `now` until `deadline` as a socket timeout; `TimedOut` once it has
+/// passed.
+fn remaining(deadline: Option<Instant>, now: Instant) -> io::Result<Option<Duration>> {
     match deadline {
         None => Ok(None),
-        Some(d) => match d.checked_duration_since(Instant::now()) {
+        Some(d) => match d.checked_duration_since(now) {
             Some(left) if !left.is_zero() => Ok(Some(left)),
             _ => Err(io::ErrorKind::TimedOut.into()),
         },
@@ -220,7 +228,7 @@ pub(crate) fn connect_tcp(
         .collect();
     let mut last = None;
     for addr in &addrs {
-        let attempt = match remaining(deadline) {
+        let attempt = match remaining(deadline, Instant::now()) {
             Ok(Some(left)) => TcpStream::connect_timeout(addr, left),
             Ok(None) => TcpStream::connect(addr),
             Err(_) => return Err(timeout()),
@@ -254,7 +262,7 @@ impl Stream {
             .map_err(|e| Error::new(ErrorKind::Tls, e))?;
         let mut inner = self;
         while conn.is_handshaking() {
-            let left = remaining(deadline).map_err(|_| timeout())?;
+            let left = remaining(deadline, Instant::now()).map_err(|_| timeout())?;
             let io = inner.set_timeouts(left, left);
             if let Err(e) = io.and_then(|()| conn.complete_io(&mut inner).map(|_| ())) {
                 return Err(match tls_failure(&e) {

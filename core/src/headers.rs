@@ -202,6 +202,18 @@ impl Headers {
         })
     }
 
+    /// The fields in order, names as raw bytes (no UTF-8 check: for writing them out).
+    pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.entries
+            .iter()
+            .map(|e| (&self.buf[e.name.clone()], &self.buf[e.value.clone()]))
+    }
+
+    /// Whether a field with this name (as bytes) is present.
+    pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
+        self.position(name).is_some()
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -112,8 +112,8 @@ impl RequestHead {
         let framing = self.framing_header(body)?;
         let mut hosts = self
             .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("host"));
+            .iter_bytes()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"));
         let host = hosts.next().ok_or(LocalError::MissingHost)?;
         if hosts.next().is_some() {
             return Err(LocalError::DuplicateHost);
@@ -123,13 +123,13 @@ impl RequestHead {
         out.push(b' ');
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        write_field(out, host.0.as_bytes(), host.1);
+        write_field(out, host.0, host.1);
         for (name, value) in self
             .headers
-            .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
+            .iter_bytes()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case(b"host"))
         {
-            write_field(out, name.as_bytes(), value);
+            write_field(out, name, value);
         }
         match framing {
             Some(RequestBody::Length(n)) => {

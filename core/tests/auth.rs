@@ -81,7 +81,7 @@ fn run(
 fn call(config: &ClientConfig, method: Method, url: &str, auth: Option<Arc<dyn Auth>>) -> Call {
     let mut request = RequestParts::new(method, Url::parse(url).unwrap());
     request.auth = auth;
-    Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
+    *Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
 }
 
 fn reply(status: u16, extra: &str, body: &str) -> Vec<u8> {
@@ -153,7 +153,7 @@ fn a_challenge_is_answered_on_the_same_connection_with_the_body_replayed() {
         framing: RequestBody::Length(4),
         replayable: true,
     };
-    let call = Call::new(
+    let call = *Call::new(
         &Arc::new(ClientConfig::default()),
         request,
         1,

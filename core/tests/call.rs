@@ -35,7 +35,7 @@ fn request(method: Method, body: BodyPlan) -> Request {
 }
 
 fn call(request: Request) -> Call {
-    Call::new(
+    *Call::new(
         &Arc::new(ClientConfig::default()),
         request,
         7,
@@ -102,7 +102,7 @@ fn connect_new(call: &mut Call) {
 }
 
 /// A connection that already served one exchange, as the pool would hand it out.
-fn pooled() -> Connection {
+fn pooled() -> Box<Connection> {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
     connect_new(&mut c);
     write_out(&mut c, b"");
@@ -458,7 +458,7 @@ mod retries {
         policy.backoff_base = Duration::from_millis(100);
         r.retry = Some(policy);
         r.entropy = || [0xff; 16];
-        Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap()
+        *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap()
     }
 
     #[test]

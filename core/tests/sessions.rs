@@ -82,7 +82,7 @@ fn run(
 fn call_with(config: &ClientConfig, method: Method, url: &str, body: BodyPlan) -> Call {
     let mut request = RequestParts::new(method, Url::parse(url).unwrap());
     request.body = body;
-    Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
+    *Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
 }
 
 fn redirect(status: u16, location: &str) -> Vec<u8> {
@@ -194,7 +194,7 @@ fn cross_origin_hops_drop_credentials_for_good() {
         .unwrap();
     request.headers.append("cookie", "manual=1").unwrap();
     request.headers.append("X-Keep", "yes").unwrap();
-    let call = Call::new(
+    let call = *Call::new(
         &Arc::new(ClientConfig::default()),
         request,
         1,
@@ -376,7 +376,7 @@ fn request_cookies_go_only_to_their_own_origin() {
     request.cookies.push(("only".into(), "here".into()));
     let mut config = ClientConfig::default();
     config.cookies = None;
-    let call = Call::new(&Arc::new(config), request, 1, t0(), wall0()).unwrap();
+    let call = *Call::new(&Arc::new(config), request, 1, t0(), wall0()).unwrap();
     let (hops, _) = run(call, b"", |hop, _| match hop {
         0 => redirect(302, "http://b.test/"),
         1 => redirect(302, "http://a.test/again"),

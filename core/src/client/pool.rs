@@ -37,7 +37,8 @@ struct Host<T> {
 #[derive(Debug)]
 pub struct Pool<T> {
     config: PoolConfig,
-    hosts: HashMap<PoolKey, Host<T>>,
+    /// foldhash: SipHash made hashing the key the pool's largest cost on a small request.
+    hosts: HashMap<PoolKey, Host<T>, foldhash::fast::RandomState>,
 }
 
 impl<T> Pool<T> {
@@ -45,7 +46,7 @@ impl<T> Pool<T> {
     pub fn new(config: PoolConfig) -> Self {
         Pool {
             config,
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
         }
     }
 
@@ -53,10 +54,17 @@ impl<T> Pool<T> {
     /// or `Full`. Expired idle connections for `key` are dropped on the way.
     pub fn checkout(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
         let idle_timeout = self.config.idle_timeout;
-        let host = self.hosts.entry(key.clone()).or_insert(Host {
-            idle: Vec::new(),
-            open: 0,
-        });
+        // Look up first: the entry API would clone the key (a host name) on every checkout.
+        if !self.hosts.contains_key(key) {
+            self.hosts.insert(
+                key.clone(),
+                Host {
+                    idle: Vec::new(),
+                    open: 0,
+                },
+            );
+        }
+        let host = self.hosts.get_mut(key).expect("inserted above");
         let before = host.idle.len();
         host.idle
             .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);

@@ -167,9 +167,14 @@ impl ProxyConfig {
     /// The proxy to use for a request to `url`, or `None` for a direct connection (see the
     /// order on [`ProxyConfig`]). A URL without a host connects directly.
     pub fn select(&self, url: &Url) -> Option<&Proxy> {
-        let host = HostName::parse(url.host_str()?);
-        if let Some((_, proxy)) = self.host_rules.iter().find(|(p, _)| p.matches(&host)) {
-            return proxy.as_ref();
+        if self.http.is_none() && self.https.is_none() && self.host_rules.is_empty() {
+            return None; // direct for every URL: no need to look at the host
+        }
+        if !self.host_rules.is_empty() {
+            let host = HostName::parse(url.host_str()?);
+            if let Some((_, proxy)) = self.host_rules.iter().find(|(p, _)| p.matches(&host)) {
+                return proxy.as_ref();
+            }
         }
         let port = url.port_or_known_default().unwrap_or(0);
         if !self.no_proxy.is_empty() && self.no_proxy.matches(url.host_str()?, port) {

@@ -102,9 +102,9 @@ impl Session {
         let mut head = RequestHead::from_url(method.clone(), url, form)
             .map_err(|e| Error::from(e).with_url(url))?;
         let merged = head.headers_mut();
-        for (name, value) in self.config.default_headers.iter() {
-            if !headers.contains(name) {
-                merged.push_unchecked(name.as_bytes(), value);
+        for (name, value) in self.config.default_headers.iter_bytes() {
+            if !headers.contains_bytes(name) {
+                merged.push_unchecked(name, value);
             }
         }
         if self.config.decompress && !headers.contains("accept-encoding") {
@@ -113,8 +113,8 @@ impl Session {
         if headers.contains("host") {
             merged.remove("host");
         }
-        for (name, value) in headers.iter() {
-            merged.push_unchecked(name.as_bytes(), value);
+        for (name, value) in headers.iter_bytes() {
+            merged.push_unchecked(name, value);
         }
         // Through an HTTP proxy without a tunnel, the proxy's credentials go with each request
         // (and only then: on a tunnel they go on the CONNECT, never to the origin).

@@ -275,13 +275,14 @@ pub struct Call {
     /// A 407 to the CONNECT is being read before it is sent again with credentials.
     tunnel_retrying: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
-    released: Option<Connection>,
+    released: Option<Box<Connection>>,
     /// The driver must produce the body again from its start on the next connection.
     restart_body: bool,
     timeouts: Timeouts,
     total_deadline: Option<Instant>,
     state: State,
-    conn: Option<Connection>,
+    /// Boxed: a connection moves between the pool and calls, and is a few hundred bytes.
+    conn: Option<Box<Connection>>,
     reused: bool,
     retried: bool,
     received_any: bool,
@@ -296,13 +297,16 @@ impl Call {
     /// cookies), with `tls_profile` for https pool keys. `now` is the driver's monotonic clock
     /// and `wall` the matching wall-clock time (for cookie lifetimes). Fails before any I/O on
     /// an unusable URL or header.
+    ///
+    /// The call comes boxed: it is a few KiB, and the drivers keep it in place while their
+    /// exchange and its response move around.
     pub fn new(
         config: &Arc<ClientConfig>,
         request: RequestParts,
         tls_profile: u64,
         now: Instant,
         wall: SystemTime,
-    ) -> Result<Call, Error> {
+    ) -> Result<Box<Call>, Error> {
         let RequestParts {
             method,
             url,
@@ -338,7 +342,7 @@ impl Call {
         let session = Session::new(config, redirect, cookies, &url, &origin, now, wall);
         let head = session.head(&method, &url, &headers, now, proxy.as_ref())?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
-        let mut call = Call {
+        let mut call = Box::new(Call {
             key: Self::key(origin, tls_profile, proxy.clone()),
             body: body_plan(&method, body),
             method,
@@ -379,7 +383,7 @@ impl Call {
             got_head: false,
             trailers: None,
             waiting: None,
-        };
+        });
         call.start_auth()?;
         Ok(call)
     }
@@ -431,7 +435,7 @@ impl Call {
 
     /// How the response body is framed, once the response head has arrived.
     pub fn body_framing(&self) -> Option<crate::BodyFraming> {
-        self.conn.as_ref().and_then(Connection::body_framing)
+        self.conn.as_deref().and_then(Connection::body_framing)
     }
 
     /// The trailer fields, once a chunked body with trailers has ended.
@@ -538,7 +542,7 @@ impl Call {
             let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
             let bytes = self
                 .conn
-                .as_ref()
+                .as_deref()
                 .and_then(Connection::poll_transmit)
                 .unwrap_or_default();
             return Ok(Action::Transmit { bytes, deadline });
@@ -667,7 +671,7 @@ impl Call {
             TimeoutPhase::ReadHead
         };
         let mut deadline = self.deadline(now, self.timeouts.read, phase);
-        if let Some(cont) = self.conn.as_ref().and_then(Connection::poll_timeout)
+        if let Some(cont) = self.conn.as_deref().and_then(Connection::poll_timeout)
             && deadline.is_none_or(|d| cont < d)
         {
             deadline = Some(cont); // handle_timeout will release the body, not fail
@@ -780,7 +784,7 @@ impl Call {
     }
 
     /// The driver has a connection: `Some` pooled one (reused) or `None` for a new socket.
-    pub fn connected(&mut self, conn: Option<Connection>, now: Instant) -> Result<(), Error> {
+    pub fn connected(&mut self, conn: Option<Box<Connection>>, now: Instant) -> Result<(), Error> {
         if self.state != State::Connect {
             return self.fail(Error::msg(
                 ErrorKind::Io,
@@ -804,8 +808,9 @@ impl Call {
     }
 
     /// Sends the request on `conn` (a pooled one) or a new connection state.
-    fn begin_exchange(&mut self, conn: Option<Connection>, now: Instant) -> Result<(), Error> {
-        let mut conn = conn.unwrap_or_else(|| Connection::new(self.session.config.limits.clone()));
+    fn begin_exchange(&mut self, conn: Option<Box<Connection>>, now: Instant) -> Result<(), Error> {
+        let mut conn =
+            conn.unwrap_or_else(|| Box::new(Connection::new(self.session.config.limits.clone())));
         if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
             return self.fail(e);
         }
@@ -1067,7 +1072,7 @@ impl Call {
     ///
     /// On an [`Action::Connect`] for a later hop, it returns the previous hop's connection
     /// when that one may be reused (its key is the previous hop's).
-    pub fn take_connection(&mut self) -> Option<Connection> {
+    pub fn take_connection(&mut self) -> Option<Box<Connection>> {
         if let Some(conn) = self.released.take() {
             return Some(conn);
         }
