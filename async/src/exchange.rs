@@ -150,7 +150,7 @@ impl Exchange {
         if to.restart_body {
             self.body.restart();
         }
-        match self.open(&to).await {
+        match self.open(to).await {
             Ok(conn) => self.call.connected(conn, now()),
             // The retry policy may answer with another attempt after a wait.
             Err(e) => self.call.connect_failed(e, now()),
@@ -158,18 +158,19 @@ impl Exchange {
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    async fn open(&mut self, to: &ConnectTo) -> Result<Option<Box<Connection>>, Error> {
+    async fn open(&mut self, to: ConnectTo) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self.client.pool.acquire(to, pool_timeout).await?;
-        self.slot = Some(to.key.clone());
+        let acquired = self.client.pool.acquire(&to, pool_timeout).await?;
         match acquired {
             Acquired::Reuse(idle) => {
+                self.slot = Some(to.key);
                 self.stream = Some(idle.stream);
                 self.remote = idle.remote;
                 self.recording = idle.recording;
                 Ok(Some(idle.conn))
             }
             Acquired::Open => {
+                self.slot = Some(to.key.clone());
                 let origin = &to.key.origin;
                 let deadline = to.connect_deadline;
                 let mounted = self.client.mounts.select(self.call.url()).cloned();

@@ -150,7 +150,7 @@ impl Exchange {
         if to.restart_body {
             self.body.restart();
         }
-        match self.open(&to, now) {
+        match self.open(to, now) {
             // A pooled connection is at hand at once; a new one took time to open.
             Ok(Some(conn)) => self.call.connected(Some(conn), now),
             Ok(None) => self.call.connected(None, Instant::now()),
@@ -160,18 +160,19 @@ impl Exchange {
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    fn open(&mut self, to: &ConnectTo, now: Instant) -> Result<Option<Box<Connection>>, Error> {
+    fn open(&mut self, to: ConnectTo, now: Instant) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self.client.pool.acquire(to, pool_timeout, now)?;
-        self.slot = Some(to.key.clone());
+        let acquired = self.client.pool.acquire(&to, pool_timeout, now)?;
         match acquired {
             Acquired::Reuse(idle) => {
+                self.slot = Some(to.key);
                 self.stream = Some(idle.stream);
                 self.remote = idle.remote;
                 self.recording = idle.recording;
                 Ok(Some(idle.conn))
             }
             Acquired::Open => {
+                self.slot = Some(to.key.clone());
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match (&to.key.proxy, mounted) {
                     (_, Some(mounted)) => {

@@ -112,6 +112,29 @@ impl Headers {
         Ok(())
     }
 
+    /// Appends a field whose value is `first` followed by `second` (as in `Host: name:port`),
+    /// with the same checks as [`append`](Self::append), without joining them elsewhere first.
+    pub(crate) fn append_joined(
+        &mut self,
+        name: &str,
+        first: &[u8],
+        second: &[u8],
+    ) -> Result<(), LocalError> {
+        check_name(name.as_bytes())?;
+        check_value(name.as_bytes(), first)?;
+        check_value(name.as_bytes(), second)?;
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name.as_bytes());
+        let mid = self.buf.len();
+        self.buf.extend_from_slice(first);
+        self.buf.extend_from_slice(second);
+        self.entries.push(Entry {
+            name: start..mid,
+            value: mid..self.buf.len(),
+        });
+        Ok(())
+    }
+
     /// Sets a field: replaces every field of that name with one, at the first one's place
     /// (or at the end when there was none).
     pub fn insert(

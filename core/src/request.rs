@@ -77,7 +77,10 @@ impl RequestHead {
         let mut head = RequestHead::new(method, target_for(url, form))?;
         // Room for a usual head's fields, so building it does not grow the lists again and again.
         head.headers = Headers::with_capacity(8, 256);
-        head.headers.append("Host", host_header(url))?;
+        let mut port = [0u8; 6];
+        let port = port_suffix(url, &mut port);
+        let host = url.host_str().unwrap_or_default();
+        head.headers.append_joined("Host", host.as_bytes(), port)?;
         Ok(head)
     }
 
@@ -239,25 +242,33 @@ pub fn target_for(url: &Url, form: TargetForm) -> String {
 /// scheme's default. IPv6 literals keep their brackets.
 pub fn host_header(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
-    let mut value = String::with_capacity(host.len() + 6);
+    let mut port = [0u8; 6];
+    let port = port_suffix(url, &mut port);
+    let mut value = String::with_capacity(host.len() + port.len());
     value.push_str(host);
-    if let Some(port) = url.port() {
-        // Written by hand: `format!` costs more than the rest of the head's building.
-        value.push(':');
-        let mut digits = [0u8; 5];
-        let mut at = digits.len();
-        let mut rest = port;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        value.extend(digits[at..].iter().map(|&d| char::from(d)));
-    }
+    value.extend(port.iter().map(|&b| char::from(b)));
     value
+}
+
+/// `:port` for a URL with a port other than its scheme's default, written into `out`; empty
+/// otherwise. By hand: `format!` costs more than the rest of a request head's building.
+fn port_suffix<'a>(url: &Url, out: &'a mut [u8; 6]) -> &'a [u8] {
+    let Some(port) = url.port() else {
+        return &[];
+    };
+    let mut at = out.len();
+    let mut rest = port;
+    loop {
+        at -= 1;
+        out[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    at -= 1;
+    out[at] = b':';
+    &out[at..]
 }
 
 #[cfg(test)]
@@ -325,6 +336,8 @@ mod tests {
                 _ => format!("h.example:{port}"),
             };
             assert_eq!(host_header(&url), expected);
+            let head = RequestHead::from_url(Method::GET, &url, TargetForm::Origin).unwrap();
+            assert_eq!(head.headers().get("host"), Some(expected.as_bytes()));
         }
     }
 

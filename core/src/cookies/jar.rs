@@ -293,6 +293,9 @@ impl CookieJar {
 
     /// §5.8.3 steps 1–2, then the header-size cap: indices of the cookies to send, in order.
     fn select(&self, url: &Url, now: SystemTime) -> Vec<usize> {
+        if self.cookies.is_empty() {
+            return Vec::new();
+        }
         let Some(host) = RequestHost::of(url) else {
             return Vec::new();
         };

@@ -39,9 +39,10 @@ pub(super) struct Session {
     /// The client's settings (default headers, hooks, proxies, limits, retry policy).
     pub config: Arc<ClientConfig>,
     jar: SharedJar,
-    /// Cookies given for this request only: sent to the first URL's origin alone.
+    /// Cookies given for this request only: sent to the first URL's origin alone (kept
+    /// only when there are some).
     request_cookies: Vec<(String, String)>,
-    first_origin: Origin,
+    first_origin: Option<Origin>,
     pub chain: RedirectChain,
     pub history: Vec<HistoryEntry>,
     /// Wall-clock time at `started`, for cookie lifetimes.
@@ -60,12 +61,13 @@ impl Session {
         wall: SystemTime,
     ) -> Self {
         let policy = policy.unwrap_or_else(|| config.redirect.clone());
+        let first_origin = (!request_cookies.is_empty()).then(|| origin.clone());
         Session {
             config: config.clone(),
             // Without a session jar, cookies still live for this request's redirect chain.
             jar: config.cookies.clone().unwrap_or_default(),
             request_cookies,
-            first_origin: origin.clone(),
+            first_origin,
             chain: RedirectChain::new(policy, url),
             history: Vec::new(),
             wall,
@@ -132,7 +134,12 @@ impl Session {
                 .jar
                 .cookie_header(url, self.wall(now))
                 .unwrap_or_default();
-            if Origin::of(url).is_ok_and(|o| o == self.first_origin) {
+            let first_origin = || {
+                Origin::of(url)
+                    .ok()
+                    .is_some_and(|o| self.first_origin.as_ref() == Some(&o))
+            };
+            if !self.request_cookies.is_empty() && first_origin() {
                 for (name, value) in &self.request_cookies {
                     if !cookie.is_empty() {
                         cookie.push_str("; ");
