@@ -107,7 +107,9 @@ impl Exchange {
                     self.finish();
                     return Ok(Step::End);
                 }
-                Action::Connect(to) => self.connect(to).await?,
+                // Boxed: opening a connection (resolving, TCP, TLS, a tunnel) is a large state
+                // machine, and inline it would make every request's future as large.
+                Action::Connect(to) => Box::pin(self.connect(to)).await?,
                 Action::Transmit { bytes, deadline } => {
                     let written = self
                         .stream
@@ -126,7 +128,7 @@ impl Exchange {
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
-                    match self.origin_tls(stream, &host, deadline).await {
+                    match Box::pin(self.origin_tls(stream, &host, deadline)).await {
                         Ok(tls) => self.stream = Some(tls),
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
