@@ -77,10 +77,8 @@ impl RequestHead {
         let mut head = RequestHead::new(method, target_for(url, form))?;
         // Room for a usual head's fields, so building it does not grow the lists again and again.
         head.headers = Headers::with_capacity(8, 256);
-        let mut port = [0u8; 6];
-        let port = port_suffix(url, &mut port);
-        let host = url.host_str().unwrap_or_default();
-        head.headers.append_joined("Host", host.as_bytes(), port)?;
+        head.headers
+            .append_with("Host", |value| write_host(url, value))?;
         Ok(head)
     }
 
@@ -241,34 +239,20 @@ pub fn target_for(url: &Url, form: TargetForm) -> String {
 /// The `Host` header value for `url` (RFC 9110 §7.2): host, plus the port when it is not the
 /// scheme's default. IPv6 literals keep their brackets.
 pub fn host_header(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    let mut port = [0u8; 6];
-    let port = port_suffix(url, &mut port);
-    let mut value = String::with_capacity(host.len() + port.len());
-    value.push_str(host);
-    value.extend(port.iter().map(|&b| char::from(b)));
-    value
+    let mut value = Vec::new();
+    write_host(url, &mut value);
+    // A URL's host is ASCII (url applies IDNA), and so is a port.
+    String::from_utf8(value).unwrap_or_default()
 }
 
-/// `:port` for a URL with a port other than its scheme's default, written into `out`; empty
-/// otherwise. By hand: `format!` costs more than the rest of a request head's building.
-fn port_suffix<'a>(url: &Url, out: &'a mut [u8; 6]) -> &'a [u8] {
-    let Some(port) = url.port() else {
-        return &[];
-    };
-    let mut at = out.len();
-    let mut rest = port;
-    loop {
-        at -= 1;
-        out[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+/// Appends the `Host` value for `url` to `out` ([`host_header`] without a `String`: `format!`
+/// cost more than the rest of a request head's building).
+fn write_host(url: &Url, out: &mut Vec<u8>) {
+    out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
+    if let Some(port) = url.port() {
+        out.push(b':');
+        push_decimal(out, port.into());
     }
-    at -= 1;
-    out[at] = b':';
-    &out[at..]
 }
 
 #[cfg(test)]

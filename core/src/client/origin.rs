@@ -237,7 +237,10 @@ mod tests {
             "https://münchen.example/",
             "https://münchen.example/",
         ];
+        let remembered_key =
+            || LAST_PARSED.with(|last| last.borrow().as_ref().map(|(key, _)| key.to_string()));
         for input in inputs {
+            let before = remembered_key();
             match (input.into_url(), Url::parse(input)) {
                 (Ok(remembered), Ok(parsed)) => {
                     assert_eq!(remembered, parsed, "{input}");
@@ -246,8 +249,18 @@ mod tests {
                 (Err(e), Err(_)) => assert!(e.is_invalid_url(), "{input}"),
                 (remembered, parsed) => panic!("{input}: {remembered:?} vs {parsed:?}"),
             }
+            // A good input is remembered by its exact text; a bad one leaves the memory be.
+            match Url::parse(input) {
+                Ok(_) => assert_eq!(remembered_key().as_deref(), Some(input)),
+                Err(_) => assert_eq!(remembered_key(), before),
+            }
         }
         let long = format!("http://h.example/{}", "a".repeat(REMEMBERED_URL_MAX));
         assert_eq!(long.as_str().into_url().unwrap().as_str(), long);
+        assert_eq!(
+            remembered_key().as_deref(),
+            Some("https://münchen.example/"),
+            "an over-long input is not remembered"
+        );
     }
 }

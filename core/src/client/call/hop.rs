@@ -5,12 +5,11 @@
 //! jar holds for that hop's URL. Each final response has its cookies stored and the hooks run,
 //! then it is either delivered or followed (RFC 9110 §15.4, via [`RedirectChain`]).
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use http::{Method, StatusCode};
 use url::Url;
-
-use std::sync::Arc;
 
 use super::super::config::{ClientConfig, accept_encoding};
 use super::super::error::{Error, ErrorKind};
@@ -134,12 +133,12 @@ impl Session {
                 .jar
                 .cookie_header(url, self.wall(now))
                 .unwrap_or_default();
-            let first_origin = || {
-                Origin::of(url)
-                    .ok()
-                    .is_some_and(|o| self.first_origin.as_ref() == Some(&o))
-            };
-            if !self.request_cookies.is_empty() && first_origin() {
+            // `first_origin` is kept only when there are cookies for this request.
+            let to_first_origin = self
+                .first_origin
+                .as_ref()
+                .is_some_and(|first| Origin::of(url).is_ok_and(|o| o == *first));
+            if to_first_origin {
                 for (name, value) in &self.request_cookies {
                     if !cookie.is_empty() {
                         cookie.push_str("; ");
