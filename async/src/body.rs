@@ -176,10 +176,7 @@ impl Body {
                 pending: Vec::new(),
             },
         };
-        BodySender {
-            state,
-            buf: Vec::new(),
-        }
+        BodySender { state }
     }
 }
 
@@ -262,7 +259,6 @@ enum Sending {
 /// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
 pub(crate) struct BodySender {
     state: Sending,
-    buf: Vec<u8>,
 }
 
 impl BodySender {
@@ -286,13 +282,13 @@ impl BodySender {
                 Ok(())
             }
             Sending::Reader(reader) => {
-                let n = read_piece(reader, &mut self.buf)
+                let n = read_piece(reader, call.body_room(PIECE)?)
                     .await
                     .map_err(|e| call.body_failed(e))?;
                 if n == 0 {
                     call.send_end()
                 } else {
-                    call.send_body(&self.buf[..n])
+                    call.body_filled(n)
                 }
             }
             Sending::Stream { stream, pending } => {
@@ -318,11 +314,11 @@ impl BodySender {
                     return Ok(());
                 }
                 if let Some(reader) = current {
-                    let n = read_piece(reader, &mut self.buf)
+                    let n = read_piece(reader, call.body_room(PIECE)?)
                         .await
                         .map_err(|e| call.body_failed(e))?;
                     if n > 0 {
-                        return call.send_body(&self.buf[..n]);
+                        return call.body_filled(n);
                     }
                     *current = None;
                 }
@@ -338,8 +334,8 @@ impl BodySender {
     }
 }
 
-async fn read_piece(reader: &mut BoxReader, buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.resize(PIECE, 0);
+/// Reads the next piece of `reader` straight into the call's room for it.
+async fn read_piece(reader: &mut BoxReader, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match reader.read(buf).await {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -141,10 +141,7 @@ impl Body {
                 pending: Vec::new(),
             },
         };
-        BodySender {
-            state,
-            buf: Vec::new(),
-        }
+        BodySender { state }
     }
 }
 
@@ -217,7 +214,6 @@ enum Sending {
 /// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
 pub(crate) struct BodySender {
     state: Sending,
-    buf: Vec<u8>,
 }
 
 impl BodySender {
@@ -241,11 +237,12 @@ impl BodySender {
                 Ok(())
             }
             Sending::Reader(reader) => {
-                let n = read_piece(reader, &mut self.buf).map_err(|e| call.body_failed(e))?;
+                let n =
+                    read_piece(reader, call.body_room(PIECE)?).map_err(|e| call.body_failed(e))?;
                 if n == 0 {
                     call.send_end()
                 } else {
-                    call.send_body(&self.buf[..n])
+                    call.body_filled(n)
                 }
             }
             Sending::Multipart {
@@ -260,9 +257,10 @@ impl BodySender {
                     return Ok(());
                 }
                 if let Some(reader) = current {
-                    let n = read_piece(reader, &mut self.buf).map_err(|e| call.body_failed(e))?;
+                    let n = read_piece(reader, call.body_room(PIECE)?)
+                        .map_err(|e| call.body_failed(e))?;
                     if n > 0 {
-                        return call.send_body(&self.buf[..n]);
+                        return call.body_filled(n);
                     }
                     *current = None;
                 }
@@ -278,8 +276,8 @@ impl BodySender {
     }
 }
 
-fn read_piece(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.resize(PIECE, 0);
+/// Reads the next piece of `reader` straight into the call's room for it.
+fn read_piece(reader: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match reader.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -138,6 +138,16 @@ pub struct Connection {
     read_size: usize,
     transmit: Vec<u8>,
     transmitted: usize,
+    /// Body bytes the driver wrote in place ([`Connection::body_room`]); they go out after
+    /// `transmit`, so a streamed body is not copied a second time.
+    room: Vec<u8>,
+    /// `room[room_sent..room_filled]` is waiting to be written.
+    room_filled: usize,
+    room_sent: usize,
+    /// How much room the driver was last given and has not filled yet.
+    room_given: usize,
+    /// A chunk went out of `room`; its closing CRLF is owed before the next chunk or the end.
+    chunk_open: bool,
     eof: bool,
     error: Option<Error>,
 }
@@ -163,6 +173,11 @@ impl Connection {
             read_size: receive::INITIAL_READ,
             transmit: Vec::new(),
             transmitted: 0,
+            room: Vec::new(),
+            room_filled: 0,
+            room_sent: 0,
+            room_given: 0,
+            chunk_open: false,
             eof: false,
             error: None,
         }
@@ -215,6 +230,7 @@ impl Connection {
             return self.fail(e);
         }
         self.request = RequestFacts::of(head.method(), head.headers());
+        self.room_given = 0;
         let writer = match body {
             RequestBody::None | RequestBody::Length(0) => None,
             RequestBody::Length(declared) => Some(BodyWriter::Length { declared, sent: 0 }),
@@ -243,17 +259,69 @@ impl Connection {
         }
     }
 
-    /// Queues body bytes (framed as chunks for a chunked body). Allowed in
+    /// Queues body bytes (framed as chunks for a chunked body), copying them. Allowed in
     /// [`SendState::Body`]. Errors (fatal): [`LocalError::BodyTooLong`],
-    /// [`LocalError::WrongState`].
+    /// [`LocalError::WrongState`]. A streamed body can skip the copy: see
+    /// [`body_room`](Self::body_room).
     pub fn send_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.admit_body(data.len(), "send_body")?;
+        self.transmit.extend_from_slice(data);
+        self.close_chunk(); // the data is queued, so its CRLF can follow at once
+        Ok(())
+    }
+
+    /// Room for up to `max` body bytes, for the driver to read its source straight into;
+    /// then [`body_filled`](Self::body_filled) says how many it wrote. Nothing is queued
+    /// until then, so asking again (say, after a read that had to wait) is harmless. `None`
+    /// outside [`SendState::Body`] or after an error.
+    pub fn body_room(&mut self, max: usize) -> Option<&mut [u8]> {
+        if self.error.is_some() || !matches!(self.send, Send::Body(_)) {
+            return None;
+        }
+        self.settle_room();
+        if self.room.len() < max {
+            self.room.resize(max, 0); // once per connection: later pieces reuse it
+        }
+        self.room_given = max;
+        Some(&mut self.room[..max])
+    }
+
+    /// Queues the first `n` bytes of the last [`body_room`](Self::body_room) as body bytes.
+    /// Errors (fatal): [`LocalError::BodyTooLong`], [`LocalError::WrongState`] (also when
+    /// no room was asked for since the last piece, or `n` is more than it held).
+    pub fn body_filled(&mut self, n: usize) -> Result<(), Error> {
+        if n > std::mem::take(&mut self.room_given) {
+            return self.wrong_state("body_filled", "no room for that many bytes was given");
+        }
+        self.admit_body(n, "body_filled")?;
+        self.room_filled = n;
+        self.room_sent = 0;
+        Ok(())
+    }
+
+    /// Moves body bytes still waiting in the room behind the rest of `transmit`, so that
+    /// what is queued next goes out after them. The drivers write everything before they
+    /// queue more, so this copies only for a caller that queues ahead.
+    fn settle_room(&mut self) {
+        if self.room_sent < self.room_filled {
+            let pending = &self.room[self.room_sent..self.room_filled];
+            self.transmit.extend_from_slice(pending);
+        }
+        self.room_filled = 0;
+        self.room_sent = 0;
+    }
+
+    /// Checks `len` more body bytes against the framing and, for a chunked body, queues the
+    /// chunk's size line (the data and its CRLF follow).
+    fn admit_body(&mut self, len: usize, operation: &'static str) -> Result<(), Error> {
         self.check()?;
+        self.settle_room();
         let Send::Body(writer) = &mut self.send else {
-            return self.wrong_state("send_body", self.send_state().describe());
+            return self.wrong_state(operation, self.send_state().describe());
         };
         match writer {
             BodyWriter::Length { declared, sent } => {
-                let attempted = *sent + data.len() as u64;
+                let attempted = *sent + len as u64;
                 if attempted > *declared {
                     let declared = *declared;
                     return self.fail(LocalError::BodyTooLong {
@@ -262,16 +330,22 @@ impl Connection {
                     });
                 }
                 *sent = attempted;
-                self.transmit.extend_from_slice(data);
             }
-            BodyWriter::Chunked if data.is_empty() => {} // an empty chunk would end the body
+            BodyWriter::Chunked if len == 0 => {} // an empty chunk would end the body
             BodyWriter::Chunked => {
-                push_chunk_start(&mut self.transmit, data.len());
-                self.transmit.extend_from_slice(data);
-                self.transmit.extend_from_slice(b"\r\n");
+                self.close_chunk();
+                push_chunk_start(&mut self.transmit, len);
+                self.chunk_open = true;
             }
         }
         Ok(())
+    }
+
+    /// Queues the CRLF that ends a chunk whose data was queued.
+    fn close_chunk(&mut self) {
+        if std::mem::take(&mut self.chunk_open) {
+            self.transmit.extend_from_slice(b"\r\n");
+        }
     }
 
     /// Ends the request body, with trailer fields for a chunked body. A no-op when the
@@ -292,6 +366,8 @@ impl Connection {
                 Ok(())
             }
             Send::Body(BodyWriter::Chunked) => {
+                self.settle_room();
+                self.close_chunk();
                 self.transmit.extend_from_slice(b"0\r\n");
                 for (name, value) in trailers.into_iter().flat_map(Headers::iter) {
                     self.transmit.extend_from_slice(name.as_bytes());
@@ -310,16 +386,27 @@ impl Connection {
     /// Bytes waiting to be written to the socket, if any. After writing some, call
     /// [`advance_transmit`](Self::advance_transmit).
     pub fn poll_transmit(&self) -> Option<&[u8]> {
-        let pending = &self.transmit[self.transmitted..];
+        let pending = match self.transmitted < self.transmit.len() {
+            true => &self.transmit[self.transmitted..],
+            false => &self.room[self.room_sent..self.room_filled],
+        };
         (!pending.is_empty()).then_some(pending)
     }
 
     /// Records that `n` bytes from [`poll_transmit`](Self::poll_transmit) were written.
     pub fn advance_transmit(&mut self, n: usize) {
-        self.transmitted = (self.transmitted + n).min(self.transmit.len());
-        if self.transmitted == self.transmit.len() {
-            self.transmit.clear();
-            self.transmitted = 0;
+        if self.transmitted < self.transmit.len() {
+            self.transmitted = (self.transmitted + n).min(self.transmit.len());
+            if self.transmitted == self.transmit.len() {
+                self.transmit.clear();
+                self.transmitted = 0;
+            }
+        } else {
+            self.room_sent = (self.room_sent + n).min(self.room_filled);
+            if self.room_sent == self.room_filled {
+                self.room_filled = 0;
+                self.room_sent = 0;
+            }
         }
     }
 

@@ -16,6 +16,23 @@ fn wire(conn: &mut Connection) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
+/// Everything queued, across the head's buffer and the body's room.
+fn wire_all(conn: &mut Connection) -> String {
+    let mut out = String::new();
+    while conn.poll_transmit().is_some() {
+        out += &wire(conn);
+    }
+    out
+}
+
+/// Reads `data` into the connection's room, as a driver reads its source.
+fn fill(conn: &mut Connection, data: &[u8]) {
+    let room = conn.body_room(8).expect("a body is being sent");
+    assert_eq!(room.len(), 8);
+    room[..data.len()].copy_from_slice(data);
+    conn.body_filled(data.len()).unwrap();
+}
+
 fn events(conn: &mut Connection) -> Vec<Ev> {
     let mut out = Vec::new();
     if let Some(e) = drain(conn, &mut out, usize::MAX) {
@@ -66,6 +83,101 @@ fn chunked_body_with_trailers_and_empty_writes() {
         "a".repeat(26)
     );
     assert_eq!(wire(&mut conn), expected);
+}
+
+#[test]
+fn a_body_read_into_the_room_goes_out_after_the_head() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("PUT", &[]), RequestBody::Length(11), t0())
+        .unwrap();
+    fill(&mut conn, b"hello");
+    let head = "PUT / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\n\r\n";
+    assert_eq!(wire(&mut conn), head, "the head first, on its own");
+    // A partial write of the room's bytes is tracked like any other.
+    assert_eq!(conn.poll_transmit(), Some(&b"hello"[..]));
+    conn.advance_transmit(2);
+    assert_eq!(conn.poll_transmit(), Some(&b"llo"[..]));
+    conn.advance_transmit(3);
+    assert_eq!(conn.poll_transmit(), None);
+    // The room is asked for again, filled short, and the body ends.
+    conn.body_room(8).unwrap();
+    fill(&mut conn, b" world");
+    conn.send_end(None).unwrap();
+    assert_eq!(wire_all(&mut conn), " world");
+    assert_eq!(conn.send_state(), SendState::Done);
+}
+
+#[test]
+fn room_and_copied_pieces_keep_their_order_and_chunk_framing() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Chunked, t0())
+        .unwrap();
+    // Queued ahead of any write: each piece must still go out in order.
+    fill(&mut conn, b"abc");
+    conn.send_body(b"de").unwrap();
+    fill(&mut conn, b"");
+    fill(&mut conn, b"fgh");
+    conn.send_end(None).unwrap();
+    let wire = wire_all(&mut conn);
+    let body = &wire[wire.find("\r\n\r\n").unwrap() + 4..];
+    assert_eq!(body, "3\r\nabc\r\n2\r\nde\r\n3\r\nfgh\r\n0\r\n\r\n");
+
+    // The same pieces written as they come, the way the drivers do.
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Chunked, t0())
+        .unwrap();
+    let mut body = String::new();
+    wire_all(&mut conn);
+    fill(&mut conn, b"abc");
+    body += &wire_all(&mut conn);
+    conn.send_body(b"de").unwrap();
+    body += &wire_all(&mut conn);
+    fill(&mut conn, b"fgh");
+    body += &wire_all(&mut conn);
+    conn.send_end(None).unwrap();
+    body += &wire_all(&mut conn);
+    assert_eq!(body, "3\r\nabc\r\n2\r\nde\r\n3\r\nfgh\r\n0\r\n\r\n");
+    assert_eq!(conn.send_state(), SendState::Done);
+}
+
+#[test]
+fn room_mistakes_are_caught() {
+    let mut conn = Connection::default();
+    assert!(conn.body_room(8).is_none(), "no request yet");
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    assert_eq!(
+        conn.body_filled(1),
+        local(LocalError::WrongState {
+            operation: "body_filled",
+            state: "no room for that many bytes was given"
+        }),
+        "filling without asking for room is a driver's mistake"
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    conn.body_room(8).unwrap();
+    assert_eq!(
+        conn.body_filled(4),
+        local(LocalError::BodyTooLong {
+            declared: 3,
+            attempted: 4
+        })
+    );
+    wire(&mut conn);
+    assert_eq!(
+        conn.poll_transmit(),
+        None,
+        "none of the oversized piece is queued"
+    );
+
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    conn.body_room(2).unwrap();
+    assert!(conn.body_filled(3).is_err(), "more than the room given");
 }
 
 #[test]

@@ -839,6 +839,34 @@ impl Call {
         }
     }
 
+    /// Room for up to `max` bytes of the next body piece, for [`Action::SendBody`] without a
+    /// copy: read the source into it, then call [`body_filled`](Self::body_filled) (or
+    /// [`send_end`](Self::send_end) when the source is exhausted). Asking again before that
+    /// is harmless.
+    pub fn body_room(&mut self, max: usize) -> Result<&mut [u8], Error> {
+        let ready = self
+            .conn
+            .as_deref_mut()
+            .is_some_and(|c| c.body_room(max).is_some());
+        if !ready {
+            return self.fail(Error::msg(ErrorKind::Body, "no request body is being sent"));
+        }
+        Ok(self
+            .conn
+            .as_deref_mut()
+            .and_then(|c| c.body_room(max))
+            .unwrap_or_default())
+    }
+
+    /// The first `n` bytes of the last [`body_room`](Self::body_room) are body bytes.
+    pub fn body_filled(&mut self, n: usize) -> Result<(), Error> {
+        match self.conn.as_mut().map(|c| c.body_filled(n)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => self.fail(e),
+            None => self.fail(Error::msg(ErrorKind::Body, "no request is being sent")),
+        }
+    }
+
     /// The body source ended.
     pub fn send_end(&mut self) -> Result<(), Error> {
         match self.conn.as_mut().map(|c| c.send_end(None)) {
