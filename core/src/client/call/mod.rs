@@ -844,11 +844,11 @@ impl Call {
     /// [`send_end`](Self::send_end) when the source is exhausted). Asking again before that
     /// is harmless.
     pub fn body_room(&mut self, max: usize) -> Result<&mut [u8], Error> {
-        let ready = self
+        let sending = self
             .conn
-            .as_deref_mut()
-            .is_some_and(|c| c.body_room(max).is_some());
-        if !ready {
+            .as_deref()
+            .is_some_and(|c| c.error().is_none() && c.send_state() == crate::SendState::Body);
+        if !sending {
             return self.fail(Error::msg(ErrorKind::Body, "no request body is being sent"));
         }
         Ok(self
