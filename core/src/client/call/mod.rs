@@ -339,7 +339,7 @@ impl Call {
             (None, None) => config.auth.clone(),
         };
         let origin = Origin::of(&url)?;
-        let session = Session::new(config, redirect, cookies, &url, &origin, now, wall);
+        let session = Session::new(config, redirect, cookies, &origin, now, wall);
         let head = session.head(&method, &url, &headers, now, proxy.as_ref())?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
         let mut call = Box::new(Call {
