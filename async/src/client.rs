@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use duet_core::Method;
 use duet_core::client::{
-    BodyPlan, Call, ClientConfig, Driver, Error, IntoUrl, LazyTls, RootLoaders,
+    BodyPlan, Call, ClientConfig, Driver, Error, ErrorKind, IntoUrl, LazyTls, RootLoaders,
 };
 use duet_core::cookies::SharedJar;
 
@@ -44,9 +44,25 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// The TLS configuration as configured, or `flipped`; loads the system's roots at the
-    /// first use.
-    pub(crate) fn tls_config(&self, flipped: bool) -> Result<Arc<rustls::ClientConfig>, Error> {
+    /// The TLS configuration as configured, or `flipped`; builds it at the first use. Reading
+    /// the system's roots is blocking file I/O (the operating system's store can be hundreds of
+    /// files), so that build runs on tokio's blocking pool, never on a runtime thread.
+    pub(crate) async fn tls_config(
+        self: Arc<Self>,
+        flipped: bool,
+    ) -> Result<Arc<rustls::ClientConfig>, Error> {
+        if let Some(built) = self.tls.built(flipped) {
+            return built;
+        }
+        if !self.tls.loads_system_roots() {
+            return self.build_tls(flipped);
+        }
+        tokio::task::spawn_blocking(move || self.build_tls(flipped))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Tls, e))?
+    }
+
+    fn build_tls(&self, flipped: bool) -> Result<Arc<rustls::ClientConfig>, Error> {
         self.tls.config(
             flipped,
             RootLoaders {

@@ -200,7 +200,7 @@ impl Exchange {
                             transport::connect_tcp(proxy.host(), proxy.port(), deadline).await?;
                         let stream = match proxy.scheme().is_tls() {
                             true => {
-                                let tls = self.client.tls_config(false)?;
+                                let tls = self.client.clone().tls_config(false).await?;
                                 stream.start_tls(&tls, proxy.host(), deadline).await?
                             }
                             false => stream,
@@ -234,8 +234,8 @@ impl Exchange {
         host: &'a str,
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<Stream, Error>> + Send + 'a {
-        let tls = self.client.tls_config(self.tls_flipped);
-        async move { stream.start_tls(&tls?, host, deadline).await }
+        let tls = self.client.clone().tls_config(self.tls_flipped);
+        async move { stream.start_tls(&tls.await?, host, deadline).await }
     }
 
     async fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {

@@ -8,12 +8,17 @@ use duet_tests::tls;
 
 const MODE: &str = "DUET_SSL_CERT_FILE_MODE";
 const URL: &str = "DUET_SSL_CERT_FILE_URL";
+/// The test CA for the child (each process makes its own).
+#[cfg(unix)]
+const PEM: &str = "DUET_SSL_CERT_FILE_PEM";
 
 #[test]
 fn ssl_cert_file_is_honoured_by_both_clients() {
     match std::env::var(MODE).as_deref() {
         Ok("trusted") => return trusted(),
         Ok("missing") => return missing(),
+        #[cfg(unix)]
+        Ok("fifo") => return fifo(),
         _ => {}
     }
     // The server (and the test CA) live in this process; the child only runs clients.
@@ -118,4 +123,75 @@ fn missing() {
         err.is_tls() && !err.to_string().contains("SSL_CERT_FILE"),
         "{err}"
     );
+}
+
+/// duet-async reads the system's roots on tokio's blocking pool, not on the runtime's thread.
+/// `SSL_CERT_FILE` names a FIFO whose bundle is written by a task on the same one-thread
+/// runtime only once the file is opened for reading: were the file read on the runtime's
+/// thread, the writer could never run and the child would hang.
+#[cfg(unix)]
+#[test]
+fn async_roots_load_off_the_runtime_thread() {
+    use std::time::{Duration, Instant};
+
+    let server = Server::https(Cert::Localhost, |_| Reply::ok("trusted"));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.pem");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "ssl_cert_file_is_honoured_by_both_clients",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(MODE, "fifo")
+        .env(URL, server.url("/"))
+        .env("SSL_CERT_FILE", &fifo)
+        .env(PEM, tls::ca_pem())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the request never finished: the roots were read on the runtime's thread");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the child failed: {status}");
+}
+
+#[cfg(unix)]
+fn fifo() {
+    use tokio::io::AsyncWriteExt;
+
+    let url = std::env::var(URL).unwrap();
+    let fifo = std::env::var_os("SSL_CERT_FILE").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = duet_async::Client::new();
+        let request = async { client.get(&url).send().await?.text().await };
+        let writer = async {
+            // Opening a FIFO to write fails until a reader has it open.
+            let mut sender = loop {
+                match tokio::net::unix::pipe::OpenOptions::new().open_sender(&fifo) {
+                    Ok(sender) => break sender,
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                }
+            };
+            let pem = std::env::var(PEM).unwrap();
+            sender.write_all(pem.as_bytes()).await.unwrap();
+        };
+        let (text, ()) = tokio::join!(request, writer);
+        assert_eq!(text.unwrap(), "trusted");
+    });
 }

@@ -157,6 +157,19 @@ impl LazyTls {
         self.profile + u64::from(flipped)
     }
 
+    /// The configuration (as configured, or `flipped`) if it was built already.
+    pub fn built(&self, flipped: bool) -> Option<Result<Arc<rustls::ClientConfig>, Error>> {
+        let built = self.built[usize::from(flipped)].get()?;
+        Some(built.clone().map_err(tls_error))
+    }
+
+    /// Whether building a configuration reads the system's roots (the `SSL_CERT_FILE` bundle
+    /// or the operating system's store): file I/O, which an async driver keeps off its
+    /// runtime's threads.
+    pub fn loads_system_roots(&self) -> bool {
+        self.ssl_cert_file.is_some() || self.settings.native_roots
+    }
+
     /// The configuration (as configured, or `flipped`), built now if this is its first use.
     pub fn config(
         &self,
