@@ -1,11 +1,4 @@
 //! Credentials that need async I/O to obtain.
-//!
-//! Every pure scheme in [`duet_core::auth`] (Basic, Bearer, Digest, OAuth 1.0a, netrc, your
-//! own [`Auth`]) works as it is, through `.auth(...)`. When getting the credentials needs I/O
-//! — a token read from disk, refreshed under a lock — implement [`Authenticate`] instead: it
-//! runs once per request before the request starts, may await, and hands back a pure
-//! [`Auth`]. duet-blocking has a trait of the same name whose method blocks; one cannot be
-//! used for the other.
 
 use std::sync::Arc;
 
@@ -13,7 +6,14 @@ use duet_core::Url;
 use duet_core::auth::Auth;
 use duet_core::client::Error;
 
-/// Credentials obtained with async I/O, once per request. See the [module docs](self).
+/// Credentials obtained with async I/O, once per request.
+///
+/// Every pure scheme in [`duet_core::auth`] (Basic, Bearer, Digest, OAuth 1.0a, netrc, your
+/// own [`Auth`]) works as it is, through `.auth(...)`. When getting the credentials needs I/O
+/// — a token read from disk, refreshed under a lock — implement this trait instead: it
+/// runs once per request before the request starts, may await, and hands back a pure
+/// [`Auth`]. duet-blocking has a trait of the same name whose method blocks; one cannot be
+/// used for the other.
 ///
 /// ```no_run
 /// use std::sync::Arc;

@@ -10,7 +10,13 @@ use super::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
 use crate::headers::Headers;
 use http::StatusCode;
 
-/// An [`AuthFlow`] speaking to a proxy. See the [module docs](self).
+/// An [`AuthFlow`] speaking to a proxy (RFC 9110 §11.7).
+///
+/// A proxy challenges with `407` and `Proxy-Authenticate` and reads `Proxy-Authorization`;
+/// an origin uses `401`, `WWW-Authenticate` and `Authorization`. This runs the inner flow
+/// against a view of the exchange in which the proxy's fields carry the origin's names, and
+/// moves the credentials it writes to the proxy's header, so Basic, Digest or a custom flow
+/// answer proxies unchanged.
 #[derive(Debug)]
 pub struct ProxyFlow {
     inner: Box<dyn AuthFlow>,
