@@ -1,6 +1,7 @@
 //! Where a request goes: scheme, host and port, and what makes two connections interchangeable.
 
 use std::fmt;
+use std::sync::Arc;
 
 use url::Url;
 
@@ -15,11 +16,12 @@ pub enum Scheme {
     Https,
 }
 
-/// A scheme, host and port (RFC 6454 §4), the unit of connection reuse.
+/// A scheme, host and port (RFC 6454 §4), the unit of connection reuse. Cheap to clone: every
+/// request's pool key holds one, and so does each connection handed to the driver.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     scheme: Scheme,
-    host: String,
+    host: Arc<str>,
     port: u16,
 }
 
@@ -41,12 +43,11 @@ impl Origin {
         // The URL holds its host already serialized (an IPv6 address in brackets); taking
         // that text is much cheaper than formatting the address again.
         let host = match (url.host(), url.host_str()) {
-            (Some(url::Host::Domain(d)), _) if !d.is_empty() => d.to_owned(),
-            (Some(url::Host::Ipv4(_)), Some(text)) => text.to_owned(),
-            (Some(url::Host::Ipv6(_)), Some(text)) => text
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
+            (Some(url::Host::Domain(d)), _) if !d.is_empty() => Arc::from(d),
+            (Some(url::Host::Ipv4(_)), Some(text)) => Arc::from(text),
+            (Some(url::Host::Ipv6(_)), Some(text)) => {
+                Arc::from(text.trim_start_matches('[').trim_end_matches(']'))
+            }
             _ => return Err(Error::msg(ErrorKind::InvalidUrl, "URL has no host").with_url(url)),
         };
         let port = url
