@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -22,9 +21,6 @@ use crate::response::Response;
 use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
 use duet_core::transport::Mounts;
-
-/// Numbers TLS configurations so connections made with different ones are never shared.
-static TLS_PROFILES: AtomicU64 = AtomicU64::new(1);
 
 /// An HTTP client: holds the configuration and a pool of connections. Cloning is cheap and
 /// clones share the pool; it is `Send + Sync`, so one client can serve every task.
@@ -57,9 +53,12 @@ impl Inner {
         if !self.tls.loads_system_roots() {
             return self.build_tls(flipped);
         }
-        tokio::task::spawn_blocking(move || self.build_tls(flipped))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Tls, e))?
+        match tokio::task::spawn_blocking(move || self.build_tls(flipped)).await {
+            Ok(built) => built,
+            // A panic while loading goes on as it would have inline (and in duet-blocking).
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::new(ErrorKind::Tls, e)), // the runtime is shutting down
+        }
     }
 
     fn build_tls(&self, flipped: bool) -> Result<Arc<rustls::ClientConfig>, Error> {
@@ -216,8 +215,7 @@ impl Driver for Async {
             std::fs::read(path)
         })?;
         let config = settled.config;
-        let profile = TLS_PROFILES.fetch_add(2, Ordering::Relaxed);
-        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file, profile)?;
+        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file)?;
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
             inner: Arc::new(Inner {

@@ -1,7 +1,6 @@
 //! The client: shared configuration, TLS, and the connection pool.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use duet_core::Method;
@@ -19,9 +18,6 @@ use crate::response::Response;
 use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
 use duet_core::transport::Mounts;
-
-/// Numbers TLS configurations so connections made with different ones are never shared.
-static TLS_PROFILES: AtomicU64 = AtomicU64::new(1);
 
 /// An HTTP client: holds the configuration and a pool of connections. Cloning is cheap and
 /// clones share the pool.
@@ -177,8 +173,7 @@ impl Driver for Blocking {
             std::fs::read(path)
         })?;
         let config = settled.config;
-        let profile = TLS_PROFILES.fetch_add(2, Ordering::Relaxed);
-        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file, profile)?;
+        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file)?;
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
             inner: Arc::new(Inner {

@@ -181,11 +181,15 @@ fn fifo() {
         let client = duet_async::Client::new();
         let request = async { client.get(&url).send().await?.text().await };
         let writer = async {
-            // Opening a FIFO to write fails until a reader has it open.
+            // Opening a FIFO to write fails with ENXIO until a reader has it open.
+            const ENXIO: i32 = 6;
             let mut sender = loop {
                 match tokio::net::unix::pipe::OpenOptions::new().open_sender(&fifo) {
                     Ok(sender) => break sender,
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                    Err(e) if e.raw_os_error() == Some(ENXIO) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await
+                    }
+                    Err(e) => panic!("opening the FIFO to write: {e}"),
                 }
             };
             let pem = std::env::var(PEM).unwrap();

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -116,15 +117,15 @@ pub struct RootLoaders<'a> {
     pub native: &'a mut dyn FnMut() -> Vec<CertificateDer<'static>>,
 }
 
+/// Numbers every [`LazyTls`]'s pair of configurations, so connections made with different
+/// ones are never shared (0 is left for plain http).
+static PROFILES: AtomicU64 = AtomicU64::new(1);
+
 impl LazyTls {
     /// Configurations for `settings`, trusting also the PEM bundle at `ssl_cert_file` (from
-    /// `settle`), numbered `profile` and `profile + 1` for the pool. Fails with
+    /// `settle`), with two pool profiles no other `LazyTls` has. Fails with
     /// [`ErrorKind::Tls`] when the caller's extra roots or client identity are unusable.
-    pub fn new(
-        settings: TlsSettings,
-        ssl_cert_file: Option<PathBuf>,
-        profile: u64,
-    ) -> Result<Self, Error> {
+    pub fn new(settings: TlsSettings, ssl_cert_file: Option<PathBuf>) -> Result<Self, Error> {
         for pem in &settings.extra_roots_pem {
             pem_certs(pem, "root certificate")?;
         }
@@ -136,7 +137,7 @@ impl LazyTls {
         Ok(LazyTls {
             settings,
             ssl_cert_file,
-            profile,
+            profile: PROFILES.fetch_add(2, Ordering::Relaxed),
             built: [OnceLock::new(), OnceLock::new()],
         })
     }
@@ -286,13 +287,12 @@ mod tests {
     #[test]
     fn lazy_configurations_are_built_once_at_first_use() {
         let (mut reads, mut natives) = (0, 0);
-        let tls = LazyTls::new(
-            TlsSettings::default(),
-            Some(PathBuf::from("/roots.pem")),
-            10,
-        )
-        .unwrap();
-        assert_eq!((tls.profile(false), tls.profile(true)), (10, 11));
+        let tls = LazyTls::new(TlsSettings::default(), Some(PathBuf::from("/roots.pem"))).unwrap();
+        let other = LazyTls::new(TlsSettings::default(), None).unwrap();
+        let profiles = [tls.profile(false), tls.profile(true)];
+        assert_eq!(profiles[1], profiles[0] + 1);
+        let others = [other.profile(false), other.profile(true)];
+        assert!(profiles.iter().all(|p| *p != 0 && !others.contains(p)));
         assert!(!tls.flips(None) && !tls.flips(Some(true)) && tls.flips(Some(false)));
         let mut get = |flipped: bool| {
             tls.config(
@@ -332,7 +332,7 @@ mod tests {
             native_roots: true,
             ..TlsSettings::default()
         };
-        let tls = LazyTls::new(settings, None, 0).unwrap();
+        let tls = LazyTls::new(settings, None).unwrap();
         let mut calls = 0;
         let mut get = |flipped: bool| {
             tls.config(
@@ -364,7 +364,7 @@ mod tests {
                 ..TlsSettings::default()
             },
         ] {
-            assert!(LazyTls::new(settings, None, 0).unwrap_err().is_tls());
+            assert!(LazyTls::new(settings, None).unwrap_err().is_tls());
         }
     }
 
