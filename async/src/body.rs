@@ -277,7 +277,7 @@ impl BodySender {
                     return call.send_end();
                 }
                 let end = (*pos + PIECE).min(data.len());
-                call.send_body(&data[*pos..end])?;
+                call.send_body_shared(data.slice(*pos..end))?;
                 *pos = end;
                 Ok(())
             }
@@ -300,7 +300,7 @@ impl BodySender {
                     }
                 }
                 let piece = pending.split_to(pending.len().min(PIECE));
-                call.send_body(&piece)
+                call.send_body_shared(piece)
             }
             Sending::Multipart {
                 encoder,

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
 use duet_core::{RequestBody, Segment};
 
@@ -130,10 +131,14 @@ impl Body {
     pub(crate) fn into_sender(self) -> BodySender {
         let state = match self.kind {
             Kind::Empty => Sending::Bytes {
-                data: Arc::from(&[][..]),
+                data: Bytes::new(),
                 pos: 0,
             },
-            Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
+            // Shared with the body, so pieces are queued without a copy.
+            Kind::Bytes(data) => Sending::Bytes {
+                data: Bytes::from_owner(data),
+                pos: 0,
+            },
             Kind::Reader { reader, .. } => Sending::Reader(reader),
             Kind::Multipart(form) => Sending::Multipart {
                 encoder: form.into_encoder(),
@@ -200,7 +205,7 @@ impl From<File> for Body {
 
 enum Sending {
     Bytes {
-        data: Arc<[u8]>,
+        data: Bytes,
         pos: usize,
     },
     Reader(Box<dyn Read + Send>),
@@ -232,7 +237,7 @@ impl BodySender {
                     return call.send_end();
                 }
                 let end = (*pos + PIECE).min(data.len());
-                call.send_body(&data[*pos..end])?;
+                call.send_body_shared(data.slice(*pos..end))?;
                 *pos = end;
                 Ok(())
             }

@@ -31,6 +31,8 @@
 
 use std::time::Instant;
 
+use bytes::{Buf, Bytes};
+
 use crate::buffer::ReceiveBuffer;
 use crate::chunked::{ChunkedDecoder, Decoded, push_chunk_start};
 use crate::error::{Error, LocalError, RemoteError};
@@ -146,6 +148,9 @@ pub struct Connection {
     room_sent: usize,
     /// How much room the driver was last given and has not filled yet.
     room_given: usize,
+    /// A body piece the driver handed over whole ([`Connection::send_body_shared`]), still
+    /// to be written after `transmit`: shared, not copied.
+    shared: Bytes,
     /// A chunk went out of `room`; its closing CRLF is owed before the next chunk or the end.
     chunk_open: bool,
     eof: bool,
@@ -177,6 +182,7 @@ impl Connection {
             room_filled: 0,
             room_sent: 0,
             room_given: 0,
+            shared: Bytes::new(),
             chunk_open: false,
             eof: false,
             error: None,
@@ -270,6 +276,15 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues body bytes the driver already holds in a shared buffer, without copying them:
+    /// they go out after what is queued (for a chunked body, after the chunk's size line).
+    /// Same rules and errors as [`send_body`](Self::send_body).
+    pub fn send_body_shared(&mut self, data: Bytes) -> Result<(), Error> {
+        self.admit_body(data.len(), "send_body_shared")?;
+        self.shared = data;
+        Ok(())
+    }
+
     /// Room for up to `max` body bytes, for the driver to read its source straight into;
     /// then [`body_filled`](Self::body_filled) says how many it wrote. Nothing is queued
     /// until then, so asking again (say, after a read that had to wait) is harmless. `None`
@@ -309,6 +324,10 @@ impl Connection {
         }
         self.room_filled = 0;
         self.room_sent = 0;
+        if !self.shared.is_empty() {
+            self.transmit.extend_from_slice(&self.shared);
+            self.shared.clear();
+        }
     }
 
     /// Checks `len` more body bytes against the framing and, for a chunked body, queues the
@@ -386,9 +405,13 @@ impl Connection {
     /// Bytes waiting to be written to the socket, if any. After writing some, call
     /// [`advance_transmit`](Self::advance_transmit).
     pub fn poll_transmit(&self) -> Option<&[u8]> {
-        let pending = match self.transmitted < self.transmit.len() {
-            true => &self.transmit[self.transmitted..],
-            false => &self.room[self.room_sent..self.room_filled],
+        // At most one of `shared` and the room is pending: queuing more settles both.
+        let pending = if self.transmitted < self.transmit.len() {
+            &self.transmit[self.transmitted..]
+        } else if !self.shared.is_empty() {
+            &self.shared[..]
+        } else {
+            &self.room[self.room_sent..self.room_filled]
         };
         (!pending.is_empty()).then_some(pending)
     }
@@ -401,6 +424,8 @@ impl Connection {
                 self.transmit.clear();
                 self.transmitted = 0;
             }
+        } else if !self.shared.is_empty() {
+            self.shared.advance(n.min(self.shared.len()));
         } else {
             self.room_sent = (self.room_sent + n).min(self.room_filled);
             if self.room_sent == self.room_filled {

@@ -5,6 +5,8 @@ mod support;
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use duet_core::{
     Connection, Error, Event, Headers, LocalError, RemoteError, RequestBody, SendState,
 };
@@ -178,6 +180,85 @@ fn room_mistakes_are_caught() {
         .unwrap();
     conn.body_room(2).unwrap();
     assert!(conn.body_filled(3).is_err(), "more than the room given");
+}
+
+#[test]
+fn a_shared_piece_goes_out_after_the_head_without_a_copy() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("PUT", &[]), RequestBody::Length(11), t0())
+        .unwrap();
+    let piece = Bytes::from_static(b"hello");
+    conn.send_body_shared(piece.clone()).unwrap();
+    let head = "PUT / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\n\r\n";
+    assert_eq!(wire(&mut conn), head, "the head first, on its own");
+    let pending = conn.poll_transmit().unwrap();
+    assert_eq!(pending, b"hello");
+    assert_eq!(
+        pending.as_ptr(),
+        piece.as_ptr(),
+        "the caller's bytes, not a copy"
+    );
+    // A partial write of the piece is tracked like any other.
+    conn.advance_transmit(2);
+    assert_eq!(conn.poll_transmit(), Some(&b"llo"[..]));
+    conn.advance_transmit(3);
+    assert_eq!(conn.poll_transmit(), None);
+    conn.send_body_shared(Bytes::from_static(b" world"))
+        .unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(wire_all(&mut conn), " world");
+    assert_eq!(conn.send_state(), SendState::Done);
+}
+
+#[test]
+fn shared_room_and_copied_pieces_queued_ahead_keep_their_order() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Chunked, t0())
+        .unwrap();
+    conn.send_body_shared(Bytes::from_static(b"ab")).unwrap();
+    fill(&mut conn, b"cde");
+    conn.send_body_shared(Bytes::from_static(b"f")).unwrap();
+    conn.send_body_shared(Bytes::new()).unwrap(); // must not end the body
+    conn.send_body(b"gh").unwrap();
+    conn.send_body_shared(Bytes::from_static(b"ijkl")).unwrap();
+    conn.send_end(None).unwrap();
+    let sent = wire_all(&mut conn);
+    let body = &sent[sent.find("\r\n\r\n").unwrap() + 4..];
+    assert_eq!(
+        body,
+        "2\r\nab\r\n3\r\ncde\r\n1\r\nf\r\n2\r\ngh\r\n4\r\nijkl\r\n0\r\n\r\n"
+    );
+
+    // A piece still unwritten keeps the connection from being reused.
+    let mut conn = Connection::default();
+    conn.send_request(&request("PUT", &[]), RequestBody::Length(2), t0())
+        .unwrap();
+    wire(&mut conn);
+    conn.send_body_shared(Bytes::from_static(b"ab")).unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(conn.poll_transmit(), Some(&b"ab"[..]));
+    assert!(!conn.is_reusable());
+}
+
+#[test]
+fn a_shared_piece_longer_than_declared_is_refused() {
+    let mut conn = Connection::default();
+    conn.send_request(&request("POST", &[]), RequestBody::Length(3), t0())
+        .unwrap();
+    wire(&mut conn);
+    assert_eq!(
+        conn.send_body_shared(Bytes::from_static(b"abcd")),
+        local(LocalError::BodyTooLong {
+            declared: 3,
+            attempted: 4
+        })
+    );
+    assert_eq!(conn.poll_transmit(), None, "none of it is queued");
+    let mut conn = Connection::default();
+    assert!(
+        conn.send_body_shared(Bytes::from_static(b"a")).is_err(),
+        "no request yet"
+    );
 }
 
 #[test]

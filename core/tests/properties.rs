@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use support::{Ev, drain, request, run_with, t0};
 
 /// Sends `chunks` as a chunked request body and returns the bytes on the wire after the head.
-/// Every other chunk is read into the connection's room instead of copied in, and nothing
-/// is written until the end, so the two ways must also keep their order.
+/// The chunks take turns: copied in, read into the connection's room, handed over shared.
+/// Nothing is written until the end, so the three ways must also keep their order.
 fn chunked_wire(chunks: &[Vec<u8>], trailers: &Headers) -> Vec<u8> {
     let mut conn = Connection::default();
     conn.send_request(&request("POST", &[]), RequestBody::Chunked, t0())
@@ -17,11 +17,15 @@ fn chunked_wire(chunks: &[Vec<u8>], trailers: &Headers) -> Vec<u8> {
     let head_len = conn.poll_transmit().unwrap().len();
     conn.advance_transmit(head_len);
     for (i, chunk) in chunks.iter().enumerate() {
-        if i % 2 == 0 {
-            conn.send_body(chunk).unwrap();
-        } else {
-            conn.body_room(chunk.len()).unwrap().copy_from_slice(chunk);
-            conn.body_filled(chunk.len()).unwrap();
+        match i % 3 {
+            0 => conn.send_body(chunk).unwrap(),
+            1 => {
+                conn.body_room(chunk.len()).unwrap().copy_from_slice(chunk);
+                conn.body_filled(chunk.len()).unwrap();
+            }
+            _ => conn
+                .send_body_shared(bytes::Bytes::copy_from_slice(chunk))
+                .unwrap(),
         }
     }
     conn.send_end(Some(trailers)).unwrap();

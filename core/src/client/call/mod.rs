@@ -839,6 +839,16 @@ impl Call {
         }
     }
 
+    /// Body bytes for [`Action::SendBody`] that the driver holds in a shared buffer: queued
+    /// without a copy (an in-memory body, a stream's pieces).
+    pub fn send_body_shared(&mut self, data: bytes::Bytes) -> Result<(), Error> {
+        match self.conn.as_mut().map(|c| c.send_body_shared(data)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => self.fail(e),
+            None => self.fail(Error::msg(ErrorKind::Body, "no request is being sent")),
+        }
+    }
+
     /// Room for up to `max` bytes of the next body piece, for [`Action::SendBody`] without a
     /// copy: read the source into it, then call [`body_filled`](Self::body_filled) (or
     /// [`send_end`](Self::send_end) when the source is exhausted). Asking again before that
