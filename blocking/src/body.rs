@@ -143,7 +143,7 @@ impl Body {
             Kind::Multipart(form) => Sending::Multipart {
                 encoder: form.into_encoder(),
                 current: None,
-                pending: Vec::new(),
+                pending: Bytes::new(),
             },
         };
         BodySender { state }
@@ -212,7 +212,8 @@ enum Sending {
     Multipart {
         encoder: duet_core::Encoder<PartSource>,
         current: Option<Box<dyn Read + Send>>,
-        pending: Vec<u8>,
+        /// Delimiters, part headers and in-memory contents not sent yet.
+        pending: Bytes,
     },
 }
 
@@ -256,10 +257,8 @@ impl BodySender {
                 pending,
             } => loop {
                 if !pending.is_empty() {
-                    let n = pending.len().min(PIECE);
-                    call.send_body(&pending[..n])?;
-                    pending.drain(..n);
-                    return Ok(());
+                    let piece = pending.split_to(pending.len().min(PIECE));
+                    return call.send_body_shared(piece);
                 }
                 if let Some(reader) = current {
                     let n = read_piece(reader, call.body_room(PIECE)?)
@@ -270,7 +269,7 @@ impl BodySender {
                     *current = None;
                 }
                 match encoder.next_segment() {
-                    Some(Segment::Bytes(bytes)) => *pending = bytes,
+                    Some(Segment::Bytes(bytes)) => *pending = Bytes::from(bytes),
                     Some(Segment::Source(source)) => {
                         *current = Some(open(source).map_err(|e| call.body_failed(e))?)
                     }

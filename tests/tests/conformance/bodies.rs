@@ -107,6 +107,35 @@ duet_tests::conformance! {
         assert!(!server.requests()[0].chunked);
     }
 
+    fn large_in_memory_bodies_and_parts_arrive_byte_exact() {
+        // Several pieces each (pieces are 64 KiB), handed to the connection without a copy.
+        let data: Vec<u8> = (0..300_007u32).map(|i| (i % 251) as u8).collect();
+        let server = Server::http(|_| Reply::ok(""));
+        let client = duet::Client::new();
+        wait!(client.put(server.url("/bytes")).body(data.clone()).send()).unwrap();
+        let form = || {
+            duet::multipart::Form::new()
+                .text("before", "a")
+                .part("big", duet::multipart::Part::bytes(data.clone()))
+                .text("after", "b")
+        };
+        wait!(client.post(server.url("/form")).multipart(form()).send()).unwrap();
+        // With a reader of unknown length in it, the same form goes chunked.
+        let chunked = form().part("tail", duet::multipart::Part::reader(Cursor::new(b"end".to_vec()), None));
+        wait!(client.post(server.url("/chunked")).multipart(chunked).send()).unwrap();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3);
+        assert!(requests[0].body == data, "{} bytes, or different ones", requests[0].body.len());
+        for request in &requests[1..] {
+            let got = parts(request.header_str("content-type").unwrap(), &request.body);
+            let values: Vec<&[u8]> = got.iter().map(|(_, v)| v.as_slice()).collect();
+            assert_eq!(values.len(), 3 + usize::from(request.chunked), "{}", request.target);
+            assert_eq!((values[0], values[2]), (&b"a"[..], &b"b"[..]), "{}", request.target);
+            assert!(values[1] == data, "{}: the big part differs", request.target);
+        }
+        assert!(!requests[1].chunked && requests[2].chunked);
+    }
+
     fn streams_of_unknown_length_go_chunked() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.chunked, r.body.len())));
         let client = duet::Client::new();
