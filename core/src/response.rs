@@ -8,6 +8,7 @@
 //! Every limit is reported at the byte where it is first exceeded, so a head gives the same
 //! result however its bytes are split.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use http::{StatusCode, Version};
@@ -172,9 +173,15 @@ pub(crate) fn parse_buffered(
     buf: &[u8],
     limits: &Limits,
 ) -> Option<(usize, Result<ResponseHead, RemoteError>)> {
-    let mut slots = [httparse::EMPTY_HEADER; 64];
-    let mut response = httparse::Response::new(&mut slots);
-    let Ok(httparse::Status::Complete(len)) = response.parse(buf) else {
+    // Uninitialised slots: httparse writes only those it uses, so no 2 KiB to clear first.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut slots,
+    );
+    let Ok(httparse::Status::Complete(len)) = parsed else {
         return None;
     };
     if len > limits.max_line_bytes.min(limits.max_head_bytes)

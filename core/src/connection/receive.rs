@@ -153,6 +153,7 @@ impl Connection {
             Recv::Idle | Recv::Done => Ok(None),
             Recv::Head(scanner) => {
                 if scanner.searched == 0
+                    && !self.received.is_empty()
                     && let Some((len, head)) = parse_buffered(self.received.data(), &self.limits)
                 {
                     let head = head?;
