@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::future::Future;
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -55,14 +56,14 @@ impl Stream {
         }
     }
 
-    /// Flushes what TLS buffered, then reads, all by `deadline`; a passed deadline is
-    /// `TimedOut`.
+    /// Flushes what TLS buffered, then reads, all by `deadline`: `TimedOut` when it would
+    /// have to wait past it.
     pub(crate) async fn read_by(
         &mut self,
         buf: &mut [u8],
         deadline: Option<Instant>,
     ) -> io::Result<usize> {
-        within(deadline, async {
+        io_within(deadline, async {
             self.flush().await?;
             self.read(buf).await
         })
@@ -76,20 +77,20 @@ impl Stream {
         buf: &mut B,
         deadline: Option<Instant>,
     ) -> io::Result<usize> {
-        within(deadline, async {
+        io_within(deadline, async {
             self.flush().await?;
             self.read_buf(buf).await
         })
         .await
     }
 
-    /// Writes by `deadline`; a passed deadline is `TimedOut`.
+    /// Writes by `deadline`: `TimedOut` when it would have to wait past it.
     pub(crate) async fn write_by(
         &mut self,
         buf: &[u8],
         deadline: Option<Instant>,
     ) -> io::Result<usize> {
-        within(deadline, self.write(buf)).await
+        io_within(deadline, self.write(buf)).await
     }
 
     /// Whether an idle pooled connection still looks usable: the server has neither closed
@@ -155,7 +156,7 @@ impl AsyncWrite for Stream {
 }
 
 /// Runs `io` until `deadline`; `TimedOut` once it has passed (without starting `io` when it
-/// already has).
+/// already has): for resolving, connecting and handshakes.
 async fn within<T>(
     deadline: Option<Instant>,
     io: impl Future<Output = io::Result<T>>,
@@ -167,6 +168,38 @@ async fn within<T>(
             .await
             .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into())),
     }
+}
+
+/// A read or write by `deadline`: `TimedOut` once it has passed and `io` is still waiting.
+/// Most reads and writes complete at once, so `io` is tried first: only one that has to wait
+/// reads the clock and arms a timer (a timeout polls its future first anyway).
+async fn io_within<T>(
+    deadline: Option<Instant>,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let Some(deadline) = deadline else {
+        return io.await;
+    };
+    let mut io = pin!(io);
+    if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(io.as_mut().poll(cx))).await {
+        return done;
+    }
+    // `io` has registered for a wake-up; arm the timer beside it. A deadline already passed
+    // fires at once.
+    let mut timer = pin!(tokio::time::sleep_until(deadline.into()));
+    let mut just_polled = true;
+    poll_fn(|cx| {
+        if !std::mem::take(&mut just_polled)
+            && let Poll::Ready(done) = io.as_mut().poll(cx)
+        {
+            return Poll::Ready(done);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Whether an I/O error means a deadline passed.
