@@ -143,9 +143,18 @@ impl Client {
 
     /// Sends a request; returns once the response head has arrived.
     pub async fn execute(&self, request: Request) -> Result<Response, Error> {
+        run(self.clone(), request).await
+    }
+
+    /// Whether `request` needs asynchronous work before its exchange can start: asking the
+    /// authenticator, or reading a streamed body into memory for an auth scheme that signs it.
+    fn needs_preparing(&self, request: &Request) -> bool {
+        (self.inner.authenticator.is_some() && request.auth().is_none())
+            || request.auth_needs_body(&self.inner.config)
+    }
+
+    async fn prepare(&self, mut request: Request) -> Result<Request, Error> {
         let inner = &self.inner;
-        let flip = inner.tls.flips(request.verify_tls());
-        let mut request = request;
         if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
             let auth = authenticator
                 .authenticate(request.url())
@@ -157,17 +166,38 @@ impl Client {
             let body = request.take_body().into_buffered().await?;
             request.set_body(body);
         }
+        Ok(request)
+    }
+
+    /// The exchange for a prepared request, not started yet.
+    fn start(&self, request: Request) -> Result<Exchange, Error> {
+        let inner = &self.inner;
+        let flip = inner.tls.flips(request.verify_tls());
         let (request, body) = request.into_parts(&inner.config);
         let call = Call::new(
-            &self.inner.config,
+            &inner.config,
             request,
             inner.tls.profile(flip),
             crate::now(),
             SystemTime::now(),
         )?;
-        let mut exchange = Exchange::new(call, self.inner.clone(), flip, body.into_sender());
+        Ok(Exchange::new(call, inner.clone(), flip, body.into_sender()))
+    }
+}
+
+/// Sends `request` on `client`. The preparing and starting happen in helpers, so this future
+/// keeps one request and one exchange, not a copy of each at every await: it is moved into
+/// a box for every request.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+fn run(client: Client, request: Request) -> impl Future<Output = Result<Response, Error>> + Send {
+    // A block rather than an `async fn`: that would keep a second copy of each argument.
+    async move {
+        let mut exchange = match client.needs_preparing(&request) {
+            true => client.start(Box::pin(client.prepare(request)).await?)?,
+            false => client.start(request)?,
+        };
         let head = exchange.send().await?;
-        Response::new(head, exchange, self.inner.config.decompress)
+        Response::new(head, exchange, client.inner.config.decompress)
     }
 }
 
@@ -233,8 +263,7 @@ impl Driver for Async {
     }
 
     fn execute(client: &Client, request: Request) -> Pending {
-        let client = client.clone();
-        Pending(Box::pin(async move { client.execute(request).await }))
+        Pending(Box::pin(run(client.clone(), request)))
     }
 
     fn failed(error: Error) -> Pending {

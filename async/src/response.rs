@@ -118,7 +118,26 @@ impl Response {
     }
 
     /// The whole (decoded) body.
-    pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
+    // Written as a block, not an `async fn`: that would keep a second copy of the response
+    // in its future (likewise `text` and `json`).
+    pub fn bytes(self) -> impl Future<Output = Result<Vec<u8>, Error>> + Send {
+        let mut this = self;
+        async move { this.read_all().await }
+    }
+
+    /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
+    /// none is given); malformed sequences become U+FFFD.
+    pub fn text(self) -> impl Future<Output = Result<String, Error>> + Send {
+        let mut this = self;
+        async move {
+            let body = this.read_all().await?;
+            let content_type = this.headers().get("content-type");
+            Ok(duet_core::decode_text(&body, content_type).0)
+        }
+    }
+
+    /// The rest of the (decoded) body.
+    async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
         while self.fill().await? {
             out.extend_from_slice(&self.take_buffered(usize::MAX));
@@ -126,20 +145,17 @@ impl Response {
         Ok(out)
     }
 
-    /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
-    /// none is given); malformed sequences become U+FFFD.
-    pub async fn text(self) -> Result<String, Error> {
-        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
-        let body = self.bytes().await?;
-        Ok(duet_core::decode_text(&body, content_type.as_deref()).0)
-    }
-
     /// The whole body parsed as JSON.
     #[cfg(feature = "json")]
-    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        let url = self.info.url().clone();
-        let body = self.bytes().await?;
-        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
+    pub fn json<T: serde::de::DeserializeOwned>(
+        self,
+    ) -> impl Future<Output = Result<T, Error>> + Send {
+        let mut this = self;
+        async move {
+            let body = this.read_all().await?;
+            serde_json::from_slice(&body)
+                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(this.info.url()))
+        }
     }
 
     /// The next piece of the (decoded) body as it arrives, `None` at its end. Cancel-safe.
