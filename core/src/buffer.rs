@@ -81,6 +81,22 @@ impl ReceiveBuffer {
         &mut self.buf[self.end..]
     }
 
+    /// Frees the buffer when it holds nothing and has grown past `keep` bytes, so an idle
+    /// connection does not hold on to what one large response needed. Whether it did.
+    pub fn release_if_larger(&mut self, keep: usize) -> bool {
+        let release = self.is_empty() && self.buf.len() > keep;
+        if release {
+            *self = ReceiveBuffer::default();
+        }
+        release
+    }
+
+    /// The bytes it holds room for (test use).
+    #[cfg(test)]
+    pub fn room(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Adds `n` bytes written into [`spare`](ReceiveBuffer::spare) to the data.
     pub fn commit(&mut self, n: usize) {
         assert!(

@@ -467,3 +467,85 @@ impl SendState {
 }
 
 mod receive;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)] // the origin of time: no deadline is ever reached
+    fn put(conn: &mut Connection, body: u64) {
+        let mut head = RequestHead::new(http::Method::PUT, "/").unwrap();
+        head.headers_mut().append("Host", "example.test").unwrap();
+        conn.send_request(&head, RequestBody::Length(body), Instant::now())
+            .unwrap();
+    }
+
+    /// Writes all that is queued, as a driver would.
+    fn write_all(conn: &mut Connection) {
+        while let Some(n) = conn.poll_transmit().map(<[u8]>::len) {
+            conn.advance_transmit(n);
+        }
+    }
+
+    /// Reads `response` through the input buffer in reads as large as the connection asks.
+    fn read_all(conn: &mut Connection, response: &[u8]) {
+        let mut rest = response;
+        while !rest.is_empty() {
+            let want = conn.read_len(usize::MAX);
+            let buf = conn.input_buffer(want);
+            let n = want.min(buf.len()).min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            conn.commit_input(n);
+            rest = &rest[n..];
+            while let Some(event) = conn.poll_event().unwrap() {
+                if event == Event::EndOfMessage {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_idle_connection_gives_back_what_a_large_exchange_grew() {
+        let mut conn = Connection::default();
+        put(&mut conn, 200_000);
+        let mut sent = 0;
+        while sent < 200_000 {
+            let room = conn.body_room(64 * 1024).unwrap();
+            let n = room.len().min(200_000 - sent);
+            conn.body_filled(n).unwrap();
+            sent += n;
+            write_all(&mut conn);
+        }
+        conn.send_end(None).unwrap();
+        write_all(&mut conn);
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n".to_vec();
+        response.resize(response.len() + 300_000, b'x');
+        read_all(&mut conn, &response);
+        assert!(
+            conn.received.room() > receive::INITIAL_READ,
+            "reads grew the buffer"
+        );
+        assert!(conn.read_size > receive::INITIAL_READ);
+        assert!(!conn.room.is_empty());
+
+        conn.start_next_cycle().unwrap();
+        assert_eq!(conn.received.room(), 0);
+        assert_eq!(conn.read_size, receive::INITIAL_READ);
+        assert!(conn.room.is_empty() && conn.room.capacity() == 0);
+        assert!(conn.transmit.capacity() <= receive::INITIAL_READ);
+
+        // Small exchanges keep their small buffers from one cycle to the next.
+        put(&mut conn, 0);
+        write_all(&mut conn);
+        read_all(&mut conn, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        let room = conn.received.room();
+        assert!(room > 0 && room <= receive::INITIAL_READ);
+        conn.start_next_cycle().unwrap();
+        assert_eq!(
+            conn.received.room(),
+            room,
+            "not freed and regrown each time"
+        );
+    }
+}

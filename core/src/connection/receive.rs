@@ -64,7 +64,8 @@ impl Connection {
     /// chunk's data (so that data can then be read straight to the caller instead of copied),
     /// else the connection's read size. That starts at 8 KiB and doubles, up to 64 KiB, each
     /// time a read fills it, so a connection that carries small responses keeps a small
-    /// buffer and one that streams through it gets large reads.
+    /// buffer and one that streams through it gets large reads. Between exchanges it starts
+    /// over (see [`start_next_cycle`](Self::start_next_cycle)).
     pub fn read_len(&self, max: usize) -> usize {
         let framing = matches!(&self.recv, Recv::Chunked(decoder)
             if self.received.is_empty() && decoder.large_chunk_framing_ahead());
@@ -295,8 +296,9 @@ impl Connection {
             && self.poll_transmit().is_none()
     }
 
-    /// Returns a reusable connection to `Idle` for the next request. Fails with
-    /// [`LocalError::WrongState`] (fatal) if [`is_reusable`](Self::is_reusable) is false.
+    /// Returns a reusable connection to `Idle` for the next request, giving back buffer space
+    /// a large response or request body grew (an idle connection holds a few KiB). Fails
+    /// with [`LocalError::WrongState`] (fatal) if [`is_reusable`](Self::is_reusable) is false.
     pub fn start_next_cycle(&mut self) -> Result<(), Error> {
         self.check()?;
         if !self.is_reusable() {
@@ -308,6 +310,17 @@ impl Connection {
         self.keep_alive = true;
         self.framing = None;
         self.interim = 0;
+        // An idle connection keeps small buffers: what a large response or body grew is
+        // given back (the next large transfer grows it again), and reads start small.
+        if self.received.release_if_larger(INITIAL_READ) {
+            self.read_size = INITIAL_READ;
+        }
+        if !self.room.is_empty() {
+            self.room = Vec::new();
+        }
+        if self.transmit.capacity() > INITIAL_READ {
+            self.transmit = Vec::new();
+        }
         Ok(())
     }
 
