@@ -174,14 +174,16 @@ impl Client {
         let inner = &self.inner;
         let flip = inner.tls.flips(request.verify_tls());
         let (request, body) = request.into_parts(&inner.config);
+        let now = crate::now();
         let call = Call::new(
             &inner.config,
             request,
             inner.tls.profile(flip),
-            crate::now(),
+            now,
             SystemTime::now(),
         )?;
-        Ok(Exchange::new(call, inner.clone(), flip, body.into_sender()))
+        let body = body.into_sender();
+        Ok(Exchange::new(call, inner.clone(), flip, body, now))
     }
 }
 

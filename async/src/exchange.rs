@@ -47,10 +47,20 @@ pub(crate) struct Exchange {
     /// The pool slot this exchange holds, by the key its connection was opened with (a
     /// redirect may move the call to another key before the connection is released).
     slot: Option<PoolKey>,
+    /// A clock reading taken moments ago with nothing slow since (the call's start, a pooled
+    /// connection handed over): the next step uses it instead of reading the clock again.
+    clock: Option<Instant>,
 }
 
 impl Exchange {
-    pub fn new(call: Box<Call>, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
+    /// An exchange for `call`, which started at `now`.
+    pub fn new(
+        call: Box<Call>,
+        client: Arc<Inner>,
+        tls_flipped: bool,
+        body: BodySender,
+        now: Instant,
+    ) -> Self {
         Exchange {
             call,
             client,
@@ -60,6 +70,7 @@ impl Exchange {
             remote: None,
             body,
             slot: None,
+            clock: Some(now),
         }
     }
 
@@ -96,7 +107,9 @@ impl Exchange {
     /// head, body bytes (at most `max`, appended to `out`), or the end of the body.
     async fn drive(&mut self, out: &mut BytesMut, max: usize) -> Result<Step, Error> {
         loop {
-            match self.call.poll_action_max(now(), max.max(1))? {
+            // One clock read per step, or a reading still current.
+            let now = self.clock.take().unwrap_or_else(crate::now);
+            match self.call.poll_action_max(now, max.max(1))? {
                 Action::Response(head) => return Ok(Step::Head(head)),
                 Action::Data(data) => {
                     let n = data.len().min(max);
@@ -104,12 +117,12 @@ impl Exchange {
                     return Ok(Step::Data(n));
                 }
                 Action::Finished | Action::Upgraded => {
-                    self.finish();
+                    self.finish(now);
                     return Ok(Step::End);
                 }
                 // Boxed: opening a connection (resolving, TCP, TLS, a tunnel) is a large state
                 // machine, and inline it would make every request's future as large.
-                Action::Connect(to) => Box::pin(self.connect(to)).await?,
+                Action::Connect(to) => Box::pin(self.connect(to, now)).await?,
                 Action::Transmit { bytes, deadline } => {
                     let written = self
                         .stream
@@ -147,15 +160,20 @@ impl Exchange {
         }
     }
 
-    async fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
-        self.finish(); // a previous hop's connection goes back to the pool if it can
+    /// Connects as the call asks (`now`: the clock read before asking).
+    async fn connect(&mut self, to: ConnectTo, now: Instant) -> Result<(), Error> {
+        self.finish(now); // a previous hop's connection goes back to the pool if it can
         if to.restart_body {
             self.body.restart();
         }
-        match self.open(to).await {
-            Ok(conn) => self.call.connected(conn, now()),
+        let opened = self.open(to).await;
+        let now = crate::now();
+        // Nothing slow happens before the next step, so it can use this reading.
+        self.clock = Some(now);
+        match opened {
+            Ok(conn) => self.call.connected(conn, now),
             // The retry policy may answer with another attempt after a wait.
-            Err(e) => self.call.connect_failed(e, now()),
+            Err(e) => self.call.connect_failed(e, now),
         }
     }
 
@@ -306,9 +324,9 @@ impl Exchange {
         }
     }
 
-    /// The connection's part is over: pool it if the call says it may be reused, else close
-    /// it and free its slot.
-    fn finish(&mut self) {
+    /// The connection's part is over: pool it if the call says it may be reused (idle from
+    /// `now`), else close it and free its slot.
+    fn finish(&mut self, now: Instant) {
         let conn = self.call.take_connection();
         let Some(key) = self.slot.take() else {
             self.stream = None;
@@ -324,6 +342,7 @@ impl Exchange {
                         remote,
                         recording: self.recording.take(),
                     },
+                    now,
                 );
             }
             _ => self.client.pool.release(&key),
@@ -337,7 +356,7 @@ impl Drop for Exchange {
     fn drop(&mut self) {
         if self.slot.is_some() {
             self.call.finish_buffered();
-            self.finish();
+            self.finish(now());
         }
     }
 }

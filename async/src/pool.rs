@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use duet_core::Connection;
 use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
@@ -98,9 +99,9 @@ impl ConnectionPool {
         }
     }
 
-    /// Returns a reusable connection.
-    pub fn checkin(&self, key: &PoolKey, idle: Idle) {
-        self.lock().checkin(key, idle, crate::now());
+    /// Returns a reusable connection, idle from `now`.
+    pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
+        self.lock().checkin(key, idle, now);
         self.freed.notify_one();
     }
 

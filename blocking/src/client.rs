@@ -135,14 +135,16 @@ impl Client {
             request.set_body(body);
         }
         let (request, body) = request.into_parts(&inner.config);
+        let now = Instant::now();
         let call = Call::new(
             &self.inner.config,
             request,
             inner.tls.profile(flip),
-            Instant::now(),
+            now,
             SystemTime::now(),
         )?;
-        let mut exchange = Exchange::new(call, self.inner.clone(), flip, body.into_sender());
+        let body = body.into_sender();
+        let mut exchange = Exchange::new(call, self.inner.clone(), flip, body, now);
         let head = exchange.send()?;
         Response::new(head, exchange, self.inner.config.decompress)
     }

@@ -41,10 +41,20 @@ pub(crate) struct Exchange {
     /// The pool slot this exchange holds, by the key its connection was opened with (a
     /// redirect may move the call to another key before the connection is released).
     slot: Option<PoolKey>,
+    /// A clock reading taken moments ago with nothing slow since (the call's start, a pooled
+    /// connection handed over): the next step uses it instead of reading the clock again.
+    clock: Option<Instant>,
 }
 
 impl Exchange {
-    pub fn new(call: Box<Call>, client: Arc<Inner>, tls_flipped: bool, body: BodySender) -> Self {
+    /// An exchange for `call`, which started at `now`.
+    pub fn new(
+        call: Box<Call>,
+        client: Arc<Inner>,
+        tls_flipped: bool,
+        body: BodySender,
+        now: Instant,
+    ) -> Self {
         Exchange {
             call,
             client,
@@ -54,6 +64,7 @@ impl Exchange {
             remote: None,
             body,
             slot: None,
+            clock: Some(now),
         }
     }
 
@@ -90,8 +101,9 @@ impl Exchange {
     /// head, body bytes (copied into `buf`), or the end of the body.
     fn drive(&mut self, buf: &mut [u8]) -> Result<Step, Error> {
         loop {
-            // One clock read per step: the I/O below takes its deadlines from it too.
-            let now = Instant::now();
+            // One clock read per step (or a reading still current): the I/O below takes its
+            // deadlines from it too.
+            let now = self.clock.take().unwrap_or_else(Instant::now);
             match self.call.poll_action_max(now, buf.len().max(1))? {
                 Action::Response(head) => return Ok(Step::Head(head)),
                 Action::Data(data) => {
@@ -100,7 +112,7 @@ impl Exchange {
                     return Ok(Step::Data(n));
                 }
                 Action::Finished | Action::Upgraded => {
-                    self.finish();
+                    self.finish(now);
                     return Ok(Step::End);
                 }
                 Action::Connect(to) => self.connect(to, now)?,
@@ -146,21 +158,28 @@ impl Exchange {
 
     /// Connects as the call asks (`now`: the clock read before asking).
     fn connect(&mut self, to: ConnectTo, now: Instant) -> Result<(), Error> {
-        self.finish(); // a previous hop's connection goes back to the pool if it can
+        self.finish(now); // a previous hop's connection goes back to the pool if it can
         if to.restart_body {
             self.body.restart();
         }
-        match self.open(to, now) {
-            // A pooled connection is at hand at once; a new one took time to open.
-            Ok(Some(conn)) => self.call.connected(Some(conn), now),
-            Ok(None) => self.call.connected(None, Instant::now()),
+        let mut now = now;
+        let opened = self.open(to, &mut now);
+        // A pooled connection is at hand at once (`now` moved on if the pool made us wait);
+        // a new one took time to open.
+        if !matches!(opened, Ok(Some(_))) {
+            now = Instant::now();
+        }
+        // Nothing slow happens before the next step, so it can use this reading.
+        self.clock = Some(now);
+        match opened {
+            Ok(conn) => self.call.connected(conn, now),
             // The retry policy may answer with another attempt after a wait.
-            Err(e) => self.call.connect_failed(e, Instant::now()),
+            Err(e) => self.call.connect_failed(e, now),
         }
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    fn open(&mut self, to: ConnectTo, now: Instant) -> Result<Option<Box<Connection>>, Error> {
+    fn open(&mut self, to: ConnectTo, now: &mut Instant) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
         let acquired = self.client.pool.acquire(&to, pool_timeout, now)?;
         match acquired {
@@ -315,9 +334,9 @@ impl Exchange {
         }
     }
 
-    /// The connection's part is over: pool it if the call says it may be reused, else close
-    /// it and free its slot.
-    fn finish(&mut self) {
+    /// The connection's part is over: pool it if the call says it may be reused (idle from
+    /// `now`), else close it and free its slot.
+    fn finish(&mut self, now: Instant) {
         let conn = self.call.take_connection();
         let Some(key) = self.slot.take() else {
             self.stream = None;
@@ -333,6 +352,7 @@ impl Exchange {
                         remote,
                         recording: self.recording.take(),
                     },
+                    now,
                 );
             }
             _ => self.client.pool.release(&key),
@@ -346,7 +366,7 @@ impl Drop for Exchange {
     fn drop(&mut self) {
         if self.slot.is_some() {
             self.call.finish_buffered();
-            self.finish();
+            self.finish(Instant::now());
         }
     }
 }

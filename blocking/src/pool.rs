@@ -56,19 +56,19 @@ impl ConnectionPool {
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
     /// while the per-host cap is reached, until `to.pool_deadline` (`now`: the clock, read a
-    /// moment ago).
+    /// moment ago, and read again after a wait).
     pub fn acquire(
         &self,
         to: &ConnectTo,
         pool_timeout: Option<std::time::Duration>,
-        mut now: Instant,
+        now: &mut Instant,
     ) -> Result<Acquired, Error> {
         let mut pool = self.lock();
         loop {
             let checkout = if to.fresh {
-                pool.checkout_fresh(&to.key, now)
+                pool.checkout_fresh(&to.key, *now)
             } else {
-                pool.checkout(&to.key, now)
+                pool.checkout(&to.key, *now)
             };
             match checkout {
                 Checkout::Reuse(idle) if idle.stream.is_quiet() => {
@@ -80,9 +80,11 @@ impl ConnectionPool {
                     let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
                     let left = match to.pool_deadline {
                         None => None,
-                        Some(deadline) => {
-                            Some(deadline.checked_duration_since(now).ok_or_else(timed_out)?)
-                        }
+                        Some(deadline) => Some(
+                            deadline
+                                .checked_duration_since(*now)
+                                .ok_or_else(timed_out)?,
+                        ),
                     };
                     self.waiting.fetch_add(1, Ordering::Relaxed);
                     pool = match left {
@@ -95,16 +97,16 @@ impl ConnectionPool {
                         }
                     };
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
-                    now = Instant::now();
+                    *now = Instant::now();
                 }
             }
         }
     }
 
-    /// Returns a reusable connection.
-    pub fn checkin(&self, key: &PoolKey, idle: Idle) {
+    /// Returns a reusable connection, idle from `now`.
+    pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
         let mut pool = self.lock();
-        pool.checkin(key, idle, Instant::now());
+        pool.checkin(key, idle, now);
         self.wake_one(pool);
     }
 
