@@ -24,6 +24,11 @@
 //! nothing is buffered ([`Connection::direct_body_len`]); the decoder only counts them. How
 //! much to read into the buffer is [`Connection::read_len`]'s call.
 //!
+//! Request body bytes are queued behind the head three ways: copied ([`Connection::send_body`]),
+//! read by the driver straight into the connection's room ([`Connection::body_room`]), or
+//! handed over in a shared buffer ([`Connection::send_body_shared`]). Either of the last two
+//! goes out uncopied; whatever is queued after it keeps the order.
+//!
 //! When both halves are `Done`, the connection is reusable if framing and headers allow it,
 //! no byte arrived beyond the response, the server has not closed, and no error happened; then
 //! [`Connection::start_next_cycle`] returns both halves to `Idle`. Any error is sticky: every
@@ -289,13 +294,22 @@ impl Connection {
     /// then [`body_filled`](Self::body_filled) says how many it wrote. Nothing is queued
     /// until then, so asking again (say, after a read that had to wait) is harmless. `None`
     /// outside [`SendState::Body`] or after an error.
+    ///
+    /// For a body of declared length the room is no larger than what is left of it, plus one
+    /// byte: a source longer than declared still shows ([`LocalError::BodyTooLong`]).
     pub fn body_room(&mut self, max: usize) -> Option<&mut [u8]> {
-        if self.error.is_some() || !matches!(self.send, Send::Body(_)) {
-            return None;
-        }
+        let max = match self.send {
+            _ if self.error.is_some() => return None,
+            Send::Body(BodyWriter::Length { declared, sent }) => {
+                let left = usize::try_from(declared - sent).unwrap_or(usize::MAX);
+                max.min(left.saturating_add(1))
+            }
+            Send::Body(BodyWriter::Chunked) => max,
+            _ => return None,
+        };
         self.settle_room();
         if self.room.len() < max {
-            self.room.resize(max, 0); // once per connection: later pieces reuse it
+            self.room.resize(max, 0); // once per exchange: later pieces reuse it
         }
         self.room_given = max;
         Some(&mut self.room[..max])
@@ -497,10 +511,14 @@ mod tests {
             buf[..n].copy_from_slice(&rest[..n]);
             conn.commit_input(n);
             rest = &rest[n..];
-            while let Some(event) = conn.poll_event().unwrap() {
-                if event == Event::EndOfMessage {
-                    break;
-                }
+            drain(conn);
+        }
+    }
+
+    fn drain(conn: &mut Connection) {
+        while let Some(event) = conn.poll_event().unwrap() {
+            if event == Event::EndOfMessage {
+                break;
             }
         }
     }
@@ -519,15 +537,17 @@ mod tests {
         }
         conn.send_end(None).unwrap();
         write_all(&mut conn);
-        let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n".to_vec();
-        response.resize(response.len() + 300_000, b'x');
-        read_all(&mut conn, &response);
-        assert!(
-            conn.received.room() > receive::INITIAL_READ,
-            "reads grew the buffer"
-        );
+        // Reads that fill the buffer grow the read size; then the rest of the response
+        // arrives in one large piece (as a caller may hand it over).
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n";
+        let mut response = head.to_vec();
+        response.resize(head.len() + 300_000, b'x');
+        read_all(&mut conn, &response[..40_000]);
+        conn.handle_input(&response[40_000..]);
+        drain(&mut conn);
+        assert!(conn.received.room() > 200_000, "the input grew the buffer");
         assert!(conn.read_size > receive::INITIAL_READ);
-        assert!(!conn.room.is_empty());
+        assert_eq!(conn.room.len(), 64 * 1024);
 
         conn.start_next_cycle().unwrap();
         assert_eq!(conn.received.room(), 0);
@@ -535,17 +555,49 @@ mod tests {
         assert!(conn.room.is_empty() && conn.room.capacity() == 0);
         assert!(conn.transmit.capacity() <= receive::INITIAL_READ);
 
-        // Small exchanges keep their small buffers from one cycle to the next.
-        put(&mut conn, 0);
+        // Smaller exchanges keep their buffers from one cycle to the next, even one whose
+        // head took a second, larger read.
+        for pad in [10, 12_000] {
+            put(&mut conn, 0);
+            write_all(&mut conn);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nX-Pad: {}\r\nContent-Length: 2\r\n\r\nok",
+                "p".repeat(pad)
+            );
+            read_all(&mut conn, response.as_bytes());
+            let (room, read_size) = (conn.received.room(), conn.read_size);
+            assert!(room > 0 && room <= 64 * 1024, "{pad}: {room}");
+            conn.start_next_cycle().unwrap();
+            assert_eq!(
+                conn.received.room(),
+                room,
+                "{pad}: freed, to regrow each time"
+            );
+            assert_eq!(conn.read_size, read_size);
+        }
+    }
+
+    #[test]
+    fn the_room_for_a_body_of_declared_length_is_what_is_left_plus_one() {
+        let mut conn = Connection::default();
+        put(&mut conn, 5);
         write_all(&mut conn);
-        read_all(&mut conn, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        let room = conn.received.room();
-        assert!(room > 0 && room <= receive::INITIAL_READ);
-        conn.start_next_cycle().unwrap();
+        assert_eq!(conn.body_room(64 * 1024).unwrap().len(), 6);
+        conn.body_filled(2).unwrap();
+        write_all(&mut conn);
+        assert_eq!(conn.body_room(64 * 1024).unwrap().len(), 4);
+        assert_eq!(conn.body_room(2).unwrap().len(), 2, "never more than asked");
+        conn.body_filled(2).unwrap();
+        write_all(&mut conn);
+        // One byte is left; the room's extra byte catches a source that runs on.
+        assert_eq!(conn.body_room(64 * 1024).unwrap().len(), 2);
         assert_eq!(
-            conn.received.room(),
-            room,
-            "not freed and regrown each time"
+            conn.body_filled(2).unwrap_err(),
+            Error::from(LocalError::BodyTooLong {
+                declared: 5,
+                attempted: 6
+            })
         );
+        assert!(conn.room.len() < 64, "no 64 KiB room for a 5-byte body");
     }
 }

@@ -311,8 +311,9 @@ impl Connection {
         self.framing = None;
         self.interim = 0;
         // An idle connection keeps small buffers: what a large response or body grew is
-        // given back (the next large transfer grows it again), and reads start small.
-        if self.received.release_if_larger(INITIAL_READ) {
+        // given back (the next large transfer grows it again), and reads start small. A
+        // buffer one read fills (a large head) is kept, not regrown for every response.
+        if self.received.release_if_larger(MAX_READ) {
             self.read_size = INITIAL_READ;
         }
         if !self.room.is_empty() {

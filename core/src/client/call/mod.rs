@@ -160,8 +160,9 @@ pub enum Action<'a> {
         /// Fail with [`Call::handle_timeout`] if no byte can be written by then.
         deadline: Option<Instant>,
     },
-    /// Read the body source and pass bytes to [`Call::send_body`], or call
-    /// [`Call::send_end`] at its end.
+    /// Read the body source and pass bytes to [`Call::send_body`] (or, without a copy, read
+    /// them into [`Call::body_room`] or hand them over with [`Call::send_body_shared`]), or
+    /// call [`Call::send_end`] at its end.
     SendBody,
     /// Read from the connection into [`Call::input_buffer`] and [`Call::commit_input`]
     /// ([`Call::handle_eof`] on end of stream). A driver reading body bytes for its caller
