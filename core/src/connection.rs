@@ -272,8 +272,8 @@ impl Connection {
 
     /// Queues body bytes (framed as chunks for a chunked body), copying them. Allowed in
     /// [`SendState::Body`]. Errors (fatal): [`LocalError::BodyTooLong`],
-    /// [`LocalError::WrongState`]. A streamed body can skip the copy: see
-    /// [`body_room`](Self::body_room).
+    /// [`LocalError::WrongState`]. The copy can be skipped: see
+    /// [`body_room`](Self::body_room) and [`send_body_shared`](Self::send_body_shared).
     pub fn send_body(&mut self, data: &[u8]) -> Result<(), Error> {
         self.admit_body(data.len(), "send_body")?;
         self.transmit.extend_from_slice(data);
