@@ -146,23 +146,30 @@ impl Client {
         run(self.clone(), request).await
     }
 
+    /// The client's authenticator, when `request` has no credentials of its own.
+    fn authenticator_for<'a>(&'a self, request: &Request) -> Option<&'a Arc<dyn Authenticate>> {
+        self.inner
+            .authenticator
+            .as_ref()
+            .filter(|_| request.auth().is_none())
+    }
+
     /// Whether `request` needs asynchronous work before its exchange can start: asking the
     /// authenticator, or reading a streamed body into memory for an auth scheme that signs it.
     fn needs_preparing(&self, request: &Request) -> bool {
-        (self.inner.authenticator.is_some() && request.auth().is_none())
-            || request.auth_needs_body(&self.inner.config)
+        self.authenticator_for(request).is_some() || request.auth_needs_body(&self.inner.config)
     }
 
+    /// Does what [`needs_preparing`](Self::needs_preparing) found.
     async fn prepare(&self, mut request: Request) -> Result<Request, Error> {
-        let inner = &self.inner;
-        if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
+        if let Some(authenticator) = self.authenticator_for(&request) {
             let auth = authenticator
                 .authenticate(request.url())
                 .await
                 .map_err(|e| e.with_url(request.url()))?;
             request.set_auth(auth);
         }
-        if request.auth_needs_body(&inner.config) {
+        if request.auth_needs_body(&self.inner.config) {
             let body = request.take_body().into_buffered().await?;
             request.set_body(body);
         }

@@ -121,32 +121,51 @@ impl Client {
 
     /// Sends a request; returns once the response head has arrived.
     pub fn execute(&self, request: Request) -> Result<Response, Error> {
-        let inner = &self.inner;
-        let flip = inner.tls.flips(request.verify_tls());
-        let mut request = request;
-        if let (Some(authenticator), None) = (&inner.authenticator, request.auth()) {
+        let request = self.prepare(request)?;
+        let mut exchange = self.start(request)?;
+        let head = exchange.send()?;
+        Response::new(head, exchange, self.inner.config.decompress)
+    }
+
+    /// The client's authenticator, when `request` has no credentials of its own.
+    fn authenticator_for<'a>(&'a self, request: &Request) -> Option<&'a Arc<dyn Authenticate>> {
+        self.inner
+            .authenticator
+            .as_ref()
+            .filter(|_| request.auth().is_none())
+    }
+
+    /// The work before a request's exchange can start: asking the authenticator, and reading
+    /// a streamed body into memory for an auth scheme that signs it.
+    fn prepare(&self, mut request: Request) -> Result<Request, Error> {
+        if let Some(authenticator) = self.authenticator_for(&request) {
             let auth = authenticator
                 .authenticate(request.url())
                 .map_err(|e| e.with_url(request.url()))?;
             request.set_auth(auth);
         }
-        if request.auth_needs_body(&inner.config) {
+        if request.auth_needs_body(&self.inner.config) {
             let body = request.take_body().into_buffered()?;
             request.set_body(body);
         }
+        Ok(request)
+    }
+
+    /// The exchange for a prepared request, not started yet.
+    fn start(&self, request: Request) -> Result<Exchange, Error> {
+        let inner = &self.inner;
+        let flip = inner.tls.flips(request.verify_tls());
         let (request, body) = request.into_parts(&inner.config);
         let now = Instant::now();
         let call = Call::new(
-            &self.inner.config,
+            &inner.config,
             request,
             inner.tls.profile(flip),
             now,
             SystemTime::now(),
         )?;
         let body = body.into_sender();
-        let mut exchange = Exchange::new(call, self.inner.clone(), flip, body, now);
-        let head = exchange.send()?;
-        Response::new(head, exchange, self.inner.config.decompress)
+        Ok(Exchange::new(call, inner.clone(), flip, body, now))
     }
 }
 

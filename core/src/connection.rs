@@ -553,7 +553,7 @@ mod tests {
         assert_eq!(conn.received.room(), 0);
         assert_eq!(conn.read_size, receive::INITIAL_READ);
         assert!(conn.room.is_empty() && conn.room.capacity() == 0);
-        assert!(conn.transmit.capacity() <= receive::INITIAL_READ);
+        assert!(conn.transmit.capacity() <= receive::IDLE_TRANSMIT);
 
         // Smaller exchanges keep their buffers from one cycle to the next, even one whose
         // head took a second, larger read.

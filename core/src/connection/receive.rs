@@ -11,6 +11,9 @@ pub(super) const INITIAL_READ: usize = 8 * 1024;
 /// The largest read size [`Connection::read_len`] grows to.
 const MAX_READ: usize = 64 * 1024;
 
+/// The transmit buffer an idle connection keeps (room for a usual request head).
+pub(super) const IDLE_TRANSMIT: usize = 8 * 1024;
+
 impl Connection {
     /// Adds received bytes. Then drain [`poll_event`](Self::poll_event).
     ///
@@ -64,8 +67,8 @@ impl Connection {
     /// chunk's data (so that data can then be read straight to the caller instead of copied),
     /// else the connection's read size. That starts at 8 KiB and doubles, up to 64 KiB, each
     /// time a read fills it, so a connection that carries small responses keeps a small
-    /// buffer and one that streams through it gets large reads. Between exchanges it starts
-    /// over (see [`start_next_cycle`](Self::start_next_cycle)).
+    /// buffer and one that streams through it gets large reads. It starts over when an
+    /// exchange grew the buffer past 64 KiB (see [`start_next_cycle`](Self::start_next_cycle)).
     pub fn read_len(&self, max: usize) -> usize {
         let framing = matches!(&self.recv, Recv::Chunked(decoder)
             if self.received.is_empty() && decoder.large_chunk_framing_ahead());
@@ -319,7 +322,7 @@ impl Connection {
         if !self.room.is_empty() {
             self.room = Vec::new();
         }
-        if self.transmit.capacity() > INITIAL_READ {
+        if self.transmit.capacity() > IDLE_TRANSMIT {
             self.transmit = Vec::new();
         }
         Ok(())
