@@ -54,7 +54,8 @@ impl Call {
     fn start_proxy_auth(&mut self) -> Result<(), Error> {
         self.proxy_flow = None;
         self.proxy_rounds = 0;
-        let forward = super::tunnel::absolute_form(self.proxy.as_ref(), self.key.origin.is_tls());
+        let forward =
+            super::tunnel::absolute_form(self.key.proxy.as_ref(), self.key.origin.is_tls());
         let (Some(auth), true) = (&self.session.config.proxy_auth, forward) else {
             return Ok(());
         };

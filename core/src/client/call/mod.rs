@@ -240,8 +240,10 @@ pub struct Call {
     body: BodyPlan,
     tls_profile: u64,
     session: Session,
-    /// A response being drained before the call moves on, and how many bytes were.
-    draining: Option<(Drain, u64)>,
+    /// A response being drained before the call moves on, and how many bytes were. The
+    /// fields a plain exchange leaves empty are boxed, so a call stays small enough for the
+    /// allocator's fast path.
+    draining: Option<Box<(Drain, u64)>>,
     /// The credential source for this request, and the flow for the current hop.
     auth: Option<Arc<dyn Auth>>,
     flow: Option<Box<dyn AuthFlow>>,
@@ -254,25 +256,25 @@ pub struct Call {
     /// Retries by policy (failed attempts and retryable statuses), with the driver's entropy:
     /// the request's own policy if it has one (else the client's), and the state, made at
     /// the first decision.
-    retry_policy: Option<RetryPolicy>,
-    retry: Option<RetryState>,
+    retry_policy: Option<Box<RetryPolicy>>,
+    retry: Option<Box<RetryState>>,
     entropy: fn() -> [u8; 16],
     /// Whether any byte of the current attempt's request went out.
     sent_any: bool,
-    /// The proxy for the current hop, and the routing to choose one per hop.
-    proxy: Option<Proxy>,
-    proxy_override: Option<Option<Proxy>>,
+    /// The request's own routing, instead of the client's proxies (the current hop's proxy is
+    /// the pool key's).
+    proxy_override: Option<Box<Option<Proxy>>>,
     /// A tunnel being set up on a new connection to the proxy, and an error met while
     /// reading for it.
     tunnel: Option<Tunnel>,
-    tunnel_error: Option<Error>,
+    tunnel_error: Option<Box<Error>>,
     /// The origin's address resolved by the driver, for `socks5://` (local DNS).
     resolved_target: Option<std::net::IpAddr>,
     /// The flow answering the current proxy challenge (credentials are the client's).
     proxy_flow: Option<crate::auth::ProxyFlow>,
     proxy_rounds: usize,
     /// The CONNECT head of the tunnel being set up (kept to send again after a 407).
-    connect_head: Option<RequestHead>,
+    connect_head: Option<Box<RequestHead>>,
     /// A 407 to the CONNECT is being read before it is sent again with credentials.
     tunnel_retrying: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
@@ -288,7 +290,7 @@ pub struct Call {
     retried: bool,
     received_any: bool,
     got_head: bool,
-    trailers: Option<Headers>,
+    trailers: Option<Box<Headers>>,
     /// The deadline and phase of the last I/O action handed out.
     waiting: Option<(Instant, TimeoutPhase)>,
 }
@@ -322,14 +324,7 @@ impl Call {
             entropy,
             proxy: proxy_override,
         } = request;
-        let proxy = match &proxy_override {
-            Some(chosen) => chosen.clone(),
-            None => config
-                .proxies
-                .as_ref()
-                .and_then(|p| p.select(&url))
-                .cloned(),
-        };
+        let proxy = route(config, proxy_override.as_ref(), &url);
         // Credentials: the request's own, else the URL's userinfo, else the client's.
         let auth = match (auth, BasicAuth::from_userinfo(&url)) {
             (Some(auth), _) => Some(auth),
@@ -344,7 +339,7 @@ impl Call {
         let head = session.head(&method, &url, &headers, now, proxy.as_ref())?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
         let mut call = Box::new(Call {
-            key: Self::key(origin, tls_profile, proxy.clone()),
+            key: Self::key(origin, tls_profile, proxy),
             body: body_plan(&method, body),
             method,
             url,
@@ -359,12 +354,11 @@ impl Call {
             body_bytes,
             rewind: false,
             replay: None,
-            retry_policy: retry,
+            retry_policy: retry.map(Box::new),
             retry: None,
             entropy,
             sent_any: false,
-            proxy,
-            proxy_override,
+            proxy_override: proxy_override.map(Box::new),
             tunnel: None,
             tunnel_error: None,
             resolved_target: None,
@@ -441,7 +435,7 @@ impl Call {
 
     /// The trailer fields, once a chunked body with trailers has ended.
     pub fn trailers(&self) -> Option<&Headers> {
-        self.trailers.as_ref()
+        self.trailers.as_deref()
     }
 
     fn deadline(
@@ -495,6 +489,7 @@ impl Call {
                     pool_deadline,
                     connect_deadline,
                     resolve_origin: self
+                        .key
                         .proxy
                         .as_ref()
                         .is_some_and(|p| p.scheme() == ProxyScheme::Socks5),
@@ -574,15 +569,15 @@ impl Call {
                     self.got_head = true;
                     self.session.received(&self.url, &head, now);
                     if let Some(wait) = self.retry_status(&head, now) {
-                        self.draining = Some((Drain::Backoff(wait), 0));
+                        self.draining = Some(Box::new((Drain::Backoff(wait), 0)));
                         continue;
                     }
                     if self.auth_wants_body(&head) {
-                        self.draining = Some((Drain::Respond(head, Vec::new()), 0));
+                        self.draining = Some(Box::new((Drain::Respond(head, Vec::new()), 0)));
                         continue;
                     }
                     if self.auth_step(&head, None)? == AuthStep::Retry {
-                        self.draining = Some((Drain::Retry, 0));
+                        self.draining = Some(Box::new((Drain::Retry, 0)));
                         continue;
                     }
                     match self.session.chain.next_hop(
@@ -604,7 +599,7 @@ impl Call {
                                 return self.fail(error);
                             }
                             self.session.record(&self.url, &head);
-                            self.draining = Some((Drain::Redirect(next), 0));
+                            self.draining = Some(Box::new((Drain::Redirect(next), 0)));
                         }
                         Err(e) => {
                             let error = self.session.redirect_error(e, &self.url);
@@ -613,7 +608,7 @@ impl Call {
                     }
                 }
                 Some(Output::Data(range)) => {
-                    let Some((drain, drained)) = &mut self.draining else {
+                    let Some((drain, drained)) = self.draining.as_deref_mut() else {
                         return Ok(Action::Data(
                             self.conn.as_ref().expect("connected").output_data(range),
                         ));
@@ -636,7 +631,7 @@ impl Call {
                         return self.poll_action_max(now, max_data);
                     }
                 }
-                Some(Output::Trailers(trailers)) => self.trailers = Some(trailers),
+                Some(Output::Trailers(trailers)) => self.trailers = Some(Box::new(trailers)),
                 Some(Output::End) if self.draining.is_some() => {
                     if let Some(head) = self.after_drain(now)? {
                         return Ok(Action::Response(head));
@@ -724,16 +719,11 @@ impl Call {
             Ok(origin) => origin,
             Err(e) => return self.fail(e),
         };
-        let proxy = match &self.proxy_override {
-            Some(chosen) => chosen.clone(),
-            None => self
-                .session
-                .config
-                .proxies
-                .as_ref()
-                .and_then(|p| p.select(&next.url))
-                .cloned(),
-        };
+        let proxy = route(
+            &self.session.config,
+            self.proxy_override.as_deref(),
+            &next.url,
+        );
         let head =
             match self
                 .session
@@ -747,8 +737,7 @@ impl Call {
             BodyAction::Drop => body_plan(&next.method, BodyPlan::NONE),
         };
         self.restart_body = next.body == BodyAction::Keep;
-        self.key = Self::key(origin, self.tls_profile, proxy.clone());
-        self.proxy = proxy;
+        self.key = Self::key(origin, self.tls_profile, proxy);
         self.resolved_target = None;
         self.head = head;
         self.method = next.method;
@@ -1054,19 +1043,21 @@ impl Call {
     /// The retry state, made at the first decision: the policy, and the request's start
     /// for its time budget.
     fn retry_state<'a>(
-        state: &'a mut Option<RetryState>,
-        own: &mut Option<RetryPolicy>,
+        state: &'a mut Option<Box<RetryState>>,
+        own: &mut Option<Box<RetryPolicy>>,
         session: &Session,
     ) -> &'a mut RetryState {
         state.get_or_insert_with(|| {
-            let policy = own.take().unwrap_or_else(|| session.config.retry.clone());
-            RetryState::new(policy, session.started())
+            let policy = own
+                .take()
+                .map_or_else(|| session.config.retry.clone(), |own| *own);
+            Box::new(RetryState::new(policy, session.started()))
         })
     }
 
     /// The wait before retrying a response with this status, if the policy retries it.
     fn retry_status(&mut self, head: &ResponseHead, now: Instant) -> Option<Duration> {
-        let policy = match (&self.retry, &self.retry_policy) {
+        let policy = match (self.retry.as_deref(), self.retry_policy.as_deref()) {
             (Some(state), _) => state.policy(),
             (None, Some(own)) => own,
             (None, None) => &self.session.config.retry,
@@ -1141,7 +1132,7 @@ impl Call {
                     self.state = State::Finished;
                     return true;
                 }
-                Ok(Some(Output::Trailers(t))) => self.trailers = Some(t),
+                Ok(Some(Output::Trailers(t))) => self.trailers = Some(Box::new(t)),
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => {
                     self.state = State::Failed;
@@ -1149,6 +1140,15 @@ impl Call {
                 }
             }
         }
+    }
+}
+
+/// The proxy a hop to `url` goes through: the request's own choice (`Some(None)`: direct),
+/// else the client's proxies for that URL.
+fn route(config: &ClientConfig, own: Option<&Option<Proxy>>, url: &Url) -> Option<Proxy> {
+    match own {
+        Some(chosen) => chosen.clone(),
+        None => config.proxies.as_ref().and_then(|p| p.select(url)).cloned(),
     }
 }
 

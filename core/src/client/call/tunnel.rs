@@ -69,7 +69,7 @@ fn proxy_error(message: impl Into<String>) -> Error {
 impl Call {
     /// Whether a new connection needs a tunnel before the request.
     pub(super) fn needs_tunnel(&self) -> bool {
-        match &self.proxy {
+        match &self.key.proxy {
             Some(p) => p.scheme().is_socks() || self.key.origin.is_tls(),
             None => false,
         }
@@ -77,7 +77,7 @@ impl Call {
 
     /// Starts the tunnel on a new connection to the proxy.
     pub(super) fn start_tunnel(&mut self, now: Instant) -> Result<(), Error> {
-        let proxy = self.proxy.clone().expect("a proxy");
+        let proxy = self.key.proxy.clone().expect("a proxy");
         let origin = &self.key.origin;
         let tunnel = if proxy.scheme().is_socks() {
             self.socks_tunnel(&proxy)?
@@ -115,7 +115,7 @@ impl Call {
             }
             let mut conn = Connection::new(self.session.config.limits.clone());
             conn.send_request(&head, RequestBody::None, now)?;
-            self.connect_head = Some(head);
+            self.connect_head = Some(Box::new(head));
             self.tunnel_retrying = false;
             Tunnel::Connect(Box::new(conn))
         };
@@ -126,7 +126,7 @@ impl Call {
     /// The next step while the tunnel is set up.
     pub(super) fn tunnel_step(&mut self, now: Instant) -> Result<TunnelStep, Error> {
         if let Some(e) = self.tunnel_error.take() {
-            return Err(e);
+            return Err(*e);
         }
         let deadline = self.deadline(now, self.timeouts.connect, TimeoutPhase::Connect);
         let open = match self.tunnel.as_mut().expect("a tunnel") {
@@ -297,7 +297,7 @@ impl Call {
             _ => Ok(()),
         };
         if let Err(e) = result {
-            self.tunnel_error = Some(e);
+            self.tunnel_error = Some(Box::new(e));
         }
     }
 
@@ -308,7 +308,7 @@ impl Call {
             #[cfg(feature = "socks")]
             Some(Tunnel::Socks(handshake, _)) => {
                 if let Err(e) = handshake.handle_eof() {
-                    self.tunnel_error = Some(Error::new(ErrorKind::Proxy, e));
+                    self.tunnel_error = Some(Box::new(Error::new(ErrorKind::Proxy, e)));
                 }
             }
             _ => {}
