@@ -109,7 +109,10 @@ impl Exchange {
         loop {
             // One clock read per step, or a reading still current.
             let now = self.clock.take().unwrap_or_else(crate::now);
-            match self.call.poll_action_max(now, max.max(1))? {
+            // A statement of its own: inside the `match` the `?`'s temporary would be kept
+            // across every await below, a second copy of the action in this future.
+            let action = self.call.poll_action_max(now, max.max(1))?;
+            match action {
                 Action::Response(head) => return Ok(Step::Head(head)),
                 Action::Data(data) => {
                     let n = data.len().min(max);
@@ -120,9 +123,24 @@ impl Exchange {
                     self.finish(now);
                     return Ok(Step::End);
                 }
-                // Boxed: opening a connection (resolving, TCP, TLS, a tunnel) is a large state
-                // machine, and inline it would make every request's future as large.
-                Action::Connect(to) => Box::pin(self.connect(to, now)).await?,
+                Action::Connect(to) => {
+                    self.finish(now); // a previous hop's connection goes back to the pool
+                    if to.restart_body {
+                        self.body.restart();
+                    }
+                    match self.client.pool.take_idle(&to, now) {
+                        // At hand at once: the next step can use this clock reading.
+                        Some(idle) => {
+                            self.clock = Some(now);
+                            let conn = self.adopt(to.key, idle);
+                            self.call.connected(Some(conn), now)?;
+                        }
+                        // Boxed: waiting for a pool slot or opening a connection (resolving,
+                        // TCP, TLS, a tunnel) is a large state machine, and inline it would
+                        // make every request's future as large.
+                        None => Box::pin(self.connect(to)).await?,
+                    }
+                }
                 Action::Transmit { bytes, deadline } => {
                     let written = self
                         .stream
@@ -160,12 +178,9 @@ impl Exchange {
         }
     }
 
-    /// Connects as the call asks (`now`: the clock read before asking).
-    async fn connect(&mut self, to: ConnectTo, now: Instant) -> Result<(), Error> {
-        self.finish(now); // a previous hop's connection goes back to the pool if it can
-        if to.restart_body {
-            self.body.restart();
-        }
+    /// Connects as the call asks, when no idle connection was at hand: waits for one or for
+    /// a slot to open one.
+    async fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
         let opened = self.open(to).await;
         let now = crate::now();
         // Nothing slow happens before the next step, so it can use this reading.
@@ -177,18 +192,21 @@ impl Exchange {
         }
     }
 
+    /// Takes over an idle connection from `key`'s slot; the engine's state is returned.
+    fn adopt(&mut self, key: PoolKey, idle: Idle) -> Box<Connection> {
+        self.slot = Some(key);
+        self.stream = Some(idle.stream);
+        self.remote = idle.remote;
+        self.recording = idle.recording;
+        idle.conn
+    }
+
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
     async fn open(&mut self, to: ConnectTo) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
         let acquired = self.client.pool.acquire(&to, pool_timeout).await?;
         match acquired {
-            Acquired::Reuse(idle) => {
-                self.slot = Some(to.key);
-                self.stream = Some(idle.stream);
-                self.remote = idle.remote;
-                self.recording = idle.recording;
-                Ok(Some(idle.conn))
-            }
+            Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
             Acquired::Open => {
                 self.slot = Some(to.key.clone());
                 let origin = &to.key.origin;

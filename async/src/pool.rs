@@ -99,6 +99,22 @@ impl ConnectionPool {
         }
     }
 
+    /// An idle connection for `to.key` that still looks usable, taken at once: no waiting,
+    /// and no slot counted when there is none (then [`acquire`](Self::acquire) decides).
+    pub fn take_idle(&self, to: &ConnectTo, now: Instant) -> Option<Idle> {
+        if to.fresh {
+            return None;
+        }
+        let mut pool = self.lock();
+        while let Some(idle) = pool.take_idle(&to.key, now) {
+            if idle.stream.is_quiet() {
+                return Some(idle);
+            }
+            pool.release(&to.key); // closed or chatty while idle: drop it
+        }
+        None
+    }
+
     /// Returns a reusable connection, idle from `now`.
     pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
         self.lock().checkin(key, idle, now);

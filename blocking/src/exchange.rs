@@ -178,18 +178,21 @@ impl Exchange {
         }
     }
 
+    /// Takes over an idle connection from `key`'s slot; the engine's state is returned.
+    fn adopt(&mut self, key: PoolKey, idle: Idle) -> Box<Connection> {
+        self.slot = Some(key);
+        self.stream = Some(idle.stream);
+        self.remote = idle.remote;
+        self.recording = idle.recording;
+        idle.conn
+    }
+
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
     fn open(&mut self, to: ConnectTo, now: &mut Instant) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
         let acquired = self.client.pool.acquire(&to, pool_timeout, now)?;
         match acquired {
-            Acquired::Reuse(idle) => {
-                self.slot = Some(to.key);
-                self.stream = Some(idle.stream);
-                self.remote = idle.remote;
-                self.recording = idle.recording;
-                Ok(Some(idle.conn))
-            }
+            Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
             Acquired::Open => {
                 self.slot = Some(to.key.clone());
                 let mounted = self.client.mounts.select(self.call.url()).cloned();

@@ -54,7 +54,9 @@ impl<T> Pool<T> {
     /// The newest idle connection for `key` that has not expired, or permission to open one,
     /// or `Full`. Expired idle connections for `key` are dropped on the way.
     pub fn checkout(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
-        let idle_timeout = self.config.idle_timeout;
+        if let Some(conn) = self.take_idle(key, now) {
+            return Checkout::Reuse(conn);
+        }
         // Look up first: the entry API would clone the key (a host name) on every checkout.
         if !self.hosts.contains_key(key) {
             self.hosts.insert(
@@ -66,13 +68,6 @@ impl<T> Pool<T> {
             );
         }
         let host = self.hosts.get_mut(key).expect("inserted above");
-        let before = host.idle.len();
-        host.idle
-            .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);
-        host.open -= before - host.idle.len();
-        if let Some((conn, _)) = host.idle.pop() {
-            return Checkout::Reuse(conn);
-        }
         match self.config.max_connections_per_host {
             Some(cap) if host.open >= cap => Checkout::Full,
             _ => {
@@ -80,6 +75,19 @@ impl<T> Pool<T> {
                 Checkout::Open
             }
         }
+    }
+
+    /// The newest idle connection for `key` that has not expired, if there is one: unlike
+    /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
+    /// none. Expired idle connections for `key` are dropped on the way.
+    pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<T> {
+        let idle_timeout = self.config.idle_timeout;
+        let host = self.hosts.get_mut(key)?;
+        let before = host.idle.len();
+        host.idle
+            .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);
+        host.open -= before - host.idle.len();
+        host.idle.pop().map(|(conn, _)| conn)
     }
 
     /// Like [`checkout`](Self::checkout) but never reuses: for the retry after a pooled
@@ -251,6 +259,36 @@ mod tests {
         );
         pool.clear_idle();
         assert_eq!(pool.open_count(&key(1)), 2);
+    }
+
+    #[test]
+    fn take_idle_reserves_nothing() {
+        let t = Instant::now();
+        let mut pool = Pool::new(config(4, Some(2)));
+        assert_eq!(pool.take_idle(&key(1), t), None, "an unknown key has none");
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        assert_eq!(pool.take_idle(&key(1), t), None, "both open ones are busy");
+        assert_eq!(pool.open_count(&key(1)), 2, "and no slot was counted");
+        pool.checkin(&key(1), "a", t);
+        pool.checkin(&key(1), "b", t + Duration::from_secs(1));
+        assert_eq!(pool.take_idle(&key(1), t), Some("b"), "the newest first");
+        assert_eq!(
+            pool.take_idle(&key(1), t + Duration::from_secs(90)),
+            None,
+            "\"a\" expired"
+        );
+        assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 1));
+        assert_eq!(
+            pool.checkout(&key(1), t),
+            Checkout::Open,
+            "\"a\" freed its slot"
+        );
+        assert_eq!(
+            pool.checkout(&key(1), t),
+            Checkout::Full,
+            "\"b\" is still out"
+        );
     }
 
     #[test]
