@@ -26,7 +26,7 @@ enum Step {
 
 /// One request in flight: its call, its connection, and its body.
 pub(crate) struct Exchange {
-    /// Boxed: a call is a few KiB, and an exchange moves (into its response, and as part of
+    /// Boxed: a call is about a KiB, and an exchange moves (into its response, and as part of
     /// the futures that hold it).
     call: Box<Call>,
     client: Arc<Inner>,

@@ -615,3 +615,13 @@ fn a_redirect_being_drained_is_not_read_into_the_callers_buffer() {
     assert_eq!((status, body.len(), finished), (None, 0, false));
     assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Buffer(4096));
 }
+
+/// A call is boxed once per request: kept within glibc's thread cache (1032 bytes), the box
+/// comes from the allocator's fast path. A field that makes it larger belongs in one of the
+/// boxed parts a plain exchange leaves empty.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_call_stays_within_the_allocators_fast_path() {
+    let size = std::mem::size_of::<Call>();
+    assert!(size <= 1024, "Call is {size} bytes");
+}

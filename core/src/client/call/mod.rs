@@ -301,7 +301,7 @@ impl Call {
     /// and `wall` the matching wall-clock time (for cookie lifetimes). Fails before any I/O on
     /// an unusable URL or header.
     ///
-    /// The call comes boxed: it is a few KiB, and the drivers keep it in place while their
+    /// The call comes boxed: it is about a KiB, and the drivers keep it in place while their
     /// exchange and its response move around.
     pub fn new(
         config: &Arc<ClientConfig>,
