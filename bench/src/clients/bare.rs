@@ -32,13 +32,16 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
             )])
         }
         Scenario::NewConnection => {
+            // One receive buffer for all the connections: the floor does not zero 64 KiB
+            // for each of them.
             let request = get_request(job, &job.path());
+            let mut buf = new_buf();
             for _ in 0..job.warmup {
-                small(&mut Conn::open(job.server)?, &request)?;
+                buf = small_on_new(job.server, buf, &request)?;
             }
             let meter = Meter::start();
             for _ in 0..job.requests {
-                small(&mut Conn::open(job.server)?, &request)?;
+                buf = small_on_new(job.server, buf, &request)?;
             }
             Ok(vec![meter.stop(
                 job.requests,
@@ -83,6 +86,13 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
 
 fn get_request(job: &Job, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", job.server).into_bytes()
+}
+
+/// One small request on a new connection that reads into `buf`; the buffer is handed back.
+fn small_on_new(server: SocketAddr, buf: Box<[u8]>, request: &[u8]) -> Result<Box<[u8]>, BoxError> {
+    let mut conn = Conn::open_with(server, buf)?;
+    small(&mut conn, request)?;
+    Ok(conn.buf)
 }
 
 fn small(conn: &mut Conn, request: &[u8]) -> Result<(), BoxError> {
@@ -198,6 +208,11 @@ impl ChunkSkipper {
     }
 }
 
+/// A receive buffer.
+fn new_buf() -> Box<[u8]> {
+    vec![0; BUF].into_boxed_slice()
+}
+
 /// One connection and its receive buffer.
 struct Conn {
     stream: TcpStream,
@@ -208,11 +223,16 @@ struct Conn {
 
 impl Conn {
     fn open(addr: SocketAddr) -> io::Result<Self> {
+        Conn::open_with(addr, new_buf())
+    }
+
+    /// A connection that reads into `buf` (its contents do not matter).
+    fn open_with(addr: SocketAddr, buf: Box<[u8]>) -> io::Result<Self> {
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,
-            buf: vec![0; BUF].into_boxed_slice(),
+            buf,
             start: 0,
             end: 0,
         })
