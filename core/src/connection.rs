@@ -200,9 +200,8 @@ impl Connection {
     }
 
     fn fail<T>(&mut self, error: impl Into<Error>) -> Result<T, Error> {
-        let error = error.into();
-        self.error = Some(error.clone());
-        Err(error)
+        // Sticky: the first error is the one every later call reports.
+        Err(self.error.get_or_insert_with(|| error.into()).clone())
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -319,6 +318,7 @@ impl Connection {
     /// Errors (fatal): [`LocalError::BodyTooLong`], [`LocalError::WrongState`] (also when
     /// no room was asked for since the last piece, or `n` is more than it held).
     pub fn body_filled(&mut self, n: usize) -> Result<(), Error> {
+        self.check()?;
         if n > std::mem::take(&mut self.room_given) {
             return self.wrong_state("body_filled", "no room for that many bytes was given");
         }
@@ -492,6 +492,21 @@ mod tests {
         head.headers_mut().append("Host", "example.test").unwrap();
         conn.send_request(&head, RequestBody::Length(body), Instant::now())
             .unwrap();
+    }
+
+    #[test]
+    fn the_first_error_is_the_one_every_later_call_reports() {
+        let mut conn = Connection::new(Limits::default());
+        put(&mut conn, 20);
+        let first = Error::Local(LocalError::BodyTooShort {
+            declared: 20,
+            sent: 0,
+        });
+        assert_eq!(conn.send_end(None), Err(first.clone()));
+        // body_filled without a room is a wrong state of its own, but the first error stands.
+        assert_eq!(conn.body_filled(2), Err(first.clone()));
+        assert_eq!(conn.send_body(b"x"), Err(first.clone()));
+        assert_eq!(conn.error(), Some(&first));
     }
 
     /// Writes all that is queued, as a driver would.
