@@ -115,7 +115,21 @@ impl Exchange {
                     self.finish(now);
                     return Ok(Step::End);
                 }
-                Action::Connect(to) => self.connect(to, now)?,
+                Action::Connect(to) => {
+                    self.finish(now); // a previous hop's connection goes back to the pool
+                    if to.restart_body {
+                        self.body.restart();
+                    }
+                    match self.client.pool.take_idle(&to, now) {
+                        // At hand at once: the next step can use this clock reading.
+                        Some(idle) => {
+                            self.clock = Some(now);
+                            let conn = self.adopt(to.key, idle);
+                            self.call.connected(Some(conn), now)?;
+                        }
+                        None => self.connect(to)?,
+                    }
+                }
                 Action::Transmit { bytes, deadline } => {
                     let written = self
                         .stream
@@ -156,19 +170,11 @@ impl Exchange {
         }
     }
 
-    /// Connects as the call asks (`now`: the clock read before asking).
-    fn connect(&mut self, to: ConnectTo, now: Instant) -> Result<(), Error> {
-        self.finish(now); // a previous hop's connection goes back to the pool if it can
-        if to.restart_body {
-            self.body.restart();
-        }
-        let mut now = now;
-        let opened = self.open(to, &mut now);
-        // A pooled connection is at hand at once (`now` moved on if the pool made us wait);
-        // a new one took time to open.
-        if !matches!(opened, Ok(Some(_))) {
-            now = Instant::now();
-        }
+    /// Connects as the call asks, when no idle connection was at hand: waits for one or for
+    /// a slot to open one.
+    fn connect(&mut self, to: ConnectTo) -> Result<(), Error> {
+        let opened = self.open(to);
+        let now = Instant::now();
         // Nothing slow happens before the next step, so it can use this reading.
         self.clock = Some(now);
         match opened {
@@ -188,9 +194,9 @@ impl Exchange {
     }
 
     /// A pooled connection for `to`, or a new one (`None` for the engine's state).
-    fn open(&mut self, to: ConnectTo, now: &mut Instant) -> Result<Option<Box<Connection>>, Error> {
+    fn open(&mut self, to: ConnectTo) -> Result<Option<Box<Connection>>, Error> {
         let pool_timeout = self.client.config.timeouts.pool;
-        let acquired = self.client.pool.acquire(&to, pool_timeout, now)?;
+        let acquired = self.client.pool.acquire(&to, pool_timeout)?;
         match acquired {
             Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
             Acquired::Open => {

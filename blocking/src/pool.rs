@@ -55,20 +55,19 @@ impl ConnectionPool {
     }
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
-    /// while the per-host cap is reached, until `to.pool_deadline` (`now`: the clock, read a
-    /// moment ago, and read again after a wait).
+    /// while the per-host cap is reached, until `to.pool_deadline`.
     pub fn acquire(
         &self,
         to: &ConnectTo,
         pool_timeout: Option<std::time::Duration>,
-        now: &mut Instant,
     ) -> Result<Acquired, Error> {
         let mut pool = self.lock();
         loop {
+            let now = Instant::now();
             let checkout = if to.fresh {
-                pool.checkout_fresh(&to.key, *now)
+                pool.checkout_fresh(&to.key, now)
             } else {
-                pool.checkout(&to.key, *now)
+                pool.checkout(&to.key, now)
             };
             match checkout {
                 Checkout::Reuse(idle) if idle.stream.is_quiet() => {
@@ -80,11 +79,9 @@ impl ConnectionPool {
                     let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
                     let left = match to.pool_deadline {
                         None => None,
-                        Some(deadline) => Some(
-                            deadline
-                                .checked_duration_since(*now)
-                                .ok_or_else(timed_out)?,
-                        ),
+                        Some(deadline) => {
+                            Some(deadline.checked_duration_since(now).ok_or_else(timed_out)?)
+                        }
                     };
                     self.waiting.fetch_add(1, Ordering::Relaxed);
                     pool = match left {
@@ -97,10 +94,25 @@ impl ConnectionPool {
                         }
                     };
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
-                    *now = Instant::now();
                 }
             }
         }
+    }
+
+    /// An idle connection for `to.key` that still looks usable, taken at once: no waiting,
+    /// and no slot counted when there is none (then [`acquire`](Self::acquire) decides).
+    pub fn take_idle(&self, to: &ConnectTo, now: Instant) -> Option<Idle> {
+        if to.fresh {
+            return None;
+        }
+        let mut pool = self.lock();
+        while let Some(idle) = pool.take_idle(&to.key, now) {
+            if idle.stream.is_quiet() {
+                return Some(idle);
+            }
+            pool.release(&to.key); // closed or chatty while idle: drop it
+        }
+        None
     }
 
     /// Returns a reusable connection, idle from `now`.
