@@ -23,12 +23,14 @@
 //!                  socks5h://proxy.test:1080 (its handshake replies come from the input too)
 //!         bit 4    Basic credentials for the proxy in the client
 //!         bit 5    the caller takes the body one byte at a time
+//!         bit 6    the caller drops the response after its head (and the first piece of body)
 //! ```
 //!
 //! Checked: nothing panics; the call ends, after a bounded number of connections and steps;
 //! an error is one a server can cause, never the caller's (an invalid URL or header, a
-//! wrong state); a connection goes back to the pool only if its server never closed it;
-//! and a body framed by `Content-Length` arrives whole or the call fails, never short.
+//! wrong state); a connection goes back to the pool only if its server never closed it,
+//! and after a dropped response only if its rest had already arrived; and a body framed by
+//! `Content-Length` arrives whole or the call fails, never short.
 
 #![no_main]
 
@@ -179,6 +181,23 @@ fn call(choice: u8, client: u8) -> (Call, bool) {
     (*call, client & 0x20 != 0)
 }
 
+/// The caller dropped the response: the driver consumes what is buffered, without more
+/// I/O, and pools the connection only if that finished the response.
+fn drop_response(call: &mut Call, current: Option<Meta>) {
+    let finished = call.finish_buffered();
+    if call.take_connection().is_some() {
+        assert!(
+            finished,
+            "a connection went back to the pool in the middle of a body"
+        );
+        let meta = current.expect("a connection handed back had a hop");
+        assert!(
+            !meta.closed,
+            "a connection its server closed went back to the pool"
+        );
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let [choice, client, input @ ..] = data else {
         return;
@@ -186,6 +205,7 @@ fuzz_target!(|data: &[u8]| {
     let (mut call, bytewise) = call(*choice, *client);
     let max_data = if bytewise { 1 } else { usize::MAX };
     let head_method = *choice & 3 == 1;
+    let drops = *client & 0x40 != 0;
     let mut servers = Servers { input };
     let mut now = t0();
     let mut pool: Vec<(Meta, Box<Connection>)> = Vec::new();
@@ -329,6 +349,9 @@ fuzz_target!(|data: &[u8]| {
                 let seen = seen.as_mut().expect("body bytes before the head");
                 assert!(!data.is_empty() && data.len() <= max_data);
                 seen.received += data.len() as u64;
+                if drops {
+                    return drop_response(&mut call, current);
+                }
             }
             Action::Finished | Action::Upgraded => {
                 let Some(seen) = &seen else {
