@@ -181,20 +181,26 @@ fn call(choice: u8, client: u8) -> (Call, bool) {
     (*call, client & 0x20 != 0)
 }
 
+/// A connection the call handed back for the pool: it must be one the driver gave it, and
+/// one its server never closed.
+fn check_handed_back(meta: Option<&Meta>) {
+    let meta = meta.expect("a connection handed back had a hop");
+    assert!(
+        !meta.closed,
+        "a connection its server closed went back to the pool"
+    );
+}
+
 /// The caller dropped the response: the driver consumes what is buffered, without more
 /// I/O, and pools the connection only if that finished the response.
-fn drop_response(call: &mut Call, current: Option<Meta>) {
+fn drop_response(call: &mut Call, current: Option<&Meta>) {
     let finished = call.finish_buffered();
     if call.take_connection().is_some() {
         assert!(
             finished,
             "a connection went back to the pool in the middle of a body"
         );
-        let meta = current.expect("a connection handed back had a hop");
-        assert!(
-            !meta.closed,
-            "a connection its server closed went back to the pool"
-        );
+        check_handed_back(current);
     }
 }
 
@@ -222,11 +228,7 @@ fuzz_target!(|data: &[u8]| {
                 check_error(&error);
                 // Only an earlier hop's connection, drained whole, may still go back.
                 if call.take_connection().is_some() {
-                    let meta = current.expect("a connection handed back had a hop");
-                    assert!(
-                        !meta.closed,
-                        "a connection its server closed went back to the pool"
-                    );
+                    check_handed_back(current.as_ref());
                 }
                 return;
             }
@@ -237,13 +239,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(connections <= MAX_CONNECTIONS, "too many connections");
                 assert!(seen.is_none(), "a new connection after the response head");
                 if let Some(conn) = call.take_connection() {
-                    let meta = current.take().expect("a connection handed back had a hop");
-                    assert!(
-                        !meta.closed,
-                        "a connection its server closed went back to the pool"
-                    );
+                    check_handed_back(current.as_ref());
                     assert!(!conn.is_closed_by_peer());
-                    pool.push((meta, conn));
+                    pool.push((current.take().expect("checked"), conn));
                 }
                 let pooled = match pool.iter().position(|(m, _)| m.key == to.key) {
                     Some(i) if !to.fresh => Some(pool.swap_remove(i).1),
@@ -350,7 +348,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!data.is_empty() && data.len() <= max_data);
                 seen.received += data.len() as u64;
                 if drops {
-                    return drop_response(&mut call, current);
+                    return drop_response(&mut call, current.as_ref());
                 }
             }
             Action::Finished | Action::Upgraded => {
@@ -369,11 +367,7 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(ended, "the call did not end within {MAX_STEPS} steps");
     if call.take_connection().is_some() {
-        let meta = current.expect("a finished call had a connection");
-        assert!(
-            !meta.closed,
-            "a connection its server closed went back to the pool"
-        );
+        check_handed_back(current.as_ref());
     }
 });
 

@@ -83,13 +83,18 @@ fn trim_ows(value: &[u8]) -> &[u8] {
     &value[start..=end]
 }
 
-/// The kinds a caller's bad input is refused as: its URL, a header, or the credentials in
-/// its URL's userinfo.
-fn caller_error(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::InvalidUrl | ErrorKind::InvalidHeader | ErrorKind::Auth
-    )
+/// A refused request: refused before any byte went out, as a caller's bad input (its URL, a
+/// header, or the credentials in its URL's userinfo).
+fn check_refused(error: &duet_core::client::Error, wire: &[u8]) {
+    assert!(wire.is_empty(), "refused after writing: {error}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::InvalidUrl | ErrorKind::InvalidHeader | ErrorKind::Auth
+        ),
+        "a caller's request refused as {:?}: {error}",
+        error.kind()
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -127,28 +132,16 @@ fuzz_target!(|data: &[u8]| {
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let mut call = match Call::new(&config, request, 1, t0(), wall) {
         Ok(call) => call,
-        Err(e) => {
-            assert!(
-                caller_error(e.kind()),
-                "a caller's request refused as {:?}: {e}",
-                e.kind()
-            );
-            return;
-        }
+        Err(e) => return check_refused(&e, &[]),
     };
 
     let mut wire = Vec::new();
+    let mut sent = false;
     for _ in 0..1000 {
         match call.poll_action(t0()) {
             Ok(Action::Connect(_)) => {
                 if let Err(e) = call.connected(None, t0()) {
-                    assert!(wire.is_empty(), "refused after writing: {e}");
-                    assert!(
-                        caller_error(e.kind()),
-                        "a caller's request refused as {:?}: {e}",
-                        e.kind()
-                    );
-                    return;
+                    return check_refused(&e, &wire);
                 }
             }
             Ok(Action::Transmit { bytes, .. }) => {
@@ -157,20 +150,16 @@ fuzz_target!(|data: &[u8]| {
                 call.transmitted(n);
             }
             Ok(Action::SendBody) => call.send_end().expect("an empty body ends"),
-            Ok(Action::Receive { .. }) => break,
-            Ok(other) => panic!("unexpected {other:?} before the response"),
-            Err(e) => {
-                assert!(wire.is_empty(), "failed after writing: {e}");
-                assert!(
-                    caller_error(e.kind()),
-                    "a caller's request refused as {:?}: {e}",
-                    e.kind()
-                );
-                return;
+            Ok(Action::Receive { .. }) => {
+                sent = true;
+                break;
             }
+            Ok(other) => panic!("unexpected {other:?} before the response"),
+            Err(e) => return check_refused(&e, &wire),
         }
     }
 
+    assert!(sent, "the request was not sent within 1000 steps");
     let mut parsed = [httparse::EMPTY_HEADER; 64];
     let mut head = httparse::Request::new(&mut parsed);
     let status = head
