@@ -43,8 +43,8 @@ struct Args {
     /// download-length, download-chunked, upload.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Scenario>,
-    /// Only these clients (comma-separated): bare, duet-blocking, ureq, duet-async, reqwest,
-    /// hyper. Ratios need bare, ureq, hyper and reqwest in the run.
+    /// Only these clients (comma-separated): bare, duet-blocking, ureq, bare-tokio,
+    /// duet-async, reqwest, hyper. Ratios need bare, ureq, hyper and reqwest in the run.
     #[arg(long, value_delimiter = ',')]
     clients: Vec<ClientKind>,
     /// Runs of each client in each scenario; the best is kept.

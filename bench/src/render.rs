@@ -173,11 +173,12 @@ fn targets_list(out: &mut String, plan: &Plan, results: &Results, tgts: &[Target
         hit += usize::from(mark == "met ");
         let _ = writeln!(
             out,
-            "  [{mark}] {:<17} {:<14} {:<30} measured {}",
+            "  [{mark}] {:<17} {:<14} {:<30} measured {}{}",
             t.scenario.name(),
             t.client.name(),
             describe(t.metric, t.bound),
             value.map_or("-".into(), |v| format!("{v:.2}x")),
+            runtime_part(results, t),
         );
     }
     let _ = writeln!(out, "  {hit} of {total} targets met");
@@ -185,6 +186,28 @@ fn targets_list(out: &mut String, plan: &Plan, results: &Results, tgts: &[Target
         "  (the issue's reference points: per small request hyper and ureq use 1.3x the bare loop's CPU,
    reqwest 1.45x; with 64 in flight reqwest reaches 0.69x hyper; downloads: peers 1.2x-1.9x)\n",
     );
+}
+
+/// For an async client's CPU target: how much of the bare loop's CPU the floor on tokio
+/// itself uses, and the client's CPU over that floor's.
+fn runtime_part(results: &Results, t: &Target) -> String {
+    if t.client != ClientKind::DuetAsync || !matches!(t.metric, Metric::CpuVsBare) {
+        return String::new();
+    }
+    let floor = ratio(
+        results,
+        t.scenario,
+        ClientKind::BareTokio,
+        Metric::CpuVsBare,
+    );
+    let ours = ratio(results, t.scenario, t.client, Metric::CpuVsBare);
+    match (floor, ours) {
+        (Some(floor), Some(ours)) => format!(
+            " (bare-tokio {floor:.2}x; duet-async over it {:.2}x)",
+            ours / floor
+        ),
+        _ => String::new(),
+    }
 }
 
 fn machine() -> String {

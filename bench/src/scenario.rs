@@ -11,16 +11,19 @@ pub enum ClientKind {
     Bare,
     DuetBlocking,
     Ureq,
+    /// The floor on tokio: the bare loop over tokio's sockets, to show the runtime's part.
+    BareTokio,
     DuetAsync,
     Reqwest,
     Hyper,
 }
 
 impl ClientKind {
-    pub const ALL: [ClientKind; 6] = [
+    pub const ALL: [ClientKind; 7] = [
         ClientKind::Bare,
         ClientKind::DuetBlocking,
         ClientKind::Ureq,
+        ClientKind::BareTokio,
         ClientKind::DuetAsync,
         ClientKind::Reqwest,
         ClientKind::Hyper,
@@ -31,6 +34,7 @@ impl ClientKind {
             ClientKind::Bare => "bare",
             ClientKind::DuetBlocking => "duet-blocking",
             ClientKind::Ureq => "ureq",
+            ClientKind::BareTokio => "bare-tokio",
             ClientKind::DuetAsync => "duet-async",
             ClientKind::Reqwest => "reqwest",
             ClientKind::Hyper => "hyper",

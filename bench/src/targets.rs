@@ -95,7 +95,7 @@ pub fn peer(client: ClientKind) -> Option<ClientKind> {
     match client {
         ClientKind::DuetBlocking => Some(ClientKind::Ureq),
         ClientKind::DuetAsync | ClientKind::Reqwest => Some(ClientKind::Hyper),
-        ClientKind::Bare | ClientKind::Ureq | ClientKind::Hyper => None,
+        ClientKind::Bare | ClientKind::BareTokio | ClientKind::Ureq | ClientKind::Hyper => None,
     }
 }
 

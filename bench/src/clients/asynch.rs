@@ -25,7 +25,7 @@ use crate::measure::{Meter, Sample};
 use crate::scenario::{BoxError, IN_FLIGHT, Job, PIECE, SMALL_BODY, Scenario, check};
 
 /// The upload source: a static buffer handed out in pieces.
-static ZEROS: [u8; PIECE] = [0; PIECE];
+pub static ZEROS: [u8; PIECE] = [0; PIECE];
 
 type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send + 'a>>;
 
@@ -59,7 +59,7 @@ pub fn run_hyper(job: &Job) -> Result<Vec<Sample>, BoxError> {
     })
 }
 
-fn runtime(multi_thread: bool) -> io::Result<tokio::runtime::Runtime> {
+pub fn runtime(multi_thread: bool) -> io::Result<tokio::runtime::Runtime> {
     if multi_thread {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         tokio::runtime::Builder::new_multi_thread()

@@ -84,7 +84,7 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
     }
 }
 
-fn get_request(job: &Job, path: &str) -> Vec<u8> {
+pub fn get_request(job: &Job, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", job.server).into_bytes()
 }
 
@@ -92,12 +92,16 @@ fn get_request(job: &Job, path: &str) -> Vec<u8> {
 fn small_on_new(server: SocketAddr, buf: Box<[u8]>, request: &[u8]) -> Result<Box<[u8]>, BoxError> {
     let mut conn = Conn::open_with(server, buf)?;
     small(&mut conn, request)?;
-    Ok(conn.buf)
+    Ok(conn.inbox.into_buf())
 }
 
 fn small(conn: &mut Conn, request: &[u8]) -> Result<(), BoxError> {
     conn.stream.write_all(request)?;
-    let n = conn.read_response()?;
+    check_small(conn.read_response()?)
+}
+
+/// Checks the body length of a small response.
+pub fn check_small(n: u64) -> Result<(), BoxError> {
     check(n == SMALL_BODY.len() as u64, || {
         format!("a small body of {n} bytes")
     })
@@ -213,12 +217,113 @@ fn new_buf() -> Box<[u8]> {
     vec![0; BUF].into_boxed_slice()
 }
 
-/// One connection and its receive buffer.
-struct Conn {
-    stream: TcpStream,
+/// One receive buffer and the response being read from it, with no I/O: the floor's
+/// blocking and tokio loops read into [`space`](Self::space) and ask
+/// [`response`](Self::response) after each read.
+pub struct Inbox {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
+    reading: Reading,
+}
+
+/// Where the response being read is.
+enum Reading {
+    Head,
+    Length { left: u64, total: u64 },
+    Chunked { skipper: ChunkSkipper, total: u64 },
+}
+
+impl Inbox {
+    pub fn new() -> Self {
+        Inbox::with_buf(new_buf())
+    }
+
+    /// An inbox reading into `buf` (its contents do not matter).
+    pub fn with_buf(buf: Box<[u8]>) -> Self {
+        Inbox {
+            buf,
+            start: 0,
+            end: 0,
+            reading: Reading::Head,
+        }
+    }
+
+    pub fn into_buf(self) -> Box<[u8]> {
+        self.buf
+    }
+
+    /// Where the next read goes, after what is buffered (compacted first if the buffer is
+    /// full).
+    pub fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Records a read of `n` bytes into [`space`](Self::space).
+    pub fn filled(&mut self, n: usize) -> Result<(), BoxError> {
+        check(n > 0, || "the server closed the connection".into())?;
+        self.end += n;
+        Ok(())
+    }
+
+    /// Consumes what has arrived of the current response: its body length once it is
+    /// complete.
+    pub fn response(&mut self) -> Result<Option<u64>, BoxError> {
+        loop {
+            let buffered = &self.buf[self.start..self.end];
+            match &mut self.reading {
+                Reading::Head => {
+                    let Some((len, framing)) = parse_head(buffered)? else {
+                        return Ok(None);
+                    };
+                    self.start += len;
+                    self.reading = match framing {
+                        Framing::Length(total) => Reading::Length { left: total, total },
+                        Framing::Chunked => Reading::Chunked {
+                            skipper: ChunkSkipper::default(),
+                            total: 0,
+                        },
+                    };
+                }
+                Reading::Length { left, total } => {
+                    let n = buffered
+                        .len()
+                        .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    self.start += n;
+                    *left -= n as u64;
+                    let (left, total) = (*left, *total);
+                    return Ok((left == 0).then(|| self.finish(total)));
+                }
+                Reading::Chunked { skipper, total } => {
+                    let (used, body) = skipper.feed(buffered)?;
+                    self.start += used;
+                    *total += body;
+                    let (done, total) = (skipper.is_done(), *total);
+                    return Ok(done.then(|| self.finish(total)));
+                }
+            }
+        }
+    }
+
+    /// Ends the response: the next one starts with a head.
+    fn finish(&mut self, total: u64) -> u64 {
+        self.reading = Reading::Head;
+        total
+    }
+}
+
+/// One connection and its receive buffer.
+struct Conn {
+    stream: TcpStream,
+    inbox: Inbox,
 }
 
 impl Conn {
@@ -232,64 +337,18 @@ impl Conn {
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,
-            buf,
-            start: 0,
-            end: 0,
+            inbox: Inbox::with_buf(buf),
         })
-    }
-
-    /// Reads more bytes after `end`, compacting first if the buffer is full.
-    fn fill(&mut self) -> Result<(), BoxError> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let n = self.stream.read(&mut self.buf[self.end..])?;
-        check(n > 0, || "the server closed the connection".into())?;
-        self.end += n;
-        Ok(())
     }
 
     /// Reads one response; returns its body length.
     fn read_response(&mut self) -> Result<u64, BoxError> {
-        let framing = loop {
-            if let Some((len, framing)) = parse_head(&self.buf[self.start..self.end])? {
-                self.start += len;
-                break framing;
+        loop {
+            if let Some(total) = self.inbox.response()? {
+                return Ok(total);
             }
-            self.fill()?;
-        };
-        match framing {
-            Framing::Length(total) => {
-                let mut left = total;
-                loop {
-                    let n =
-                        (self.end - self.start).min(usize::try_from(left).unwrap_or(usize::MAX));
-                    self.start += n;
-                    left -= n as u64;
-                    if left == 0 {
-                        return Ok(total);
-                    }
-                    self.fill()?;
-                }
-            }
-            Framing::Chunked => {
-                let mut skipper = ChunkSkipper::default();
-                let mut total = 0;
-                loop {
-                    let (used, body) = skipper.feed(&self.buf[self.start..self.end])?;
-                    self.start += used;
-                    total += body;
-                    if skipper.is_done() {
-                        return Ok(total);
-                    }
-                    self.fill()?;
-                }
-            }
+            let n = self.stream.read(self.inbox.space())?;
+            self.inbox.filled(n)?;
         }
     }
 
@@ -299,11 +358,7 @@ impl Conn {
     }
 
     fn upload(&mut self, job: &Job, len: u64) -> Result<(), BoxError> {
-        let head = format!(
-            "PUT /upload HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\n\r\n",
-            job.server
-        );
-        self.stream.write_all(head.as_bytes())?;
+        self.stream.write_all(upload_head(job, len).as_bytes())?;
         let mut source = io::repeat(0).take(len);
         let mut piece = vec![0u8; PIECE];
         loop {
@@ -316,6 +371,14 @@ impl Conn {
         let n = self.read_response()?;
         check(n == 0, || format!("an upload answer of {n} bytes"))
     }
+}
+
+/// The head of a `PUT` of `len` bytes.
+pub fn upload_head(job: &Job, len: u64) -> String {
+    format!(
+        "PUT /upload HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\n\r\n",
+        job.server
+    )
 }
 
 /// 64 requests in flight on 64 sockets, one epoll loop.

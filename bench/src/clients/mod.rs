@@ -2,6 +2,7 @@
 
 pub mod asynch;
 pub mod bare;
+pub mod bare_tokio;
 pub mod blocking;
 
 use crate::measure::Sample;
@@ -11,6 +12,7 @@ use crate::scenario::{BoxError, ClientKind, Job};
 pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
     match job.client {
         ClientKind::Bare => bare::run(job),
+        ClientKind::BareTokio => bare_tokio::run(job),
         ClientKind::DuetBlocking => blocking::run_duet(job),
         ClientKind::Ureq => blocking::run_ureq(job),
         ClientKind::DuetAsync => asynch::run_duet(job),
