@@ -101,6 +101,8 @@ pub struct ChunkedDecoder {
     received: u64,
     /// The size of the latest chunk with data.
     last_chunk: u64,
+    /// The bytes of that chunk's size line, CRLF included.
+    last_size_line: usize,
     /// The trailer section so far, lines separated by LF.
     trailers: Vec<u8>,
     /// Bytes of the trailer section on the wire so far.
@@ -123,6 +125,7 @@ impl ChunkedDecoder {
             extension_bytes: 0,
             received: 0,
             last_chunk: 0,
+            last_size_line: 0,
             trailers: Vec::new(),
             trailer_bytes: 0,
             trailer_line_start: 0,
@@ -168,10 +171,11 @@ impl ChunkedDecoder {
             {
                 i += used;
                 self.remaining = size;
-                self.last_chunk = size;
                 self.state = if size == 0 {
                     State::Trailer
                 } else {
+                    self.last_chunk = size;
+                    self.last_size_line = used;
                     State::Data
                 };
                 continue;
@@ -196,13 +200,20 @@ impl ChunkedDecoder {
 
     /// Whether the next bytes are the framing between two chunks (the end of one, the size
     /// line of the next) and the latest chunk was large: a hint that a short read gets the
-    /// framing, so the next chunk's data can then be read straight to the caller.
-    pub(crate) fn large_chunk_framing_ahead(&self) -> bool {
-        let between = matches!(
-            self.state,
-            State::DataCr | State::DataLf | State::Size { .. } | State::SizeSpace | State::SizeLf
-        );
-        between && self.last_chunk >= LARGE_CHUNK
+    /// framing, so the next chunk's data can then be read straight to the caller. With it,
+    /// how long that framing is if the next size line is as long as the latest one (as a
+    /// server streaming equal chunks sends them): `None` partway through a size line.
+    pub(crate) fn large_chunk_framing_ahead(&self) -> Option<Option<usize>> {
+        if self.last_chunk < LARGE_CHUNK {
+            return None;
+        }
+        match self.state {
+            State::DataCr => Some(Some(2 + self.last_size_line)),
+            State::DataLf => Some(Some(1 + self.last_size_line)),
+            State::Size { digits: 0 } => Some(Some(self.last_size_line)),
+            State::Size { .. } | State::SizeSpace | State::SizeLf => Some(None),
+            _ => None,
+        }
     }
 
     /// `n` bytes of chunk data (at most [`data_ahead`](Self::data_ahead)) went to the caller
@@ -293,11 +304,12 @@ impl ChunkedDecoder {
                 self.extension()?
             }
             (State::SizeLf, b'\n') => {
-                self.line_bytes = 0;
+                let line = std::mem::take(&mut self.line_bytes);
                 if self.remaining == 0 {
                     State::Trailer
                 } else {
                     self.last_chunk = self.remaining;
+                    self.last_size_line = line;
                     State::Data
                 }
             }
@@ -545,6 +557,43 @@ mod tests {
             all_splits(b"0\r\nA: \x01\r\n\r\n"),
             Err(RemoteError::InvalidTrailer { line: 1 })
         );
+    }
+
+    #[test]
+    fn foretells_the_framing_after_a_large_chunk_from_its_size_line() {
+        // The fast path (a bare size line, whole) and the byte-at-a-time path (here with an
+        // extension) remember the same: the line's length, CRLF included.
+        for (line, step) in [(&b"2000\r\n"[..], 64), (b"2000;a=b\r\n", 1)] {
+            let mut decoder = ChunkedDecoder::new(&Limits::default());
+            assert_eq!(decoder.large_chunk_framing_ahead(), None, "no chunk yet");
+            let mut input = line.to_vec();
+            input.extend(vec![b'x'; 0x2000]);
+            let mut pos = 0;
+            while pos < input.len() {
+                let end = input.len().min(pos + step);
+                let (used, _) = decoder.decode(&input[pos..end], usize::MAX).unwrap();
+                pos += used;
+            }
+            assert_eq!(
+                decoder.large_chunk_framing_ahead(),
+                Some(Some(2 + line.len()))
+            );
+            decoder.decode(b"\r", usize::MAX).unwrap();
+            assert_eq!(
+                decoder.large_chunk_framing_ahead(),
+                Some(Some(1 + line.len()))
+            );
+            decoder.decode(b"\n", usize::MAX).unwrap();
+            assert_eq!(decoder.large_chunk_framing_ahead(), Some(Some(line.len())));
+            decoder.decode(b"1", usize::MAX).unwrap();
+            assert_eq!(decoder.large_chunk_framing_ahead(), Some(None), "partway");
+            decoder.decode(b"\r\n", usize::MAX).unwrap();
+            assert_eq!(
+                decoder.large_chunk_framing_ahead(),
+                None,
+                "in a small chunk's data"
+            );
+        }
     }
 
     #[test]

@@ -63,18 +63,25 @@ impl Connection {
     }
 
     /// How many bytes to read into [`input_buffer`](Self::input_buffer) next, at most `max`:
-    /// a short read (64 bytes) when only a chunk's framing stands before the next large
-    /// chunk's data (so that data can then be read straight to the caller instead of copied),
-    /// else the connection's read size. That starts at 8 KiB and doubles, up to 64 KiB, each
+    /// a short read when only a chunk's framing stands before the next large chunk's data (so
+    /// that data can then be read straight to the caller instead of copied), else the
+    /// connection's read size. The short read is the framing's length if the next size line
+    /// is as long as the latest one (so no data byte comes with it), at most 64 bytes. That starts at 8 KiB and doubles, up to 64 KiB, each
     /// time a read fills it, so a connection that carries small responses keeps a small
     /// buffer and one that streams through it gets large reads. It starts over when an
     /// exchange grew the buffer past 64 KiB (see [`start_next_cycle`](Self::start_next_cycle)).
     pub fn read_len(&self, max: usize) -> usize {
-        let framing = matches!(&self.recv, Recv::Chunked(decoder)
-            if self.received.is_empty() && decoder.large_chunk_framing_ahead());
+        let framing = match &self.recv {
+            Recv::Chunked(decoder) if self.received.is_empty() => {
+                decoder.large_chunk_framing_ahead()
+            }
+            _ => None,
+        };
         match framing {
-            true => FRAMING_READ.min(max),
-            false => self.read_size.min(max),
+            // Just the framing when its length can be foretold: then no data byte comes
+            // with it, and the whole next chunk goes straight to the caller.
+            Some(framing) => framing.unwrap_or(FRAMING_READ).min(FRAMING_READ).min(max),
+            None => self.read_size.min(max),
         }
     }
 
