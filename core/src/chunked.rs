@@ -200,18 +200,18 @@ impl ChunkedDecoder {
 
     /// Whether the next bytes are the framing between two chunks (the end of one, the size
     /// line of the next) and the latest chunk was large: a hint that a short read gets the
-    /// framing, so the next chunk's data can then be read straight to the caller. With it,
+    /// framing, so the next chunk's data can then be read straight to the caller. The hint is
     /// how long that framing is if the next size line is as long as the latest one (as a
-    /// server streaming equal chunks sends them): `None` partway through a size line.
-    pub(crate) fn large_chunk_framing_ahead(&self) -> Option<Option<usize>> {
+    /// server streaming equal chunks sends them); partway through a size line, `partway`.
+    pub(crate) fn large_chunk_framing_ahead(&self, partway: usize) -> Option<usize> {
         if self.last_chunk < LARGE_CHUNK {
             return None;
         }
         match self.state {
-            State::DataCr => Some(Some(2 + self.last_size_line)),
-            State::DataLf => Some(Some(1 + self.last_size_line)),
-            State::Size { digits: 0 } => Some(Some(self.last_size_line)),
-            State::Size { .. } | State::SizeSpace | State::SizeLf => Some(None),
+            State::DataCr => Some(2 + self.last_size_line),
+            State::DataLf => Some(1 + self.last_size_line),
+            State::Size { digits: 0 } => Some(self.last_size_line),
+            State::Size { .. } | State::SizeSpace | State::SizeLf => Some(partway),
             _ => None,
         }
     }
@@ -565,7 +565,7 @@ mod tests {
         // extension) remember the same: the line's length, CRLF included.
         for (line, step) in [(&b"2000\r\n"[..], 64), (b"2000;a=b\r\n", 1)] {
             let mut decoder = ChunkedDecoder::new(&Limits::default());
-            assert_eq!(decoder.large_chunk_framing_ahead(), None, "no chunk yet");
+            assert_eq!(decoder.large_chunk_framing_ahead(64), None, "no chunk yet");
             let mut input = line.to_vec();
             input.extend(vec![b'x'; 0x2000]);
             let mut pos = 0;
@@ -574,22 +574,16 @@ mod tests {
                 let (used, _) = decoder.decode(&input[pos..end], usize::MAX).unwrap();
                 pos += used;
             }
-            assert_eq!(
-                decoder.large_chunk_framing_ahead(),
-                Some(Some(2 + line.len()))
-            );
+            assert_eq!(decoder.large_chunk_framing_ahead(64), Some(2 + line.len()));
             decoder.decode(b"\r", usize::MAX).unwrap();
-            assert_eq!(
-                decoder.large_chunk_framing_ahead(),
-                Some(Some(1 + line.len()))
-            );
+            assert_eq!(decoder.large_chunk_framing_ahead(64), Some(1 + line.len()));
             decoder.decode(b"\n", usize::MAX).unwrap();
-            assert_eq!(decoder.large_chunk_framing_ahead(), Some(Some(line.len())));
+            assert_eq!(decoder.large_chunk_framing_ahead(64), Some(line.len()));
             decoder.decode(b"1", usize::MAX).unwrap();
-            assert_eq!(decoder.large_chunk_framing_ahead(), Some(None), "partway");
+            assert_eq!(decoder.large_chunk_framing_ahead(64), Some(64), "partway");
             decoder.decode(b"\r\n", usize::MAX).unwrap();
             assert_eq!(
-                decoder.large_chunk_framing_ahead(),
+                decoder.large_chunk_framing_ahead(64),
                 None,
                 "in a small chunk's data"
             );

@@ -73,14 +73,14 @@ impl Connection {
     pub fn read_len(&self, max: usize) -> usize {
         let framing = match &self.recv {
             Recv::Chunked(decoder) if self.received.is_empty() => {
-                decoder.large_chunk_framing_ahead()
+                decoder.large_chunk_framing_ahead(FRAMING_READ)
             }
             _ => None,
         };
         match framing {
             // Just the framing when its length can be foretold: then no data byte comes
             // with it, and the whole next chunk goes straight to the caller.
-            Some(framing) => framing.unwrap_or(FRAMING_READ).min(FRAMING_READ).min(max),
+            Some(framing) => framing.min(FRAMING_READ).min(max),
             None => self.read_size.min(max),
         }
     }
