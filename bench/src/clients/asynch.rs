@@ -129,19 +129,28 @@ fn run<C: AsyncClient>(job: &Job, make: impl FnOnce() -> C) -> Result<Vec<Sample
 
 /// `total` small GETs from [`IN_FLIGHT`] spawned tasks sharing `client`.
 async fn in_flight<C: AsyncClient>(client: &C, url: &Arc<str>, total: u64) -> Result<(), BoxError> {
+    in_tasks(total, |n| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            for _ in 0..n {
+                client.get_small(url.clone()).await?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Splits `total` requests over [`IN_FLIGHT`] spawned tasks, `task(n)` making `n` of them,
+/// and waits for them all.
+pub async fn in_tasks<F>(total: u64, task: impl Fn(u64) -> F) -> Result<(), BoxError>
+where
+    F: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
     let tasks = IN_FLIGHT as u64;
     let handles: Vec<_> = (0..tasks)
-        .map(|i| {
-            let n = total / tasks + u64::from(i < total % tasks);
-            let client = client.clone();
-            let url = url.clone();
-            tokio::spawn(async move {
-                for _ in 0..n {
-                    client.get_small(url.clone()).await?;
-                }
-                Ok::<(), BoxError>(())
-            })
-        })
+        .map(|i| tokio::spawn(task(total / tasks + u64::from(i < total % tasks))))
         .collect();
     for handle in handles {
         handle.await??;

@@ -12,10 +12,10 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::asynch::{ZEROS, runtime};
+use super::asynch::{ZEROS, in_tasks, runtime};
 use super::bare::{Inbox, check_small, get_request, upload_head};
 use crate::measure::{Meter, Sample};
-use crate::scenario::{BoxError, IN_FLIGHT, Job, SMALL_BODY, Scenario, check};
+use crate::scenario::{BoxError, Job, SMALL_BODY, Scenario, check};
 
 pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
     let rt = runtime(job.scenario == Scenario::InFlight64)?;
@@ -51,31 +51,27 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
             rt.block_on(in_flight(job.server, &request, job.requests))?;
             Ok(vec![meter.stop(job.requests, small_bytes)])
         }
-        Scenario::DownloadLength | Scenario::DownloadChunked => rt.block_on(async {
-            let mut conn = Conn::open(job.server, Inbox::new()).await?;
-            conn.download(&get_request(job, &job.warmup_path())).await?;
-            let mut samples = Vec::new();
-            for _ in 0..job.transfers.max(1) {
+        Scenario::DownloadLength | Scenario::DownloadChunked => {
+            let mut conn = rt.block_on(Conn::open(job.server, Inbox::new()))?;
+            rt.block_on(conn.download(&get_request(job, &job.warmup_path())))?;
+            job.transfers(|| {
                 let meter = Meter::start();
-                let n = conn.download(&request).await?;
+                let n = rt.block_on(conn.download(&request))?;
                 check(n == job.bytes, || {
                     format!("downloaded {n} of {} bytes", job.bytes)
                 })?;
-                samples.push(meter.stop(1, n));
-            }
-            Ok(samples)
-        }),
-        Scenario::Upload => rt.block_on(async {
-            let mut conn = Conn::open(job.server, Inbox::new()).await?;
-            conn.upload(job, (job.bytes / 16).max(1)).await?;
-            let mut samples = Vec::new();
-            for _ in 0..job.transfers.max(1) {
+                Ok(meter.stop(1, n))
+            })
+        }
+        Scenario::Upload => {
+            let mut conn = rt.block_on(Conn::open(job.server, Inbox::new()))?;
+            rt.block_on(conn.upload(job, (job.bytes / 16).max(1)))?;
+            job.transfers(|| {
                 let meter = Meter::start();
-                conn.upload(job, job.bytes).await?;
-                samples.push(meter.stop(1, job.bytes));
-            }
-            Ok(samples)
-        }),
+                rt.block_on(conn.upload(job, job.bytes))?;
+                Ok(meter.stop(1, job.bytes))
+            })
+        }
     }
 }
 
@@ -86,26 +82,20 @@ async fn small_on_new(server: SocketAddr, inbox: Inbox, request: &[u8]) -> Resul
     Ok(conn.inbox)
 }
 
-/// `total` small requests from [`IN_FLIGHT`] spawned tasks, each on a connection of its own.
+/// `total` small requests from [`IN_FLIGHT`](crate::scenario::IN_FLIGHT) spawned tasks, each
+/// on a connection of its own.
 async fn in_flight(server: SocketAddr, request: &[u8], total: u64) -> Result<(), BoxError> {
-    let tasks = IN_FLIGHT as u64;
-    let handles: Vec<_> = (0..tasks)
-        .map(|i| {
-            let n = total / tasks + u64::from(i < total % tasks);
-            let request = request.to_vec();
-            tokio::spawn(async move {
-                let mut conn = Conn::open(server, Inbox::new()).await?;
-                for _ in 0..n {
-                    conn.small(&request).await?;
-                }
-                Ok::<(), BoxError>(())
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.await??;
-    }
-    Ok(())
+    in_tasks(total, |n| {
+        let request = request.to_vec();
+        async move {
+            let mut conn = Conn::open(server, Inbox::new()).await?;
+            for _ in 0..n {
+                conn.small(&request).await?;
+            }
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// One connection and its receive buffer.
