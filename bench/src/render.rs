@@ -178,7 +178,9 @@ fn targets_list(out: &mut String, plan: &Plan, results: &Results, tgts: &[Target
             t.client.name(),
             describe(t.metric, t.bound),
             value.map_or("-".into(), |v| format!("{v:.2}x")),
-            runtime_part(results, t),
+            runtime_part(results, t)
+                .or_else(|| memory_parts(results, t))
+                .unwrap_or_default(),
         );
     }
     let _ = writeln!(out, "  {hit} of {total} targets met");
@@ -190,9 +192,9 @@ fn targets_list(out: &mut String, plan: &Plan, results: &Results, tgts: &[Target
 
 /// For an async client's CPU target: how much of the bare loop's CPU the floor on tokio
 /// itself uses, and the client's CPU over that floor's.
-fn runtime_part(results: &Results, t: &Target) -> String {
+fn runtime_part(results: &Results, t: &Target) -> Option<String> {
     if t.client != ClientKind::DuetAsync || !matches!(t.metric, Metric::CpuVsBare) {
-        return String::new();
+        return None;
     }
     let floor = ratio(
         results,
@@ -201,13 +203,31 @@ fn runtime_part(results: &Results, t: &Target) -> String {
         Metric::CpuVsBare,
     );
     let ours = ratio(results, t.scenario, t.client, Metric::CpuVsBare);
-    match (floor, ours) {
-        (Some(floor), Some(ours)) => format!(
-            " (bare-tokio {floor:.2}x; duet-async over it {:.2}x)",
-            ours / floor
-        ),
-        _ => String::new(),
-    }
+    Some(format!(
+        " (bare-tokio {:.2}x; duet-async over it {:.2}x)",
+        floor?,
+        ours? / floor?
+    ))
+}
+
+/// For a memory target, each side's peak in two parts, as ratios to the peer's: the pages
+/// mapped from files (code and read-only data of the bench binary, which every client shares,
+/// and of the C library) and the rest (anonymous memory: heap, stacks, buffers).
+fn memory_parts(results: &Results, t: &Target) -> Option<String> {
+    let Metric::MemoryVs(peer) = t.metric else {
+        return None;
+    };
+    let parts = |client| {
+        let s = results.get(&(t.scenario, client))?.peak_rss_sample()?;
+        let file = s.rss_file_kib.min(s.peak_rss_kib);
+        Some((file as f64, (s.peak_rss_kib - file) as f64))
+    };
+    let ((our_file, our_rest), (their_file, their_rest)) = (parts(t.client)?, parts(peer)?);
+    Some(format!(
+        " (mapped from files {:.2}x, anonymous {:.2}x)",
+        our_file / their_file,
+        our_rest / their_rest
+    ))
 }
 
 fn machine() -> String {

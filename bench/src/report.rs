@@ -148,7 +148,12 @@ impl Outcome {
     }
 
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        self.samples.iter().map(|s| s.peak_rss_kib).max()
+        self.peak_rss_sample().map(|s| s.peak_rss_kib)
+    }
+
+    /// The run with the highest peak RSS (the worst), whose peak the memory targets use.
+    pub fn peak_rss_sample(&self) -> Option<&Sample> {
+        self.samples.iter().max_by_key(|s| s.peak_rss_kib)
     }
 }
 
