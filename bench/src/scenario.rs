@@ -4,6 +4,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use crate::measure::{Meter, Sample};
+
 /// A client under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClientKind {
@@ -181,11 +183,39 @@ impl Job {
     }
 
     /// Runs `transfer` [`transfers`](Self::transfers) times, collecting the samples.
-    pub fn transfers(
+    fn transfers(
         &self,
-        mut transfer: impl FnMut() -> Result<crate::measure::Sample, BoxError>,
-    ) -> Result<Vec<crate::measure::Sample>, BoxError> {
+        mut transfer: impl FnMut() -> Result<Sample, BoxError>,
+    ) -> Result<Vec<Sample>, BoxError> {
         (0..self.transfers.max(1)).map(|_| transfer()).collect()
+    }
+
+    /// The measured downloads, one sample each: `download` returns the body bytes it
+    /// received, which must be the whole body.
+    pub fn downloads(
+        &self,
+        mut download: impl FnMut() -> Result<u64, BoxError>,
+    ) -> Result<Vec<Sample>, BoxError> {
+        self.transfers(|| {
+            let meter = Meter::start();
+            let n = download()?;
+            check(n == self.bytes, || {
+                format!("downloaded {n} of {} bytes", self.bytes)
+            })?;
+            Ok(meter.stop(1, n))
+        })
+    }
+
+    /// The measured uploads of [`bytes`](Self::bytes) each, one sample each.
+    pub fn uploads(
+        &self,
+        mut upload: impl FnMut() -> Result<(), BoxError>,
+    ) -> Result<Vec<Sample>, BoxError> {
+        self.transfers(|| {
+            let meter = Meter::start();
+            upload()?;
+            Ok(meter.stop(1, self.bytes))
+        })
     }
 
     /// The warm-up request's path.

@@ -107,22 +107,11 @@ fn run<C: AsyncClient>(job: &Job, make: impl FnOnce() -> C) -> Result<Vec<Sample
         }
         Scenario::DownloadLength | Scenario::DownloadChunked => {
             rt.block_on(client.download(&job.url(&job.warmup_path())))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                let n = rt.block_on(client.download(&url))?;
-                check(n == job.bytes, || {
-                    format!("downloaded {n} of {} bytes", job.bytes)
-                })?;
-                Ok(meter.stop(1, n))
-            })
+            job.downloads(|| rt.block_on(client.download(&url)))
         }
         Scenario::Upload => {
             rt.block_on(client.upload(&url, (job.bytes / 16).max(1)))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                rt.block_on(client.upload(&url, job.bytes))?;
-                Ok(meter.stop(1, job.bytes))
-            })
+            job.uploads(|| rt.block_on(client.upload(&url, job.bytes)))
         }
     }
 }

@@ -63,23 +63,12 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
             let warmup = get_request(job, &job.warmup_path());
             conn.download(&warmup)?;
             let request = get_request(job, &job.path());
-            job.transfers(|| {
-                let meter = Meter::start();
-                let n = conn.download(&request)?;
-                check(n == job.bytes, || {
-                    format!("downloaded {n} of {} bytes", job.bytes)
-                })?;
-                Ok(meter.stop(1, n))
-            })
+            job.downloads(|| conn.download(&request))
         }
         Scenario::Upload => {
             let mut conn = Conn::open(job.server)?;
             conn.upload(job, (job.bytes / 16).max(1))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                conn.upload(job, job.bytes)?;
-                Ok(meter.stop(1, job.bytes))
-            })
+            job.uploads(|| conn.upload(job, job.bytes))
         }
     }
 }

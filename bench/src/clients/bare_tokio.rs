@@ -54,23 +54,12 @@ pub fn run(job: &Job) -> Result<Vec<Sample>, BoxError> {
         Scenario::DownloadLength | Scenario::DownloadChunked => {
             let mut conn = rt.block_on(Conn::open(job.server, Inbox::new()))?;
             rt.block_on(conn.download(&get_request(job, &job.warmup_path())))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                let n = rt.block_on(conn.download(&request))?;
-                check(n == job.bytes, || {
-                    format!("downloaded {n} of {} bytes", job.bytes)
-                })?;
-                Ok(meter.stop(1, n))
-            })
+            job.downloads(|| rt.block_on(conn.download(&request)))
         }
         Scenario::Upload => {
             let mut conn = rt.block_on(Conn::open(job.server, Inbox::new()))?;
             rt.block_on(conn.upload(job, (job.bytes / 16).max(1)))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                rt.block_on(conn.upload(job, job.bytes))?;
-                Ok(meter.stop(1, job.bytes))
-            })
+            job.uploads(|| rt.block_on(conn.upload(job, job.bytes)))
         }
     }
 }

@@ -54,22 +54,11 @@ fn run(job: &Job, client: &impl Blocking) -> Result<Vec<Sample>, BoxError> {
         Scenario::DownloadLength | Scenario::DownloadChunked => {
             let mut buf = vec![0u8; 64 * 1024];
             client.download(&job.url(&job.warmup_path()), &mut buf)?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                let n = client.download(&url, &mut buf)?;
-                check(n == job.bytes, || {
-                    format!("downloaded {n} of {} bytes", job.bytes)
-                })?;
-                Ok(meter.stop(1, n))
-            })
+            job.downloads(|| client.download(&url, &mut buf))
         }
         Scenario::Upload => {
             client.upload(&url, (job.bytes / 16).max(1))?;
-            job.transfers(|| {
-                let meter = Meter::start();
-                client.upload(&url, job.bytes)?;
-                Ok(meter.stop(1, job.bytes))
-            })
+            job.uploads(|| client.upload(&url, job.bytes))
         }
     }
 }
