@@ -148,33 +148,54 @@ impl RequestHead {
     /// The framing header duet must add, after checking the caller's own framing headers
     /// agree with `body` (RFC 9112 §6.1-6.2: never both, never a mismatch).
     fn framing_header(&self, body: RequestBody) -> Result<Option<RequestBody>, LocalError> {
-        let lengths: Vec<&[u8]> = self.headers.get_all("content-length").collect();
-        let codings: Vec<&[u8]> = self.headers.get_all("transfer-encoding").collect();
+        let lengths = FieldCount::of(&self.headers, "content-length");
+        let codings = FieldCount::of(&self.headers, "transfer-encoding");
         let conflict = |header| Err(LocalError::ConflictingFraming { header });
         match body {
             RequestBody::Chunked => {
-                if !lengths.is_empty() {
+                if lengths != FieldCount::None {
                     return conflict("Content-Length");
                 }
-                match codings.as_slice() {
-                    [] => Ok(Some(body)),
-                    [one] if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => Ok(None),
+                match codings {
+                    FieldCount::None => Ok(Some(body)),
+                    FieldCount::One(one) if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
+                        Ok(None)
+                    }
                     _ => conflict("Transfer-Encoding"),
                 }
             }
-            RequestBody::Length(_) | RequestBody::None if !codings.is_empty() => {
+            RequestBody::Length(_) | RequestBody::None if codings != FieldCount::None => {
                 conflict("Transfer-Encoding")
             }
-            RequestBody::Length(n) => match lengths.as_slice() {
-                [] => Ok(Some(body)),
-                [one] if one.trim_ascii() == n.to_string().as_bytes() => Ok(None),
+            RequestBody::Length(n) => match lengths {
+                FieldCount::None => Ok(Some(body)),
+                FieldCount::One(one) if one.trim_ascii() == n.to_string().as_bytes() => Ok(None),
                 _ => conflict("Content-Length"),
             },
-            RequestBody::None => match lengths.as_slice() {
-                [] => Ok(None),
-                [one] if one.trim_ascii() == b"0" => Ok(None),
+            RequestBody::None => match lengths {
+                FieldCount::None => Ok(None),
+                FieldCount::One(one) if one.trim_ascii() == b"0" => Ok(None),
                 _ => conflict("Content-Length"),
             },
+        }
+    }
+}
+
+/// How many fields of one name a head holds: none, one (its value), or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldCount<'a> {
+    None,
+    One(&'a [u8]),
+    Several,
+}
+
+impl<'a> FieldCount<'a> {
+    fn of(headers: &'a Headers, name: &'a str) -> Self {
+        let mut values = headers.get_all(name);
+        match (values.next(), values.next()) {
+            (None, _) => FieldCount::None,
+            (Some(one), None) => FieldCount::One(one),
+            (Some(_), Some(_)) => FieldCount::Several,
         }
     }
 }
@@ -401,6 +422,24 @@ mod tests {
         );
         assert_eq!(
             encode(&with("Transfer-Encoding", "chunked"), RequestBody::None),
+            cl("Transfer-Encoding")
+        );
+        // Two fields are a conflict even when each agrees.
+        let twice = |name: &str, value: &str| {
+            let mut h = with(name, value);
+            h.headers_mut().append(name, value).unwrap();
+            h
+        };
+        assert_eq!(
+            encode(&twice("Content-Length", "3"), RequestBody::Length(3)),
+            cl("Content-Length")
+        );
+        assert_eq!(
+            encode(&twice("Content-Length", "0"), RequestBody::None),
+            cl("Content-Length")
+        );
+        assert_eq!(
+            encode(&twice("Transfer-Encoding", "chunked"), RequestBody::Chunked),
             cl("Transfer-Encoding")
         );
     }

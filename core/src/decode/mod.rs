@@ -198,6 +198,10 @@ impl ContentDecoder {
     /// [`DecodeError::Unsupported`] for the first unknown coding (`br` and `zstd` are unknown
     /// without their features).
     pub fn from_headers(headers: &Headers, limits: &Limits) -> Result<Option<Self>, DecodeError> {
+        if !headers.contains("content-encoding") {
+            // The usual response: nothing to list.
+            return Ok(None);
+        }
         let codings: Vec<&[u8]> = headers
             .get_all("content-encoding")
             .flat_map(list_items)
