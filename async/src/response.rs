@@ -63,19 +63,17 @@ impl Response {
         exchange: Exchange,
         decompress: bool,
     ) -> Result<Self, Error> {
-        let url = exchange.call().url().clone();
         let has_body = !matches!(
             exchange.call().body_framing(),
             Some(BodyFraming::None | BodyFraming::Length(0))
         );
         let decoder = if decompress && has_body {
             ContentDecoder::from_headers(head.headers(), exchange.call().limits())
-                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))?
+                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(exchange.call().url()))?
         } else {
             None
         };
-        let remote_addr = exchange.remote_addr();
-        let history = exchange.call().history().to_vec();
+        let info = ResponseInfo::new(head, exchange.call(), exchange.remote_addr());
         let content_length = match exchange.call().body_framing() {
             Some(BodyFraming::Length(n)) => Some(n),
             Some(BodyFraming::None) => Some(0),
@@ -91,7 +89,7 @@ impl Response {
             done: false,
         };
         Ok(Response {
-            info: ResponseInfo::new(head, url, remote_addr, history),
+            info,
             content_length,
             body: Some(Box::new(body)),
             filling: None,

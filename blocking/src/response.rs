@@ -35,19 +35,17 @@ impl Response {
         exchange: Exchange,
         decompress: bool,
     ) -> Result<Self, Error> {
-        let url = exchange.call().url().clone();
         let has_body = !matches!(
             exchange.call().body_framing(),
             Some(BodyFraming::None | BodyFraming::Length(0))
         );
         let decoder = if decompress && has_body {
             ContentDecoder::from_headers(head.headers(), exchange.call().limits())
-                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))?
+                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(exchange.call().url()))?
         } else {
             None
         };
-        let remote_addr = exchange.remote_addr();
-        let history = exchange.call().history().to_vec();
+        let info = ResponseInfo::new(head, exchange.call(), exchange.remote_addr());
         let body = BodyReader {
             exchange,
             decoder,
@@ -56,10 +54,7 @@ impl Response {
             raw: Vec::new(),
             done: false,
         };
-        Ok(Response {
-            info: ResponseInfo::new(head, url, remote_addr, history),
-            body,
-        })
+        Ok(Response { info, body })
     }
 
     /// The body length announced by the server (before content decoding), if any.

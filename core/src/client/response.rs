@@ -1,39 +1,41 @@
 //! What both clients say about a response besides its body.
 
 use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 
 use http::{StatusCode, Version};
 use url::Url;
 
-use super::call::HistoryEntry;
+use super::call::{Call, HistoryEntry};
 use super::error::{Error, ErrorKind};
+use crate::cookies::{Cookie, CookieJar};
 use crate::headers::Headers;
 use crate::link::{Link, find_rel, parse_link_headers};
 use crate::response::ResponseHead;
 
-/// A response's status, headers, final URL, server address and redirect history. Both
-/// clients' `Response` dereference to it, so these accessors are the same in each.
+/// A response's status, headers, final URL, server address, redirect history, timing and
+/// cookies. Both clients' `Response` dereference to it, so these accessors are the same in
+/// each.
 #[derive(Debug, Clone)]
 pub struct ResponseInfo {
     head: ResponseHead,
     url: Url,
     remote_addr: Option<SocketAddr>,
     history: Vec<HistoryEntry>,
+    elapsed: Duration,
+    received: SystemTime,
 }
 
 impl ResponseInfo {
-    /// Drivers build one when the final response head arrives.
-    pub fn new(
-        head: ResponseHead,
-        url: Url,
-        remote_addr: Option<SocketAddr>,
-        history: Vec<HistoryEntry>,
-    ) -> Self {
+    /// Drivers build one from the call when it hands out [`Action::Response`](super::Action).
+    pub fn new(head: ResponseHead, call: &Call, remote_addr: Option<SocketAddr>) -> Self {
         ResponseInfo {
             head,
-            url,
+            url: call.url().clone(),
             remote_addr,
-            history,
+            history: call.history().to_vec(),
+            elapsed: call.elapsed(),
+            received: call.answered_wall_time(),
         }
     }
 
@@ -75,6 +77,25 @@ impl ResponseInfo {
     /// The redirects followed to get here, oldest first (empty without redirects).
     pub fn history(&self) -> &[HistoryEntry] {
         &self.history
+    }
+
+    /// How long the request took until this response's head arrived: from the start of the
+    /// request, getting a connection, redirects and authentication rounds included. Reading
+    /// the body is not counted. (requests' `elapsed` also stops at the head, but counts only
+    /// the last hop; httpx's runs until the body is closed.)
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// The cookies this response sets (its `Set-Cookie` fields), as a cookie jar stores them
+    /// for [`url`](Self::url) when the head arrived: cookies a jar refuses (for another site,
+    /// for a public suffix, with a broken prefix) and ones already expired are left out, and a
+    /// name set twice keeps its last value. Redirect responses' cookies are not included (see
+    /// [`history`](Self::history)). A client with a session jar has stored these already.
+    pub fn cookies(&self) -> Vec<Cookie> {
+        let mut jar = CookieJar::new();
+        jar.store_response(&self.url, self.headers(), self.received);
+        jar.iter().cloned().collect()
     }
 
     /// The links of the `Link` headers (RFC 8288), targets resolved against [`url`](Self::url).

@@ -1,5 +1,7 @@
 //! Requests and responses: metadata, wire format, query, methods, status errors, text.
 
+use std::time::{Duration, Instant};
+
 use duet_tests::server::*;
 
 duet_tests::conformance! {
@@ -16,6 +18,19 @@ duet_tests::conformance! {
         assert!(names.contains(&"X-Mixed-Case"), "names keep the server's case: {names:?}");
         assert_eq!(response.headers().get_all("x-multi").count(), 2);
         assert_eq!(wait!(response.text()).unwrap(), "hello");
+    }
+
+    fn elapsed_runs_from_the_start_to_the_final_head_across_redirects() {
+        let server = Server::http(|r| match r.path() {
+            "/first" => Reply::redirect(302, "/last").delay(Duration::from_millis(40)),
+            _ => Reply::ok("done").delay(Duration::from_millis(40)),
+        });
+        let started = Instant::now();
+        let response = wait!(duet::get(server.url("/first"))).unwrap();
+        let elapsed = response.elapsed();
+        assert!(elapsed >= Duration::from_millis(80), "both hops' waits are in it: {elapsed:?}");
+        assert!(elapsed <= started.elapsed(), "{elapsed:?} is within the call");
+        assert_eq!(wait!(response.text()).unwrap(), "done");
     }
 
     fn the_request_goes_out_host_first_with_defaults_and_caller_case() {

@@ -137,6 +137,33 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(stateless.get(server.url("/later")).send()).unwrap().text()).unwrap(), "none");
     }
 
+    fn a_response_lists_the_cookies_it_sets() {
+        let server = Server::http(|r| match r.path() {
+            "/go" => Reply::new(302).header("Set-Cookie", "hop=1").header("Location", "/set"),
+            "/set" => Reply::ok("")
+                .header("Set-Cookie", "a=1; Path=/")
+                .header("Set-Cookie", "elsewhere=2; Domain=example.com")
+                .header("Set-Cookie", "gone=3; Max-Age=0")
+                .header("Set-Cookie", "b=4; Max-Age=3600; HttpOnly")
+                .header("Set-Cookie", "a=5"),
+            _ => Reply::ok(""),
+        });
+        let client = duet::Client::new();
+        let response = wait!(client.get(server.url("/go")).send()).unwrap();
+        let cookies = response.cookies();
+        let pairs: Vec<(&str, &str)> = cookies.iter().map(|c| (c.name.as_str(), c.value.as_str())).collect();
+        // Another site's domain and an expired cookie are left out; a name set twice keeps its
+        // last value; the redirect's cookie belongs to the redirect, not to this response.
+        assert_eq!(pairs, [("a", "5"), ("b", "4")]);
+        let b = &cookies[1];
+        assert!(b.http_only && b.expires.is_some() && b.host_only && b.domain == "127.0.0.1", "{b:?}");
+        let mut jar: Vec<String> = client.cookies().unwrap().cookies().iter().map(|c| format!("{}={}", c.name, c.value)).collect();
+        jar.sort();
+        assert_eq!(jar, ["a=5", "b=4", "hop=1"], "the session jar holds them too");
+        let plain = wait!(client.get(server.url("/plain")).send()).unwrap();
+        assert!(plain.cookies().is_empty(), "the jar's cookies are not the response's");
+    }
+
     fn a_jar_can_be_shared_between_clients() {
         let server = Server::http(|r| if r.path() == "/set" { Reply::ok("").header("Set-Cookie", "k=v") } else { Reply::ok(r.header_str("cookie").unwrap_or("none").to_owned()) });
         let jar = duet::SharedJar::new();

@@ -293,6 +293,8 @@ pub struct Call {
     trailers: Option<Box<Headers>>,
     /// The deadline and phase of the last I/O action handed out.
     waiting: Option<(Instant, TimeoutPhase)>,
+    /// When the final response's head was handed out (the driver's clock).
+    answered_at: Option<Instant>,
 }
 
 impl Call {
@@ -378,6 +380,7 @@ impl Call {
             got_head: false,
             trailers: None,
             waiting: None,
+            answered_at: None,
         });
         call.start_auth()?;
         Ok(call)
@@ -406,6 +409,22 @@ impl Call {
     /// The URL requested.
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// How long the call took to get its final response head: from [`Call::new`] (getting a
+    /// connection, redirects and authentication rounds included) until
+    /// [`Action::Response`] was handed out; zero until then.
+    pub fn elapsed(&self) -> Duration {
+        self.answered_at.map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(self.session.started())
+        })
+    }
+
+    /// The wall-clock time at which the final response head was handed out (from the `wall`
+    /// given to [`Call::new`] and the driver's monotonic clock); the call's start until then.
+    pub fn answered_wall_time(&self) -> SystemTime {
+        self.session
+            .wall(self.answered_at.unwrap_or(self.session.started()))
     }
 
     /// The method.
@@ -587,7 +606,10 @@ impl Call {
                         head.headers(),
                         &mut self.headers,
                     ) {
-                        Ok(None) => return Ok(Action::Response(head)),
+                        Ok(None) => {
+                            self.answered_at = Some(now);
+                            return Ok(Action::Response(head));
+                        }
                         Ok(Some(next)) => {
                             if next.body == BodyAction::Keep && !self.body.replayable {
                                 let status = head.status().as_u16();
@@ -634,6 +656,7 @@ impl Call {
                 Some(Output::Trailers(trailers)) => self.trailers = Some(Box::new(trailers)),
                 Some(Output::End) if self.draining.is_some() => {
                     if let Some(head) = self.after_drain(now)? {
+                        self.answered_at = Some(now);
                         return Ok(Action::Response(head));
                     }
                     return self.poll_action_max(now, max_data);
@@ -646,6 +669,7 @@ impl Call {
                 Some(Output::Upgraded) if self.draining.is_some() => {
                     self.conn = None;
                     if let Some(head) = self.after_drain(now)? {
+                        self.answered_at = Some(now);
                         return Ok(Action::Response(head));
                     }
                     return self.poll_action_max(now, max_data);
