@@ -23,7 +23,8 @@ pub struct ResponseInfo {
     remote_addr: Option<SocketAddr>,
     history: Vec<HistoryEntry>,
     elapsed: Duration,
-    received: SystemTime,
+    /// The wall-clock time the request started at.
+    started: SystemTime,
 }
 
 impl ResponseInfo {
@@ -35,7 +36,7 @@ impl ResponseInfo {
             remote_addr,
             history: call.history().to_vec(),
             elapsed: call.elapsed(),
-            received: call.answered_wall_time(),
+            started: call.started_wall_time(),
         }
     }
 
@@ -94,7 +95,7 @@ impl ResponseInfo {
     /// [`history`](Self::history)). A client with a session jar has stored these already.
     pub fn cookies(&self) -> Vec<Cookie> {
         let mut jar = CookieJar::new();
-        jar.store_response(&self.url, self.headers(), self.received);
+        jar.store_response(&self.url, self.headers(), self.started + self.elapsed);
         jar.iter().cloned().collect()
     }
 

@@ -78,6 +78,11 @@ impl Session {
         self.started
     }
 
+    /// The wall-clock time when the request started.
+    pub fn started_wall(&self) -> SystemTime {
+        self.wall
+    }
+
     /// The wall-clock time at the monotonic `now`.
     pub fn wall(&self, now: Instant) -> SystemTime {
         self.wall + now.saturating_duration_since(self.started)

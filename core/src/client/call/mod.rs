@@ -420,11 +420,10 @@ impl Call {
         })
     }
 
-    /// The wall-clock time at which the final response head was handed out (from the `wall`
-    /// given to [`Call::new`] and the driver's monotonic clock); the call's start until then.
-    pub fn answered_wall_time(&self) -> SystemTime {
-        self.session
-            .wall(self.answered_at.unwrap_or(self.session.started()))
+    /// The wall-clock time the call started at (the `wall` given to [`Call::new`]); add
+    /// [`elapsed`](Self::elapsed) for the time its final response head arrived.
+    pub fn started_wall_time(&self) -> SystemTime {
+        self.session.started_wall()
     }
 
     /// The method.
