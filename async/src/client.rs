@@ -206,7 +206,7 @@ fn run(client: Client, request: Request) -> impl Future<Output = Result<Response
             false => client.start(request)?,
         };
         let head = exchange.send().await?;
-        Response::new(head, exchange, client.inner.config.decompress)
+        Response::new(head, exchange)
     }
 }
 

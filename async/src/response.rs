@@ -58,21 +58,8 @@ struct BodyReader {
 }
 
 impl Response {
-    pub(crate) fn new(
-        head: ResponseHead,
-        exchange: Exchange,
-        decompress: bool,
-    ) -> Result<Self, Error> {
-        let has_body = !matches!(
-            exchange.call().body_framing(),
-            Some(BodyFraming::None | BodyFraming::Length(0))
-        );
-        let decoder = if decompress && has_body {
-            ContentDecoder::from_headers(head.headers(), exchange.call().limits())
-                .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(exchange.call().url()))?
-        } else {
-            None
-        };
+    pub(crate) fn new(head: ResponseHead, exchange: Exchange) -> Result<Self, Error> {
+        let decoder = exchange.call().content_decoder(&head)?;
         let info = ResponseInfo::new(head, exchange.call(), exchange.remote_addr());
         let content_length = match exchange.call().body_framing() {
             Some(BodyFraming::Length(n)) => Some(n),

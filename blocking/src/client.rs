@@ -124,7 +124,7 @@ impl Client {
         let request = self.prepare(request)?;
         let mut exchange = self.start(request)?;
         let head = exchange.send()?;
-        Response::new(head, exchange, self.inner.config.decompress)
+        Response::new(head, exchange)
     }
 
     /// The client's authenticator, when `request` has no credentials of its own.

@@ -43,6 +43,7 @@ use super::origin::{Origin, PoolKey};
 use super::retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 use crate::auth::{Auth, AuthFlow, AuthStep, BasicAuth};
 use crate::connection::{Connection, Output};
+use crate::decode::ContentDecoder;
 use crate::error::{Error as ProtocolError, RemoteError};
 use crate::headers::Headers;
 use crate::limits::Limits;
@@ -449,6 +450,22 @@ impl Call {
     /// How the response body is framed, once the response head has arrived.
     pub fn body_framing(&self) -> Option<crate::BodyFraming> {
         self.conn.as_deref().and_then(Connection::body_framing)
+    }
+
+    /// The decoder for the delivered response's body (`head` is the one
+    /// [`Action::Response`] handed out): `None` when the client does not decompress, when the
+    /// body is empty by its framing, or when its `Content-Encoding` asks for nothing to undo.
+    /// An unsupported coding, or more than the limit allows, is an [`ErrorKind::Decode`].
+    pub fn content_decoder(&self, head: &ResponseHead) -> Result<Option<ContentDecoder>, Error> {
+        let empty = matches!(
+            self.body_framing(),
+            Some(crate::BodyFraming::None | crate::BodyFraming::Length(0))
+        );
+        if !self.session.config.decompress || empty {
+            return Ok(None);
+        }
+        ContentDecoder::from_headers(head.headers(), self.limits())
+            .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&self.url))
     }
 
     /// The trailer fields, once a chunked body with trailers has ended.
