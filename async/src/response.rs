@@ -14,7 +14,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use duet_core::client::{Error, ErrorKind, ResponseInfo};
-use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead};
+use duet_core::{ContentDecoder, Headers, ResponseHead};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -61,11 +61,7 @@ impl Response {
     pub(crate) fn new(head: ResponseHead, exchange: Exchange) -> Result<Self, Error> {
         let decoder = exchange.call().content_decoder(&head)?;
         let info = ResponseInfo::new(head, exchange.call(), exchange.remote_addr());
-        let content_length = match exchange.call().body_framing() {
-            Some(BodyFraming::Length(n)) => Some(n),
-            Some(BodyFraming::None) => Some(0),
-            _ => None,
-        };
+        let content_length = exchange.call().body_length();
         let body = BodyReader {
             exchange,
             decoder,

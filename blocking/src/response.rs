@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Read};
 
 use duet_core::client::{Error, ErrorKind, ResponseInfo, TimeoutPhase};
-use duet_core::{BodyFraming, ContentDecoder, Headers, ResponseHead};
+use duet_core::{ContentDecoder, Headers, ResponseHead};
 
 use crate::exchange::Exchange;
 
@@ -46,11 +46,7 @@ impl Response {
 
     /// The body length announced by the server (before content decoding), if any.
     pub fn content_length(&self) -> Option<u64> {
-        match self.body.exchange.call().body_framing() {
-            Some(BodyFraming::Length(n)) => Some(n),
-            Some(BodyFraming::None) => Some(0),
-            _ => None,
-        }
+        self.body.exchange.call().body_length()
     }
 
     /// The trailer fields of a chunked body, once it has been read to the end.

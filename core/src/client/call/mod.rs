@@ -452,16 +452,23 @@ impl Call {
         self.conn.as_deref().and_then(Connection::body_framing)
     }
 
+    /// The response body's length as its framing announces it, before content decoding
+    /// (`Content-Length`, or 0 for a body the status or method rules out); `None` when
+    /// chunked, read to the close, or before the head.
+    pub fn body_length(&self) -> Option<u64> {
+        match self.body_framing()? {
+            crate::BodyFraming::Length(n) => Some(n),
+            crate::BodyFraming::None => Some(0),
+            _ => None,
+        }
+    }
+
     /// The decoder for the delivered response's body (`head` is the one
     /// [`Action::Response`] handed out): `None` when the client does not decompress, when the
     /// body is empty by its framing, or when its `Content-Encoding` asks for nothing to undo.
     /// An unsupported coding, or more than the limit allows, is an [`ErrorKind::Decode`].
     pub fn content_decoder(&self, head: &ResponseHead) -> Result<Option<ContentDecoder>, Error> {
-        let empty = matches!(
-            self.body_framing(),
-            Some(crate::BodyFraming::None | crate::BodyFraming::Length(0))
-        );
-        if !self.session.config.decompress || empty {
+        if !self.session.config.decompress || self.body_length() == Some(0) {
             return Ok(None);
         }
         ContentDecoder::from_headers(head.headers(), self.limits())
