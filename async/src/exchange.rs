@@ -211,6 +211,7 @@ impl Exchange {
                 self.slot = Some(to.key.clone());
                 let origin = &to.key.origin;
                 let deadline = to.connect_deadline;
+                let dial = &self.client.config.dial;
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match (&to.key.proxy, mounted) {
                     (_, Some(mounted)) => {
@@ -223,7 +224,8 @@ impl Exchange {
                     }
                     (None, None) => {
                         let (stream, remote) =
-                            transport::connect_tcp(origin.host(), origin.port(), deadline).await?;
+                            transport::connect_tcp(origin.host(), origin.port(), deadline, dial)
+                                .await?;
                         let stream = match origin.is_tls() {
                             true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,
@@ -233,7 +235,8 @@ impl Exchange {
                     (Some(proxy), None) => {
                         // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
                         let (stream, remote) =
-                            transport::connect_tcp(proxy.host(), proxy.port(), deadline).await?;
+                            transport::connect_tcp(proxy.host(), proxy.port(), deadline, dial)
+                                .await?;
                         let stream = match proxy.scheme().is_tls() {
                             true => {
                                 let tls = self.client.clone().tls_config(false).await?;
@@ -243,7 +246,8 @@ impl Exchange {
                         };
                         if to.resolve_origin {
                             let target =
-                                transport::resolve(origin.host(), origin.port(), deadline).await?;
+                                transport::resolve(origin.host(), origin.port(), deadline, dial)
+                                    .await?;
                             self.call.set_resolved_target(target);
                         }
                         (stream, Some(remote))

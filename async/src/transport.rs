@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use duet_core::client::{Error, ErrorKind, Origin, TimeoutPhase, server_name};
+use duet_core::client::{
+    Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -218,51 +220,112 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// The first address `host` resolves to, by `deadline` (for `socks5://`, which wants one).
-pub(crate) async fn resolve(
+/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or the
+/// resolver's.
+async fn lookup(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
-) -> Result<std::net::IpAddr, Error> {
+    dial: &DialConfig,
+) -> Result<Vec<SocketAddr>, Error> {
+    if let Some(addrs) = dial.fixed_addrs(host, port) {
+        return Ok(addrs);
+    }
     match within(deadline, tokio::net::lookup_host((host, port))).await {
-        Ok(mut addrs) => addrs
-            .next()
-            .map(|a| a.ip())
-            .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}"))),
+        Ok(addrs) => Ok(addrs.collect()),
         Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
         Err(e) => Err(Error::new(ErrorKind::Connect, e)),
     }
 }
 
-/// Resolves `host` and connects to each address in turn by `deadline`.
+/// The first address `host` stands for, by `deadline` (for `socks5://`, which wants one).
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+    dial: &DialConfig,
+) -> Result<std::net::IpAddr, Error> {
+    lookup(host, port, deadline, dial)
+        .await?
+        .first()
+        .map(|a| a.ip())
+        .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}")))
+}
+
+/// Resolves `host` and connects to one of its addresses by `deadline`: one address is
+/// connected to directly; several are raced as [`Dial`] schedules them.
 pub(crate) async fn connect_tcp(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
+    dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let timeout = || Error::timeout(TimeoutPhase::Connect, None);
-    let addrs: Vec<SocketAddr> = match within(deadline, tokio::net::lookup_host((host, port))).await
-    {
-        Ok(addrs) => addrs.collect(),
-        Err(e) if is_timeout(&e) => return Err(timeout()),
-        Err(e) => return Err(Error::new(ErrorKind::Connect, e)),
+    let addrs = lookup(host, port, deadline, dial).await?;
+    let connected = match addrs[..] {
+        [] => {
+            let message = format!("no address found for {host}");
+            return Err(Error::msg(ErrorKind::Connect, message));
+        }
+        [addr] => within(deadline, TcpStream::connect(addr))
+            .await
+            .map(|tcp| (tcp, addr)),
+        // Boxed: the race is rare and holds more state than a request should carry inline.
+        _ => Box::pin(within(deadline, race(Dial::new(addrs, dial.attempt_delay)))).await,
     };
-    let mut last = None;
-    for addr in &addrs {
-        match within(deadline, TcpStream::connect(addr)).await {
-            Ok(tcp) => {
-                tcp.set_nodelay(true)
-                    .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-                return Ok((Stream::Plain(tcp), *addr));
+    match connected {
+        Ok((tcp, addr)) => {
+            tcp.set_nodelay(true)
+                .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+            Ok((Stream::Plain(tcp), addr))
+        }
+        Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
+        Err(e) => Err(Error::new(ErrorKind::Connect, e)),
+    }
+}
+
+/// A connection attempt under way.
+type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+
+/// Connects to the first of `dial`'s addresses to answer, starting attempts as it schedules
+/// them; the others are dropped (closed).
+async fn race(mut dial: Dial) -> io::Result<(TcpStream, SocketAddr)> {
+    let mut running: Vec<(SocketAddr, Attempt)> = Vec::new();
+    let mut last: Option<io::Error> = None;
+    loop {
+        let until = match dial.poll(crate::now()) {
+            DialStep::Start(addr) => {
+                running.push((addr, Box::pin(TcpStream::connect(addr))));
+                continue;
             }
-            Err(e) if is_timeout(&e) => return Err(timeout()),
-            Err(e) => last = Some(e),
+            DialStep::Exhausted => {
+                return Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()));
+            }
+            DialStep::Wait(until) => until,
+        };
+        let mut timer = until.map(|t| Box::pin(tokio::time::sleep_until(t.into())));
+        let finished = poll_fn(|cx| {
+            for (i, (_, attempt)) in running.iter_mut().enumerate() {
+                if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+                    return Poll::Ready(Some((i, result)));
+                }
+            }
+            match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(None),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        if let Some((i, result)) = finished {
+            let (addr, _) = running.swap_remove(i);
+            match result {
+                Ok(tcp) => return Ok((tcp, addr)),
+                Err(e) => {
+                    last = Some(e);
+                    dial.failed(crate::now());
+                }
+            }
         }
     }
-    Err(match last {
-        Some(e) => Error::new(ErrorKind::Connect, e),
-        None => Error::msg(ErrorKind::Connect, format!("no address found for {host}")),
-    })
 }
 
 impl Stream {

@@ -218,6 +218,7 @@ impl Exchange {
                             origin.host(),
                             origin.port(),
                             to.connect_deadline,
+                            &self.client.config.dial,
                         )?;
                         let stream = match origin.is_tls() {
                             true => self.origin_tls(stream, origin.host(), to.connect_deadline)?,
@@ -231,6 +232,7 @@ impl Exchange {
                             proxy.host(),
                             proxy.port(),
                             to.connect_deadline,
+                            &self.client.config.dial,
                         )?;
                         let stream = match proxy.scheme().is_tls() {
                             true => stream.start_tls(
@@ -244,7 +246,7 @@ impl Exchange {
                             let target = transport::resolve(
                                 to.key.origin.host(),
                                 to.key.origin.port(),
-                                to.connect_deadline,
+                                &self.client.config.dial,
                             )?;
                             self.call.set_resolved_target(target);
                         }

@@ -7,7 +7,9 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use duet_core::client::{Error, ErrorKind, Origin, TimeoutPhase, server_name};
+use duet_core::client::{
+    Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
+};
 use rustls::{ClientConnection, StreamOwned};
 
 /// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
@@ -262,18 +264,22 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// The first address `host` resolves to (for `socks5://`, which wants one). std offers no
-/// resolver deadline; the connect deadline still bounds the whole connection.
-pub(crate) fn resolve(
-    host: &str,
-    port: u16,
-    _deadline: Option<Instant>,
-) -> Result<std::net::IpAddr, Error> {
-    let mut addrs = (host, port)
+/// The addresses `host` stands for: the ones the client fixed for it, or the resolver's.
+/// std offers no resolver deadline; the connect deadline still bounds the whole connection.
+fn lookup(host: &str, port: u16, dial: &DialConfig) -> Result<Vec<SocketAddr>, Error> {
+    if let Some(addrs) = dial.fixed_addrs(host, port) {
+        return Ok(addrs);
+    }
+    (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-    addrs
-        .next()
+        .map(Iterator::collect)
+        .map_err(|e| Error::new(ErrorKind::Connect, e))
+}
+
+/// The first address `host` stands for (for `socks5://`, which wants one).
+pub(crate) fn resolve(host: &str, port: u16, dial: &DialConfig) -> Result<std::net::IpAddr, Error> {
+    lookup(host, port, dial)?
+        .first()
         .map(|a| a.ip())
         .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}")))
 }
@@ -345,40 +351,149 @@ fn finish_connect(fd: &std::os::fd::OwnedFd, deadline: Instant) -> io::Result<()
     }
 }
 
-/// Resolves `host` and connects to each address in turn by `deadline`.
+/// Resolves `host` and connects to one of its addresses by `deadline`: one address is
+/// connected to directly; several are raced as [`Dial`] schedules them.
 pub(crate) fn connect_tcp(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
+    dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let timeout = || Error::timeout(TimeoutPhase::Connect, None);
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::new(ErrorKind::Connect, e))?
-        .collect();
-    let mut last = None;
-    for addr in &addrs {
-        let attempt = match deadline {
-            None => TcpStream::connect(addr).map(|tcp| (tcp, Applied::default())),
-            Some(deadline) => match remaining(Some(deadline), Instant::now()) {
-                Ok(Some(left)) => connect_within(addr, left, deadline),
-                _ => return Err(timeout()),
+    let addrs = lookup(host, port, dial)?;
+    let connected = match addrs[..] {
+        [] => {
+            let message = format!("no address found for {host}");
+            return Err(Error::msg(ErrorKind::Connect, message));
+        }
+        [addr] => connect_one(&addr, deadline).map(|(tcp, applied)| (tcp, applied, addr)),
+        _ => race(Dial::new(addrs, dial.attempt_delay), deadline),
+    };
+    match connected {
+        Ok((tcp, applied, addr)) => {
+            tcp.set_nodelay(true)
+                .map_err(|e| Error::new(ErrorKind::Connect, e))?;
+            Ok((Stream::Plain(tcp, Cell::new(applied)), addr))
+        }
+        Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
+        Err(e) => Err(Error::new(ErrorKind::Connect, e)),
+    }
+}
+
+/// Connects to `addr` by `deadline`.
+fn connect_one(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied)> {
+    match deadline {
+        None => TcpStream::connect(addr).map(|tcp| (tcp, Applied::default())),
+        Some(deadline) => match remaining(Some(deadline), Instant::now())? {
+            Some(left) => connect_within(addr, left, deadline),
+            None => Err(io::ErrorKind::TimedOut.into()),
+        },
+    }
+}
+
+/// Connects to the first of `dial`'s addresses to answer by `deadline`, starting attempts as
+/// it schedules them, each on a non-blocking socket; the others are closed.
+#[cfg(target_os = "linux")]
+fn race(mut dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied, SocketAddr)> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut running: Vec<(SocketAddr, std::os::fd::OwnedFd)> = Vec::new();
+    let mut last: Option<io::Error> = None;
+    loop {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let until = match dial.poll(now) {
+            DialStep::Start(addr) => {
+                match start_connect(&addr) {
+                    Ok((fd, false)) => running.push((addr, fd)),
+                    Ok((fd, true)) => return connected(fd, addr),
+                    Err(e) => {
+                        last = Some(e);
+                        dial.failed(now);
+                    }
+                }
+                continue;
+            }
+            DialStep::Exhausted => {
+                return Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()));
+            }
+            DialStep::Wait(until) => match (until, deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             },
         };
-        match attempt {
-            Ok((tcp, applied)) => {
-                tcp.set_nodelay(true)
-                    .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-                return Ok((Stream::Plain(tcp, Cell::new(applied)), *addr));
+        let timeout = until
+            .map(|t| Timespec::try_from(t.saturating_duration_since(now)))
+            .transpose()
+            .map_err(|_| io::ErrorKind::InvalidInput)?;
+        let mut fds: Vec<PollFd<'_>> = running
+            .iter()
+            .map(|(_, fd)| PollFd::new(fd, PollFlags::OUT))
+            .collect();
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let ready: Vec<usize> = (fds.iter().enumerate())
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        drop(fds);
+        let now = Instant::now();
+        for i in ready.into_iter().rev() {
+            let (addr, fd) = running.swap_remove(i);
+            match rustix::net::sockopt::socket_error(&fd)? {
+                Ok(()) => return connected(fd, addr),
+                Err(e) => {
+                    last = Some(e.into());
+                    dial.failed(now);
+                }
             }
-            Err(e) if is_timeout(&e) => return Err(timeout()),
+        }
+    }
+}
+
+/// A non-blocking socket for `addr` with a connect under way: `true` if it connected at once.
+#[cfg(target_os = "linux")]
+fn start_connect(addr: &SocketAddr) -> io::Result<(std::os::fd::OwnedFd, bool)> {
+    use rustix::io::Errno;
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::INET,
+        SocketAddr::V6(_) => AddressFamily::INET6,
+    };
+    let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+    let fd = rustix::net::socket_with(family, SocketType::STREAM, flags, None)?;
+    match rustix::net::connect(&fd, addr) {
+        Ok(()) => Ok((fd, true)),
+        Err(Errno::INPROGRESS | Errno::INTR) => Ok((fd, false)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The socket of the attempt that won, back in blocking mode.
+#[cfg(target_os = "linux")]
+fn connected(
+    fd: std::os::fd::OwnedFd,
+    addr: SocketAddr,
+) -> io::Result<(TcpStream, Applied, SocketAddr)> {
+    let tcp = TcpStream::from(fd);
+    tcp.set_nonblocking(false)?;
+    Ok((tcp, Applied::default(), addr))
+}
+
+/// Elsewhere: each address in turn, the first that answers by `deadline`.
+#[cfg(not(target_os = "linux"))]
+fn race(dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied, SocketAddr)> {
+    let mut last = None;
+    for addr in dial.addrs() {
+        match connect_one(addr, deadline) {
+            Ok((tcp, applied)) => return Ok((tcp, applied, *addr)),
+            Err(e) if is_timeout(&e) => return Err(e),
             Err(e) => last = Some(e),
         }
     }
-    Err(match last {
-        Some(e) => Error::new(ErrorKind::Connect, e),
-        None => Error::msg(ErrorKind::Connect, format!("no address found for {host}")),
-    })
+    Err(last.unwrap_or_else(|| io::ErrorKind::NotConnected.into()))
 }
 
 impl Stream {

@@ -225,6 +225,60 @@ fn slash(path: &str) -> String {
     }
 }
 
+/// A loopback address where nothing listens: a connect to it is refused at once.
+pub fn refused_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("local address")
+    // The listener closes here; nothing takes the port again this soon.
+}
+
+/// A loopback listener that never accepts, with its backlog full: the kernel drops further
+/// SYNs, so a connect to it hangs until the client gives up.
+pub struct BlackHole {
+    addr: SocketAddr,
+    _listener: socket2::Socket,
+    _fillers: Vec<TcpStream>,
+}
+
+impl BlackHole {
+    /// A new black hole on 127.0.0.1.
+    pub fn new() -> BlackHole {
+        use socket2::{Domain, Socket, Type};
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        listener.bind(&any.into()).expect("bind");
+        listener.listen(0).expect("listen");
+        let addr = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local address");
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+                Ok(stream) => fillers.push(stream),
+                Err(_) => break, // the queue is full
+            }
+        }
+        BlackHole {
+            addr,
+            _listener: listener,
+            _fillers: fillers,
+        }
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Default for BlackHole {
+    fn default() -> Self {
+        BlackHole::new()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.shared.stop();

@@ -563,6 +563,28 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Connects to `addr` for `host` instead of asking the resolver (curl's `--resolve`). The
+    /// URL, the `Host` header and TLS still use `host`. Port 0 in `addr` means the port being
+    /// connected to; any other port is used as given. Also applies to proxies named `host`.
+    pub fn resolve(self, host: &str, addr: std::net::SocketAddr) -> Self {
+        self.resolve_to_addrs(host, &[addr])
+    }
+
+    /// Like [`resolve`](Self::resolve), with several addresses, tried as the resolver's
+    /// would be (families interleaved, the next beside one that has not answered yet).
+    pub fn resolve_to_addrs(mut self, host: &str, addrs: &[std::net::SocketAddr]) -> Self {
+        self.config.dial.add_override(host, addrs.to_vec());
+        self
+    }
+
+    /// How long a connection attempt to one of a host's addresses runs alone before the next
+    /// address is tried beside it (Happy Eyeballs, RFC 8305; default 250 ms). A refused
+    /// attempt moves on at once; the connect timeout bounds them all.
+    pub fn connect_attempt_delay(mut self, delay: Duration) -> Self {
+        self.config.dial.attempt_delay = delay;
+        self
+    }
+
     /// Sets a header sent with every request (unless a request sets the same name).
     pub fn default_header(mut self, name: &str, value: &str) -> Self {
         let result = self

@@ -172,6 +172,9 @@ pub struct ClientConfig {
     ///
     /// [`RetryPolicy::none`]: super::RetryPolicy::none
     pub retry: super::RetryPolicy,
+    /// How connections are opened: addresses fixed for host names, and the delay before a
+    /// host's next address is tried beside one that has not answered yet.
+    pub dial: super::DialConfig,
 }
 
 impl Default for ClientConfig {
@@ -197,6 +200,7 @@ impl Default for ClientConfig {
             auth: None,
             netrc: None,
             retry: super::RetryPolicy::none(),
+            dial: super::DialConfig::default(),
             proxies: None,
             recorder: None,
             proxy_auth: None,

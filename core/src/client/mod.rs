@@ -5,6 +5,7 @@
 mod builder;
 mod call;
 mod config;
+mod dial;
 mod error;
 mod origin;
 mod pool;
@@ -20,6 +21,7 @@ pub use config::{
     ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings,
     accept_encoding,
 };
+pub use dial::{Dial, DialConfig, DialStep};
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
 pub use pool::{Checkout, Pool};

@@ -2,14 +2,9 @@
 
 use duet_tests::server::*;
 
-fn refused_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 duet_tests::conformance! {
     fn a_refused_connection_is_a_connect_error() {
-        let url = format!("http://127.0.0.1:{}/", refused_port());
+        let url = format!("http://{}/", refused_addr());
         let err = wait!(duet::get(url.as_str())).unwrap_err();
         assert!(err.is_connect(), "{err}");
         assert_eq!(err.url().map(|u| u.as_str()), Some(url.as_str()));

@@ -4,6 +4,7 @@
 mod auth;
 mod basics;
 mod bodies;
+mod connecting;
 mod decoding;
 mod errors;
 mod login;

@@ -9,38 +9,10 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A loopback listener that never accepts, with its backlog full: the kernel drops further
-/// SYNs, so a connect to it hangs until the client gives up. Keep the returned values alive.
-fn black_hole() -> (
-    socket2::Socket,
-    Vec<std::net::TcpStream>,
-    std::net::SocketAddr,
-) {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    socket.listen(0).unwrap();
-    let addr = socket.local_addr().unwrap().as_socket().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..4 {
-        match std::net::TcpStream::connect_timeout(&addr, ms(100)) {
-            Ok(stream) => fillers.push(stream),
-            Err(_) => break, // the queue is full
-        }
-    }
-    (socket, fillers, addr)
-}
-
 duet_tests::conformance! {
     fn a_connect_that_never_completes_is_a_connect_timeout() {
-        let (_listener, _fillers, addr) = black_hole();
+        let hole = BlackHole::new();
+        let addr = hole.addr();
         let client = duet::Client::builder().connect_timeout(ms(200)).build().unwrap();
         let started = std::time::Instant::now();
         let err = wait!(client.get(format!("http://{addr}/")).send()).unwrap_err();

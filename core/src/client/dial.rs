@@ -1,0 +1,263 @@
+//! Opening a TCP connection to a host that has several addresses: which addresses a name
+//! stands for when the caller fixed them ([`DialConfig::overrides`]), the order they are tried
+//! in, and when the next attempt starts beside one still under way (Happy Eyeballs, RFC 8305).
+//!
+//! The drivers resolve names and open sockets; [`Dial`] tells them which address to try and
+//! when, so a host whose first address never answers (an IPv6 route that goes nowhere, a
+//! dead replica) costs a quarter of a second, not the whole connect timeout.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How connections are opened: fixed addresses for names, and the delay between attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialConfig {
+    /// Addresses to use for a host name instead of asking the resolver (curl's `--resolve`,
+    /// reqwest's `resolve`): the name, lower-cased, and its addresses in order. An address
+    /// with port 0 is used with the port being connected to; any other port is used as it is.
+    pub overrides: Vec<(String, Vec<SocketAddr>)>,
+    /// How long an attempt runs alone before the next address is tried beside it (RFC 8305's
+    /// "Connection Attempt Delay"). Default 250 ms.
+    pub attempt_delay: Duration,
+}
+
+/// RFC 8305 §8 recommends 250 ms.
+const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+impl Default for DialConfig {
+    fn default() -> Self {
+        DialConfig {
+            overrides: Vec::new(),
+            attempt_delay: DEFAULT_ATTEMPT_DELAY,
+        }
+    }
+}
+
+impl DialConfig {
+    /// Uses `addrs` for `host` from now on (replacing what an earlier call gave it).
+    pub fn add_override(&mut self, host: &str, addrs: Vec<SocketAddr>) {
+        let host = host.to_ascii_lowercase();
+        self.overrides.retain(|(name, _)| *name != host);
+        self.overrides.push((host, addrs));
+    }
+
+    /// The addresses fixed for `host` (connecting to `port`), if any; `None` means: ask the
+    /// resolver.
+    pub fn fixed_addrs(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        if self.overrides.is_empty() {
+            return None;
+        }
+        let (_, addrs) = self
+            .overrides
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))?;
+        Some(
+            addrs
+                .iter()
+                .map(|addr| match addr.port() {
+                    0 => SocketAddr::new(addr.ip(), port),
+                    _ => *addr,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// What the driver does next while connecting; see [`Dial::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialStep {
+    /// Start a connection attempt to this address (beside any still under way), then poll
+    /// again.
+    Start(SocketAddr),
+    /// Wait for an attempt under way to finish, or until this time if one is given, then poll
+    /// again. The first attempt that succeeds is the connection: drop the others.
+    Wait(Option<Instant>),
+    /// Every address was tried and every attempt failed: report the last failure.
+    Exhausted,
+}
+
+/// The schedule of connection attempts to one host's addresses (RFC 8305 §4-5): address
+/// families interleaved, one attempt at a time until an attempt has run for the attempt
+/// delay or failed, then the next beside it. Pure: the driver passes the time in.
+#[derive(Debug, Clone)]
+pub struct Dial {
+    addrs: Vec<SocketAddr>,
+    /// The next address to try.
+    next: usize,
+    /// Attempts started and not yet failed.
+    running: usize,
+    /// When the next attempt may start although others are still under way.
+    next_at: Option<Instant>,
+    delay: Duration,
+}
+
+impl Dial {
+    /// A schedule for `addrs` as the resolver gave them, with `delay` between attempts.
+    pub fn new(addrs: Vec<SocketAddr>, delay: Duration) -> Self {
+        Dial {
+            addrs: interleave(addrs),
+            next: 0,
+            running: 0,
+            next_at: None,
+            delay,
+        }
+    }
+
+    /// The addresses in the order they are tried.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// What to do at `now`.
+    pub fn poll(&mut self, now: Instant) -> DialStep {
+        let more = self.next < self.addrs.len();
+        if more && (self.running == 0 || self.next_at.is_some_and(|at| now >= at)) {
+            let addr = self.addrs[self.next];
+            self.next += 1;
+            self.running += 1;
+            self.next_at = Some(now.checked_add(self.delay).unwrap_or(now));
+            return DialStep::Start(addr);
+        }
+        match (self.running, more) {
+            (0, _) => DialStep::Exhausted,
+            (_, true) => DialStep::Wait(self.next_at),
+            (_, false) => DialStep::Wait(None),
+        }
+    }
+
+    /// An attempt started by [`poll`](Self::poll) failed at `now`: the next address is tried
+    /// at once (RFC 8305 §5), without waiting out the delay.
+    pub fn failed(&mut self, now: Instant) {
+        self.running = self.running.saturating_sub(1);
+        self.next_at = Some(now);
+    }
+}
+
+/// RFC 8305 §4: alternate the address families, starting with the family of the first
+/// address (the resolver's preference); within a family, the resolver's order is kept.
+fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let Some(first) = addrs.first() else {
+        return addrs;
+    };
+    let first_v6 = first.is_ipv6();
+    let (preferred, other): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addrs.iter().copied().partition(|a| a.is_ipv6() == first_v6);
+    if other.is_empty() {
+        return addrs;
+    }
+    let mut out = Vec::with_capacity(addrs.len());
+    let (mut p, mut o) = (preferred.into_iter(), other.into_iter());
+    loop {
+        match (p.next(), o.next()) {
+            (None, None) => return out,
+            (a, b) => out.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(last: u8) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, last], 80))
+    }
+
+    fn v6(last: u16) -> SocketAddr {
+        SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, last], 80))
+    }
+
+    const DELAY: Duration = Duration::from_millis(250);
+
+    /// The origin of the injected clock.
+    #[allow(clippy::disallowed_methods)]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn families_alternate_from_the_first_addresss_family() {
+        let dial = Dial::new(vec![v6(1), v6(2), v6(3), v4(1), v4(2)], DELAY);
+        assert_eq!(dial.addrs(), [v6(1), v4(1), v6(2), v4(2), v6(3)]);
+        let dial = Dial::new(vec![v4(1), v6(1), v6(2)], DELAY);
+        assert_eq!(dial.addrs(), [v4(1), v6(1), v6(2)]);
+        let dial = Dial::new(vec![v4(2), v4(1)], DELAY);
+        assert_eq!(
+            dial.addrs(),
+            [v4(2), v4(1)],
+            "one family keeps the resolver's order"
+        );
+    }
+
+    #[test]
+    fn the_next_attempt_starts_after_the_delay_beside_the_first() {
+        let t0 = origin();
+        let mut dial = Dial::new(vec![v6(1), v4(1), v6(2)], DELAY);
+        assert_eq!(dial.poll(t0), DialStep::Start(v6(1)));
+        assert_eq!(dial.poll(t0), DialStep::Wait(Some(t0 + DELAY)));
+        assert_eq!(dial.poll(t0 + DELAY / 2), DialStep::Wait(Some(t0 + DELAY)));
+        assert_eq!(dial.poll(t0 + DELAY), DialStep::Start(v4(1)));
+        let t1 = t0 + DELAY;
+        assert_eq!(dial.poll(t1), DialStep::Wait(Some(t1 + DELAY)));
+        assert_eq!(dial.poll(t1 + DELAY), DialStep::Start(v6(2)));
+        // Nothing left to start: wait for one of the three, with no time to come back.
+        assert_eq!(dial.poll(t1 + DELAY), DialStep::Wait(None));
+    }
+
+    #[test]
+    fn a_failure_starts_the_next_attempt_at_once() {
+        let t0 = origin();
+        let mut dial = Dial::new(vec![v4(1), v4(2), v4(3)], DELAY);
+        assert_eq!(dial.poll(t0), DialStep::Start(v4(1)));
+        let t1 = t0 + Duration::from_millis(10);
+        dial.failed(t1);
+        assert_eq!(dial.poll(t1), DialStep::Start(v4(2)));
+        assert_eq!(dial.poll(t1), DialStep::Wait(Some(t1 + DELAY)));
+        // v4(2) still runs when v4(3) starts after the delay; then both fail.
+        assert_eq!(dial.poll(t1 + DELAY), DialStep::Start(v4(3)));
+        dial.failed(t1 + DELAY);
+        assert_eq!(dial.poll(t1 + DELAY), DialStep::Wait(None));
+        dial.failed(t1 + DELAY);
+        assert_eq!(dial.poll(t1 + DELAY), DialStep::Exhausted);
+    }
+
+    #[test]
+    fn a_failure_beside_a_hanging_attempt_starts_the_next_without_the_delay() {
+        let t0 = origin();
+        let mut dial = Dial::new(vec![v4(1), v4(2), v4(3)], DELAY);
+        assert_eq!(dial.poll(t0), DialStep::Start(v4(1)));
+        assert_eq!(dial.poll(t0 + DELAY), DialStep::Start(v4(2)));
+        // v4(2) is refused soon after; v4(1) still hangs.
+        let t1 = t0 + DELAY + Duration::from_millis(1);
+        dial.failed(t1);
+        assert_eq!(dial.poll(t1), DialStep::Start(v4(3)));
+        assert_eq!(dial.poll(t1), DialStep::Wait(None));
+    }
+
+    #[test]
+    fn no_addresses_is_exhausted_at_once() {
+        let mut dial = Dial::new(Vec::new(), DELAY);
+        assert_eq!(dial.poll(origin()), DialStep::Exhausted);
+    }
+
+    #[test]
+    fn overrides_match_names_in_any_case_and_fill_in_port_zero() {
+        let mut config = DialConfig::default();
+        assert_eq!(config.fixed_addrs("example.com", 80), None);
+        let fixed: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let with_port: SocketAddr = "127.0.0.2:8080".parse().unwrap();
+        config.add_override("Example.COM", vec![fixed, with_port]);
+        assert_eq!(
+            config.fixed_addrs("example.com", 443),
+            Some(vec!["127.0.0.1:443".parse().unwrap(), with_port])
+        );
+        assert_eq!(config.fixed_addrs("other.example", 443), None);
+        config.add_override("example.com", vec![with_port]);
+        assert_eq!(config.fixed_addrs("EXAMPLE.com", 1), Some(vec![with_port]));
+        assert_eq!(
+            config.overrides.len(),
+            1,
+            "a second call replaces the first"
+        );
+    }
+}

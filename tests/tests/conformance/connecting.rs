@@ -1,0 +1,111 @@
+//! Opening connections: addresses fixed for a name (`resolve`), and a host with several
+//! addresses raced as RFC 8305 schedules them (a hanging address costs the attempt delay, a
+//! refused one nothing). Every address is on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use duet_tests::server::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `http://duet.test:PORT/path` for `server`'s port.
+fn named_url(server: &Server, path: &str) -> String {
+    format!("http://duet.test:{}{path}", server.port())
+}
+
+duet_tests::conformance! {
+    fn a_name_fixed_by_resolve_connects_to_the_address_given() {
+        let server = Server::http(|req| Reply::ok(req.header_str("host").unwrap_or("-")));
+        let client = duet::Client::builder()
+            .resolve("Duet.Test", server.addr())
+            .build()
+            .unwrap();
+        let response = wait!(client.get(named_url(&server, "/")).send()).unwrap();
+        assert_eq!(response.remote_addr(), Some(server.addr()));
+        let host = wait!(response.text()).unwrap();
+        assert_eq!(host, format!("duet.test:{}", server.port()), "the Host stays the name");
+    }
+
+    fn port_zero_in_a_fixed_address_means_the_urls_port() {
+        let server = Server::http(|_| Reply::ok("here"));
+        let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let client = duet::Client::builder().resolve("duet.test", any_port).build().unwrap();
+        let response = wait!(client.get(named_url(&server, "/")).send()).unwrap();
+        assert_eq!(response.remote_addr(), Some(server.addr()));
+        assert_eq!(wait!(response.text()).unwrap(), "here");
+    }
+
+    fn a_proxy_named_by_resolve_is_reached_at_its_fixed_address() {
+        let proxy = Server::http(|req| Reply::ok(req.target.clone()));
+        let client = duet::Client::builder()
+            .proxy(&format!("http://proxy.test:{}", proxy.port()))
+            .resolve("proxy.test", proxy.addr())
+            .build()
+            .unwrap();
+        let response = wait!(client.get("http://origin.test/page").send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "http://origin.test/page");
+    }
+
+    fn a_hanging_first_address_costs_the_attempt_delay_not_the_timeout() {
+        let server = Server::http(|_| Reply::ok("second"));
+        let hole = BlackHole::new();
+        // Without the race, the first address would use up the whole connect timeout.
+        let client = duet::Client::builder()
+            .resolve_to_addrs("duet.test", &[hole.addr(), server.addr()])
+            .connect_attempt_delay(ms(50))
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let response = wait!(client.get(named_url(&server, "/")).send()).unwrap();
+        assert_eq!(response.remote_addr(), Some(server.addr()));
+        assert_eq!(wait!(response.text()).unwrap(), "second");
+        assert_eq!(server.connections(), 1);
+    }
+
+    fn a_refused_address_moves_on_to_the_next_at_once() {
+        let server = Server::http(|_| Reply::ok("third"));
+        let refused = [refused_addr(), refused_addr()];
+        // An attempt delay longer than the timeout: only the refusals can move things on.
+        let client = duet::Client::builder()
+            .resolve_to_addrs("duet.test", &[refused[0], refused[1], server.addr()])
+            .connect_attempt_delay(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let response = wait!(client.get(named_url(&server, "/")).send()).unwrap();
+        assert_eq!(response.remote_addr(), Some(server.addr()));
+        assert_eq!(wait!(response.text()).unwrap(), "third");
+    }
+
+    fn every_address_refused_is_a_connect_error() {
+        let addrs = [refused_addr(), refused_addr()];
+        let client = duet::Client::builder()
+            .resolve_to_addrs("duet.test", &addrs)
+            .build()
+            .unwrap();
+        let err = wait!(client.get("http://duet.test/").send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        assert_eq!(err.timeout_phase(), None, "{err}");
+    }
+
+    fn every_address_hanging_is_a_connect_timeout() {
+        let holes = [BlackHole::new(), BlackHole::new()];
+        let client = duet::Client::builder()
+            .resolve_to_addrs("duet.test", &[holes[0].addr(), holes[1].addr()])
+            .connect_attempt_delay(ms(50))
+            .connect_timeout(ms(400))
+            .build()
+            .unwrap();
+        let err = wait!(client.get("http://duet.test/").send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Connect), "{err}");
+    }
+
+    fn a_name_fixed_to_no_address_is_a_connect_error() {
+        let client = duet::Client::builder().resolve_to_addrs("duet.test", &[]).build().unwrap();
+        let err = wait!(client.get("http://duet.test/").send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+    }
+}
