@@ -1,6 +1,7 @@
 //! The command line, as clap reads it. Syntax is checked here (a wrong command line exits
 //! with 2 before anything is sent); what the flags mean is decided in [`crate::spec`].
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH", help_heading = "Authentication")]
     pub netrc_file: Option<PathBuf>,
 
-    /// Credentials for the proxy (not supported yet).
+    /// Credentials for the proxy given with -x, sent only to the proxy.
     #[arg(long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Proxy")]
     pub proxy_user: Option<(String, String)>,
 
@@ -114,6 +115,13 @@ pub struct Args {
     #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
     pub read_timeout: Option<Duration>,
 
+    /// Connect to ADDR for HOST instead of asking the resolver, as curl's --resolve (repeat
+    /// for several hosts). Several addresses, comma-separated, are raced as a resolver's
+    /// would be; IPv6 ones in brackets. The URL, Host header and TLS keep HOST; the addresses
+    /// serve HOST at any port, PORT is taken for curl's syntax.
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]", value_parser = resolve_entry, help_heading = "Connection")]
+    pub resolve: Vec<(String, Vec<SocketAddr>)>,
+
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, value_name = "PEM", help_heading = "TLS")]
     pub cacert: Option<PathBuf>,
@@ -130,11 +138,11 @@ pub struct Args {
     #[arg(short = 'k', long, help_heading = "TLS")]
     pub insecure: bool,
 
-    /// Send the request through this proxy (not supported yet).
+    /// Send the request through this proxy (http://, https://, socks5:// or socks5h://).
     #[arg(short = 'x', long, value_name = "URL", help_heading = "Proxy")]
     pub proxy: Option<String>,
 
-    /// Ignore the proxy environment variables (not supported yet).
+    /// Ignore the proxy environment variables (http_proxy, https_proxy, all_proxy, no_proxy).
     #[arg(long, conflicts_with = "proxy", help_heading = "Proxy")]
     pub no_proxy: bool,
 
@@ -231,6 +239,38 @@ fn credentials(arg: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `HOST:PORT:ADDR[,ADDR...]` (curl's `--resolve`): the host, and its addresses at port 0,
+/// which stands for the port being connected to.
+fn resolve_entry(arg: &str) -> Result<(String, Vec<SocketAddr>), String> {
+    let usage = || "expected 'HOST:PORT:ADDR[,ADDR]'".to_owned();
+    let (host, rest) = match arg.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, rest) = bracketed.split_once("]:").ok_or_else(usage)?;
+            (host, rest)
+        }
+        None => arg.split_once(':').ok_or_else(usage)?,
+    };
+    let (port, addrs) = rest.split_once(':').ok_or_else(usage)?;
+    port.parse::<u16>()
+        .map_err(|_| format!("expected a port number, got {port:?}"))?;
+    if host.is_empty() {
+        return Err(usage());
+    }
+    let addrs = addrs
+        .split(',')
+        .map(|addr| {
+            let ip = addr
+                .strip_prefix('[')
+                .and_then(|a| a.strip_suffix(']'))
+                .unwrap_or(addr);
+            ip.parse::<IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 0))
+                .map_err(|_| format!("expected an IP address, got {addr:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((host.to_owned(), addrs))
+}
+
 /// A positive, finite number of seconds.
 fn seconds(arg: &str) -> Result<Duration, String> {
     let secs: f64 = arg
@@ -293,6 +333,32 @@ mod tests {
         assert_eq!(seconds("0.25").unwrap(), Duration::from_millis(250));
         for bad in ["0", "-1", "inf", "NaN", "soon"] {
             assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resolve_entries() {
+        let at = |addr: &str| SocketAddr::new(addr.parse().unwrap(), 0);
+        assert_eq!(
+            resolve_entry("Example.com:443:192.0.2.1,[2001:db8::1]").unwrap(),
+            (
+                "Example.com".into(),
+                vec![at("192.0.2.1"), at("2001:db8::1")]
+            )
+        );
+        assert_eq!(
+            resolve_entry("[::1]:80:127.0.0.1").unwrap(),
+            ("::1".into(), vec![at("127.0.0.1")])
+        );
+        for bad in [
+            "host",
+            "host:80",
+            "host:x:192.0.2.1",
+            ":80:192.0.2.1",
+            "host:80:",
+            "host:80:a.b",
+        ] {
+            assert!(resolve_entry(bad).is_err(), "{bad}");
         }
     }
 

@@ -173,6 +173,9 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
     if let Some(read) = timeouts.read {
         builder = builder.read_timeout(read);
     }
+    for (host, addrs) in &spec.resolve {
+        builder = builder.resolve_to_addrs(host, addrs);
+    }
     if let Some(pem) = &spec.tls.ca_pem {
         builder = builder.add_root_certificate_pem(pem.clone());
     }

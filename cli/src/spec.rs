@@ -111,6 +111,8 @@ pub struct RequestSpec {
     pub tls: TlsSpec,
     /// Proxy flags.
     pub proxy: ProxySpec,
+    /// `--resolve`: addresses fixed per host name (port 0: the port being connected to).
+    pub resolve: Vec<(String, Vec<std::net::SocketAddr>)>,
     /// `--raw`: no content decoding.
     pub raw: bool,
 }
@@ -156,6 +158,7 @@ impl RequestSpec {
             },
             tls: tls(args)?,
             proxy: ProxySpec::from_args(args),
+            resolve: args.resolve.clone(),
             raw: args.raw,
         })
     }

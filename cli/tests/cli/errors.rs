@@ -149,6 +149,7 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--timeout",
         "--connect-timeout",
         "--read-timeout",
+        "--resolve",
         "--cacert",
         "--cert",
         "--key",

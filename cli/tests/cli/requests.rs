@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use duet_cli::demo::Site;
-use duet_tests::server::{Reply, Server};
+use duet_tests::server::{BlackHole, Reply, Server};
 
 use crate::harness::*;
 
@@ -178,19 +178,8 @@ fn a_read_timeout() {
 #[test]
 fn a_connect_timeout() {
     // A loopback listener that never accepts, its backlog full: connecting hangs.
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    socket.bind(&any.into()).unwrap();
-    socket.listen(0).unwrap();
-    let addr = socket.local_addr().unwrap().as_socket().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..4 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
-            Ok(stream) => fillers.push(stream),
-            Err(_) => break,
-        }
-    }
+    let hole = BlackHole::new();
+    let addr = hole.addr();
     let started = Instant::now();
     let (report, run) = duet(&["--connect-timeout", "0.2", &format!("http://{addr}/")]).report();
     assert_eq!(run.code, 28, "{}", run.stderr);
@@ -202,6 +191,33 @@ fn a_connect_timeout() {
         "{report}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn resolve_connects_a_name_to_the_address_given() {
+    let server = Server::http(|req| Reply::ok(req.header_str("host").unwrap_or("-")));
+    let url = format!("http://duet.test:{}/", server.port());
+    let entry = format!("duet.test:{}:127.0.0.1", server.port());
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["--resolve", &entry][..], flavour, &[&url]].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), format!("duet.test:{}", server.port()));
+    }
+}
+
+#[test]
+fn bad_resolve_entries_are_usage_errors() {
+    for entry in [
+        "duet.test",
+        "duet.test:80",
+        "duet.test:http:127.0.0.1",
+        ":80:127.0.0.1",
+        "duet.test:80:nowhere",
+    ] {
+        let run = duet(&["--resolve", entry, "http://duet.test/"]).run();
+        assert_eq!(run.code, 2, "{entry}");
+        assert!(run.stderr.contains("invalid value"), "{}", run.stderr);
+    }
 }
 
 #[test]
