@@ -246,6 +246,7 @@ impl Exchange {
                             let target = transport::resolve(
                                 to.key.origin.host(),
                                 to.key.origin.port(),
+                                to.connect_deadline,
                                 &self.client.config.dial,
                             )?;
                             self.call.set_resolved_target(target);

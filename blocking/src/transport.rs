@@ -264,21 +264,70 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(|tls| tls.to_string())
 }
 
-/// The addresses `host` stands for: the ones the client fixed for it, or the resolver's.
-/// std offers no resolver deadline; the connect deadline still bounds the whole connection.
-fn lookup(host: &str, port: u16, dial: &DialConfig) -> Result<Vec<SocketAddr>, Error> {
+/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or the
+/// resolver's.
+fn lookup(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+    dial: &DialConfig,
+) -> Result<Vec<SocketAddr>, Error> {
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    (host, port)
-        .to_socket_addrs()
-        .map(Iterator::collect)
-        .map_err(|e| Error::new(ErrorKind::Connect, e))
+    let found = match (host.parse::<std::net::IpAddr>(), deadline) {
+        (Ok(ip), _) => Ok(vec![SocketAddr::new(ip, port)]),
+        (Err(_), None) => (host, port).to_socket_addrs().map(Iterator::collect),
+        // std's resolver takes no deadline: a name is looked up on a helper thread, as curl's
+        // threaded resolver does, and one still running at the deadline finishes on its own.
+        (Err(_), Some(deadline)) => {
+            let name = host.to_owned();
+            by_deadline(deadline, move || {
+                (name.as_str(), port)
+                    .to_socket_addrs()
+                    .map(Iterator::collect)
+            })
+        }
+    };
+    found.map_err(|e| match is_timeout(&e) {
+        true => Error::timeout(TimeoutPhase::Connect, None),
+        false => Error::new(ErrorKind::Connect, e),
+    })
+}
+
+/// Runs `work` on a helper thread and waits for its result until `deadline` (`TimedOut`
+/// then; the thread is left to finish).
+fn by_deadline<T: Send + 'static>(
+    deadline: Instant,
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+    if Instant::now() >= deadline {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    let (done, result) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("duet-resolver".to_owned())
+        .spawn(move || {
+            let _ = done.send(work()); // the caller may have stopped waiting
+        })?;
+    match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(io::ErrorKind::TimedOut.into()),
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(io::Error::other("the resolver thread panicked"))
+        }
+    }
 }
 
 /// The first address `host` stands for (for `socks5://`, which wants one).
-pub(crate) fn resolve(host: &str, port: u16, dial: &DialConfig) -> Result<std::net::IpAddr, Error> {
-    lookup(host, port, dial)?
+pub(crate) fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+    dial: &DialConfig,
+) -> Result<std::net::IpAddr, Error> {
+    lookup(host, port, deadline, dial)?
         .first()
         .map(|a| a.ip())
         .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}")))
@@ -359,7 +408,7 @@ pub(crate) fn connect_tcp(
     deadline: Option<Instant>,
     dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = lookup(host, port, dial)?;
+    let addrs = lookup(host, port, deadline, dial)?;
     let connected = match addrs[..] {
         [] => {
             let message = format!("no address found for {host}");
@@ -536,6 +585,42 @@ mod tests {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
     use super::*;
+
+    #[test]
+    fn work_past_its_deadline_is_a_timeout_and_work_in_time_a_result() {
+        let soon = Instant::now() + Duration::from_millis(50);
+        let slow = by_deadline(soon, || {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(1)
+        });
+        assert_eq!(slow.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert!(
+            Instant::now() < soon + Duration::from_secs(1),
+            "it did not wait the work out"
+        );
+        let later = Instant::now() + Duration::from_secs(5);
+        assert_eq!(by_deadline(later, || Ok(7)).unwrap(), 7);
+        let failed = by_deadline(later, || Err::<(), _>(io::ErrorKind::NotFound.into()));
+        assert_eq!(failed.unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn names_resolve_on_a_helper_thread_and_ip_literals_at_once() {
+        let dial = DialConfig::default();
+        let soon = Some(Instant::now() + Duration::from_secs(5));
+        let addrs = lookup("localhost", 8080, soon, &dial).unwrap();
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 8080),
+            "{addrs:?}"
+        );
+        let addrs = lookup("127.0.0.1", 80, None, &dial).unwrap();
+        assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
+        let passed = Some(Instant::now());
+        let err = lookup("localhost", 80, passed, &dial).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Connect), "{err}");
+    }
 
     /// Starts a non-blocking connect to `addr`, as a connect interrupted by a signal leaves
     /// it: under way, or already refused.
