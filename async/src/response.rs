@@ -117,6 +117,22 @@ impl Response {
         }
     }
 
+    /// Like [`text`](Self::text), with `default` (an encoding label such as `iso-8859-1`) in
+    /// place of UTF-8 when the `Content-Type` names no known charset (reqwest's
+    /// `text_with_charset`). A BOM and a named charset still win.
+    pub fn text_with_charset(
+        self,
+        default: &str,
+    ) -> impl Future<Output = Result<String, Error>> + Send {
+        let mut this = self;
+        let default = default.to_owned();
+        async move {
+            let body = this.read_all().await?;
+            let content_type = this.headers().get("content-type");
+            Ok(duet_core::decode_text_with_default(&body, content_type, &default).0)
+        }
+    }
+
     /// The rest of the (decoded) body.
     async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);

@@ -78,6 +78,15 @@ impl Response {
         Ok(duet_core::decode_text(&body, content_type.as_deref()).0)
     }
 
+    /// Like [`text`](Self::text), with `default` (an encoding label such as `iso-8859-1`) in
+    /// place of UTF-8 when the `Content-Type` names no known charset (reqwest's
+    /// `text_with_charset`). A BOM and a named charset still win.
+    pub fn text_with_charset(self, default: &str) -> Result<String, Error> {
+        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
+        let body = self.bytes()?;
+        Ok(duet_core::decode_text_with_default(&body, content_type.as_deref(), default).0)
+    }
+
     /// The whole body parsed as JSON.
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {

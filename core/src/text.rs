@@ -90,10 +90,14 @@ fn quoted_string(input: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
 
 /// The encoding a `Content-Type` value names, or UTF-8 (BOM sniffing comes on top).
 fn encoding_for(content_type: Option<&[u8]>) -> &'static Encoding {
+    named_encoding(content_type).unwrap_or(UTF_8)
+}
+
+/// The encoding a `Content-Type` value names, if it names a known one.
+fn named_encoding(content_type: Option<&[u8]>) -> Option<&'static Encoding> {
     content_type
         .and_then(charset_of)
         .and_then(|label| Encoding::for_label_no_replacement(label.as_bytes()))
-        .unwrap_or(UTF_8)
 }
 
 /// Decodes a whole body to text; returns the text and the name of the encoding used (as the
@@ -109,6 +113,27 @@ fn encoding_for(content_type: Option<&[u8]>) -> &'static Encoding {
 /// ```
 pub fn decode_text(body: &[u8], content_type: Option<&[u8]>) -> (String, &'static str) {
     let (text, encoding, _malformed) = encoding_for(content_type).decode(body);
+    (text.into_owned(), encoding.name())
+}
+
+/// Like [`decode_text`], with `default` (an encoding label such as `iso-8859-1` or
+/// `shift_jis`) in place of UTF-8 when `Content-Type` names no known charset: for servers
+/// known to send another encoding without saying so. A BOM and a named charset still win;
+/// an unknown `default` label means UTF-8.
+///
+/// ```
+/// let (text, encoding) = duet_core::decode_text_with_default(b"caf\xe9", None, "latin1");
+/// assert_eq!((text.as_str(), encoding), ("café", "windows-1252"));
+/// ```
+pub fn decode_text_with_default(
+    body: &[u8],
+    content_type: Option<&[u8]>,
+    default: &str,
+) -> (String, &'static str) {
+    let encoding = named_encoding(content_type)
+        .or_else(|| Encoding::for_label_no_replacement(default.as_bytes()))
+        .unwrap_or(UTF_8);
+    let (text, encoding, _malformed) = encoding.decode(body);
     (text.into_owned(), encoding.name())
 }
 
@@ -242,6 +267,24 @@ mod tests {
         let utf16be = b"\xfe\xff\x00h\x00\xe9";
         assert_eq!(decode_text(utf16be, latin1), ("hé".into(), "UTF-16BE"));
         assert_eq!(decode_text(b"a\xffb", None), ("a\u{fffd}b".into(), "UTF-8"));
+        // A default applies only where the response names no known charset.
+        let with_default = |body, ct| decode_text_with_default(body, ct, "shift_jis");
+        assert_eq!(
+            with_default(b"\x82\xa0", None),
+            ("\u{3042}".into(), "Shift_JIS")
+        );
+        let unknown = Some(&b"text/plain; charset=klingon"[..]);
+        assert_eq!(
+            with_default(b"\x82\xa0", unknown),
+            ("\u{3042}".into(), "Shift_JIS")
+        );
+        assert_eq!(
+            with_default("hé".as_bytes(), Some(b"text/plain; charset=utf-8")),
+            ("hé".into(), "UTF-8")
+        );
+        assert_eq!(with_default(with_bom, None), ("hé".into(), "UTF-8"));
+        let nonsense = decode_text_with_default("hé".as_bytes(), None, "no-such-label");
+        assert_eq!(nonsense, ("hé".into(), "UTF-8"));
         assert_eq!(decode_text(b"", None), (String::new(), "UTF-8"));
     }
 

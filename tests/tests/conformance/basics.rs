@@ -114,6 +114,22 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(client.get(text("/utf8")).send()).unwrap().text()).unwrap(), "café \u{fffd}");
     }
 
+    fn a_default_charset_applies_where_the_response_names_none() {
+        let server = Server::http(|r| match r.path() {
+            "/unnamed" => Reply::ok(b"\x93\xfa\x96\x7b".to_vec()).header("Content-Type", "text/plain"),
+            "/named" => Reply::ok(b"caf\xe9".to_vec()).header("Content-Type", "text/plain; charset=latin1"),
+            _ => Reply::ok(b"\xef\xbb\xbfcaf\xc3\xa9".to_vec()),
+        });
+        let client = duet::Client::new();
+        // The default fills in only where Content-Type names no charset; a BOM still wins.
+        for (path, expected) in [("/unnamed", "日本"), ("/named", "café"), ("/bom", "café")] {
+            let response = wait!(client.get(server.url(path)).send()).unwrap();
+            assert_eq!(wait!(response.text_with_charset("shift_jis")).unwrap(), expected, "{path}");
+        }
+        let response = wait!(client.get(server.url("/unnamed")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "\u{fffd}\u{fffd}\u{fffd}{", "UTF-8 without a default");
+    }
+
     fn json_in_and_out() {
         let server = Server::http(|r| {
             assert_eq!(r.header_str("content-type"), Some("application/json"));
