@@ -109,12 +109,7 @@ impl Response {
     /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
     /// none is given); malformed sequences become U+FFFD.
     pub fn text(self) -> impl Future<Output = Result<String, Error>> + Send {
-        let mut this = self;
-        async move {
-            let body = this.read_all().await?;
-            let content_type = this.headers().get("content-type");
-            Ok(duet_core::decode_text(&body, content_type).0)
-        }
+        self.text_with_charset("utf-8")
     }
 
     /// Like [`text`](Self::text), with `default` (an encoding label such as `iso-8859-1`) in

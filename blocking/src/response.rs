@@ -73,9 +73,7 @@ impl Response {
     /// The whole body as text, decoded by the `Content-Type` charset (a BOM wins; UTF-8 when
     /// none is given); malformed sequences become U+FFFD.
     pub fn text(self) -> Result<String, Error> {
-        let content_type = self.headers().get("content-type").map(<[u8]>::to_vec);
-        let body = self.bytes()?;
-        Ok(duet_core::decode_text(&body, content_type.as_deref()).0)
+        self.text_with_charset("utf-8")
     }
 
     /// Like [`text`](Self::text), with `default` (an encoding label such as `iso-8859-1`) in

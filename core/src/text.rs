@@ -112,7 +112,12 @@ fn named_encoding(content_type: Option<&[u8]>) -> Option<&'static Encoding> {
 /// assert_eq!((text.as_str(), encoding), ("café", "windows-1252"));
 /// ```
 pub fn decode_text(body: &[u8], content_type: Option<&[u8]>) -> (String, &'static str) {
-    let (text, encoding, _malformed) = encoding_for(content_type).decode(body);
+    decode_as(body, encoding_for(content_type))
+}
+
+/// `body` decoded as `encoding` (a BOM wins), and the name of the encoding used.
+fn decode_as(body: &[u8], encoding: &'static Encoding) -> (String, &'static str) {
+    let (text, encoding, _malformed) = encoding.decode(body);
     (text.into_owned(), encoding.name())
 }
 
@@ -133,8 +138,7 @@ pub fn decode_text_with_default(
     let encoding = named_encoding(content_type)
         .or_else(|| Encoding::for_label_no_replacement(default.as_bytes()))
         .unwrap_or(UTF_8);
-    let (text, encoding, _malformed) = encoding.decode(body);
-    (text.into_owned(), encoding.name())
+    decode_as(body, encoding)
 }
 
 /// Decodes a body to text piece by piece, with the same rules as [`decode_text`]; a
