@@ -605,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn names_resolve_on_a_helper_thread_and_ip_literals_at_once() {
+    fn lookups_answer_names_and_ip_literals_and_a_passed_deadline_is_a_timeout() {
         let dial = DialConfig::default();
         let soon = Some(Instant::now() + Duration::from_secs(5));
         let addrs = lookup("localhost", 8080, soon, &dial).unwrap();
