@@ -4,17 +4,17 @@ use std::fmt;
 use std::future::Future;
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use duet_core::client::{
     Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -260,21 +260,29 @@ pub(crate) async fn connect_tcp(
     deadline: Option<Instant>,
     dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = lookup(host, port, deadline, dial).await?;
-    let connected = match addrs[..] {
-        [] => {
-            let message = format!("no address found for {host}");
-            return Err(Error::msg(ErrorKind::Connect, message));
-        }
-        [addr] => within(deadline, TcpStream::connect(addr))
+    let addrs = dial.candidates(host, lookup(host, port, deadline, dial).await?)?;
+    let local = dial.local_address;
+    let connected = match (&addrs[..], local) {
+        (&[addr], None) => within(deadline, TcpStream::connect(addr))
             .await
             .map(|tcp| (tcp, addr)),
-        // Boxed: the race is rare and holds more state than a request should carry inline.
-        _ => Box::pin(within(deadline, race(Dial::new(addrs, dial.attempt_delay)))).await,
+        // Boxed: binding first, and the race, are rare and hold more state than a request
+        // should carry inline.
+        (&[addr], Some(ip)) => Box::pin(within(deadline, connect_from(addr, ip)))
+            .await
+            .map(|tcp| (tcp, addr)),
+        _ => {
+            let schedule = Dial::new(addrs, dial.attempt_delay);
+            Box::pin(within(deadline, race(schedule, local))).await
+        }
     };
     match connected {
         Ok((tcp, addr)) => {
             tcp.set_nodelay(true)
+                .and_then(|()| match dial.tcp_keepalive {
+                    Some(idle) => keepalive(&tcp, idle),
+                    None => Ok(()),
+                })
                 .map_err(|e| Error::new(ErrorKind::Connect, e))?;
             Ok((Stream::Plain(tcp), addr))
         }
@@ -283,18 +291,37 @@ pub(crate) async fn connect_tcp(
     }
 }
 
+/// Connects to `addr` from the local address `local`.
+async fn connect_from(addr: SocketAddr, local: IpAddr) -> io::Result<TcpStream> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(addr).await
+}
+
+/// Turns on TCP keep-alive, the first probe after `idle` without traffic.
+fn keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))
+}
+
 /// A connection attempt under way.
 type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 /// Connects to the first of `dial`'s addresses to answer, starting attempts as it schedules
 /// them; the others are dropped (closed).
-async fn race(mut dial: Dial) -> io::Result<(TcpStream, SocketAddr)> {
+async fn race(mut dial: Dial, local: Option<IpAddr>) -> io::Result<(TcpStream, SocketAddr)> {
     let mut running: Vec<(SocketAddr, Attempt)> = Vec::new();
     let mut last: Option<io::Error> = None;
     loop {
         let until = match dial.poll(crate::now()) {
             DialStep::Start(addr) => {
-                running.push((addr, Box::pin(TcpStream::connect(addr))));
+                let attempt: Attempt = match local {
+                    None => Box::pin(TcpStream::connect(addr)),
+                    Some(ip) => Box::pin(connect_from(addr, ip)),
+                };
+                running.push((addr, attempt));
                 continue;
             }
             DialStep::Exhausted => {
@@ -349,6 +376,69 @@ impl Stream {
                 ),
                 None => Error::new(ErrorKind::Connect, e),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Connects to a listener on 127.0.0.1 as `dial` says, through each way a connection is
+    /// opened: one address, and several raced.
+    async fn connect_every_way(dial: &DialConfig) -> Vec<TcpStream> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let refused = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut raced = dial.clone();
+        raced.add_override("raced.test", vec![refused, addr]);
+        let soon = Some(crate::now() + Duration::from_secs(5));
+        let mut out = Vec::new();
+        for (host, dial) in [("127.0.0.1", dial), ("raced.test", &raced)] {
+            match connect_tcp(host, addr.port(), soon, dial).await.unwrap() {
+                (Stream::Plain(tcp), remote) => {
+                    assert_eq!(remote, addr);
+                    out.push(tcp);
+                }
+                _ => unreachable!("a plain connection"),
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn connections_are_made_from_the_local_address_given() {
+        let dial = DialConfig {
+            local_address: Some("127.0.0.2".parse().unwrap()),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial).await {
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
+        }
+        for tcp in connect_every_way(&DialConfig::default()).await {
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        }
+    }
+
+    #[tokio::test]
+    async fn tcp_keepalive_is_on_with_the_idle_time_given_and_off_by_default() {
+        let dial = DialConfig {
+            tcp_keepalive: Some(Duration::from_secs(42)),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial).await {
+            let sock = socket2::SockRef::from(&tcp);
+            assert!(sock.keepalive().unwrap());
+            assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
+        }
+        for tcp in connect_every_way(&DialConfig::default()).await {
+            assert!(!socket2::SockRef::from(&tcp).keepalive().unwrap());
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -344,6 +344,7 @@ fn connect_within(
     addr: &SocketAddr,
     left: Duration,
     deadline: Instant,
+    local: Option<IpAddr>,
 ) -> io::Result<(TcpStream, Applied)> {
     use rustix::io::Errno;
     use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
@@ -352,6 +353,9 @@ fn connect_within(
         SocketAddr::V6(_) => AddressFamily::INET6,
     };
     let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    if let Some(ip) = local {
+        rustix::net::bind(&fd, &SocketAddr::new(ip, 0))?;
+    }
     sockopt::set_socket_timeout(&fd, sockopt::Timeout::Send, Some(left))?;
     let applied = Applied {
         read: None,
@@ -369,14 +373,20 @@ fn connect_within(
     }
 }
 
-/// Elsewhere: std's `connect_timeout`.
+/// Elsewhere: a non-blocking connect and a wait (std's `connect_timeout`, or socket2's to
+/// bind first).
 #[cfg(not(target_os = "linux"))]
 fn connect_within(
     addr: &SocketAddr,
     left: Duration,
     _deadline: Instant,
+    local: Option<IpAddr>,
 ) -> io::Result<(TcpStream, Applied)> {
-    Ok((TcpStream::connect_timeout(addr, left)?, Applied::default()))
+    let tcp = match local {
+        None => TcpStream::connect_timeout(addr, left)?,
+        Some(_) => connect_bound(addr, local, Some(left))?,
+    };
+    Ok((tcp, Applied::default()))
 }
 
 /// Waits by `deadline` for a connect already under way on `fd` to finish, and reports how.
@@ -408,18 +418,19 @@ pub(crate) fn connect_tcp(
     deadline: Option<Instant>,
     dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = lookup(host, port, deadline, dial)?;
+    let addrs = dial.candidates(host, lookup(host, port, deadline, dial)?)?;
+    let local = dial.local_address;
     let connected = match addrs[..] {
-        [] => {
-            let message = format!("no address found for {host}");
-            return Err(Error::msg(ErrorKind::Connect, message));
-        }
-        [addr] => connect_one(&addr, deadline).map(|(tcp, applied)| (tcp, applied, addr)),
-        _ => race(Dial::new(addrs, dial.attempt_delay), deadline),
+        [addr] => connect_one(&addr, deadline, local).map(|(tcp, applied)| (tcp, applied, addr)),
+        _ => race(Dial::new(addrs, dial.attempt_delay), deadline, local),
     };
     match connected {
         Ok((tcp, applied, addr)) => {
             tcp.set_nodelay(true)
+                .and_then(|()| match dial.tcp_keepalive {
+                    Some(idle) => keepalive(&tcp, idle),
+                    None => Ok(()),
+                })
                 .map_err(|e| Error::new(ErrorKind::Connect, e))?;
             Ok((Stream::Plain(tcp, Cell::new(applied)), addr))
         }
@@ -428,12 +439,48 @@ pub(crate) fn connect_tcp(
     }
 }
 
-/// Connects to `addr` by `deadline`.
-fn connect_one(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied)> {
+/// Turns on TCP keep-alive, the first probe after `idle` without traffic.
+fn keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))
+}
+
+/// Connects to `addr` from the local address `local` (std's sockets cannot be bound before
+/// connecting), within `left` when given.
+fn connect_bound(
+    addr: &SocketAddr,
+    local: Option<IpAddr>,
+    left: Option<Duration>,
+) -> io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    if let Some(ip) = local {
+        socket.bind(&SocketAddr::new(ip, 0).into())?;
+    }
+    match left {
+        Some(left) => socket.connect_timeout(&(*addr).into(), left)?,
+        None => socket.connect(&(*addr).into())?,
+    }
+    Ok(socket.into())
+}
+
+/// Connects to `addr` (from `local`, when given) by `deadline`.
+fn connect_one(
+    addr: &SocketAddr,
+    deadline: Option<Instant>,
+    local: Option<IpAddr>,
+) -> io::Result<(TcpStream, Applied)> {
     match deadline {
-        None => TcpStream::connect(addr).map(|tcp| (tcp, Applied::default())),
+        None => match local {
+            None => TcpStream::connect(addr),
+            Some(_) => connect_bound(addr, local, None),
+        }
+        .map(|tcp| (tcp, Applied::default())),
         Some(deadline) => match remaining(Some(deadline), Instant::now())? {
-            Some(left) => connect_within(addr, left, deadline),
+            Some(left) => connect_within(addr, left, deadline, local),
             None => Err(io::ErrorKind::TimedOut.into()),
         },
     }
@@ -442,7 +489,11 @@ fn connect_one(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<(TcpS
 /// Connects to the first of `dial`'s addresses to answer by `deadline`, starting attempts as
 /// it schedules them, each on a non-blocking socket; the others are closed.
 #[cfg(target_os = "linux")]
-fn race(mut dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied, SocketAddr)> {
+fn race(
+    mut dial: Dial,
+    deadline: Option<Instant>,
+    local: Option<IpAddr>,
+) -> io::Result<(TcpStream, Applied, SocketAddr)> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let mut running: Vec<(SocketAddr, std::os::fd::OwnedFd)> = Vec::new();
     let mut last: Option<io::Error> = None;
@@ -453,7 +504,7 @@ fn race(mut dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, App
         }
         let until = match dial.poll(now) {
             DialStep::Start(addr) => {
-                match start_connect(&addr) {
+                match start_connect(&addr, local) {
                     Ok((fd, false)) => running.push((addr, fd)),
                     Ok((fd, true)) => return connected(fd, addr),
                     Err(e) => {
@@ -502,9 +553,13 @@ fn race(mut dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, App
     }
 }
 
-/// A non-blocking socket for `addr` with a connect under way: `true` if it connected at once.
+/// A non-blocking socket for `addr` (bound to `local`, when given) with a connect under way:
+/// `true` if it connected at once.
 #[cfg(target_os = "linux")]
-fn start_connect(addr: &SocketAddr) -> io::Result<(std::os::fd::OwnedFd, bool)> {
+fn start_connect(
+    addr: &SocketAddr,
+    local: Option<IpAddr>,
+) -> io::Result<(std::os::fd::OwnedFd, bool)> {
     use rustix::io::Errno;
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let family = match addr {
@@ -513,6 +568,9 @@ fn start_connect(addr: &SocketAddr) -> io::Result<(std::os::fd::OwnedFd, bool)> 
     };
     let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
     let fd = rustix::net::socket_with(family, SocketType::STREAM, flags, None)?;
+    if let Some(ip) = local {
+        rustix::net::bind(&fd, &SocketAddr::new(ip, 0))?;
+    }
     match rustix::net::connect(&fd, addr) {
         Ok(()) => Ok((fd, true)),
         Err(Errno::INPROGRESS | Errno::INTR) => Ok((fd, false)),
@@ -533,10 +591,14 @@ fn connected(
 
 /// Elsewhere: each address in turn, the first that answers by `deadline`.
 #[cfg(not(target_os = "linux"))]
-fn race(dial: Dial, deadline: Option<Instant>) -> io::Result<(TcpStream, Applied, SocketAddr)> {
+fn race(
+    dial: Dial,
+    deadline: Option<Instant>,
+    local: Option<IpAddr>,
+) -> io::Result<(TcpStream, Applied, SocketAddr)> {
     let mut last = None;
     for addr in dial.addrs() {
-        match connect_one(addr, deadline) {
+        match connect_one(addr, deadline, local) {
             Ok((tcp, applied)) => return Ok((tcp, applied, *addr)),
             Err(e) if is_timeout(&e) => return Err(e),
             Err(e) => last = Some(e),
@@ -582,7 +644,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use rustix::io::Errno;
-    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
 
     use super::*;
 
@@ -602,6 +664,69 @@ mod tests {
         assert_eq!(by_deadline(later, || Ok(7)).unwrap(), 7);
         let failed = by_deadline(later, || Err::<(), _>(io::ErrorKind::NotFound.into()));
         assert_eq!(failed.unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    /// Connects to a listener on 127.0.0.1 as `dial` says, through each way a connection is
+    /// opened: one address with and without a deadline, and several raced.
+    fn connect_every_way(dial: &DialConfig) -> Vec<TcpStream> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let soon = Some(Instant::now() + Duration::from_secs(5));
+        let mut raced = dial.clone();
+        raced.add_override("raced.test", vec![refused_addr(), addr]);
+        [
+            connect_tcp("127.0.0.1", addr.port(), soon, dial),
+            connect_tcp("127.0.0.1", addr.port(), None, dial),
+            connect_tcp("raced.test", addr.port(), soon, &raced),
+        ]
+        .into_iter()
+        .map(|connected| match connected.unwrap() {
+            (Stream::Plain(tcp, _), remote) => {
+                assert_eq!(remote, addr);
+                tcp
+            }
+            _ => unreachable!("a plain connection"),
+        })
+        .collect()
+    }
+
+    /// An address on this machine that refuses connections.
+    fn refused_addr() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    #[test]
+    fn connections_are_made_from_the_local_address_given() {
+        let dial = DialConfig {
+            local_address: Some("127.0.0.2".parse().unwrap()),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial) {
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
+        }
+        // Without one, the system picks the loopback address it always picks.
+        for tcp in connect_every_way(&DialConfig::default()) {
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        }
+    }
+
+    #[test]
+    fn tcp_keepalive_is_on_with_the_idle_time_given_and_off_by_default() {
+        let dial = DialConfig {
+            tcp_keepalive: Some(Duration::from_secs(42)),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial) {
+            assert!(sockopt::socket_keepalive(&tcp).unwrap());
+            assert_eq!(
+                sockopt::tcp_keepidle(&tcp).unwrap(),
+                Duration::from_secs(42)
+            );
+        }
+        for tcp in connect_every_way(&DialConfig::default()) {
+            assert!(!sockopt::socket_keepalive(&tcp).unwrap());
+        }
     }
 
     #[test]
@@ -676,7 +801,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let left = Duration::from_secs(3);
-        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left).unwrap();
+        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left, None).unwrap();
         assert_eq!(applied.write, Some(left));
         assert_eq!(applied.read, None);
         assert_eq!(tcp.write_timeout().unwrap(), Some(left));
@@ -688,7 +813,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let left = Duration::from_secs(3);
-        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left).unwrap();
+        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left, None).unwrap();
         let mut stream = Stream::Plain(tcp, Cell::new(applied));
         let now = Instant::now();
         let deadline = Some(now + Duration::from_secs(30));

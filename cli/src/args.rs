@@ -122,6 +122,15 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]", value_parser = resolve_entry, help_heading = "Connection")]
     pub resolve: Vec<(String, Vec<SocketAddr>)>,
 
+    /// Connect from this local IP address, as curl's --interface with an address; only the
+    /// host's addresses of its family are tried.
+    #[arg(long, value_name = "ADDR", help_heading = "Connection")]
+    pub interface: Option<std::net::IpAddr>,
+
+    /// Turn on TCP keep-alive, the first probe after SECS idle, as curl's --keepalive-time.
+    #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
+    pub keepalive_time: Option<Duration>,
+
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, value_name = "PEM", help_heading = "TLS")]
     pub cacert: Option<PathBuf>,

@@ -176,6 +176,9 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
     for (host, addrs) in &spec.resolve {
         builder = builder.resolve_to_addrs(host, addrs);
     }
+    builder = builder
+        .local_address(spec.local_address)
+        .tcp_keepalive(spec.keepalive);
     if let Some(pem) = &spec.tls.ca_pem {
         builder = builder.add_root_certificate_pem(pem.clone());
     }

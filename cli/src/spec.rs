@@ -113,6 +113,10 @@ pub struct RequestSpec {
     pub proxy: ProxySpec,
     /// `--resolve`: addresses fixed per host name (port 0: the port being connected to).
     pub resolve: Vec<(String, Vec<std::net::SocketAddr>)>,
+    /// `--interface`: the local address to connect from.
+    pub local_address: Option<std::net::IpAddr>,
+    /// `--keepalive-time`: TCP keep-alive's idle time.
+    pub keepalive: Option<std::time::Duration>,
     /// `--raw`: no content decoding.
     pub raw: bool,
 }
@@ -159,6 +163,8 @@ impl RequestSpec {
             tls: tls(args)?,
             proxy: ProxySpec::from_args(args),
             resolve: args.resolve.clone(),
+            local_address: args.interface,
+            keepalive: args.keepalive_time,
             raw: args.raw,
         })
     }

@@ -116,6 +116,8 @@ pub(crate) struct Conn {
     /// The index the next request on this connection gets.
     pub next: usize,
     pub tls: Option<TlsInfo>,
+    /// The client's address.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl Conn {
@@ -134,6 +136,7 @@ impl Conn {
             index,
             next: 0,
             tls: None,
+            peer: tcp.peer_addr().ok(),
         };
         let Some(config) = tls else {
             conn.io = Some(Io::Plain(tcp));

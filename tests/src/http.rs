@@ -35,6 +35,8 @@ pub struct Request {
     pub index: usize,
     /// TLS details when it arrived over TLS.
     pub tls: Option<TlsInfo>,
+    /// The client's address (the connection's other end).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// What the TLS handshake of a connection negotiated.
@@ -194,6 +196,7 @@ pub(crate) fn read_head(conn: &mut Conn) -> Result<Option<Request>, ReadError> {
                     conn: conn.index,
                     index: conn.next,
                     tls: conn.tls.clone(),
+                    peer: conn.peer,
                     ..Request::default()
                 };
                 conn.take(n);

@@ -206,6 +206,30 @@ fn resolve_connects_a_name_to_the_address_given() {
 }
 
 #[test]
+fn interface_connects_from_the_address_given() {
+    let server =
+        Server::http(|req| Reply::ok(req.peer.map(|p| p.ip().to_string()).unwrap_or_default()));
+    for flavour in [&[][..], &["--async"]] {
+        let args = [
+            &["--interface", "127.0.0.2", "--keepalive-time", "30"][..],
+            flavour,
+        ];
+        let run = duet(&[&args.concat()[..], &[&server.url("/")]].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "127.0.0.2");
+    }
+    let run = duet(&["--interface", "::1", &server.url("/")]).run();
+    assert_eq!(run.code, 7, "a connect failure: {}", run.stderr);
+    assert!(run.stderr.contains("no IPv6 address"), "{}", run.stderr);
+    let run = duet(&["--interface", "eth0", &server.url("/")]).run();
+    assert_eq!(
+        run.code, 2,
+        "an interface name is a usage error: {}",
+        run.stderr
+    );
+}
+
+#[test]
 fn bad_resolve_entries_are_usage_errors() {
     for entry in [
         "duet.test",

@@ -585,6 +585,23 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Makes every connection from the local address `addr` (reqwest's `local_address`,
+    /// curl's `--interface` with an address): the socket is bound to it before connecting,
+    /// and only a host's addresses of its family are tried. `None` (the default) lets the
+    /// system choose. Proxies are connected to from it too.
+    pub fn local_address(mut self, addr: impl Into<Option<std::net::IpAddr>>) -> Self {
+        self.config.dial.local_address = addr.into();
+        self
+    }
+
+    /// Turns on TCP keep-alive for every connection, the first probe after `idle` without
+    /// traffic (reqwest's `tcp_keepalive`, curl's `--keepalive-time`); the system's interval
+    /// and probe count follow. `None` (the default) leaves it off.
+    pub fn tcp_keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
+        self.config.dial.tcp_keepalive = idle.into();
+        self
+    }
+
     /// Sets a header sent with every request (unless a request sets the same name).
     pub fn default_header(mut self, name: &str, value: &str) -> Self {
         let result = self

@@ -6,10 +6,13 @@
 //! when, so a host whose first address never answers (an IPv6 route that goes nowhere, a
 //! dead replica) costs a quarter of a second, not the whole connect timeout.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-/// How connections are opened: fixed addresses for names, and the delay between attempts.
+use super::error::{Error, ErrorKind};
+
+/// How connections are opened: fixed addresses for names, the delay between attempts, the
+/// local address to connect from, and TCP keep-alive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialConfig {
     /// Addresses to use for a host name instead of asking the resolver (curl's `--resolve`,
@@ -19,6 +22,14 @@ pub struct DialConfig {
     /// How long an attempt runs alone before the next address is tried beside it (RFC 8305's
     /// "Connection Attempt Delay"). Default 250 ms.
     pub attempt_delay: Duration,
+    /// The local address every connection is made from (reqwest's `local_address`, curl's
+    /// `--interface` with an address); only a host's addresses of its family are tried.
+    /// Default `None`: the system chooses.
+    pub local_address: Option<IpAddr>,
+    /// TCP keep-alive on every connection, the first probe after the connection has been
+    /// idle this long (reqwest's `tcp_keepalive`, curl's `--keepalive-time`). Default `None`:
+    /// off, as the system leaves it.
+    pub tcp_keepalive: Option<Duration>,
 }
 
 /// RFC 8305 §8 recommends 250 ms.
@@ -29,6 +40,8 @@ impl Default for DialConfig {
         DialConfig {
             overrides: Vec::new(),
             attempt_delay: DEFAULT_ATTEMPT_DELAY,
+            local_address: None,
+            tcp_keepalive: None,
         }
     }
 }
@@ -39,6 +52,33 @@ impl DialConfig {
         let host = host.to_ascii_lowercase();
         self.overrides.retain(|(name, _)| *name != host);
         self.overrides.push((host, addrs));
+    }
+
+    /// The addresses to try for `host` out of those it stands for (`addrs`): with a local
+    /// address, those of its family. A connect error when none is left.
+    pub fn candidates(
+        &self,
+        host: &str,
+        mut addrs: Vec<SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, Error> {
+        let found = !addrs.is_empty();
+        if let Some(local) = self.local_address {
+            addrs.retain(|addr| addr.is_ipv4() == local.is_ipv4());
+        }
+        match (addrs.is_empty(), found, self.local_address) {
+            (false, _, _) => Ok(addrs),
+            (true, true, Some(local)) => {
+                let family = if local.is_ipv4() { "IPv4" } else { "IPv6" };
+                let message = format!(
+                    "no {family} address found for {host}, to connect from the local address {local}"
+                );
+                Err(Error::msg(ErrorKind::Connect, message))
+            }
+            (true, _, _) => {
+                let message = format!("no address found for {host}");
+                Err(Error::msg(ErrorKind::Connect, message))
+            }
+        }
     }
 
     /// The addresses fixed for `host` (connecting to `port`), if any; `None` means: ask the
@@ -238,6 +278,39 @@ mod tests {
     fn no_addresses_is_exhausted_at_once() {
         let mut dial = Dial::new(Vec::new(), DELAY);
         assert_eq!(dial.poll(origin()), DialStep::Exhausted);
+    }
+
+    #[test]
+    fn a_local_address_keeps_the_addresses_of_its_family() {
+        let mut config = DialConfig::default();
+        let mixed = vec![v6(1), v4(1), v6(2), v4(2)];
+        assert_eq!(config.candidates("h", mixed.clone()).unwrap(), mixed);
+        config.local_address = Some("192.0.2.100".parse().unwrap());
+        assert_eq!(
+            config.candidates("h", mixed.clone()).unwrap(),
+            [v4(1), v4(2)]
+        );
+        config.local_address = Some("2001:db8::100".parse().unwrap());
+        assert_eq!(config.candidates("h", mixed).unwrap(), [v6(1), v6(2)]);
+        let err = config.candidates("h.example", vec![v4(1)]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connect);
+        assert!(
+            err.to_string()
+                .contains("no IPv6 address found for h.example"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_host_with_no_address_is_a_connect_error() {
+        let err = DialConfig::default()
+            .candidates("h.example", Vec::new())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connect);
+        assert!(
+            err.to_string().contains("no address found for h.example"),
+            "{err}"
+        );
     }
 
     #[test]

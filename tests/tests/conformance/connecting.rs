@@ -1,6 +1,7 @@
-//! Opening connections: addresses fixed for a name (`resolve`), and a host with several
+//! Opening connections: addresses fixed for a name (`resolve`), a host with several
 //! addresses raced as RFC 8305 schedules them (a hanging address costs the attempt delay, a
-//! refused one nothing). Every address is on 127.0.0.1.
+//! refused one nothing), and the local address connections come from. Every address is on
+//! 127.0.0.0/8 (all of it is the loopback interface on Linux).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -107,5 +108,49 @@ duet_tests::conformance! {
         let client = duet::Client::builder().resolve_to_addrs("duet.test", &[]).build().unwrap();
         let err = wait!(client.get("http://duet.test/").send()).unwrap_err();
         assert!(err.is_connect(), "{err}");
+    }
+
+    fn connections_come_from_the_local_address_given() {
+        let server = Server::http(|_| Reply::ok("seen"));
+        let proxy = Server::http(|_| Reply::ok("proxied"));
+        let client = duet::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .tcp_keepalive(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "seen");
+        // A fixed name with two addresses is raced, from the same local address.
+        let raced = duet::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .resolve_to_addrs("duet.test", &[refused_addr(), server.addr()])
+            .build()
+            .unwrap();
+        wait!(raced.get(named_url(&server, "/")).send()).unwrap();
+        // A proxy is connected to from it too.
+        let proxied = duet::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .proxy(&proxy.url(""))
+            .build()
+            .unwrap();
+        let response = wait!(proxied.get("http://origin.test/").send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "proxied");
+        for req in server.requests().iter().chain(&proxy.requests()) {
+            let peer = req.peer.expect("the server saw the client's address");
+            assert_eq!(peer.ip().to_string(), "127.0.0.2", "{}", req.target);
+        }
+        assert_eq!(server.requests().len(), 2);
+    }
+
+    fn a_local_address_of_the_other_family_is_a_connect_error_before_connecting() {
+        let server = Server::http(|_| Reply::ok("never"));
+        let client = duet::Client::builder()
+            .local_address("::1".parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        assert!(err.to_string().contains("no IPv6 address"), "{err}");
+        assert_eq!(server.connections(), 0);
     }
 }
