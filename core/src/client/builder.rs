@@ -679,6 +679,15 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Refuses every `http://` URL (reqwest's `https_only`): a request's own is an
+    /// [`InvalidUrl`](super::ErrorKind::InvalidUrl) error before anything is sent, a redirect
+    /// to one a [`Redirect`](super::ErrorKind::Redirect) error, whatever a request's redirect
+    /// policy says. Proxies may still be `http://`. Default off.
+    pub fn https_only(mut self, on: bool) -> Self {
+        self.config.https_only = on;
+        self
+    }
+
     /// Whether to keep cookies between requests in a jar of this client's own (default on).
     /// Off, cookies still live along one request's redirect chain.
     pub fn cookie_store(mut self, on: bool) -> Self {

@@ -145,6 +145,10 @@ pub struct ClientConfig {
     pub decompress: bool,
     /// How redirects are followed. Default: followed, at most 20 hops.
     pub redirect: RedirectPolicy,
+    /// Refuse every `http://` URL: a request's own is an invalid-URL error before anything
+    /// is sent, a redirect to one a redirect error (whatever a request's redirect policy
+    /// says). Default: off.
+    pub https_only: bool,
     /// The session's cookie jar; `None` keeps no cookies between requests (cookies still
     /// live for the hops of one redirect chain). Default: a new jar per client.
     pub cookies: Option<SharedJar>,
@@ -193,6 +197,7 @@ impl Default for ClientConfig {
             default_headers,
             decompress: true,
             redirect: RedirectPolicy::default(),
+            https_only: false,
             cookies: Some(SharedJar::new()),
             base_url: None,
             default_query: Vec::new(),

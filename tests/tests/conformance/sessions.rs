@@ -123,6 +123,29 @@ duet_tests::conformance! {
         assert_eq!(plain.requests().len(), 0);
     }
 
+    fn an_https_only_client_refuses_http_urls_and_downgrades_whatever_the_request_policy() {
+        let plain = Server::http(|_| Reply::ok("plain"));
+        let target = plain.url("/");
+        let secure = Server::https(Cert::Localhost, move |r| match r.path() {
+            "/down" => redirect_to(302, target.clone()),
+            _ => Reply::ok("secure"),
+        });
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .https_only(true)
+            .build()
+            .unwrap();
+        let err = wait!(client.get(plain.url("/")).send()).unwrap_err();
+        assert_eq!(err.kind(), duet::ErrorKind::InvalidUrl, "{err}");
+        assert!(err.to_string().contains("https only"), "{err}");
+        let response = wait!(client.get(secure.url("/")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "secure");
+        let request = client.get(secure.url("/down")).redirect(duet::RedirectPolicy::default());
+        let err = wait!(request.send()).unwrap_err();
+        assert!(err.is_redirect(), "{err}");
+        assert_eq!(plain.requests().len(), 0, "no byte went to the http server");
+    }
+
     fn cookies_persist_in_the_session_and_along_redirects() {
         let server = Server::http(|r| match r.path() {
             "/login" => Reply::new(302).header("Set-Cookie", "session=s1; Path=/; HttpOnly").header("Location", "/home"),

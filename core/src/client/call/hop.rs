@@ -58,7 +58,8 @@ impl Session {
         now: Instant,
         wall: SystemTime,
     ) -> Self {
-        let policy = policy.unwrap_or_else(|| config.redirect.clone());
+        let mut policy = policy.unwrap_or_else(|| config.redirect.clone());
+        policy.https_only |= config.https_only;
         let first_origin = (!request_cookies.is_empty()).then(|| origin.clone());
         Session {
             config: config.clone(),

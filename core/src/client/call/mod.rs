@@ -327,6 +327,10 @@ impl Call {
             entropy,
             proxy: proxy_override,
         } = request;
+        if config.https_only && url.scheme() != "https" {
+            let message = format!("{} refused: the client is https only", url.scheme());
+            return Err(Error::msg(ErrorKind::InvalidUrl, message).with_url(&url));
+        }
         let proxy = route(config, proxy_override.as_ref(), &url);
         // Credentials: the request's own, else the URL's userinfo, else the client's.
         let auth = match (auth, BasicAuth::from_userinfo(&url)) {
