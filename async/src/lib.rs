@@ -56,7 +56,7 @@ pub use body::Body;
 pub use client::{Async, Client, ClientBuilder, Pending};
 pub use duet_core as core;
 pub use duet_core::client::{
-    Error, ErrorKind, HistoryEntry, IntoUrl, ResponseInfo, TimeoutPhase, Timeouts,
+    Error, ErrorKind, HistoryEntry, IntoUrl, ResponseInfo, TimeoutPhase, Timeouts, TlsVersion,
 };
 pub use duet_core::cookies::{Cookie, CookieJar, SharedJar};
 pub use duet_core::link::Link;

@@ -147,6 +147,14 @@ pub struct Args {
     #[arg(short = 'k', long, help_heading = "TLS")]
     pub insecure: bool,
 
+    /// Offer TLS 1.3 only (curl's --tlsv1.3; TLS 1.2 and 1.3 are offered otherwise).
+    #[arg(long = "tlsv1.3", conflicts_with = "tls_max", help_heading = "TLS")]
+    pub tls13: bool,
+
+    /// The newest TLS version to offer: 1.2 or 1.3 (curl's --tls-max).
+    #[arg(long, value_name = "VERSION", value_parser = tls_version, help_heading = "TLS")]
+    pub tls_max: Option<duet_blocking::TlsVersion>,
+
     /// Send the request through this proxy (http://, https://, socks5:// or socks5h://).
     #[arg(short = 'x', long, value_name = "URL", help_heading = "Proxy")]
     pub proxy: Option<String>,
@@ -245,6 +253,15 @@ fn credentials(arg: &str) -> Result<(String, String), String> {
     match arg.split_once(':') {
         Some((user, password)) if !user.is_empty() => Ok((user.to_owned(), password.to_owned())),
         _ => Err("expected 'USER:PASS'".to_owned()),
+    }
+}
+
+/// `1.2` or `1.3`.
+fn tls_version(arg: &str) -> Result<duet_blocking::TlsVersion, String> {
+    match arg {
+        "1.2" => Ok(duet_blocking::TlsVersion::Tls1_2),
+        "1.3" => Ok(duet_blocking::TlsVersion::Tls1_3),
+        _ => Err("1.2 or 1.3 (older versions are never offered)".to_owned()),
     }
 }
 

@@ -179,6 +179,12 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
     builder = builder
         .local_address(spec.local_address)
         .tcp_keepalive(spec.keepalive);
+    if let Some(version) = spec.tls.min_version {
+        builder = builder.min_tls_version(version);
+    }
+    if let Some(version) = spec.tls.max_version {
+        builder = builder.max_tls_version(version);
+    }
     if let Some(pem) = &spec.tls.ca_pem {
         builder = builder.add_root_certificate_pem(pem.clone());
     }

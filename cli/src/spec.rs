@@ -78,6 +78,10 @@ pub struct TlsSpec {
     pub identity_pem: Option<(Vec<u8>, Vec<u8>)>,
     /// `--insecure`.
     pub insecure: bool,
+    /// `--tlsv1.3`: the oldest version offered.
+    pub min_version: Option<duet_blocking::TlsVersion>,
+    /// `--tls-max`: the newest version offered.
+    pub max_version: Option<duet_blocking::TlsVersion>,
 }
 
 /// One request as the flags describe it.
@@ -245,6 +249,8 @@ fn tls(args: &Args) -> Result<TlsSpec, Failure> {
             _ => None,
         },
         insecure: args.insecure,
+        min_version: args.tls13.then_some(duet_blocking::TlsVersion::Tls1_3),
+        max_version: args.tls_max,
     })
 }
 

@@ -1,4 +1,4 @@
-//! TLS: `--cacert`, `--cert`/`--key`, `--insecure`.
+//! TLS: `--cacert`, `--cert`/`--key`, `--insecure`, `--tlsv1.3`, `--tls-max`.
 
 use duet_tests::server::{Cert, ClientAuth, Reply, Server, Tls};
 use duet_tests::tls;
@@ -25,6 +25,42 @@ fn an_unknown_ca_fails_and_cacert_trusts_it() {
     let (report, run) = duet(&["--cacert", &ca, &server.url("/")]).report();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["body"], "secure");
+}
+
+#[test]
+fn tls_versions_keep_to_the_flags() {
+    let version =
+        |r: &duet_tests::server::Request| Reply::ok(r.tls.as_ref().unwrap().version.clone());
+    let modern = Server::https(Cert::Localhost, version);
+    let old = Server::https(Tls::new(Cert::Localhost).tls12_only(), version);
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, _, _) = pem_files(dir.path());
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(
+            &[
+                &["--cacert", &ca, "--tls-max", "1.2", &modern.url("/")][..],
+                flavour,
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "TLSv1_2");
+        let run = duet(
+            &[
+                &["--cacert", &ca, "--tlsv1.3", &modern.url("/")][..],
+                flavour,
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.out(), "TLSv1_3");
+        let run =
+            duet(&[&["--cacert", &ca, "--tlsv1.3", &old.url("/")][..], flavour].concat()).run();
+        assert_eq!(run.code, 35, "a TLS 1.2 server: {}", run.stderr);
+    }
+    let run = duet(&["--tls-max", "1.1", &modern.url("/")]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
 #[test]

@@ -667,6 +667,21 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// The oldest TLS version to offer (reqwest's `min_tls_version`, curl's `--tlsv1.3`);
+    /// default TLS 1.2, the oldest rustls speaks. A minimum above the maximum fails
+    /// [`build`](Self::build).
+    pub fn min_tls_version(mut self, version: super::TlsVersion) -> Self {
+        self.config.tls.min_version = Some(version);
+        self
+    }
+
+    /// The newest TLS version to offer (reqwest's `max_tls_version`, curl's `--tls-max`);
+    /// default TLS 1.3.
+    pub fn max_tls_version(mut self, version: super::TlsVersion) -> Self {
+        self.config.tls.max_version = Some(version);
+        self
+    }
+
     /// **Dangerous**: accept any server certificate and host name.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.config.tls.verify = !accept;

@@ -70,7 +70,19 @@ impl Default for PoolConfig {
     }
 }
 
-/// Where trusted root certificates come from.
+/// A TLS protocol version, for [`TlsSettings::min_version`] and
+/// [`TlsSettings::max_version`]. rustls speaks TLS 1.2 and 1.3 only; older versions are
+/// never offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls1_2,
+    /// TLS 1.3 (RFC 8446).
+    Tls1_3,
+}
+
+/// Where trusted root certificates come from, the client identity, and the TLS versions
+/// offered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TlsSettings {
@@ -87,6 +99,10 @@ pub struct TlsSettings {
     pub extra_roots_pem: Vec<Vec<u8>>,
     /// A client certificate chain and its private key, PEM, for mutual TLS.
     pub client_identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// The oldest TLS version offered. Default `None`: TLS 1.2.
+    pub min_version: Option<TlsVersion>,
+    /// The newest TLS version offered. Default `None`: TLS 1.3.
+    pub max_version: Option<TlsVersion>,
 }
 
 impl Default for TlsSettings {
@@ -98,6 +114,8 @@ impl Default for TlsSettings {
             ssl_cert_file: true,
             extra_roots_pem: Vec::new(),
             client_identity_pem: None,
+            min_version: None,
+            max_version: None,
         }
     }
 }

@@ -18,7 +18,7 @@ mod tls;
 pub use builder::{ClientBuilder, Driver, Request, RequestBuilder};
 pub use call::{Action, BodyPlan, Call, ConnectTo, HistoryEntry, ReceiveInto, RequestParts};
 pub use config::{
-    ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings,
+    ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings, TlsVersion,
     accept_encoding,
 };
 pub use dial::{Dial, DialConfig, DialStep};

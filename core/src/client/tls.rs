@@ -14,7 +14,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use super::config::TlsSettings;
+use super::config::{TlsSettings, TlsVersion};
 use super::error::{Error, ErrorKind};
 
 /// Trust anchors the driver loaded from the system.
@@ -69,7 +69,7 @@ pub fn rustls_config(
         }
     }
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&protocol_versions(settings)?)
         .map_err(|e| tls_error(e.to_string()))?
         .with_root_certificates(roots);
     let mut config = match &settings.client_identity_pem {
@@ -90,6 +90,28 @@ pub fn rustls_config(
     }
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The rustls protocol versions between `settings`' bounds; a TLS error when none is left
+/// (a minimum above the maximum).
+fn protocol_versions(
+    settings: &TlsSettings,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, Error> {
+    let min = settings.min_version.unwrap_or(TlsVersion::Tls1_2);
+    let max = settings.max_version.unwrap_or(TlsVersion::Tls1_3);
+    let versions: Vec<_> = [
+        (TlsVersion::Tls1_2, &rustls::version::TLS12),
+        (TlsVersion::Tls1_3, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(version, _)| (min..=max).contains(version))
+    .map(|(_, supported)| supported)
+    .collect();
+    if versions.is_empty() {
+        let message = format!("no TLS version is both at least {min:?} and at most {max:?}");
+        return Err(tls_error(message));
+    }
+    Ok(versions)
 }
 
 /// A client's two rustls configurations, built at their first use: the one its
@@ -126,6 +148,7 @@ impl LazyTls {
     /// `settle`), with two pool profiles no other `LazyTls` has. Fails with
     /// [`ErrorKind::Tls`] when the caller's extra roots or client identity are unusable.
     pub fn new(settings: TlsSettings, ssl_cert_file: Option<PathBuf>) -> Result<Self, Error> {
+        protocol_versions(&settings)?;
         for pem in &settings.extra_roots_pem {
             pem_certs(pem, "root certificate")?;
         }
@@ -353,6 +376,37 @@ mod tests {
     }
 
     #[test]
+    fn the_versions_offered_lie_between_the_bounds() {
+        let names = |settings: &TlsSettings| -> Vec<_> {
+            let versions = protocol_versions(settings).unwrap();
+            versions.iter().map(|v| v.version).collect()
+        };
+        let tls12 = rustls::ProtocolVersion::TLSv1_2;
+        let tls13 = rustls::ProtocolVersion::TLSv1_3;
+        assert_eq!(names(&TlsSettings::default()), [tls12, tls13]);
+        let only_13 = TlsSettings {
+            min_version: Some(TlsVersion::Tls1_3),
+            ..TlsSettings::default()
+        };
+        assert_eq!(names(&only_13), [tls13]);
+        let only_12 = TlsSettings {
+            max_version: Some(TlsVersion::Tls1_2),
+            ..TlsSettings::default()
+        };
+        assert_eq!(names(&only_12), [tls12]);
+        let none = TlsSettings {
+            min_version: Some(TlsVersion::Tls1_3),
+            max_version: Some(TlsVersion::Tls1_2),
+            ..TlsSettings::default()
+        };
+        let err = protocol_versions(&none).unwrap_err();
+        assert!(
+            err.is_tls() && err.to_string().contains("no TLS version"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_callers_own_pem_is_checked_when_the_client_is_built() {
         for settings in [
             TlsSettings {
@@ -361,6 +415,11 @@ mod tests {
             },
             TlsSettings {
                 client_identity_pem: Some((b"no chain".to_vec(), b"no key".to_vec())),
+                ..TlsSettings::default()
+            },
+            TlsSettings {
+                min_version: Some(TlsVersion::Tls1_3),
+                max_version: Some(TlsVersion::Tls1_2),
                 ..TlsSettings::default()
             },
         ] {

@@ -27,6 +27,38 @@ duet_tests::conformance! {
         assert_eq!(server.requests()[0].tls.as_ref().unwrap().sni, None);
     }
 
+    fn the_tls_versions_offered_keep_to_the_bounds_given() {
+        let modern = Server::https(Cert::Localhost, ok);
+        let old = Server::https(Tls::new(Cert::Localhost).tls12_only(), ok);
+        let default = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        for server in [&modern, &old] {
+            wait!(default.get(server.url("/")).send()).unwrap();
+        }
+        assert_eq!(modern.requests()[0].tls.as_ref().unwrap().version, "TLSv1_3");
+        assert_eq!(old.requests()[0].tls.as_ref().unwrap().version, "TLSv1_2");
+        let at_most_12 = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .max_tls_version(duet::TlsVersion::Tls1_2)
+            .build()
+            .unwrap();
+        wait!(at_most_12.get(modern.url("/")).send()).unwrap();
+        assert_eq!(modern.requests()[1].tls.as_ref().unwrap().version, "TLSv1_2");
+        let at_least_13 = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .min_tls_version(duet::TlsVersion::Tls1_3)
+            .build()
+            .unwrap();
+        let err = wait!(at_least_13.get(old.url("/")).send()).unwrap_err();
+        assert!(err.is_tls(), "a TLS 1.2 server: {err}");
+        assert_eq!(old.requests().len(), 1);
+        let none = duet::Client::builder()
+            .min_tls_version(duet::TlsVersion::Tls1_3)
+            .max_tls_version(duet::TlsVersion::Tls1_2)
+            .build()
+            .unwrap_err();
+        assert!(none.is_tls(), "{none}");
+    }
+
     fn verification_is_on_by_default() {
         let server = Server::https(Cert::Localhost, ok);
         let err = wait!(duet::Client::new().get(server.url("/")).send()).unwrap_err();
