@@ -65,6 +65,14 @@ impl ResponseInfo {
         self.head.headers().get_str(name)
     }
 
+    /// The `charset` parameter of `Content-Type`, as the server gave it (quotes removed), if
+    /// any: what `text()` decodes with, unless a BOM says otherwise (httpx's
+    /// `charset_encoding`; requests' `encoding` from the headers).
+    pub fn charset(&self) -> Option<String> {
+        let content_type = self.head.headers().get("content-type")?;
+        crate::charset_of(content_type).map(std::borrow::Cow::into_owned)
+    }
+
     /// The URL that answered: after redirects, the last one.
     pub fn url(&self) -> &Url {
         &self.url

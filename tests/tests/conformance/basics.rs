@@ -110,7 +110,10 @@ duet_tests::conformance! {
         let text = |path: &str| server.url(path);
         assert_eq!(wait!(wait!(client.get(text("/latin1")).send()).unwrap().text()).unwrap(), "café");
         assert_eq!(wait!(wait!(client.get(text("/bom")).send()).unwrap().text()).unwrap(), "café");
-        assert_eq!(wait!(wait!(client.get(text("/sjis")).send()).unwrap().text()).unwrap(), "日本");
+        let sjis = wait!(client.get(text("/sjis")).send()).unwrap();
+        assert_eq!(sjis.charset().as_deref(), Some("Shift_JIS"), "as given, unquoted");
+        assert_eq!(wait!(sjis.text()).unwrap(), "日本");
+        assert_eq!(wait!(client.get(text("/utf8")).send()).unwrap().charset(), None);
         assert_eq!(wait!(wait!(client.get(text("/utf8")).send()).unwrap().text()).unwrap(), "café \u{fffd}");
     }
 
