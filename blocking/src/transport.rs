@@ -384,7 +384,7 @@ fn connect_within(
 ) -> io::Result<(TcpStream, Applied)> {
     let tcp = match local {
         None => TcpStream::connect_timeout(addr, left)?,
-        Some(_) => connect_bound(addr, local, Some(left))?,
+        Some(ip) => connect_bound(addr, ip, Some(left))?,
     };
     Ok((tcp, Applied::default()))
 }
@@ -448,7 +448,7 @@ fn keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
 /// connecting), within `left` when given.
 fn connect_bound(
     addr: &SocketAddr,
-    local: Option<IpAddr>,
+    local: IpAddr,
     left: Option<Duration>,
 ) -> io::Result<TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -457,9 +457,7 @@ fn connect_bound(
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
-    if let Some(ip) = local {
-        socket.bind(&SocketAddr::new(ip, 0).into())?;
-    }
+    socket.bind(&SocketAddr::new(local, 0).into())?;
     match left {
         Some(left) => socket.connect_timeout(&(*addr).into(), left)?,
         None => socket.connect(&(*addr).into())?,
@@ -476,7 +474,7 @@ fn connect_one(
     match deadline {
         None => match local {
             None => TcpStream::connect(addr),
-            Some(_) => connect_bound(addr, local, None),
+            Some(ip) => connect_bound(addr, ip, None),
         }
         .map(|tcp| (tcp, Applied::default())),
         Some(deadline) => match remaining(Some(deadline), Instant::now())? {

@@ -148,7 +148,7 @@ pub struct Args {
     pub insecure: bool,
 
     /// Offer TLS 1.3 only (curl's --tlsv1.3; TLS 1.2 and 1.3 are offered otherwise).
-    #[arg(long = "tlsv1.3", conflicts_with = "tls_max", help_heading = "TLS")]
+    #[arg(long = "tlsv1.3", help_heading = "TLS")]
     pub tls13: bool,
 
     /// The newest TLS version to offer: 1.2 or 1.3 (curl's --tls-max).

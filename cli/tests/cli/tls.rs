@@ -61,6 +61,9 @@ fn tls_versions_keep_to_the_flags() {
     }
     let run = duet(&["--tls-max", "1.1", &modern.url("/")]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = duet(&["--tlsv1.3", "--tls-max", "1.2", &modern.url("/")]).run();
+    assert_eq!(run.code, 35, "{}", run.stderr);
+    assert!(run.stderr.contains("no TLS version"), "{}", run.stderr);
 }
 
 #[test]
