@@ -66,8 +66,8 @@ impl ResponseInfo {
     }
 
     /// The `charset` parameter of `Content-Type`, as the server gave it (quotes removed), if
-    /// any: what `text()` decodes with, unless a BOM says otherwise (httpx's
-    /// `charset_encoding`; requests' `encoding` from the headers).
+    /// any (httpx's `charset_encoding`; requests' `encoding` from the headers). `text()`
+    /// decodes with it when it names a known encoding and no BOM says otherwise.
     pub fn charset(&self) -> Option<String> {
         let content_type = self.head.headers().get("content-type")?;
         crate::charset_of(content_type).map(std::borrow::Cow::into_owned)

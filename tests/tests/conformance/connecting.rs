@@ -115,6 +115,8 @@ duet_tests::conformance! {
         let proxy = Server::http(|_| Reply::ok("proxied"));
         let client = duet::Client::builder()
             .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            // Keep-alive on too: such a connection still carries requests. That the option is
+            // set on the socket is checked in each driver's unit tests, which can read it back.
             .tcp_keepalive(Duration::from_secs(30))
             .build()
             .unwrap();
