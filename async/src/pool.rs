@@ -1,11 +1,12 @@
 //! The shared pool of idle connections: duet-core's [`Pool`] policy behind a lock, plus the
-//! waiting that a per-host cap needs.
+//! waiting that the connection caps need.
 //!
 //! The lock is a `std::sync::Mutex`, held only for the pool's bookkeeping and never across an
 //! `.await`; a task waiting for a free slot waits on a [`Notify`].
 
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -37,6 +38,19 @@ pub(crate) enum Acquired {
 pub(crate) struct ConnectionPool {
     pool: Mutex<Pool<Idle>>,
     freed: Notify,
+    /// Tasks waiting in [`acquire`](Self::acquire) for a slot. Raised only while `pool` is
+    /// locked, so a checkin or release that reads 0 under the lock cannot miss a waiter; it
+    /// then skips the notification (which takes `Notify`'s own lock).
+    waiting: AtomicUsize,
+}
+
+/// Counts a task as waiting for a slot until it stops, also when its future is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl ConnectionPool {
@@ -44,6 +58,7 @@ impl ConnectionPool {
         ConnectionPool {
             pool: Mutex::new(Pool::new(config)),
             freed: Notify::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -54,7 +69,7 @@ impl ConnectionPool {
     }
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
-    /// while the per-host cap is reached, until `to.pool_deadline`.
+    /// while a connection cap is reached, until `to.pool_deadline`.
     pub async fn acquire(
         &self,
         to: &ConnectTo,
@@ -83,7 +98,9 @@ impl ConnectionPool {
                     Checkout::Open => return Ok(Acquired::Open),
                     Checkout::Full => {}
                 }
+                self.waiting.fetch_add(1, Ordering::Relaxed);
             }
+            let _waiting = Waiting(&self.waiting);
             let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
             match to.pool_deadline {
                 None => freed.await,
@@ -117,13 +134,28 @@ impl ConnectionPool {
 
     /// Returns a reusable connection, idle from `now`.
     pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
-        self.lock().checkin(key, idle, now);
-        self.freed.notify_one();
+        let mut pool = self.lock();
+        pool.checkin(key, idle, now);
+        self.wake_waiters(pool);
     }
 
     /// A connection from `key`'s slot closed.
     pub fn release(&self, key: &PoolKey) {
-        self.lock().release(key);
-        self.freed.notify_one();
+        let mut pool = self.lock();
+        pool.release(key);
+        self.wake_waiters(pool);
+    }
+
+    /// Wakes the tasks waiting for a slot, if any (`pool` is the held lock). All of them:
+    /// each waits for its own host, and the slot just freed may be the one any of them
+    /// needs (waking one could wake a task that must wait on while the right one sleeps). A
+    /// waiter listens before it looks (see [`acquire`](Self::acquire)), so none is missed
+    /// although no permit is stored.
+    fn wake_waiters(&self, pool: MutexGuard<'_, Pool<Idle>>) {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        drop(pool);
+        if waiting > 0 {
+            self.freed.notify_waiters();
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The shared pool of idle connections: duet-core's [`Pool`] policy behind a lock, plus the
-//! waiting that a per-host cap needs.
+//! waiting that the connection caps need.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,9 +33,9 @@ pub(crate) enum Acquired {
 pub(crate) struct ConnectionPool {
     pool: Mutex<Pool<Idle>>,
     freed: Condvar,
-    /// Threads blocked in [`acquire`](Self::acquire) on a full host. Changed and read only
+    /// Threads blocked in [`acquire`](Self::acquire) at a connection cap. Changed and read only
     /// while `pool` is locked, so a checkin or release that sees 0 cannot miss a waiter; it
-    /// then skips `notify_one` (a futex syscall on every request otherwise).
+    /// then skips `notify_all` (a futex syscall on every request otherwise).
     waiting: AtomicUsize,
 }
 
@@ -55,7 +55,7 @@ impl ConnectionPool {
     }
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
-    /// while the per-host cap is reached, until `to.pool_deadline`.
+    /// while a connection cap is reached, until `to.pool_deadline`.
     pub fn acquire(
         &self,
         to: &ConnectTo,
@@ -119,22 +119,24 @@ impl ConnectionPool {
     pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
         let mut pool = self.lock();
         pool.checkin(key, idle, now);
-        self.wake_one(pool);
+        self.wake_waiters(pool);
     }
 
     /// A connection from `key`'s slot closed.
     pub fn release(&self, key: &PoolKey) {
         let mut pool = self.lock();
         pool.release(key);
-        self.wake_one(pool);
+        self.wake_waiters(pool);
     }
 
-    /// Wakes one thread waiting for a slot, if any (`pool` is the held lock).
-    fn wake_one(&self, pool: MutexGuard<'_, Pool<Idle>>) {
+    /// Wakes the threads waiting for a slot, if any (`pool` is the held lock). All of them:
+    /// each waits for its own host, and a slot freed here may be the one any of them needs
+    /// (waking one could wake a thread that must wait on while the right one sleeps).
+    fn wake_waiters(&self, pool: MutexGuard<'_, Pool<Idle>>) {
         let waiting = self.waiting.load(Ordering::Relaxed);
         drop(pool);
         if waiting > 0 {
-            self.freed.notify_one();
+            self.freed.notify_all();
         }
     }
 }

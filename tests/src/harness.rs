@@ -12,6 +12,8 @@
 //! | `next!(it)` | `Iterator::next(&mut it)` | `StreamExt::next(&mut it).await` |
 //! | `read_all!(r)` | `Read::read_to_end` | `AsyncReadExt::read_to_end` |
 //! | `flavour!()` | `"blocking"` | `"async"` |
+//! | `spawn!({ .. })` | `std::thread::spawn(move \|\| { .. })` | `tokio::spawn(async move { .. })` |
+//! | `join!(handle)` | `handle.join()`, panics passed on | `handle.await`, panics passed on |
 
 /// Emits each test function for both clients; see the [module docs](crate::harness).
 #[macro_export]
@@ -23,7 +25,7 @@ macro_rules! conformance {
             #[allow(unused_imports)]
             use ::duet_blocking as duet;
             #[allow(unused_imports)]
-            use $crate::{__flavour_blocking as flavour, __next_blocking as next, __read_all_blocking as read_all, __wait_blocking as wait};
+            use $crate::{__flavour_blocking as flavour, __join_blocking as join, __next_blocking as next, __read_all_blocking as read_all, __spawn_blocking as spawn, __wait_blocking as wait};
             $( $(#[$meta])* #[test] fn $name() $body )*
         }
         mod asynchronous {
@@ -32,7 +34,7 @@ macro_rules! conformance {
             #[allow(unused_imports)]
             use ::duet_async as duet;
             #[allow(unused_imports)]
-            use $crate::{__flavour_async as flavour, __next_async as next, __read_all_async as read_all, __wait_async as wait};
+            use $crate::{__flavour_async as flavour, __join_async as join, __next_async as next, __read_all_async as read_all, __spawn_async as spawn, __wait_async as wait};
             $( $(#[$meta])* #[::tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() $body )*
         }
     };
@@ -103,5 +105,37 @@ macro_rules! __flavour_blocking {
 macro_rules! __flavour_async {
     () => {
         "async"
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __spawn_blocking {
+    ($body:block) => {
+        ::std::thread::spawn(move || $body)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __spawn_async {
+    ($body:block) => {
+        ::tokio::spawn(async move $body)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __join_blocking {
+    ($handle:expr) => {
+        $handle.join().expect("the spawned block panicked")
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __join_async {
+    ($handle:expr) => {
+        $handle.await.expect("the spawned block panicked")
     };
 }

@@ -113,4 +113,30 @@ duet_tests::conformance! {
         drop(held);
         wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
     }
+
+    fn a_freed_slot_reaches_the_request_waiting_for_that_host() {
+        // Two hosts at their cap of one connection, a request waiting for each. The slot
+        // host A frees must reach A's waiter even though B's has waited longer.
+        let serve = |r: &Request| match r.path() {
+            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
+            _ => Reply::ok("small"),
+        };
+        let (a, b) = (Server::http(serve), Server::http(serve));
+        let client = duet::Client::builder().pool_max_per_host(1).pool_timeout(Duration::from_secs(10)).build().unwrap();
+        let held_a = wait!(client.get(a.url("/big")).send()).unwrap();
+        let held_b = wait!(client.get(b.url("/big")).send()).unwrap();
+        let waiter = |url: String| {
+            let client = client.clone();
+            spawn!({ wait!(wait!(client.get(url.as_str()).send())?.text()) })
+        };
+        let waiting_b = waiter(b.url("/"));
+        std::thread::sleep(Duration::from_millis(200));
+        let waiting_a = waiter(a.url("/"));
+        std::thread::sleep(Duration::from_millis(200));
+        drop(held_a); // a body left unread: the connection closes and its slot is free
+        assert_eq!(join!(waiting_a).unwrap(), "small", "A's waiter got A's slot");
+        assert_eq!(b.requests().len(), 1, "B's waiter still waits");
+        drop(held_b);
+        assert_eq!(join!(waiting_b).unwrap(), "small");
+    }
 }
