@@ -539,7 +539,8 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// The longest wait for a connection when the per-host cap is reached (default 30 s).
+    /// The longest wait for a connection when a connection cap (per host or in all) is
+    /// reached (default 30 s).
     pub fn pool_timeout(mut self, timeout: Duration) -> Self {
         self.config.timeouts.pool = Some(timeout);
         self
@@ -560,6 +561,21 @@ impl<D: Driver> ClientBuilder<D> {
     /// A cap on open connections per host (default none).
     pub fn pool_max_per_host(mut self, n: usize) -> Self {
         self.config.pool.max_connections_per_host = Some(n);
+        self
+    }
+
+    /// Idle connections kept in all, to any host (default 128; httpx's
+    /// `max_keepalive_connections`). Past it, the connection idle longest is closed.
+    pub fn pool_max_idle(mut self, n: usize) -> Self {
+        self.config.pool.max_idle = n;
+        self
+    }
+
+    /// A cap on open connections in all, to any host (default none; httpx's
+    /// `max_connections`). At the cap, a request closes a connection idle to another host to
+    /// make room, or when none is idle waits up to the pool timeout.
+    pub fn pool_max_connections(mut self, n: usize) -> Self {
+        self.config.pool.max_connections = Some(n);
         self
     }
 

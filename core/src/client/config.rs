@@ -28,7 +28,7 @@ pub struct Timeouts {
     pub write: Option<Duration>,
     /// Any single read of the response making no progress.
     pub read: Option<Duration>,
-    /// Waiting for a connection when the per-host cap is reached.
+    /// Waiting for a connection when a connection cap (per host or in all) is reached.
     pub pool: Option<Duration>,
     /// The whole request, from start to the last body byte.
     pub total: Option<Duration>,
@@ -58,6 +58,14 @@ pub struct PoolConfig {
     /// Open connections (busy and idle) per pool key; further requests wait up to
     /// `Timeouts::pool`. Default: no cap.
     pub max_connections_per_host: Option<usize>,
+    /// Idle connections kept in all, whatever their key; past it the one idle longest is
+    /// closed (httpx's `max_keepalive_connections`). Default 128.
+    pub max_idle: usize,
+    /// Open connections (busy and idle) in all, whatever their key (httpx's
+    /// `max_connections`). At the cap an idle connection to another key is closed to make
+    /// room; when none is idle, further requests wait up to `Timeouts::pool`. Default: no
+    /// cap.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for PoolConfig {
@@ -66,6 +74,8 @@ impl Default for PoolConfig {
             max_idle_per_host: 16,
             idle_timeout: Duration::from_secs(90),
             max_connections_per_host: None,
+            max_idle: 128,
+            max_connections: None,
         }
     }
 }

@@ -6,6 +6,12 @@
 //! connections older than `idle_timeout` are dropped, never handed out. When a per-host cap is
 //! set and reached, [`Pool::checkout`] answers [`Checkout::Full`] and the driver waits (up to
 //! the pool timeout) for [`Pool::checkin`] or [`Pool::release`] to free a slot.
+//!
+//! Two bounds hold across keys (httpx's limits): `max_idle` idle connections in all (past it
+//! the one idle longest goes), and, when set, `max_connections` open ones in all. At that
+//! cap a new connection first closes the one idle longest under another key; only when
+//! every open connection is busy is the answer `Full`. A slot freed under one key may be the
+//! one a request for another key waits for, so drivers wake every waiter, not one.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -21,7 +27,7 @@ pub enum Checkout<T> {
     /// Open a new connection; it is counted as open from now on, so call
     /// [`Pool::release`] if opening fails or when it closes.
     Open,
-    /// The per-host cap is reached: wait for a slot and ask again.
+    /// The per-host cap or the total cap is reached: wait for a slot and ask again.
     Full,
 }
 
@@ -40,6 +46,10 @@ pub struct Pool<T> {
     /// foldhash: with SipHash, hashing the key (twice per request) cost about 5% of a small
     /// request's instructions.
     hosts: HashMap<PoolKey, Host<T>, foldhash::fast::RandomState>,
+    /// Open connections under every key (the sum of the hosts' `open`).
+    open: usize,
+    /// Idle connections under every key.
+    idle: usize,
 }
 
 impl<T> Pool<T> {
@@ -48,14 +58,34 @@ impl<T> Pool<T> {
         Pool {
             config,
             hosts: HashMap::default(),
+            open: 0,
+            idle: 0,
         }
     }
 
     /// The newest idle connection for `key` that has not expired, or permission to open one,
-    /// or `Full`. Expired idle connections for `key` are dropped on the way.
+    /// or `Full`. Expired idle connections for `key` are dropped on the way. At the total cap,
+    /// the connection idle longest under another key is closed to make room.
     pub fn checkout(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
         if let Some(conn) = self.take_idle(key, now) {
             return Checkout::Reuse(conn);
+        }
+        let open_here = self.hosts.get(key).map_or(0, |h| h.open);
+        if self
+            .config
+            .max_connections_per_host
+            .is_some_and(|cap| open_here >= cap)
+        {
+            return Checkout::Full;
+        }
+        // `key` has no idle connection now, so one closed for room belongs to another key.
+        if self
+            .config
+            .max_connections
+            .is_some_and(|cap| self.open >= cap)
+            && !self.close_longest_idle()
+        {
+            return Checkout::Full;
         }
         // Look up first: the entry API would clone the key (a host name) on every checkout.
         if !self.hosts.contains_key(key) {
@@ -67,14 +97,9 @@ impl<T> Pool<T> {
                 },
             );
         }
-        let host = self.hosts.get_mut(key).expect("inserted above");
-        match self.config.max_connections_per_host {
-            Some(cap) if host.open >= cap => Checkout::Full,
-            _ => {
-                host.open += 1;
-                Checkout::Open
-            }
-        }
+        self.hosts.get_mut(key).expect("inserted above").open += 1;
+        self.open += 1;
+        Checkout::Open
     }
 
     /// The newest idle connection for `key` that has not expired, if there is one: unlike
@@ -86,8 +111,13 @@ impl<T> Pool<T> {
         let before = host.idle.len();
         host.idle
             .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);
-        host.open -= before - host.idle.len();
-        host.idle.pop().map(|(conn, _)| conn)
+        let expired = before - host.idle.len();
+        host.open -= expired;
+        self.open -= expired;
+        self.idle -= expired;
+        let (conn, _) = host.idle.pop()?;
+        self.idle -= 1;
+        Some(conn)
     }
 
     /// Like [`checkout`](Self::checkout) but never reuses: for the retry after a pooled
@@ -95,29 +125,42 @@ impl<T> Pool<T> {
     /// they idled just as long (the server likely restarted or closed them all).
     pub fn checkout_fresh(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
         if let Some(host) = self.hosts.get_mut(key) {
-            host.open -= host.idle.len();
+            let dropped = host.idle.len();
             host.idle.clear();
+            host.open -= dropped;
+            self.open -= dropped;
+            self.idle -= dropped;
         }
         self.checkout(key, now)
     }
 
     /// Returns a reusable connection after its exchange. If the host already keeps
-    /// `max_idle_per_host` idle connections, the oldest is dropped instead.
+    /// `max_idle_per_host` idle connections, its oldest is dropped instead; if the pool
+    /// keeps `max_idle` in all, the one idle longest under any key is.
     pub fn checkin(&mut self, key: &PoolKey, conn: T, now: Instant) {
         let Some(host) = self.hosts.get_mut(key) else {
             return; // not counted here (the pool was cleared): just let it close
         };
         host.idle.push((conn, now));
+        self.idle += 1;
         if host.idle.len() > self.config.max_idle_per_host {
             host.idle.remove(0);
             host.open -= 1;
+            self.open -= 1;
+            self.idle -= 1;
+        }
+        if self.idle > self.config.max_idle {
+            self.close_longest_idle();
         }
     }
 
     /// A busy connection for `key` closed (or failed to open): frees its slot.
     pub fn release(&mut self, key: &PoolKey) {
         if let Some(host) = self.hosts.get_mut(key) {
-            host.open = host.open.saturating_sub(1);
+            if host.open > host.idle.len() {
+                host.open -= 1;
+                self.open -= 1;
+            }
             if host.open == 0 {
                 self.hosts.remove(key);
             }
@@ -136,6 +179,8 @@ impl<T> Pool<T> {
             host.open -= gone;
             evicted += gone;
         }
+        self.open -= evicted;
+        self.idle -= evicted;
         self.hosts.retain(|_, h| h.open > 0);
         evicted
     }
@@ -146,7 +191,32 @@ impl<T> Pool<T> {
             host.open -= host.idle.len();
             host.idle.clear();
         }
+        self.open -= self.idle;
+        self.idle = 0;
         self.hosts.retain(|_, h| h.open > 0);
+    }
+
+    /// Closes the connection that has been idle longest, under any key; `false` when none
+    /// is idle.
+    fn close_longest_idle(&mut self) -> bool {
+        let Some((key, _)) = self
+            .hosts
+            .iter()
+            .filter_map(|(key, host)| host.idle.first().map(|(_, since)| (key, *since)))
+            .min_by_key(|(_, since)| *since)
+        else {
+            return false;
+        };
+        let key = key.clone();
+        let host = self.hosts.get_mut(&key).expect("found above");
+        host.idle.remove(0);
+        host.open -= 1;
+        self.open -= 1;
+        self.idle -= 1;
+        if host.open == 0 {
+            self.hosts.remove(&key);
+        }
+        true
     }
 
     /// Idle connections kept for `key`.
@@ -157,6 +227,16 @@ impl<T> Pool<T> {
     /// Open connections (busy and idle) for `key`.
     pub fn open_count(&self, key: &PoolKey) -> usize {
         self.hosts.get(key).map_or(0, |h| h.open)
+    }
+
+    /// Idle connections kept under every key.
+    pub fn idle_total(&self) -> usize {
+        self.idle
+    }
+
+    /// Open connections (busy and idle) under every key.
+    pub fn open_total(&self) -> usize {
+        self.open
     }
 }
 
@@ -180,9 +260,25 @@ mod tests {
     fn config(max_idle: usize, cap: Option<usize>) -> PoolConfig {
         PoolConfig {
             max_idle_per_host: max_idle,
-            idle_timeout: Duration::from_secs(90),
             max_connections_per_host: cap,
+            ..PoolConfig::default()
         }
+    }
+
+    fn totals(max_idle: usize, max_connections: Option<usize>) -> PoolConfig {
+        PoolConfig {
+            max_idle,
+            max_connections,
+            ..PoolConfig::default()
+        }
+    }
+
+    /// The pool's totals agree with its keys' counts.
+    fn check_totals<T>(pool: &Pool<T>) {
+        let open: usize = pool.hosts.values().map(|h| h.open).sum();
+        let idle: usize = pool.hosts.values().map(|h| h.idle.len()).sum();
+        assert_eq!((pool.open_total(), pool.idle_total()), (open, idle));
+        assert!(pool.hosts.values().all(|h| h.open >= h.idle.len()));
     }
 
     #[test]
@@ -300,5 +396,101 @@ mod tests {
         pool.checkin(&key(1), "a", t);
         assert_eq!(pool.checkout_fresh(&key(1), t), Checkout::Open);
         assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 2));
+    }
+
+    #[test]
+    fn the_total_idle_cap_closes_the_one_idle_longest_under_any_key() {
+        let t = Instant::now();
+        let mut pool = Pool::new(totals(2, None));
+        for k in 1..=3 {
+            assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
+        }
+        pool.checkin(&key(2), "b", t);
+        pool.checkin(&key(1), "a", t + Duration::from_secs(1));
+        pool.checkin(&key(3), "c", t + Duration::from_secs(2));
+        check_totals(&pool);
+        assert_eq!((pool.idle_total(), pool.open_total()), (2, 2));
+        assert_eq!(
+            pool.open_count(&key(2)),
+            0,
+            "\"b\" idled longest and was closed"
+        );
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("a"));
+        assert_eq!(pool.checkout(&key(3), t), Checkout::Reuse("c"));
+        check_totals(&pool);
+        let mut none = Pool::new(totals(0, None));
+        assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
+        none.checkin(&key(1), "a", t);
+        assert_eq!(none.open_total(), 0, "max_idle 0 disables reuse");
+        check_totals(&none);
+    }
+
+    #[test]
+    fn at_the_total_cap_an_idle_connection_elsewhere_makes_room() {
+        let t = Instant::now();
+        let mut pool = Pool::new(totals(16, Some(2)));
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        assert_eq!(pool.checkout(&key(2), t), Checkout::Open);
+        assert_eq!(pool.checkout(&key(3), t), Checkout::Full, "both are busy");
+        pool.checkin(&key(2), "b", t);
+        assert_eq!(
+            pool.checkout(&key(1), t),
+            Checkout::Open,
+            "the idle one under key 2 was closed for it"
+        );
+        assert_eq!((pool.open_total(), pool.idle_total()), (2, 0));
+        assert_eq!(pool.open_count(&key(2)), 0);
+        assert_eq!(pool.checkout(&key(3), t), Checkout::Full);
+        pool.release(&key(1));
+        assert_eq!(pool.checkout(&key(3), t), Checkout::Open);
+        pool.checkin(&key(3), "c", t);
+        assert_eq!(
+            pool.checkout(&key(3), t),
+            Checkout::Reuse("c"),
+            "a key's own idle connection is reused at the cap"
+        );
+        check_totals(&pool);
+    }
+
+    #[test]
+    fn totals_stay_true_through_every_path() {
+        let t = Instant::now();
+        let later = t + Duration::from_secs(91);
+        let mut pool = Pool::new(PoolConfig {
+            max_idle_per_host: 2,
+            max_idle: 3,
+            max_connections: Some(5),
+            max_connections_per_host: Some(3),
+            ..PoolConfig::default()
+        });
+        for round in 0..3u32 {
+            let now = t + Duration::from_secs(u64::from(round) * 40);
+            let mut out = Vec::new();
+            for k in [1, 1, 2, 3, 1, 2, 4] {
+                if let Checkout::Reuse(_) | Checkout::Open = pool.checkout(&key(k), now) {
+                    out.push(k);
+                }
+                check_totals(&pool);
+            }
+            for (i, k) in out.into_iter().enumerate() {
+                if i % 3 == 0 {
+                    pool.release(&key(k));
+                } else {
+                    pool.checkin(&key(k), i, now);
+                }
+                check_totals(&pool);
+            }
+            assert!(pool.idle_total() <= 3 && pool.open_total() <= 5);
+            let _ = pool.take_idle(&key(1), now);
+            pool.release(&key(1));
+            check_totals(&pool);
+            let _ = pool.checkout_fresh(&key(2), now);
+            check_totals(&pool);
+        }
+        pool.evict_expired(later + Duration::from_secs(80));
+        check_totals(&pool);
+        pool.clear_idle();
+        check_totals(&pool);
+        assert_eq!(pool.idle_total(), 0);
     }
 }

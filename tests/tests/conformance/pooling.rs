@@ -139,4 +139,52 @@ duet_tests::conformance! {
         drop(held_b);
         assert_eq!(join!(waiting_b).unwrap(), "small");
     }
+
+    fn the_total_cap_waits_then_times_out_in_the_pool_phase() {
+        let serve = |r: &Request| match r.path() {
+            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
+            _ => Reply::ok("small"),
+        };
+        let (a, b) = (Server::http(serve), Server::http(serve));
+        let client = duet::Client::builder().pool_max_connections(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
+        let held = wait!(client.get(a.url("/big")).send()).unwrap();
+        let err = wait!(client.get(b.url("/")).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Pool), "{err}");
+        assert_eq!(b.connections(), 0);
+        drop(held);
+        assert_eq!(wait!(wait!(client.get(b.url("/")).send()).unwrap().text()).unwrap(), "small");
+    }
+
+    fn at_the_total_cap_a_connection_idle_to_another_host_makes_room() {
+        let serve = |r: &Request| match r.path() {
+            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
+            _ => Reply::ok("small"),
+        };
+        let (a, b) = (Server::http(serve), Server::http(serve));
+        let client = duet::Client::builder().pool_max_connections(1).pool_timeout(Duration::from_secs(10)).build().unwrap();
+        let held = wait!(client.get(a.url("/big")).send()).unwrap();
+        let waiting = {
+            let (client, url) = (client.clone(), b.url("/"));
+            spawn!({ wait!(wait!(client.get(url.as_str()).send())?.text()) })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(b.connections(), 0, "B's request waits while A's connection is busy");
+        // Read to the end, A's connection goes back to the pool: idle, so it is closed to
+        // make room for B's.
+        assert_eq!(wait!(held.bytes()).unwrap().len(), 2_000_000);
+        assert_eq!(join!(waiting).unwrap(), "small");
+        // And B's idle connection makes room for A's next one in turn.
+        assert_eq!(wait!(wait!(client.get(a.url("/")).send()).unwrap().text()).unwrap(), "small");
+        assert_eq!((a.connections(), b.connections()), (2, 1));
+    }
+
+    fn the_total_idle_cap_keeps_the_connections_used_last() {
+        let (a, b) = (Server::http(|_| Reply::ok("x")), Server::http(|_| Reply::ok("x")));
+        let client = duet::Client::builder().pool_max_idle(1).build().unwrap();
+        for url in [a.url("/"), b.url("/"), b.url("/"), a.url("/"), a.url("/")] {
+            wait!(wait!(client.get(url).send()).unwrap().bytes()).unwrap();
+        }
+        assert_eq!(b.connections(), 1, "B's idle connection was reused");
+        assert_eq!(a.connections(), 2, "A's was closed when B's became idle; the new one is reused");
+    }
 }
