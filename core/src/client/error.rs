@@ -27,6 +27,7 @@ use std::time::Duration;
 use http::StatusCode;
 use url::Url;
 
+use super::origin::RedactedUrl;
 use crate::error::{Error as ProtocolError, LocalError};
 
 /// Which step of a request ran out of time.
@@ -95,7 +96,9 @@ pub enum ErrorKind {
 }
 
 /// An error from a duet client: a kind, the URL involved, and the underlying cause.
-#[derive(Debug)]
+///
+/// Its `Display` and `Debug` show URLs with any password as `***` (see
+/// [`RedactedUrl`](super::RedactedUrl)); [`url`](Error::url) gives the URL as it was.
 pub struct Error {
     kind: ErrorKind,
     url: Option<Box<Url>>,
@@ -317,6 +320,24 @@ impl From<LocalError> for Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let history: Vec<_> = self
+            .history
+            .iter()
+            .map(|hop| (hop.status, RedactedUrl(&hop.url)))
+            .collect();
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_deref().map(RedactedUrl))
+            .field("history", &history)
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
@@ -336,7 +357,7 @@ impl fmt::Display for Error {
             ErrorKind::Io => f.write_str("I/O error")?,
         }
         if let Some(url) = &self.url {
-            write!(f, " for {url}")?;
+            write!(f, " for {}", RedactedUrl(url))?;
         }
         if let Some(message) = &self.message {
             write!(f, ": {message}")?;
@@ -380,6 +401,36 @@ mod tests {
         assert!(body.is_body());
         let target: Error = LocalError::EmptyTarget.into();
         assert!(target.is_invalid_url());
+    }
+
+    #[test]
+    fn urls_show_no_password() {
+        let url = Url::parse("http://user:s3cret@example.test/x?q=1").unwrap();
+        let hop = Url::parse("http://me:hunter2@example.test/old").unwrap();
+        let error = Error::msg(ErrorKind::Connect, "refused")
+            .with_url(&url)
+            .with_history(vec![crate::client::HistoryEntry {
+                status: StatusCode::FOUND,
+                url: hop,
+                headers: crate::Headers::new(),
+            }]);
+        assert_eq!(
+            error.to_string(),
+            "connect error for http://user:***@example.test/x?q=1: refused"
+        );
+        let debug = format!("{error:?}");
+        assert!(
+            debug.contains("\"http://user:***@example.test/x?q=1\""),
+            "{debug}"
+        );
+        assert!(debug.contains("me:***@"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("hunter2"),
+            "{debug}"
+        );
+        assert_eq!(error.url(), Some(&url), "the URL itself is kept whole");
+        let plain = Url::parse("http://user@example.test/").unwrap();
+        assert_eq!(RedactedUrl(&plain).to_string(), "http://user@example.test/");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use config::{
 };
 pub use dial::{Dial, DialConfig, DialStep};
 pub use error::{Error, ErrorKind, TimeoutPhase};
-pub use origin::{IntoUrl, Origin, PoolKey, Scheme};
+pub use origin::{IntoUrl, Origin, PoolKey, RedactedUrl, Scheme};
 pub use pool::{Checkout, Pool};
 pub use response::ResponseInfo;
 pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};

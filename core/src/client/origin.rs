@@ -265,3 +265,27 @@ mod tests {
         );
     }
 }
+
+/// Shows a URL with its password, if any, replaced by `***`: how errors and log records
+/// print URLs, so credentials given in a URL (`http://user:secret@host/`) stay out of them.
+/// The user name, host, path and query are shown as they are.
+#[derive(Clone, Copy)]
+pub struct RedactedUrl<'a>(pub &'a Url);
+
+impl fmt::Display for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.password().is_none() {
+            return f.write_str(self.0.as_str());
+        }
+        let mut shown = self.0.clone();
+        // A URL with a password has a host, so setting the password cannot fail.
+        let _ = shown.set_password(Some("***"));
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
