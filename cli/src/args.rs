@@ -171,6 +171,11 @@ pub struct Args {
     #[arg(short = 'i', long, help_heading = "Output")]
     pub include: bool,
 
+    /// Show on stderr what happens, as curl -v: duet's decisions (`* ` lines: connections,
+    /// redirects, retries), each request head sent (`> `) and response head received (`< `).
+    #[arg(short = 'v', long, help_heading = "Output")]
+    pub verbose: bool,
+
     /// Write the body to this file (a progress bar on stderr when it is a terminal).
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,

@@ -21,8 +21,8 @@
 //!    [`report::Report`] is printed instead. A failure prints `duet: <kind>: <message>` on
 //!    stderr and exits with the kind's code ([`failure::Kind::exit_code`]).
 //!
-//! What it does not do yet: proxies (`-x`, `--no-proxy`, `--proxy-user` fail with kind
-//! `proxy`, see [`proxy`]).
+//! With `-v`, [`verbose`] shows duet's log records and every head sent and received on
+//! stderr as the exchange goes.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -36,6 +36,7 @@ pub mod proxy;
 pub mod report;
 pub mod send;
 pub mod spec;
+pub mod verbose;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ pub fn run(args: Args) -> ExitCode {
     let Some(url) = args.url.clone() else {
         return demo::run();
     };
+    if args.verbose {
+        verbose::install_logger();
+    }
     let mut output = Output::for_args(&args);
     let outcome = match RequestSpec::from_args(&args, &url) {
         Ok(spec) => send::perform(&spec, args.fail, &mut output),

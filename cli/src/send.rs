@@ -16,7 +16,7 @@ use crate::args::PartArg;
 use crate::failure::{Failure, Kind};
 use crate::output::Output;
 use crate::spec::{AuthSpec, BodySpec, Flavour, NetrcSpec, RequestSpec};
-use crate::{jar, proxy};
+use crate::{jar, proxy, verbose};
 
 /// What one request came to.
 #[derive(Debug, Clone)]
@@ -196,6 +196,11 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
         Some(NetrcSpec::File(path)) => builder.netrc(Some(path.clone())),
         None => builder,
     };
+    if spec.verbose {
+        builder = builder
+            .on_request(|_, head| verbose::show(&verbose::request_lines(head)))
+            .on_response(|_, head| verbose::show(&verbose::response_lines(head)));
+    }
     builder = proxy::configure(builder, &spec.proxy)?;
     Ok(builder.build()?)
 }

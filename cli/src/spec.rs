@@ -123,6 +123,8 @@ pub struct RequestSpec {
     pub keepalive: Option<std::time::Duration>,
     /// `--raw`: no content decoding.
     pub raw: bool,
+    /// `-v`: request and response heads on stderr (the log records are the logger's).
+    pub verbose: bool,
 }
 
 impl RequestSpec {
@@ -170,6 +172,7 @@ impl RequestSpec {
             local_address: args.interface,
             keepalive: args.keepalive_time,
             raw: args.raw,
+            verbose: args.verbose,
         })
     }
 }

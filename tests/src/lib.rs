@@ -20,6 +20,7 @@ mod conn;
 pub mod harness;
 pub mod http;
 pub mod hue;
+pub mod logs;
 pub mod reply;
 pub mod script;
 pub mod server;

@@ -180,3 +180,42 @@ fn binary_bodies_are_base64_in_the_report() {
         .unwrap();
     assert_eq!(bytes, (0..200).map(|i| i as u8).collect::<Vec<_>>());
 }
+
+#[test]
+fn verbose_shows_decisions_and_heads_on_stderr_in_both_flavours() {
+    let server = duet_tests::server::Server::http(|r| match r.path() {
+        "/a" => duet_tests::server::Reply::redirect(302, "/b"),
+        _ => duet_tests::server::Reply::ok("done"),
+    });
+    let url = format!("http://ada:s3cret@{}/a", server.addr());
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["-v", url.as_str()][..], flavour].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "done", "stdout has the body only");
+        let addr = server.addr();
+        let expected = [
+            format!("* GET http://ada:***@{addr}/a: a new connection to http://{addr}"),
+            "> GET /a HTTP/1.1".to_owned(),
+            format!("> Host: {addr}"),
+            "< HTTP/1.1 302 Found".to_owned(),
+            "< Location: /b".to_owned(),
+            format!(
+                "* GET http://ada:***@{addr}/a: following the redirect to GET http://ada:***@{addr}/b"
+            ),
+            format!("* GET http://ada:***@{addr}/b: reusing a connection to http://{addr}"),
+            "> GET /b HTTP/1.1".to_owned(),
+            "< HTTP/1.1 200 OK".to_owned(),
+        ];
+        let mut lines = run.stderr.lines();
+        for line in &expected {
+            assert!(
+                lines.any(|l| l == line),
+                "{line:?} missing or out of order in:\n{}",
+                run.stderr
+            );
+        }
+        assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    }
+    let quiet = duet(&[url.as_str()]).run();
+    assert_eq!(quiet.stderr, "", "nothing on stderr without -v");
+}

@@ -7,6 +7,7 @@ mod bodies;
 mod connecting;
 mod decoding;
 mod errors;
+mod logging;
 mod login;
 mod pooling;
 mod proxies;

@@ -155,6 +155,11 @@ impl Call {
     /// Sends the (re-authorized) request again after its previous response was drained: on
     /// the same connection when it may carry another exchange, else on a new one.
     pub(super) fn resend(&mut self, now: Instant) -> Result<(), Error> {
+        log::debug!(
+            "{} {}: sending the request again with the authentication flow's answer",
+            self.method,
+            super::RedactedUrl(&self.url),
+        );
         let same_connection = self.flow.as_ref().is_some_and(|f| f.same_connection());
         let reusable = self.conn.as_mut().and_then(|c| c.start_next_cycle().ok());
         match (reusable, self.conn.take()) {

@@ -39,7 +39,7 @@ use url::Url;
 
 use super::config::{ClientConfig, Timeouts};
 use super::error::{Error, ErrorKind, TimeoutPhase};
-use super::origin::{Origin, PoolKey};
+use super::origin::{Origin, PoolKey, RedactedUrl};
 use super::retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 use crate::auth::{Auth, AuthFlow, AuthStep, BasicAuth};
 use crate::connection::{Connection, Output};
@@ -601,6 +601,7 @@ impl Call {
                     if e == ProtocolError::Remote(RemoteError::ClosedBeforeResponse)
                         && self.may_retry() =>
                 {
+                    self.log_stale_retry(&e);
                     self.retry();
                     return self.poll_action_max(now, max_data);
                 }
@@ -613,6 +614,12 @@ impl Call {
                 Some(Output::Interim(_)) => continue, // 100 Continue already released the body
                 Some(Output::Response(head)) => {
                     self.got_head = true;
+                    log::debug!(
+                        "{} {}: {}",
+                        self.method,
+                        RedactedUrl(&self.url),
+                        head.status()
+                    );
                     self.session.received(&self.url, &head, now);
                     if let Some(wait) = self.retry_status(&head, now) {
                         self.draining = Some(Box::new((Drain::Backoff(wait), 0)));
@@ -647,6 +654,13 @@ impl Call {
                                     .with_history(self.session.history.clone());
                                 return self.fail(error);
                             }
+                            log::debug!(
+                                "{} {}: following the redirect to {} {}",
+                                self.method,
+                                RedactedUrl(&self.url),
+                                next.method,
+                                RedactedUrl(&next.url)
+                            );
                             self.session.record(&self.url, &head);
                             self.draining = Some(Box::new((Drain::Redirect(next), 0)));
                         }
@@ -815,6 +829,14 @@ impl Call {
         self.reused && !self.retried && !self.received_any && idempotent && self.body.replayable
     }
 
+    fn log_stale_retry(&self, why: &dyn std::fmt::Display) {
+        log::debug!(
+            "{} {}: the reused connection failed before any answer ({why}); sending the request again on a new connection",
+            self.method,
+            RedactedUrl(&self.url),
+        );
+    }
+
     fn retry(&mut self) {
         self.retried = true;
         self.restart_body = true;
@@ -833,6 +855,17 @@ impl Call {
             ));
         }
         self.reused = conn.is_some();
+        log::debug!(
+            "{} {}: {} connection to {}{}",
+            self.method,
+            RedactedUrl(&self.url),
+            if self.reused { "reusing a" } else { "a new" },
+            self.key.origin,
+            match &self.key.proxy {
+                Some(proxy) => format!(" through the proxy {proxy}"),
+                None => String::new(),
+            },
+        );
         self.state = State::Exchange;
         self.received_any = false;
         self.restart_body = false;
@@ -1052,6 +1085,7 @@ impl Call {
     /// again (a stale pooled connection, or the retry policy), else the error to report.
     pub fn io_failed(&mut self, error: io::Error, now: Instant) -> Result<(), Error> {
         if self.may_retry() {
+            self.log_stale_retry(&error);
             self.retry();
             return Ok(());
         }
@@ -1084,6 +1118,11 @@ impl Call {
             random,
         ) {
             RetryDecision::RetryAfter(wait) => {
+                log::debug!(
+                    "{} {}: {error}; the retry policy tries again in {wait:?}",
+                    self.method,
+                    RedactedUrl(&self.url),
+                );
                 self.schedule_retry(now + wait);
                 Ok(())
             }
@@ -1131,7 +1170,15 @@ impl Call {
             wall,
             random,
         ) {
-            RetryDecision::RetryAfter(wait) => Some(wait),
+            RetryDecision::RetryAfter(wait) => {
+                log::debug!(
+                    "{} {}: {}; the retry policy tries again in {wait:?}",
+                    self.method,
+                    RedactedUrl(&self.url),
+                    head.status()
+                );
+                Some(wait)
+            }
             RetryDecision::GiveUp => None,
         }
     }
@@ -1161,7 +1208,16 @@ impl Call {
             return None;
         }
         let mut conn = self.conn.take()?;
-        conn.start_next_cycle().is_ok().then_some(conn)
+        if conn.start_next_cycle().is_err() {
+            log::debug!(
+                "{} {}: the connection to {} is closed, not reused (the response's framing or Connection: close)",
+                self.method,
+                RedactedUrl(&self.url),
+                self.key.origin
+            );
+            return None;
+        }
+        Some(conn)
     }
 
     /// The caller stopped reading the body: consume whatever response bytes are already

@@ -1,0 +1,60 @@
+//! What the clients log (through the `log` facade): each decision about connections,
+//! redirects and retries, with URLs shown without their password.
+
+use duet_tests::logs;
+use duet_tests::server::*;
+
+duet_tests::conformance! {
+    fn decisions_are_logged_and_passwords_are_not() {
+        logs::capture();
+        let server = Server::http(|r| match r.path() {
+            "/a" => Reply::redirect(302, "/b"),
+            "/last" => Reply::ok("bye").close(),
+            _ => Reply::ok("ok"),
+        });
+        let client = duet::Client::new();
+        let base = format!("http://user:s3cret@{}", server.addr());
+        assert_eq!(wait!(wait!(client.get(format!("{base}/a")).send()).unwrap().text()).unwrap(), "ok");
+        assert_eq!(wait!(wait!(client.get(format!("{base}/last")).send()).unwrap().text()).unwrap(), "bye");
+        let records = logs::records_with(&server.addr().to_string());
+        let expected = [
+            "GET http://user:***@{addr}/a: a new connection to http://{addr}",
+            "GET http://user:***@{addr}/a: 302 Found",
+            "GET http://user:***@{addr}/a: following the redirect to GET http://user:***@{addr}/b",
+            "GET http://user:***@{addr}/b: reusing a connection to http://{addr}",
+            "GET http://user:***@{addr}/b: 200 OK",
+            "GET http://user:***@{addr}/last: reusing a connection to http://{addr}",
+            "GET http://user:***@{addr}/last: 200 OK",
+            "GET http://user:***@{addr}/last: the connection to http://{addr} is closed, not reused",
+        ];
+        let mut rest = records.iter();
+        for line in expected {
+            let line = line.replace("{addr}", &server.addr().to_string());
+            assert!(rest.any(|r| r.starts_with(&format!("DEBUG {line}"))), "{line:?} missing or out of order in {records:#?}");
+        }
+        assert!(records.iter().all(|r| !r.contains("s3cret")), "{records:#?}");
+    }
+
+    fn the_stale_connection_retry_is_logged() {
+        logs::capture();
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                let first = conn.read_request().unwrap();
+                conn.send(&Reply::ok(first.path().to_owned()));
+                conn.read_request(); // gone just as the next request arrives
+                conn.close();
+            } else {
+                conn.serve(|r| Reply::ok(r.path().to_owned()));
+            }
+        });
+        let client = duet::Client::new();
+        for path in ["/1", "/2"] {
+            wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
+        }
+        let records = logs::records_with(&server.addr().to_string());
+        let retried = format!("DEBUG GET {}: the reused connection failed before any answer", server.url("/2"));
+        assert!(records.iter().any(|r| r.starts_with(&retried)), "{records:#?}");
+        let again = format!("DEBUG GET {}: a new connection to", server.url("/2"));
+        assert!(records.iter().any(|r| r.starts_with(&again)), "{records:#?}");
+    }
+}
