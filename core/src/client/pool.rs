@@ -88,16 +88,16 @@ impl<T> Pool<T> {
             return Checkout::Full;
         }
         // Look up first: the entry API would clone the key (a host name) on every checkout.
-        if !self.hosts.contains_key(key) {
-            self.hosts.insert(
-                key.clone(),
-                Host {
+        match self.hosts.get_mut(key) {
+            Some(host) => host.open += 1,
+            None => {
+                let host = Host {
                     idle: Vec::new(),
-                    open: 0,
-                },
-            );
+                    open: 1,
+                };
+                self.hosts.insert(key.clone(), host);
+            }
         }
-        self.hosts.get_mut(key).expect("inserted above").open += 1;
         self.open += 1;
         Checkout::Open
     }

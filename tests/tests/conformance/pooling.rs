@@ -4,6 +4,14 @@ use std::time::Duration;
 
 use duet_tests::server::*;
 
+/// Two megabytes at `/big` (left unread, it keeps the connection busy), else `small`.
+fn big_or_small(r: &Request) -> Reply {
+    match r.path() {
+        "/big" => Reply::ok(vec![b'x'; 2_000_000]),
+        _ => Reply::ok("small"),
+    }
+}
+
 duet_tests::conformance! {
     fn keep_alive_reuses_one_connection() {
         let server = Server::http(|r| Reply::ok(format!("{}-{}", r.conn, r.index)));
@@ -117,11 +125,7 @@ duet_tests::conformance! {
     fn a_freed_slot_reaches_the_request_waiting_for_that_host() {
         // Two hosts at their cap of one connection, a request waiting for each. The slot
         // host A frees must reach A's waiter even though B's has waited longer.
-        let serve = |r: &Request| match r.path() {
-            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
-            _ => Reply::ok("small"),
-        };
-        let (a, b) = (Server::http(serve), Server::http(serve));
+        let (a, b) = (Server::http(big_or_small), Server::http(big_or_small));
         let client = duet::Client::builder().pool_max_per_host(1).pool_timeout(Duration::from_secs(10)).build().unwrap();
         let held_a = wait!(client.get(a.url("/big")).send()).unwrap();
         let held_b = wait!(client.get(b.url("/big")).send()).unwrap();
@@ -141,11 +145,7 @@ duet_tests::conformance! {
     }
 
     fn the_total_cap_waits_then_times_out_in_the_pool_phase() {
-        let serve = |r: &Request| match r.path() {
-            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
-            _ => Reply::ok("small"),
-        };
-        let (a, b) = (Server::http(serve), Server::http(serve));
+        let (a, b) = (Server::http(big_or_small), Server::http(big_or_small));
         let client = duet::Client::builder().pool_max_connections(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
         let held = wait!(client.get(a.url("/big")).send()).unwrap();
         let err = wait!(client.get(b.url("/")).send()).unwrap_err();
@@ -156,11 +156,7 @@ duet_tests::conformance! {
     }
 
     fn at_the_total_cap_a_connection_idle_to_another_host_makes_room() {
-        let serve = |r: &Request| match r.path() {
-            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
-            _ => Reply::ok("small"),
-        };
-        let (a, b) = (Server::http(serve), Server::http(serve));
+        let (a, b) = (Server::http(big_or_small), Server::http(big_or_small));
         let client = duet::Client::builder().pool_max_connections(1).pool_timeout(Duration::from_secs(10)).build().unwrap();
         let held = wait!(client.get(a.url("/big")).send()).unwrap();
         let waiting = {
