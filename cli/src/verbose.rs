@@ -1,8 +1,7 @@
 //! `-v`: what happens, on stderr, as curl shows it: duet's log records as `* ` lines, each
 //! request head sent as `> ` lines and each response head received as `< ` lines (every hop:
 //! redirects and authentication rounds too). The request head is shown as the client's
-//! hooks see it; the framing field (`Content-Length` or `Transfer-Encoding`) is added on the
-//! wire after it.
+//! hooks see it: as sent, the framing field (`Content-Length` or `Transfer-Encoding`) last.
 
 use std::io::Write;
 

@@ -145,6 +145,29 @@ impl RequestHead {
         Ok(())
     }
 
+    /// This head as [`encode`](Self::encode) writes it for `body`: with the framing field
+    /// duet adds (`Content-Length` or `Transfer-Encoding: chunked`) at the end, the way the
+    /// hooks see it. Borrowed when there is none to add (or the framing is in conflict, which
+    /// sending reports).
+    pub(crate) fn with_framing(&self, body: RequestBody) -> std::borrow::Cow<'_, RequestHead> {
+        use std::borrow::Cow;
+        let mut head = match self.framing_header(body) {
+            Ok(Some(RequestBody::Length(_) | RequestBody::Chunked)) => self.clone(),
+            _ => return Cow::Borrowed(self),
+        };
+        match body {
+            RequestBody::Length(n) => {
+                head.headers
+                    .push_unchecked(b"Content-Length", n.to_string().as_bytes());
+            }
+            RequestBody::Chunked => head
+                .headers
+                .push_unchecked(b"Transfer-Encoding", b"chunked"),
+            RequestBody::None => {}
+        }
+        Cow::Owned(head)
+    }
+
     /// The framing header duet must add, after checking the caller's own framing headers
     /// agree with `body` (RFC 9112 §6.1-6.2: never both, never a mismatch).
     fn framing_header(&self, body: RequestBody) -> Result<Option<RequestBody>, LocalError> {
@@ -312,6 +335,38 @@ mod tests {
                 .unwrap()
                 .ends_with("Content-Length: 0\r\n\r\n")
         );
+    }
+
+    #[test]
+    fn with_framing_shows_the_field_encode_adds() {
+        let mut head = RequestHead::new(Method::POST, "/").unwrap();
+        head.headers_mut().append("Host", "h").unwrap();
+        for body in [
+            RequestBody::None,
+            RequestBody::Length(0),
+            RequestBody::Length(12),
+            RequestBody::Chunked,
+        ] {
+            let shown = head.with_framing(body);
+            let wire = encode(&head, body).unwrap();
+            let mut fields = String::from("POST / HTTP/1.1\r\n");
+            for (name, value) in shown.headers().iter() {
+                fields.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value)));
+            }
+            fields.push_str("\r\n");
+            assert_eq!(fields, wire, "{body:?}");
+            // Encoding the shown head adds nothing more.
+            assert_eq!(encode(&shown, body).unwrap(), fields);
+        }
+        head.headers_mut().append("Content-Length", "3").unwrap();
+        assert!(matches!(
+            head.with_framing(RequestBody::Length(3)),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            head.with_framing(RequestBody::Chunked),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

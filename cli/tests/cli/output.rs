@@ -218,4 +218,18 @@ fn verbose_shows_decisions_and_heads_on_stderr_in_both_flavours() {
     }
     let quiet = duet(&[url.as_str()]).run();
     assert_eq!(quiet.stderr, "", "nothing on stderr without -v");
+    // The head shown is the head sent: the framing field duet adds is in it.
+    let post = format!("http://{}/b", server.addr());
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["-v", "-d", "twelve bytes", post.as_str()][..], flavour].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let shown: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("> ")).collect();
+        assert_eq!(shown.first(), Some(&"> POST /b HTTP/1.1"), "{}", run.stderr);
+        assert_eq!(
+            shown.last(),
+            Some(&"> Content-Length: 12"),
+            "{}",
+            run.stderr
+        );
+    }
 }

@@ -871,7 +871,8 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// Runs `hook` with each request head just before it is sent (every hop and retry).
+    /// Runs `hook` with each request head as it is sent (every hop and retry), the framing
+    /// field duet adds (`Content-Length` or `Transfer-Encoding`) included.
     pub fn on_request(mut self, hook: impl Fn(&Url, &RequestHead) + Send + Sync + 'static) -> Self {
         self.config.hooks.on_request.push(std::sync::Arc::new(hook));
         self

@@ -220,6 +220,30 @@ duet_tests::conformance! {
         assert_eq!(*seen.lock().unwrap(), ["> GET /a", "< 302 /a", "> GET /b", "< 200 /b"]);
     }
 
+    fn request_hooks_see_the_framing_field_sent() {
+        let server = Server::http(|_| Reply::ok(""));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let fields = seen.clone();
+        let client = duet::Client::builder()
+            .on_request(move |_, head| {
+                let framing = ["content-length", "transfer-encoding"].map(|name| head.headers().get_str(name).map(str::to_owned));
+                fields.lock().unwrap().push(framing);
+            })
+            .build()
+            .unwrap();
+        wait!(client.get(server.url("/")).send()).unwrap();
+        wait!(client.post(server.url("/")).body("twelve bytes").send()).unwrap();
+        let streamed = duet::multipart::Form::new().part("f", duet::multipart::Part::reader(std::io::Cursor::new(b"x".to_vec()), None));
+        wait!(client.post(server.url("/")).multipart(streamed).send()).unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], [None, None], "a GET has no framing field");
+        assert_eq!(seen[1], [Some("12".to_owned()), None]);
+        assert_eq!(seen[2], [None, Some("chunked".to_owned())]);
+        let sent = server.requests();
+        assert_eq!(sent[1].header_str("content-length"), Some("12"));
+        assert!(sent[2].chunked);
+    }
+
     fn a_base_url_joins_relative_paths() {
         let server = Server::http(|r| Reply::ok(r.target.clone()));
         let client = duet::Client::builder().base_url(server.url("/api/v1/")).build().unwrap();

@@ -167,7 +167,8 @@ impl Call {
                 if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
                     return self.fail(e);
                 }
-                self.session.sending(&self.url, &self.head);
+                self.session
+                    .sending(&self.url, &self.head, self.body.framing);
                 self.conn = Some(conn);
                 self.rewind = self.body.framing != crate::RequestBody::None;
                 self.got_head = false;

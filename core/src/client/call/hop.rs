@@ -18,7 +18,7 @@ use crate::cookies::SharedJar;
 use crate::headers::Headers;
 use crate::proxy::Proxy;
 use crate::redirect::{RedirectChain, RedirectError, RedirectPolicy};
-use crate::request::{RequestHead, TargetForm};
+use crate::request::{RequestBody, RequestHead, TargetForm};
 use crate::response::ResponseHead;
 
 /// One redirect response of a request's history.
@@ -162,10 +162,15 @@ impl Session {
         Ok(head)
     }
 
-    /// Runs the request hooks on a head about to go out.
-    pub fn sending(&self, url: &Url, head: &RequestHead) {
+    /// Runs the request hooks on a head going out with a body framed as `framing`: they see
+    /// it as written, the framing field duet adds included.
+    pub fn sending(&self, url: &Url, head: &RequestHead, framing: RequestBody) {
+        if self.config.hooks.on_request.is_empty() {
+            return;
+        }
+        let head = head.with_framing(framing);
         for hook in &self.config.hooks.on_request {
-            hook(url, head);
+            hook(url, &head);
         }
     }
 

@@ -888,7 +888,8 @@ impl Call {
         if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
             return self.fail(e);
         }
-        self.session.sending(&self.url, &self.head);
+        self.session
+            .sending(&self.url, &self.head, self.body.framing);
         self.conn = Some(conn);
         Ok(())
     }
