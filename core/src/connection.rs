@@ -137,7 +137,9 @@ pub struct Connection {
     send: Send,
     recv: Recv,
     request: RequestFacts,
-    keep_alive: bool,
+    /// Why the connection carries no other exchange after this one, by the response's framing
+    /// and headers; `None`: it may.
+    close: Option<&'static str>,
     framing: Option<BodyFraming>,
     interim: usize,
     received: ReceiveBuffer,
@@ -176,7 +178,7 @@ impl Connection {
             send: Send::Idle,
             recv: Recv::Idle,
             request: RequestFacts::default(),
-            keep_alive: true,
+            close: None,
             framing: None,
             interim: 0,
             received: ReceiveBuffer::default(),

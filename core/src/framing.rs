@@ -47,23 +47,19 @@ impl RequestFacts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub framing: BodyFraming,
-    pub keep_alive: bool,
+    /// Why the connection carries no other exchange after this one; `None`: it may.
+    pub close: Option<&'static str>,
 }
 
 /// RFC 9112 §6.3, in its order.
 pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision, RemoteError> {
     let status = head.status();
     let headers = head.headers();
-    let mut keep_alive = persistent(req, head);
-    let decision = |framing, keep_alive| {
-        Ok(Decision {
-            framing,
-            keep_alive,
-        })
-    };
+    let mut close = persistent(req, head).err();
+    let decision = |framing, close| Ok(Decision { framing, close });
 
     if status == StatusCode::SWITCHING_PROTOCOLS {
-        return decision(BodyFraming::Upgraded, false);
+        return decision(BodyFraming::Upgraded, Some(UPGRADED));
     }
     // 1. HEAD, 1xx, 204 and 304 responses end with their head.
     if req.is_head
@@ -71,21 +67,25 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
-        return decision(BodyFraming::None, keep_alive);
+        return decision(BodyFraming::None, close);
     }
     // 2. A 2xx to CONNECT turns the connection into a tunnel.
     if req.is_connect && status.is_success() {
-        return decision(BodyFraming::Upgraded, false);
+        return decision(BodyFraming::Upgraded, Some(UPGRADED));
     }
     // 3. Transfer-Encoding overrides Content-Length.
     if head.facts.transfer_encoding {
         if head.version() == Version::HTTP_10 {
             // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; read to
             // the close and never reuse.
-            return decision(BodyFraming::CloseDelimited, false);
+            return decision(
+                BodyFraming::CloseDelimited,
+                Some("an HTTP/1.0 response with Transfer-Encoding runs to the close"),
+            );
         }
         if head.facts.content_length > 0 {
-            keep_alive = false; // §6.1: possible smuggling; do not reuse the connection
+            // §6.1: possible smuggling; do not reuse the connection.
+            close = Some("the response had both Transfer-Encoding and Content-Length");
         }
         let codings: Vec<&[u8]> = headers
             .get_all("transfer-encoding")
@@ -99,10 +99,10 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
             .filter(|c| c.eq_ignore_ascii_case(b"chunked"))
             .count();
         if chunked_last && chunked_count == 1 {
-            return decision(BodyFraming::Chunked, keep_alive);
+            return decision(BodyFraming::Chunked, close);
         }
         // Chunked not last (or repeated): the body runs to the close.
-        return decision(BodyFraming::CloseDelimited, false);
+        return decision(BodyFraming::CloseDelimited, Some(TO_THE_CLOSE));
     }
     // 4-5. Content-Length, if valid.
     let length = match head.facts.content_length {
@@ -111,19 +111,29 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
         _ => content_length(headers),
     };
     if let Some(length) = length? {
-        return decision(BodyFraming::Length(length), keep_alive);
+        return decision(BodyFraming::Length(length), close);
     }
     // 7. Otherwise the body runs until the server closes.
-    decision(BodyFraming::CloseDelimited, false)
+    decision(BodyFraming::CloseDelimited, Some(TO_THE_CLOSE))
 }
+
+const UPGRADED: &str = "the connection now carries another protocol";
+const TO_THE_CLOSE: &str = "the response body ran to the close";
 
 /// Whether the connection persists after this exchange as far as the headers say
 /// (RFC 9112 §9.3): `Connection: close` on either side ends it; HTTP/1.0 needs keep-alive.
-fn persistent(req: RequestFacts, head: &ResponseHead) -> bool {
-    if req.close || head.facts.close {
-        return false;
+/// `Err` says why not.
+fn persistent(req: RequestFacts, head: &ResponseHead) -> Result<(), &'static str> {
+    if req.close {
+        return Err("the request said Connection: close");
     }
-    head.version() == Version::HTTP_11 || head.facts.keep_alive
+    if head.facts.close {
+        return Err("the response said Connection: close");
+    }
+    match head.version() == Version::HTTP_11 || head.facts.keep_alive {
+        true => Ok(()),
+        false => Err("an HTTP/1.0 response without keep-alive"),
+    }
 }
 
 /// The Content-Length, if present: 1*DIGIT only (no sign, no hex, no overflow). Repeated
@@ -183,7 +193,7 @@ mod tests {
     }
 
     fn decide_str(req: RequestFacts, bytes: &str) -> Result<(BodyFraming, bool), RemoteError> {
-        decide(req, &head(bytes)).map(|d| (d.framing, d.keep_alive))
+        decide(req, &head(bytes)).map(|d| (d.framing, d.close.is_none()))
     }
 
     #[test]

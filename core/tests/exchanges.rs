@@ -239,6 +239,10 @@ fn shared_room_and_copied_pieces_queued_ahead_keep_their_order() {
     conn.send_end(None).unwrap();
     assert_eq!(conn.poll_transmit(), Some(&b"ab"[..]));
     assert!(!conn.is_reusable());
+    assert_eq!(
+        conn.not_reusable_because(),
+        Some("the exchange is not over")
+    );
 }
 
 #[test]
@@ -402,6 +406,10 @@ fn expect_continue_answered_with_a_final_status_cancels_the_body() {
     assert_eq!(conn.send_state(), SendState::Cancelled);
     assert_eq!(conn.poll_timeout(), None);
     assert!(!conn.is_reusable(), "the promised body never came");
+    assert_eq!(
+        conn.not_reusable_because(),
+        Some("the server answered before the request body was sent")
+    );
     let err = LocalError::WrongState {
         operation: "send_body",
         state: "the server answered before the body was sent",
@@ -530,6 +538,7 @@ fn errors_are_sticky() {
     assert_eq!(conn.start_next_cycle().unwrap_err(), first);
     assert_eq!(conn.error(), Some(&first));
     assert!(!conn.is_reusable());
+    assert_eq!(conn.not_reusable_because(), Some("the exchange failed"));
     // A caller's mistake is sticky too.
     let mut conn = Connection::default();
     let bad = conn.send_end(None).unwrap_err();
@@ -562,6 +571,19 @@ fn bytes_nobody_asked_for() {
         conn.poll_event(),
         Err(Error::Remote(RemoteError::UnexpectedData { len: 4 }))
     );
+
+    // Bytes right behind a complete response keep the connection from being reused.
+    let mut conn = Connection::default();
+    conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+        .unwrap();
+    wire(&mut conn);
+    conn.handle_input(&[OK_EMPTY, &b"junk"[..]].concat());
+    events(&mut conn);
+    assert!(conn.is_response_complete());
+    assert_eq!(
+        conn.not_reusable_because(),
+        Some("the server sent bytes beyond the response")
+    );
 }
 
 #[test]
@@ -574,9 +596,11 @@ fn eof_after_a_complete_response_prevents_reuse() {
     assert!(!conn.is_reusable(), "the request was never written");
     wire(&mut conn);
     assert!(conn.is_reusable());
+    assert_eq!(conn.not_reusable_because(), None);
     conn.handle_eof();
     assert!(conn.is_closed_by_peer());
     assert!(!conn.is_reusable());
+    assert_eq!(conn.not_reusable_because(), Some("the server closed it"));
     assert_eq!(conn.poll_event(), Ok(None));
 }
 

@@ -258,13 +258,13 @@ impl Connection {
             return Err(RemoteError::UnexpectedSwitchingProtocols);
         }
         let decision = framing::decide(self.request, &head)?;
-        self.keep_alive = decision.keep_alive;
+        self.close = decision.close;
         self.framing = Some(decision.framing);
         if let Send::ExpectingContinue { .. } = self.send {
             // RFC 9110 §10.1.1: the server decided without the body; it is not sent, and the
             // connection cannot carry another request after a promised body went missing.
             self.send = Send::Cancelled;
-            self.keep_alive = false;
+            self.close = Some("the server answered before the request body was sent");
         }
         self.recv = match decision.framing {
             BodyFraming::None | BodyFraming::Length(0) => Recv::End,
@@ -298,12 +298,31 @@ impl Connection {
     /// done, keep-alive allowed by framing and headers, no extra bytes received, the server
     /// has not closed, and no error.
     pub fn is_reusable(&self) -> bool {
-        self.error.is_none()
-            && !self.eof
-            && self.keep_alive
-            && matches!((self.send, &self.recv), (Send::Done, Recv::Done))
-            && self.received.is_empty()
-            && self.poll_transmit().is_none()
+        self.not_reusable_because().is_none()
+    }
+
+    /// Why [`is_reusable`](Self::is_reusable) is false, in words for a log (`None` when it is
+    /// true): an error, the server closed, the headers or framing end the connection, the
+    /// exchange is not over, or the server sent bytes beyond the response.
+    pub fn not_reusable_because(&self) -> Option<&'static str> {
+        if self.error.is_some() {
+            return Some("the exchange failed");
+        }
+        if self.eof {
+            return Some("the server closed it");
+        }
+        if let Some(reason) = self.close {
+            return Some(reason);
+        }
+        if !matches!((self.send, &self.recv), (Send::Done, Recv::Done))
+            || self.poll_transmit().is_some()
+        {
+            return Some("the exchange is not over");
+        }
+        if !self.received.is_empty() {
+            return Some("the server sent bytes beyond the response");
+        }
+        None
     }
 
     /// Returns a reusable connection to `Idle` for the next request, giving back buffer space
@@ -317,7 +336,7 @@ impl Connection {
         self.send = Send::Idle;
         self.recv = Recv::Idle;
         self.request = RequestFacts::default();
-        self.keep_alive = true;
+        self.close = None;
         self.framing = None;
         self.interim = 0;
         // An idle connection keeps small buffers: what a large response or body grew is

@@ -25,7 +25,7 @@ duet_tests::conformance! {
             "GET http://user:***@{addr}/b: 200 OK",
             "GET http://user:***@{addr}/last: reusing a connection to http://{addr}",
             "GET http://user:***@{addr}/last: 200 OK",
-            "GET http://user:***@{addr}/last: the connection to http://{addr} is closed, not reused",
+            "GET http://user:***@{addr}/last: the connection to http://{addr} is closed, not reused: the response said Connection: close",
         ];
         let mut rest = records.iter();
         for line in expected {
@@ -33,6 +33,28 @@ duet_tests::conformance! {
             assert!(rest.any(|r| r.starts_with(&format!("DEBUG {line}"))), "{line:?} missing or out of order in {records:#?}");
         }
         assert!(records.iter().all(|r| !r.contains("s3cret")), "{records:#?}");
+    }
+
+    fn a_connection_not_reused_is_logged_with_the_reason() {
+        logs::capture();
+        let server = Server::http(|r| match r.path() {
+            "/big" => Reply::ok(vec![b'x'; 1 << 20]),
+            "/old" => Reply::raw(&b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n1.0"[..]),
+            _ => Reply::ok("ok"),
+        });
+        let client = duet::Client::new();
+        drop(wait!(client.get(server.url("/big")).send()).unwrap());
+        wait!(wait!(client.get(server.url("/old")).send()).unwrap().bytes()).unwrap();
+        wait!(client.get(server.url("/close")).header("Connection", "close").send()).unwrap();
+        let records = logs::records_with(&server.addr().to_string());
+        for (path, reason) in [
+            ("/big", "the response was not read to its end"),
+            ("/old", "an HTTP/1.0 response without keep-alive"),
+            ("/close", "the request said Connection: close"),
+        ] {
+            let line = format!("DEBUG GET {}: the connection to http://{} is closed, not reused: {reason}", server.url(path), server.addr());
+            assert!(records.contains(&line), "{line:?} missing in {records:#?}");
+        }
     }
 
     fn the_stale_connection_retry_is_logged() {

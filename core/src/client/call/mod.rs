@@ -280,6 +280,8 @@ pub struct Call {
     tunnel_retrying: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Box<Connection>>,
+    /// Why the exchange was given up before the response's end, for the log.
+    abandoned: Option<&'static str>,
     /// The driver must produce the body again from its start on the next connection.
     restart_body: bool,
     timeouts: Timeouts,
@@ -374,6 +376,7 @@ impl Call {
             connect_head: None,
             tunnel_retrying: false,
             released: None,
+            abandoned: None,
             restart_body: false,
             timeouts,
             total_deadline: timeouts.total.map(|t| now + t),
@@ -1205,17 +1208,24 @@ impl Call {
         if let Some(conn) = self.released.take() {
             return Some(conn);
         }
-        if self.state != State::Finished {
-            return None;
-        }
-        let mut conn = self.conn.take()?;
-        if conn.start_next_cycle().is_err() {
+        let reason = match self.state {
+            State::Finished => self.conn.as_ref()?.not_reusable_because(),
+            State::Exchange | State::Failed if self.conn.is_some() => {
+                Some(self.abandoned.unwrap_or("the exchange did not complete"))
+            }
+            _ => return None,
+        };
+        if let Some(reason) = reason {
             log::debug!(
-                "{} {}: the connection to {} is closed, not reused (the response's framing or Connection: close)",
+                "{} {}: the connection to {} is closed, not reused: {reason}",
                 self.method,
                 RedactedUrl(&self.url),
                 self.key.origin
             );
+            return None;
+        }
+        let mut conn = self.conn.take()?;
+        if conn.start_next_cycle().is_err() {
             return None;
         }
         Some(conn)
@@ -1242,12 +1252,17 @@ impl Call {
                 }
                 Ok(Some(Output::Trailers(t))) => self.trailers = Some(Box::new(t)),
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => {
-                    self.state = State::Failed;
-                    return false;
-                }
+                Ok(None) => return self.abandon("the response was not read to its end"),
+                Err(_) => return self.abandon("the rest of the response was malformed"),
             }
         }
+    }
+
+    /// Gives the exchange up (`false`: the connection is not reused), saying why in the log.
+    fn abandon(&mut self, why: &'static str) -> bool {
+        self.state = State::Failed;
+        self.abandoned = Some(why);
+        false
     }
 }
 
