@@ -1,7 +1,7 @@
 //! The command line, as clap reads it. Syntax is checked here (a wrong command line exits
 //! with 2 before anything is sent); what the flags mean is decided in [`crate::spec`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -115,12 +115,12 @@ pub struct Args {
     #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
     pub read_timeout: Option<Duration>,
 
-    /// Connect to ADDR for HOST instead of asking the resolver, as curl's --resolve (repeat
-    /// for several hosts). Several addresses, comma-separated, are raced as a resolver's
-    /// would be; IPv6 ones in brackets. The URL, Host header and TLS keep HOST; the addresses
-    /// serve HOST at any port, PORT is taken for curl's syntax.
+    /// Connect to ADDR for HOST at PORT instead of asking the resolver, as curl's --resolve
+    /// (repeat for several hosts or ports). Several addresses, comma-separated, are raced as
+    /// a resolver's would be; IPv6 ones in brackets. The URL, Host header and TLS keep HOST;
+    /// HOST at another port (after a redirect, say) is resolved as usual.
     #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]", value_parser = resolve_entry, help_heading = "Connection")]
-    pub resolve: Vec<(String, Vec<SocketAddr>)>,
+    pub resolve: Vec<(String, u16, Vec<IpAddr>)>,
 
     /// Connect from this local IP address, as curl's --interface with an address; only the
     /// host's addresses of its family are tried.
@@ -270,9 +270,8 @@ fn tls_version(arg: &str) -> Result<duet_blocking::TlsVersion, String> {
     }
 }
 
-/// `HOST:PORT:ADDR[,ADDR...]` (curl's `--resolve`): the host, and its addresses at port 0,
-/// which stands for the port being connected to.
-fn resolve_entry(arg: &str) -> Result<(String, Vec<SocketAddr>), String> {
+/// `HOST:PORT:ADDR[,ADDR...]` (curl's `--resolve`): the host, the port, and the addresses.
+fn resolve_entry(arg: &str) -> Result<(String, u16, Vec<IpAddr>), String> {
     let usage = || "expected 'HOST:PORT:ADDR[,ADDR]'".to_owned();
     let (host, rest) = match arg.strip_prefix('[') {
         Some(bracketed) => {
@@ -282,7 +281,8 @@ fn resolve_entry(arg: &str) -> Result<(String, Vec<SocketAddr>), String> {
         None => arg.split_once(':').ok_or_else(usage)?,
     };
     let (port, addrs) = rest.split_once(':').ok_or_else(usage)?;
-    port.parse::<u16>()
+    let port = port
+        .parse::<u16>()
         .map_err(|_| format!("expected a port number, got {port:?}"))?;
     if host.is_empty() {
         return Err(usage());
@@ -295,11 +295,10 @@ fn resolve_entry(arg: &str) -> Result<(String, Vec<SocketAddr>), String> {
                 .and_then(|a| a.strip_suffix(']'))
                 .unwrap_or(addr);
             ip.parse::<IpAddr>()
-                .map(|ip| SocketAddr::new(ip, 0))
                 .map_err(|_| format!("expected an IP address, got {addr:?}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((host.to_owned(), addrs))
+    Ok((host.to_owned(), port, addrs))
 }
 
 /// A positive, finite number of seconds.
@@ -369,17 +368,18 @@ mod tests {
 
     #[test]
     fn resolve_entries() {
-        let at = |addr: &str| SocketAddr::new(addr.parse().unwrap(), 0);
+        let at = |addr: &str| addr.parse::<IpAddr>().unwrap();
         assert_eq!(
             resolve_entry("Example.com:443:192.0.2.1,[2001:db8::1]").unwrap(),
             (
                 "Example.com".into(),
+                443,
                 vec![at("192.0.2.1"), at("2001:db8::1")]
             )
         );
         assert_eq!(
             resolve_entry("[::1]:80:127.0.0.1").unwrap(),
-            ("::1".into(), vec![at("127.0.0.1")])
+            ("::1".into(), 80, vec![at("127.0.0.1")])
         );
         for bad in [
             "host",

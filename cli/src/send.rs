@@ -173,8 +173,8 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
     if let Some(read) = timeouts.read {
         builder = builder.read_timeout(read);
     }
-    for (host, addrs) in &spec.resolve {
-        builder = builder.resolve_to_addrs(host, addrs);
+    for (host, port, addrs) in &spec.resolve {
+        builder = builder.resolve_for_port(host, *port, addrs);
     }
     builder = builder
         .local_address(spec.local_address)

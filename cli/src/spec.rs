@@ -115,8 +115,8 @@ pub struct RequestSpec {
     pub tls: TlsSpec,
     /// Proxy flags.
     pub proxy: ProxySpec,
-    /// `--resolve`: addresses fixed per host name (port 0: the port being connected to).
-    pub resolve: Vec<(String, Vec<std::net::SocketAddr>)>,
+    /// `--resolve`: addresses fixed per host name and port.
+    pub resolve: Vec<(String, u16, Vec<std::net::IpAddr>)>,
     /// `--interface`: the local address to connect from.
     pub local_address: Option<std::net::IpAddr>,
     /// `--keepalive-time`: TCP keep-alive's idle time.

@@ -203,6 +203,20 @@ fn resolve_connects_a_name_to_the_address_given() {
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(run.out(), format!("duet.test:{}", server.port()));
     }
+    // An entry holds for its port only (as curl's): one for another port, given last, does
+    // not send this one to its address.
+    let other_port = server.port().wrapping_add(1).max(1);
+    let elsewhere = format!("duet.test:{other_port}:127.0.0.2");
+    for flavour in [&[][..], &["--async"]] {
+        let args = [
+            &["--resolve", &entry, "--resolve", &elsewhere][..],
+            flavour,
+            &[&url],
+        ];
+        let run = duet(&args.concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), format!("duet.test:{}", server.port()));
+    }
 }
 
 #[test]

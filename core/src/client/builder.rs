@@ -593,6 +593,14 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Connects to `addrs` for `host` when connecting to `port` only, exactly as curl's
+    /// `--resolve HOST:PORT:ADDR`: other ports of `host` ask the resolver (or a
+    /// [`resolve`](Self::resolve) entry for any port, which this one wins over at `port`).
+    pub fn resolve_for_port(mut self, host: &str, port: u16, addrs: &[std::net::IpAddr]) -> Self {
+        self.config.dial.add_port_override(host, port, addrs);
+        self
+    }
+
     /// How long a connection attempt to one of a host's addresses runs alone before the next
     /// address is tried beside it (Happy Eyeballs, RFC 8305; default 250 ms). A refused
     /// attempt moves on at once; the connect timeout bounds them all.

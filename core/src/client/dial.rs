@@ -16,9 +16,11 @@ use super::error::{Error, ErrorKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialConfig {
     /// Addresses to use for a host name instead of asking the resolver (curl's `--resolve`,
-    /// reqwest's `resolve`): the name, lower-cased, and its addresses in order. An address
-    /// with port 0 is used with the port being connected to; any other port is used as it is.
-    pub overrides: Vec<(String, Vec<SocketAddr>)>,
+    /// reqwest's `resolve`): the name, lower-cased, the port they are for (`None`: any), and
+    /// the addresses in order. An address with port 0 is used with the port being connected
+    /// to; any other port is used as it is. One for the port connected to wins over one for
+    /// any port.
+    pub overrides: Vec<(String, Option<u16>, Vec<SocketAddr>)>,
     /// How long an attempt runs alone before the next address is tried beside it (RFC 8305's
     /// "Connection Attempt Delay"). Default 250 ms.
     pub attempt_delay: Duration,
@@ -47,11 +49,24 @@ impl Default for DialConfig {
 }
 
 impl DialConfig {
-    /// Uses `addrs` for `host` from now on (replacing what an earlier call gave it).
+    /// Uses `addrs` for `host` at any port from now on (replacing what an earlier call gave
+    /// it).
     pub fn add_override(&mut self, host: &str, addrs: Vec<SocketAddr>) {
+        self.set_override(host, None, addrs);
+    }
+
+    /// Uses `addrs` for `host` when connecting to `port` only (curl's `--resolve`), from now
+    /// on (replacing what an earlier call gave that host and port).
+    pub fn add_port_override(&mut self, host: &str, port: u16, addrs: &[std::net::IpAddr]) {
+        let addrs = addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
+        self.set_override(host, Some(port), addrs);
+    }
+
+    fn set_override(&mut self, host: &str, port: Option<u16>, addrs: Vec<SocketAddr>) {
         let host = host.to_ascii_lowercase();
-        self.overrides.retain(|(name, _)| *name != host);
-        self.overrides.push((host, addrs));
+        self.overrides
+            .retain(|(name, for_port, _)| (name, *for_port) != (&host, port));
+        self.overrides.push((host, port, addrs));
     }
 
     /// The addresses to try for `host` out of those it stands for (`addrs`): with a local
@@ -87,10 +102,12 @@ impl DialConfig {
         if self.overrides.is_empty() {
             return None;
         }
-        let (_, addrs) = self
-            .overrides
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(host))?;
+        let named = |for_port: Option<u16>| {
+            self.overrides
+                .iter()
+                .find(|(name, at, _)| *at == for_port && name.eq_ignore_ascii_case(host))
+        };
+        let (_, _, addrs) = named(Some(port)).or_else(|| named(None))?;
         Some(
             addrs
                 .iter()
@@ -331,6 +348,41 @@ mod tests {
             config.overrides.len(),
             1,
             "a second call replaces the first"
+        );
+    }
+
+    #[test]
+    fn an_override_for_one_port_wins_there_and_only_there() {
+        let mut config = DialConfig::default();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        config.add_port_override("Example.com", 443, &[ip("192.0.2.1"), ip("2001:db8::1")]);
+        assert_eq!(
+            config.fixed_addrs("example.COM", 443),
+            Some(vec![
+                "192.0.2.1:443".parse().unwrap(),
+                "[2001:db8::1]:443".parse().unwrap()
+            ])
+        );
+        assert_eq!(
+            config.fixed_addrs("example.com", 80),
+            None,
+            "another port asks the resolver"
+        );
+        config.add_override("example.com", vec!["192.0.2.9:0".parse().unwrap()]);
+        assert_eq!(
+            config.fixed_addrs("example.com", 80),
+            Some(vec!["192.0.2.9:80".parse().unwrap()])
+        );
+        assert_eq!(
+            config.fixed_addrs("example.com", 443).unwrap()[0],
+            "192.0.2.1:443".parse().unwrap(),
+            "the port's own entry wins over one for any port"
+        );
+        config.add_port_override("example.com", 443, &[ip("192.0.2.2")]);
+        assert_eq!(
+            config.overrides.len(),
+            2,
+            "a second call for the port replaces the first"
         );
     }
 }

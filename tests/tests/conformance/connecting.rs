@@ -39,6 +39,21 @@ duet_tests::conformance! {
         assert_eq!(wait!(response.text()).unwrap(), "here");
     }
 
+    fn an_address_fixed_for_one_port_serves_that_port_only() {
+        let server = Server::http(|_| Reply::ok("here"));
+        let nowhere: SocketAddr = "127.0.0.2:0".parse().unwrap();
+        let ip = server.addr().ip();
+        let client = duet::Client::builder()
+            .resolve("duet.test", nowhere)
+            .resolve_for_port("duet.test", server.port(), &[ip])
+            .resolve_for_port("duet.test", server.port().wrapping_add(1).max(1), &["127.0.0.3".parse().unwrap()])
+            .build()
+            .unwrap();
+        let response = wait!(client.get(named_url(&server, "/")).send()).unwrap();
+        assert_eq!(response.remote_addr(), Some(server.addr()), "the port's own entry wins");
+        assert_eq!(wait!(response.text()).unwrap(), "here");
+    }
+
     fn a_proxy_named_by_resolve_is_reached_at_its_fixed_address() {
         let proxy = Server::http(|req| Reply::ok(req.target.clone()));
         let client = duet::Client::builder()
