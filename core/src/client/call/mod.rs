@@ -219,6 +219,15 @@ enum Drain {
     Backoff(Duration),
 }
 
+/// Why an exchange was given up before the response's end (kept a byte: a call stays small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abandoned {
+    /// The caller stopped reading and the rest had not arrived.
+    Unread,
+    /// What had arrived of the rest was malformed.
+    Malformed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Waiting out a retry's backoff.
@@ -281,7 +290,7 @@ pub struct Call {
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Box<Connection>>,
     /// Why the exchange was given up before the response's end, for the log.
-    abandoned: Option<&'static str>,
+    abandoned: Option<Abandoned>,
     /// The driver must produce the body again from its start on the next connection.
     restart_body: bool,
     timeouts: Timeouts,
@@ -1210,9 +1219,11 @@ impl Call {
         }
         let reason = match self.state {
             State::Finished => self.conn.as_ref()?.not_reusable_because(),
-            State::Exchange | State::Failed if self.conn.is_some() => {
-                Some(self.abandoned.unwrap_or("the exchange did not complete"))
-            }
+            State::Exchange | State::Failed if self.conn.is_some() => Some(match self.abandoned {
+                Some(Abandoned::Unread) => "the response was not read to its end",
+                Some(Abandoned::Malformed) => "the rest of the response was malformed",
+                None => "the exchange did not complete",
+            }),
             _ => return None,
         };
         if let Some(reason) = reason {
@@ -1252,14 +1263,14 @@ impl Call {
                 }
                 Ok(Some(Output::Trailers(t))) => self.trailers = Some(Box::new(t)),
                 Ok(Some(_)) => {}
-                Ok(None) => return self.abandon("the response was not read to its end"),
-                Err(_) => return self.abandon("the rest of the response was malformed"),
+                Ok(None) => return self.abandon(Abandoned::Unread),
+                Err(_) => return self.abandon(Abandoned::Malformed),
             }
         }
     }
 
     /// Gives the exchange up (`false`: the connection is not reused), saying why in the log.
-    fn abandon(&mut self, why: &'static str) -> bool {
+    fn abandon(&mut self, why: Abandoned) -> bool {
         self.state = State::Failed;
         self.abandoned = Some(why);
         false
