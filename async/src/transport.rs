@@ -261,19 +261,22 @@ pub(crate) async fn connect_tcp(
     dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
     let addrs = dial.candidates(host, lookup(host, port, deadline, dial).await?)?;
-    let local = dial.local_address;
-    let connected = match (&addrs[..], local) {
-        (&[addr], None) => within(deadline, TcpStream::connect(addr))
+    let source = Source {
+        ip: dial.local_address,
+        interface: dial.interface.clone(),
+    };
+    let connected = match addrs[..] {
+        [addr] if source.is_any() => within(deadline, TcpStream::connect(addr))
             .await
             .map(|tcp| (tcp, addr)),
         // Boxed: binding first, and the race, are rare and hold more state than a request
         // should carry inline.
-        (&[addr], Some(ip)) => Box::pin(within(deadline, connect_from(addr, ip)))
+        [addr] => Box::pin(within(deadline, connect_from(addr, source)))
             .await
             .map(|tcp| (tcp, addr)),
         _ => {
             let schedule = Dial::new(addrs, dial.attempt_delay);
-            Box::pin(within(deadline, race(schedule, local))).await
+            Box::pin(within(deadline, race(schedule, source))).await
         }
     };
     match connected {
@@ -291,14 +294,59 @@ pub(crate) async fn connect_tcp(
     }
 }
 
-/// Connects to `addr` from the local address `local`.
-async fn connect_from(addr: SocketAddr, local: IpAddr) -> io::Result<TcpStream> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    socket.bind(SocketAddr::new(local, 0))?;
-    socket.connect(addr).await
+/// Where connections are made from: a local address and a network interface, each when
+/// the client names one.
+#[derive(Debug, Clone)]
+struct Source {
+    ip: Option<IpAddr>,
+    interface: Option<String>,
+}
+
+impl Source {
+    /// Whether the system chooses both.
+    fn is_any(&self) -> bool {
+        self.ip.is_none() && self.interface.is_none()
+    }
+
+    /// A socket for `addr`, bound to the interface and the local address asked for.
+    fn socket_for(&self, addr: SocketAddr) -> io::Result<TcpSocket> {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        if let Some(name) = &self.interface {
+            bind_interface(&socket, name).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("binding to the network interface {name:?}: {e}"),
+                )
+            })?;
+        }
+        if let Some(ip) = self.ip {
+            socket.bind(SocketAddr::new(ip, 0))?;
+        }
+        Ok(socket)
+    }
+}
+
+/// Binds `socket` to the network interface `name` (`SO_BINDTODEVICE`).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn bind_interface(socket: &TcpSocket, name: &str) -> io::Result<()> {
+    socket.bind_device(Some(name.as_bytes()))
+}
+
+/// Elsewhere there is no binding to an interface by name.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+fn bind_interface(_: &TcpSocket, _: &str) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "only Linux binds a connection to an interface by name",
+    ))
+}
+
+/// Connects to `addr` from `source`.
+async fn connect_from(addr: SocketAddr, source: Source) -> io::Result<TcpStream> {
+    source.socket_for(addr)?.connect(addr).await
 }
 
 /// Turns on TCP keep-alive, the first probe after `idle` without traffic.
@@ -311,15 +359,15 @@ type Attempt = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 
 /// Connects to the first of `dial`'s addresses to answer, starting attempts as it schedules
 /// them; the others are dropped (closed).
-async fn race(mut dial: Dial, local: Option<IpAddr>) -> io::Result<(TcpStream, SocketAddr)> {
+async fn race(mut dial: Dial, source: Source) -> io::Result<(TcpStream, SocketAddr)> {
     let mut running: Vec<(SocketAddr, Attempt)> = Vec::new();
     let mut last: Option<io::Error> = None;
     loop {
         let until = match dial.poll(crate::now()) {
             DialStep::Start(addr) => {
-                let attempt: Attempt = match local {
-                    None => Box::pin(TcpStream::connect(addr)),
-                    Some(ip) => Box::pin(connect_from(addr, ip)),
+                let attempt: Attempt = match source.is_any() {
+                    true => Box::pin(TcpStream::connect(addr)),
+                    false => Box::pin(connect_from(addr, source.clone())),
                 };
                 running.push((addr, attempt));
                 continue;
@@ -423,6 +471,23 @@ mod tests {
         }
         for tcp in connect_every_way(&DialConfig::default()).await {
             assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_are_bound_to_the_interface_named() {
+        let dial = DialConfig {
+            interface: Some("lo".into()),
+            local_address: Some("127.0.0.2".parse().unwrap()),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial).await {
+            let device = socket2::SockRef::from(&tcp).device().unwrap();
+            assert_eq!(device.as_deref(), Some(&b"lo"[..]));
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
+        }
+        for tcp in connect_every_way(&DialConfig::default()).await {
+            assert_eq!(socket2::SockRef::from(&tcp).device().unwrap(), None);
         }
     }
 

@@ -344,7 +344,7 @@ fn connect_within(
     addr: &SocketAddr,
     left: Duration,
     deadline: Instant,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(TcpStream, Applied)> {
     use rustix::io::Errno;
     use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
@@ -353,9 +353,7 @@ fn connect_within(
         SocketAddr::V6(_) => AddressFamily::INET6,
     };
     let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
-    if let Some(ip) = local {
-        rustix::net::bind(&fd, &SocketAddr::new(ip, 0))?;
-    }
+    source.bind(socket2::SockRef::from(&fd))?;
     sockopt::set_socket_timeout(&fd, sockopt::Timeout::Send, Some(left))?;
     let applied = Applied {
         read: None,
@@ -380,11 +378,11 @@ fn connect_within(
     addr: &SocketAddr,
     left: Duration,
     _deadline: Instant,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(TcpStream, Applied)> {
-    let tcp = match local {
-        None => TcpStream::connect_timeout(addr, left)?,
-        Some(ip) => connect_bound(addr, ip, Some(left))?,
+    let tcp = match source.is_any() {
+        true => TcpStream::connect_timeout(addr, left)?,
+        false => connect_bound(addr, source, Some(left))?,
     };
     Ok((tcp, Applied::default()))
 }
@@ -419,10 +417,13 @@ pub(crate) fn connect_tcp(
     dial: &DialConfig,
 ) -> Result<(Stream, SocketAddr), Error> {
     let addrs = dial.candidates(host, lookup(host, port, deadline, dial)?)?;
-    let local = dial.local_address;
+    let source = Source {
+        ip: dial.local_address,
+        interface: dial.interface.as_deref(),
+    };
     let connected = match addrs[..] {
-        [addr] => connect_one(&addr, deadline, local).map(|(tcp, applied)| (tcp, applied, addr)),
-        _ => race(Dial::new(addrs, dial.attempt_delay), deadline, local),
+        [addr] => connect_one(&addr, deadline, source).map(|(tcp, applied)| (tcp, applied, addr)),
+        _ => race(Dial::new(addrs, dial.attempt_delay), deadline, source),
     };
     match connected {
         Ok((tcp, applied, addr)) => {
@@ -444,11 +445,57 @@ fn keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
     socket2::SockRef::from(tcp).set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))
 }
 
-/// Connects to `addr` from the local address `local` (std's sockets cannot be bound before
-/// connecting), within `left` when given.
+/// Where connections are made from: a local address and a network interface, each when
+/// the client names one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Source<'a> {
+    ip: Option<IpAddr>,
+    interface: Option<&'a str>,
+}
+
+impl Source<'_> {
+    /// Whether the system chooses both.
+    fn is_any(&self) -> bool {
+        self.ip.is_none() && self.interface.is_none()
+    }
+
+    /// Binds `socket`, before it connects, to the interface and the local address asked for.
+    fn bind(&self, socket: socket2::SockRef<'_>) -> io::Result<()> {
+        if let Some(name) = self.interface {
+            bind_interface(&socket, name).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("binding to the network interface {name:?}: {e}"),
+                )
+            })?;
+        }
+        if let Some(ip) = self.ip {
+            socket.bind(&SocketAddr::new(ip, 0).into())?;
+        }
+        Ok(())
+    }
+}
+
+/// Binds `socket` to the network interface `name` (`SO_BINDTODEVICE`).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn bind_interface(socket: &socket2::SockRef<'_>, name: &str) -> io::Result<()> {
+    socket.bind_device(Some(name.as_bytes()))
+}
+
+/// Elsewhere there is no binding to an interface by name.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+fn bind_interface(_: &socket2::SockRef<'_>, _: &str) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "only Linux binds a connection to an interface by name",
+    ))
+}
+
+/// Connects to `addr` from `source` (std's sockets cannot be bound before connecting),
+/// within `left` when given.
 fn connect_bound(
     addr: &SocketAddr,
-    local: IpAddr,
+    source: Source<'_>,
     left: Option<Duration>,
 ) -> io::Result<TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -457,7 +504,7 @@ fn connect_bound(
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
-    socket.bind(&SocketAddr::new(local, 0).into())?;
+    source.bind(socket2::SockRef::from(&socket))?;
     match left {
         Some(left) => socket.connect_timeout(&(*addr).into(), left)?,
         None => socket.connect(&(*addr).into())?,
@@ -465,20 +512,20 @@ fn connect_bound(
     Ok(socket.into())
 }
 
-/// Connects to `addr` (from `local`, when given) by `deadline`.
+/// Connects to `addr` (from `source`) by `deadline`.
 fn connect_one(
     addr: &SocketAddr,
     deadline: Option<Instant>,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(TcpStream, Applied)> {
     match deadline {
-        None => match local {
-            None => TcpStream::connect(addr),
-            Some(ip) => connect_bound(addr, ip, None),
+        None => match source.is_any() {
+            true => TcpStream::connect(addr),
+            false => connect_bound(addr, source, None),
         }
         .map(|tcp| (tcp, Applied::default())),
         Some(deadline) => match remaining(Some(deadline), Instant::now())? {
-            Some(left) => connect_within(addr, left, deadline, local),
+            Some(left) => connect_within(addr, left, deadline, source),
             None => Err(io::ErrorKind::TimedOut.into()),
         },
     }
@@ -490,7 +537,7 @@ fn connect_one(
 fn race(
     mut dial: Dial,
     deadline: Option<Instant>,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(TcpStream, Applied, SocketAddr)> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let mut running: Vec<(SocketAddr, std::os::fd::OwnedFd)> = Vec::new();
@@ -502,7 +549,7 @@ fn race(
         }
         let until = match dial.poll(now) {
             DialStep::Start(addr) => {
-                match start_connect(&addr, local) {
+                match start_connect(&addr, source) {
                     Ok((fd, false)) => running.push((addr, fd)),
                     Ok((fd, true)) => return connected(fd, addr),
                     Err(e) => {
@@ -551,12 +598,12 @@ fn race(
     }
 }
 
-/// A non-blocking socket for `addr` (bound to `local`, when given) with a connect under way:
+/// A non-blocking socket for `addr` (bound as `source` asks) with a connect under way:
 /// `true` if it connected at once.
 #[cfg(target_os = "linux")]
 fn start_connect(
     addr: &SocketAddr,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(std::os::fd::OwnedFd, bool)> {
     use rustix::io::Errno;
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
@@ -566,9 +613,7 @@ fn start_connect(
     };
     let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
     let fd = rustix::net::socket_with(family, SocketType::STREAM, flags, None)?;
-    if let Some(ip) = local {
-        rustix::net::bind(&fd, &SocketAddr::new(ip, 0))?;
-    }
+    source.bind(socket2::SockRef::from(&fd))?;
     match rustix::net::connect(&fd, addr) {
         Ok(()) => Ok((fd, true)),
         Err(Errno::INPROGRESS | Errno::INTR) => Ok((fd, false)),
@@ -592,11 +637,11 @@ fn connected(
 fn race(
     dial: Dial,
     deadline: Option<Instant>,
-    local: Option<IpAddr>,
+    source: Source<'_>,
 ) -> io::Result<(TcpStream, Applied, SocketAddr)> {
     let mut last = None;
     for addr in dial.addrs() {
-        match connect_one(addr, deadline, local) {
+        match connect_one(addr, deadline, source) {
             Ok((tcp, applied)) => return Ok((tcp, applied, *addr)),
             Err(e) if is_timeout(&e) => return Err(e),
             Err(e) => last = Some(e),
@@ -710,6 +755,23 @@ mod tests {
     }
 
     #[test]
+    fn connections_are_bound_to_the_interface_named() {
+        let dial = DialConfig {
+            interface: Some("lo".into()),
+            local_address: Some("127.0.0.2".parse().unwrap()),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial) {
+            let device = socket2::SockRef::from(&tcp).device().unwrap();
+            assert_eq!(device.as_deref(), Some(&b"lo"[..]));
+            assert_eq!(tcp.local_addr().unwrap().ip().to_string(), "127.0.0.2");
+        }
+        for tcp in connect_every_way(&DialConfig::default()) {
+            assert_eq!(socket2::SockRef::from(&tcp).device().unwrap(), None);
+        }
+    }
+
+    #[test]
     fn tcp_keepalive_is_on_with_the_idle_time_given_and_off_by_default() {
         let dial = DialConfig {
             tcp_keepalive: Some(Duration::from_secs(42)),
@@ -799,7 +861,8 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let left = Duration::from_secs(3);
-        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left, None).unwrap();
+        let (tcp, applied) =
+            connect_within(&addr, left, Instant::now() + left, Source::default()).unwrap();
         assert_eq!(applied.write, Some(left));
         assert_eq!(applied.read, None);
         assert_eq!(tcp.write_timeout().unwrap(), Some(left));
@@ -811,7 +874,8 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let left = Duration::from_secs(3);
-        let (tcp, applied) = connect_within(&addr, left, Instant::now() + left, None).unwrap();
+        let (tcp, applied) =
+            connect_within(&addr, left, Instant::now() + left, Source::default()).unwrap();
         let mut stream = Stream::Plain(tcp, Cell::new(applied));
         let now = Instant::now();
         let deadline = Some(now + Duration::from_secs(30));

@@ -122,10 +122,11 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]", value_parser = resolve_entry, help_heading = "Connection")]
     pub resolve: Vec<(String, u16, Vec<IpAddr>)>,
 
-    /// Connect from this local IP address, as curl's --interface with an address; only the
-    /// host's addresses of its family are tried.
-    #[arg(long, value_name = "ADDR", help_heading = "Connection")]
-    pub interface: Option<std::net::IpAddr>,
+    /// Connect through this network interface (a name, as eth0; Linux only) or from this
+    /// local IP address, as curl's --interface. With an address, only the host's addresses
+    /// of its family are tried.
+    #[arg(long, value_name = "NAME|ADDR", value_parser = interface, help_heading = "Connection")]
+    pub interface: Option<Interface>,
 
     /// Turn on TCP keep-alive, the first probe after SECS idle, as curl's --keepalive-time.
     #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
@@ -301,6 +302,33 @@ fn resolve_entry(arg: &str) -> Result<(String, u16, Vec<IpAddr>), String> {
     Ok((host.to_owned(), port, addrs))
 }
 
+/// What `--interface` names: a network interface or a local address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interface {
+    /// An interface, by name.
+    Name(String),
+    /// A local IP address.
+    Address(IpAddr),
+}
+
+/// An IP address, else an interface name (curl's `--interface`).
+fn interface(arg: &str) -> Result<Interface, String> {
+    if let Ok(ip) = arg.parse::<IpAddr>() {
+        return Ok(Interface::Address(ip));
+    }
+    let valid = !arg.is_empty()
+        && arg.len() <= 15
+        && !arg
+            .bytes()
+            .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace());
+    match valid {
+        true => Ok(Interface::Name(arg.to_owned())),
+        false => Err(format!(
+            "expected an interface name (at most 15 bytes) or an IP address, got {arg:?}"
+        )),
+    }
+}
+
 /// A positive, finite number of seconds.
 fn seconds(arg: &str) -> Result<Duration, String> {
     let secs: f64 = arg
@@ -363,6 +391,22 @@ mod tests {
         assert_eq!(seconds("0.25").unwrap(), Duration::from_millis(250));
         for bad in ["0", "-1", "inf", "NaN", "soon"] {
             assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn interfaces_are_names_or_addresses() {
+        assert_eq!(
+            interface("192.0.2.7").unwrap(),
+            Interface::Address("192.0.2.7".parse().unwrap())
+        );
+        assert_eq!(
+            interface("::1").unwrap(),
+            Interface::Address("::1".parse().unwrap())
+        );
+        assert_eq!(interface("eth0").unwrap(), Interface::Name("eth0".into()));
+        for bad in ["", "a/b", "with space", "sixteen-bytes-xx"] {
+            assert!(interface(bad).is_err(), "{bad:?}");
         }
     }
 

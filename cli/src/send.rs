@@ -179,6 +179,9 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
     builder = builder
         .local_address(spec.local_address)
         .tcp_keepalive(spec.keepalive);
+    if let Some(name) = &spec.interface {
+        builder = builder.interface(name);
+    }
     if let Some(version) = spec.tls.min_version {
         builder = builder.min_tls_version(version);
     }

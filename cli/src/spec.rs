@@ -117,8 +117,10 @@ pub struct RequestSpec {
     pub proxy: ProxySpec,
     /// `--resolve`: addresses fixed per host name and port.
     pub resolve: Vec<(String, u16, Vec<std::net::IpAddr>)>,
-    /// `--interface`: the local address to connect from.
+    /// `--interface` with an address: the local address to connect from.
     pub local_address: Option<std::net::IpAddr>,
+    /// `--interface` with a name: the network interface to connect through.
+    pub interface: Option<String>,
     /// `--keepalive-time`: TCP keep-alive's idle time.
     pub keepalive: Option<std::time::Duration>,
     /// `--raw`: no content decoding.
@@ -169,7 +171,14 @@ impl RequestSpec {
             tls: tls(args)?,
             proxy: ProxySpec::from_args(args),
             resolve: args.resolve.clone(),
-            local_address: args.interface,
+            local_address: match &args.interface {
+                Some(crate::args::Interface::Address(ip)) => Some(*ip),
+                _ => None,
+            },
+            interface: match &args.interface {
+                Some(crate::args::Interface::Name(name)) => Some(name.clone()),
+                _ => None,
+            },
             keepalive: args.keepalive_time,
             raw: args.raw,
             verbose: args.verbose,

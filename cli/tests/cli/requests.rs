@@ -220,7 +220,7 @@ fn resolve_connects_a_name_to_the_address_given() {
 }
 
 #[test]
-fn interface_connects_from_the_address_given() {
+fn interface_connects_from_the_address_or_through_the_interface_given() {
     let server =
         Server::http(|req| Reply::ok(req.peer.map(|p| p.ip().to_string()).unwrap_or_default()));
     for flavour in [&[][..], &["--async"]] {
@@ -235,12 +235,25 @@ fn interface_connects_from_the_address_given() {
     let run = duet(&["--interface", "::1", &server.url("/")]).run();
     assert_eq!(run.code, 7, "a connect failure: {}", run.stderr);
     assert!(run.stderr.contains("no IPv6 address"), "{}", run.stderr);
-    let run = duet(&["--interface", "eth0", &server.url("/")]).run();
-    assert_eq!(
-        run.code, 2,
-        "an interface name is a usage error: {}",
-        run.stderr
-    );
+    // A name: the connection goes through that interface (curl's --interface NAME).
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["--interface", "lo"][..], flavour, &[&server.url("/")]].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "127.0.0.1");
+        let run = duet(
+            &[
+                &["--interface", "duet-none0"][..],
+                flavour,
+                &[&server.url("/")],
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.code, 7, "a connect failure: {}", run.stderr);
+        assert!(run.stderr.contains("duet-none0"), "{}", run.stderr);
+    }
+    let run = duet(&["--interface", "not/a name", &server.url("/")]).run();
+    assert_eq!(run.code, 2, "neither a name nor an address: {}", run.stderr);
 }
 
 #[test]

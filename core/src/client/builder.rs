@@ -618,6 +618,33 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Binds every connection to the network interface `name` (reqwest's `interface`,
+    /// curl's `--interface` with a name, as `eth0` or `wg0`), so its packets leave through it
+    /// whatever the routing table says; with [`local_address`](Self::local_address) too, both
+    /// apply. Linux only (`SO_BINDTODEVICE`): elsewhere, and for a name the system does not
+    /// know, connecting fails with [`ErrorKind::Connect`](super::ErrorKind::Connect).
+    /// Proxies are connected to through it too. A name that cannot be one (empty, longer than
+    /// 15 bytes, with a NUL, a `/` or white space) fails [`build`](Self::build) with
+    /// [`ErrorKind::Connect`](super::ErrorKind::Connect).
+    pub fn interface(mut self, name: &str) -> Self {
+        let valid = !name.is_empty()
+            && name.len() <= 15
+            && !name
+                .bytes()
+                .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace());
+        let result = match valid {
+            true => {
+                self.config.dial.interface = Some(name.to_owned());
+                Ok(())
+            }
+            false => Err(Error::msg(
+                super::ErrorKind::Connect,
+                format!("{name:?} cannot name a network interface"),
+            )),
+        };
+        self.keep(result)
+    }
+
     /// Turns on TCP keep-alive for every connection, the first probe after `idle` without
     /// traffic (reqwest's `tcp_keepalive`, curl's `--keepalive-time`); the system's interval
     /// and probe count follow. `None` (the default) leaves it off.

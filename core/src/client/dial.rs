@@ -28,6 +28,10 @@ pub struct DialConfig {
     /// `--interface` with an address); only a host's addresses of its family are tried.
     /// Default `None`: the system chooses.
     pub local_address: Option<IpAddr>,
+    /// The network interface every connection is bound to (reqwest's `interface`, curl's
+    /// `--interface` with a name), by name: its packets leave through it whatever the routes
+    /// say. Linux only (`SO_BINDTODEVICE`); elsewhere connecting fails. Default `None`.
+    pub interface: Option<String>,
     /// TCP keep-alive on every connection, the first probe after the connection has been
     /// idle this long (reqwest's `tcp_keepalive`, curl's `--keepalive-time`). Default `None`:
     /// off, as the system leaves it.
@@ -43,6 +47,7 @@ impl Default for DialConfig {
             overrides: Vec::new(),
             attempt_delay: DEFAULT_ATTEMPT_DELAY,
             local_address: None,
+            interface: None,
             tcp_keepalive: None,
         }
     }

@@ -54,6 +54,24 @@ duet_tests::conformance! {
         assert_eq!(wait!(response.text()).unwrap(), "here");
     }
 
+    fn connections_go_through_the_interface_named() {
+        let server = Server::http(|_| Reply::ok("here"));
+        if cfg!(target_os = "linux") {
+            let client = duet::Client::builder().interface("lo").build().unwrap();
+            assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "here");
+        }
+        // An interface the system does not know: the binding is tried, and fails.
+        let client = duet::Client::builder().interface("duet-none0").build().unwrap();
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        assert!(err.to_string().contains("\"duet-none0\""), "{err}");
+        assert!(server.requests().len() <= 1, "nothing reached the server through it");
+        for bad in ["", "a/b", "sixteen-bytes-xx", "with space"] {
+            let err = duet::Client::builder().interface(bad).build().unwrap_err();
+            assert!(err.is_connect(), "{bad:?}: {err}");
+        }
+    }
+
     fn a_proxy_named_by_resolve_is_reached_at_its_fixed_address() {
         let proxy = Server::http(|req| Reply::ok(req.target.clone()));
         let client = duet::Client::builder()
