@@ -45,6 +45,7 @@ impl Inner {
             RootLoaders {
                 read_file: &mut |path| std::fs::read(path),
                 native: &mut || rustls_native_certs::load_native_certs().certs,
+                key_log: &mut || Arc::new(rustls::KeyLogFile::new()),
             },
         )
     }
@@ -194,7 +195,8 @@ impl Driver for Blocking {
             std::fs::read(path)
         })?;
         let config = settled.config;
-        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file)?;
+        let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file)?
+            .with_key_log(settled.ssl_key_log_file.is_some());
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
             inner: Arc::new(Inner {

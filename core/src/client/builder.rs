@@ -712,6 +712,15 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Whether to append each TLS connection's secrets to the file named by `SSLKEYLOGFILE`
+    /// when it is set (NSS key log format, which Wireshark reads to decrypt a capture).
+    /// Default on, as curl, requests and httpx do; turn it off for a client that must never
+    /// write them, whatever its environment says.
+    pub fn ssl_key_log_file(mut self, on: bool) -> Self {
+        self.config.tls.ssl_key_log_file = on;
+        self
+    }
+
     /// A client certificate chain and key (PEM) for mutual TLS.
     pub fn identity_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.config.tls.client_identity_pem = Some((cert_chain.into(), key.into()));

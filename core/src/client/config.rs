@@ -105,6 +105,11 @@ pub struct TlsSettings {
     /// Also trust the PEM bundle named by the `SSL_CERT_FILE` environment variable, when set.
     /// Default on.
     pub ssl_cert_file: bool,
+    /// Write each TLS connection's secrets to the file named by the `SSLKEYLOGFILE`
+    /// environment variable, when set (NSS key log format, for Wireshark and friends; as curl,
+    /// requests and httpx). Default on: only someone who can set the client's environment
+    /// can turn it on.
+    pub ssl_key_log_file: bool,
     /// Extra trusted CA certificates, PEM.
     pub extra_roots_pem: Vec<Vec<u8>>,
     /// A client certificate chain and its private key, PEM, for mutual TLS.
@@ -122,6 +127,7 @@ impl Default for TlsSettings {
             webpki_roots: true,
             native_roots: false,
             ssl_cert_file: true,
+            ssl_key_log_file: true,
             extra_roots_pem: Vec::new(),
             client_identity_pem: None,
             min_version: None,

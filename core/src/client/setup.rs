@@ -28,6 +28,9 @@ pub struct Settled {
     /// It is read when the first TLS connection needs it (see `LazyTls`), so a client that
     /// only speaks plain http never reads it.
     pub ssl_cert_file: Option<PathBuf>,
+    /// The file `SSLKEYLOGFILE` names, when set and enabled (`TlsSettings::ssl_key_log_file`):
+    /// TLS secrets are appended to it (see `LazyTls::with_key_log`).
+    pub ssl_key_log_file: Option<PathBuf>,
 }
 
 /// Completes `config` from the environment `env` (name/value pairs, as
@@ -42,6 +45,8 @@ pub struct Settled {
 /// - `SSL_CERT_FILE`: its path, when set and enabled (read later, at the first TLS
 ///   connection; a file that cannot be read then fails that request with a TLS error
 ///   naming it).
+/// - `SSLKEYLOGFILE`: its path, when set and enabled (opened by the driver at the first
+///   TLS connection).
 pub fn settle(
     mut config: ClientConfig,
     env: impl IntoIterator<Item = (OsString, OsString)>,
@@ -91,9 +96,13 @@ pub fn settle(
     let ssl_cert_file = var("SSL_CERT_FILE")
         .filter(|path| config.tls.ssl_cert_file && !path.is_empty())
         .map(PathBuf::from);
+    let ssl_key_log_file = var("SSLKEYLOGFILE")
+        .filter(|path| config.tls.ssl_key_log_file && !path.is_empty())
+        .map(PathBuf::from);
     Ok(Settled {
         config,
         ssl_cert_file,
+        ssl_key_log_file,
     })
 }
 

@@ -167,3 +167,28 @@ fn ssl_cert_file_is_named_when_set_and_enabled_and_not_read_yet() {
         reads.borrow()
     );
 }
+
+#[test]
+fn sslkeylogfile_is_named_when_set_and_enabled() {
+    let (mut read, reads) = files(&[]);
+    let vars = env(&[("SSLKEYLOGFILE", "/tmp/keys.log")]);
+    let settled = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
+    assert_eq!(
+        settled.ssl_key_log_file.as_deref(),
+        Some(Path::new("/tmp/keys.log"))
+    );
+    let mut off = ClientConfig::default();
+    off.tls.ssl_key_log_file = false;
+    assert!(
+        settle(off, vars, &mut read)
+            .unwrap()
+            .ssl_key_log_file
+            .is_none()
+    );
+    for unset in [env(&[]), env(&[("SSLKEYLOGFILE", "")])] {
+        let settled = settle(ClientConfig::default(), unset, &mut read).unwrap();
+        assert!(settled.ssl_key_log_file.is_none());
+    }
+    drop(read);
+    assert!(reads.borrow().is_empty(), "the core opens no file");
+}

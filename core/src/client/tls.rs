@@ -126,6 +126,8 @@ fn protocol_versions(
 pub struct LazyTls {
     settings: TlsSettings,
     ssl_cert_file: Option<PathBuf>,
+    /// Whether connections log their secrets (`SSLKEYLOGFILE`).
+    key_log: bool,
     profile: u64,
     /// As configured, then flipped; a failure is kept as its message.
     built: [OnceLock<Result<Arc<rustls::ClientConfig>, String>>; 2],
@@ -137,6 +139,9 @@ pub struct RootLoaders<'a> {
     pub read_file: &'a mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
     /// Loads the operating system's roots (called only when `native_roots` is on).
     pub native: &'a mut dyn FnMut() -> Vec<CertificateDer<'static>>,
+    /// Opens the key log `SSLKEYLOGFILE` names (called only when
+    /// [`LazyTls::with_key_log`] turned it on), as `rustls::KeyLogFile::new` does.
+    pub key_log: &'a mut dyn FnMut() -> Arc<dyn rustls::KeyLog>,
 }
 
 /// Numbers every [`LazyTls`]'s pair of configurations, so connections made with different
@@ -160,6 +165,7 @@ impl LazyTls {
         Ok(LazyTls {
             settings,
             ssl_cert_file,
+            key_log: false,
             profile: PROFILES.fetch_add(2, Ordering::Relaxed),
             built: [OnceLock::new(), OnceLock::new()],
         })
@@ -187,11 +193,19 @@ impl LazyTls {
         Some(built.clone().map_err(tls_error))
     }
 
+    /// These configurations with connections logging their secrets to the key log
+    /// (`Settled::ssl_key_log_file` is set): the driver opens it through
+    /// [`RootLoaders::key_log`].
+    pub fn with_key_log(mut self, on: bool) -> Self {
+        self.key_log = on;
+        self
+    }
+
     /// Whether building a configuration reads the system's roots (the `SSL_CERT_FILE` bundle
-    /// or the operating system's store): file I/O, which an async driver keeps off its
-    /// runtime's threads.
+    /// or the operating system's store) or opens the key log: file I/O, which an async
+    /// driver keeps off its runtime's threads.
     pub fn loads_system_roots(&self) -> bool {
-        self.ssl_cert_file.is_some() || self.settings.native_roots
+        self.ssl_cert_file.is_some() || self.settings.native_roots || self.key_log
     }
 
     /// The configuration (as configured, or `flipped`), built now if this is its first use.
@@ -217,8 +231,12 @@ impl LazyTls {
             };
             let mut settings = self.settings.clone();
             settings.verify ^= flipped;
-            rustls_config(&settings, &roots)
-                .map_err(|e| e.message().map_or_else(|| e.to_string(), str::to_owned))
+            let mut config = rustls_config(&settings, &roots)
+                .map_err(|e| e.message().map_or_else(|| e.to_string(), str::to_owned))?;
+            if self.key_log {
+                Arc::make_mut(&mut config).key_log = (loaders.key_log)();
+            }
+            Ok(config)
         });
         built.clone().map_err(tls_error)
     }
@@ -332,6 +350,7 @@ mod tests {
                         natives += 1;
                         Vec::new()
                     },
+                    key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
                 },
             )
         };
@@ -366,6 +385,7 @@ mod tests {
                         calls += 1;
                         Vec::new()
                     },
+                    key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
                 },
             )
             .unwrap()
@@ -373,6 +393,44 @@ mod tests {
         let (a, b, c) = (get(false), get(false), get(true));
         assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &c));
         assert_eq!(calls, 2);
+        assert!(
+            !a.key_log.will_log("CLIENT_RANDOM"),
+            "no key log unless asked"
+        );
+    }
+
+    #[test]
+    fn a_key_log_is_opened_once_per_configuration_when_asked() {
+        #[derive(Debug)]
+        struct Logs;
+        impl rustls::KeyLog for Logs {
+            fn log(&self, _: &str, _: &[u8], _: &[u8]) {}
+            fn will_log(&self, _: &str) -> bool {
+                true
+            }
+        }
+        let tls = LazyTls::new(TlsSettings::default(), None)
+            .unwrap()
+            .with_key_log(true);
+        assert!(tls.loads_system_roots(), "opening the key log is file I/O");
+        let mut opened = 0;
+        let mut get = |flipped: bool| {
+            tls.config(
+                flipped,
+                RootLoaders {
+                    read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    native: &mut || unreachable!("no OS store"),
+                    key_log: &mut || {
+                        opened += 1;
+                        Arc::new(Logs)
+                    },
+                },
+            )
+            .unwrap()
+        };
+        let (a, _, c) = (get(false), get(false), get(true));
+        assert!(a.key_log.will_log("CLIENT_RANDOM") && c.key_log.will_log("CLIENT_RANDOM"));
+        assert_eq!(opened, 2);
     }
 
     #[test]
