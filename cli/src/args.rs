@@ -128,6 +128,17 @@ pub struct Args {
     #[arg(long, value_name = "NAME|ADDR", value_parser = interface, help_heading = "Connection")]
     pub interface: Option<Interface>,
 
+    /// Connect to this Unix domain socket instead of over TCP, as curl's --unix-socket (a
+    /// daemon's API, as Docker's); the URL's host is only the Host header.
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub unix_socket: Option<std::path::PathBuf>,
+
+    /// Retry up to N times what is safe to retry, backing off with jitter (or as Retry-After
+    /// asks): failures to connect, timeouts before an answer, and 429, 502, 503 and 504 to
+    /// idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS), as curl's --retry.
+    #[arg(long, value_name = "N", help_heading = "Connection")]
+    pub retry: Option<usize>,
+
     /// Turn on TCP keep-alive, the first probe after SECS idle, as curl's --keepalive-time.
     #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
     pub keepalive_time: Option<Duration>,

@@ -7,9 +7,11 @@
 //! [`send_blocking`] and [`send_async`].
 
 use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use duet_blocking::core::client::{ClientBuilder, Driver, RequestBuilder};
+use duet_blocking::core::client::{ClientBuilder, Driver, RequestBuilder, RetryPolicy};
 use duet_blocking::{Cookie, ResponseInfo, SharedJar, TimeoutPhase};
 
 use crate::args::PartArg;
@@ -90,11 +92,19 @@ pub trait DriverExt: Driver {
     fn file_body(file: File) -> Self::Body;
     /// A multipart form of `parts` (files are streamed when the body is sent).
     fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error>;
+    /// A transport to the Unix domain socket at `path`.
+    #[cfg(unix)]
+    fn unix_socket(path: &Path) -> Arc<Self::Transport>;
 }
 
 impl DriverExt for duet_blocking::Blocking {
     fn file_body(file: File) -> Self::Body {
         file.into()
+    }
+
+    #[cfg(unix)]
+    fn unix_socket(path: &Path) -> Arc<Self::Transport> {
+        Arc::new(duet_blocking::transports::UnixSocket::new(path))
     }
 
     fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error> {
@@ -127,6 +137,11 @@ impl DriverExt for duet_blocking::Blocking {
 impl DriverExt for duet_async::Async {
     fn file_body(file: File) -> Self::Body {
         file.into()
+    }
+
+    #[cfg(unix)]
+    fn unix_socket(path: &Path) -> Arc<Self::Transport> {
+        Arc::new(duet_async::transports::UnixSocket::new(path))
     }
 
     fn form(parts: &[PartArg]) -> Result<Self::Form, duet_async::Error> {
@@ -181,6 +196,25 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
         .tcp_keepalive(spec.keepalive);
     if let Some(name) = &spec.interface {
         builder = builder.interface(name);
+    }
+    if let Some(path) = &spec.unix_socket {
+        #[cfg(unix)]
+        {
+            builder = builder.mount("all://", D::unix_socket(path));
+        }
+        #[cfg(not(unix))]
+        return Err(Failure::new(
+            Kind::Connect,
+            format!(
+                "--unix-socket {}: Unix domain sockets need a Unix system",
+                path.display()
+            ),
+        ));
+    }
+    if let Some(retries) = spec.retries {
+        let mut policy = RetryPolicy::none();
+        policy.max_retries = retries;
+        builder = builder.retry(policy);
     }
     if let Some(version) = spec.tls.min_version {
         builder = builder.min_tls_version(version);

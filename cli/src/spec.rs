@@ -123,6 +123,10 @@ pub struct RequestSpec {
     pub interface: Option<String>,
     /// `--keepalive-time`: TCP keep-alive's idle time.
     pub keepalive: Option<std::time::Duration>,
+    /// `--unix-socket`: the socket every request goes to.
+    pub unix_socket: Option<PathBuf>,
+    /// `--retry`: retries allowed by the safe rules.
+    pub retries: Option<usize>,
     /// `--raw`: no content decoding.
     pub raw: bool,
     /// `-v`: request and response heads on stderr (the log records are the logger's).
@@ -180,6 +184,8 @@ impl RequestSpec {
                 _ => None,
             },
             keepalive: args.keepalive_time,
+            unix_socket: args.unix_socket.clone(),
+            retries: args.retry,
             raw: args.raw,
             verbose: args.verbose,
         })

@@ -284,3 +284,90 @@ fn bad_numbers_are_usage_errors() {
         assert!(run.stderr.contains("invalid value"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn retry_sends_again_what_is_safe_to_send_again() {
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    let server = Server::http(move |_| {
+        // Every other request is refused for now: the first of each run, then its retry.
+        match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 {
+            0 => Reply::new(503).body("busy"),
+            _ => Reply::ok("done"),
+        }
+    });
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(
+            &[
+                &["--retry", "2", "--fail"][..],
+                flavour,
+                &[&server.url("/")],
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "done");
+    }
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 4);
+    // Without it the 503 is the answer; a POST is never sent twice.
+    let run = duet(&["--fail", &server.url("/")]).run();
+    assert_eq!(run.code, 22, "{}", run.stderr);
+    served.store(0, std::sync::atomic::Ordering::SeqCst);
+    let run = duet(&["--retry", "2", "--fail", "-d", "x", &server.url("/")]).run();
+    assert_eq!(run.code, 22, "{}", run.stderr);
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_socket_sends_every_request_to_the_socket() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("api.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let line = text.lines().next().unwrap_or_default().to_owned();
+            let host = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Host: "))
+                .unwrap_or_default()
+                .to_owned();
+            let body = format!("{line} for {host}");
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    let socket = path.to_str().unwrap();
+    for flavour in [&[][..], &["--async"]] {
+        let args = [
+            &["--unix-socket", socket][..],
+            flavour,
+            &["http://docker/v1/version"],
+        ];
+        let run = duet(&args.concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.out(), "GET /v1/version HTTP/1.1 for docker");
+    }
+    let run = duet(&["--unix-socket", "/nonexistent/duet.sock", "http://docker/"]).run();
+    assert_eq!(run.code, 7, "a connect failure: {}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/duet.sock"),
+        "{}",
+        run.stderr
+    );
+}
