@@ -100,4 +100,28 @@ fn child(mode: &str) {
         "direct",
         "no_proxy() ignores the environment"
     );
+    let distrusting = duet_blocking::Client::builder()
+        .trust_env(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        distrusting.get(&origin).send().unwrap().text().unwrap(),
+        "direct",
+        "trust_env(false) ignores the environment"
+    );
+    let text = runtime.block_on(async {
+        let client = duet_async::Client::builder()
+            .trust_env(false)
+            .build()
+            .unwrap();
+        client
+            .get(&origin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert_eq!(text, "direct", "async, trust_env(false)");
 }

@@ -712,6 +712,16 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Whether to take configuration from the environment (httpx's and requests'
+    /// `trust_env`; default true): proxies from `http_proxy`, `https_proxy`, `all_proxy` and
+    /// `no_proxy`, roots from `SSL_CERT_FILE`, a key log at `SSLKEYLOGFILE`. Off, a client
+    /// behaves the same whatever the environment says (a netrc file asked for with
+    /// [`netrc`](Self::netrc) is still found through `$NETRC` or `$HOME`).
+    pub fn trust_env(mut self, on: bool) -> Self {
+        self.config.trust_env = on;
+        self
+    }
+
     /// Whether to append each TLS connection's secrets to the file named by `SSLKEYLOGFILE`
     /// when it is set (NSS key log format, which Wireshark reads to decrypt a capture).
     /// Default on, as curl, requests and httpx do; turn it off for a client that must never

@@ -213,6 +213,10 @@ pub struct ClientConfig {
     /// How connections are opened: addresses fixed for host names, and the delay before a
     /// host's next address is tried beside one that has not answered yet.
     pub dial: super::DialConfig,
+    /// Take configuration from the environment (httpx's and requests' `trust_env`): proxies
+    /// (`http_proxy` and friends), `SSL_CERT_FILE` and `SSLKEYLOGFILE`. Default true. A netrc
+    /// file asked for with `netrc` is still found through `$NETRC` or `$HOME`.
+    pub trust_env: bool,
 }
 
 impl Default for ClientConfig {
@@ -243,6 +247,7 @@ impl Default for ClientConfig {
             proxies: None,
             recorder: None,
             proxy_auth: None,
+            trust_env: true,
         }
     }
 }

@@ -47,20 +47,24 @@ pub struct Settled {
 ///   naming it).
 /// - `SSLKEYLOGFILE`: its path, when set and enabled (opened by the driver at the first
 ///   TLS connection).
+///
+/// With `trust_env` off, only the netrc lookup reads `env`.
 pub fn settle(
     mut config: ClientConfig,
     env: impl IntoIterator<Item = (OsString, OsString)>,
     read_file: &mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
 ) -> Result<Settled, Error> {
     let env: Vec<(OsString, OsString)> = env.into_iter().collect();
-    let var = |name: &str| {
-        env.iter()
-            .rev() // the last of repeated names wins, as in a real environment
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+    let var = |name: &str| value_of(&env, name);
+    // Without trust in the environment, only an explicit netrc request reads it (for
+    // `$NETRC` or `$HOME`).
+    let trusted: &[(OsString, OsString)] = match config.trust_env {
+        true => &env,
+        false => &[],
     };
+    let trusted_var = |name: &str| value_of(trusted, name);
     if config.proxies.is_none() {
-        let text: Vec<(String, String)> = env
+        let text: Vec<(String, String)> = trusted
             .iter()
             .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v.to_str()?.to_owned())))
             .collect();
@@ -93,10 +97,10 @@ pub fn settle(
             }
         }
     }
-    let ssl_cert_file = var("SSL_CERT_FILE")
+    let ssl_cert_file = trusted_var("SSL_CERT_FILE")
         .filter(|path| config.tls.ssl_cert_file && !path.is_empty())
         .map(PathBuf::from);
-    let ssl_key_log_file = var("SSLKEYLOGFILE")
+    let ssl_key_log_file = trusted_var("SSLKEYLOGFILE")
         .filter(|path| config.tls.ssl_key_log_file && !path.is_empty())
         .map(PathBuf::from);
     Ok(Settled {
@@ -104,6 +108,14 @@ pub fn settle(
         ssl_cert_file,
         ssl_key_log_file,
     })
+}
+
+/// The value of `name` in `env`: the last one when it is repeated, as in a real environment.
+fn value_of(env: &[(OsString, OsString)], name: &str) -> Option<OsString> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use url::Url;
 
 /// The paths a reader was asked for, in order.
 type Log = std::rc::Rc<std::cell::RefCell<Vec<PathBuf>>>;
@@ -191,4 +192,33 @@ fn sslkeylogfile_is_named_when_set_and_enabled() {
     }
     drop(read);
     assert!(reads.borrow().is_empty(), "the core opens no file");
+}
+
+#[test]
+fn without_trust_in_the_environment_only_an_asked_for_netrc_reads_it() {
+    let (mut read, _) = files(&[("/home/ada/.netrc", "machine h.test login ada password pw")]);
+    let vars = env(&[
+        ("http_proxy", "http://proxy.test:3128"),
+        ("SSL_CERT_FILE", "/ca.pem"),
+        ("SSLKEYLOGFILE", "/keys.log"),
+        ("HOME", "/home/ada"),
+    ]);
+    let trusting = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
+    let url = Url::parse("http://h.test/").unwrap();
+    assert!(trusting.config.proxies.unwrap().select(&url).is_some());
+    assert!(trusting.ssl_cert_file.is_some() && trusting.ssl_key_log_file.is_some());
+    let config = ClientConfig {
+        trust_env: false,
+        ..with_netrc(None)
+    };
+    let settled = settle(config, vars, &mut read).unwrap();
+    assert!(
+        settled.config.proxies.unwrap().select(&url).is_none(),
+        "no proxy from the environment"
+    );
+    assert!(settled.ssl_cert_file.is_none() && settled.ssl_key_log_file.is_none());
+    assert!(
+        settled.config.auth.is_some(),
+        "the netrc asked for is found through $HOME"
+    );
 }
