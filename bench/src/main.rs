@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod clients;
+mod instructions;
 mod measure;
 mod render;
 mod report;
@@ -62,6 +63,11 @@ struct Args {
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Instead of timing, count the user-space instructions per small request of each client
+    /// under valgrind's callgrind (sequential and new-connection; needs valgrind): a number
+    /// that does not move with the machine's noise.
+    #[arg(long)]
+    instructions: bool,
 
     /// Only serve (on 127.0.0.1, port 0 unless `--server` gives the address): prints
     /// `LISTENING <addr>` and runs until killed.
@@ -102,6 +108,16 @@ fn main() -> ExitCode {
         server::serve(addr).map_err(Into::into)
     } else if let (Some(client), Some(scenario)) = (args.client, args.scenario) {
         run_one(&args, client, scenario)
+    } else if args.instructions {
+        let clients = match args.clients.is_empty() {
+            true => ClientKind::ALL.to_vec(),
+            false => args.clients.clone(),
+        };
+        let scenarios = match args.only.is_empty() {
+            true => vec![Scenario::Sequential, Scenario::NewConnection],
+            false => args.only.clone(),
+        };
+        instructions::run(&clients, &scenarios)
     } else {
         report::run(&report::Plan::from_args(&args))
     };
