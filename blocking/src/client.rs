@@ -44,6 +44,7 @@ impl Inner {
             flipped,
             RootLoaders {
                 read_file: &mut |path| std::fs::read(path),
+                read_dir: &mut |path| files_in(path),
                 native: &mut || rustls_native_certs::load_native_certs().certs,
                 key_log: &mut || Arc::new(rustls::KeyLogFile::new()),
             },
@@ -196,6 +197,7 @@ impl Driver for Blocking {
         })?;
         let config = settled.config;
         let tls = LazyTls::new(config.tls.clone(), settled.ssl_cert_file)?
+            .with_cert_dirs(settled.ssl_cert_dirs)
             .with_key_log(settled.ssl_key_log_file.is_some());
         let pool = ConnectionPool::new(config.pool);
         Ok(Client {
@@ -236,4 +238,16 @@ impl Driver for Blocking {
     fn entropy() -> [u8; 16] {
         crate::entropy()
     }
+}
+
+/// The files in the directory at `path` (links to files included), for `SSL_CERT_DIR`.
+fn files_in(path: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let file = entry?.path();
+        if file.is_file() {
+            files.push(file);
+        }
+    }
+    Ok(files)
 }

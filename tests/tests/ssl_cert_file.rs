@@ -1,5 +1,6 @@
-//! `SSL_CERT_FILE` is honoured by both clients. The environment is process-wide, so the test
-//! runs its checks in a child copy of this binary started with the variable set.
+//! `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured by both clients. The environment is
+//! process-wide, so the test runs its checks in a child copy of this binary started with the
+//! variables set.
 
 use std::process::Command;
 
@@ -17,6 +18,8 @@ fn ssl_cert_file_is_honoured_by_both_clients() {
     match std::env::var(MODE).as_deref() {
         Ok("trusted") => return trusted(),
         Ok("missing") => return missing(),
+        Ok("dir") => return dir(),
+        Ok("dir-missing") => return dir_missing(),
         #[cfg(unix)]
         Ok("fifo") => return fifo(),
         _ => {}
@@ -47,6 +50,89 @@ fn ssl_cert_file_is_honoured_by_both_clients() {
         );
     }
     let _ = std::fs::remove_file(&path);
+    // SSL_CERT_DIR: the CA in a directory beside a file that holds no certificate.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("test-ca.pem"), tls::ca_pem()).unwrap();
+    std::fs::write(dir.path().join("README"), "not a certificate").unwrap();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "ssl_cert_file_is_honoured_by_both_clients",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(MODE, "dir-missing")
+        .env(URL, server.url("/"))
+        .env_remove("SSL_CERT_FILE")
+        .env(
+            "SSL_CERT_DIR",
+            format!("/nonexistent-duet-certs:{}", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "dir-missing: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "ssl_cert_file_is_honoured_by_both_clients",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(MODE, "dir")
+        .env(URL, server.url("/"))
+        .env_remove("SSL_CERT_FILE")
+        .env("SSL_CERT_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "dir: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `SSL_CERT_DIR` names a directory that does not exist (before one holding the test CA):
+/// an https request fails, naming it.
+fn dir_missing() {
+    let url = std::env::var(URL).unwrap();
+    let err = duet_blocking::Client::new().get(&url).send().unwrap_err();
+    assert!(err.is_tls(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("SSL_CERT_DIR /nonexistent-duet-certs"),
+        "{err}"
+    );
+}
+
+/// `SSL_CERT_DIR` names a directory holding the test CA.
+fn dir() {
+    let url = std::env::var(URL).unwrap();
+    let blocking = duet_blocking::Client::new();
+    assert_eq!(
+        blocking.get(&url).send().unwrap().text().unwrap(),
+        "trusted"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let text = runtime.block_on(async {
+        let client = duet_async::Client::new();
+        client.get(&url).send().await.unwrap().text().await.unwrap()
+    });
+    assert_eq!(text, "trusted");
+    for distrusting in [
+        duet_blocking::Client::builder().ssl_cert_file(false),
+        duet_blocking::Client::builder().trust_env(false),
+    ] {
+        let err = distrusting.build().unwrap().get(&url).send().unwrap_err();
+        assert!(
+            err.is_tls(),
+            "switched off, the directory is not read: {err}"
+        );
+    }
 }
 
 fn trusted() {

@@ -705,8 +705,8 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// Whether to also trust the PEM bundle named by `SSL_CERT_FILE` when it is set
-    /// (default on, as curl and OpenSSL do).
+    /// Whether to also trust the PEM bundle named by `SSL_CERT_FILE` and the certificates in
+    /// the directories `SSL_CERT_DIR` names, when set (default on, as curl and OpenSSL do).
     pub fn ssl_cert_file(mut self, on: bool) -> Self {
         self.config.tls.ssl_cert_file = on;
         self
@@ -714,7 +714,8 @@ impl<D: Driver> ClientBuilder<D> {
 
     /// Whether to take configuration from the environment (httpx's and requests'
     /// `trust_env`; default true): proxies from `http_proxy`, `https_proxy`, `all_proxy` and
-    /// `no_proxy`, roots from `SSL_CERT_FILE`, a key log at `SSLKEYLOGFILE`. Off, a client
+    /// `no_proxy`, roots from `SSL_CERT_FILE` and `SSL_CERT_DIR`, a key log at
+    /// `SSLKEYLOGFILE`. Off, a client
     /// behaves the same whatever the environment says (a netrc file asked for with
     /// [`netrc`](Self::netrc) is still found through `$NETRC` or `$HOME`).
     pub fn trust_env(mut self, on: bool) -> Self {

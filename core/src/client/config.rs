@@ -102,8 +102,8 @@ pub struct TlsSettings {
     pub webpki_roots: bool,
     /// Trust the operating system's roots. Default off.
     pub native_roots: bool,
-    /// Also trust the PEM bundle named by the `SSL_CERT_FILE` environment variable, when set.
-    /// Default on.
+    /// Also trust the PEM bundle named by the `SSL_CERT_FILE` environment variable and the
+    /// certificates in the directories `SSL_CERT_DIR` names, when set. Default on.
     pub ssl_cert_file: bool,
     /// Write each TLS connection's secrets to the file named by the `SSLKEYLOGFILE`
     /// environment variable, when set (NSS key log format, for Wireshark and friends; as curl,

@@ -28,6 +28,9 @@ pub struct Settled {
     /// It is read when the first TLS connection needs it (see `LazyTls`), so a client that
     /// only speaks plain http never reads it.
     pub ssl_cert_file: Option<PathBuf>,
+    /// The directories `SSL_CERT_DIR` names (a list, as `PATH`), when set and enabled
+    /// (`TlsSettings::ssl_cert_file` too); read at the first TLS connection, like the file.
+    pub ssl_cert_dirs: Vec<PathBuf>,
     /// The file `SSLKEYLOGFILE` names, when set and enabled (`TlsSettings::ssl_key_log_file`):
     /// TLS secrets are appended to it (see `LazyTls::with_key_log`).
     pub ssl_key_log_file: Option<PathBuf>,
@@ -45,6 +48,9 @@ pub struct Settled {
 /// - `SSL_CERT_FILE`: its path, when set and enabled (read later, at the first TLS
 ///   connection; a file that cannot be read then fails that request with a TLS error
 ///   naming it).
+/// - `SSL_CERT_DIR`: its directories (separated as in `PATH`), when set and enabled with
+///   `SSL_CERT_FILE`; read at the first TLS connection, where a directory that cannot be
+///   listed fails that request with a TLS error naming it.
 /// - `SSLKEYLOGFILE`: its path, when set and enabled (opened by the driver at the first
 ///   TLS connection).
 ///
@@ -100,12 +106,21 @@ pub fn settle(
     let ssl_cert_file = trusted_var("SSL_CERT_FILE")
         .filter(|path| config.tls.ssl_cert_file && !path.is_empty())
         .map(PathBuf::from);
+    let ssl_cert_dirs = trusted_var("SSL_CERT_DIR")
+        .filter(|_| config.tls.ssl_cert_file)
+        .map(|dirs| {
+            std::env::split_paths(&dirs)
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let ssl_key_log_file = trusted_var("SSLKEYLOGFILE")
         .filter(|path| config.tls.ssl_key_log_file && !path.is_empty())
         .map(PathBuf::from);
     Ok(Settled {
         config,
         ssl_cert_file,
+        ssl_cert_dirs,
         ssl_key_log_file,
     })
 }

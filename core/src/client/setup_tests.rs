@@ -222,3 +222,29 @@ fn without_trust_in_the_environment_only_an_asked_for_netrc_reads_it() {
         "the netrc asked for is found through $HOME"
     );
 }
+
+#[test]
+fn ssl_cert_dir_names_its_directories_when_set_and_enabled() {
+    let (mut read, reads) = files(&[]);
+    let vars = env(&[("SSL_CERT_DIR", "/etc/certs:/opt/certs::")]);
+    let settled = settle(ClientConfig::default(), vars.clone(), &mut read).unwrap();
+    assert_eq!(
+        settled.ssl_cert_dirs,
+        [PathBuf::from("/etc/certs"), PathBuf::from("/opt/certs")]
+    );
+    let mut off = ClientConfig::default();
+    off.tls.ssl_cert_file = false;
+    assert!(
+        settle(off, vars, &mut read)
+            .unwrap()
+            .ssl_cert_dirs
+            .is_empty()
+    );
+    let unset = settle(ClientConfig::default(), env(&[]), &mut read).unwrap();
+    assert!(unset.ssl_cert_dirs.is_empty());
+    drop(read);
+    assert!(
+        reads.borrow().is_empty(),
+        "nothing is read before the first TLS connection"
+    );
+}

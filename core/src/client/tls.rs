@@ -22,6 +22,9 @@ use super::error::{Error, ErrorKind};
 pub struct LoadedRoots {
     /// The contents of the file named by `SSL_CERT_FILE`, when set and enabled.
     pub ssl_cert_file_pem: Option<Vec<u8>>,
+    /// The certificates found in the files of the directories `SSL_CERT_DIR` names, when set
+    /// and enabled (files without one are skipped, as OpenSSL does).
+    pub ssl_cert_dir: Vec<CertificateDer<'static>>,
     /// The operating system's roots (DER), when enabled.
     pub native: Vec<CertificateDer<'static>>,
 }
@@ -50,7 +53,7 @@ pub fn rustls_config(
     if settings.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    for cert in &loaded.native {
+    for cert in loaded.native.iter().chain(&loaded.ssl_cert_dir) {
         // The system store may hold certificates webpki cannot parse; skip those as curl does.
         let _ = roots.add(cert.clone());
     }
@@ -126,6 +129,8 @@ fn protocol_versions(
 pub struct LazyTls {
     settings: TlsSettings,
     ssl_cert_file: Option<PathBuf>,
+    /// The directories of certificates `SSL_CERT_DIR` names.
+    ssl_cert_dirs: Vec<PathBuf>,
     /// Whether connections log their secrets (`SSLKEYLOGFILE`).
     key_log: bool,
     profile: u64,
@@ -135,8 +140,10 @@ pub struct LazyTls {
 
 /// The driver's I/O for [`LazyTls::config`].
 pub struct RootLoaders<'a> {
-    /// Reads a file (the `SSL_CERT_FILE` bundle).
+    /// Reads a file (the `SSL_CERT_FILE` bundle, the files of an `SSL_CERT_DIR` directory).
     pub read_file: &'a mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
+    /// The files in a directory (`SSL_CERT_DIR`'s), links to files included.
+    pub read_dir: &'a mut dyn FnMut(&Path) -> io::Result<Vec<PathBuf>>,
     /// Loads the operating system's roots (called only when `native_roots` is on).
     pub native: &'a mut dyn FnMut() -> Vec<CertificateDer<'static>>,
     /// Opens the key log `SSLKEYLOGFILE` names (called only when
@@ -165,6 +172,7 @@ impl LazyTls {
         Ok(LazyTls {
             settings,
             ssl_cert_file,
+            ssl_cert_dirs: Vec::new(),
             key_log: false,
             profile: PROFILES.fetch_add(2, Ordering::Relaxed),
             built: [OnceLock::new(), OnceLock::new()],
@@ -193,6 +201,13 @@ impl LazyTls {
         Some(built.clone().map_err(tls_error))
     }
 
+    /// These configurations trusting also the certificates in the files of `dirs` (from
+    /// `Settled::ssl_cert_dirs`), read at first use.
+    pub fn with_cert_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.ssl_cert_dirs = dirs;
+        self
+    }
+
     /// These configurations with connections logging their secrets to the key log
     /// (`Settled::ssl_key_log_file` is set): the driver opens it through
     /// [`RootLoaders::key_log`].
@@ -205,7 +220,10 @@ impl LazyTls {
     /// or the operating system's store) or opens the key log: file I/O, which an async
     /// driver keeps off its runtime's threads.
     pub fn loads_system_roots(&self) -> bool {
-        self.ssl_cert_file.is_some() || self.settings.native_roots || self.key_log
+        self.ssl_cert_file.is_some()
+            || !self.ssl_cert_dirs.is_empty()
+            || self.settings.native_roots
+            || self.key_log
     }
 
     /// The configuration (as configured, or `flipped`), built now if this is its first use.
@@ -222,8 +240,23 @@ impl LazyTls {
                 ),
                 None => None,
             };
+            let mut ssl_cert_dir = Vec::new();
+            for dir in &self.ssl_cert_dirs {
+                let mut files = (loaders.read_dir)(dir)
+                    .map_err(|e| format!("SSL_CERT_DIR {}: {e}", dir.display()))?;
+                files.sort();
+                for file in files {
+                    // A file that cannot be read or holds no certificate is skipped, as
+                    // OpenSSL skips what it cannot use in such a directory.
+                    let Ok(pem) = (loaders.read_file)(&file) else {
+                        continue;
+                    };
+                    ssl_cert_dir.extend(CertificateDer::pem_slice_iter(&pem).map_while(Result::ok));
+                }
+            }
             let roots = LoadedRoots {
                 ssl_cert_file_pem,
+                ssl_cert_dir,
                 native: match self.settings.native_roots {
                     true => (loaders.native)(),
                     false => Vec::new(),
@@ -315,7 +348,7 @@ mod tests {
         assert!(err.is_tls(), "{err}");
         let loaded = LoadedRoots {
             ssl_cert_file_pem: Some(b"garbage".to_vec()),
-            native: vec![],
+            ..LoadedRoots::default()
         };
         assert!(
             rustls_config(&TlsSettings::default(), &loaded)
@@ -339,6 +372,7 @@ mod tests {
             tls.config(
                 flipped,
                 RootLoaders {
+                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     read_file: &mut |path| {
                         reads += 1;
                         Err(io::Error::new(
@@ -381,6 +415,7 @@ mod tests {
                 flipped,
                 RootLoaders {
                     read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     native: &mut || {
                         calls += 1;
                         Vec::new()
@@ -397,6 +432,54 @@ mod tests {
             !a.key_log.will_log("CLIENT_RANDOM"),
             "no key log unless asked"
         );
+    }
+
+    #[test]
+    fn ssl_cert_dir_files_are_read_in_order_and_a_missing_directory_is_named() {
+        let tls = LazyTls::new(TlsSettings::default(), None)
+            .unwrap()
+            .with_cert_dirs(vec![PathBuf::from("/certs"), PathBuf::from("/gone")]);
+        assert!(tls.loads_system_roots(), "listing a directory is file I/O");
+        let mut read = Vec::new();
+        let err = tls
+            .config(
+                false,
+                RootLoaders {
+                    read_file: &mut |path| {
+                        read.push(path.to_owned());
+                        match path.ends_with("unreadable") {
+                            true => Err(io::ErrorKind::PermissionDenied.into()),
+                            false => Ok(b"not a certificate".to_vec()),
+                        }
+                    },
+                    read_dir: &mut |dir| match dir == Path::new("/certs") {
+                        true => Ok(["b.pem", "unreadable", "a.0"].map(|f| dir.join(f)).to_vec()),
+                        false => Err(io::ErrorKind::NotFound.into()),
+                    },
+                    native: &mut || unreachable!("no OS store"),
+                    key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
+                },
+            )
+            .unwrap_err();
+        assert!(err.is_tls(), "{err}");
+        assert!(err.to_string().contains("SSL_CERT_DIR /gone"), "{err}");
+        let names: Vec<_> = read.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(names, ["/certs/a.0", "/certs/b.pem", "/certs/unreadable"]);
+
+        // Files that hold no certificate, or cannot be read, are skipped.
+        let tls = LazyTls::new(TlsSettings::default(), None)
+            .unwrap()
+            .with_cert_dirs(vec![PathBuf::from("/certs")]);
+        let config = tls.config(
+            false,
+            RootLoaders {
+                read_file: &mut |_| Ok(b"README".to_vec()),
+                read_dir: &mut |dir| Ok(vec![dir.join("README")]),
+                native: &mut || unreachable!("no OS store"),
+                key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
+            },
+        );
+        assert!(config.is_ok());
     }
 
     #[test]
@@ -419,6 +502,7 @@ mod tests {
                 flipped,
                 RootLoaders {
                     read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     native: &mut || unreachable!("no OS store"),
                     key_log: &mut || {
                         opened += 1;
