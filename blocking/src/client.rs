@@ -44,7 +44,12 @@ impl Inner {
             flipped,
             RootLoaders {
                 read_file: &mut |path| std::fs::read(path),
-                read_dir: &mut |path| files_in(path),
+                cert_dir: &mut |dir| {
+                    // A directory that cannot be listed is an error; unusable files in it are
+                    // skipped.
+                    std::fs::read_dir(dir)?;
+                    Ok(rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs)
+                },
                 native: &mut || rustls_native_certs::load_native_certs().certs,
                 key_log: &mut || Arc::new(rustls::KeyLogFile::new()),
             },
@@ -238,16 +243,4 @@ impl Driver for Blocking {
     fn entropy() -> [u8; 16] {
         crate::entropy()
     }
-}
-
-/// The files in the directory at `path` (links to files included), for `SSL_CERT_DIR`.
-fn files_in(path: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path)? {
-        let file = entry?.path();
-        if file.is_file() {
-            files.push(file);
-        }
-    }
-    Ok(files)
 }

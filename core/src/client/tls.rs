@@ -140,10 +140,12 @@ pub struct LazyTls {
 
 /// The driver's I/O for [`LazyTls::config`].
 pub struct RootLoaders<'a> {
-    /// Reads a file (the `SSL_CERT_FILE` bundle, the files of an `SSL_CERT_DIR` directory).
+    /// Reads a file (the `SSL_CERT_FILE` bundle).
     pub read_file: &'a mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
-    /// The files in a directory (`SSL_CERT_DIR`'s), links to files included.
-    pub read_dir: &'a mut dyn FnMut(&Path) -> io::Result<Vec<PathBuf>>,
+    /// The certificates in the files of a directory (`SSL_CERT_DIR`'s), as
+    /// `rustls_native_certs::load_certs_from_paths` finds them; an error when the directory
+    /// cannot be listed.
+    pub cert_dir: &'a mut dyn FnMut(&Path) -> io::Result<Vec<CertificateDer<'static>>>,
     /// Loads the operating system's roots (called only when `native_roots` is on).
     pub native: &'a mut dyn FnMut() -> Vec<CertificateDer<'static>>,
     /// Opens the key log `SSLKEYLOGFILE` names (called only when
@@ -242,17 +244,9 @@ impl LazyTls {
             };
             let mut ssl_cert_dir = Vec::new();
             for dir in &self.ssl_cert_dirs {
-                let mut files = (loaders.read_dir)(dir)
+                let certs = (loaders.cert_dir)(dir)
                     .map_err(|e| format!("SSL_CERT_DIR {}: {e}", dir.display()))?;
-                files.sort();
-                for file in files {
-                    // A file that cannot be read or holds no certificate is skipped, as
-                    // OpenSSL skips what it cannot use in such a directory.
-                    let Ok(pem) = (loaders.read_file)(&file) else {
-                        continue;
-                    };
-                    ssl_cert_dir.extend(CertificateDer::pem_slice_iter(&pem).map_while(Result::ok));
-                }
+                ssl_cert_dir.extend(certs);
             }
             let roots = LoadedRoots {
                 ssl_cert_file_pem,
@@ -372,7 +366,7 @@ mod tests {
             tls.config(
                 flipped,
                 RootLoaders {
-                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
+                    cert_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     read_file: &mut |path| {
                         reads += 1;
                         Err(io::Error::new(
@@ -415,7 +409,7 @@ mod tests {
                 flipped,
                 RootLoaders {
                     read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
-                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
+                    cert_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     native: &mut || {
                         calls += 1;
                         Vec::new()
@@ -435,51 +429,39 @@ mod tests {
     }
 
     #[test]
-    fn ssl_cert_dir_files_are_read_in_order_and_a_missing_directory_is_named() {
+    fn ssl_cert_dirs_are_each_loaded_once_and_one_that_cannot_be_listed_is_named() {
         let tls = LazyTls::new(TlsSettings::default(), None)
             .unwrap()
             .with_cert_dirs(vec![PathBuf::from("/certs"), PathBuf::from("/gone")]);
         assert!(tls.loads_system_roots(), "listing a directory is file I/O");
-        let mut read = Vec::new();
-        let err = tls
-            .config(
-                false,
+        let mut listed = Vec::new();
+        let mut get = |flipped: bool| {
+            tls.config(
+                flipped,
                 RootLoaders {
-                    read_file: &mut |path| {
-                        read.push(path.to_owned());
-                        match path.ends_with("unreadable") {
-                            true => Err(io::ErrorKind::PermissionDenied.into()),
-                            false => Ok(b"not a certificate".to_vec()),
+                    read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    cert_dir: &mut |dir| {
+                        listed.push(dir.to_owned());
+                        match dir == Path::new("/certs") {
+                            true => Ok(Vec::new()),
+                            false => Err(io::ErrorKind::NotFound.into()),
                         }
-                    },
-                    read_dir: &mut |dir| match dir == Path::new("/certs") {
-                        true => Ok(["b.pem", "unreadable", "a.0"].map(|f| dir.join(f)).to_vec()),
-                        false => Err(io::ErrorKind::NotFound.into()),
                     },
                     native: &mut || unreachable!("no OS store"),
                     key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
                 },
             )
-            .unwrap_err();
-        assert!(err.is_tls(), "{err}");
-        assert!(err.to_string().contains("SSL_CERT_DIR /gone"), "{err}");
-        let names: Vec<_> = read.iter().map(|p| p.to_str().unwrap()).collect();
-        assert_eq!(names, ["/certs/a.0", "/certs/b.pem", "/certs/unreadable"]);
-
-        // Files that hold no certificate, or cannot be read, are skipped.
-        let tls = LazyTls::new(TlsSettings::default(), None)
-            .unwrap()
-            .with_cert_dirs(vec![PathBuf::from("/certs")]);
-        let config = tls.config(
-            false,
-            RootLoaders {
-                read_file: &mut |_| Ok(b"README".to_vec()),
-                read_dir: &mut |dir| Ok(vec![dir.join("README")]),
-                native: &mut || unreachable!("no OS store"),
-                key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
-            },
+        };
+        for _ in 0..2 {
+            let err = get(false).unwrap_err();
+            assert!(err.is_tls(), "{err}");
+            assert!(err.to_string().contains("SSL_CERT_DIR /gone"), "{err}");
+        }
+        assert_eq!(
+            listed,
+            [PathBuf::from("/certs"), PathBuf::from("/gone")],
+            "once, in order"
         );
-        assert!(config.is_ok());
     }
 
     #[test]
@@ -502,7 +484,7 @@ mod tests {
                 flipped,
                 RootLoaders {
                     read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
-                    read_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
+                    cert_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
                     native: &mut || unreachable!("no OS store"),
                     key_log: &mut || {
                         opened += 1;
