@@ -1233,12 +1233,13 @@ impl Call {
                 RedactedUrl(&self.url),
                 self.key.origin
             );
+            if self.state == State::Finished {
+                self.conn = None; // done with, and not for the pool
+            }
             return None;
         }
         let mut conn = self.conn.take()?;
-        if conn.start_next_cycle().is_err() {
-            return None;
-        }
+        conn.start_next_cycle().ok()?;
         Some(conn)
     }
 
