@@ -218,9 +218,9 @@ impl LazyTls {
         self
     }
 
-    /// Whether building a configuration reads the system's roots (the `SSL_CERT_FILE` bundle
-    /// or the operating system's store) or opens the key log: file I/O, which an async
-    /// driver keeps off its runtime's threads.
+    /// Whether building a configuration reads the system's roots (the `SSL_CERT_FILE` bundle,
+    /// the `SSL_CERT_DIR` directories or the operating system's store) or opens the key log:
+    /// file I/O, which an async driver keeps off its runtime's threads.
     pub fn loads_system_roots(&self) -> bool {
         self.ssl_cert_file.is_some()
             || !self.ssl_cert_dirs.is_empty()
