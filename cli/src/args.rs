@@ -99,6 +99,15 @@ pub struct Args {
     #[arg(long, conflicts_with = "max_redirects", help_heading = "Redirects")]
     pub no_follow: bool,
 
+    /// Follow redirects, as curl's -L: what duet does anyway (taken for curl habits).
+    #[arg(
+        short = 'L',
+        long,
+        conflicts_with = "no_follow",
+        help_heading = "Redirects"
+    )]
+    pub location: bool,
+
     /// Follow at most N redirects (default 20).
     #[arg(long, value_name = "N", help_heading = "Redirects")]
     pub max_redirects: Option<usize>,
@@ -182,6 +191,10 @@ pub struct Args {
     /// Print the status line and headers before the body.
     #[arg(short = 'i', long, help_heading = "Output")]
     pub include: bool,
+
+    /// Send a HEAD request and print the status line and headers, as curl's -I.
+    #[arg(short = 'I', long, conflicts_with_all = ["method", "body"], help_heading = "Output")]
+    pub head: bool,
 
     /// Show on stderr what happens, as curl -v: duet's decisions (`* ` lines: connections,
     /// redirects, retries), each request head sent (`> `) and response head received (`< `).

@@ -62,7 +62,7 @@ impl Output {
         };
         Output::new(
             destination,
-            args.include && !args.report,
+            (args.include || args.head) && !args.report,
             args.fail,
             args.raw,
         )

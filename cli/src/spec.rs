@@ -141,6 +141,7 @@ impl RequestSpec {
         let body = body(args)?;
         let method = match &args.method {
             Some(method) => method.clone(),
+            None if args.head => Method::HEAD,
             None if body.is_some() => Method::POST,
             None => Method::GET,
         };

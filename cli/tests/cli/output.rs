@@ -28,6 +28,37 @@ fn include_adds_the_status_line_and_headers() {
 }
 
 #[test]
+fn head_sends_head_and_prints_the_head_as_curl_i() {
+    let server = duet_tests::server::Server::http(|r| {
+        duet_tests::server::Reply::ok(format!("{} body", r.method)).header("X-Seen", &r.method)
+    });
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["-I"][..], flavour, &[&server.url("/")]].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let out = run.out();
+        assert!(out.starts_with("HTTP/1.1 200 OK\n"), "{out}");
+        assert!(out.contains("\nX-Seen: HEAD\n"), "{out}");
+        assert!(out.ends_with("\n\n"), "the head only: {out:?}");
+    }
+    let run = duet(&["-I", "-X", "GET", &server.url("/")]).run();
+    assert_eq!(
+        run.code, 2,
+        "-I and -X together are a usage error: {}",
+        run.stderr
+    );
+    // -L is what duet does anyway; it is taken for curl habits, and not with --no-follow.
+    let run = duet(&["-L", &server.url("/")]).run();
+    assert_eq!(
+        (run.code, run.out()),
+        (0, "GET body".to_owned()),
+        "{}",
+        run.stderr
+    );
+    let run = duet(&["-L", "--no-follow", &server.url("/")]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
 fn output_writes_the_body_to_a_file() {
     let site = Site::start();
     let dir = tempfile::tempdir().unwrap();
