@@ -5,7 +5,7 @@ use std::future::Future;
 use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -60,39 +60,37 @@ impl Stream {
 
     /// Flushes what TLS buffered, then reads, all by `deadline`: `TimedOut` when it would
     /// have to wait past it.
-    pub(crate) async fn read_by(
-        &mut self,
-        buf: &mut [u8],
+    pub(crate) fn read_by<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
         deadline: Option<Instant>,
-    ) -> io::Result<usize> {
+    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
         io_within(deadline, async {
             self.flush().await?;
             self.read(buf).await
         })
-        .await
     }
 
     /// [`read_by`](Self::read_by) onto the end of `buf` (its uninitialised space is filled
     /// without zeroing it first).
-    pub(crate) async fn read_buf_by<B: bytes::BufMut>(
-        &mut self,
-        buf: &mut B,
+    pub(crate) fn read_buf_by<'a, B: bytes::BufMut>(
+        &'a mut self,
+        buf: &'a mut B,
         deadline: Option<Instant>,
-    ) -> io::Result<usize> {
+    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
         io_within(deadline, async {
             self.flush().await?;
             self.read_buf(buf).await
         })
-        .await
     }
 
     /// Writes by `deadline`: `TimedOut` when it would have to wait past it.
-    pub(crate) async fn write_by(
-        &mut self,
-        buf: &[u8],
+    pub(crate) fn write_by<'a>(
+        &'a mut self,
+        buf: &'a [u8],
         deadline: Option<Instant>,
-    ) -> io::Result<usize> {
-        io_within(deadline, self.write(buf)).await
+    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
+        io_within(deadline, self.write(buf))
     }
 
     /// Whether an idle pooled connection still looks usable: the server has neither closed
@@ -172,36 +170,51 @@ async fn within<T>(
     }
 }
 
-/// A read or write by `deadline`: `TimedOut` once it has passed and `io` is still waiting.
-/// Most reads and writes complete at once, so `io` is tried first: only one that has to wait
-/// reads the clock and arms a timer (a timeout polls its future first anyway).
-async fn io_within<T>(
-    deadline: Option<Instant>,
-    io: impl Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    let Some(deadline) = deadline else {
-        return io.await;
-    };
-    let mut io = pin!(io);
-    if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(io.as_mut().poll(cx))).await {
-        return done;
+pin_project_lite::pin_project! {
+    /// A read or write by `deadline`: `TimedOut` once it has passed and `io` is still
+    /// waiting. Most reads and writes complete at once, so `io` is tried first: only one that
+    /// has to wait arms a timer. A future of its own rather than an `async fn`, which would
+    /// keep `io` twice (argument and pinned local) in every exchange's future.
+    pub(crate) struct IoWithin<F> {
+        #[pin]
+        io: F,
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+        deadline: Option<Instant>,
     }
-    // `io` has registered for a wake-up; arm the timer beside it. A deadline already passed
-    // fires at once.
-    let mut timer = pin!(tokio::time::sleep_until(deadline.into()));
-    let mut just_polled = true;
-    poll_fn(|cx| {
-        if !std::mem::take(&mut just_polled)
-            && let Poll::Ready(done) = io.as_mut().poll(cx)
-        {
+}
+
+/// [`IoWithin`] for `io` by `deadline`.
+fn io_within<F>(deadline: Option<Instant>, io: F) -> IoWithin<F> {
+    IoWithin {
+        io,
+        timer: None,
+        deadline,
+    }
+}
+
+impl<T, F: Future<Output = io::Result<T>>> Future for IoWithin<F> {
+    type Output = io::Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let mut this = self.project();
+        if let Poll::Ready(done) = this.io.poll(cx) {
             return Poll::Ready(done);
         }
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
-            Poll::Pending => Poll::Pending,
+        let Some(deadline) = *this.deadline else {
+            return Poll::Pending;
+        };
+        // `io` has registered for a wake-up; arm the timer beside it (once). A deadline
+        // already passed fires at once.
+        if this.timer.is_none() {
+            this.timer
+                .set(Some(tokio::time::sleep_until(deadline.into())));
         }
-    })
-    .await
+        match this.timer.as_pin_mut().map(|timer| timer.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+            _ => Poll::Pending,
+        }
+    }
 }
 
 /// Whether an I/O error means a deadline passed.
