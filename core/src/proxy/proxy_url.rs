@@ -75,8 +75,14 @@ impl fmt::Display for ProxyScheme {
 /// so a [`Proxy`] can be part of a connection pool key: connections made with different
 /// credentials are never shared. `Debug` shows the user name but never the password;
 /// `Display` shows neither (`socks5h://127.0.0.1:1080`).
+///
+/// Cheap to clone (shared): every request's pool key through a proxy holds one.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Proxy {
+pub struct Proxy(std::sync::Arc<Parts>);
+
+/// What a [`Proxy`] shares between its clones.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Parts {
     scheme: ProxyScheme,
     host: String,
     port: u16,
@@ -160,40 +166,42 @@ impl Proxy {
                 decode(parsed.password().unwrap_or(""))?,
             ))
         };
-        Ok(Proxy {
+        Ok(Proxy(std::sync::Arc::new(Parts {
             scheme,
             host,
             port,
             credentials,
-        })
+        })))
     }
 
     /// The same proxy with these credentials (not percent-encoded), replacing any from the
     /// URL.
     pub fn with_credentials(mut self, user: &str, password: &str) -> Proxy {
-        self.credentials = Some((user.to_owned(), password.to_owned()));
+        std::sync::Arc::make_mut(&mut self.0).credentials =
+            Some((user.to_owned(), password.to_owned()));
         self
     }
 
     /// How to talk to the proxy.
     pub fn scheme(&self) -> ProxyScheme {
-        self.scheme
+        self.0.scheme
     }
 
     /// The host to connect to (and, for `https`, to verify): a domain in lower-case ASCII or
     /// an IP address, IPv6 without brackets.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.0.host
     }
 
     /// The port to connect to.
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     /// The user name and password, percent-decoded.
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.credentials
+        self.0
+            .credentials
             .as_ref()
             .map(|(user, password)| (user.as_str(), password.as_str()))
     }
@@ -220,10 +228,10 @@ fn names_port(rest: &str) -> bool {
 impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Proxy");
-        s.field("scheme", &self.scheme)
-            .field("host", &self.host)
-            .field("port", &self.port);
-        match &self.credentials {
+        s.field("scheme", &self.0.scheme)
+            .field("host", &self.0.host)
+            .field("port", &self.0.port);
+        match &self.0.credentials {
             Some((user, _)) => s.field("user", user).field("password", &"<hidden>"),
             None => s.field("user", &None::<&str>),
         };
@@ -233,10 +241,13 @@ impl fmt::Debug for Proxy {
 
 impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "{}://[{}]:{}", self.scheme, self.host, self.port)
+        let Parts {
+            scheme, host, port, ..
+        } = &*self.0;
+        if host.contains(':') {
+            write!(f, "{scheme}://[{host}]:{port}")
         } else {
-            write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+            write!(f, "{scheme}://{host}:{port}")
         }
     }
 }

@@ -403,3 +403,19 @@ fn select_with_host_rules() {
     assert_eq!(via(&config, "http://example.com/"), "any");
     assert!(!config.is_direct());
 }
+
+#[test]
+fn a_proxy_is_shared_by_its_clones_and_copied_when_changed() {
+    // Every request's pool key holds an `Option<Proxy>`: one pointer, cloned without copying
+    // the host or the credentials.
+    assert_eq!(
+        std::mem::size_of::<Option<Proxy>>(),
+        std::mem::size_of::<usize>()
+    );
+    let shared = proxy("http://ada:pw@proxy.test:3128");
+    let renamed = shared.clone().with_credentials("bob", "pw2");
+    assert_eq!(shared.credentials(), Some(("ada", "pw")));
+    assert_eq!(renamed.credentials(), Some(("bob", "pw2")));
+    assert_ne!(shared, renamed);
+    assert_eq!(shared, shared.clone());
+}
