@@ -127,8 +127,8 @@ impl Client {
     }
 
     /// Sends a request; returns once the response head has arrived.
-    pub fn execute(&self, request: Request) -> Result<Response, Error> {
-        let request = self.prepare(request)?;
+    pub fn execute(&self, mut request: Request) -> Result<Response, Error> {
+        self.prepare(&mut request)?;
         let mut exchange = self.start(request)?;
         let head = exchange.send()?;
         Response::new(head, exchange)
@@ -144,8 +144,8 @@ impl Client {
 
     /// The work before a request's exchange can start: asking the authenticator, and reading
     /// a streamed body into memory for an auth scheme that signs it.
-    fn prepare(&self, mut request: Request) -> Result<Request, Error> {
-        if let Some(authenticator) = self.authenticator_for(&request) {
+    fn prepare(&self, request: &mut Request) -> Result<(), Error> {
+        if let Some(authenticator) = self.authenticator_for(request) {
             let auth = authenticator
                 .authenticate(request.url())
                 .map_err(|e| e.with_url(request.url()))?;
@@ -155,7 +155,7 @@ impl Client {
             let body = request.take_body().into_buffered()?;
             request.set_body(body);
         }
-        Ok(request)
+        Ok(())
     }
 
     /// The exchange for a prepared request, not started yet.
