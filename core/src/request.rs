@@ -110,27 +110,23 @@ impl RequestHead {
     /// Appends the head for `body` to `out`: request line, `Host` first, the caller's fields in
     /// their order and case, then the framing header unless the caller already wrote the same.
     pub(crate) fn encode(&self, body: RequestBody, out: &mut Vec<u8>) -> Result<(), LocalError> {
-        let framing = self.framing_header(body)?;
-        let mut hosts = self
-            .headers
-            .iter_bytes()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"));
-        let host = hosts.next().ok_or(LocalError::MissingHost)?;
-        if hosts.next().is_some() {
-            return Err(LocalError::DuplicateHost);
-        }
+        let scan = Scan::of(&self.headers);
+        let framing = scan.framing_header(body)?;
+        let (host, (host_name, host_value)) = match scan.host {
+            Fields::None => return Err(LocalError::MissingHost),
+            Fields::One(host) => host,
+            Fields::Several => return Err(LocalError::DuplicateHost),
+        };
         out.reserve(self.method.as_str().len() + self.target.len() + self.headers.wire_len() + 48);
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        write_field(out, host.0, host.1);
-        for (name, value) in self
-            .headers
-            .iter_bytes()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case(b"host"))
-        {
-            write_field(out, name, value);
+        write_field(out, host_name, host_value);
+        for (i, (name, value)) in self.headers.iter_bytes().enumerate() {
+            if i != host {
+                write_field(out, name, value);
+            }
         }
         match framing {
             Some(RequestBody::Length(n)) => {
@@ -151,7 +147,7 @@ impl RequestHead {
     /// sending reports).
     pub(crate) fn with_framing(&self, body: RequestBody) -> std::borrow::Cow<'_, RequestHead> {
         use std::borrow::Cow;
-        let mut head = match self.framing_header(body) {
+        let mut head = match Scan::of(&self.headers).framing_header(body) {
             Ok(Some(RequestBody::Length(_) | RequestBody::Chunked)) => self.clone(),
             _ => return Cow::Borrowed(self),
         };
@@ -167,58 +163,88 @@ impl RequestHead {
         }
         Cow::Owned(head)
     }
+}
+
+/// What one pass over a request head's fields finds: its `Host` field (with its place) and
+/// its framing fields.
+struct Scan<'a> {
+    host: Fields<(usize, (&'a [u8], &'a [u8]))>,
+    lengths: Fields<&'a [u8]>,
+    codings: Fields<&'a [u8]>,
+}
+
+/// How many fields of one name a head holds: none, one, or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fields<T> {
+    None,
+    One(T),
+    Several,
+}
+
+impl<T> Fields<T> {
+    /// One more field of this name.
+    fn add(&mut self, field: T) {
+        *self = match self {
+            Fields::None => Fields::One(field),
+            _ => Fields::Several,
+        };
+    }
+
+    fn is_none(&self) -> bool {
+        matches!(self, Fields::None)
+    }
+}
+
+impl<'a> Scan<'a> {
+    fn of(headers: &'a Headers) -> Self {
+        let mut scan = Scan {
+            host: Fields::None,
+            lengths: Fields::None,
+            codings: Fields::None,
+        };
+        for (i, (name, value)) in headers.iter_bytes().enumerate() {
+            // The length first: most fields are none of these three.
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => scan.host.add((i, (name, value))),
+                14 if name.eq_ignore_ascii_case(b"content-length") => scan.lengths.add(value),
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => scan.codings.add(value),
+                _ => {}
+            }
+        }
+        scan
+    }
 
     /// The framing header duet must add, after checking the caller's own framing headers
     /// agree with `body` (RFC 9112 §6.1-6.2: never both, never a mismatch).
     fn framing_header(&self, body: RequestBody) -> Result<Option<RequestBody>, LocalError> {
-        let lengths = FieldCount::of(&self.headers, "content-length");
-        let codings = FieldCount::of(&self.headers, "transfer-encoding");
+        let (lengths, codings) = (self.lengths, self.codings);
         let conflict = |header| Err(LocalError::ConflictingFraming { header });
         match body {
             RequestBody::Chunked => {
-                if lengths != FieldCount::None {
+                if !lengths.is_none() {
                     return conflict("Content-Length");
                 }
                 match codings {
-                    FieldCount::None => Ok(Some(body)),
-                    FieldCount::One(one) if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
+                    Fields::None => Ok(Some(body)),
+                    Fields::One(one) if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
                         Ok(None)
                     }
                     _ => conflict("Transfer-Encoding"),
                 }
             }
-            RequestBody::Length(_) | RequestBody::None if codings != FieldCount::None => {
+            RequestBody::Length(_) | RequestBody::None if !codings.is_none() => {
                 conflict("Transfer-Encoding")
             }
             RequestBody::Length(n) => match lengths {
-                FieldCount::None => Ok(Some(body)),
-                FieldCount::One(one) if one.trim_ascii() == n.to_string().as_bytes() => Ok(None),
+                Fields::None => Ok(Some(body)),
+                Fields::One(one) if one.trim_ascii() == n.to_string().as_bytes() => Ok(None),
                 _ => conflict("Content-Length"),
             },
             RequestBody::None => match lengths {
-                FieldCount::None => Ok(None),
-                FieldCount::One(one) if one.trim_ascii() == b"0" => Ok(None),
+                Fields::None => Ok(None),
+                Fields::One(one) if one.trim_ascii() == b"0" => Ok(None),
                 _ => conflict("Content-Length"),
             },
-        }
-    }
-}
-
-/// How many fields of one name a head holds: none, one (its value), or more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldCount<'a> {
-    None,
-    One(&'a [u8]),
-    Several,
-}
-
-impl<'a> FieldCount<'a> {
-    fn of(headers: &'a Headers, name: &'a str) -> Self {
-        let mut values = headers.get_all(name);
-        match (values.next(), values.next()) {
-            (None, _) => FieldCount::None,
-            (Some(one), None) => FieldCount::One(one),
-            (Some(_), Some(_)) => FieldCount::Several,
         }
     }
 }
