@@ -168,10 +168,13 @@ impl RequestHead {
 /// What one pass over a request head's fields finds: its `Host` field (with its place) and
 /// its framing fields.
 struct Scan<'a> {
-    host: Fields<(usize, (&'a [u8], &'a [u8]))>,
+    host: Fields<(usize, Field<'a>)>,
     lengths: Fields<&'a [u8]>,
     codings: Fields<&'a [u8]>,
 }
+
+/// A field's name and value.
+type Field<'a> = (&'a [u8], &'a [u8]);
 
 /// How many fields of one name a head holds: none, one, or more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
