@@ -15,6 +15,7 @@
 
 pub use duet_core as core;
 
+pub mod child;
 pub mod codec;
 mod conn;
 pub mod harness;

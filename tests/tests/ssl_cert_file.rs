@@ -2,10 +2,16 @@
 //! process-wide, so the test runs its checks in a child copy of this binary started with the
 //! variables set.
 
+use std::ffi::OsString;
 use std::process::Command;
 
+use duet_async::Client as Async;
+use duet_blocking::Client as Blocking;
 use duet_tests::server::*;
-use duet_tests::tls;
+use duet_tests::{child, tls};
+
+/// The test, which its child runs again.
+const TEST: &str = "ssl_cert_file_is_honoured_by_both_clients";
 
 const MODE: &str = "DUET_SSL_CERT_FILE_MODE";
 const URL: &str = "DUET_SSL_CERT_FILE_URL";
@@ -26,71 +32,31 @@ fn ssl_cert_file_is_honoured_by_both_clients() {
     }
     // The server (and the test CA) live in this process; the child only runs clients.
     let server = Server::https(Cert::Localhost, |_| Reply::ok("trusted"));
-    let path = std::env::temp_dir().join(format!("duet-ca-{}.pem", std::process::id()));
-    std::fs::write(&path, tls::ca_pem()).unwrap();
-    for (mode, file) in [
-        ("trusted", path.as_path()),
-        ("missing", std::path::Path::new("/nonexistent/duet-ca.pem")),
-    ] {
-        let output = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "ssl_cert_file_is_honoured_by_both_clients",
-                "--exact",
-                "--nocapture",
-            ])
-            .env(MODE, mode)
-            .env(URL, server.url("/"))
-            .env("SSL_CERT_FILE", file)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{mode}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let _ = std::fs::remove_file(&path);
-    // SSL_CERT_DIR: the CA in a directory beside a file that holds no certificate.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("test-ca.pem"), tls::ca_pem()).unwrap();
+    let path = dir.path().join("test-ca.pem");
+    std::fs::write(&path, tls::ca_pem()).unwrap();
+    let rerun = |mode: &str, var: &str, value: OsString| {
+        let set = [
+            (MODE, mode.into()),
+            (URL, server.url("/").into()),
+            (var, value),
+        ];
+        // Only the variable under test: SSL_CERT_FILE and SSL_CERT_DIR from this machine
+        // would trust the CA or not on their own.
+        child::rerun(TEST, &set, &["SSL_CERT_FILE", "SSL_CERT_DIR"]);
+    };
+    rerun("trusted", "SSL_CERT_FILE", path.clone().into());
+    rerun(
+        "missing",
+        "SSL_CERT_FILE",
+        "/nonexistent/duet-ca.pem".into(),
+    );
+    // SSL_CERT_DIR: the CA in a directory beside a file that holds no certificate, after
+    // one that does not exist.
     std::fs::write(dir.path().join("README"), "not a certificate").unwrap();
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "ssl_cert_file_is_honoured_by_both_clients",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(MODE, "dir-missing")
-        .env(URL, server.url("/"))
-        .env_remove("SSL_CERT_FILE")
-        .env(
-            "SSL_CERT_DIR",
-            format!("/nonexistent-duet-certs:{}", dir.path().display()),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "dir-missing: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "ssl_cert_file_is_honoured_by_both_clients",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(MODE, "dir")
-        .env(URL, server.url("/"))
-        .env_remove("SSL_CERT_FILE")
-        .env("SSL_CERT_DIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "dir: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let dirs = format!("/nonexistent-duet-certs:{}", dir.path().display());
+    rerun("dir-missing", "SSL_CERT_DIR", dirs.into());
+    rerun("dir", "SSL_CERT_DIR", dir.path().into());
 }
 
 /// `SSL_CERT_DIR` names a directory that does not exist (before one holding the test CA):
@@ -109,23 +75,11 @@ fn dir_missing() {
 /// `SSL_CERT_DIR` names a directory holding the test CA.
 fn dir() {
     let url = std::env::var(URL).unwrap();
-    let blocking = duet_blocking::Client::new();
-    assert_eq!(
-        blocking.get(&url).send().unwrap().text().unwrap(),
-        "trusted"
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let text = runtime.block_on(async {
-        let client = duet_async::Client::new();
-        client.get(&url).send().await.unwrap().text().await.unwrap()
-    });
-    assert_eq!(text, "trusted");
+    let default = child::texts(&url, Blocking::builder(), Async::builder());
+    assert_eq!(default, ["trusted", "trusted"]);
     for distrusting in [
-        duet_blocking::Client::builder().ssl_cert_file(false),
-        duet_blocking::Client::builder().trust_env(false),
+        Blocking::builder().ssl_cert_file(false),
+        Blocking::builder().trust_env(false),
     ] {
         let err = distrusting.build().unwrap().get(&url).send().unwrap_err();
         assert!(
@@ -137,24 +91,9 @@ fn dir() {
 
 fn trusted() {
     let url = std::env::var(URL).unwrap();
-    let blocking = duet_blocking::Client::new();
-    assert_eq!(
-        blocking.get(&url).send().unwrap().text().unwrap(),
-        "trusted"
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let text = runtime.block_on(async {
-        let client = duet_async::Client::new();
-        client.get(&url).send().await.unwrap().text().await.unwrap()
-    });
-    assert_eq!(text, "trusted");
-    let ignoring = duet_blocking::Client::builder()
-        .ssl_cert_file(false)
-        .build()
-        .unwrap();
+    let default = child::texts(&url, Blocking::builder(), Async::builder());
+    assert_eq!(default, ["trusted", "trusted"]);
+    let ignoring = Blocking::builder().ssl_cert_file(false).build().unwrap();
     assert!(
         ignoring.get(&url).send().unwrap_err().is_tls(),
         "switched off, the file is not read"
@@ -226,11 +165,7 @@ fn async_roots_load_off_the_runtime_thread() {
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success(), "mkfifo failed");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "ssl_cert_file_is_honoured_by_both_clients",
-            "--exact",
-            "--nocapture",
-        ])
+        .args([TEST, "--exact", "--nocapture"])
         .env(MODE, "fifo")
         .env(URL, server.url("/"))
         .env("SSL_CERT_FILE", &fifo)

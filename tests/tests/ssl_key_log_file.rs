@@ -2,10 +2,10 @@
 //! the file it names, for Wireshark. The environment is process-wide, so the clients run in a
 //! child copy of this binary started with the variable set.
 
-use std::process::Command;
-
+use duet_async::Client as Async;
+use duet_blocking::Client as Blocking;
 use duet_tests::server::*;
-use duet_tests::tls;
+use duet_tests::{child, tls};
 
 const MODE: &str = "DUET_SSLKEYLOGFILE_MODE";
 const URL: &str = "DUET_SSLKEYLOGFILE_URL";
@@ -13,7 +13,7 @@ const URL: &str = "DUET_SSLKEYLOGFILE_URL";
 #[test]
 fn sslkeylogfile_is_honoured_by_both_clients() {
     if std::env::var(MODE).as_deref() == Ok("child") {
-        return child();
+        return check_child();
     }
     // The server (and the test CA) live in this process; the child trusts the CA through
     // SSL_CERT_FILE and only runs clients.
@@ -22,22 +22,16 @@ fn sslkeylogfile_is_honoured_by_both_clients() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, tls::ca_pem()).unwrap();
     let keys = dir.path().join("keys.log");
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "sslkeylogfile_is_honoured_by_both_clients",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(MODE, "child")
-        .env(URL, server.url("/"))
-        .env("SSL_CERT_FILE", &ca)
-        .env("SSLKEYLOGFILE", &keys)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let set = [
+        (MODE, "child".into()),
+        (URL, server.url("/").into()),
+        ("SSL_CERT_FILE", ca.into()),
+        ("SSLKEYLOGFILE", keys.clone().into()),
+    ];
+    child::rerun(
+        "sslkeylogfile_is_honoured_by_both_clients",
+        &set,
+        &["SSL_CERT_DIR"],
     );
     let log = std::fs::read_to_string(&keys).expect("the key log was written");
     // TLS 1.3: each connection logs its handshake and traffic secrets, one line each, in
@@ -63,22 +57,10 @@ fn sslkeylogfile_is_honoured_by_both_clients() {
     assert_eq!(server.requests().len(), 3);
 }
 
-fn child() {
+fn check_child() {
     let url = std::env::var(URL).unwrap();
-    let blocking = duet_blocking::Client::new();
-    assert_eq!(blocking.get(&url).send().unwrap().text().unwrap(), "secret");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let text = runtime.block_on(async {
-        let client = duet_async::Client::new();
-        client.get(&url).send().await.unwrap().text().await.unwrap()
-    });
-    assert_eq!(text, "secret");
-    let silent = duet_blocking::Client::builder()
-        .ssl_key_log_file(false)
-        .build()
-        .unwrap();
+    let default = child::texts(&url, Blocking::builder(), Async::builder());
+    assert_eq!(default, ["secret", "secret"]);
+    let silent = Blocking::builder().ssl_key_log_file(false).build().unwrap();
     assert_eq!(silent.get(&url).send().unwrap().text().unwrap(), "secret");
 }
