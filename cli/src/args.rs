@@ -340,12 +340,7 @@ fn interface(arg: &str) -> Result<Interface, String> {
     if let Ok(ip) = arg.parse::<IpAddr>() {
         return Ok(Interface::Address(ip));
     }
-    let valid = !arg.is_empty()
-        && arg.len() <= 15
-        && !arg
-            .bytes()
-            .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace());
-    match valid {
+    match duet_blocking::core::client::is_interface_name(arg) {
         true => Ok(Interface::Name(arg.to_owned())),
         false => Err(format!(
             "expected an interface name (at most 15 bytes) or an IP address, got {arg:?}"

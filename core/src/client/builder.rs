@@ -627,12 +627,7 @@ impl<D: Driver> ClientBuilder<D> {
     /// 15 bytes, with a NUL, a `/` or white space) fails [`build`](Self::build) with
     /// [`ErrorKind::Connect`](super::ErrorKind::Connect).
     pub fn interface(mut self, name: &str) -> Self {
-        let valid = !name.is_empty()
-            && name.len() <= 15
-            && !name
-                .bytes()
-                .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace());
-        let result = match valid {
+        let result = match super::is_interface_name(name) {
             true => {
                 self.config.dial.interface = Some(name.to_owned());
                 Ok(())

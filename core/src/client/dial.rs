@@ -38,6 +38,15 @@ pub struct DialConfig {
     pub tcp_keepalive: Option<Duration>,
 }
 
+/// Whether `name` can name a network interface (for `ClientBuilder::interface`): 1 to 15
+/// bytes (Linux's `IFNAMSIZ` less its NUL), with no NUL, `/` or white space.
+pub fn is_interface_name(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && !name
+            .bytes()
+            .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace())
+}
+
 /// RFC 8305 §8 recommends 250 ms.
 const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
@@ -354,6 +363,16 @@ mod tests {
             1,
             "a second call replaces the first"
         );
+    }
+
+    #[test]
+    fn interface_names_are_what_linux_takes() {
+        for good in ["lo", "eth0", "wg-vpn.1", "fifteen-bytes-x"] {
+            assert!(is_interface_name(good), "{good:?}");
+        }
+        for bad in ["", "sixteen-bytes-xx", "a/b", "a b", "a\tb", "a\0b"] {
+            assert!(!is_interface_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

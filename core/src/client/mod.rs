@@ -21,7 +21,7 @@ pub use config::{
     ClientConfig, Hooks, PoolConfig, RequestHook, ResponseHook, Timeouts, TlsSettings, TlsVersion,
     accept_encoding,
 };
-pub use dial::{Dial, DialConfig, DialStep};
+pub use dial::{Dial, DialConfig, DialStep, is_interface_name};
 pub use error::{Error, ErrorKind, TimeoutPhase};
 pub use origin::{IntoUrl, Origin, PoolKey, RedactedUrl, Scheme};
 pub use pool::{Checkout, Pool};
