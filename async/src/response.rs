@@ -130,6 +130,11 @@ impl Response {
 
     /// The rest of the (decoded) body.
     async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        if let (Some(body), None) = (&mut self.body, &self.filling)
+            && body.decoder.is_none()
+        {
+            return body.read_to_end().await;
+        }
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
         while self.fill().await? {
             out.extend_from_slice(&self.take_buffered(usize::MAX));
@@ -249,6 +254,43 @@ impl Response {
 }
 
 impl BodyReader {
+    /// How many raw bytes to ask for next (what is left of a known length, at least one to
+    /// see the end; else a chunk), and how much room to make for them: none once a known
+    /// length has arrived, as that read only sees the end.
+    fn next_raw(&self) -> (usize, usize) {
+        match self.raw_left {
+            Some(0) => (1, 0),
+            Some(left) => {
+                let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+                (want, want)
+            }
+            None => (CHUNK, CHUNK),
+        }
+    }
+
+    /// The rest of a body without content coding, read straight into the buffer the caller
+    /// gets (what is buffered already comes first), so a small body costs one allocation.
+    async fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = std::mem::take(&mut self.decoded);
+        let left = self.raw_left.unwrap_or(0).min(1 << 20) as usize;
+        out.reserve(left);
+        while !self.done {
+            let (want, room) = self.next_raw();
+            out.reserve(room);
+            let n = self.exchange.read_body(&mut out, want).await?;
+            self.note_raw(n);
+        }
+        Ok(Vec::from(out))
+    }
+
+    /// Counts `n` raw bytes read (0: the end).
+    fn note_raw(&mut self, n: usize) {
+        self.done = n == 0;
+        if let Some(left) = &mut self.raw_left {
+            *left = left.saturating_sub(n as u64);
+        }
+    }
+
     /// Reads until decoded bytes are buffered (`true`) or the body has ended (`false`).
     /// Bytes count as buffered only once a read completed, so dropping this future midway
     /// loses nothing.
@@ -263,15 +305,10 @@ impl BodyReader {
             let Some(decoder) = self.decoder.as_mut() else {
                 // Straight into `decoded`: its space is reclaimed once the pieces handed out
                 // are dropped, so a long download reuses one allocation.
-                let want = self.raw_left.map_or(CHUNK, |left| {
-                    usize::try_from(left).unwrap_or(CHUNK).clamp(1, CHUNK)
-                });
-                self.decoded.reserve(want);
+                let (want, room) = self.next_raw();
+                self.decoded.reserve(room);
                 let n = self.exchange.read_body(&mut self.decoded, want).await?;
-                self.done = n == 0;
-                if let Some(left) = &mut self.raw_left {
-                    *left = left.saturating_sub(n as u64);
-                }
+                self.note_raw(n);
                 continue;
             };
             self.raw.clear();

@@ -131,3 +131,70 @@ fn a_failing_blocking_reader_is_a_body_error() {
         .unwrap_err();
     assert!(err.is_body(), "{err}");
 }
+
+#[tokio::test]
+async fn async_bytes_after_part_of_the_body_was_read_returns_the_rest() {
+    use tokio::io::AsyncReadExt;
+    // Bodies larger than one piece, framed each way: part is read through `chunk()` and
+    // `AsyncRead` first (some left buffered), then `bytes()` must return exactly the rest.
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let sent = body.clone();
+    let server = Server::scripted(move |conn| {
+        let Some(request) = conn.read_request() else {
+            return;
+        };
+        let head: &[u8] = match request.target.as_str() {
+            "/chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "/close" => b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+            _ => b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n",
+        };
+        conn.write(head);
+        for piece in sent.chunks(70_000) {
+            if request.target == "/chunked" {
+                conn.write(format!("{:x}\r\n", piece.len()).as_bytes());
+                conn.write(piece);
+                conn.write(b"\r\n");
+            } else {
+                conn.write(piece);
+            }
+        }
+        if request.target == "/chunked" {
+            conn.write(b"0\r\n\r\n");
+        }
+    });
+    let client = duet_async::Client::new();
+    for path in ["/length", "/chunked", "/close"] {
+        let mut response = client.get(server.url(path)).send().await.unwrap();
+        let first = response.chunk().await.unwrap().unwrap();
+        let mut three = [0u8; 3];
+        response.read_exact(&mut three).await.unwrap();
+        let rest = response.bytes().await.unwrap();
+        let mut whole = first.to_vec();
+        whole.extend_from_slice(&three);
+        whole.extend_from_slice(&rest);
+        assert_eq!(whole.len(), body.len(), "{path}");
+        assert!(whole == body, "{path}");
+    }
+    // Whole bodies, and an empty one.
+    for path in ["/length", "/chunked", "/close"] {
+        let bytes = client
+            .get(server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(bytes == body, "{path}");
+    }
+    let empty = Server::http(|_| Reply::ok(""));
+    let bytes = client
+        .get(empty.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(bytes.is_empty());
+}
