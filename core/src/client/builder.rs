@@ -72,7 +72,9 @@ pub trait Driver: Sized + 'static {
 /// A request that can be inspected, changed, and sent with the client's `execute`.
 pub struct Request<D: Driver> {
     method: Method,
-    url: Url,
+    /// Shared with the response (and, for a string URL, with the next request to the same
+    /// one); changed copy-on-write.
+    url: Arc<Url>,
     headers: Headers,
     body: D::Body,
     auth: Option<Arc<dyn Auth>>,
@@ -94,6 +96,10 @@ struct Overrides {
 impl<D: Driver> Request<D> {
     /// A request with no headers and no body.
     pub fn new(method: Method, url: Url) -> Self {
+        Self::with_shared_url(method, Arc::new(url))
+    }
+
+    fn with_shared_url(method: Method, url: Arc<Url>) -> Self {
         Request {
             method,
             url,
@@ -121,7 +127,7 @@ impl<D: Driver> Request<D> {
 
     /// The URL, to change it.
     pub fn url_mut(&mut self) -> &mut Url {
-        &mut self.url
+        Arc::make_mut(&mut self.url)
     }
 
     /// The request's own headers (the client's defaults are added when it is sent).
@@ -238,12 +244,14 @@ impl<D: Driver> RequestBuilder<D> {
     /// A request on `client`; drivers call this from `Client::request`.
     pub fn new(client: D::Client, method: Method, url: impl IntoUrl) -> Self {
         let config = D::client_config(&client);
-        let request = url.into_url_with(config.base_url.as_ref()).map(|mut url| {
-            if !config.default_query.is_empty() {
-                crate::form::append_query(&mut url, &config.default_query);
-            }
-            Request::new(method, url)
-        });
+        let request = url
+            .into_shared_url(config.base_url.as_ref())
+            .map(|mut url| {
+                if !config.default_query.is_empty() {
+                    crate::form::append_query(Arc::make_mut(&mut url), &config.default_query);
+                }
+                Request::with_shared_url(method, url)
+            });
         RequestBuilder { client, request }
     }
 
@@ -279,7 +287,7 @@ impl<D: Driver> RequestBuilder<D> {
     pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
         self.with(|r| {
             crate::form::append_query(
-                &mut r.url,
+                r.url_mut(),
                 pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
             );
             Ok(())

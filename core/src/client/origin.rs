@@ -106,6 +106,16 @@ pub trait IntoUrl {
         let _ = base;
         self.into_url()
     }
+
+    /// [`into_url_with`](Self::into_url_with), shared: requests and their responses hold
+    /// their URL behind an `Arc`, and a string parsed a moment ago on this thread (the same
+    /// URL called again and again) is handed out again without a copy.
+    fn into_shared_url(self, base: Option<&Url>) -> Result<Arc<Url>, Error>
+    where
+        Self: Sized,
+    {
+        self.into_url_with(base).map(Arc::new)
+    }
 }
 
 impl IntoUrl for Url {
@@ -126,11 +136,17 @@ impl IntoUrl for &str {
     }
 
     fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
-        let parsed = match base {
-            Some(base) => base.join(self),
-            None => return parse_remembered(self),
-        };
-        parsed.map_err(|e| invalid_url(self, e))
+        match base {
+            Some(base) => base.join(self).map_err(|e| invalid_url(self, e)),
+            None => parse_remembered(self).map(Arc::unwrap_or_clone),
+        }
+    }
+
+    fn into_shared_url(self, base: Option<&Url>) -> Result<Arc<Url>, Error> {
+        match base {
+            Some(base) => Ok(Arc::new(self.into_url_with(Some(base))?)),
+            None => parse_remembered(self),
+        }
     }
 }
 
@@ -146,22 +162,22 @@ thread_local! {
     /// the same URL again and again, and parsing one (with its IDNA pass over the host) costs
     /// more than encoding the whole request head; parsing is a pure function, so the answer
     /// for the same input is the same `Url`.
-    static LAST_PARSED: std::cell::RefCell<Option<(Box<str>, Url)>> =
+    static LAST_PARSED: std::cell::RefCell<Option<(Box<str>, Arc<Url>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// `Url::parse(input)`, remembering the last answer on this thread.
-fn parse_remembered(input: &str) -> Result<Url, Error> {
+fn parse_remembered(input: &str) -> Result<Arc<Url>, Error> {
     let hit = LAST_PARSED.with(|last| match &*last.borrow() {
-        Some((key, url)) if **key == *input => Some(url.clone()),
+        Some((key, url)) if **key == *input => Some(Arc::clone(url)),
         _ => None,
     });
     if let Some(url) = hit {
         return Ok(url);
     }
-    let url = Url::parse(input).map_err(|e| invalid_url(input, e))?;
+    let url = Arc::new(Url::parse(input).map_err(|e| invalid_url(input, e))?);
     if input.len() <= REMEMBERED_URL_MAX {
-        LAST_PARSED.with(|last| *last.borrow_mut() = Some((input.into(), url.clone())));
+        LAST_PARSED.with(|last| *last.borrow_mut() = Some((input.into(), Arc::clone(&url))));
     }
     Ok(url)
 }
@@ -174,6 +190,10 @@ impl IntoUrl for String {
     fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
         self.as_str().into_url_with(base)
     }
+
+    fn into_shared_url(self, base: Option<&Url>) -> Result<Arc<Url>, Error> {
+        self.as_str().into_shared_url(base)
+    }
 }
 
 impl IntoUrl for &String {
@@ -183,6 +203,10 @@ impl IntoUrl for &String {
 
     fn into_url_with(self, base: Option<&Url>) -> Result<Url, Error> {
         self.as_str().into_url_with(base)
+    }
+
+    fn into_shared_url(self, base: Option<&Url>) -> Result<Arc<Url>, Error> {
+        self.as_str().into_shared_url(base)
     }
 }
 

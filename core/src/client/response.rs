@@ -1,6 +1,7 @@
 //! What both clients say about a response besides its body.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{StatusCode, Version};
@@ -19,7 +20,7 @@ use crate::response::ResponseHead;
 #[derive(Debug, Clone)]
 pub struct ResponseInfo {
     head: ResponseHead,
-    url: Url,
+    url: Arc<Url>,
     remote_addr: Option<SocketAddr>,
     history: Vec<HistoryEntry>,
     elapsed: Duration,
@@ -32,7 +33,7 @@ impl ResponseInfo {
     pub fn new(head: ResponseHead, call: &Call, remote_addr: Option<SocketAddr>) -> Self {
         ResponseInfo {
             head,
-            url: call.url().clone(),
+            url: call.shared_url(),
             remote_addr,
             history: call.history().to_vec(),
             elapsed: call.elapsed(),

@@ -162,6 +162,26 @@ duet_tests::conformance! {
         assert_eq!(server.requests()[0].header_str("x-b"), Some("2"));
     }
 
+    fn changing_a_built_requests_url_leaves_other_requests_to_it_alone() {
+        // A string URL parsed a moment ago is handed out again, shared: changing one
+        // request's copy must not reach the next request made from the same string.
+        let server = Server::http(|r| Reply::ok(r.target.clone()));
+        let client = duet::Client::new();
+        let url = server.url("/a?x=1");
+        let mut changed = client.get(url.as_str()).build().unwrap();
+        changed.url_mut().set_path("/b");
+        let same = client.get(url.as_str()).query(&[("y", "2")]).build().unwrap();
+        let again = client.get(url.as_str()).build().unwrap();
+        assert_eq!((changed.url().path(), changed.url().query()), ("/b", Some("x=1")));
+        assert_eq!(same.url().query(), Some("x=1&y=2"));
+        assert_eq!((again.url().path(), again.url().query()), ("/a", Some("x=1")));
+        for (request, target) in [(changed, "/b?x=1"), (same, "/a?x=1&y=2"), (again, "/a?x=1")] {
+            let response = wait!(client.execute(request)).unwrap();
+            assert_eq!(response.url().as_str(), server.url(target));
+            assert_eq!(wait!(response.text()).unwrap(), target);
+        }
+    }
+
     fn trailers_are_available_after_the_body() {
         let server = Server::http(|_| Reply::new(200).chunked(vec![b"ab".to_vec(), b"cd".to_vec()]).trailer("X-Checksum", "42"));
         let mut response = wait!(duet::get(server.url("/"))).unwrap();

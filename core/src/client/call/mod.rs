@@ -83,8 +83,9 @@ impl BodyPlan {
 pub struct RequestParts {
     /// The method.
     pub method: Method,
-    /// The absolute URL (its fragment and userinfo never reach the wire).
-    pub url: Url,
+    /// The absolute URL (its fragment and userinfo never reach the wire), shared with the
+    /// response.
+    pub url: Arc<Url>,
     /// The request's own headers; the client's defaults are added under them.
     pub headers: Headers,
     /// The body's framing.
@@ -111,10 +112,10 @@ pub struct RequestParts {
 
 impl RequestParts {
     /// A request with no headers and no body.
-    pub fn new(method: Method, url: Url) -> Self {
+    pub fn new(method: Method, url: impl Into<Arc<Url>>) -> Self {
         RequestParts {
             method,
-            url,
+            url: url.into(),
             headers: Headers::new(),
             body: BodyPlan::NONE,
             timeouts: None,
@@ -242,7 +243,7 @@ enum State {
 #[derive(Debug)]
 pub struct Call {
     method: Method,
-    url: Url,
+    url: Arc<Url>,
     key: PoolKey,
     head: RequestHead,
     /// The caller's headers as the redirect rules have left them.
@@ -426,6 +427,11 @@ impl Call {
     /// The URL requested.
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The current URL, shared.
+    pub(crate) fn shared_url(&self) -> Arc<Url> {
+        Arc::clone(&self.url)
     }
 
     /// How long the call took to get its final response head: from [`Call::new`] (getting a
@@ -818,7 +824,7 @@ impl Call {
         self.resolved_target = None;
         self.head = head;
         self.method = next.method;
-        self.url = next.url;
+        self.url = Arc::new(next.url);
         self.state = State::Connect;
         self.reused = false;
         self.retried = false;
