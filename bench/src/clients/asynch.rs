@@ -27,14 +27,14 @@ use crate::scenario::{BoxError, IN_FLIGHT, Job, PIECE, SMALL_BODY, Scenario, che
 /// The upload source: a static buffer handed out in pieces.
 pub static ZEROS: [u8; PIECE] = [0; PIECE];
 
-type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send + 'a>>;
-
-/// What one async client must provide; the scenarios are written once over it. (Boxed
-/// futures here cost the same for every client and are not on their own paths.)
+/// What one async client must provide; the scenarios are written once over it. The futures
+/// are not boxed: the bare loop's are not either, and a box per request would count against
+/// every client beside it.
 trait AsyncClient: Clone + Send + Sync + 'static {
-    fn get_small(&self, url: Arc<str>) -> Fut<'_, ()>;
-    fn download(&self, url: &str) -> Fut<'_, u64>;
-    fn upload(&self, url: &str, len: u64) -> Fut<'_, ()>;
+    fn get_small(&self, url: Arc<str>) -> impl Future<Output = Result<(), BoxError>> + Send + '_;
+    fn download(&self, url: &str) -> impl Future<Output = Result<u64, BoxError>> + Send + '_;
+    fn upload(&self, url: &str, len: u64)
+    -> impl Future<Output = Result<(), BoxError>> + Send + '_;
 }
 
 pub fn run_duet(job: &Job) -> Result<Vec<Sample>, BoxError> {
@@ -163,22 +163,20 @@ fn pieces(len: u64) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Sen
 struct Duet(duet_async::Client);
 
 impl AsyncClient for Duet {
-    fn get_small(&self, url: Arc<str>) -> Fut<'_, ()> {
-        Box::pin(async move {
-            let response = self.0.get(&*url).send().await?;
-            check(response.status() == 200, || {
-                format!("{}", response.status())
-            })?;
-            let body = response.bytes().await?;
-            check(body == SMALL_BODY, || {
-                format!("a body of {} bytes", body.len())
-            })
+    async fn get_small(&self, url: Arc<str>) -> Result<(), BoxError> {
+        let response = self.0.get(&*url).send().await?;
+        check(response.status() == 200, || {
+            format!("{}", response.status())
+        })?;
+        let body = response.bytes().await?;
+        check(body == SMALL_BODY, || {
+            format!("a body of {} bytes", body.len())
         })
     }
 
-    fn download(&self, url: &str) -> Fut<'_, u64> {
+    fn download(&self, url: &str) -> impl Future<Output = Result<u64, BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let mut response = self.0.get(&*url).send().await?;
             check(response.status() == 200, || {
                 format!("{}", response.status())
@@ -188,12 +186,16 @@ impl AsyncClient for Duet {
                 total += chunk.len() as u64;
             }
             Ok(total)
-        })
+        }
     }
 
-    fn upload(&self, url: &str, len: u64) -> Fut<'_, ()> {
+    fn upload(
+        &self,
+        url: &str,
+        len: u64,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let body = duet_async::Body::from_stream(pieces(len), Some(len));
             let response = self.0.put(&*url).body(body).send().await?;
             check(response.status() == 200, || {
@@ -201,7 +203,7 @@ impl AsyncClient for Duet {
             })?;
             response.bytes().await?;
             Ok(())
-        })
+        }
     }
 }
 
@@ -209,22 +211,20 @@ impl AsyncClient for Duet {
 struct Reqwest(reqwest::Client);
 
 impl AsyncClient for Reqwest {
-    fn get_small(&self, url: Arc<str>) -> Fut<'_, ()> {
-        Box::pin(async move {
-            let response = self.0.get(&*url).send().await?;
-            check(response.status() == 200, || {
-                format!("{}", response.status())
-            })?;
-            let body = response.bytes().await?;
-            check(body == SMALL_BODY, || {
-                format!("a body of {} bytes", body.len())
-            })
+    async fn get_small(&self, url: Arc<str>) -> Result<(), BoxError> {
+        let response = self.0.get(&*url).send().await?;
+        check(response.status() == 200, || {
+            format!("{}", response.status())
+        })?;
+        let body = response.bytes().await?;
+        check(body == SMALL_BODY, || {
+            format!("a body of {} bytes", body.len())
         })
     }
 
-    fn download(&self, url: &str) -> Fut<'_, u64> {
+    fn download(&self, url: &str) -> impl Future<Output = Result<u64, BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let mut response = self.0.get(&url).send().await?;
             check(response.status() == 200, || {
                 format!("{}", response.status())
@@ -234,12 +234,16 @@ impl AsyncClient for Reqwest {
                 total += chunk.len() as u64;
             }
             Ok(total)
-        })
+        }
     }
 
-    fn upload(&self, url: &str, len: u64) -> Fut<'_, ()> {
+    fn upload(
+        &self,
+        url: &str,
+        len: u64,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let response = self
                 .0
                 .put(&url)
@@ -252,7 +256,7 @@ impl AsyncClient for Reqwest {
             })?;
             response.bytes().await?;
             Ok(())
-        })
+        }
     }
 }
 
@@ -263,23 +267,21 @@ struct Hyper {
 }
 
 impl AsyncClient for Hyper {
-    fn get_small(&self, url: Arc<str>) -> Fut<'_, ()> {
-        Box::pin(async move {
-            let uri: http::Uri = url.parse()?;
-            let response = self.get.get(uri).await?;
-            check(response.status() == 200, || {
-                format!("{}", response.status())
-            })?;
-            let body = response.into_body().collect().await?.to_bytes();
-            check(body == SMALL_BODY, || {
-                format!("a body of {} bytes", body.len())
-            })
+    async fn get_small(&self, url: Arc<str>) -> Result<(), BoxError> {
+        let uri: http::Uri = url.parse()?;
+        let response = self.get.get(uri).await?;
+        check(response.status() == 200, || {
+            format!("{}", response.status())
+        })?;
+        let body = response.into_body().collect().await?.to_bytes();
+        check(body == SMALL_BODY, || {
+            format!("a body of {} bytes", body.len())
         })
     }
 
-    fn download(&self, url: &str) -> Fut<'_, u64> {
+    fn download(&self, url: &str) -> impl Future<Output = Result<u64, BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let uri: http::Uri = url.parse()?;
             let response = self.get.get(uri).await?;
             check(response.status() == 200, || {
@@ -293,12 +295,16 @@ impl AsyncClient for Hyper {
                 }
             }
             Ok(total)
-        })
+        }
     }
 
-    fn upload(&self, url: &str, len: u64) -> Fut<'_, ()> {
+    fn upload(
+        &self,
+        url: &str,
+        len: u64,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send + '_ {
         let url = url.to_owned();
-        Box::pin(async move {
+        async move {
             let request = http::Request::put(url).body(Zeros { remaining: len })?;
             let response = self.put.request(request).await?;
             check(response.status() == 200, || {
@@ -306,7 +312,7 @@ impl AsyncClient for Hyper {
             })?;
             response.into_body().collect().await?;
             Ok(())
-        })
+        }
     }
 }
 
