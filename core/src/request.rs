@@ -74,12 +74,25 @@ impl RequestHead {
     ///
     /// Userinfo and fragment never reach the wire. `Authority` form always carries the port.
     pub fn from_url(method: Method, url: &Url, form: TargetForm) -> Result<Self, LocalError> {
-        let mut head = RequestHead::new(method, target_for(url, form))?;
+        // A URL's serialization is visible ASCII (the parser percent-encodes or refuses
+        // everything else), so neither the target nor the host needs the checks that the
+        // caller's own input gets.
+        let target = target_for(url, form);
+        if target.is_empty() {
+            return Err(LocalError::EmptyTarget);
+        }
+        debug_assert!(
+            target.bytes().all(|b| (0x21..=0x7e).contains(&b)),
+            "{target}"
+        );
         // Room for a usual head's fields, so building it does not grow the lists again and again.
-        head.headers = Headers::with_capacity(8, 256);
-        head.headers
-            .append_with("Host", |value| write_host(url, value))?;
-        Ok(head)
+        let mut headers = Headers::with_capacity(8, 256);
+        headers.push_with_unchecked(b"Host", |value| write_host(url, value));
+        Ok(RequestHead {
+            method,
+            target,
+            headers,
+        })
     }
 
     /// The method.
@@ -336,6 +349,37 @@ mod tests {
         let mut out = Vec::new();
         head.encode(body, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn heads_from_urls_pass_the_checks_they_skip() {
+        // `from_url` trusts the URL's serialization: whatever the input held, the target and
+        // the Host value must be what the checked constructors accept.
+        let inputs = [
+            "http://example.com/a b?c d=e\tf#g h",
+            "http://example.com/\u{7f}\u{1}?\u{7f}\u{1}",
+            "http://m\u{fc}nchen.example/\u{e9}t\u{e9}?q=\u{1f600}",
+            "http://[::1]:8080/\"<>`{}|^",
+            "http://user:p%20w@10.0.0.1:1/%zz?%%",
+            "foo://opaque.host/x y",
+            "http://h/a\tb\nc\rd",
+        ];
+        for input in inputs {
+            let url = Url::parse(input).unwrap();
+            for form in [
+                TargetForm::Origin,
+                TargetForm::Absolute,
+                TargetForm::Authority,
+            ] {
+                let head = RequestHead::from_url(Method::GET, &url, form).unwrap();
+                assert!(
+                    RequestHead::new(Method::GET, head.target()).is_ok(),
+                    "{input}"
+                );
+                let host = head.headers().get("host").unwrap();
+                assert!(Headers::new().append("Host", host).is_ok(), "{input}");
+            }
+        }
     }
 
     #[test]
