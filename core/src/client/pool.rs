@@ -106,11 +106,10 @@ impl<T> Pool<T> {
     /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
     /// none. Expired idle connections for `key` are dropped on the way.
     pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<T> {
-        let idle_timeout = self.config.idle_timeout;
+        let fresh = fresh_since(now, self.config.idle_timeout);
         let host = self.hosts.get_mut(key)?;
         let before = host.idle.len();
-        host.idle
-            .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);
+        host.idle.retain(|(_, since)| fresh(*since));
         let expired = before - host.idle.len();
         host.open -= expired;
         self.open -= expired;
@@ -169,12 +168,11 @@ impl<T> Pool<T> {
 
     /// Drops every idle connection that has expired at `now`; returns how many.
     pub fn evict_expired(&mut self, now: Instant) -> usize {
-        let idle_timeout = self.config.idle_timeout;
+        let fresh = fresh_since(now, self.config.idle_timeout);
         let mut evicted = 0;
         for host in self.hosts.values_mut() {
             let before = host.idle.len();
-            host.idle
-                .retain(|(_, since)| now.saturating_duration_since(*since) < idle_timeout);
+            host.idle.retain(|(_, since)| fresh(*since));
             let gone = before - host.idle.len();
             host.open -= gone;
             evicted += gone;
@@ -238,6 +236,13 @@ impl<T> Pool<T> {
     pub fn open_total(&self) -> usize {
         self.open
     }
+}
+
+/// Whether a connection idle since a given time is still within `idle_timeout` at `now`
+/// (idle for less than it): one subtraction for the whole list, then comparisons.
+fn fresh_since(now: Instant, idle_timeout: std::time::Duration) -> impl Fn(Instant) -> bool {
+    let cutoff = now.checked_sub(idle_timeout);
+    move |since| cutoff.is_none_or(|cutoff| since > cutoff)
 }
 
 #[cfg(test)]
@@ -318,6 +323,23 @@ mod tests {
         assert_eq!(pool.evict_expired(t + Duration::from_secs(89)), 0);
         assert_eq!(pool.evict_expired(t + Duration::from_secs(91)), 1);
         assert_eq!(pool.open_count(&key(1)), 0);
+    }
+
+    #[test]
+    fn idle_for_the_whole_timeout_is_expired() {
+        let t = Instant::now();
+        let timeout = Duration::from_secs(90);
+        let mut pool = Pool::new(config(4, None));
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        pool.checkin(&key(1), "a", t);
+        let just_before = t + timeout - Duration::from_nanos(1);
+        assert_eq!(pool.take_idle(&key(1), just_before), Some("a"));
+        pool.checkin(&key(1), "a", t);
+        assert_eq!(pool.take_idle(&key(1), t + timeout), None);
+        // Idle "since" a time after now (a clock read out of order) is not expired.
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        pool.checkin(&key(1), "b", t + Duration::from_secs(1));
+        assert_eq!(pool.take_idle(&key(1), t), Some("b"));
     }
 
     #[test]

@@ -134,10 +134,15 @@ impl Session {
         }
         // A Cookie header the caller wrote wins over the jar (as in requests).
         if !headers.contains("cookie") {
-            let mut cookie = self
-                .jar
-                .cookie_header(url, self.wall(now))
-                .unwrap_or_default();
+            // The wall clock only for a jar that holds something.
+            let mut cookie = {
+                let mut jar = self.jar.lock();
+                match jar.is_empty() {
+                    true => None,
+                    false => jar.cookie_header(url, self.wall(now)),
+                }
+            }
+            .unwrap_or_default();
             // `first_origin` is kept only when there are cookies for this request.
             let to_first_origin = self
                 .first_origin
@@ -177,7 +182,9 @@ impl Session {
     /// A response head arrived for `url` (interim responses excluded): store its cookies and
     /// run the response hooks.
     pub fn received(&self, url: &Url, head: &ResponseHead, now: Instant) {
-        self.jar.store_response(url, head.headers(), self.wall(now));
+        if head.headers().contains("set-cookie") {
+            self.jar.store_response(url, head.headers(), self.wall(now));
+        }
         for hook in &self.config.hooks.on_response {
             hook(url, head);
         }
