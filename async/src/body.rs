@@ -170,11 +170,11 @@ impl Body {
                 stream,
                 pending: Bytes::new(),
             },
-            Kind::Multipart(form) => Sending::Multipart {
+            Kind::Multipart(form) => Sending::Multipart(Box::new(MultipartSending {
                 encoder: form.into_encoder(),
                 current: None,
                 pending: Bytes::new(),
-            },
+            })),
         };
         BodySender { state }
     }
@@ -249,12 +249,16 @@ enum Sending {
         stream: BoxStream,
         pending: Bytes,
     },
-    Multipart {
-        encoder: duet_core::Encoder<PartSource>,
-        current: Option<BoxReader>,
-        /// Delimiters, part headers and in-memory contents not sent yet.
-        pending: Bytes,
-    },
+    /// Boxed: a multipart sender is large, and it moves with every request's exchange.
+    Multipart(Box<MultipartSending>),
+}
+
+/// A multipart body being sent.
+struct MultipartSending {
+    encoder: duet_core::Encoder<PartSource>,
+    current: Option<BoxReader>,
+    /// Delimiters, part headers and in-memory contents not sent yet.
+    pending: Bytes,
 }
 
 /// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
@@ -303,11 +307,12 @@ impl BodySender {
                 let piece = pending.split_to(pending.len().min(PIECE));
                 call.send_body_shared(piece)
             }
-            Sending::Multipart {
-                encoder,
-                current,
-                pending,
-            } => loop {
+            Sending::Multipart(multipart) => loop {
+                let MultipartSending {
+                    encoder,
+                    current,
+                    pending,
+                } = &mut **multipart;
                 if !pending.is_empty() {
                     let piece = pending.split_to(pending.len().min(PIECE));
                     return call.send_body_shared(piece);

@@ -140,11 +140,11 @@ impl Body {
                 pos: 0,
             },
             Kind::Reader { reader, .. } => Sending::Reader(reader),
-            Kind::Multipart(form) => Sending::Multipart {
+            Kind::Multipart(form) => Sending::Multipart(Box::new(MultipartSending {
                 encoder: form.into_encoder(),
                 current: None,
                 pending: Bytes::new(),
-            },
+            })),
         };
         BodySender { state }
     }
@@ -209,12 +209,16 @@ enum Sending {
         pos: usize,
     },
     Reader(Box<dyn Read + Send>),
-    Multipart {
-        encoder: duet_core::Encoder<PartSource>,
-        current: Option<Box<dyn Read + Send>>,
-        /// Delimiters, part headers and in-memory contents not sent yet.
-        pending: Bytes,
-    },
+    /// Boxed: a multipart sender is large, and it moves with every request's exchange.
+    Multipart(Box<MultipartSending>),
+}
+
+/// A multipart body being sent.
+struct MultipartSending {
+    encoder: duet_core::Encoder<PartSource>,
+    current: Option<Box<dyn Read + Send>>,
+    /// Delimiters, part headers and in-memory contents not sent yet.
+    pending: Bytes,
 }
 
 /// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
@@ -251,11 +255,12 @@ impl BodySender {
                     call.body_filled(n)
                 }
             }
-            Sending::Multipart {
-                encoder,
-                current,
-                pending,
-            } => loop {
+            Sending::Multipart(multipart) => loop {
+                let MultipartSending {
+                    encoder,
+                    current,
+                    pending,
+                } = &mut **multipart;
                 if !pending.is_empty() {
                     let piece = pending.split_to(pending.len().min(PIECE));
                     return call.send_body_shared(piece);

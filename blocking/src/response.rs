@@ -22,7 +22,13 @@ pub struct Response {
 
 struct BodyReader {
     exchange: Exchange,
-    decoder: Option<ContentDecoder>,
+    /// Boxed: most bodies have no content coding, and a response moves by value.
+    decoding: Option<Box<Decoding>>,
+}
+
+/// A body with content coding being decoded.
+struct Decoding {
+    decoder: ContentDecoder,
     decoded: Vec<u8>,
     decoded_pos: usize,
     raw: Vec<u8>,
@@ -33,14 +39,16 @@ impl Response {
     pub(crate) fn new(head: ResponseHead, exchange: Exchange) -> Result<Self, Error> {
         let decoder = exchange.call().content_decoder(&head)?;
         let info = ResponseInfo::new(head, exchange.call(), exchange.remote_addr());
-        let body = BodyReader {
-            exchange,
-            decoder,
-            decoded: Vec::new(),
-            decoded_pos: 0,
-            raw: Vec::new(),
-            done: false,
-        };
+        let decoding = decoder.map(|decoder| {
+            Box::new(Decoding {
+                decoder,
+                decoded: Vec::new(),
+                decoded_pos: 0,
+                raw: Vec::new(),
+                done: false,
+            })
+        });
+        let body = BodyReader { exchange, decoding };
         Ok(Response { info, body })
     }
 
@@ -114,10 +122,10 @@ impl Response {
     }
 
     fn read_decoded(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        let body = &mut self.body;
-        if body.decoder.is_none() {
-            return body.exchange.read_body(buf);
-        }
+        let BodyReader { exchange, decoding } = &mut self.body;
+        let Some(body) = decoding.as_deref_mut() else {
+            return exchange.read_body(buf);
+        };
         loop {
             if body.decoded_pos < body.decoded.len() {
                 let n = (body.decoded.len() - body.decoded_pos).min(buf.len());
@@ -131,13 +139,12 @@ impl Response {
             body.decoded.clear();
             body.decoded_pos = 0;
             body.raw.resize(DECODE_READ, 0);
-            let n = body.exchange.read_body(&mut body.raw)?;
-            let decoder = body.decoder.as_mut().expect("checked above");
+            let n = exchange.read_body(&mut body.raw)?;
             let result = if n == 0 {
                 body.done = true;
-                decoder.finish(&mut body.decoded)
+                body.decoder.finish(&mut body.decoded)
             } else {
-                decoder.decode(&body.raw[..n], &mut body.decoded)
+                body.decoder.decode(&body.raw[..n], &mut body.decoded)
             };
             result.map_err(|e| Error::new(ErrorKind::Decode, e).with_url(self.info.url()))?;
         }
