@@ -18,18 +18,25 @@ fn server() -> Server {
     Server::http(|_| Reply::ok("Hello, world!"))
 }
 
-#[test]
-fn a_small_blocking_request_on_a_warm_connection() {
-    let server = server();
-    let client = duet_blocking::Client::new();
-    let url = server.url("/small");
-    let get = || client.get(&url).send().unwrap().bytes().unwrap();
+/// The allocations of one `get` of the small response, after a few to warm the connection up.
+fn one_warm_request(server: &Server, get: impl Fn() -> Vec<u8>) -> u64 {
     for _ in 0..3 {
         get();
     }
     let (body, n) = allocations(get);
     assert_eq!(body, b"Hello, world!");
     assert_eq!(server.connections(), 1);
+    n
+}
+
+#[test]
+fn a_small_blocking_request_on_a_warm_connection() {
+    let server = server();
+    let client = duet_blocking::Client::new();
+    let url = server.url("/small");
+    let n = one_warm_request(&server, || {
+        client.get(&url).send().unwrap().bytes().unwrap()
+    });
     // The call, the request head's target and its two lists, the pool key's host, the
     // response head's two lists, and the body handed back.
     assert!(n <= 8, "{n} allocations");
@@ -44,7 +51,7 @@ fn a_small_async_request_on_a_warm_connection() {
         .unwrap();
     let client = duet_async::Client::new();
     let url = server.url("/small");
-    let get = || {
+    let n = one_warm_request(&server, || {
         rt.block_on(async {
             client
                 .get(&url)
@@ -55,13 +62,7 @@ fn a_small_async_request_on_a_warm_connection() {
                 .await
                 .unwrap()
         })
-    };
-    for _ in 0..3 {
-        get();
-    }
-    let (body, n) = allocations(get);
-    assert_eq!(body, b"Hello, world!");
-    assert_eq!(server.connections(), 1);
+    });
     // As the blocking client's, and the boxed request future and body reader.
     assert!(n <= 10, "{n} allocations");
 }

@@ -176,25 +176,10 @@ async fn async_bytes_after_part_of_the_body_was_read_returns_the_rest() {
         assert!(whole == body, "{path}");
     }
     // Whole bodies, and an empty one.
-    for path in ["/length", "/chunked", "/close"] {
-        let bytes = client
-            .get(server.url(path))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert!(bytes == body, "{path}");
-    }
     let empty = Server::http(|_| Reply::ok(""));
-    let bytes = client
-        .get(empty.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert!(bytes.is_empty());
+    let whole = ["/length", "/chunked", "/close"].map(|path| (server.url(path), &body[..]));
+    for (url, expected) in whole.iter().cloned().chain([(empty.url("/"), &[][..])]) {
+        let response = client.get(&url).send().await.unwrap();
+        assert!(response.bytes().await.unwrap() == expected, "{url}");
+    }
 }
