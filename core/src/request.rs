@@ -74,25 +74,15 @@ impl RequestHead {
     ///
     /// Userinfo and fragment never reach the wire. `Authority` form always carries the port.
     pub fn from_url(method: Method, url: &Url, form: TargetForm) -> Result<Self, LocalError> {
-        // A URL's serialization is visible ASCII (the parser percent-encodes or refuses
-        // everything else), so neither the target nor the host needs the checks that the
-        // caller's own input gets.
-        let target = target_for(url, form);
-        if target.is_empty() {
-            return Err(LocalError::EmptyTarget);
-        }
-        debug_assert!(
-            target.bytes().all(|b| (0x21..=0x7e).contains(&b)),
-            "{target}"
-        );
+        // The target is checked like any other: a URL without a host keeps spaces in its
+        // path (`mailto:a b`). Its host cannot hold a space or control byte (the parser
+        // percent-encodes or refuses them), so Host goes in unchecked.
+        let mut head = RequestHead::new(method, target_for(url, form))?;
         // Room for a usual head's fields, so building it does not grow the lists again and again.
-        let mut headers = Headers::with_capacity(8, 256);
-        headers.push_with_unchecked(b"Host", |value| write_host(url, value));
-        Ok(RequestHead {
-            method,
-            target,
-            headers,
-        })
+        head.headers = Headers::with_capacity(8, 256);
+        head.headers
+            .push_with_unchecked(b"Host", |value| write_host(url, value));
+        Ok(head)
     }
 
     /// The method.
@@ -352,9 +342,9 @@ mod tests {
     }
 
     #[test]
-    fn heads_from_urls_pass_the_checks_they_skip() {
-        // `from_url` trusts the URL's serialization: whatever the input held, the target and
-        // the Host value must be what the checked constructors accept.
+    fn heads_from_urls_hold_only_what_the_checks_accept() {
+        // `from_url` writes Host unchecked: whatever the input held, it must be what the
+        // checked constructor accepts, and so must the target.
         let inputs = [
             "http://example.com/a b?c d=e\tf#g h",
             "http://example.com/\u{7f}\u{1}?\u{7f}\u{1}",
@@ -380,6 +370,15 @@ mod tests {
                 assert!(Headers::new().append("Host", host).is_ok(), "{input}");
             }
         }
+        // A URL without a host keeps spaces in its path: refused, not written.
+        let url = Url::parse("mailto:a b").unwrap();
+        assert_eq!(
+            RequestHead::from_url(Method::GET, &url, TargetForm::Origin),
+            Err(LocalError::InvalidTarget {
+                byte: b' ',
+                index: 1
+            })
+        );
     }
 
     #[test]
