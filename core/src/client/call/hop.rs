@@ -137,12 +137,12 @@ impl Session {
             // The wall clock only for a jar that holds something.
             let mut cookie = {
                 let mut jar = self.jar.lock();
-                match jar.is_empty() {
-                    true => None,
-                    false => jar.cookie_header(url, self.wall(now)),
+                if jar.is_empty() {
+                    String::new()
+                } else {
+                    jar.cookie_header(url, self.wall(now)).unwrap_or_default()
                 }
-            }
-            .unwrap_or_default();
+            };
             // `first_origin` is kept only when there are cookies for this request.
             let to_first_origin = self
                 .first_origin
