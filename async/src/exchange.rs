@@ -167,8 +167,8 @@ impl Exchange {
                 Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
                 Action::Receive { deadline } => match self.call.receive_into(max, READ_SIZE) {
                     ReceiveInto::Buffer(len) => self.receive(deadline, len).await?,
-                    ReceiveInto::Caller(len) => {
-                        if let Some(n) = self.receive_direct(out, len, deadline).await? {
+                    ReceiveInto::Caller { len, then } => {
+                        if let Some(n) = self.receive_direct(out, len, then, deadline).await? {
                             return Ok(Step::Data(n));
                         }
                     }
@@ -298,19 +298,22 @@ impl Exchange {
         self.after_io(outcome)
     }
 
-    /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed):
-    /// `Some(n)`, or `None` when there were none (end of stream, a timeout the call handled).
+    /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed),
+    /// and in the same read up to `then` bytes of the framing after them, which are moved to
+    /// the call's input buffer: `Some(n)` body bytes, or `None` when there were none (end of
+    /// stream, a timeout the call handled).
     async fn receive_direct(
         &mut self,
         out: &mut BytesMut,
         len: usize,
+        then: usize,
         deadline: Option<Instant>,
     ) -> Result<Option<usize>, Error> {
         let stream = self.stream.as_mut().expect("connected");
         let before = out.len();
-        out.reserve(len);
+        out.reserve(len + then);
         let read = stream
-            .read_buf_by(&mut (&mut *out).limit(len), deadline)
+            .read_buf_by(&mut (&mut *out).limit(len + then), deadline)
             .await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -324,8 +327,15 @@ impl Exchange {
                 Ok(None)
             }
             Ok(n) => {
-                self.call.commit_direct(n);
-                Ok(Some(n))
+                let body = n.min(len);
+                self.call.commit_direct(body);
+                if n > len {
+                    let framing = &out[before + len..];
+                    self.call.input_buffer(framing.len())[..framing.len()].copy_from_slice(framing);
+                    self.call.commit_input(framing.len());
+                    out.truncate(before + len);
+                }
+                Ok(Some(body))
             }
             Err(e) => self.after_io(Err(e)).map(|()| None),
         }

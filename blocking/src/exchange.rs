@@ -1,6 +1,7 @@
 //! Performing a [`Call`]'s actions over blocking sockets. Every decision is the call's; this
 //! file only moves bytes, waits, and reports what happened.
 
+use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -158,8 +159,9 @@ impl Exchange {
                 Action::Receive { deadline } => {
                     match self.call.receive_into(buf.len(), READ_SIZE) {
                         ReceiveInto::Buffer(len) => self.receive(deadline, len, now)?,
-                        ReceiveInto::Caller(len) => {
-                            if let Some(n) = self.receive_direct(&mut buf[..len], deadline, now)? {
+                        ReceiveInto::Caller { len, then } => {
+                            let buf = &mut buf[..len];
+                            if let Some(n) = self.receive_direct(buf, then, deadline, now)? {
                                 return Ok(Step::Data(n));
                             }
                         }
@@ -302,20 +304,40 @@ impl Exchange {
         self.after_io(outcome)
     }
 
-    /// Reads body bytes straight into the caller's `buf` (as the call allowed): `Some(n)`, or
-    /// `None` when there were none (end of stream, a timeout the call handled).
+    /// Reads body bytes straight into the caller's `buf` (as the call allowed), and in the
+    /// same read up to `then` bytes of the framing after them into the call's input buffer:
+    /// `Some(n)` body bytes, or `None` when there were none (end of stream, a timeout the
+    /// call handled).
     fn receive_direct(
         &mut self,
         buf: &mut [u8],
+        then: usize,
         deadline: Option<Instant>,
         now: Instant,
     ) -> Result<Option<usize>, Error> {
         let stream = self.stream.as_mut().expect("connected");
-        let read = stream.read_by(buf, deadline, now);
+        let framing = match then {
+            0 => &mut [][..],
+            then => &mut self.call.input_buffer(then)[..then],
+        };
+        let read = stream.read_vectored_by(
+            &mut [IoSliceMut::new(buf), IoSliceMut::new(framing)],
+            deadline,
+            now,
+        );
+        let (body, framing) = match read {
+            Ok(n) => (n.min(buf.len()), n.saturating_sub(buf.len())),
+            Err(_) => (0, 0),
+        };
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
                 0 => recording.closed(),
-                n => recording.received(&buf[..*n]),
+                _ => {
+                    recording.received(&buf[..body]);
+                    if framing > 0 {
+                        recording.received(&self.call.input_buffer(framing)[..framing]);
+                    }
+                }
             }
         }
         match read {
@@ -323,9 +345,12 @@ impl Exchange {
                 self.call.handle_eof();
                 Ok(None)
             }
-            Ok(n) => {
-                self.call.commit_direct(n);
-                Ok(Some(n))
+            Ok(_) => {
+                self.call.commit_direct(body);
+                if framing > 0 {
+                    self.call.commit_input(framing);
+                }
+                Ok(Some(body))
             }
             Err(e) => self.after_io(Err(e)).map(|()| None),
         }

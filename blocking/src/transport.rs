@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,6 +121,17 @@ impl Stream {
         deadline: Option<Instant>,
         now: Instant,
     ) -> io::Result<usize> {
+        self.read_vectored_by(&mut [IoSliceMut::new(buf)], deadline, now)
+    }
+
+    /// [`read_by`](Self::read_by) into `bufs` in turn: in one read where the stream can (a
+    /// plain TCP one), else into the first that has room.
+    pub(crate) fn read_vectored_by(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+        deadline: Option<Instant>,
+        now: Instant,
+    ) -> io::Result<usize> {
         self.flush()?;
         let left = remaining(deadline, now)?;
         match self {
@@ -128,7 +139,7 @@ impl Stream {
             Stream::Plain(s, applied) => Applied::read(applied, s, left)?,
             _ => self.set_timeouts(left, left)?,
         }
-        self.read(buf)
+        self.read_vectored(bufs)
     }
 
     /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago).
@@ -214,6 +225,14 @@ impl Read for Stream {
             Stream::Plain(s, _) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
             Stream::Custom(s) => s.read(buf),
+        }
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s, _) => s.read_vectored(bufs),
+            Stream::Tls(s) => s.read_vectored(bufs),
+            Stream::Custom(s) => s.read_vectored(bufs),
         }
     }
 }

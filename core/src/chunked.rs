@@ -216,6 +216,15 @@ impl ChunkedDecoder {
         }
     }
 
+    /// Inside a large chunk's data: how long the framing after it is (its CRLF, then the next
+    /// size line) if that size line is as long as this chunk's, so a read of the rest of the
+    /// data can take the framing with it and leave the next chunk's data to a read of its
+    /// own. `None` elsewhere.
+    pub(crate) fn framing_after_data(&self) -> Option<usize> {
+        (self.state == State::Data && self.last_chunk >= LARGE_CHUNK)
+            .then_some(2 + self.last_size_line)
+    }
+
     /// `n` bytes of chunk data (at most [`data_ahead`](Self::data_ahead)) went to the caller
     /// without passing through [`decode`](Self::decode).
     pub(crate) fn skip_data(&mut self, n: u64) {

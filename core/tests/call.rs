@@ -586,16 +586,109 @@ fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
         (Some(200), &b"abc"[..], false)
     );
     // The rest of the body may go to the caller, at most what it has room for...
-    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Caller(7));
-    assert_eq!(c.receive_into(4, 4096), ReceiveInto::Caller(4));
+    assert_eq!(
+        c.receive_into(65_536, 4096),
+        ReceiveInto::Caller { len: 7, then: 0 }
+    );
+    assert_eq!(
+        c.receive_into(4, 4096),
+        ReceiveInto::Caller { len: 4, then: 0 }
+    );
     // ...but not when the caller gave no buffer.
     assert_eq!(c.receive_into(0, 4096), ReceiveInto::Buffer(4096));
     c.commit_direct(4);
-    assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Caller(3));
+    assert_eq!(
+        c.receive_into(65_536, 4096),
+        ReceiveInto::Caller { len: 3, then: 0 }
+    );
     c.commit_direct(3);
     let (_, body, finished) = read_in(&mut c);
     assert!(body.is_empty() && finished);
     assert!(c.take_connection().is_some(), "the connection is reusable");
+}
+
+#[test]
+fn a_read_to_the_end_of_a_large_chunk_may_take_the_framing_after_it() {
+    use duet_core::client::ReceiveInto;
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    }
+    write_out(&mut c, b"");
+    // A chunk of 70,000 bytes ("11170"), of which 3 came with the head.
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11170\r\nabc",
+    );
+    let (status, body, _) = read_in(&mut c);
+    assert_eq!((status, body.len()), (Some(200), 3));
+    // A read to the chunk's end may take CRLF and a size line as long as "11170\r\n"...
+    let rest = ReceiveInto::Caller {
+        len: 69_997,
+        then: 9,
+    };
+    assert_eq!(c.receive_into(65_536 * 2, 4096), rest);
+    // ...one that stops short of the end takes body bytes only.
+    let short = ReceiveInto::Caller {
+        len: 65_536,
+        then: 0,
+    };
+    assert_eq!(c.receive_into(65_536, 4096), short);
+    c.commit_direct(69_997);
+    // The framing came with the data: committed as input after it, it is parsed, and the
+    // next chunk's data goes straight to the caller again.
+    feed(&mut c, b"\r\n11170\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && !finished);
+    assert_eq!(
+        c.receive_into(70_000, 4096),
+        ReceiveInto::Caller {
+            len: 70_000,
+            then: 9
+        }
+    );
+    c.commit_direct(70_000);
+    // The framing after the last chunk is shorter than foretold: that read simply gets less.
+    feed(&mut c, b"\r\n0\r\n\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && finished);
+    assert!(c.take_connection().is_some(), "the connection is reusable");
+}
+
+#[test]
+fn framing_read_ahead_that_brings_data_hands_it_out_as_data() {
+    use duet_core::client::ReceiveInto;
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    }
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n",
+    );
+    read_in(&mut c);
+    // "2000": 8 KiB, large enough to foretell framing of 2 + 6 bytes.
+    assert_eq!(
+        c.receive_into(1 << 20, 4096),
+        ReceiveInto::Caller { len: 8192, then: 8 }
+    );
+    c.commit_direct(8192);
+    // A shorter size line: the read's last two bytes are the next (small) chunk's data.
+    feed(&mut c, b"\r\n4\r\nab");
+    assert_eq!(c.receive_into(1 << 20, 4096), ReceiveInto::Buffer(4096));
+    let (_, body, finished) = read_in(&mut c);
+    assert_eq!((body.as_slice(), finished), (&b"ab"[..], false));
+    // Two bytes of a small chunk: no framing is foretold after them.
+    assert_eq!(
+        c.receive_into(1 << 20, 4096),
+        ReceiveInto::Caller { len: 2, then: 0 }
+    );
+    feed(&mut c, b"cd\r\n0\r\n\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert_eq!((body.as_slice(), finished), (&b"cd"[..], true));
 }
 
 #[test]

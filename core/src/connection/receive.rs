@@ -62,6 +62,21 @@ impl Connection {
         }
     }
 
+    /// How many bytes of framing follow a direct read of `len` body bytes on the wire and
+    /// may come with it (0: none): when `len` reaches the end of a large chunk's data, the
+    /// CRLF and the next size line, if that line is as long as the current one. Such a read
+    /// hands those bytes to [`commit_input`](Self::commit_input) after
+    /// [`commit_direct_body`](Self::commit_direct_body), and the next chunk's data can again
+    /// be read straight to the caller: one read per chunk, and no copy.
+    pub fn framing_after_direct(&self, len: u64) -> usize {
+        match &self.recv {
+            Recv::Chunked(decoder) if len == self.direct_body_len() => decoder
+                .framing_after_data()
+                .map_or(0, |framing| framing.min(FRAMING_READ)),
+            _ => 0,
+        }
+    }
+
     /// How many bytes to read into [`input_buffer`](Self::input_buffer) next, at most `max`:
     /// a short read when only a chunk's framing stands before the next large chunk's data (so
     /// that data can then be read straight to the caller instead of copied), else the

@@ -70,6 +70,66 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "the connection was reused throughout");
     }
 
+    fn chunk_framing_of_any_length_between_large_chunks_arrives_byte_exact() {
+        // Between large chunks (whose data is read straight to the caller, with a guess at
+        // the framing that follows), size lines longer and shorter than the last, uppercase,
+        // with leading zeros or an extension, and small chunks.
+        let sizes: [(usize, &str); 10] = [
+            (70_000, "11170"),
+            (70_000, "11170;name=value"),
+            (9_000, "2328"),
+            (3, "3"),
+            (70_000, "0011170"),
+            (65_536, "10000"),
+            (70_001, "11171"),
+            (1, "1"),
+            (70_000, "1117A"),
+            (70_000, "11170"),
+        ];
+        let mut body = Vec::new();
+        let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for (i, (size, line)) in sizes.iter().enumerate() {
+            let size = if *line == "1117A" { 0x1117a } else { *size };
+            let data: Vec<u8> = (0..size).map(|j| ((i * 31 + j) % 253) as u8).collect();
+            wire.extend_from_slice(format!("{line}\r\n").as_bytes());
+            wire.extend_from_slice(&data);
+            wire.extend_from_slice(b"\r\n");
+            body.extend_from_slice(&data);
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let server = Server::scripted(move |conn| {
+            while let Some(request) = conn.read_request() {
+                match request.target.as_str() {
+                    // In pieces of every few sizes, each its own write.
+                    "/pieces" => {
+                        for piece in wire.chunks(4_999) {
+                            conn.write(piece);
+                        }
+                    }
+                    _ => {
+                        conn.write(&wire);
+                    }
+                }
+            }
+        });
+        let client = duet::Client::new();
+        for path in ["/whole", "/pieces"] {
+            let got = wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
+            assert!(got == body, "{path}: {} of {} bytes, or different ones", got.len(), body.len());
+            let mut response = wait!(client.get(server.url(path)).send()).unwrap();
+            let got = read_all!(response).unwrap();
+            assert!(got == body, "{path} through the io trait: {} bytes", got.len());
+            // Pieces as large as a chunk: each read can take a whole chunk and its framing.
+            let mut pieces = wait!(client.get(server.url(path)).send()).unwrap().chunks(65_536);
+            let mut got = Vec::new();
+            while let Some(piece) = next!(pieces) {
+                got.extend_from_slice(&piece.unwrap());
+            }
+            assert!(got == body, "{path} in pieces: {} bytes", got.len());
+        }
+        assert_eq!(server.connections(), 1, "the connection was reused throughout");
+    }
+
     fn a_large_body_cut_short_is_a_protocol_error() {
         let server = Server::scripted(|conn| {
             let req = conn.read_request();

@@ -201,8 +201,18 @@ pub enum Action<'a> {
 /// Where a driver reads for [`Action::Receive`]; see [`Call::receive_into`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiveInto {
-    /// Straight into the caller's body buffer, at most this many bytes.
-    Caller(usize),
+    /// Straight into the caller's body buffer, at most `len` bytes. When `then` is not 0,
+    /// the `then` bytes after those on the wire are framing (the end of a chunk and the next
+    /// one's size line), and the same read may take them too: into
+    /// [`Call::input_buffer`] by a vectored read, or past the `len` bytes and then copied
+    /// there. Either way they are committed with [`Call::commit_input`] after the body bytes'
+    /// [`Call::commit_direct`]. A read that takes only body bytes is right too.
+    Caller {
+        /// Body bytes at most.
+        len: usize,
+        /// Framing bytes after them, at most.
+        then: usize,
+    },
     /// Into [`Call::input_buffer`], at most this many bytes.
     Buffer(usize),
 }
@@ -1020,7 +1030,11 @@ impl Call {
         }
         match usize::try_from(conn.direct_body_len()).unwrap_or(usize::MAX) {
             0 => ReceiveInto::Buffer(conn.read_len(default)),
-            n => ReceiveInto::Caller(n.min(caller)),
+            n => {
+                let len = n.min(caller);
+                let then = conn.framing_after_direct(len as u64);
+                ReceiveInto::Caller { len, then }
+            }
         }
     }
 
