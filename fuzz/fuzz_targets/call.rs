@@ -6,9 +6,11 @@
 //! Input layout: bytes 0 and 1 choose the request and the client; the rest is what the
 //! servers send, as pieces: a header byte (bits 0-6 the piece's length, bit 7 "the server
 //! closes after it") and that many bytes. Each read takes the next piece, whichever
-//! connection asks. A connection whose server closed reads end of stream, and so does every
-//! read once the input has run out. An empty piece that does not close means nothing
-//! arrived before the read's deadline: the call is told its deadline passed.
+//! connection asks; a read straight into the caller's buffer takes at most what the call
+//! allows (body bytes, and the framing after them), and the rest of the piece comes next.
+//! A connection whose server closed reads end of stream, and so does every read once the
+//! input has run out. An empty piece that does not close means nothing arrived before the
+//! read's deadline: the call is told its deadline passed.
 //!
 //! ```text
 //! byte 0  bit 0-1  GET, HEAD, POST with a 5-byte body, PUT with a chunked body (not replayable)
@@ -39,7 +41,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use duet_core::auth::{Auth, BasicAuth, CnonceSource, DigestAuth};
 use duet_core::client::{
-    Action, BodyPlan, Call, ClientConfig, ErrorKind, PoolKey, RequestParts, RetryPolicy,
+    Action, BodyPlan, Call, ClientConfig, ErrorKind, PoolKey, ReceiveInto, RequestParts,
+    RetryPolicy,
 };
 use duet_core::cookies::SharedJar;
 use duet_core::proxy::{Proxy, ProxyConfig};
@@ -60,6 +63,9 @@ const MAX_STEPS: usize = 100_000;
 /// The servers' bytes, handed out a piece per read.
 struct Servers<'a> {
     input: &'a [u8],
+    /// What a read that had room for less left of a piece (and whether the server closes
+    /// after it).
+    rest: Option<(&'a [u8], bool)>,
 }
 
 enum Read<'a> {
@@ -69,14 +75,24 @@ enum Read<'a> {
 }
 
 impl<'a> Servers<'a> {
-    fn next(&mut self) -> Read<'a> {
-        let Some((&header, rest)) = self.input.split_first() else {
-            return Read::End;
+    /// The next piece, at most `room` bytes of it (the rest comes with the next read).
+    fn next(&mut self, room: usize) -> Read<'a> {
+        let (piece, close) = match self.rest.take() {
+            Some(rest) => rest,
+            None => {
+                let Some((&header, rest)) = self.input.split_first() else {
+                    return Read::End;
+                };
+                let len = usize::from(header & 0x7f).min(rest.len());
+                let (piece, rest) = rest.split_at(len);
+                self.input = rest;
+                (piece, header & 0x80 != 0)
+            }
         };
-        let len = usize::from(header & 0x7f).min(rest.len());
-        let close = header & 0x80 != 0;
-        let (piece, rest) = rest.split_at(len);
-        self.input = rest;
+        if piece.len() > room {
+            self.rest = Some((&piece[room..], close));
+            return Read::Bytes(&piece[..room], false);
+        }
         match (piece.is_empty(), close) {
             (true, false) => Read::Nothing,
             _ => Read::Bytes(piece, close),
@@ -212,7 +228,7 @@ fuzz_target!(|data: &[u8]| {
     let max_data = if bytewise { 1 } else { usize::MAX };
     let head_method = *choice & 3 == 1;
     let drops = *client & 0x40 != 0;
-    let mut servers = Servers { input };
+    let mut servers = Servers { input, rest: None };
     let mut now = t0();
     let mut pool: Vec<(Meta, Box<Connection>)> = Vec::new();
     let mut current: Option<Meta> = None;
@@ -300,11 +316,26 @@ fuzz_target!(|data: &[u8]| {
                     call.handle_eof();
                     continue;
                 }
-                match servers.next() {
+                // Body bytes may go straight to the caller, with the framing after them.
+                let (direct, room) = match call.receive_into(max_data, usize::MAX) {
+                    ReceiveInto::Caller { len, then } => (len, len.saturating_add(then)),
+                    ReceiveInto::Buffer(_) => (0, usize::MAX),
+                };
+                match servers.next(room) {
                     Read::Bytes(piece, close) => {
-                        if !piece.is_empty() {
-                            call.input_buffer(piece.len())[..piece.len()].copy_from_slice(piece);
-                            call.commit_input(piece.len());
+                        let (body, framing) = piece.split_at(piece.len().min(direct));
+                        if !body.is_empty() {
+                            call.commit_direct(body.len());
+                            let seen = seen.as_mut().expect("body bytes before the head");
+                            seen.received += body.len() as u64;
+                        }
+                        if !framing.is_empty() {
+                            call.input_buffer(framing.len())[..framing.len()]
+                                .copy_from_slice(framing);
+                            call.commit_input(framing.len());
+                        }
+                        if drops && !body.is_empty() {
+                            return drop_response(&mut call, current.as_ref());
                         }
                         if close {
                             meta.closed = true;
