@@ -20,6 +20,30 @@ duet_tests::conformance! {
         assert_eq!(info.alpn.as_deref(), Some(&b"http/1.1"[..]));
     }
 
+    fn large_bodies_over_tls_arrive_byte_exact_however_framed() {
+        // Through TLS, body bytes read straight to the caller (with the chunk framing after
+        // them) come out of the TLS layer, not the socket.
+        let body: Vec<u8> = (0..700_001u32).map(|i| (i % 249) as u8).collect();
+        let chunks: Vec<Vec<u8>> = body.chunks(65_536).map(<[u8]>::to_vec).collect();
+        let whole = body.clone();
+        let server = Server::https(Cert::Localhost, move |r| match r.target.as_str() {
+            "/length" => Reply::ok(whole.clone()),
+            _ => Reply::ok("").chunked(chunks.clone()),
+        });
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        for path in ["/length", "/chunked"] {
+            let got = wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
+            assert!(got == body, "{path}: {} of {} bytes, or different ones", got.len(), body.len());
+            let mut pieces = wait!(client.get(server.url(path)).send()).unwrap().chunks(65_536);
+            let mut got = Vec::new();
+            while let Some(piece) = next!(pieces) {
+                got.extend_from_slice(&piece.unwrap());
+            }
+            assert!(got == body, "{path} in pieces: {} bytes", got.len());
+        }
+        assert_eq!(server.connections(), 1, "the connection was reused throughout");
+    }
+
     fn an_ip_address_gets_no_sni_but_is_still_verified() {
         let server = Server::https(Cert::Localhost, ok);
         let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
