@@ -87,6 +87,17 @@ fn read_in(call: &mut Call) -> (Option<u16>, Vec<u8>, bool) {
     }
 }
 
+/// A GET whose head went out on a new connection; it now waits for the response.
+fn get_sent_on_a_new_connection() -> Call {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("unexpected {other:?}"),
+    }
+    write_out(&mut c, b"");
+    c
+}
+
 fn connect_new(call: &mut Call) {
     match call.poll_action(t0()).unwrap() {
         Action::Connect(c) => {
@@ -571,12 +582,7 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
 #[test]
 fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
     use duet_core::client::ReceiveInto;
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    match c.poll_action(t0()).unwrap() {
-        Action::Connect(_) => c.connected(None, t0()).unwrap(),
-        other => panic!("unexpected {other:?}"),
-    }
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     // Before the head: everything goes through the input buffer.
     assert_eq!(c.receive_into(65_536, 4096), ReceiveInto::Buffer(4096));
     feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
@@ -610,12 +616,7 @@ fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
 #[test]
 fn a_read_to_the_end_of_a_large_chunk_may_take_the_framing_after_it() {
     use duet_core::client::ReceiveInto;
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    match c.poll_action(t0()).unwrap() {
-        Action::Connect(_) => c.connected(None, t0()).unwrap(),
-        other => panic!("unexpected {other:?}"),
-    }
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     // A chunk of 70,000 bytes ("11170"), of which 3 came with the head.
     feed(
         &mut c,
@@ -659,12 +660,7 @@ fn a_read_to_the_end_of_a_large_chunk_may_take_the_framing_after_it() {
 #[test]
 fn framing_read_ahead_that_brings_data_hands_it_out_as_data() {
     use duet_core::client::ReceiveInto;
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    match c.poll_action(t0()).unwrap() {
-        Action::Connect(_) => c.connected(None, t0()).unwrap(),
-        other => panic!("unexpected {other:?}"),
-    }
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     feed(
         &mut c,
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n",
@@ -694,12 +690,7 @@ fn framing_read_ahead_that_brings_data_hands_it_out_as_data() {
 #[test]
 fn a_redirect_being_drained_is_not_read_into_the_callers_buffer() {
     use duet_core::client::ReceiveInto;
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    match c.poll_action(t0()).unwrap() {
-        Action::Connect(_) => c.connected(None, t0()).unwrap(),
-        other => panic!("unexpected {other:?}"),
-    }
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     feed(
         &mut c,
         b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 10\r\n\r\nabc",

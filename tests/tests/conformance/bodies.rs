@@ -61,11 +61,7 @@ duet_tests::conformance! {
         });
         let client = duet::Client::new();
         for path in ["/length", "/chunked"] {
-            let got = wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
-            assert!(got == body, "{path}: {} of {} bytes, or different ones", got.len(), body.len());
-            let mut response = wait!(client.get(server.url(path)).send()).unwrap();
-            let got = read_all!(response).unwrap();
-            assert!(got == body, "{path} through the io trait: {} bytes", got.len());
+            assert_body_read_every_way!(client, server.url(path), body);
         }
         assert_eq!(server.connections(), 1, "the connection was reused throughout");
     }
@@ -114,18 +110,7 @@ duet_tests::conformance! {
         });
         let client = duet::Client::new();
         for path in ["/whole", "/pieces"] {
-            let got = wait!(wait!(client.get(server.url(path)).send()).unwrap().bytes()).unwrap();
-            assert!(got == body, "{path}: {} of {} bytes, or different ones", got.len(), body.len());
-            let mut response = wait!(client.get(server.url(path)).send()).unwrap();
-            let got = read_all!(response).unwrap();
-            assert!(got == body, "{path} through the io trait: {} bytes", got.len());
-            // Pieces as large as a chunk: each read can take a whole chunk and its framing.
-            let mut pieces = wait!(client.get(server.url(path)).send()).unwrap().chunks(65_536);
-            let mut got = Vec::new();
-            while let Some(piece) = next!(pieces) {
-                got.extend_from_slice(&piece.unwrap());
-            }
-            assert!(got == body, "{path} in pieces: {} bytes", got.len());
+            assert_body_read_every_way!(client, server.url(path), body);
         }
         assert_eq!(server.connections(), 1, "the connection was reused throughout");
     }
