@@ -69,6 +69,7 @@
 
 pub mod auth;
 mod buffer;
+mod calendar;
 mod chunked;
 pub mod client;
 mod connection;

@@ -1,6 +1,6 @@
 //! One stored cookie (RFC 6265bis §5.7, the cookie store's fields) and how it is written as JSON.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -198,31 +198,7 @@ pub(super) fn check_name_value(name: &str, value: &str) -> Result<(), CookieReje
     Ok(())
 }
 
-/// Whole Unix seconds of `time`, rounded down; negative before 1970.
-pub(super) fn to_unix_secs(time: SystemTime) -> i64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => {
-            let before = before.duration();
-            let secs = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
-            if before.subsec_nanos() > 0 {
-                -secs - 1
-            } else {
-                -secs
-            }
-        }
-    }
-}
-
-/// The time `secs` Unix seconds from the epoch, or `None` when this platform cannot hold it.
-pub(super) fn from_unix_secs(secs: i64) -> Option<SystemTime> {
-    let magnitude = Duration::from_secs(secs.unsigned_abs());
-    if secs >= 0 {
-        UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        UNIX_EPOCH.checked_sub(magnitude)
-    }
-}
+pub(super) use crate::calendar::{from_unix_secs, unix_secs as to_unix_secs};
 
 /// serde: a `SystemTime` as whole Unix seconds.
 mod unix_secs {
@@ -269,6 +245,7 @@ pub(super) mod unix_secs_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -343,21 +320,6 @@ mod tests {
             with(&|c| c.path = "docs".into()),
             Err(CookieRejected::InvalidPath { .. })
         ));
-    }
-
-    #[test]
-    fn unix_seconds_round_down_and_go_before_1970() {
-        assert_eq!(to_unix_secs(at(5) + Duration::from_millis(900)), 5);
-        assert_eq!(to_unix_secs(UNIX_EPOCH - Duration::from_millis(1)), -1);
-        assert_eq!(
-            to_unix_secs(UNIX_EPOCH - Duration::from_secs(86400)),
-            -86400
-        );
-        assert_eq!(
-            from_unix_secs(-86400),
-            UNIX_EPOCH.checked_sub(Duration::from_secs(86400))
-        );
-        assert_eq!(from_unix_secs(7), Some(at(7)));
     }
 
     #[test]
