@@ -358,13 +358,6 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
         fn authorize(&mut self, _: &mut AuthRequest<'_>) -> Result<(), AuthError> {
             Ok(())
         }
-        fn respond(
-            &mut self,
-            _: &mut AuthRequest<'_>,
-            _: &AuthResponse<'_>,
-        ) -> Result<AuthStep, AuthError> {
-            Ok(AuthStep::Done)
-        }
         fn needs_request_body(&self) -> bool {
             true
         }

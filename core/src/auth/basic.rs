@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use url::Url;
 
-use super::{Auth, AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
+use super::{Auth, AuthError, AuthFlow, AuthRequest};
 
 /// The `Basic` header value for a user and password: `user:password` in UTF-8, base64
 /// (RFC 7617 §2, with the UTF-8 charset of §2.1).
@@ -122,18 +122,7 @@ impl std::fmt::Debug for HeaderFlow {
 
 impl AuthFlow for HeaderFlow {
     fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
-        request
-            .headers
-            .insert("Authorization", &self.header)
-            .map_err(|e| AuthError::InvalidCredentials(e.to_string()))
-    }
-
-    fn respond(
-        &mut self,
-        _request: &mut AuthRequest<'_>,
-        _response: &AuthResponse<'_>,
-    ) -> Result<AuthStep, AuthError> {
-        Ok(AuthStep::Done)
+        request.set_authorization(&self.header)
     }
 }
 
@@ -198,5 +187,45 @@ mod tests {
             "Bearer mF_9.B5f-4.1JqM"
         );
         assert!(BearerAuth::new("a\nb").is_err());
+    }
+
+    /// A custom flow that only adds a header: the trait's defaults end it after the first
+    /// response, and a value no header can hold is refused before anything is sent.
+    #[test]
+    fn a_one_shot_custom_flow_needs_only_authorize() {
+        #[derive(Debug)]
+        struct Token(&'static str);
+        impl AuthFlow for Token {
+            fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+                request.set_authorization(self.0)
+            }
+        }
+        let url = Url::parse("http://a.test/").unwrap();
+        let method = http::Method::GET;
+        let mut headers = Headers::new();
+        headers.append("Authorization", "stale").unwrap();
+        let mut request = AuthRequest {
+            method: &method,
+            url: &url,
+            headers: &mut headers,
+            body: None,
+        };
+        Token("Token t1").authorize(&mut request).unwrap();
+        let none = Headers::new();
+        let unauthorized = super::super::AuthResponse {
+            status: http::StatusCode::UNAUTHORIZED,
+            headers: &none,
+            body: None,
+        };
+        assert_eq!(
+            Token("Token t1").respond(&mut request, &unauthorized),
+            Ok(super::super::AuthStep::Done)
+        );
+        assert!(matches!(
+            Token("Token a\r\nInjected: 1").authorize(&mut request),
+            Err(AuthError::InvalidCredentials(_))
+        ));
+        let values: Vec<&[u8]> = headers.get_all("authorization").collect();
+        assert_eq!(values, [b"Token t1"]);
     }
 }

@@ -52,6 +52,16 @@ pub struct AuthRequest<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+impl AuthRequest<'_> {
+    /// Sets the `Authorization` field to `value`, replacing any; a value that cannot be a
+    /// field value (a CR or LF in it) is [`AuthError::InvalidCredentials`].
+    pub fn set_authorization(&mut self, value: impl AsRef<[u8]>) -> Result<(), AuthError> {
+        self.headers
+            .insert("Authorization", value)
+            .map_err(|e| AuthError::InvalidCredentials(e.to_string()))
+    }
+}
+
 /// The response an [`AuthFlow`] decides on.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthResponse<'a> {
@@ -110,11 +120,15 @@ pub trait AuthFlow: Send + fmt::Debug {
     fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError>;
 
     /// Decides on a response: `Retry` after editing `request` to send it again, or `Done`.
+    /// The default is `Done`: a flow that only adds credentials (Basic, Bearer, a
+    /// signature) is over once they went out.
     fn respond(
         &mut self,
-        request: &mut AuthRequest<'_>,
-        response: &AuthResponse<'_>,
-    ) -> Result<AuthStep, AuthError>;
+        _request: &mut AuthRequest<'_>,
+        _response: &AuthResponse<'_>,
+    ) -> Result<AuthStep, AuthError> {
+        Ok(AuthStep::Done)
+    }
 
     /// Whether [`authorize`](Self::authorize) needs the request body (Digest `auth-int`,
     /// OAuth 1.0a form parameters). The driver then buffers a streamed body first.

@@ -11,7 +11,7 @@ use std::fmt;
 use base64::Engine as _;
 use url::Url;
 
-use super::{Auth, AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
+use super::{Auth, AuthError, AuthFlow, AuthRequest};
 
 /// Why a `.netrc` text could not be parsed: the 1-based line and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -376,18 +376,7 @@ impl fmt::Debug for NetrcFlow {
 impl AuthFlow for NetrcFlow {
     fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
         let value = self.header.clone().map_err(AuthError::InvalidCredentials)?;
-        request
-            .headers
-            .insert("Authorization", value)
-            .map_err(|e| AuthError::InvalidCredentials(e.to_string()))
-    }
-
-    fn respond(
-        &mut self,
-        _request: &mut AuthRequest<'_>,
-        _response: &AuthResponse<'_>,
-    ) -> Result<AuthStep, AuthError> {
-        Ok(AuthStep::Done)
+        request.set_authorization(value)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::Headers;
+use crate::auth::{AuthResponse, AuthStep};
 
 fn parse(text: &str) -> Netrc {
     Netrc::parse(text).unwrap_or_else(|e| panic!("{e}"))

@@ -10,7 +10,7 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use url::Url;
 
-use super::{Auth, AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
+use super::{Auth, AuthError, AuthFlow, AuthRequest};
 
 /// How a request is signed (RFC 5849 §3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -281,18 +281,7 @@ impl AuthFlow for OAuth1Flow {
         let value =
             self.auth
                 .authorization(request.method, request.url, form_body, timestamp, &nonce);
-        request
-            .headers
-            .insert("Authorization", value)
-            .map_err(|e| AuthError::InvalidCredentials(e.to_string()))
-    }
-
-    fn respond(
-        &mut self,
-        _request: &mut AuthRequest<'_>,
-        _response: &AuthResponse<'_>,
-    ) -> Result<AuthStep, AuthError> {
-        Ok(AuthStep::Done)
+        request.set_authorization(value)
     }
 
     fn needs_request_body(&self) -> bool {

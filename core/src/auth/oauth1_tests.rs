@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 
 use super::*;
 use crate::Headers;
+use crate::auth::{AuthResponse, AuthStep};
 
 /// The client of RFC 5849 §1.2 (printer.example.com at photos.example.net).
 fn photos() -> OAuth1 {

@@ -1139,17 +1139,7 @@ impl Call {
             kind,
             request_sent: self.sent_any,
         };
-        let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
-        let wall = self.session.wall(now);
-        let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
-        match state.decide(
-            &self.method,
-            self.body.replayable,
-            attempt,
-            now,
-            wall,
-            random,
-        ) {
+        match self.decide_retry(attempt, now) {
             RetryDecision::RetryAfter(wait) => {
                 log::debug!(
                     "{} {}: {error}; the retry policy tries again in {wait:?}",
@@ -1161,6 +1151,21 @@ impl Call {
             }
             RetryDecision::GiveUp => self.fail(error),
         }
+    }
+
+    /// What the retry policy makes of `attempt`, with fresh entropy for the jitter.
+    fn decide_retry(&mut self, attempt: Attempt<'_>, now: Instant) -> RetryDecision {
+        let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
+        let wall = self.session.wall(now);
+        let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
+        state.decide(
+            &self.method,
+            self.body.replayable,
+            attempt,
+            now,
+            wall,
+            random,
+        )
     }
 
     /// The retry state, made at the first decision: the policy, and the request's start
@@ -1192,17 +1197,7 @@ impl Call {
             status: head.status(),
             headers: head.headers(),
         };
-        let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
-        let wall = self.session.wall(now);
-        let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
-        match state.decide(
-            &self.method,
-            self.body.replayable,
-            attempt,
-            now,
-            wall,
-            random,
-        ) {
+        match self.decide_retry(attempt, now) {
             RetryDecision::RetryAfter(wait) => {
                 log::debug!(
                     "{} {}: {}; the retry policy tries again in {wait:?}",
