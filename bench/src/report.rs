@@ -86,7 +86,7 @@ impl Plan {
         Plan {
             scenarios,
             clients,
-            repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 5 }).max(1),
+            repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 8 }).max(1),
             sizes: Sizes::new(args.quick, args.requests, args.mib),
             json: args.json.clone(),
             timeout: Duration::from_secs(if args.quick { 30 } else { 180 }),
