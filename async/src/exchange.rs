@@ -43,6 +43,8 @@ pub(crate) struct Exchange {
     recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
+    /// The runtime whose I/O driver `stream` is registered with.
+    runtime: Option<tokio::runtime::Id>,
     body: BodySender,
     /// The pool slot this exchange holds, by the key its connection was opened with (a
     /// redirect may move the call to another key before the connection is released).
@@ -68,6 +70,7 @@ impl Exchange {
             recording: None,
             stream: None,
             remote: None,
+            runtime: None,
             body,
             slot: None,
             clock: Some(now),
@@ -198,6 +201,7 @@ impl Exchange {
         self.stream = Some(idle.stream);
         self.remote = idle.remote;
         self.recording = idle.recording;
+        self.runtime = idle.runtime;
         idle.conn
     }
 
@@ -261,6 +265,7 @@ impl Exchange {
                     .map(|r| r.connection(&origin.to_string()));
                 self.stream = Some(stream);
                 self.remote = remote;
+                self.runtime = crate::pool::current_runtime();
                 Ok(None)
             }
         }
@@ -373,6 +378,7 @@ impl Exchange {
                         stream,
                         remote,
                         recording: self.recording.take(),
+                        runtime: self.runtime,
                     },
                     now,
                 );

@@ -24,6 +24,28 @@ pub(crate) struct Idle {
     pub remote: Option<SocketAddr>,
     /// Where the connection's bytes are recorded, when the client records.
     pub recording: Option<duet_core::transport::ConnectionRecorder>,
+    /// The runtime whose I/O driver the socket is registered with.
+    pub runtime: Option<tokio::runtime::Id>,
+}
+
+impl Idle {
+    /// Whether this connection can serve a request on the runtime `here`: it is registered
+    /// with that runtime's I/O driver, and the server has neither closed it nor sent anything.
+    ///
+    /// A socket only ever hears from the driver it was registered with. Another runtime's
+    /// driver may be shut down (the socket then fails) or idle (a current-thread runtime not
+    /// being driven: the request would wait for its deadline), so a client shared between
+    /// runtimes opens connections per runtime instead.
+    fn usable(&self, here: Option<tokio::runtime::Id>) -> bool {
+        self.runtime.is_some() && self.runtime == here && self.stream.is_quiet()
+    }
+}
+
+/// The runtime this task runs on.
+pub(crate) fn current_runtime() -> Option<tokio::runtime::Id> {
+    tokio::runtime::Handle::try_current()
+        .ok()
+        .map(|handle| handle.id())
 }
 
 /// What [`ConnectionPool::acquire`] found.
@@ -75,6 +97,7 @@ impl ConnectionPool {
         to: &ConnectTo,
         pool_timeout: Option<std::time::Duration>,
     ) -> Result<Acquired, Error> {
+        let here = current_runtime();
         loop {
             // Listen before looking, so a slot freed in between is not missed.
             let mut freed = pin!(self.freed.notified());
@@ -88,11 +111,11 @@ impl ConnectionPool {
                     pool.checkout(&to.key, now)
                 };
                 match checkout {
-                    Checkout::Reuse(idle) if idle.stream.is_quiet() => {
+                    Checkout::Reuse(idle) if idle.usable(here) => {
                         return Ok(Acquired::Reuse(idle));
                     }
                     Checkout::Reuse(_) => {
-                        pool.release(&to.key); // closed or chatty while idle: drop it
+                        pool.release(&to.key); // closed or chatty while idle, or another runtime's
                         continue;
                     }
                     Checkout::Open => return Ok(Acquired::Open),
@@ -122,12 +145,14 @@ impl ConnectionPool {
         if to.fresh {
             return None;
         }
+        let here = current_runtime();
         let mut pool = self.lock();
         while let Some(idle) = pool.take_idle(&to.key, now) {
-            if idle.stream.is_quiet() {
+            if idle.usable(here) {
                 return Some(idle);
             }
-            pool.release(&to.key); // closed or chatty while idle: drop it
+            // Closed or chatty while idle, or another runtime's: drop it.
+            pool.release(&to.key);
         }
         None
     }

@@ -1,5 +1,6 @@
 //! What only one flavour can show: the blocking client inside a tokio runtime and shared
-//! across threads, the async client shared across tasks, and async stream bodies.
+//! across threads, the async client shared across tasks and runtimes, and async stream
+//! bodies.
 
 use duet_tests::server::*;
 
@@ -81,6 +82,54 @@ async fn one_async_client_serves_many_tasks() {
         server.connections() <= 4,
         "the cap held: {}",
         server.connections()
+    );
+}
+
+/// One async client used from two current-thread runtimes, as `#[tokio::test]`s sharing a
+/// static client are. A socket hears only from the I/O driver of the runtime it was opened
+/// on: reused on the other runtime while the first is alive but not driven, it would leave
+/// the request waiting for its deadline. So each runtime gets connections of its own. The
+/// requests are POSTs, which are not retried, so a stale retry cannot hide a hang.
+#[test]
+fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
+    let server = Server::http(|r| Reply::ok(r.method.to_string()));
+    let client = duet_async::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let post = |on: &tokio::runtime::Runtime| {
+        on.block_on(async {
+            client
+                .post(server.url("/"))
+                .body("x")
+                .send()
+                .await?
+                .text()
+                .await
+        })
+    };
+    let (first, second) = (runtime(), runtime());
+    assert_eq!(post(&first).unwrap(), "POST");
+    // `first` stays alive, and nothing drives it while `second` runs.
+    assert_eq!(post(&second).unwrap(), "POST");
+    assert_eq!(post(&second).unwrap(), "POST");
+    assert_eq!(
+        server.connections(),
+        2,
+        "one connection per runtime, reused"
+    );
+    drop(second);
+    assert_eq!(post(&first).unwrap(), "POST");
+    assert_eq!(
+        server.connections(),
+        3,
+        "the gone runtime's connection is not used"
     );
 }
 
