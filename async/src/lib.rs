@@ -31,8 +31,11 @@
 //! Runtime: requests run on tokio and need a runtime with I/O and time enabled (the
 //! `#[tokio::main]` and `#[tokio::test]` defaults). [`Client`] is `Clone + Send + Sync`, and
 //! the futures of [`RequestBuilder::send`] and [`Client::execute`] are `Send`, so requests
-//! can be spawned. Pooled connections belong to the runtime that opened them: one that
-//! outlived its runtime is found closed and replaced, never used.
+//! can be spawned. Pooled connections belong to the runtime that opened them, and serve
+//! only it: a client shared between runtimes (`#[tokio::test]`s with a static client) opens
+//! connections on each, since a socket hears only from its own runtime's driver, which may
+//! be shut down or not being driven while another runtime runs. A response's body is read
+//! on the runtime that sent the request.
 //!
 //! Cancelling (dropping) a request's future or a [`Response`] never does I/O: the connection
 //! goes back to the pool only if its response had fully arrived, and is closed otherwise.
