@@ -34,8 +34,8 @@
 //! can be spawned. Pooled connections belong to the runtime that opened them, and serve
 //! only it: a client shared between runtimes (`#[tokio::test]`s with a static client) opens
 //! connections on each, since a socket hears only from its own runtime's driver, which may
-//! be shut down or not being driven while another runtime runs. A response's body is read
-//! on the runtime that sent the request.
+//! be shut down or not being driven while another runtime runs. Read a response's body
+//! on the runtime that sent its request, for the same reason.
 //!
 //! Cancelling (dropping) a request's future or a [`Response`] never does I/O: the connection
 //! goes back to the pool only if its response had fully arrived, and is closed otherwise.
