@@ -517,6 +517,47 @@ mod retries {
         );
     }
 
+    /// With a total timeout of 1 s, a wait that would end at or past it is not taken: the
+    /// 503 (or the error) is delivered at once, rather than a timeout after the sleep.
+    #[test]
+    fn a_wait_past_the_total_deadline_is_not_taken() {
+        let within = |total_ms: u64| {
+            let mut r = request(Method::GET, BodyPlan::NONE);
+            let mut policy = RetryPolicy::default_safe();
+            policy.backoff_base = Duration::from_millis(100);
+            r.retry = Some(policy);
+            r.entropy = || [0xff; 16]; // the longest jittered wait: the whole 100 ms
+            let mut timeouts = Timeouts::default();
+            timeouts.total = Some(Duration::from_millis(total_ms));
+            r.timeouts = Some(timeouts);
+            *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap()
+        };
+        let mut c = within(1000);
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        feed(
+            &mut c,
+            b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy",
+        );
+        assert!(
+            matches!(c.poll_action(t0()).unwrap(), Action::Response(head) if head.status() == 503),
+            "a wait ending at the deadline is not taken"
+        );
+        let (_, body, finished) = read_in(&mut c);
+        assert_eq!((body.as_slice(), finished), (&b"busy"[..], true));
+
+        let refused = || duet_core::client::Error::msg(ErrorKind::Connect, "refused");
+        let mut c = within(100);
+        c.poll_action(t0()).unwrap();
+        let err = c.connect_failed(refused(), t0()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        // A wait that ends before the deadline is still taken.
+        let mut c = within(101);
+        c.poll_action(t0()).unwrap();
+        c.connect_failed(refused(), t0()).unwrap();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+    }
+
     #[test]
     fn a_post_is_not_sent_twice_once_it_went_out() {
         let body = BodyPlan {

@@ -48,6 +48,17 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "drained responses kept the connection");
     }
 
+    fn a_retry_that_would_outlast_the_total_timeout_is_not_waited_for() {
+        // The server asks for 30 s; the request has 2 s in all. The 503 is delivered, not a
+        // timeout at the end of a 30 s sleep.
+        let server = Server::http(|_| Reply::new(503).header("Retry-After", "30").body("busy"));
+        let client = duet::Client::builder().retry(quick()).timeout(Duration::from_secs(2)).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(wait!(response.text()).unwrap(), "busy");
+        assert_eq!(server.requests().len(), 1);
+    }
+
     fn retries_stop_at_the_limit_and_the_last_response_is_delivered() {
         let server = Server::http(|_| Reply::new(502));
         let mut policy = quick();

@@ -1153,19 +1153,35 @@ impl Call {
         }
     }
 
-    /// What the retry policy makes of `attempt`, with fresh entropy for the jitter.
+    /// What the retry policy makes of `attempt`, with fresh entropy for the jitter. A wait
+    /// that would end at or past the request's total deadline is a `GiveUp`: sleeping into a
+    /// timeout would only trade the last response or error for a later timeout.
     fn decide_retry(&mut self, attempt: Attempt<'_>, now: Instant) -> RetryDecision {
         let random = u64::from_le_bytes((self.entropy)()[..8].try_into().expect("8 bytes"));
         let wall = self.session.wall(now);
         let state = Self::retry_state(&mut self.retry, &mut self.retry_policy, &self.session);
-        state.decide(
+        let decision = state.decide(
             &self.method,
             self.body.replayable,
             attempt,
             now,
             wall,
             random,
-        )
+        );
+        match (decision, self.total_deadline) {
+            (RetryDecision::RetryAfter(wait), Some(deadline))
+                if now.checked_add(wait).is_none_or(|until| until >= deadline) =>
+            {
+                log::debug!(
+                    "{} {}: the retry policy would wait {wait:?}, past the request's deadline; \
+                     no retry",
+                    self.method,
+                    RedactedUrl(&self.url),
+                );
+                RetryDecision::GiveUp
+            }
+            (decision, _) => decision,
+        }
     }
 
     /// The retry state, made at the first decision: the policy, and the request's start

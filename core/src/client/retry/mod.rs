@@ -65,8 +65,10 @@ mod date;
 /// Blog, "Exponential Backoff and Jitter"): retry `n` waits a uniformly random time in
 /// `[0, min(backoff_base * 2^(n-1), backoff_max)]`, from the entropy the driver passes in,
 /// so clients that failed together do not return together. Finally no more than
-/// [`max_retries`](Self::max_retries) retries happen, and none whose wait would end past
-/// [`total_budget`](Self::total_budget) from the first attempt.
+/// [`max_retries`](Self::max_retries) retries happen, none whose wait would end past
+/// [`total_budget`](Self::total_budget) from the first attempt, and none whose wait would
+/// end at or past the request's total timeout (the last response or error is delivered
+/// then, rather than a timeout after the wait).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
