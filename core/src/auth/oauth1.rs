@@ -47,8 +47,8 @@ type NonceSource = Arc<dyn Fn() -> String + Send + Sync>;
 /// Every request is signed on its own, so the flow is one step: [`AuthFlow::authorize`] builds
 /// the signature base string (§3.4.1), signs it (§3.4.2 HMAC-SHA1, the HMAC-SHA256 extension,
 /// or §3.4.4 PLAINTEXT) and sets `Authorization: OAuth ...` (§3.5.1); every response is
-/// [`AuthStep::Done`]. The timestamp and nonce come from functions the driver supplies (its
-/// clock and its CSPRNG): duet-core reads neither.
+/// [`AuthStep::Done`](super::AuthStep::Done). The timestamp and nonce come from functions the
+/// driver supplies (its clock and its CSPRNG): duet-core reads neither.
 ///
 /// ```text
 ///   base string = METHOD & encode(base URI) & encode(normalized parameters)
