@@ -311,6 +311,67 @@ fn timeouts_name_their_phase() {
     );
 }
 
+/// A driver whose socket timeout was shorter than the wait wakes early, with nothing done:
+/// the wait goes on to the deadline it had, however often that happens, and then fails.
+/// (A fresh deadline from each wake-up would never pass.)
+#[test]
+fn an_early_wake_up_waits_on_to_the_same_deadline() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(deadline, Some(t0() + secs(30)));
+    for woke in [10, 20, 29] {
+        c.handle_timeout(t0() + secs(woke)).unwrap();
+        let Action::Receive { deadline } = c.poll_action(t0() + secs(woke)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(deadline, Some(t0() + secs(30)), "woke at {woke} s");
+    }
+    assert_eq!(
+        c.handle_timeout(t0() + secs(30)).unwrap_err().kind(),
+        ErrorKind::Timeout(TimeoutPhase::ReadHead)
+    );
+
+    // Progress after an early wake-up starts a fresh wait.
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    c.poll_action(t0()).unwrap();
+    c.handle_timeout(t0() + secs(10)).unwrap();
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
+    let mut deadline = None;
+    while deadline.is_none() {
+        if let Action::Receive { deadline: d } = c.poll_action(t0() + secs(10)).unwrap() {
+            deadline = d;
+        }
+    }
+    assert_eq!(
+        deadline,
+        Some(t0() + secs(40)),
+        "30 s from the bytes that came"
+    );
+
+    // The same for a write that could not go out.
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    let Action::Transmit { deadline, .. } = c.poll_action(t0()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(deadline, Some(t0() + secs(30)));
+    c.handle_timeout(t0() + secs(12)).unwrap();
+    let Action::Transmit { deadline, .. } = c.poll_action(t0() + secs(12)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(deadline, Some(t0() + secs(30)));
+    assert_eq!(
+        c.handle_timeout(t0() + secs(30)).unwrap_err().kind(),
+        ErrorKind::Timeout(TimeoutPhase::Write)
+    );
+}
+
 #[test]
 fn the_total_deadline_wins_when_it_is_sooner() {
     let mut r = request(Method::GET, BodyPlan::NONE);

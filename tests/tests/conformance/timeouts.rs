@@ -41,6 +41,30 @@ duet_tests::conformance! {
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadBody), "{err}");
     }
 
+    fn a_longer_read_timeout_after_a_shorter_one_on_the_same_connection_still_fires() {
+        // The first request leaves a 300 ms read timeout on the pooled socket; the second
+        // asks for 600 ms. Its wait may wake at 300 ms, and must still end at 600 ms, not
+        // start over each time (it would then run into the 10 s total deadline).
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.send(&Reply::ok("first"));
+            conn.read_request();
+            conn.sleep(ms(5000));
+        });
+        let client = duet::Client::new();
+        let with_read = |read: u64| {
+            let mut timeouts = duet::Timeouts::default();
+            timeouts.read = Some(ms(read));
+            timeouts.total = Some(Duration::from_secs(10));
+            timeouts
+        };
+        let first = wait!(client.get(server.url("/")).timeouts(with_read(300)).send()).unwrap();
+        assert_eq!(wait!(first.text()).unwrap(), "first");
+        let err = wait!(client.get(server.url("/")).timeouts(with_read(600)).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
+        assert_eq!(server.connections(), 1, "the second request went out on the pooled connection");
+    }
+
     fn the_total_deadline_covers_the_whole_request() {
         let server = Server::scripted(|conn| {
             conn.read_request();

@@ -239,6 +239,20 @@ enum Abandoned {
     Malformed,
 }
 
+/// The deadline of an I/O action, and what passing it means.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    deadline: Instant,
+    /// The phase that fails when the deadline passes: `Total` when the request's own deadline
+    /// comes first.
+    phase: TimeoutPhase,
+    /// The phase the action was for.
+    asked: TimeoutPhase,
+    /// The driver woke before the deadline with nothing done (a socket timeout shorter than
+    /// the wait): the same wait goes on, to the same deadline, not a fresh one from now.
+    woke_early: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Waiting out a retry's backoff.
@@ -314,8 +328,8 @@ pub struct Call {
     received_any: bool,
     got_head: bool,
     trailers: Option<Box<Headers>>,
-    /// The deadline and phase of the last I/O action handed out.
-    waiting: Option<(Instant, TimeoutPhase)>,
+    /// The deadline of the last I/O action handed out.
+    waiting: Option<Waiting>,
     /// When the final response's head was handed out (the driver's clock).
     answered_at: Option<Instant>,
 }
@@ -512,19 +526,37 @@ impl Call {
         self.trailers.as_deref()
     }
 
+    /// The deadline for an action of `phase` handed out at `now`: `limit` from now, or the
+    /// request's total deadline if that comes first. After an early wake-up from the same
+    /// wait, the deadline it had: a wait that made no progress does not start over.
     fn deadline(
         &mut self,
         now: Instant,
         limit: Option<Duration>,
-        phase: TimeoutPhase,
+        asked: TimeoutPhase,
     ) -> Option<Instant> {
+        if let Some(waiting) = self.waiting
+            && waiting.woke_early
+            && waiting.asked == asked
+        {
+            self.waiting = Some(Waiting {
+                woke_early: false,
+                ..waiting
+            });
+            return Some(waiting.deadline);
+        }
         let own = limit.map(|d| now + d);
         let (deadline, phase) = match (own, self.total_deadline) {
             (Some(a), Some(t)) if t < a => (Some(t), TimeoutPhase::Total),
             (None, Some(t)) => (Some(t), TimeoutPhase::Total),
-            (a, _) => (a, phase),
+            (a, _) => (a, asked),
         };
-        self.waiting = deadline.map(|d| (d, phase));
+        self.waiting = deadline.map(|deadline| Waiting {
+            deadline,
+            phase,
+            asked,
+            woke_early: false,
+        });
         deadline
     }
 
@@ -1075,6 +1107,8 @@ impl Call {
 
     /// A deadline from the last action passed at `now`. Ends the `100 Continue` wait, or fails
     /// with [`ErrorKind::Timeout`] naming the phase (or `Total` for the request's deadline).
+    /// Called before the deadline (a socket timeout that fired early), it does nothing, and
+    /// the action handed out next waits on to the same deadline.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         if let Some(conn) = &mut self.conn
             && conn.poll_timeout().is_some_and(|d| now >= d)
@@ -1083,8 +1117,14 @@ impl Call {
             return Ok(());
         }
         match self.waiting {
-            Some((deadline, _)) if now < deadline => Ok(()),
-            Some((_, phase)) => {
+            Some(waiting) if now < waiting.deadline => {
+                self.waiting = Some(Waiting {
+                    woke_early: true,
+                    ..waiting
+                });
+                Ok(())
+            }
+            Some(Waiting { phase, .. }) => {
                 let after = match phase {
                     TimeoutPhase::Pool => self.timeouts.pool,
                     TimeoutPhase::Connect => self.timeouts.connect,
@@ -1100,7 +1140,7 @@ impl Call {
 
     /// The deadline for finishing the connection (DNS, TCP, TLS, the proxy tunnel).
     pub fn connect_deadline(&self) -> Option<Instant> {
-        self.waiting.map(|(deadline, _)| deadline)
+        self.waiting.map(|waiting| waiting.deadline)
     }
 
     /// The driver failed to start TLS over the tunnel: the request fails with `error`.
@@ -1122,7 +1162,7 @@ impl Call {
             self.retry();
             return Ok(());
         }
-        let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |(_, p)| p);
+        let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |w| w.phase);
         self.attempt_failed(Error::from_io(error, phase), now)
     }
 
