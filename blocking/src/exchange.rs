@@ -361,7 +361,13 @@ impl Exchange {
     fn after_io(&mut self, outcome: std::io::Result<()>) -> Result<(), Error> {
         match outcome {
             Ok(()) => Ok(()),
-            Err(e) if is_timeout(&e) => self.call.handle_timeout(Instant::now()),
+            // A wait ended with nothing done: the socket's timeout, or a signal (on a socket
+            // with a timeout, a read or write a signal interrupts is never restarted, even
+            // after a stop and continue: signal(7)). The call fails if its deadline passed,
+            // else waits on to the same deadline.
+            Err(e) if is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
+                self.call.handle_timeout(Instant::now())
+            }
             Err(e) => match tls_failure(&e) {
                 Some(message) => self
                     .call
