@@ -316,9 +316,7 @@ fn timeouts_name_their_phase() {
 /// (A fresh deadline from each wake-up would never pass.)
 #[test]
 fn an_early_wake_up_waits_on_to_the_same_deadline() {
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
         panic!()
     };
@@ -336,9 +334,7 @@ fn an_early_wake_up_waits_on_to_the_same_deadline() {
     );
 
     // Progress after an early wake-up starts a fresh wait.
-    let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
+    let mut c = get_sent_on_a_new_connection();
     c.poll_action(t0()).unwrap();
     c.handle_timeout(t0() + secs(10)).unwrap();
     feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
