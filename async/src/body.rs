@@ -44,7 +44,8 @@ impl Body {
     }
 
     /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
-    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect).
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect). A reader
+    /// that stops producing runs into the request's total timeout, if it has one.
     ///
     /// For a `tokio::fs::File`: `Body::from_reader(file, Some(file.metadata().await?.len()))`
     /// (or convert a `std::fs::File` with `Body::from`).
@@ -59,7 +60,8 @@ impl Body {
 
     /// A streamed body made of the stream's items, in order; sent with `Content-Length` when
     /// `len` is known, chunked otherwise. An item's error fails the request with
-    /// [`ErrorKind::Body`]. It cannot be replayed (for a retry or a 307 redirect).
+    /// [`ErrorKind::Body`]. It cannot be replayed (for a retry or a 307 redirect). A stream
+    /// that stops producing runs into the request's total timeout, if it has one.
     pub fn from_stream<S, B>(stream: S, len: Option<u64>) -> Self
     where
         S: Stream<Item = Result<B, io::Error>> + Send + 'static,

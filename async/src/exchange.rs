@@ -157,7 +157,17 @@ impl Exchange {
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
-                Action::SendBody => self.body.send_next(&mut self.call).await?,
+                Action::SendBody => match self.call.body_deadline() {
+                    None => self.body.send_next(&mut self.call).await?,
+                    // The caller's source may stall; the request's deadline still holds.
+                    Some(deadline) => {
+                        let send = self.body.send_next(&mut self.call);
+                        match tokio::time::timeout_at(deadline.into(), send).await {
+                            Ok(sent) => sent?,
+                            Err(_elapsed) => self.call.handle_timeout(crate::now())?,
+                        }
+                    }
+                },
                 Action::RestartBody => self.body.restart(),
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");

@@ -37,7 +37,9 @@ impl Body {
     }
 
     /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
-    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect).
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect). A read that
+    /// blocks cannot be interrupted: the request waits for it, and fails after it returns if
+    /// the total timeout has passed meanwhile.
     pub fn from_reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
         Body {
             kind: Kind::Reader {

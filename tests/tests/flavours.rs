@@ -163,6 +163,30 @@ async fn a_failing_async_stream_is_a_body_error() {
     assert!(err.is_body(), "{err}");
 }
 
+/// A body stream that stops producing (one piece, then nothing) runs into the request's total
+/// timeout; no other timeout covers the caller's source. (A blocking reader that blocks
+/// cannot be interrupted: the request fails once it returns.)
+#[tokio::test]
+async fn a_stalled_async_body_stream_runs_into_the_total_timeout() {
+    let server = Server::http(|_| Reply::ok(""));
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>("one")]);
+    let stalled = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+    let send = duet_async::Client::new()
+        .post(server.url("/"))
+        .body(duet_async::Body::from_stream(stalled, None))
+        .timeout(std::time::Duration::from_millis(300))
+        .send();
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), send)
+        .await
+        .expect("the request's own timeout ends it")
+        .unwrap_err();
+    assert_eq!(
+        err.timeout_phase(),
+        Some(duet_async::TimeoutPhase::Total),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_failing_blocking_reader_is_a_body_error() {
     struct Failing;

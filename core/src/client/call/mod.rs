@@ -164,7 +164,8 @@ pub enum Action<'a> {
     },
     /// Read the body source and pass bytes to [`Call::send_body`] (or, without a copy, read
     /// them into [`Call::body_room`] or hand them over with [`Call::send_body_shared`]), or
-    /// call [`Call::send_end`] at its end.
+    /// call [`Call::send_end`] at its end. A driver that can stop waiting for the source
+    /// gives up at [`Call::body_deadline`].
     SendBody,
     /// Read from the connection into [`Call::input_buffer`] and [`Call::commit_input`]
     /// ([`Call::handle_eof`] on end of stream). A driver reading body bytes for its caller
@@ -650,8 +651,7 @@ impl Call {
             return Ok(Action::Transmit { bytes, deadline });
         }
         if conn.send_state() == crate::SendState::Body {
-            self.waiting = None;
-            return Ok(Action::SendBody);
+            return Ok(self.send_body_action(now));
         }
         loop {
             let conn = self.conn.as_mut().expect("connected");
@@ -784,7 +784,7 @@ impl Call {
         }
         let conn = self.conn.as_ref().expect("connected");
         if conn.send_state() == crate::SendState::Body {
-            return Ok(Action::SendBody); // the 100 Continue just arrived
+            return Ok(self.send_body_action(now)); // the 100 Continue just arrived
         }
         let phase = if self.got_head {
             TimeoutPhase::ReadBody
@@ -1141,6 +1141,19 @@ impl Call {
     /// The deadline for finishing the connection (DNS, TCP, TLS, the proxy tunnel).
     pub fn connect_deadline(&self) -> Option<Instant> {
         self.waiting.map(|waiting| waiting.deadline)
+    }
+
+    /// How long to wait for the body source after [`Action::SendBody`]: the request's total
+    /// deadline, if it has one (no other timeout covers the caller's source). When it passes
+    /// with no data, call [`handle_timeout`](Self::handle_timeout), which fails the request.
+    pub fn body_deadline(&self) -> Option<Instant> {
+        self.waiting.map(|waiting| waiting.deadline)
+    }
+
+    /// [`Action::SendBody`], with the wait for the source bounded by the total deadline.
+    fn send_body_action(&mut self, now: Instant) -> Action<'static> {
+        self.deadline(now, None, TimeoutPhase::Total);
+        Action::SendBody
     }
 
     /// The driver failed to start TLS over the tunnel: the request fails with `error`.
