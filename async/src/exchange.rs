@@ -160,9 +160,10 @@ impl Exchange {
                 Action::SendBody => match self.call.body_deadline() {
                     None => self.body.send_next(&mut self.call).await?,
                     // The caller's source may stall; the request's deadline still holds.
+                    // Boxed: the timer inline would make every request's future larger.
                     Some(deadline) => {
                         let send = self.body.send_next(&mut self.call);
-                        match tokio::time::timeout_at(deadline.into(), send).await {
+                        match Box::pin(tokio::time::timeout_at(deadline.into(), send)).await {
                             Ok(sent) => sent?,
                             Err(_elapsed) => self.call.handle_timeout(crate::now())?,
                         }
