@@ -250,7 +250,7 @@ struct Waiting {
     /// The phase the action was for.
     asked: TimeoutPhase,
     /// The driver woke before the deadline with nothing done (a socket timeout shorter than
-    /// the wait): the same wait goes on, to the same deadline, not a fresh one from now.
+    /// the wait, a signal): the same wait goes on, to the same deadline, not a fresh one.
     woke_early: bool,
 }
 
@@ -1107,8 +1107,8 @@ impl Call {
 
     /// A deadline from the last action passed at `now`. Ends the `100 Continue` wait, or fails
     /// with [`ErrorKind::Timeout`] naming the phase (or `Total` for the request's deadline).
-    /// Called before the deadline (a socket timeout that fired early), it does nothing, and
-    /// the action handed out next waits on to the same deadline.
+    /// Called before the deadline (a socket timeout that fired early, a signal), it does
+    /// nothing, and the action handed out next waits on to the same deadline.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         if let Some(conn) = &mut self.conn
             && conn.poll_timeout().is_some_and(|d| now >= d)
