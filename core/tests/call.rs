@@ -371,22 +371,27 @@ fn an_early_wake_up_waits_on_to_the_same_deadline() {
 /// Waiting for the caller's body source is bounded by the total deadline alone.
 #[test]
 fn the_wait_for_the_body_source_ends_at_the_total_deadline() {
-    let body = BodyPlan {
-        framing: RequestBody::Chunked,
-        replayable: false,
+    // A chunked POST whose head went out: the call asks for the body.
+    let at_send_body = |total: Option<Duration>| {
+        let body = BodyPlan {
+            framing: RequestBody::Chunked,
+            replayable: false,
+        };
+        let mut r = request(Method::POST, body);
+        let mut timeouts = Timeouts::default();
+        timeouts.total = total;
+        r.timeouts = Some(timeouts);
+        let mut c = call(r);
+        connect_new(&mut c);
+        let Action::Transmit { bytes, .. } = c.poll_action(t0()).unwrap() else {
+            panic!()
+        };
+        let n = bytes.len();
+        c.transmitted(n);
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::SendBody));
+        c
     };
-    let mut r = request(Method::POST, body);
-    let mut timeouts = Timeouts::default();
-    timeouts.total = Some(secs(2));
-    r.timeouts = Some(timeouts);
-    let mut c = call(r);
-    connect_new(&mut c);
-    let Action::Transmit { bytes, .. } = c.poll_action(t0()).unwrap() else {
-        panic!()
-    };
-    let n = bytes.len();
-    c.transmitted(n);
-    assert!(matches!(c.poll_action(t0()).unwrap(), Action::SendBody));
+    let mut c = at_send_body(Some(secs(2)));
     assert_eq!(c.body_deadline(), Some(t0() + secs(2)));
     c.handle_timeout(t0() + secs(1)).unwrap();
     assert!(matches!(
@@ -398,17 +403,8 @@ fn the_wait_for_the_body_source_ends_at_the_total_deadline() {
         c.handle_timeout(t0() + secs(2)).unwrap_err().kind(),
         ErrorKind::Timeout(TimeoutPhase::Total)
     );
-
     // Without a total deadline, nothing bounds it.
-    let mut c = call(request(Method::POST, body));
-    connect_new(&mut c);
-    let Action::Transmit { bytes, .. } = c.poll_action(t0()).unwrap() else {
-        panic!()
-    };
-    let n = bytes.len();
-    c.transmitted(n);
-    assert!(matches!(c.poll_action(t0()).unwrap(), Action::SendBody));
-    assert_eq!(c.body_deadline(), None);
+    assert_eq!(at_send_body(None).body_deadline(), None);
 }
 
 #[test]
