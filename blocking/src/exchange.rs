@@ -18,6 +18,14 @@ use duet_core::transport::ConnectionRecorder;
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 64 * 1024;
 
+/// Where [`Exchange::drive`] puts body bytes.
+enum Sink<'a> {
+    /// The caller's buffer: at most one piece of data, then back to the caller.
+    Buf(&'a mut [u8]),
+    /// Appended, to the end of the body.
+    All(&'a mut Vec<u8>),
+}
+
 /// What [`Exchange::drive`] stopped for.
 enum Step {
     Head(ResponseHead),
@@ -79,7 +87,7 @@ impl Exchange {
 
     /// Runs the request until the final response head.
     pub fn send(&mut self) -> Result<ResponseHead, Error> {
-        match self.drive(&mut [])? {
+        match self.drive(Sink::Buf(&mut []))? {
             Step::Head(head) => Ok(head),
             Step::Data(_) | Step::End => Err(Error::msg(
                 ErrorKind::Protocol,
@@ -91,27 +99,46 @@ impl Exchange {
     /// Reads body bytes into `buf`; 0 at the end of the body (the connection then goes back
     /// to the pool when it can be reused).
     pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        match self.drive(buf)? {
+        match self.drive(Sink::Buf(buf))? {
             Step::Data(n) => Ok(n),
             Step::End => Ok(0),
             Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
         }
     }
 
+    /// Appends the rest of the body to `out`, in as few steps as the bytes arrive in (the
+    /// connection then goes back to the pool when it can be reused).
+    pub fn read_body_to_end(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
+        match self.drive(Sink::All(out))? {
+            Step::End => Ok(()),
+            Step::Data(_) | Step::Head(_) => {
+                Err(Error::msg(ErrorKind::Protocol, "a second response head"))
+            }
+        }
+    }
+
     /// Performs the call's actions until it has something for the caller: the response
-    /// head, body bytes (copied into `buf`), or the end of the body.
-    fn drive(&mut self, buf: &mut [u8]) -> Result<Step, Error> {
+    /// head, body bytes (copied into a [`Sink::Buf`]), or the end of the body (all of it
+    /// appended to a [`Sink::All`]).
+    fn drive(&mut self, mut sink: Sink<'_>) -> Result<Step, Error> {
+        let max = match &sink {
+            Sink::Buf(buf) => buf.len().max(1),
+            Sink::All(_) => usize::MAX,
+        };
         loop {
             // One clock read per step (or a reading still current): the I/O below takes its
             // deadlines from it too.
             let now = self.clock.take().unwrap_or_else(Instant::now);
-            match self.call.poll_action_max(now, buf.len().max(1))? {
+            match self.call.poll_action_max(now, max)? {
                 Action::Response(head) => return Ok(Step::Head(head)),
-                Action::Data(data) => {
-                    let n = data.len().min(buf.len());
-                    buf[..n].copy_from_slice(&data[..n]);
-                    return Ok(Step::Data(n));
-                }
+                Action::Data(data) => match &mut sink {
+                    Sink::Buf(buf) => {
+                        let n = data.len().min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        return Ok(Step::Data(n));
+                    }
+                    Sink::All(out) => out.extend_from_slice(data),
+                },
                 Action::Finished | Action::Upgraded => {
                     self.finish(now);
                     return Ok(Step::End);
@@ -157,9 +184,17 @@ impl Exchange {
                     std::thread::sleep(until.saturating_duration_since(Instant::now()))
                 }
                 Action::Receive { deadline } => {
-                    match self.call.receive_into(buf.len(), READ_SIZE) {
+                    // Body bytes bound for a whole-body sink go through the input buffer.
+                    let direct = match &sink {
+                        Sink::Buf(buf) => buf.len(),
+                        Sink::All(_) => 0,
+                    };
+                    match self.call.receive_into(direct, READ_SIZE) {
                         ReceiveInto::Buffer(len) => self.receive(deadline, len, now)?,
                         ReceiveInto::Caller { len, then } => {
+                            let Sink::Buf(buf) = &mut sink else {
+                                unreachable!("no direct reads without a buffer")
+                            };
                             let buf = &mut buf[..len];
                             if let Some(n) = self.receive_direct(buf, then, deadline, now)? {
                                 return Ok(Step::Data(n));

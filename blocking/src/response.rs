@@ -73,8 +73,13 @@ impl Response {
     /// The whole (decoded) body.
     pub fn bytes(mut self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
-        self.read_to_end(&mut out)
-            .map_err(|e| Error::from_io(e, TimeoutPhase::ReadBody))?;
+        match &self.body.decoding {
+            None => self.body.exchange.read_body_to_end(&mut out)?,
+            Some(_) => {
+                self.read_to_end(&mut out)
+                    .map_err(|e| Error::from_io(e, TimeoutPhase::ReadBody))?;
+            }
+        }
         Ok(out)
     }
 
