@@ -178,7 +178,11 @@ impl Exchange {
                         Err(e) => return Err(self.call.fail_with(e)),
                     }
                 }
-                Action::Sleep { until } => tokio::time::sleep_until(until.into()).await,
+                Action::Sleep { until } => {
+                    // A retry's wait: the last attempt's connection is not kept through it.
+                    self.finish(now);
+                    tokio::time::sleep_until(until.into()).await
+                }
                 Action::Receive { deadline } => match self.call.receive_into(max, READ_SIZE) {
                     ReceiveInto::Buffer(len) => self.receive(deadline, len).await?,
                     ReceiveInto::Caller { len, then } => {

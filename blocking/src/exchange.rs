@@ -181,6 +181,8 @@ impl Exchange {
                     }
                 }
                 Action::Sleep { until } => {
+                    // A retry's wait: the last attempt's connection is not kept through it.
+                    self.finish(now);
                     std::thread::sleep(until.saturating_duration_since(Instant::now()))
                 }
                 Action::Receive { deadline } => {

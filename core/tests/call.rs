@@ -654,6 +654,40 @@ mod retries {
         assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
     }
 
+    /// At the wait before a retry, the drained connection of the attempt that got a 503 is
+    /// the driver's to pool, reusable; after a failed connect there is none.
+    #[test]
+    fn the_wait_before_a_retry_hands_back_the_connection() {
+        let mut r = request(Method::GET, BodyPlan::NONE);
+        r.retry = Some(RetryPolicy::default_safe());
+        let mut c = *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap();
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        feed(
+            &mut c,
+            b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy",
+        );
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+        let conn = c
+            .take_connection()
+            .expect("the drained connection, reusable");
+        assert_eq!(conn.send_state(), duet_core::SendState::Idle);
+        assert!(c.take_connection().is_none(), "handed back once");
+        let later = t0() + Duration::from_secs(1);
+        assert!(matches!(c.poll_action(later).unwrap(), Action::Connect(_)));
+        assert!(c.take_connection().is_none());
+
+        let mut r = request(Method::GET, BodyPlan::NONE);
+        r.retry = Some(RetryPolicy::default_safe());
+        r.entropy = || [0xff; 16]; // the longest jittered wait, not none
+        let mut c = *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap();
+        c.poll_action(t0()).unwrap();
+        let refused = duet_core::client::Error::msg(ErrorKind::Connect, "refused");
+        c.connect_failed(refused, t0()).unwrap();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+        assert!(c.take_connection().is_none(), "no connection to hand back");
+    }
+
     #[test]
     fn a_post_is_not_sent_twice_once_it_went_out() {
         let body = BodyPlan {

@@ -48,6 +48,34 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "drained responses kept the connection");
     }
 
+    fn a_request_waiting_out_a_retry_after_holds_no_connection() {
+        // One connection per host. While one request waits the second the server asked for,
+        // its drained connection serves another request, which would otherwise time out
+        // waiting for it (the policy does not retry timeouts here).
+        let calls = AtomicUsize::new(0);
+        let server = Server::http(move |r| match (r.path(), calls.fetch_add(1, Ordering::Relaxed)) {
+            ("/busy", 0) => Reply::new(503).header("Retry-After", "1").body("busy"),
+            (path, _) => Reply::ok(path.to_owned()),
+        });
+        let mut policy = quick();
+        policy.retry_on_timeouts = false;
+        let client = duet::Client::builder().retry(policy).pool_max_per_host(1).pool_timeout(Duration::from_millis(500)).build().unwrap();
+        let waiting = {
+            let (client, url) = (client.clone(), server.url("/busy"));
+            spawn!({ wait!(wait!(client.get(url.as_str()).send())?.text()) })
+        };
+        while server.requests().is_empty() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100)); // the 503 read, the wait begun
+        let other = wait!(client.get(server.url("/other")).send()).expect("the connection was free");
+        assert_eq!(wait!(other.text()).unwrap(), "/other");
+        assert_eq!(join!(waiting).unwrap(), "/busy");
+        let paths: Vec<_> = server.requests().iter().map(|r| r.path().to_owned()).collect();
+        assert_eq!(paths, ["/busy", "/other", "/busy"]);
+        assert_eq!(server.connections(), 1, "all three requests on the one connection");
+    }
+
     fn a_retry_that_would_outlast_the_total_timeout_is_not_waited_for() {
         // The server asks for 30 s; the request has 2 s in all. The 503 is delivered, not a
         // timeout at the end of a 30 s sleep.

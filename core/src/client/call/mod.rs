@@ -190,7 +190,9 @@ pub enum Action<'a> {
         /// The origin's host, for SNI and verification.
         host: String,
     },
-    /// Wait until this time (a retry's backoff), then poll on.
+    /// Wait until this time (a retry's backoff), then poll on. First hand back the failed
+    /// attempt's connection ([`Call::take_connection`]: to the pool, or closed), so the wait
+    /// does not hold it or its slot.
     Sleep {
         /// When to poll again.
         until: Instant,
@@ -1296,7 +1298,9 @@ impl Call {
     /// reused; `None` means close it.
     ///
     /// On an [`Action::Connect`] for a later hop, it returns the previous hop's connection
-    /// when that one may be reused (its key is the previous hop's).
+    /// when that one may be reused (its key is the previous hop's); so it does on an
+    /// [`Action::Sleep`] before a retry, for the connection of the attempt that failed, which
+    /// is not to be held through the wait.
     pub fn take_connection(&mut self) -> Option<Box<Connection>> {
         if let Some(conn) = self.released.take() {
             return Some(conn);
