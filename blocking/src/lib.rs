@@ -34,6 +34,7 @@ mod client;
 mod exchange;
 pub mod multipart;
 mod pool;
+mod resolver;
 mod response;
 mod transport;
 pub mod transports;

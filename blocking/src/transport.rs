@@ -297,46 +297,13 @@ fn lookup(
     let found = match (host.parse::<std::net::IpAddr>(), deadline) {
         (Ok(ip), _) => Ok(vec![SocketAddr::new(ip, port)]),
         (Err(_), None) => (host, port).to_socket_addrs().map(Iterator::collect),
-        // std's resolver takes no deadline: a name is looked up on a helper thread, as curl's
-        // threaded resolver does, and one still running at the deadline finishes on its own.
-        (Err(_), Some(deadline)) => {
-            let name = host.to_owned();
-            by_deadline(deadline, move || {
-                (name.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect)
-            })
-        }
+        // On a helper thread, shared with other requests for the name (see `resolver`).
+        (Err(_), Some(deadline)) => crate::resolver::lookup(host, port, deadline),
     };
     found.map_err(|e| match is_timeout(&e) {
         true => Error::timeout(TimeoutPhase::Connect, None),
         false => Error::new(ErrorKind::Connect, e),
     })
-}
-
-/// Runs `work` on a helper thread and waits for its result until `deadline` (`TimedOut`
-/// then; the thread is left to finish).
-fn by_deadline<T: Send + 'static>(
-    deadline: Instant,
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
-    if Instant::now() >= deadline {
-        return Err(io::ErrorKind::TimedOut.into());
-    }
-    let (done, result) = sync_channel(1);
-    std::thread::Builder::new()
-        .name("duet-resolver".to_owned())
-        .spawn(move || {
-            let _ = done.send(work()); // the caller may have stopped waiting
-        })?;
-    match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(result) => result,
-        Err(RecvTimeoutError::Timeout) => Err(io::ErrorKind::TimedOut.into()),
-        Err(RecvTimeoutError::Disconnected) => {
-            Err(io::Error::other("the resolver thread panicked"))
-        }
-    }
 }
 
 /// The first address `host` stands for (for `socks5://`, which wants one).
@@ -709,24 +676,6 @@ mod tests {
     use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
 
     use super::*;
-
-    #[test]
-    fn work_past_its_deadline_is_a_timeout_and_work_in_time_a_result() {
-        let soon = Instant::now() + Duration::from_millis(50);
-        let slow = by_deadline(soon, || {
-            std::thread::sleep(Duration::from_secs(2));
-            Ok(1)
-        });
-        assert_eq!(slow.unwrap_err().kind(), io::ErrorKind::TimedOut);
-        assert!(
-            Instant::now() < soon + Duration::from_secs(1),
-            "it did not wait the work out"
-        );
-        let later = Instant::now() + Duration::from_secs(5);
-        assert_eq!(by_deadline(later, || Ok(7)).unwrap(), 7);
-        let failed = by_deadline(later, || Err::<(), _>(io::ErrorKind::NotFound.into()));
-        assert_eq!(failed.unwrap_err().kind(), io::ErrorKind::NotFound);
-    }
 
     /// Connects to a listener on 127.0.0.1 as `dial` says, through each way a connection is
     /// opened: one address with and without a deadline, and several raced.
