@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use sync_wrapper::SyncWrapper;
 
 use crate::now;
 
@@ -45,7 +46,9 @@ pub(crate) struct Exchange {
     remote: Option<SocketAddr>,
     /// The runtime whose I/O driver `stream` is registered with.
     runtime: Option<tokio::runtime::Id>,
-    body: BodySender,
+    /// (Wrapped so that an exchange, and the response holding it, is `Sync` whatever the
+    /// body's source: it is only ever used through `&mut`.)
+    body: SyncWrapper<BodySender>,
     /// The pool slot this exchange holds, by the key its connection was opened with (a
     /// redirect may move the call to another key before the connection is released).
     slot: Option<PoolKey>,
@@ -71,7 +74,7 @@ impl Exchange {
             stream: None,
             remote: None,
             runtime: None,
-            body,
+            body: SyncWrapper::new(body),
             slot: None,
             clock: Some(now),
         }
@@ -129,7 +132,7 @@ impl Exchange {
                 Action::Connect(to) => {
                     self.finish(now); // a previous hop's connection goes back to the pool
                     if to.restart_body {
-                        self.body.restart();
+                        self.body.get_mut().restart();
                     }
                     match self.client.pool.take_idle(&to, now) {
                         // At hand at once: the next step can use this clock reading.
@@ -158,18 +161,18 @@ impl Exchange {
                     self.after_io(outcome)?;
                 }
                 Action::SendBody => match self.call.body_deadline() {
-                    None => self.body.send_next(&mut self.call).await?,
+                    None => self.body.get_mut().send_next(&mut self.call).await?,
                     // The caller's source may stall; the request's deadline still holds.
                     // Boxed: the timer inline would make every request's future larger.
                     Some(deadline) => {
-                        let send = self.body.send_next(&mut self.call);
+                        let send = self.body.get_mut().send_next(&mut self.call);
                         match Box::pin(tokio::time::timeout_at(deadline.into(), send)).await {
                             Ok(sent) => sent?,
                             Err(_elapsed) => self.call.handle_timeout(crate::now())?,
                         }
                     }
                 },
-                Action::RestartBody => self.body.restart(),
+                Action::RestartBody => self.body.get_mut().restart(),
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
@@ -234,7 +237,9 @@ impl Exchange {
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match (&to.key.proxy, mounted) {
                     (_, Some(mounted)) => {
-                        let stream = Stream::Custom(mounted.connect(origin, deadline).await?);
+                        let stream = Stream::Custom(SyncWrapper::new(
+                            mounted.connect(origin, deadline).await?,
+                        ));
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
                             true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,

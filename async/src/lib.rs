@@ -31,7 +31,8 @@
 //! Runtime: requests run on tokio and need a runtime with I/O and time enabled (the
 //! `#[tokio::main]` and `#[tokio::test]` defaults). [`Client`] is `Clone + Send + Sync`, and
 //! the futures of [`RequestBuilder::send`] and [`Client::execute`] are `Send`, so requests
-//! can be spawned. Pooled connections belong to the runtime that opened them, and serve
+//! can be spawned; a [`Response`] is `Send + Sync`, so a spawned task may hold `&Response`
+//! across an await. Pooled connections belong to the runtime that opened them, and serve
 //! only it: a client shared between runtimes (`#[tokio::test]`s with a static client) opens
 //! connections on each, since a socket hears only from its own runtime's driver, which may
 //! be shut down or not being driven while another runtime runs. Read a response's body

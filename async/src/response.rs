@@ -11,6 +11,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use sync_wrapper::SyncWrapper;
 
 use bytes::{Bytes, BytesMut};
 use duet_core::client::{Error, ErrorKind, ResponseInfo};
@@ -39,7 +40,8 @@ pub struct Response {
     content_length: Option<u64>,
     /// The body reader; `None` while `filling` holds it.
     body: Option<Box<BodyReader>>,
-    filling: Option<FillFuture>,
+    /// (Wrapped so that a response is `Sync`: the future is only ever polled through `&mut`.)
+    filling: Option<SyncWrapper<FillFuture>>,
 }
 
 struct BodyReader {
@@ -216,7 +218,7 @@ impl Response {
             return Poll::Ready(Ok(true));
         }
         let filling = match &mut self.filling {
-            Some(filling) => filling,
+            Some(filling) => filling.get_mut(),
             None => {
                 let Some(mut body) = self.body.take() else {
                     return Poll::Ready(Err(Error::msg(
@@ -224,10 +226,11 @@ impl Response {
                         "the response body was lost to a panic",
                     )));
                 };
-                self.filling.insert(Box::pin(async move {
+                let fill = Box::pin(async move {
                     let filled = body.fill().await;
                     (body, filled)
-                }))
+                });
+                self.filling.insert(SyncWrapper::new(fill)).get_mut()
             }
         };
         let (body, filled) = ready!(filling.as_mut().poll(cx));

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+use sync_wrapper::SyncWrapper;
 
 use duet_core::client::{
     Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
@@ -25,7 +26,9 @@ pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<Stream>>),
     /// A stream a mounted [`Transport`] opened.
-    Custom(Box<dyn Io>),
+    /// (Wrapped so that a stream is `Sync` whatever the transport's type: it is only ever
+    /// used through `&mut`.)
+    Custom(SyncWrapper<Box<dyn Io>>),
 }
 
 /// A byte stream opened by a custom [`Transport`].
@@ -120,7 +123,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Custom(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Custom(s) => Pin::new(s.get_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -134,7 +137,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Custom(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Custom(s) => Pin::new(s.get_mut()).poll_write(cx, buf),
         }
     }
 
@@ -142,7 +145,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-            Stream::Custom(s) => Pin::new(s).poll_flush(cx),
+            Stream::Custom(s) => Pin::new(s.get_mut()).poll_flush(cx),
         }
     }
 
@@ -150,7 +153,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Custom(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Custom(s) => Pin::new(s.get_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use sync_wrapper::SyncWrapper;
 
 use duet_core::client::{Action, Call, ConnectTo, Error, ErrorKind, PoolKey, ReceiveInto};
 use duet_core::{Connection, ResponseHead};
@@ -46,7 +47,9 @@ pub(crate) struct Exchange {
     recording: Option<ConnectionRecorder>,
     stream: Option<Stream>,
     remote: Option<SocketAddr>,
-    body: BodySender,
+    /// (Wrapped so that an exchange, and the response holding it, is `Sync` whatever the
+    /// body's source: it is only ever used through `&mut`.)
+    body: SyncWrapper<BodySender>,
     /// The pool slot this exchange holds, by the key its connection was opened with (a
     /// redirect may move the call to another key before the connection is released).
     slot: Option<PoolKey>,
@@ -71,7 +74,7 @@ impl Exchange {
             recording: None,
             stream: None,
             remote: None,
-            body,
+            body: SyncWrapper::new(body),
             slot: None,
             clock: Some(now),
         }
@@ -146,7 +149,7 @@ impl Exchange {
                 Action::Connect(to) => {
                     self.finish(now); // a previous hop's connection goes back to the pool
                     if to.restart_body {
-                        self.body.restart();
+                        self.body.get_mut().restart();
                     }
                     match self.client.pool.take_idle(&to, now) {
                         // At hand at once: the next step can use this clock reading.
@@ -170,8 +173,8 @@ impl Exchange {
                     let outcome = written.map(|n| self.call.transmitted(n));
                     self.after_io(outcome)?;
                 }
-                Action::SendBody => self.body.send_next(&mut self.call)?,
-                Action::RestartBody => self.body.restart(),
+                Action::SendBody => self.body.get_mut().send_next(&mut self.call)?,
+                Action::RestartBody => self.body.get_mut().restart(),
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
                     let deadline = self.call.connect_deadline();
@@ -244,7 +247,7 @@ impl Exchange {
                 let (stream, remote) = match (&to.key.proxy, mounted) {
                     (_, Some(mounted)) => {
                         let origin = &to.key.origin;
-                        let stream = Stream::Custom(mounted.connect(origin, to.connect_deadline)?);
+                        let stream = Stream::custom(mounted.connect(origin, to.connect_deadline)?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
                             true => self.origin_tls(stream, origin.host(), to.connect_deadline)?,
                             false => stream,

@@ -1,11 +1,11 @@
 //! Sockets: connecting with deadlines, TLS, and reads/writes that honour a deadline.
 
-use std::cell::Cell;
 use std::fmt;
 use std::io::{self, IoSliceMut, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use sync_wrapper::SyncWrapper;
 
 use duet_core::client::{
     Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
@@ -17,10 +17,12 @@ use rustls::{ClientConnection, StreamOwned};
 #[derive(Debug)]
 pub(crate) enum Stream {
     /// TCP, with the timeouts last applied to the socket.
-    Plain(TcpStream, Cell<Applied>),
+    Plain(TcpStream, Applied),
     Tls(Box<StreamOwned<ClientConnection, Stream>>),
     /// A stream a mounted [`Transport`] opened.
-    Custom(Box<dyn Io>),
+    /// (Wrapped so that a stream is `Sync` whatever the transport's type: it is only ever
+    /// used through `&mut`.)
+    Custom(SyncWrapper<Box<dyn Io>>),
 }
 
 /// A byte stream opened by a custom [`Transport`].
@@ -67,41 +69,38 @@ fn fits(current: Option<Duration>, wanted: Option<Duration>) -> bool {
 
 impl Applied {
     /// Sets the read timeout of `tcp` to `left`, unless the one applied still fits.
-    fn read(cell: &Cell<Applied>, tcp: &TcpStream, left: Option<Duration>) -> io::Result<()> {
-        let applied = cell.get();
-        if !fits(applied.read, left) {
+    fn read(&mut self, tcp: &TcpStream, left: Option<Duration>) -> io::Result<()> {
+        if !fits(self.read, left) {
             tcp.set_read_timeout(left)?;
-            cell.set(Applied {
-                read: left,
-                ..applied
-            });
+            self.read = left;
         }
         Ok(())
     }
 
     /// Sets the write timeout of `tcp` to `left`, unless the one applied still fits.
-    fn write(cell: &Cell<Applied>, tcp: &TcpStream, left: Option<Duration>) -> io::Result<()> {
-        let applied = cell.get();
-        if !fits(applied.write, left) {
+    fn write(&mut self, tcp: &TcpStream, left: Option<Duration>) -> io::Result<()> {
+        if !fits(self.write, left) {
             tcp.set_write_timeout(left)?;
-            cell.set(Applied {
-                write: left,
-                ..applied
-            });
+            self.write = left;
         }
         Ok(())
     }
 }
 
 impl Stream {
-    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
+    /// A stream a mounted transport opened.
+    pub(crate) fn custom(io: Box<dyn Io>) -> Stream {
+        Stream::Custom(SyncWrapper::new(io))
+    }
+
+    fn set_timeouts(&mut self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         match self {
             Stream::Plain(s, applied) => {
-                Applied::read(applied, s, read)?;
-                Applied::write(applied, s, write)
+                applied.read(s, read)?;
+                applied.write(s, write)
             }
             Stream::Tls(s) => s.sock.set_timeouts(read, write),
-            Stream::Custom(s) => s.set_timeouts(read, write),
+            Stream::Custom(s) => s.get_mut().set_timeouts(read, write),
         }
     }
 
@@ -136,7 +135,7 @@ impl Stream {
         let left = remaining(deadline, now)?;
         match self {
             // A plain read never writes: only the read timeout matters.
-            Stream::Plain(s, applied) => Applied::read(applied, s, left)?,
+            Stream::Plain(s, applied) => applied.read(s, left)?,
             _ => self.set_timeouts(left, left)?,
         }
         self.read_vectored(bufs)
@@ -157,12 +156,12 @@ impl Stream {
         // A plain write never reads: only the write timeout matters. One that fits in the
         // socket's buffer does not wait, so it needs none: a request on a new connection is
         // sent without the setsockopt call.
-        if !fits(applied.get().write, left) {
+        if !fits(applied.write, left) {
             match write_now(s, buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => return done,
             }
-            Applied::write(applied, s, left)?;
+            applied.write(s, left)?;
         }
         s.write(buf)
     }
@@ -224,7 +223,7 @@ impl Read for Stream {
         match self {
             Stream::Plain(s, _) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
-            Stream::Custom(s) => s.read(buf),
+            Stream::Custom(s) => s.get_mut().read(buf),
         }
     }
 
@@ -232,7 +231,7 @@ impl Read for Stream {
         match self {
             Stream::Plain(s, _) => s.read_vectored(bufs),
             Stream::Tls(s) => s.read_vectored(bufs),
-            Stream::Custom(s) => s.read_vectored(bufs),
+            Stream::Custom(s) => s.get_mut().read_vectored(bufs),
         }
     }
 }
@@ -242,7 +241,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s, _) => s.write(buf),
             Stream::Tls(s) => s.write(buf),
-            Stream::Custom(s) => s.write(buf),
+            Stream::Custom(s) => s.get_mut().write(buf),
         }
     }
 
@@ -250,7 +249,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s, _) => s.flush(),
             Stream::Tls(s) => s.flush(),
-            Stream::Custom(s) => s.flush(),
+            Stream::Custom(s) => s.get_mut().flush(),
         }
     }
 }
@@ -419,7 +418,7 @@ pub(crate) fn connect_tcp(
                     None => Ok(()),
                 })
                 .map_err(|e| Error::new(ErrorKind::Connect, e))?;
-            Ok((Stream::Plain(tcp, Cell::new(applied)), addr))
+            Ok((Stream::Plain(tcp, applied), addr))
         }
         Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
         Err(e) => Err(Error::new(ErrorKind::Connect, e)),
@@ -844,7 +843,7 @@ mod tests {
         let left = Duration::from_secs(3);
         let (tcp, applied) =
             connect_within(&addr, left, Instant::now() + left, Source::default()).unwrap();
-        let mut stream = Stream::Plain(tcp, Cell::new(applied));
+        let mut stream = Stream::Plain(tcp, applied);
         let now = Instant::now();
         let deadline = Some(now + Duration::from_secs(30));
         assert_eq!(

@@ -90,6 +90,53 @@ async fn one_async_client_serves_many_tasks() {
 /// on: reused on the other runtime while the first is alive but not driven, it would leave
 /// the request waiting for its deadline. So each runtime gets connections of its own. The
 /// requests are POSTs, which are not retried, so a stale retry cannot hide a hang.
+/// A response is `Send + Sync` in both flavours, as reqwest's is, whatever its body source
+/// or transport: a spawned task can hold `&Response` across an await, and scoped threads can
+/// share one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_can_be_shared_and_borrowed_across_awaits() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<duet_async::Response>();
+    shareable::<duet_blocking::Response>();
+    async fn status_later(response: &duet_async::Response) -> u16 {
+        tokio::task::yield_now().await;
+        response.status().as_u16()
+    }
+    let server = Server::http(|r| Reply::ok(r.path().to_owned()));
+    let url = server.url("/shared");
+    let client = duet_async::Client::new();
+    let task = tokio::spawn(async move {
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(b"x".to_vec())]);
+        let request = client
+            .post(&url)
+            .body(duet_async::Body::from_stream(body, None));
+        let response = request.send().await.unwrap();
+        let status = status_later(&response).await;
+        (status, response.text().await.unwrap())
+    });
+    assert_eq!(task.await.unwrap(), (200, "/shared".to_owned()));
+    let url = server.url("/threads");
+    tokio::task::spawn_blocking(move || {
+        let response = duet_blocking::post(&url)
+            .body(duet_blocking::Body::from_reader(
+                std::io::Read::take(std::io::repeat(b'x'), 3),
+                None,
+            ))
+            .send()
+            .unwrap();
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| response.status().as_u16()))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(statuses, [200, 200]);
+        assert_eq!(response.text().unwrap(), "/threads");
+    })
+    .await
+    .unwrap();
+}
+
 #[test]
 fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
     let server = Server::http(|r| Reply::ok(r.method.to_string()));

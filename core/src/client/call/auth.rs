@@ -8,6 +8,7 @@
 //! `Limits::max_auth_rounds` retries deliver the last response as it is.
 
 use std::time::Instant;
+use sync_wrapper::SyncWrapper;
 
 use super::{Call, State};
 use crate::auth::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
@@ -45,7 +46,7 @@ impl Call {
         if let Err(e) = flow.authorize(&mut request) {
             return self.fail(auth_error(e));
         }
-        self.flow = Some(flow);
+        self.flow = Some(SyncWrapper::new(flow));
         Ok(())
     }
 
@@ -72,13 +73,14 @@ impl Call {
         if let Err(e) = flow.authorize(&mut request) {
             return self.fail(auth_error(e));
         }
-        self.proxy_flow = Some(flow);
+        self.proxy_flow = Some(SyncWrapper::new(flow));
         Ok(())
     }
 
     /// Whether the flow needs this response's body before it can decide.
-    pub(super) fn auth_wants_body(&self, head: &ResponseHead) -> bool {
-        self.flow.as_ref().is_some_and(|f| f.needs_response_body()) && is_challenge(head)
+    pub(super) fn auth_wants_body(&mut self, head: &ResponseHead) -> bool {
+        let flow = self.flow.as_mut().map(SyncWrapper::get_mut);
+        flow.is_some_and(|f| f.needs_response_body()) && is_challenge(head)
     }
 
     /// Lets the flow decide on a response. `Retry` (within the round limit) means the caller
@@ -93,7 +95,7 @@ impl Call {
         {
             return self.proxy_step(head, body);
         }
-        let Some(flow) = self.flow.as_mut() else {
+        let Some(flow) = self.flow.as_mut().map(SyncWrapper::get_mut) else {
             return Ok(AuthStep::Done);
         };
         let response = AuthResponse {
@@ -125,7 +127,7 @@ impl Call {
 
     /// Lets the proxy flow answer a forward proxy's 407.
     fn proxy_step(&mut self, head: &ResponseHead, body: Option<&[u8]>) -> Result<AuthStep, Error> {
-        let Some(flow) = self.proxy_flow.as_mut() else {
+        let Some(flow) = self.proxy_flow.as_mut().map(SyncWrapper::get_mut) else {
             return Ok(AuthStep::Done);
         };
         let response = AuthResponse {
@@ -160,7 +162,8 @@ impl Call {
             self.method,
             super::RedactedUrl(&self.url),
         );
-        let same_connection = self.flow.as_ref().is_some_and(|f| f.same_connection());
+        let flow = self.flow.as_mut().map(SyncWrapper::get_mut);
+        let same_connection = flow.is_some_and(|f| f.same_connection());
         let reusable = self.conn.as_mut().and_then(|c| c.start_next_cycle().ok());
         match (reusable, self.conn.take()) {
             (Some(()), Some(mut conn)) => {

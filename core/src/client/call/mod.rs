@@ -33,6 +33,7 @@
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use sync_wrapper::SyncWrapper;
 
 use http::Method;
 use url::Url;
@@ -284,7 +285,9 @@ pub struct Call {
     draining: Option<Box<(Drain, u64)>>,
     /// The credential source for this request, and the flow for the current hop.
     auth: Option<Arc<dyn Auth>>,
-    flow: Option<Box<dyn AuthFlow>>,
+    /// (The flows are wrapped so that a call is `Sync` whatever a flow's type: a call only
+    /// ever uses them through `&mut`.)
+    flow: Option<SyncWrapper<Box<dyn AuthFlow>>>,
     auth_rounds: usize,
     body_bytes: Option<Arc<[u8]>>,
     /// Tell the driver to rewind its body before sending it again on this connection.
@@ -309,7 +312,7 @@ pub struct Call {
     /// The origin's address resolved by the driver, for `socks5://` (local DNS).
     resolved_target: Option<std::net::IpAddr>,
     /// The flow answering the current proxy challenge (credentials are the client's).
-    proxy_flow: Option<crate::auth::ProxyFlow>,
+    proxy_flow: Option<SyncWrapper<crate::auth::ProxyFlow>>,
     proxy_rounds: usize,
     /// The CONNECT head of the tunnel being set up (kept to send again after a 407).
     connect_head: Option<Box<RequestHead>>,

@@ -8,6 +8,7 @@
 //! `Proxy-Authorization`. A pooled connection is already past all this.
 
 use std::time::Instant;
+use sync_wrapper::SyncWrapper;
 
 use http::{Method, StatusCode};
 
@@ -111,7 +112,7 @@ impl Call {
                 };
                 flow.authorize(&mut request)
                     .map_err(|e| Error::new(ErrorKind::Auth, e))?;
-                self.proxy_flow = Some(flow);
+                self.proxy_flow = Some(SyncWrapper::new(flow));
             }
             let mut conn = Connection::new(self.session.config.limits.clone());
             conn.send_request(&head, RequestBody::None, now)?;
@@ -157,9 +158,10 @@ impl Call {
                     Ok(Some(Output::Response(head))) if head.status().is_success() => continue,
                     Ok(Some(Output::Response(head))) => {
                         // A 407 the proxy flow can answer: read its body, then CONNECT again.
-                        let (Some(flow), Some(connect)) =
-                            (self.proxy_flow.as_mut(), self.connect_head.as_mut())
-                        else {
+                        let (Some(flow), Some(connect)) = (
+                            self.proxy_flow.as_mut().map(SyncWrapper::get_mut),
+                            self.connect_head.as_mut(),
+                        ) else {
                             return Err(refused(head.status()));
                         };
                         if head.status() != StatusCode::PROXY_AUTHENTICATION_REQUIRED
