@@ -114,9 +114,8 @@ impl Exchange {
     pub fn read_body_to_end(&mut self, out: &mut Vec<u8>) -> Result<(), Error> {
         match self.drive(Sink::All(out))? {
             Step::End => Ok(()),
-            Step::Data(_) | Step::Head(_) => {
-                Err(Error::msg(ErrorKind::Protocol, "a second response head"))
-            }
+            Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
+            Step::Data(_) => unreachable!("a whole-body sink takes every piece"),
         }
     }
 

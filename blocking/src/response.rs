@@ -8,6 +8,9 @@ use duet_core::{ContentDecoder, Headers, ResponseHead};
 
 use crate::exchange::Exchange;
 
+/// The largest announced body [`Response::bytes`] appends through the engine's buffer.
+const WHOLE_AT_ONCE: u64 = 64 * 1024;
+
 /// Raw bytes read at a time while decoding.
 const DECODE_READ: usize = 16 * 1024;
 
@@ -72,10 +75,15 @@ impl Response {
 
     /// The whole (decoded) body.
     pub fn bytes(mut self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(self.content_length().unwrap_or(0).min(1 << 20) as usize);
-        match &self.body.decoding {
-            None => self.body.exchange.read_body_to_end(&mut out)?,
-            Some(_) => {
+        let length = self.content_length();
+        let mut out = Vec::with_capacity(length.unwrap_or(0).min(1 << 20) as usize);
+        match (&self.body.decoding, length) {
+            // A small body, as most are, is appended as it arrives. A larger one is read
+            // straight into `out` (`read_to_end` lends its spare room), saving a copy.
+            (None, Some(n)) if n <= WHOLE_AT_ONCE => {
+                self.body.exchange.read_body_to_end(&mut out)?
+            }
+            _ => {
                 self.read_to_end(&mut out)
                     .map_err(|e| Error::from_io(e, TimeoutPhase::ReadBody))?;
             }
