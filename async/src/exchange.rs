@@ -237,9 +237,7 @@ impl Exchange {
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match (&to.key.proxy, mounted) {
                     (_, Some(mounted)) => {
-                        let stream = Stream::Custom(SyncWrapper::new(
-                            mounted.connect(origin, deadline).await?,
-                        ));
+                        let stream = Stream::custom(mounted.connect(origin, deadline).await?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
                             true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,

@@ -53,6 +53,11 @@ pub trait Transport: Send + Sync + fmt::Debug {
 }
 
 impl Stream {
+    /// A stream a mounted transport opened.
+    pub(crate) fn custom(io: Box<dyn Io>) -> Stream {
+        Stream::Custom(SyncWrapper::new(io))
+    }
+
     fn tcp(&self) -> Option<&TcpStream> {
         match self {
             Stream::Plain(s) => Some(s),
