@@ -24,6 +24,10 @@ use duet_core::transport::ConnectionRecorder;
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 64 * 1024;
 
+/// The `max` that has [`Exchange::drive`] append the whole body rather than stop at the
+/// first piece.
+const WHOLE: usize = usize::MAX;
+
 /// What [`Exchange::drive`] stopped for.
 enum Step {
     Head(ResponseHead),
@@ -109,8 +113,20 @@ impl Exchange {
         }
     }
 
+    /// Appends the rest of the body to `out`, to its end (the connection then goes back to
+    /// the pool when it can be reused). Body bytes come through the engine's input buffer,
+    /// so this suits bodies known to be small.
+    pub async fn read_body_to_end(&mut self, out: &mut BytesMut) -> Result<(), Error> {
+        match self.drive(out, WHOLE).await? {
+            Step::End => Ok(()),
+            Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
+            Step::Data(_) => unreachable!("a whole-body drive takes every piece"),
+        }
+    }
+
     /// Performs the call's actions until it has something for the caller: the response
-    /// head, body bytes (at most `max`, appended to `out`), or the end of the body.
+    /// head, body bytes (at most `max`, appended to `out`), or the end of the body (with
+    /// `max` [`WHOLE`], all of the body appended to `out` first).
     async fn drive(&mut self, out: &mut BytesMut, max: usize) -> Result<Step, Error> {
         loop {
             // One clock read per step, or a reading still current.
@@ -120,6 +136,11 @@ impl Exchange {
             let action = self.call.poll_action_max(now, max.max(1))?;
             match action {
                 Action::Response(head) => return Ok(Step::Head(head)),
+                Action::Data(data) if max == WHOLE => {
+                    out.extend_from_slice(data);
+                    // Nothing slow since this reading: the next step can use it.
+                    self.clock = Some(now);
+                }
                 Action::Data(data) => {
                     let n = data.len().min(max);
                     out.extend_from_slice(&data[..n]);
@@ -186,7 +207,11 @@ impl Exchange {
                     self.finish(now);
                     tokio::time::sleep_until(until.into()).await
                 }
-                Action::Receive { deadline } => match self.call.receive_into(max, READ_SIZE) {
+                // Body bytes bound for the whole body go through the input buffer.
+                Action::Receive { deadline } => match self
+                    .call
+                    .receive_into(if max == WHOLE { 0 } else { max }, READ_SIZE)
+                {
                     ReceiveInto::Buffer(len) => self.receive(deadline, len).await?,
                     ReceiveInto::Caller { len, then } => {
                         if let Some(n) = self.receive_direct(out, len, then, deadline).await? {

@@ -21,6 +21,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::exchange::Exchange;
 
+/// The largest announced body [`Response::bytes`] appends through the engine's buffer.
+const WHOLE_AT_ONCE: u64 = 64 * 1024;
+
 /// Raw bytes read at a time while decoding.
 const DECODE_READ: usize = 16 * 1024;
 
@@ -271,12 +274,19 @@ impl BodyReader {
         }
     }
 
-    /// The rest of a body without content coding, read straight into the buffer the caller
-    /// gets (what is buffered already comes first), so a small body costs one allocation.
+    /// The rest of a body without content coding, in the buffer the caller gets (what is
+    /// buffered already comes first), so a small body costs one allocation.
     async fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
         let mut out = std::mem::take(&mut self.decoded);
         let left = self.raw_left.unwrap_or(0).min(1 << 20) as usize;
         out.reserve(left);
+        // A small body, as most are, is appended as it arrives, in one pass of the
+        // exchange; a larger one is read straight into `out`, piece by piece.
+        if !self.done && self.raw_left.is_some_and(|n| n <= WHOLE_AT_ONCE) {
+            self.exchange.read_body_to_end(&mut out).await?;
+            self.done = true;
+            self.raw_left = Some(0);
+        }
         while !self.done {
             let (want, room) = self.next_raw();
             out.reserve(room);

@@ -140,6 +140,35 @@ duet_tests::conformance! {
         }
     }
 
+    fn a_small_body_arriving_after_its_head_in_pieces_is_read_whole() {
+        // Small bodies are appended as they arrive; here none of it comes with the head.
+        let server = Server::scripted(|conn| {
+            if conn.read_request().is_none() {
+                return;
+            }
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n");
+            for piece in [&b"hello"[..], b" ", b"world"] {
+                conn.sleep(std::time::Duration::from_millis(15));
+                conn.write(piece);
+            }
+            if let Some(req) = conn.read_request() {
+                // Cut short: the rest never comes.
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{}", req.target);
+                conn.write(head.as_bytes());
+                conn.sleep(std::time::Duration::from_millis(15));
+                conn.write(b"-more");
+                conn.close();
+            }
+        });
+        let client = duet::Client::new();
+        let body = wait!(wait!(client.get(server.url("/a")).send()).unwrap().bytes()).unwrap();
+        assert_eq!(body, b"hello world");
+        let response = wait!(client.get(server.url("/b")).send()).unwrap();
+        let err = wait!(response.bytes()).unwrap_err();
+        assert!(err.is_protocol(), "{err}");
+        assert_eq!(server.connections(), 1, "the first connection was reused");
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();
