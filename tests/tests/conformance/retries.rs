@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use duet_core::client::RetryPolicy;
+use duet_tests::logs;
 use duet_tests::server::*;
 
 fn quick() -> RetryPolicy {
@@ -51,15 +52,13 @@ duet_tests::conformance! {
     fn a_request_waiting_out_a_retry_after_holds_no_connection() {
         // One connection per host. While one request waits the second the server asked for,
         // its drained connection serves another request, which would otherwise time out
-        // waiting for it (the policy does not retry timeouts here).
+        // waiting for it (a pool timeout is not retried).
         let calls = AtomicUsize::new(0);
         let server = Server::http(move |r| match (r.path(), calls.fetch_add(1, Ordering::Relaxed)) {
             ("/busy", 0) => Reply::new(503).header("Retry-After", "1").body("busy"),
             (path, _) => Reply::ok(path.to_owned()),
         });
-        let mut policy = quick();
-        policy.retry_on_timeouts = false;
-        let client = duet::Client::builder().retry(policy).pool_max_per_host(1).pool_timeout(Duration::from_millis(500)).build().unwrap();
+        let client = duet::Client::builder().retry(quick()).pool_max_per_host(1).pool_timeout(Duration::from_millis(500)).build().unwrap();
         let waiting = {
             let (client, url) = (client.clone(), server.url("/busy"));
             spawn!({ wait!(wait!(client.get(url.as_str()).send())?.text()) })
@@ -74,6 +73,26 @@ duet_tests::conformance! {
         let paths: Vec<_> = server.requests().iter().map(|r| r.path().to_owned()).collect();
         assert_eq!(paths, ["/busy", "/other", "/busy"]);
         assert_eq!(server.connections(), 1, "all three requests on the one connection");
+    }
+
+    fn a_pool_timeout_is_not_retried() {
+        // The client's own connections stayed busy for the whole pool timeout: waiting for
+        // them again would stretch the timeout the caller chose (nor do urllib3 and httpx
+        // retry it).
+        logs::capture();
+        let server = Server::http(|r| match r.path() {
+            "/big" => Reply::ok(vec![b'x'; 2_000_000]),
+            _ => Reply::ok("small"),
+        });
+        let client = duet::Client::builder().retry(quick()).pool_max_per_host(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
+        let held = wait!(client.get(server.url("/big")).send()).unwrap();
+        let err = wait!(client.get(server.url("/waiting")).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Pool), "{err}");
+        let records = logs::records_with(&server.url("/waiting"));
+        assert!(records.iter().all(|r| !r.contains("retry policy")), "{records:#?}");
+        drop(held);
+        assert_eq!(wait!(wait!(client.get(server.url("/waiting")).send()).unwrap().text()).unwrap(), "small");
+        assert_eq!(server.requests().len(), 2, "the request that timed out was never sent");
     }
 
     fn a_retry_that_would_outlast_the_total_timeout_is_not_waited_for() {

@@ -40,10 +40,14 @@ mod date;
 ///  any, request_sent, body not       never: the body cannot be sent again
 ///    replayable
 ///  Connect (DNS, refused)            always: nothing reached the server           retry_on_connect_errors
-///  Timeout(Pool | Connect)           always: nothing reached the server           retry_on_timeouts
+///  Timeout(Connect)                  always: nothing reached the server           retry_on_timeouts
 ///  Timeout(Write | ReadHead)         nothing sent, or the method is in `methods`  retry_on_timeouts
 ///  Io (reset, broken pipe)           nothing sent, or the method is in `methods`  retry_on_connect_errors
 ///  Response with a listed status     the method is in `methods`                   statuses
+///  Timeout(Pool)                     never: the client's own connections were
+///                                      busy all along; another wait for them
+///                                      would stretch the pool timeout the caller
+///                                      chose (nor do urllib3 and httpx retry it)
 ///  Timeout(ReadBody | Total), Tls,   never: the response was already delivered,
 ///    Protocol, Status, Decode, Body,   the deadline is over, or trying again
 ///    InvalidUrl, InvalidHeader,        cannot change the outcome
@@ -80,10 +84,10 @@ pub struct RetryPolicy {
     /// after the request went out only for methods in [`methods`](Self::methods). Default
     /// true.
     pub retry_on_connect_errors: bool,
-    /// Retry timeouts: waiting for the pool or connecting, always (nothing was sent); writing
-    /// the request or waiting for the response head, only when nothing was sent or the method
-    /// is in [`methods`](Self::methods). A timeout reading the body or of the whole request
-    /// is never retried. Default true.
+    /// Retry timeouts: connecting, always (nothing was sent); writing the request or waiting
+    /// for the response head, only when nothing was sent or the method is in
+    /// [`methods`](Self::methods). A timeout waiting for the pool, reading the body or of the
+    /// whole request is never retried. Default true.
     pub retry_on_timeouts: bool,
     /// Response statuses that are retried, for methods in [`methods`](Self::methods).
     /// Default 429 Too Many Requests (RFC 6585 §4), 502 Bad Gateway, 503 Service Unavailable,
@@ -315,12 +319,11 @@ impl RetryState {
                 let retry = match kind {
                     ErrorKind::Connect | ErrorKind::Io => policy.retry_on_connect_errors && safe,
                     ErrorKind::Timeout(
-                        TimeoutPhase::Pool
-                        | TimeoutPhase::Connect
-                        | TimeoutPhase::Write
-                        | TimeoutPhase::ReadHead,
+                        TimeoutPhase::Connect | TimeoutPhase::Write | TimeoutPhase::ReadHead,
                     ) => policy.retry_on_timeouts && safe,
-                    ErrorKind::Timeout(TimeoutPhase::ReadBody | TimeoutPhase::Total)
+                    ErrorKind::Timeout(
+                        TimeoutPhase::Pool | TimeoutPhase::ReadBody | TimeoutPhase::Total,
+                    )
                     | ErrorKind::Tls
                     | ErrorKind::Protocol
                     | ErrorKind::Status(_)

@@ -334,13 +334,19 @@ fn post_after_sending_gives_up_but_not_before() {
     for kind in [
         ErrorKind::Connect,
         ErrorKind::Timeout(TimeoutPhase::Connect),
-        ErrorKind::Timeout(TimeoutPhase::Pool),
     ] {
         assert!(matches!(
             state.decide(Method::POST, error(kind, false)),
             RetryDecision::RetryAfter(_)
         ));
     }
+    // The client's own connections were busy all along: another wait would stretch the
+    // caller's pool timeout.
+    let pool = ErrorKind::Timeout(TimeoutPhase::Pool);
+    assert_eq!(
+        state.decide(Method::GET, error(pool, false)),
+        RetryDecision::GiveUp
+    );
 }
 
 #[test]
