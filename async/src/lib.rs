@@ -50,6 +50,7 @@ mod client;
 mod exchange;
 pub mod multipart;
 mod pool;
+mod resolver;
 mod response;
 mod transport;
 pub mod transports;

@@ -252,8 +252,8 @@ async fn lookup(
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    match within(deadline, tokio::net::lookup_host((host, port))).await {
-        Ok(addrs) => Ok(addrs.collect()),
+    match within(deadline, crate::resolver::lookup(host, port)).await {
+        Ok(addrs) => Ok(addrs),
         Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
         Err(e) => Err(Error::new(ErrorKind::Connect, e)),
     }
