@@ -9,6 +9,7 @@
 //!  send:  Idle ──send_request──▶ ExpectingContinue ──100 / deadline──▶ Body ──send_end──▶ Done
 //!                      │                  └──final response first──▶ Cancelled
 //!                      └──(no Expect)──────────────────────────────▶ Body
+//!         (any but Idle) ──abandon_request (the server stopped reading)──▶ Cancelled
 //!
 //!  recv:  Idle ──send_request──▶ Head ──1xx──▶ Head ... ──final──▶ Body ──▶ End ──▶ Done
 //!                                                              └──▶ Upgraded (CONNECT 2xx, 101)
@@ -78,10 +79,14 @@ pub enum SendState {
     Body,
     /// The request is completely queued.
     Done,
-    /// The server answered before `100 Continue`: do not send the body. The connection will
-    /// not be reused.
+    /// The server answered before `100 Continue`, or the request could not be written to its
+    /// end ([`Connection::abandon_request`]): no more of it is sent. The connection will not
+    /// be reused.
     Cancelled,
 }
+
+/// Why a connection whose request was abandoned is not reused.
+const ABANDONED: &str = "the request could not be sent to its end";
 
 #[derive(Debug, Clone, Copy)]
 enum BodyWriter {
@@ -432,6 +437,24 @@ impl Connection {
         (!pending.is_empty()).then_some(pending)
     }
 
+    /// The request cannot be written to its end: the server stopped reading (a reset, a
+    /// broken pipe), perhaps after answering early, as a server refusing a large upload with
+    /// 413 does. What is still queued is dropped and no more of the request is taken
+    /// ([`SendState::Cancelled`]); a response that arrived can still be read. The connection
+    /// is not reused.
+    pub fn abandon_request(&mut self) {
+        self.transmit.clear();
+        self.transmitted = 0;
+        self.shared = Bytes::new();
+        self.room_sent = self.room_filled;
+        self.room_given = 0;
+        self.chunk_open = false;
+        if !matches!(self.send, Send::Idle) {
+            self.send = Send::Cancelled;
+        }
+        self.close = Some(ABANDONED);
+    }
+
     /// Records that `n` bytes from [`poll_transmit`](Self::poll_transmit) were written.
     pub fn advance_transmit(&mut self, n: usize) {
         if self.transmitted < self.transmit.len() {
@@ -477,7 +500,7 @@ impl SendState {
             SendState::ExpectingContinue => "waiting for 100 Continue",
             SendState::Body => "the request body is being sent",
             SendState::Done => "the request is complete",
-            SendState::Cancelled => "the server answered before the body was sent",
+            SendState::Cancelled => "no more of the request is sent",
         }
     }
 }
@@ -538,6 +561,28 @@ mod tests {
                 break;
             }
         }
+    }
+
+    #[test]
+    fn an_abandoned_request_drops_what_is_queued_and_still_reads_the_answer() {
+        let mut conn = Connection::default();
+        put(&mut conn, 10);
+        conn.send_body_shared(Bytes::from_static(b"abcd")).unwrap();
+        let room = conn.body_room(16).unwrap();
+        room[..3].copy_from_slice(b"efg");
+        conn.body_filled(3).unwrap();
+        assert!(conn.poll_transmit().is_some());
+        conn.abandon_request();
+        assert_eq!(conn.poll_transmit(), None, "nothing more goes out");
+        assert_eq!(conn.send_state(), SendState::Cancelled);
+        conn.handle_input(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nbig");
+        assert!(matches!(conn.poll_event(), Ok(Some(Event::Response(h))) if h.status() == 413));
+        assert_eq!(conn.poll_event(), Ok(Some(Event::Data(b"big"))));
+        assert_eq!(conn.poll_event(), Ok(Some(Event::EndOfMessage)));
+        assert_eq!(
+            conn.not_reusable_because(),
+            Some("the request could not be sent to its end")
+        );
     }
 
     #[test]

@@ -217,7 +217,103 @@ fn a_write_failure_on_a_pooled_connection_is_retried_too() {
         c.io_failed(std::io::ErrorKind::BrokenPipe.into(), t0())
             .is_ok()
     );
+    // What the server sent before it stopped reading is read first: here, nothing.
+    assert!(matches!(
+        c.poll_action(t0()).unwrap(),
+        Action::Receive { .. }
+    ));
+    c.handle_eof();
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(to) if to.fresh));
+}
+
+/// A PUT of a 10-byte body on a new connection, its head and the first 4 body bytes
+/// written; the rest is queued.
+fn put_partly_sent() -> Call {
+    let mut c = call(request(
+        Method::PUT,
+        BodyPlan {
+            framing: RequestBody::Length(10),
+            replayable: true,
+        },
+    ));
+    connect_new(&mut c);
+    let mut pieces = [&b"abcd"[..], b"efghij"].into_iter();
+    loop {
+        match c.poll_action(t0()).unwrap() {
+            Action::Transmit { bytes, .. } if bytes == b"efghij" => return c,
+            Action::Transmit { bytes, .. } => {
+                let n = bytes.len();
+                c.transmitted(n);
+            }
+            Action::SendBody => c.send_body(pieces.next().unwrap()).unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_server_that_answers_and_stops_reading_mid_upload_is_heard() {
+    // A 413 before the body's end, then a reset: the write fails, the answer is read.
+    for kind in [
+        std::io::ErrorKind::ConnectionReset,
+        std::io::ErrorKind::BrokenPipe,
+    ] {
+        let mut c = put_partly_sent();
+        c.io_failed(kind.into(), t0()).unwrap();
+        assert!(matches!(
+            c.poll_action(t0()).unwrap(),
+            Action::Receive { .. }
+        ));
+        feed(
+            &mut c,
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nbig",
+        );
+        assert_eq!(read_in(&mut c), (Some(413), b"big".to_vec(), true));
+        assert!(
+            c.take_connection().is_none(),
+            "a request cut short leaves no reusable connection"
+        );
+    }
+}
+
+#[test]
+fn a_reset_mid_upload_with_no_answer_is_the_write_error() {
+    for end in ["eof", "read error"] {
+        let mut c = put_partly_sent();
+        c.io_failed(std::io::ErrorKind::BrokenPipe.into(), t0())
+            .unwrap();
+        assert!(matches!(
+            c.poll_action(t0()).unwrap(),
+            Action::Receive { .. }
+        ));
+        let err = match end {
+            "eof" => {
+                c.handle_eof();
+                c.poll_action(t0()).unwrap_err()
+            }
+            _ => c
+                .io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
+                .unwrap_err(),
+        };
+        assert_eq!(err.kind(), ErrorKind::Io, "{end}: {err}");
+        assert!(err.to_string().contains("roken pipe"), "{end}: {err}");
+    }
+}
+
+#[test]
+fn other_write_failures_are_reported_at_once() {
+    // A timeout or another error says nothing of an answer waiting.
+    let mut c = put_partly_sent();
+    let err = c
+        .io_failed(std::io::ErrorKind::PermissionDenied.into(), t0())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    // Nor does a reset while reading the response.
+    let mut c = get_sent_on_a_new_connection();
+    let err = c
+        .io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
 }
 
 #[test]

@@ -412,7 +412,7 @@ fn expect_continue_answered_with_a_final_status_cancels_the_body() {
     );
     let err = LocalError::WrongState {
         operation: "send_body",
-        state: "the server answered before the body was sent",
+        state: "no more of the request is sent",
     };
     assert_eq!(conn.send_body(b"data"), local(err));
 }

@@ -275,11 +275,16 @@ impl Connection {
         let decision = framing::decide(self.request, &head)?;
         self.close = decision.close;
         self.framing = Some(decision.framing);
-        if let Send::ExpectingContinue { .. } = self.send {
-            // RFC 9110 §10.1.1: the server decided without the body; it is not sent, and the
-            // connection cannot carry another request after a promised body went missing.
-            self.send = Send::Cancelled;
-            self.close = Some("the server answered before the request body was sent");
+        match self.send {
+            Send::ExpectingContinue { .. } => {
+                // RFC 9110 §10.1.1: the server decided without the body; it is not sent, and
+                // the connection cannot carry another request after a promised body went
+                // missing.
+                self.send = Send::Cancelled;
+                self.close = Some("the server answered before the request body was sent");
+            }
+            Send::Cancelled => self.close = Some(super::ABANDONED),
+            _ => {}
         }
         self.recv = match decision.framing {
             BodyFraming::None | BodyFraming::Length(0) => Recv::End,

@@ -169,6 +169,42 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "the first connection was reused");
     }
 
+    fn a_server_refusing_an_upload_midway_is_heard() {
+        // The server answers 413 after the head and stops reading: at once with a reset, or
+        // after a while in which the client's writes stall. Writing the rest fails; the
+        // answer is what the caller gets, as with urllib3 and httpx.
+        for mode in ["reset", "stop reading"] {
+            let server = Server::scripted(move |conn| {
+                if conn.read_head_only().is_none() {
+                    return;
+                }
+                conn.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!");
+                if mode == "stop reading" {
+                    conn.shutdown_write();
+                    conn.sleep(std::time::Duration::from_millis(300));
+                }
+                conn.reset();
+            });
+            let client = duet::Client::new();
+            let bodies = [
+                duet::Body::from(vec![b'x'; 8 << 20]),
+                duet::Body::from_reader(Cursor::new(vec![b'x'; 8 << 20]), None),
+            ];
+            for body in bodies {
+                let response = wait!(client.put(server.url("/up")).body(body).send()).unwrap();
+                assert_eq!(response.status(), 413, "{mode}");
+                assert_eq!(wait!(response.text()).unwrap(), "too big!", "{mode}");
+            }
+        }
+        // With no answer, the write's error is the one reported.
+        let silent = Server::scripted(|conn| {
+            conn.read_head_only();
+            conn.reset();
+        });
+        let err = wait!(duet::Client::new().put(silent.url("/up")).body(vec![b'x'; 8 << 20]).send()).unwrap_err();
+        assert!(err.is_io(), "{err}");
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();

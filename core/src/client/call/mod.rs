@@ -338,6 +338,9 @@ pub struct Call {
     waiting: Option<Waiting>,
     /// When the final response's head was handed out (the driver's clock).
     answered_at: Option<Instant>,
+    /// The error that stopped the request being written (the server reset the connection),
+    /// kept while the response it may have sent first is read; reported if none comes.
+    unsent: Option<Box<Error>>,
 }
 
 impl Call {
@@ -429,6 +432,7 @@ impl Call {
             trailers: None,
             waiting: None,
             answered_at: None,
+            unsent: None,
         });
         call.start_auth()?;
         Ok(call)
@@ -671,7 +675,13 @@ impl Call {
                     return self.poll_action_max(now, max_data);
                 }
                 Err(e) => {
-                    self.attempt_failed(Error::from(e), now)?;
+                    // A server that closed after the request could not be written: the
+                    // write's error says more.
+                    let error = match self.unsent.take() {
+                        Some(unsent) => *unsent,
+                        None => Error::from(e),
+                    };
+                    self.attempt_failed(error, now)?;
                     return self.poll_action_max(now, max_data);
                 }
             };
@@ -903,6 +913,7 @@ impl Call {
     }
 
     fn retry(&mut self) {
+        self.unsent = None;
         self.retried = true;
         self.restart_body = true;
         self.reused = false;
@@ -935,6 +946,7 @@ impl Call {
         self.received_any = false;
         self.restart_body = false;
         self.sent_any = false;
+        self.unsent = None;
         if conn.is_none() && self.needs_tunnel() {
             // A new connection to the proxy becomes a tunnel first (see `tunnel`).
             self.conn = None;
@@ -1173,15 +1185,57 @@ impl Call {
     }
 
     /// Reading or writing the connection failed. Returns `Ok` when the request will be sent
-    /// again (a stale pooled connection, or the retry policy), else the error to report.
+    /// again (a stale pooled connection, or the retry policy) or a response may still be
+    /// read (below), else the error to report.
+    ///
+    /// A server may answer before it has read the whole request and then stop reading,
+    /// resetting the connection: a 413 to an upload too large, a 401 before the body. The
+    /// answer is then already received when writing the rest fails. So a write that fails
+    /// with a reset or a broken pipe before any response abandons the request and reads
+    /// what the server sent, as urllib3 and httpx do; the write's error is reported only
+    /// when no response comes.
     pub fn io_failed(&mut self, error: io::Error, now: Instant) -> Result<(), Error> {
+        let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |w| w.phase);
+        if self.unsent.is_none() && self.may_have_answered(&error) {
+            log::debug!(
+                "{} {}: the server stopped reading the request ({error}); reading the answer it may have sent",
+                self.method,
+                RedactedUrl(&self.url),
+            );
+            self.unsent = Some(Box::new(Error::from_io(error, phase)));
+            if let Some(conn) = &mut self.conn {
+                conn.abandon_request();
+            }
+            return Ok(());
+        }
         if self.may_retry() {
             self.log_stale_retry(&error);
             self.retry();
             return Ok(());
         }
-        let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |w| w.phase);
-        self.attempt_failed(Error::from_io(error, phase), now)
+        let error = match self.unsent.take() {
+            Some(unsent) => *unsent,
+            None => Error::from_io(error, phase),
+        };
+        self.attempt_failed(error, now)
+    }
+
+    /// Whether `error`, met while the request was being written and before any response,
+    /// leaves a response to look for: the server reset the connection, and may have
+    /// answered first.
+    fn may_have_answered(&self, error: &io::Error) -> bool {
+        matches!(
+            error.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+        ) && self.state == State::Exchange
+            && self.tunnel.is_none()
+            && !self.got_head
+            && self
+                .conn
+                .as_deref()
+                .is_some_and(|c| c.poll_transmit().is_some())
     }
 
     /// A failed attempt: the retry policy may send the request again after a wait.
@@ -1287,6 +1341,7 @@ impl Call {
 
     /// Starts the next attempt after a wait: the body from its start, a connection anew.
     fn schedule_retry(&mut self, until: Instant) {
+        self.unsent = None;
         self.conn = None;
         self.state = State::Backoff(until);
         self.restart_body = true;
