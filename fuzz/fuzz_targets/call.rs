@@ -8,8 +8,8 @@
 //! closes after it") and that many bytes. Each read takes the next piece, whichever
 //! connection asks; a read straight into the caller's buffer takes at most what the call
 //! allows (body bytes, and the framing after them), and the rest of the piece comes next.
-//! A connection whose server closed reads end of stream, and so does every read once the
-//! input has run out. An empty piece that does not close means nothing arrived before the
+//! A connection whose server closed reads end of stream (and a write to it meets a reset),
+//! and every read reads end of stream once the input has run out. An empty piece that does not close means nothing arrived before the
 //! read's deadline: the call is told its deadline passed.
 //!
 //! ```text
@@ -294,7 +294,16 @@ fuzz_target!(|data: &[u8]| {
             Action::Transmit { bytes, .. } => {
                 let n = bytes.len();
                 assert!(n > 0, "an empty write");
-                call.transmitted(n);
+                if current.as_ref().is_some_and(|m| m.closed) {
+                    // Its server is gone: the write meets a reset.
+                    let reset = std::io::ErrorKind::ConnectionReset.into();
+                    if let Err(e) = call.io_failed(reset, now) {
+                        check_error(&e);
+                        return;
+                    }
+                } else {
+                    call.transmitted(n);
+                }
             }
             Action::SendBody => {
                 let sent = if body_sent {
