@@ -74,7 +74,7 @@ impl Stream {
         deadline: Option<Instant>,
     ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
         io_within(deadline, async {
-            self.flush().await?;
+            self.flush_for_reading().await?;
             self.read(buf).await
         })
     }
@@ -87,9 +87,35 @@ impl Stream {
         deadline: Option<Instant>,
     ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
         io_within(deadline, async {
-            self.flush().await?;
+            self.flush_for_reading().await?;
             self.read_buf(buf).await
         })
+    }
+
+    /// Flushes what TLS buffered before a read. When the server is gone (a reset), what is
+    /// still queued for it can never arrive: it is dropped, so that the read takes what the
+    /// server sent before it went (an early answer to a request it stopped reading).
+    async fn flush_for_reading(&mut self) -> io::Result<()> {
+        match self.flush().await {
+            Err(e) if is_reset(&e) => {
+                self.drop_unsent();
+                Ok(())
+            }
+            done => done,
+        }
+    }
+
+    /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
+    fn drop_unsent(&mut self) {
+        if let Stream::Tls(s) = self {
+            let (inner, conn) = s.get_mut();
+            while conn.wants_write() {
+                if conn.write_tls(&mut io::sink()).is_err() {
+                    break;
+                }
+            }
+            inner.drop_unsent();
+        }
     }
 
     /// Writes by `deadline`: `TimedOut` when it would have to wait past it.
@@ -223,6 +249,16 @@ impl<T, F: Future<Output = io::Result<T>>> Future for IoWithin<F> {
             _ => Poll::Pending,
         }
     }
+}
+
+/// Whether `e` says the server reset the connection (or the write side is broken).
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
 }
 
 /// Whether an I/O error means a deadline passed.

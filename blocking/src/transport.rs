@@ -131,7 +131,15 @@ impl Stream {
         deadline: Option<Instant>,
         now: Instant,
     ) -> io::Result<usize> {
-        self.flush()?;
+        if let Err(e) = self.flush() {
+            if !is_reset(&e) {
+                return Err(e);
+            }
+            // The server is gone: what TLS still holds for it can never arrive. Dropped, so
+            // that the read takes what the server sent before it went (an early answer to a
+            // request it stopped reading).
+            self.drop_unsent();
+        }
         let left = remaining(deadline, now)?;
         match self {
             // A plain read never writes: only the read timeout matters.
@@ -139,6 +147,18 @@ impl Stream {
             _ => self.set_timeouts(left, left)?,
         }
         self.read_vectored(bufs)
+    }
+
+    /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
+    fn drop_unsent(&mut self) {
+        if let Stream::Tls(s) = self {
+            while s.conn.wants_write() {
+                if s.conn.write_tls(&mut io::sink()).is_err() {
+                    break;
+                }
+            }
+            s.sock.drop_unsent();
+        }
     }
 
     /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago).
@@ -252,6 +272,16 @@ impl Write for Stream {
             Stream::Custom(s) => s.get_mut().flush(),
         }
     }
+}
+
+/// Whether `e` says the server reset the connection (or the write side is broken).
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
 }
 
 /// The time left from `now` until `deadline` as a socket timeout; `TimedOut` once it has

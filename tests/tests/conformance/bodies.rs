@@ -173,8 +173,8 @@ duet_tests::conformance! {
         // The server answers 413 after the head and stops reading: at once with a reset, or
         // after a while in which the client's writes stall. Writing the rest fails; the
         // answer is what the caller gets, as with urllib3 and httpx.
-        for mode in ["reset", "stop reading"] {
-            let server = Server::scripted(move |conn| {
+        for mode in ["reset", "stop reading", "reset, over TLS"] {
+            let script = move |conn: &mut ScriptConn| {
                 if conn.read_head_only().is_none() {
                     return;
                 }
@@ -184,8 +184,14 @@ duet_tests::conformance! {
                     conn.sleep(std::time::Duration::from_millis(300));
                 }
                 conn.reset();
-            });
-            let client = duet::Client::new();
+            };
+            let (server, client) = match mode.ends_with("TLS") {
+                true => (
+                    Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
+                    duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).build().unwrap(),
+                ),
+                false => (Server::scripted(script), duet::Client::new()),
+            };
             let bodies = [
                 duet::Body::from(vec![b'x'; 8 << 20]),
                 duet::Body::from_reader(Cursor::new(vec![b'x'; 8 << 20]), None),
