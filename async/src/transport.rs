@@ -97,7 +97,7 @@ impl Stream {
     /// server sent before it went (an early answer to a request it stopped reading).
     async fn flush_for_reading(&mut self) -> io::Result<()> {
         match self.flush().await {
-            Err(e) if is_reset(&e) => {
+            Err(e) if duet_core::client::is_reset(&e) => {
                 self.drop_unsent();
                 Ok(())
             }
@@ -249,16 +249,6 @@ impl<T, F: Future<Output = io::Result<T>>> Future for IoWithin<F> {
             _ => Poll::Pending,
         }
     }
-}
-
-/// Whether `e` says the server reset the connection (or the write side is broken).
-fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
 }
 
 /// Whether an I/O error means a deadline passed.

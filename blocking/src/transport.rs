@@ -132,7 +132,7 @@ impl Stream {
         now: Instant,
     ) -> io::Result<usize> {
         if let Err(e) = self.flush() {
-            if !is_reset(&e) {
+            if !duet_core::client::is_reset(&e) {
                 return Err(e);
             }
             // The server is gone: what TLS still holds for it can never arrive. Dropped, so
@@ -272,16 +272,6 @@ impl Write for Stream {
             Stream::Custom(s) => s.get_mut().flush(),
         }
     }
-}
-
-/// Whether `e` says the server reset the connection (or the write side is broken).
-fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
 }
 
 /// The time left from `now` until `deadline` as a socket timeout; `TimedOut` once it has

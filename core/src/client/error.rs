@@ -288,6 +288,17 @@ impl Error {
     }
 }
 
+/// Whether an I/O error says the server reset the connection or stopped reading it (a reset,
+/// a broken pipe): what it sent before may still be waiting to be read.
+pub fn is_reset(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+    )
+}
+
 impl From<ProtocolError> for Error {
     /// A server's protocol error is `Protocol`; a caller's is `InvalidHeader`, `InvalidUrl` or
     /// `Body` depending on what was wrong.

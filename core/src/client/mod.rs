@@ -22,7 +22,7 @@ pub use config::{
     accept_encoding,
 };
 pub use dial::{Dial, DialConfig, DialStep, is_interface_name};
-pub use error::{Error, ErrorKind, TimeoutPhase};
+pub use error::{Error, ErrorKind, TimeoutPhase, is_reset};
 pub use origin::{IntoUrl, Origin, PoolKey, RedactedUrl, Scheme};
 pub use pool::{Checkout, Pool};
 pub use response::ResponseInfo;

@@ -1224,12 +1224,8 @@ impl Call {
     /// leaves a response to look for: the server reset the connection, and may have
     /// answered first.
     fn may_have_answered(&self, error: &io::Error) -> bool {
-        matches!(
-            error.kind(),
-            io::ErrorKind::BrokenPipe
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-        ) && self.state == State::Exchange
+        super::is_reset(error)
+            && self.state == State::Exchange
             && self.tunnel.is_none()
             && !self.got_head
             && self
