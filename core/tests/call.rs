@@ -277,6 +277,23 @@ fn a_server_that_answers_and_stops_reading_mid_upload_is_heard() {
 }
 
 #[test]
+fn after_an_early_answer_a_body_cut_short_is_its_own_error() {
+    let mut c = put_partly_sent();
+    c.io_failed(std::io::ErrorKind::BrokenPipe.into(), t0())
+        .unwrap();
+    feed(
+        &mut c,
+        b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 30\r\n\r\nbig",
+    );
+    assert_eq!(read_in(&mut c), (Some(413), b"big".to_vec(), false));
+    let err = c
+        .io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
+        .unwrap_err();
+    assert!(err.to_string().contains("reset"), "{err}");
+    assert_eq!(err.timeout_phase(), None);
+}
+
+#[test]
 fn a_reset_mid_upload_with_no_answer_is_the_write_error() {
     for end in ["eof", "read error"] {
         let mut c = put_partly_sent();

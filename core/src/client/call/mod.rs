@@ -689,6 +689,8 @@ impl Call {
                 Some(Output::Interim(_)) => continue, // 100 Continue already released the body
                 Some(Output::Response(head)) => {
                     self.got_head = true;
+                    // An answer came after all: a later error is the body's own.
+                    self.unsent = None;
                     log::debug!(
                         "{} {}: {}",
                         self.method,
