@@ -294,6 +294,60 @@ fn after_an_early_answer_a_body_cut_short_is_its_own_error() {
 }
 
 #[test]
+fn an_answer_heard_while_sending_ends_the_upload() {
+    // The driver listened while a write waited, and an answer came: the rest of the body is
+    // not sent.
+    let mut c = put_partly_sent();
+    assert!(c.listens_while_sending());
+    feed(&mut c, b"HTTP/1.1 413 Content Too");
+    assert!(
+        matches!(c.poll_action(t0()).unwrap(), Action::Transmit { bytes, .. } if bytes == b"efghij"),
+        "half a head: sending goes on"
+    );
+    feed(
+        &mut c,
+        b" Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig",
+    );
+    assert_eq!(read_in(&mut c), (Some(413), b"big".to_vec(), true));
+    assert!(!c.listens_while_sending());
+    assert!(c.take_connection().is_none(), "not reused");
+}
+
+#[test]
+fn a_100_continue_heard_while_sending_lets_the_body_go_on() {
+    let mut c = put_partly_sent();
+    feed(&mut c, b"HTTP/1.1 100 Continue\r\n\r\n");
+    let mut wire = Vec::new();
+    loop {
+        match c.poll_action(t0()).unwrap() {
+            Action::Transmit { bytes, .. } => {
+                wire.extend_from_slice(bytes);
+                let n = bytes.len();
+                c.transmitted(n);
+            }
+            Action::SendBody => c.send_end().unwrap(),
+            Action::Receive { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wire, b"efghij", "the whole body went out");
+    assert!(!c.listens_while_sending(), "nothing is left to send");
+    feed(&mut c, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(read_in(&mut c), (Some(201), Vec::new(), true));
+    assert!(c.take_connection().is_some(), "a whole exchange: reused");
+}
+
+#[test]
+fn nothing_is_listened_for_once_the_request_is_out() {
+    let c = get_sent_on_a_new_connection();
+    assert!(!c.listens_while_sending());
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    assert!(!c.listens_while_sending(), "no connection yet");
+    connect_new(&mut c);
+    assert!(c.listens_while_sending(), "the head is queued");
+}
+
+#[test]
 fn a_reset_mid_upload_with_no_answer_is_the_write_error() {
     for end in ["eof", "read error"] {
         let mut c = put_partly_sent();

@@ -134,6 +134,11 @@ impl Connection {
         self.eof
     }
 
+    /// Whether received bytes wait to be turned into events.
+    pub fn has_input(&self) -> bool {
+        !self.received.is_empty()
+    }
+
     /// The next response event, or `None` when more input (or EOF) is needed, or when the
     /// response is over. `Data` is as long as the buffered bytes allow.
     ///

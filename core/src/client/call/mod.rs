@@ -650,17 +650,16 @@ impl Call {
             // Not reachable through the actions; guarded so a confused driver gets an error.
             return self.fail(Error::msg(ErrorKind::Io, "the request has no connection"));
         };
-        if conn.poll_transmit().is_some() {
-            let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
-            let bytes = self
-                .conn
-                .as_deref()
-                .and_then(Connection::poll_transmit)
-                .unwrap_or_default();
-            return Ok(Action::Transmit { bytes, deadline });
-        }
-        if conn.send_state() == crate::SendState::Body {
-            return Ok(self.send_body_action(now));
+        // An answer that came while the request was still going out (the driver listened:
+        // see `listens_while_sending`) is looked at before sending more.
+        let early = !self.got_head && conn.has_input();
+        if !early {
+            if conn.poll_transmit().is_some() {
+                return Ok(self.transmit_action(now));
+            }
+            if conn.send_state() == crate::SendState::Body {
+                return Ok(self.send_body_action(now));
+            }
         }
         loop {
             let conn = self.conn.as_mut().expect("connected");
@@ -688,6 +687,17 @@ impl Call {
             match output {
                 Some(Output::Interim(_)) => continue, // 100 Continue already released the body
                 Some(Output::Response(head)) => {
+                    if conn.poll_transmit().is_some() || conn.send_state() == crate::SendState::Body
+                    {
+                        // The server answered before taking the whole request (RFC 9112
+                        // §9.5): the rest is not sent, and the connection is not reused.
+                        log::debug!(
+                            "{} {}: the server answered before the request was sent to its end; the rest is not sent",
+                            self.method,
+                            RedactedUrl(&self.url),
+                        );
+                        conn.abandon_request();
+                    }
                     self.got_head = true;
                     // An answer came after all: a later error is the body's own.
                     self.unsent = None;
@@ -800,6 +810,9 @@ impl Call {
             }
         }
         let conn = self.conn.as_ref().expect("connected");
+        if conn.poll_transmit().is_some() {
+            return Ok(self.transmit_action(now)); // what came early was no answer yet
+        }
         if conn.send_state() == crate::SendState::Body {
             return Ok(self.send_body_action(now)); // the 100 Continue just arrived
         }
@@ -1170,6 +1183,36 @@ impl Call {
     }
 
     /// [`Action::SendBody`], with the wait for the source bounded by the total deadline.
+    /// Writing what the connection has queued, under the write timeout.
+    fn transmit_action(&mut self, now: Instant) -> Action<'_> {
+        let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
+        let bytes = self
+            .conn
+            .as_deref()
+            .and_then(Connection::poll_transmit)
+            .unwrap_or_default();
+        Action::Transmit { bytes, deadline }
+    }
+
+    /// Whether the driver should listen for the server while the pending
+    /// [`Action::Transmit`] waits for room: the request is still going out and no answer has
+    /// come. A server may answer before it takes the whole request (a 413 to an upload too
+    /// large) and then read no more; RFC 9112 §9.5 asks a client to watch for that. When the
+    /// connection becomes readable before writable, read what is there without waiting into
+    /// [`input_buffer`](Self::input_buffer) and report it ([`commit_input`](Self::commit_input),
+    /// [`handle_eof`](Self::handle_eof) or [`io_failed`](Self::io_failed)) instead of
+    /// writing; the next action says what to do. Listening is optional: a driver that does
+    /// not still sees such an answer when the server resets the connection.
+    pub fn listens_while_sending(&self) -> bool {
+        self.state == State::Exchange
+            && self.tunnel.is_none()
+            && !self.got_head
+            && self.replay.is_none()
+            && self.conn.as_deref().is_some_and(|c| {
+                c.poll_transmit().is_some() && c.send_state() != crate::SendState::Idle
+            })
+    }
+
     fn send_body_action(&mut self, now: Instant) -> Action<'static> {
         self.deadline(now, None, TimeoutPhase::Total);
         Action::SendBody
