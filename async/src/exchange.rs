@@ -18,11 +18,14 @@ use duet_core::{Connection, ResponseHead};
 use crate::body::BodySender;
 use crate::client::Inner;
 use crate::pool::{Acquired, Idle};
-use crate::transport::{self, Stream, is_timeout, tls_failure};
+use crate::transport::{self, Stream, Wrote, is_timeout, tls_failure};
 use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 64 * 1024;
+
+/// Bytes read at a time from a server that answers while the request is going out.
+const ANSWER_READ: usize = 8 * 1024;
 
 /// The `max` that has [`Exchange::drive`] append the whole body rather than stop at the
 /// first piece.
@@ -168,18 +171,27 @@ impl Exchange {
                         None => Box::pin(self.connect(to)).await?,
                     }
                 }
-                Action::Transmit { bytes, deadline } => {
+                Action::Transmit {
+                    bytes,
+                    deadline,
+                    listen,
+                } => {
                     let written = self
                         .stream
                         .as_mut()
                         .expect("connected")
-                        .write_by(bytes, deadline)
+                        .write_by(bytes, deadline, listen)
                         .await;
-                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
-                        recording.sent(&bytes[..*n]);
+                    match written {
+                        Ok(Wrote::Bytes(n)) => {
+                            if let Some(recording) = &self.recording {
+                                recording.sent(&bytes[..n]);
+                            }
+                            self.call.transmitted(n);
+                        }
+                        Ok(Wrote::Answer) => self.take_answer().await?,
+                        Err(e) => self.after_io(Err(e))?,
                     }
-                    let outcome = written.map(|n| self.call.transmitted(n));
-                    self.after_io(outcome)?;
                 }
                 Action::SendBody => match self.call.body_deadline() {
                     None => self.body.get_mut().send_next(&mut self.call).await?,
@@ -344,6 +356,32 @@ impl Exchange {
             }
         });
         self.after_io(outcome)
+    }
+
+    /// What the server sent while the request was still going out, read without waiting
+    /// and handed to the call (which decides whether it ends the upload).
+    async fn take_answer(&mut self) -> Result<(), Error> {
+        let stream = self.stream.as_mut().expect("connected");
+        let buf = &mut self.call.input_buffer(ANSWER_READ)[..ANSWER_READ];
+        let read = stream.read_now(buf).await;
+        if let (Ok(Some(n)), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                n => recording.received(&buf[..*n]),
+            }
+        }
+        match read {
+            Ok(None) => Ok(()),
+            Ok(Some(0)) => {
+                self.call.handle_eof();
+                Ok(())
+            }
+            Ok(Some(n)) => {
+                self.call.commit_input(n);
+                Ok(())
+            }
+            Err(e) => self.after_io(Err(e)),
+        }
     }
 
     /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed),

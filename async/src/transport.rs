@@ -19,6 +19,14 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+/// What [`Stream::write_by`] did.
+pub(crate) enum Wrote {
+    /// This many bytes went out.
+    Bytes(usize),
+    /// Nothing went out: the write had to wait, and the server sent something meanwhile.
+    Answer,
+}
+
 /// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
 /// through a TLS proxy).
 #[derive(Debug)]
@@ -118,13 +126,41 @@ impl Stream {
         }
     }
 
-    /// Writes by `deadline`: `TimedOut` when it would have to wait past it.
+    /// Writes by `deadline`: `TimedOut` when it would have to wait past it. With `listen`,
+    /// a write that has to wait also listens for the server: when the connection turns
+    /// readable first, nothing is written and the answer is [`Wrote::Answer`]. (A mounted
+    /// transport's stream has no socket to listen on: it only writes.)
     pub(crate) fn write_by<'a>(
         &'a mut self,
         buf: &'a [u8],
         deadline: Option<Instant>,
-    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
-        io_within(deadline, self.write(buf))
+        listen: bool,
+    ) -> IoWithin<impl Future<Output = io::Result<Wrote>> + 'a> {
+        io_within(
+            deadline,
+            poll_fn(move |cx| {
+                if let Poll::Ready(written) = Pin::new(&mut *self).poll_write(cx, buf) {
+                    return Poll::Ready(written.map(Wrote::Bytes));
+                }
+                match self.tcp().filter(|_| listen) {
+                    Some(tcp) => tcp.poll_read_ready(cx).map_ok(|()| Wrote::Answer),
+                    None => Poll::Pending,
+                }
+            }),
+        )
+    }
+
+    /// Reads what has arrived, without waiting: `None` when nothing has (or only part of a
+    /// TLS record).
+    pub(crate) async fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        poll_fn(|cx| {
+            let mut read = ReadBuf::new(&mut *buf);
+            match Pin::new(&mut *self).poll_read(cx, &mut read) {
+                Poll::Ready(done) => Poll::Ready(done.map(|()| Some(read.filled().len()))),
+                Poll::Pending => Poll::Ready(Ok(None)),
+            }
+        })
+        .await
     }
 
     /// Whether an idle pooled connection still looks usable: the server has neither closed

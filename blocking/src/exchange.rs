@@ -13,11 +13,14 @@ use duet_core::{Connection, ResponseHead};
 use crate::body::BodySender;
 use crate::client::Inner;
 use crate::pool::{Acquired, Idle};
-use crate::transport::{self, Stream, is_timeout, tls_failure};
+use crate::transport::{self, Stream, Wrote, is_timeout, tls_failure};
 use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 64 * 1024;
+
+/// Bytes read at a time from a server that answers while the request is going out.
+const ANSWER_READ: usize = 8 * 1024;
 
 /// Where [`Exchange::drive`] puts body bytes.
 enum Sink<'a> {
@@ -160,17 +163,26 @@ impl Exchange {
                         None => self.connect(to)?,
                     }
                 }
-                Action::Transmit { bytes, deadline } => {
+                Action::Transmit {
+                    bytes,
+                    deadline,
+                    listen,
+                } => {
                     let written = self
                         .stream
                         .as_mut()
                         .expect("connected")
-                        .write_by(bytes, deadline, now);
-                    if let (Ok(n), Some(recording)) = (&written, &self.recording) {
-                        recording.sent(&bytes[..*n]);
+                        .write_by(bytes, deadline, now, listen);
+                    match written {
+                        Ok(Wrote::Bytes(n)) => {
+                            if let Some(recording) = &self.recording {
+                                recording.sent(&bytes[..n]);
+                            }
+                            self.call.transmitted(n);
+                        }
+                        Ok(Wrote::Answer) => self.take_answer()?,
+                        Err(e) => self.after_io(Err(e))?,
                     }
-                    let outcome = written.map(|n| self.call.transmitted(n));
-                    self.after_io(outcome)?;
                 }
                 Action::SendBody => self.body.get_mut().send_next(&mut self.call)?,
                 Action::RestartBody => self.body.get_mut().restart(),
@@ -316,6 +328,32 @@ impl Exchange {
         deadline: Option<Instant>,
     ) -> Result<Stream, Error> {
         stream.start_tls(&self.client.tls_config(self.tls_flipped)?, host, deadline)
+    }
+
+    /// What the server sent while the request was still going out, read without waiting
+    /// and handed to the call (which decides whether it ends the upload).
+    fn take_answer(&mut self) -> Result<(), Error> {
+        let stream = self.stream.as_mut().expect("connected");
+        let buf = &mut self.call.input_buffer(ANSWER_READ)[..ANSWER_READ];
+        let read = stream.read_now(buf);
+        if let (Ok(Some(n)), Some(recording)) = (&read, &self.recording) {
+            match n {
+                0 => recording.closed(),
+                n => recording.received(&buf[..*n]),
+            }
+        }
+        match read {
+            Ok(None) => Ok(()),
+            Ok(Some(0)) => {
+                self.call.handle_eof();
+                Ok(())
+            }
+            Ok(Some(n)) => {
+                self.call.commit_input(n);
+                Ok(())
+            }
+            Err(e) => self.after_io(Err(e)),
+        }
     }
 
     fn receive(

@@ -161,8 +161,29 @@ impl Stream {
         }
     }
 
-    /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago).
+    /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago). With
+    /// `listen` (on Linux), a write that has to wait also listens for the server: when the
+    /// connection turns readable first, nothing more is written and the answer is
+    /// [`Wrote::Answer`]. (A mounted transport's stream, or TLS inside a TLS tunnel, has no
+    /// socket of its own to listen on: it only writes.)
     pub(crate) fn write_by(
+        &mut self,
+        buf: &[u8],
+        deadline: Option<Instant>,
+        now: Instant,
+        listen: bool,
+    ) -> io::Result<Wrote> {
+        #[cfg(target_os = "linux")]
+        if listen && let Some(wrote) = self.write_listening(buf, deadline, now)? {
+            return Ok(wrote);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = listen;
+        self.write_waiting(buf, deadline, now).map(Wrote::Bytes)
+    }
+
+    /// [`write_by`](Self::write_by) without listening.
+    fn write_waiting(
         &mut self,
         buf: &[u8],
         deadline: Option<Instant>,
@@ -186,6 +207,103 @@ impl Stream {
         s.write(buf)
     }
 
+    /// A write that listens for the server while it waits; `None` when this stream has no
+    /// socket of its own to listen on.
+    #[cfg(target_os = "linux")]
+    fn write_listening(
+        &mut self,
+        buf: &[u8],
+        deadline: Option<Instant>,
+        now: Instant,
+    ) -> io::Result<Option<Wrote>> {
+        remaining(deadline, now)?;
+        match self {
+            Stream::Plain(tcp, _) => loop {
+                match write_now(tcp, buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    done => return done.map(|n| Some(Wrote::Bytes(n))),
+                }
+                if readable_first(tcp, deadline)? {
+                    return Ok(Some(Wrote::Answer));
+                }
+            },
+            Stream::Tls(s) => {
+                let Stream::Plain(tcp, _) = &s.sock else {
+                    return Ok(None);
+                };
+                // What TLS holds from before goes out first; rustls's own write would wait
+                // for it without listening.
+                loop {
+                    while s.conn.wants_write() {
+                        match s.conn.write_tls(&mut NowWriter(tcp)) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => return Err(e),
+                            Ok(_) => {}
+                        }
+                    }
+                    if !s.conn.wants_write() {
+                        break;
+                    }
+                    if readable_first(tcp, deadline)? {
+                        return Ok(Some(Wrote::Answer));
+                    }
+                }
+                let n = s.conn.writer().write(buf)?;
+                // As far as it goes without waiting; the rest goes first next time (or
+                // with the flush before the response is read).
+                while s.conn.wants_write() && s.conn.write_tls(&mut NowWriter(tcp)).is_ok() {}
+                Ok(Some(Wrote::Bytes(n)))
+            }
+            Stream::Custom(_) => Ok(None),
+        }
+    }
+
+    /// Reads what has arrived, without waiting: `None` when nothing has (or only part of a
+    /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on (elsewhere
+    /// than Linux, none).
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn read_now(&mut self, _: &mut [u8]) -> io::Result<Option<usize>> {
+        Ok(None)
+    }
+
+    /// Reads what has arrived, without waiting: `None` when nothing has (or only part of a
+    /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        use rustix::net::{RecvFlags, recv};
+        let nothing = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
+        match self {
+            Stream::Plain(tcp, _) => match recv(&*tcp, buf, RecvFlags::DONTWAIT) {
+                Ok((n, _)) => Ok(Some(n)),
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Stream::Tls(s) => {
+                let Stream::Plain(tcp, _) = &s.sock else {
+                    return Ok(None);
+                };
+                // Not through rustls's own read, which writes what TLS holds first.
+                loop {
+                    match s.conn.reader().read(buf) {
+                        Ok(n) => return Ok(Some(n)),
+                        Err(e) if nothing(&e) => {}
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Some(0)),
+                        Err(e) => return Err(e),
+                    }
+                    match s.conn.read_tls(&mut NowReader(tcp)) {
+                        Err(e) if nothing(&e) => return Ok(None),
+                        Err(e) => return Err(e),
+                        Ok(_) => {}
+                    }
+                    s.conn
+                        .process_new_packets()
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                }
+            }
+            Stream::Custom(_) => Ok(None),
+        }
+    }
+
     /// Whether an idle pooled connection still looks usable: the server has neither closed
     /// it nor sent anything (a peek that would block means all is quiet).
     pub(crate) fn is_quiet(&self) -> bool {
@@ -198,6 +316,64 @@ impl Stream {
             return true; // custom streams have no peek; a dead one fails and is retried
         };
         peek_would_block(tcp)
+    }
+}
+
+/// What [`Stream::write_by`] did.
+pub(crate) enum Wrote {
+    /// This many bytes went out.
+    Bytes(usize),
+    /// Nothing more went out: the write had to wait, and the server sent something meanwhile.
+    Answer,
+}
+
+/// Waits by `deadline` until `tcp` is writable or readable: whether it turned readable.
+#[cfg(target_os = "linux")]
+fn readable_first(tcp: &TcpStream, deadline: Option<Instant>) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    loop {
+        let timeout = remaining(deadline, Instant::now())?
+            .map(Timespec::try_from)
+            .transpose()
+            .map_err(|_| io::ErrorKind::InvalidInput)?;
+        let mut fds = [PollFd::new(tcp, PollFlags::IN | PollFlags::OUT)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+            Ok(_) => {
+                let got = fds[0].revents();
+                // Writable wins: a reset shows as both, and the write reports it.
+                return Ok(!got.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP));
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writes to a TCP stream without waiting (`WouldBlock` when it takes nothing).
+#[cfg(target_os = "linux")]
+struct NowWriter<'a>(&'a TcpStream);
+
+#[cfg(target_os = "linux")]
+impl Write for NowWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        write_now(self.0, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads from a TCP stream without waiting (`WouldBlock` when nothing has arrived).
+#[cfg(target_os = "linux")]
+struct NowReader<'a>(&'a TcpStream);
+
+#[cfg(target_os = "linux")]
+impl Read for NowReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::net::{RecvFlags, recv};
+        Ok(recv(self.0, buf, RecvFlags::DONTWAIT)?.0)
     }
 }
 
@@ -856,6 +1032,40 @@ mod tests {
         assert_eq!(tcp.read_timeout().unwrap(), None);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_listening_write_that_waits_hears_the_server() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut stream = Stream::Plain(
+            TcpStream::connect(listener.local_addr().unwrap()).unwrap(),
+            Applied::default(),
+        );
+        let (mut server, _) = listener.accept().unwrap();
+        let deadline = Some(Instant::now() + Duration::from_secs(5));
+        // The server speaks and reads nothing: writes go out until the buffers are full;
+        // the one that would wait hears it.
+        server.write_all(b"413").unwrap();
+        let piece = vec![b'x'; 64 * 1024];
+        let mut answered = false;
+        for _ in 0..10_000 {
+            match stream
+                .write_by(&piece, deadline, Instant::now(), true)
+                .unwrap()
+            {
+                Wrote::Bytes(n) => assert!(n > 0),
+                Wrote::Answer => {
+                    answered = true;
+                    break;
+                }
+            }
+        }
+        assert!(answered, "the write heard the server");
+        let mut buf = [0u8; 8];
+        assert_eq!(stream.read_now(&mut buf).unwrap(), Some(3));
+        assert_eq!(&buf[..3], b"413");
+        assert_eq!(stream.read_now(&mut buf).unwrap(), None, "nothing more yet");
+    }
+
     #[test]
     fn a_write_that_does_not_wait_sets_no_timeout() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -866,12 +1076,10 @@ mod tests {
         let mut stream = Stream::Plain(tcp, applied);
         let now = Instant::now();
         let deadline = Some(now + Duration::from_secs(30));
-        assert_eq!(
-            stream
-                .write_by(b"GET / HTTP/1.1\r\n\r\n", deadline, now)
-                .unwrap(),
-            18
-        );
+        let wrote = stream
+            .write_by(b"GET / HTTP/1.1\r\n\r\n", deadline, now, false)
+            .unwrap();
+        assert!(matches!(wrote, Wrote::Bytes(18)));
         assert_eq!(stream.tcp().unwrap().write_timeout().unwrap(), Some(left));
         // A read waits, so it takes its timeout from the deadline.
         let (mut server, _) = listener.accept().unwrap();

@@ -345,6 +345,14 @@ fn nothing_is_listened_for_once_the_request_is_out() {
     assert!(!c.listens_while_sending(), "no connection yet");
     connect_new(&mut c);
     assert!(c.listens_while_sending(), "the head is queued");
+    // A server that closed has nothing more to say: the write goes on (and meets a reset).
+    let mut c = put_partly_sent();
+    c.handle_eof();
+    assert!(!c.listens_while_sending());
+    assert!(matches!(
+        c.poll_action(t0()).unwrap(),
+        Action::Transmit { listen: false, .. }
+    ));
 }
 
 #[test]

@@ -211,6 +211,51 @@ duet_tests::conformance! {
         assert!(err.is_io(), "{err}");
     }
 
+    fn a_server_answering_midway_and_reading_no_more_is_heard_while_sending() {
+        // The server answers 413 after the head and neither reads nor closes: the client
+        // listens while its writes wait (RFC 9112 §9.5), so it gets the answer instead of
+        // a write timeout.
+        for tls in [false, true] {
+            let script = |conn: &mut ScriptConn| {
+                if conn.read_head_only().is_none() {
+                    return;
+                }
+                conn.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!");
+                conn.sleep(std::time::Duration::from_secs(10));
+                conn.close();
+            };
+            let builder = duet::Client::builder().write_timeout(std::time::Duration::from_secs(3));
+            let (server, client) = match tls {
+                true => (
+                    Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
+                    builder.add_root_certificate_pem(duet_tests::tls::ca_pem()).build().unwrap(),
+                ),
+                false => (Server::scripted(script), builder.build().unwrap()),
+            };
+            let response = wait!(client.put(server.url("/up")).body(vec![b'x'; 32 << 20]).send()).unwrap();
+            assert_eq!(response.status(), 413, "tls: {tls}");
+            assert_eq!(wait!(response.text()).unwrap(), "too big!", "tls: {tls}");
+        }
+    }
+
+    fn a_100_continue_heard_while_sending_does_not_stop_the_body() {
+        // The client gives up waiting for 100 Continue and sends the body; the 100 arrives
+        // while its writes wait. It is no answer: the whole body still goes.
+        let server = Server::scripted(|conn| {
+            let Some(mut req) = conn.read_head_only() else {
+                return;
+            };
+            conn.sleep(std::time::Duration::from_millis(1500));
+            conn.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+            if conn.read_body(&mut req) {
+                conn.write(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", req.body.len().to_string().len(), req.body.len()).as_bytes());
+            }
+        });
+        let response = wait!(duet::Client::new().put(server.url("/")).header("Expect", "100-continue").body(vec![1u8; 32 << 20]).send()).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(wait!(response.text()).unwrap(), (32 << 20).to_string());
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();

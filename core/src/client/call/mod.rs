@@ -162,6 +162,10 @@ pub enum Action<'a> {
         bytes: &'a [u8],
         /// Fail with [`Call::handle_timeout`] if no byte can be written by then.
         deadline: Option<Instant>,
+        /// While waiting for room to write, listen for the server too: the request is still
+        /// going out and no answer has come ([`Call::listens_while_sending`] says what to do
+        /// when the connection turns readable first).
+        listen: bool,
     },
     /// Read the body source and pass bytes to [`Call::send_body`] (or, without a copy, read
     /// them into [`Call::body_room`] or hand them over with [`Call::send_body_shared`]), or
@@ -623,6 +627,7 @@ impl Call {
                     return Ok(Action::Transmit {
                         bytes: self.tunnel_bytes(),
                         deadline,
+                        listen: false,
                     });
                 }
                 Ok(TunnelStep::Receive(deadline)) => return Ok(Action::Receive { deadline }),
@@ -1186,30 +1191,38 @@ impl Call {
     /// Writing what the connection has queued, under the write timeout.
     fn transmit_action(&mut self, now: Instant) -> Action<'_> {
         let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
+        let listen = self.listens_while_sending();
         let bytes = self
             .conn
             .as_deref()
             .and_then(Connection::poll_transmit)
             .unwrap_or_default();
-        Action::Transmit { bytes, deadline }
+        Action::Transmit {
+            bytes,
+            deadline,
+            listen,
+        }
     }
 
     /// Whether the driver should listen for the server while the pending
-    /// [`Action::Transmit`] waits for room: the request is still going out and no answer has
-    /// come. A server may answer before it takes the whole request (a 413 to an upload too
-    /// large) and then read no more; RFC 9112 §9.5 asks a client to watch for that. When the
-    /// connection becomes readable before writable, read what is there without waiting into
-    /// [`input_buffer`](Self::input_buffer) and report it ([`commit_input`](Self::commit_input),
-    /// [`handle_eof`](Self::handle_eof) or [`io_failed`](Self::io_failed)) instead of
-    /// writing; the next action says what to do. Listening is optional: a driver that does
-    /// not still sees such an answer when the server resets the connection.
+    /// [`Action::Transmit`] waits for room (its `listen`): the request is still going out, no
+    /// answer has come and the server has not closed. A server may answer before it takes
+    /// the whole request (a 413 to an upload too large) and then read no more; RFC 9112 §9.5
+    /// asks a client to watch for that. When the connection turns readable before writable,
+    /// read what is there without waiting into [`input_buffer`](Self::input_buffer) and report
+    /// it ([`commit_input`](Self::commit_input), [`handle_eof`](Self::handle_eof) or
+    /// [`io_failed`](Self::io_failed)) instead of writing; the next action says what to do
+    /// (a final answer ends the upload, a 1xx does not). Listening is optional: a driver
+    /// that cannot still sees such an answer when the server resets the connection.
     pub fn listens_while_sending(&self) -> bool {
         self.state == State::Exchange
             && self.tunnel.is_none()
             && !self.got_head
             && self.replay.is_none()
             && self.conn.as_deref().is_some_and(|c| {
-                c.poll_transmit().is_some() && c.send_state() != crate::SendState::Idle
+                c.poll_transmit().is_some()
+                    && c.send_state() != crate::SendState::Idle
+                    && !c.is_closed_by_peer()
             })
     }
 
