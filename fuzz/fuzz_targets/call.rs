@@ -9,7 +9,8 @@
 //! connection asks; a read straight into the caller's buffer takes at most what the call
 //! allows (body bytes, and the framing after them), and the rest of the piece comes next.
 //! A connection whose server closed reads end of stream (and a write to it meets a reset),
-//! and every read reads end of stream once the input has run out. An empty piece that does not close means nothing arrived before the
+//! and every read reads end of stream once the input has run out. Every other write that
+//! listens for the server (`Transmit { listen }`) hears the next piece instead of writing. An empty piece that does not close means nothing arrived before the
 //! read's deadline: the call is told its deadline passed.
 //!
 //! ```text
@@ -234,6 +235,7 @@ fuzz_target!(|data: &[u8]| {
     let mut current: Option<Meta> = None;
     let mut connections = 0;
     let mut body_sent = false;
+    let mut listening_writes = 0usize;
     let mut seen: Option<Seen> = None;
     let mut ended = false;
     // A read that found nothing wakes the driver early every other time (a socket timeout
@@ -291,9 +293,32 @@ fuzz_target!(|data: &[u8]| {
                     return;
                 }
             }
-            Action::Transmit { bytes, .. } => {
+            Action::Transmit { bytes, listen, .. } => {
                 let n = bytes.len();
                 assert!(n > 0, "an empty write");
+                listening_writes += usize::from(listen);
+                // Every other write that listens waits, and hears the next piece first.
+                if listen && listening_writes.is_multiple_of(2) {
+                    let meta = current.as_mut().expect("a write without a connection");
+                    assert!(!meta.closed, "listening to a server that closed");
+                    match servers.next(usize::MAX) {
+                        Read::Bytes(piece, close) => {
+                            call.input_buffer(piece.len())[..piece.len()].copy_from_slice(piece);
+                            call.commit_input(piece.len());
+                            if close {
+                                meta.closed = true;
+                                call.handle_eof();
+                            }
+                            continue;
+                        }
+                        Read::End => {
+                            meta.closed = true;
+                            call.handle_eof();
+                            continue;
+                        }
+                        Read::Nothing => {} // nothing came: the write goes on
+                    }
+                }
                 if current.as_ref().is_some_and(|m| m.closed) {
                     // Its server is gone: the write meets a reset.
                     let reset = std::io::ErrorKind::ConnectionReset.into();
