@@ -173,50 +173,43 @@ impl Stream {
         now: Instant,
         listen: bool,
     ) -> io::Result<Wrote> {
-        #[cfg(target_os = "linux")]
-        if listen && let Some(wrote) = self.write_listening(buf, deadline, now)? {
-            return Ok(wrote);
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = listen;
-        self.write_waiting(buf, deadline, now).map(Wrote::Bytes)
-    }
-
-    /// [`write_by`](Self::write_by) without listening.
-    fn write_waiting(
-        &mut self,
-        buf: &[u8],
-        deadline: Option<Instant>,
-        now: Instant,
-    ) -> io::Result<usize> {
         let left = remaining(deadline, now)?;
         let Stream::Plain(s, applied) = self else {
+            #[cfg(target_os = "linux")]
+            if listen && let Some(wrote) = self.write_listening(buf, deadline)? {
+                return Ok(wrote);
+            }
             self.set_timeouts(left, left)?;
-            return self.write(buf);
+            return self.write(buf).map(Wrote::Bytes);
         };
         // A plain write never reads: only the write timeout matters. One that fits in the
         // socket's buffer does not wait, so it needs none: a request on a new connection is
-        // sent without the setsockopt call.
-        if !fits(applied.write, left) {
+        // sent without the setsockopt call. One that has to wait listens, when asked.
+        if listen || !fits(applied.write, left) {
             match write_now(s, buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                done => return done,
+                done => return done.map(Wrote::Bytes),
+            }
+            #[cfg(target_os = "linux")]
+            if listen {
+                return self
+                    .write_listening(buf, deadline)
+                    .map(|wrote| wrote.expect("a plain stream listens"));
             }
             applied.write(s, left)?;
         }
-        s.write(buf)
+        s.write(buf).map(Wrote::Bytes)
     }
 
     /// A write that listens for the server while it waits; `None` when this stream has no
     /// socket of its own to listen on.
     #[cfg(target_os = "linux")]
+    #[cold]
     fn write_listening(
         &mut self,
         buf: &[u8],
         deadline: Option<Instant>,
-        now: Instant,
     ) -> io::Result<Option<Wrote>> {
-        remaining(deadline, now)?;
         match self {
             Stream::Plain(tcp, _) => loop {
                 match write_now(tcp, buf) {
@@ -324,6 +317,7 @@ pub(crate) enum Wrote {
     /// This many bytes went out.
     Bytes(usize),
     /// Nothing more went out: the write had to wait, and the server sent something meanwhile.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux listens
     Answer,
 }
 
