@@ -175,11 +175,13 @@ impl Stream {
     ) -> io::Result<Wrote> {
         let left = remaining(deadline, now)?;
         let Stream::Plain(s, applied) = self else {
+            // Set even for a write that listens: what TLS still holds after it goes out with
+            // the next write or the flush before a read, under these timeouts.
+            self.set_timeouts(left, left)?;
             #[cfg(target_os = "linux")]
             if listen && let Some(wrote) = self.write_listening(buf, deadline)? {
                 return Ok(wrote);
             }
-            self.set_timeouts(left, left)?;
             return self.write(buf).map(Wrote::Bytes);
         };
         // A plain write never reads: only the write timeout matters. One that fits in the

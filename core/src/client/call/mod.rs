@@ -1187,7 +1187,6 @@ impl Call {
         self.waiting.map(|waiting| waiting.deadline)
     }
 
-    /// [`Action::SendBody`], with the wait for the source bounded by the total deadline.
     /// Writing what the connection has queued, under the write timeout.
     fn transmit_action(&mut self, now: Instant) -> Action<'_> {
         let deadline = self.deadline(now, self.timeouts.write, TimeoutPhase::Write);
@@ -1226,6 +1225,7 @@ impl Call {
             })
     }
 
+    /// [`Action::SendBody`], with the wait for the source bounded by the total deadline.
     fn send_body_action(&mut self, now: Instant) -> Action<'static> {
         self.deadline(now, None, TimeoutPhase::Total);
         Action::SendBody
