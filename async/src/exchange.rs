@@ -343,18 +343,9 @@ impl Exchange {
         let buf = &mut self.call.input_buffer(len)[..len];
         let read = stream.read_by(buf, deadline).await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
-            match n {
-                0 => recording.closed(),
-                n => recording.received(&buf[..*n]),
-            }
+            recording.read(&buf[..*n]);
         }
-        let outcome = read.map(|n| {
-            if n == 0 {
-                self.call.handle_eof();
-            } else {
-                self.call.commit_input(n);
-            }
-        });
+        let outcome = read.map(|n| self.call.commit_read(n));
         self.after_io(outcome)
     }
 
@@ -365,23 +356,10 @@ impl Exchange {
         let buf = &mut self.call.input_buffer(ANSWER_READ)[..ANSWER_READ];
         let read = stream.read_now(buf).await;
         if let (Ok(Some(n)), Some(recording)) = (&read, &self.recording) {
-            match n {
-                0 => recording.closed(),
-                n => recording.received(&buf[..*n]),
-            }
+            recording.read(&buf[..*n]);
         }
-        match read {
-            Ok(None) => Ok(()),
-            Ok(Some(0)) => {
-                self.call.handle_eof();
-                Ok(())
-            }
-            Ok(Some(n)) => {
-                self.call.commit_input(n);
-                Ok(())
-            }
-            Err(e) => self.after_io(Err(e)),
-        }
+        let outcome = read.map(|n| n.map_or((), |n| self.call.commit_read(n)));
+        self.after_io(outcome)
     }
 
     /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed),

@@ -359,6 +359,14 @@ impl ConnectionRecorder {
         self.push(bytes, RecordedEvent::Received);
     }
 
+    /// What a read of the server returned: `bytes`, or end of file when there are none.
+    pub fn read(&self, bytes: &[u8]) {
+        match bytes.is_empty() {
+            true => self.closed(),
+            false => self.received(bytes),
+        }
+    }
+
     /// A read returned end of file: the server closed the connection. Recorded once.
     pub fn closed(&self) {
         let mut recording = lock(&self.shared);

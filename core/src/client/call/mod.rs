@@ -1132,6 +1132,15 @@ impl Call {
         }
     }
 
+    /// A read for [`Action::Receive`] put `n` bytes into [`input_buffer`](Self::input_buffer):
+    /// [`commit_input`](Self::commit_input), or [`handle_eof`](Self::handle_eof) for 0.
+    pub fn commit_read(&mut self, n: usize) {
+        match n {
+            0 => self.handle_eof(),
+            n => self.commit_input(n),
+        }
+    }
+
     /// The connection reached end of stream.
     pub fn handle_eof(&mut self) {
         if self.tunnel.is_some() {
