@@ -14,15 +14,12 @@ use std::task::{Context, Poll, ready};
 use sync_wrapper::SyncWrapper;
 
 use bytes::{Bytes, BytesMut};
-use duet_core::client::{Error, ErrorKind, ResponseInfo};
+use duet_core::client::{Call, Error, ErrorKind, ResponseInfo};
 use duet_core::{ContentDecoder, Headers, ResponseHead};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::exchange::Exchange;
-
-/// The largest announced body [`Response::bytes`] appends through the engine's buffer.
-const WHOLE_AT_ONCE: u64 = 64 * 1024;
 
 /// Raw bytes read at a time while decoding.
 const DECODE_READ: usize = 16 * 1024;
@@ -282,7 +279,7 @@ impl BodyReader {
         out.reserve(left);
         // A small body, as most are, is appended as it arrives, in one pass of the
         // exchange; a larger one is read straight into `out`, piece by piece.
-        if !self.done && self.raw_left.is_some_and(|n| n <= WHOLE_AT_ONCE) {
+        if !self.done && self.raw_left.is_some_and(|n| n <= Call::WHOLE_BODY_AT_ONCE) {
             self.exchange.read_body_to_end(&mut out).await?;
             self.done = true;
             self.raw_left = Some(0);

@@ -3,13 +3,10 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use duet_core::client::{Error, ErrorKind, ResponseInfo, TimeoutPhase};
+use duet_core::client::{Call, Error, ErrorKind, ResponseInfo, TimeoutPhase};
 use duet_core::{ContentDecoder, Headers, ResponseHead};
 
 use crate::exchange::Exchange;
-
-/// The largest announced body [`Response::bytes`] appends through the engine's buffer.
-const WHOLE_AT_ONCE: u64 = 64 * 1024;
 
 /// Raw bytes read at a time while decoding.
 const DECODE_READ: usize = 16 * 1024;
@@ -80,7 +77,7 @@ impl Response {
         match (&self.body.decoding, length) {
             // A small body, as most are, is appended as it arrives. A larger one is read
             // straight into `out` (`read_to_end` lends its spare room), saving a copy.
-            (None, Some(n)) if n <= WHOLE_AT_ONCE => {
+            (None, Some(n)) if n <= Call::WHOLE_BODY_AT_ONCE => {
                 self.body.exchange.read_body_to_end(&mut out)?
             }
             _ => {

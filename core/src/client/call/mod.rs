@@ -348,6 +348,12 @@ pub struct Call {
 }
 
 impl Call {
+    /// The largest announced body (before content decoding) a driver appends through the
+    /// engine's input buffer when its caller wants the body whole: for a small body one
+    /// pass is cheapest; a larger one is read straight into the caller's buffer instead,
+    /// sparing a copy.
+    pub const WHOLE_BODY_AT_ONCE: u64 = 64 * 1024;
+
     /// Prepares `request` under `config` (default headers, `Accept-Encoding`, `Host`,
     /// cookies), with `tls_profile` for https pool keys. `now` is the driver's monotonic clock
     /// and `wall` the matching wall-clock time (for cookie lifetimes). Fails before any I/O on
@@ -1223,15 +1229,19 @@ impl Call {
     /// (a final answer ends the upload, a 1xx does not). Listening is optional: a driver
     /// that cannot still sees such an answer when the server resets the connection.
     pub fn listens_while_sending(&self) -> bool {
+        self.sending_before_answer() && self.conn.as_deref().is_some_and(|c| !c.is_closed_by_peer())
+    }
+
+    /// Whether the request is still being written (bytes wait to go out) and no answer has
+    /// come: when the server may answer early.
+    fn sending_before_answer(&self) -> bool {
         self.state == State::Exchange
             && self.tunnel.is_none()
             && !self.got_head
-            && self.replay.is_none()
-            && self.conn.as_deref().is_some_and(|c| {
-                c.poll_transmit().is_some()
-                    && c.send_state() != crate::SendState::Idle
-                    && !c.is_closed_by_peer()
-            })
+            && self
+                .conn
+                .as_deref()
+                .is_some_and(|c| c.poll_transmit().is_some())
     }
 
     /// [`Action::SendBody`], with the wait for the source bounded by the total deadline.
@@ -1291,14 +1301,7 @@ impl Call {
     /// leaves a response to look for: the server reset the connection, and may have
     /// answered first.
     fn may_have_answered(&self, error: &io::Error) -> bool {
-        super::is_reset(error)
-            && self.state == State::Exchange
-            && self.tunnel.is_none()
-            && !self.got_head
-            && self
-                .conn
-                .as_deref()
-                .is_some_and(|c| c.poll_transmit().is_some())
+        super::is_reset(error) && self.sending_before_answer()
     }
 
     /// A failed attempt: the retry policy may send the request again after a wait.
