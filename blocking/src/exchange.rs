@@ -142,7 +142,11 @@ impl Exchange {
                         buf[..n].copy_from_slice(&data[..n]);
                         return Ok(Step::Data(n));
                     }
-                    Sink::All(out) => out.extend_from_slice(data),
+                    Sink::All(out) => {
+                        out.extend_from_slice(data);
+                        // Nothing slow since this reading: the next step can use it.
+                        self.clock = Some(now);
+                    }
                 },
                 Action::Finished | Action::Upgraded => {
                     self.finish(now);

@@ -194,17 +194,16 @@ impl Stream {
             }
             #[cfg(target_os = "linux")]
             if listen {
-                return self
-                    .write_listening(buf, deadline)
-                    .map(|wrote| wrote.expect("a plain stream listens"));
+                return listen_then_write(s, buf, deadline);
             }
             applied.write(s, left)?;
         }
         s.write(buf).map(Wrote::Bytes)
     }
 
-    /// A write that listens for the server while it waits; `None` when this stream has no
-    /// socket of its own to listen on.
+    /// A TLS write that listens for the server while it waits; `None` when this stream has
+    /// no socket of its own to listen on (TLS inside a tunnel, a mounted transport's). Plain
+    /// TCP listens in [`write_by`](Self::write_by) itself.
     #[cfg(target_os = "linux")]
     #[cold]
     fn write_listening(
@@ -213,15 +212,6 @@ impl Stream {
         deadline: Option<Instant>,
     ) -> io::Result<Option<Wrote>> {
         match self {
-            Stream::Plain(tcp, _) => loop {
-                match write_now(tcp, buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    done => return done.map(|n| Some(Wrote::Bytes(n))),
-                }
-                if readable_first(tcp, deadline)? {
-                    return Ok(Some(Wrote::Answer));
-                }
-            },
             Stream::Tls(s) => {
                 let Stream::Plain(tcp, _) = &s.sock else {
                     return Ok(None);
@@ -249,7 +239,7 @@ impl Stream {
                 while s.conn.wants_write() && s.conn.write_tls(&mut NowWriter(tcp)).is_ok() {}
                 Ok(Some(Wrote::Bytes(n)))
             }
-            Stream::Custom(_) => Ok(None),
+            Stream::Plain(..) | Stream::Custom(_) => Ok(None),
         }
     }
 
@@ -265,13 +255,11 @@ impl Stream {
     /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on.
     #[cfg(target_os = "linux")]
     pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        use rustix::net::{RecvFlags, recv};
         let nothing = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
         match self {
-            Stream::Plain(tcp, _) => match recv(&*tcp, buf, RecvFlags::DONTWAIT) {
-                Ok((n, _)) => Ok(Some(n)),
-                Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
-                Err(e) => Err(e.into()),
+            Stream::Plain(tcp, _) => match NowReader(tcp).read(buf) {
+                Err(e) if nothing(&e) => Ok(None),
+                read => read.map(Some),
             },
             Stream::Tls(s) => {
                 let Stream::Plain(tcp, _) = &s.sock else {
@@ -321,6 +309,22 @@ pub(crate) enum Wrote {
     /// Nothing more went out: the write had to wait, and the server sent something meanwhile.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux listens
     Answer,
+}
+
+/// After a write to `tcp` found no room: waits for room, then writes, unless the server
+/// speaks first ([`Wrote::Answer`]).
+#[cfg(target_os = "linux")]
+#[cold]
+fn listen_then_write(tcp: &TcpStream, buf: &[u8], deadline: Option<Instant>) -> io::Result<Wrote> {
+    loop {
+        if readable_first(tcp, deadline)? {
+            return Ok(Wrote::Answer);
+        }
+        match write_now(tcp, buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            done => return done.map(Wrote::Bytes),
+        }
+    }
 }
 
 /// Waits by `deadline` until `tcp` is writable or readable: whether it turned readable.
