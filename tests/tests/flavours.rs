@@ -85,11 +85,6 @@ async fn one_async_client_serves_many_tasks() {
     );
 }
 
-/// One async client used from two current-thread runtimes, as `#[tokio::test]`s sharing a
-/// static client are. A socket hears only from the I/O driver of the runtime it was opened
-/// on: reused on the other runtime while the first is alive but not driven, it would leave
-/// the request waiting for its deadline. So each runtime gets connections of its own. The
-/// requests are POSTs, which are not retried, so a stale retry cannot hide a hang.
 /// A response is `Send + Sync` in both flavours, as reqwest's is, whatever its body source
 /// or transport: a spawned task can hold `&Response` across an await, and scoped threads can
 /// share one.
@@ -137,6 +132,11 @@ async fn responses_can_be_shared_and_borrowed_across_awaits() {
     .unwrap();
 }
 
+/// One async client used from two current-thread runtimes, as `#[tokio::test]`s sharing a
+/// static client are. A socket hears only from the I/O driver of the runtime it was opened
+/// on: reused on the other runtime while the first is alive but not driven, it would leave
+/// the request waiting for its deadline. So each runtime gets connections of its own. The
+/// requests are POSTs, which are not retried, so a stale retry cannot hide a hang.
 #[test]
 fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
     let server = Server::http(|r| Reply::ok(r.method.to_string()));
