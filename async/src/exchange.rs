@@ -18,7 +18,7 @@ use duet_core::{Connection, ResponseHead};
 use crate::body::BodySender;
 use crate::client::Inner;
 use crate::pool::{Acquired, Idle};
-use crate::transport::{self, Stream, Wrote, is_timeout, tls_failure};
+use crate::transport::{self, Stream, Timer, Wrote, is_timeout, tls_failure};
 use duet_core::transport::ConnectionRecorder;
 
 /// Bytes read from the socket at a time.
@@ -53,6 +53,8 @@ pub(crate) struct Exchange {
     remote: Option<SocketAddr>,
     /// The runtime whose I/O driver `stream` is registered with.
     runtime: Option<tokio::runtime::Id>,
+    /// The deadline timer of `stream`'s reads and writes, kept with the connection.
+    timer: Timer,
     /// (Wrapped so that an exchange, and the response holding it, is `Sync` whatever the
     /// body's source: it is only ever used through `&mut`.)
     body: SyncWrapper<BodySender>,
@@ -81,6 +83,7 @@ impl Exchange {
             stream: None,
             remote: None,
             runtime: None,
+            timer: Timer::default(),
             body: SyncWrapper::new(body),
             slot: None,
             clock: Some(now),
@@ -180,7 +183,7 @@ impl Exchange {
                         .stream
                         .as_mut()
                         .expect("connected")
-                        .write_by(bytes, deadline, listen)
+                        .write_by(bytes, deadline, listen, &mut self.timer)
                         .await;
                     match written {
                         Ok(Wrote::Bytes(n)) => {
@@ -257,6 +260,7 @@ impl Exchange {
         self.remote = idle.remote;
         self.recording = idle.recording;
         self.runtime = idle.runtime;
+        self.timer = idle.timer;
         idle.conn
     }
 
@@ -341,7 +345,7 @@ impl Exchange {
     async fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
         let stream = self.stream.as_mut().expect("connected");
         let buf = &mut self.call.input_buffer(len)[..len];
-        let read = stream.read_by(buf, deadline).await;
+        let read = stream.read_by(buf, deadline, &mut self.timer).await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             recording.read(&buf[..*n]);
         }
@@ -377,7 +381,11 @@ impl Exchange {
         let before = out.len();
         out.reserve(len + then);
         let read = stream
-            .read_buf_by(&mut (&mut *out).limit(len + then), deadline)
+            .read_buf_by(
+                &mut (&mut *out).limit(len + then),
+                deadline,
+                &mut self.timer,
+            )
             .await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -438,6 +446,7 @@ impl Exchange {
                         remote,
                         recording: self.recording.take(),
                         runtime: self.runtime,
+                        timer: std::mem::take(&mut self.timer),
                     },
                     now,
                 );

@@ -14,7 +14,7 @@ use duet_core::Connection;
 use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
 use tokio::sync::Notify;
 
-use crate::transport::Stream;
+use crate::transport::{Stream, Timer};
 
 /// A connection at rest: the engine's state and its socket.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub(crate) struct Idle {
     pub recording: Option<duet_core::transport::ConnectionRecorder>,
     /// The runtime whose I/O driver the socket is registered with.
     pub runtime: Option<tokio::runtime::Id>,
+    /// The deadline timer of the connection's reads and writes (on that runtime).
+    pub timer: Timer,
 }
 
 impl Idle {

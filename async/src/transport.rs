@@ -80,8 +80,9 @@ impl Stream {
         &'a mut self,
         buf: &'a mut [u8],
         deadline: Option<Instant>,
-    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
-        io_within(deadline, async {
+        timer: &'a mut Timer,
+    ) -> IoWithin<'a, impl Future<Output = io::Result<usize>> + 'a> {
+        io_within(deadline, timer, async {
             self.flush_for_reading().await?;
             self.read(buf).await
         })
@@ -93,8 +94,9 @@ impl Stream {
         &'a mut self,
         buf: &'a mut B,
         deadline: Option<Instant>,
-    ) -> IoWithin<impl Future<Output = io::Result<usize>> + 'a> {
-        io_within(deadline, async {
+        timer: &'a mut Timer,
+    ) -> IoWithin<'a, impl Future<Output = io::Result<usize>> + 'a> {
+        io_within(deadline, timer, async {
             self.flush_for_reading().await?;
             self.read_buf(buf).await
         })
@@ -135,9 +137,11 @@ impl Stream {
         buf: &'a [u8],
         deadline: Option<Instant>,
         listen: bool,
-    ) -> IoWithin<impl Future<Output = io::Result<Wrote>> + 'a> {
+        timer: &'a mut Timer,
+    ) -> IoWithin<'a, impl Future<Output = io::Result<Wrote>> + 'a> {
         io_within(
             deadline,
+            timer,
             poll_fn(move |cx| {
                 if let Poll::Ready(written) = Pin::new(&mut *self).poll_write(cx, buf) {
                     return Poll::Ready(written.map(Wrote::Bytes));
@@ -240,49 +244,70 @@ async fn within<T>(
     }
 }
 
+/// The timer a connection's reads and writes share for their deadlines, kept with the
+/// connection (pooled with it). It is built the first time an I/O has to wait, then moved to
+/// each later deadline: tokio takes a registered timer's move to a later deadline without
+/// touching its timer wheel, where building one per wait registered it and dropping it
+/// removed it again.
+#[derive(Debug, Default)]
+pub(crate) struct Timer(Option<Pin<Box<tokio::time::Sleep>>>);
+
+impl Timer {
+    /// Ready once `deadline` has passed; until then, the task is woken at it.
+    fn poll_until(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let sleep = match &mut self.0 {
+            Some(sleep) => {
+                if sleep.deadline() != deadline {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => self.0.insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        sleep.as_mut().poll(cx)
+    }
+}
+
 pin_project_lite::pin_project! {
     /// A read or write by `deadline`: `TimedOut` once it has passed and `io` is still
     /// waiting. Most reads and writes complete at once, so `io` is tried first: only one that
-    /// has to wait arms a timer. A future of its own rather than an `async fn`, which would
-    /// keep `io` twice (argument and pinned local) in every exchange's future.
-    pub(crate) struct IoWithin<F> {
+    /// has to wait arms the connection's [`Timer`]. A future of its own rather than an
+    /// `async fn`, which would keep `io` twice (argument and pinned local) in every
+    /// exchange's future.
+    pub(crate) struct IoWithin<'a, F> {
         #[pin]
         io: F,
-        #[pin]
-        timer: Option<tokio::time::Sleep>,
+        timer: &'a mut Timer,
         deadline: Option<Instant>,
     }
 }
 
-/// [`IoWithin`] for `io` by `deadline`.
-fn io_within<F>(deadline: Option<Instant>, io: F) -> IoWithin<F> {
+/// [`IoWithin`] for `io` by `deadline`, waiting on `timer`.
+fn io_within<F>(deadline: Option<Instant>, timer: &mut Timer, io: F) -> IoWithin<'_, F> {
     IoWithin {
         io,
-        timer: None,
+        timer,
         deadline,
     }
 }
 
-impl<T, F: Future<Output = io::Result<T>>> Future for IoWithin<F> {
+impl<T, F: Future<Output = io::Result<T>>> Future for IoWithin<'_, F> {
     type Output = io::Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(done) = this.io.poll(cx) {
             return Poll::Ready(done);
         }
         let Some(deadline) = *this.deadline else {
             return Poll::Pending;
         };
-        // `io` has registered for a wake-up; arm the timer beside it (once). A deadline
-        // already passed fires at once.
-        if this.timer.is_none() {
-            this.timer
-                .set(Some(tokio::time::sleep_until(deadline.into())));
-        }
-        match this.timer.as_pin_mut().map(|timer| timer.poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
-            _ => Poll::Pending,
+        // `io` has registered for a wake-up; the timer waits beside it. A deadline already
+        // passed is ready at once.
+        match this.timer.poll_until(deadline, cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

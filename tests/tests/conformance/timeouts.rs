@@ -65,6 +65,33 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "the second request went out on the pooled connection");
     }
 
+    fn a_shorter_read_timeout_after_a_longer_one_on_the_same_connection_fires_at_its_own() {
+        // The first request waits for its answer under a 4 s read timeout; the second, on the
+        // pooled connection, asks for 150 ms and gets no answer. Its wait ends at 150 ms, not
+        // at the first one's deadline (duet-async keeps one timer per connection and moves
+        // it; the server hangs up before that deadline, which would make it an I/O error).
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.sleep(ms(100));
+            conn.send(&Reply::ok("first"));
+            conn.read_request();
+            conn.sleep(ms(3000));
+        });
+        let client = duet::Client::new();
+        let with_read = |read: u64| {
+            let mut timeouts = duet::Timeouts::default();
+            timeouts.read = Some(ms(read));
+            timeouts
+        };
+        let first = wait!(client.get(server.url("/")).timeouts(with_read(4000)).send()).unwrap();
+        assert_eq!(wait!(first.text()).unwrap(), "first");
+        let started = std::time::Instant::now();
+        let err = wait!(client.get(server.url("/")).timeouts(with_read(150)).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
+        assert!(started.elapsed() < ms(2000), "took {:?}", started.elapsed());
+        assert_eq!(server.connections(), 1, "the second request went out on the pooled connection");
+    }
+
     fn the_total_deadline_covers_the_whole_request() {
         let server = Server::scripted(|conn| {
             conn.read_request();
