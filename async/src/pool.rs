@@ -113,11 +113,16 @@ impl ConnectionPool {
                     pool.checkout(&to.key, now)
                 };
                 match checkout {
-                    Checkout::Reuse(idle) if idle.usable(here) => {
-                        return Ok(Acquired::Reuse(idle));
-                    }
-                    Checkout::Reuse(_) => {
-                        pool.release(&to.key); // closed or chatty while idle, or another runtime's
+                    Checkout::Reuse(idle) => {
+                        // Looked at without the lock: the peek is a system call, and a
+                        // thread switched out on its way back would leave the others
+                        // queued on the lock.
+                        drop(pool);
+                        if idle.usable(here) {
+                            return Ok(Acquired::Reuse(idle));
+                        }
+                        drop(idle); // closed or chatty while idle, or another runtime's
+                        self.release(&to.key);
                         continue;
                     }
                     Checkout::Open => return Ok(Acquired::Open),
@@ -148,15 +153,15 @@ impl ConnectionPool {
             return None;
         }
         let here = current_runtime();
-        let mut pool = self.lock();
-        while let Some(idle) = pool.take_idle(&to.key, now) {
+        loop {
+            // The lock is held only to take the connection, not over the peek (see acquire).
+            let idle = self.lock().take_idle(&to.key, now)?;
             if idle.usable(here) {
                 return Some(idle);
             }
-            // Closed or chatty while idle, or another runtime's: drop it.
-            pool.release(&to.key);
+            drop(idle); // closed or chatty while idle, or another runtime's
+            self.release(&to.key);
         }
-        None
     }
 
     /// Returns a reusable connection, idle from `now`.

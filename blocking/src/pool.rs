@@ -70,10 +70,17 @@ impl ConnectionPool {
                 pool.checkout(&to.key, now)
             };
             match checkout {
-                Checkout::Reuse(idle) if idle.stream.is_quiet() => {
-                    return Ok(Acquired::Reuse(idle));
+                Checkout::Reuse(idle) => {
+                    // Looked at without the lock: the peek is a system call, and a thread
+                    // switched out on its way back would leave the others queued on the lock.
+                    drop(pool);
+                    if idle.stream.is_quiet() {
+                        return Ok(Acquired::Reuse(idle));
+                    }
+                    drop(idle); // closed or chatty while idle
+                    self.release(&to.key);
+                    pool = self.lock();
                 }
-                Checkout::Reuse(_) => pool.release(&to.key), // closed or chatty while idle: drop it
                 Checkout::Open => return Ok(Acquired::Open),
                 Checkout::Full => {
                     let timed_out = || Error::timeout(TimeoutPhase::Pool, pool_timeout);
@@ -105,14 +112,15 @@ impl ConnectionPool {
         if to.fresh {
             return None;
         }
-        let mut pool = self.lock();
-        while let Some(idle) = pool.take_idle(&to.key, now) {
+        loop {
+            // The lock is held only to take the connection, not over the peek (see acquire).
+            let idle = self.lock().take_idle(&to.key, now)?;
             if idle.stream.is_quiet() {
                 return Some(idle);
             }
-            pool.release(&to.key); // closed or chatty while idle: drop it
+            drop(idle); // closed or chatty while idle
+            self.release(&to.key);
         }
-        None
     }
 
     /// Returns a reusable connection, idle from `now`.
