@@ -286,9 +286,14 @@ impl Exchange {
                         (stream, None)
                     }
                     (None, None) => {
-                        let (stream, remote) =
-                            transport::connect_tcp(origin.host(), origin.port(), deadline, dial)
-                                .await?;
+                        let (stream, remote) = transport::connect_tcp(
+                            origin.host(),
+                            origin.port(),
+                            deadline,
+                            dial,
+                            &mut self.timer,
+                        )
+                        .await?;
                         let stream = match origin.is_tls() {
                             true => self.origin_tls(stream, origin.host(), deadline).await?,
                             false => stream,
@@ -297,9 +302,14 @@ impl Exchange {
                     }
                     (Some(proxy), None) => {
                         // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
-                        let (stream, remote) =
-                            transport::connect_tcp(proxy.host(), proxy.port(), deadline, dial)
-                                .await?;
+                        let (stream, remote) = transport::connect_tcp(
+                            proxy.host(),
+                            proxy.port(),
+                            deadline,
+                            dial,
+                            &mut self.timer,
+                        )
+                        .await?;
                         let stream = match proxy.scheme().is_tls() {
                             true => {
                                 let tls = self.client.clone().tls_config(false).await?;
@@ -308,9 +318,14 @@ impl Exchange {
                             false => stream,
                         };
                         if to.resolve_origin {
-                            let target =
-                                transport::resolve(origin.host(), origin.port(), deadline, dial)
-                                    .await?;
+                            let target = transport::resolve(
+                                origin.host(),
+                                origin.port(),
+                                deadline,
+                                dial,
+                                &mut self.timer,
+                            )
+                            .await?;
                             self.call.set_resolved_target(target);
                         }
                         (stream, Some(remote))

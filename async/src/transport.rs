@@ -335,11 +335,12 @@ async fn lookup(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    timer: &mut Timer,
 ) -> Result<Vec<SocketAddr>, Error> {
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    match within(deadline, crate::resolver::lookup(host, port)).await {
+    match io_within(deadline, timer, crate::resolver::lookup(host, port)).await {
         Ok(addrs) => Ok(addrs),
         Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
         Err(e) => Err(Error::new(ErrorKind::Connect, e)),
@@ -352,8 +353,9 @@ pub(crate) async fn resolve(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    timer: &mut Timer,
 ) -> Result<std::net::IpAddr, Error> {
-    lookup(host, port, deadline, dial)
+    lookup(host, port, deadline, dial, timer)
         .await?
         .first()
         .map(|a| a.ip())
@@ -361,20 +363,22 @@ pub(crate) async fn resolve(
 }
 
 /// Resolves `host` and connects to one of its addresses by `deadline`: one address is
-/// connected to directly; several are raced as [`Dial`] schedules them.
+/// connected to directly; several are raced as [`Dial`] schedules them. The lookup and a
+/// direct connect wait on `timer`, the connection's.
 pub(crate) async fn connect_tcp(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    timer: &mut Timer,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = dial.candidates(host, lookup(host, port, deadline, dial).await?)?;
+    let addrs = dial.candidates(host, lookup(host, port, deadline, dial, timer).await?)?;
     let source = Source {
         ip: dial.local_address,
         interface: dial.interface.clone(),
     };
     let connected = match addrs[..] {
-        [addr] if source.is_any() => within(deadline, TcpStream::connect(addr))
+        [addr] if source.is_any() => io_within(deadline, timer, TcpStream::connect(addr))
             .await
             .map(|tcp| (tcp, addr)),
         // Boxed: binding first, and the race, are rare and hold more state than a request
@@ -557,7 +561,10 @@ mod tests {
         let soon = Some(crate::now() + Duration::from_secs(5));
         let mut out = Vec::new();
         for (host, dial) in [("127.0.0.1", dial), ("raced.test", &raced)] {
-            match connect_tcp(host, addr.port(), soon, dial).await.unwrap() {
+            match connect_tcp(host, addr.port(), soon, dial, &mut Timer::default())
+                .await
+                .unwrap()
+            {
                 (Stream::Plain(tcp), remote) => {
                     assert_eq!(remote, addr);
                     out.push(tcp);
