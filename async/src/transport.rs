@@ -230,7 +230,7 @@ impl AsyncWrite for Stream {
 }
 
 /// Runs `io` until `deadline`; `TimedOut` once it has passed (without starting `io` when it
-/// already has): for resolving, connecting and handshakes.
+/// already has): for TLS handshakes, and connects that bind first or race addresses.
 async fn within<T>(
     deadline: Option<Instant>,
     io: impl Future<Output = io::Result<T>>,
@@ -244,11 +244,11 @@ async fn within<T>(
     }
 }
 
-/// The timer a connection's reads and writes share for their deadlines, kept with the
-/// connection (pooled with it). It is built the first time an I/O has to wait, then moved to
-/// each later deadline: tokio takes a registered timer's move to a later deadline without
-/// touching its timer wheel, where building one per wait registered it and dropping it
-/// removed it again.
+/// The timer a connection's waits share for their deadlines (its name lookup and direct
+/// connect, then its reads and writes), kept with the connection (pooled with it). It is
+/// built the first time something has to wait, then moved to each later deadline: tokio takes
+/// a registered timer's move to a later deadline without touching its timer wheel, where
+/// building one per wait registered it and dropping it removed it again.
 #[derive(Debug, Default)]
 pub(crate) struct Timer(Option<Pin<Box<tokio::time::Sleep>>>);
 
