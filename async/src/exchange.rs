@@ -276,8 +276,8 @@ impl Exchange {
                 let deadline = to.connect_deadline;
                 let dial = &self.client.config.dial;
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
-                let (stream, remote) = match (&to.key.proxy, mounted) {
-                    (_, Some(mounted)) => {
+                let (stream, remote) = match mounted {
+                    Some(mounted) => {
                         let stream = Stream::custom(mounted.connect(origin, deadline).await?);
                         let stream = match origin.is_tls() && !mounted.handles_tls() {
                             true => self.origin_tls(stream, origin.host(), deadline).await?,
@@ -285,39 +285,26 @@ impl Exchange {
                         };
                         (stream, None)
                     }
-                    (None, None) => {
-                        let (stream, remote) = transport::connect_tcp(
-                            origin.host(),
-                            origin.port(),
-                            deadline,
-                            dial,
-                            &mut self.timer,
-                        )
-                        .await?;
-                        let stream = match origin.is_tls() {
-                            true => self.origin_tls(stream, origin.host(), deadline).await?,
-                            false => stream,
-                        };
-                        (stream, Some(remote))
-                    }
-                    (Some(proxy), None) => {
-                        // The engine sets up the tunnel (CONNECT or SOCKS) over this stream.
-                        let (stream, remote) = transport::connect_tcp(
-                            proxy.host(),
-                            proxy.port(),
-                            deadline,
-                            dial,
-                            &mut self.timer,
-                        )
-                        .await?;
-                        let stream = match proxy.scheme().is_tls() {
-                            true => {
+                    None => {
+                        // Through a proxy, the engine then sets up the tunnel (CONNECT or
+                        // SOCKS) over this stream.
+                        let proxy = to.key.proxy.as_ref();
+                        let (host, port) =
+                            proxy.map_or((origin.host(), origin.port()), |p| (p.host(), p.port()));
+                        let (stream, remote) =
+                            transport::connect_tcp(host, port, deadline, dial, &mut self.timer)
+                                .await?;
+                        let stream = match proxy {
+                            None if origin.is_tls() => {
+                                self.origin_tls(stream, origin.host(), deadline).await?
+                            }
+                            Some(proxy) if proxy.scheme().is_tls() => {
                                 let tls = self.client.clone().tls_config(false).await?;
                                 stream.start_tls(&tls, proxy.host(), deadline).await?
                             }
-                            false => stream,
+                            _ => stream,
                         };
-                        if to.resolve_origin {
+                        if proxy.is_some() && to.resolve_origin {
                             let target = transport::resolve(
                                 origin.host(),
                                 origin.port(),

@@ -9,6 +9,14 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// The default timeouts with a read timeout of `read` ms and the given total.
+fn with_read(read: u64, total: Option<Duration>) -> duet_core::client::Timeouts {
+    let mut timeouts = duet_core::client::Timeouts::default();
+    timeouts.read = Some(ms(read));
+    timeouts.total = total;
+    timeouts
+}
+
 duet_tests::conformance! {
     fn a_connect_that_never_completes_is_a_connect_timeout() {
         let hole = BlackHole::new();
@@ -52,15 +60,11 @@ duet_tests::conformance! {
             conn.sleep(ms(5000));
         });
         let client = duet::Client::new();
-        let with_read = |read: u64| {
-            let mut timeouts = duet::Timeouts::default();
-            timeouts.read = Some(ms(read));
-            timeouts.total = Some(Duration::from_secs(10));
-            timeouts
-        };
-        let first = wait!(client.get(server.url("/")).timeouts(with_read(300)).send()).unwrap();
-        assert_eq!(wait!(first.text()).unwrap(), "first");
-        let err = wait!(client.get(server.url("/")).timeouts(with_read(600)).send()).unwrap_err();
+        let total = Some(Duration::from_secs(10));
+        let first = wait!(client.get(server.url("/")).timeouts(with_read(300, total)).send());
+        assert_eq!(wait!(first.unwrap().text()).unwrap(), "first");
+        let err = wait!(client.get(server.url("/")).timeouts(with_read(600, total)).send());
+        let err = err.unwrap_err();
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
         assert_eq!(server.connections(), 1, "the second request went out on the pooled connection");
     }
@@ -78,15 +82,12 @@ duet_tests::conformance! {
             conn.sleep(ms(3000));
         });
         let client = duet::Client::new();
-        let with_read = |read: u64| {
-            let mut timeouts = duet::Timeouts::default();
-            timeouts.read = Some(ms(read));
-            timeouts
-        };
-        let first = wait!(client.get(server.url("/")).timeouts(with_read(4000)).send()).unwrap();
-        assert_eq!(wait!(first.text()).unwrap(), "first");
+        let total = duet::Timeouts::default().total;
+        let first = wait!(client.get(server.url("/")).timeouts(with_read(4000, total)).send());
+        assert_eq!(wait!(first.unwrap().text()).unwrap(), "first");
         let started = std::time::Instant::now();
-        let err = wait!(client.get(server.url("/")).timeouts(with_read(150)).send()).unwrap_err();
+        let err = wait!(client.get(server.url("/")).timeouts(with_read(150, total)).send());
+        let err = err.unwrap_err();
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
         assert!(started.elapsed() < ms(2000), "took {:?}", started.elapsed());
         assert_eq!(server.connections(), 1, "the second request went out on the pooled connection");
