@@ -314,6 +314,51 @@ fn an_answer_heard_while_sending_ends_the_upload() {
 }
 
 #[test]
+fn a_success_heard_while_sending_is_handed_out_after_the_rest_of_the_body() {
+    // A server that writes its head first and reads on (a CGI script, say): the whole body
+    // goes, then the answer is handed out, and the connection is reused. As curl does.
+    let mut c = put_partly_sent();
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let mut wire = Vec::new();
+    loop {
+        match c.poll_action(t0()).unwrap() {
+            Action::Transmit { bytes, listen, .. } => {
+                assert!(!listen, "the answer is in: nothing more to listen for");
+                wire.extend_from_slice(bytes);
+                let n = bytes.len();
+                c.transmitted(n);
+            }
+            Action::SendBody => c.send_end().unwrap(),
+            Action::Response(head) => {
+                assert_eq!(head.status(), 200);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wire, b"efghij", "the whole body went out before the answer");
+    assert_eq!(read_in(&mut c), (None, b"ok".to_vec(), true));
+    assert!(c.take_connection().is_some(), "a whole exchange: reused");
+}
+
+#[test]
+fn a_success_heard_while_sending_is_still_handed_out_when_the_server_resets() {
+    let mut c = put_partly_sent();
+    feed(
+        &mut c,
+        b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+    );
+    assert!(matches!(
+        c.poll_action(t0()).unwrap(),
+        Action::Transmit { bytes, .. } if bytes == b"efghij"
+    ));
+    c.io_failed(std::io::ErrorKind::ConnectionReset.into(), t0())
+        .unwrap();
+    assert_eq!(read_in(&mut c), (Some(201), b"ok".to_vec(), true));
+    assert!(c.take_connection().is_none(), "cut short: not reused");
+}
+
+#[test]
 fn a_100_continue_heard_while_sending_lets_the_body_go_on() {
     let mut c = put_partly_sent();
     feed(&mut c, b"HTTP/1.1 100 Continue\r\n\r\n");

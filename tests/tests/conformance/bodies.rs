@@ -256,6 +256,33 @@ duet_tests::conformance! {
         assert_eq!(wait!(response.text()).unwrap(), (32 << 20).to_string());
     }
 
+    fn a_success_heard_while_sending_lets_the_whole_body_go_first() {
+        // A server that writes its head at once and reads the body afterwards (as a CGI
+        // script may): the 200 arrives while the client's writes wait. The whole body still
+        // goes, the answer follows, and the connection serves the next request (curl does
+        // the same; an error answer instead stops the upload).
+        let server = Server::scripted(|conn| {
+            let Some(mut req) = conn.read_head_only() else {
+                return;
+            };
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            conn.sleep(std::time::Duration::from_millis(1500));
+            if !conn.read_body(&mut req) {
+                return;
+            }
+            if conn.read_request().is_some() {
+                conn.send(&Reply::ok(req.body.len().to_string()));
+            }
+        });
+        let client = duet::Client::new();
+        let response = wait!(client.put(server.url("/")).body(vec![1u8; 32 << 20]).send()).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(wait!(response.text()).unwrap(), "ok");
+        let count = wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap();
+        assert_eq!(count, (32 << 20).to_string(), "the server got the whole body");
+        assert_eq!(server.connections(), 1, "the connection was reused");
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();

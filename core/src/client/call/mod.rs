@@ -345,6 +345,9 @@ pub struct Call {
     /// The error that stopped the request being written (the server reset the connection),
     /// kept while the response it may have sent first is read; reported if none comes.
     unsent: Option<Box<Error>>,
+    /// A success the server answered before it had the whole request, held back until the
+    /// rest of the request has gone out.
+    early: Option<Box<ResponseHead>>,
 }
 
 impl Call {
@@ -443,6 +446,7 @@ impl Call {
             waiting: None,
             answered_at: None,
             unsent: None,
+            early: None,
         });
         call.start_auth()?;
         Ok(call)
@@ -662,8 +666,9 @@ impl Call {
             return self.fail(Error::msg(ErrorKind::Io, "the request has no connection"));
         };
         // An answer that came while the request was still going out (the driver listened:
-        // see `listens_while_sending`) is looked at before sending more.
-        let early = !self.got_head && conn.has_input();
+        // see `listens_while_sending`) is looked at before sending more; a success held back
+        // waits for the rest to go out.
+        let early = !self.got_head && self.early.is_none() && conn.has_input();
         if !early {
             if conn.poll_transmit().is_some() {
                 return Ok(self.transmit_action(now));
@@ -674,7 +679,9 @@ impl Call {
         }
         loop {
             let conn = self.conn.as_mut().expect("connected");
-            let output = match conn.poll_output(max_data) {
+            // The request has gone out (or been cut short): a success held back is next.
+            let held = self.early.take().map(|head| Output::Response(*head));
+            let output = match held.map_or_else(|| conn.poll_output(max_data), |h| Ok(Some(h))) {
                 Ok(output) => output,
                 Err(e)
                     if e == ProtocolError::Remote(RemoteError::ClosedBeforeResponse)
@@ -701,7 +708,20 @@ impl Call {
                     if conn.poll_transmit().is_some() || conn.send_state() == crate::SendState::Body
                     {
                         // The server answered before taking the whole request (RFC 9112
-                        // §9.5): the rest is not sent, and the connection is not reused.
+                        // §9.5). An error means it does not want the rest: the rest is not
+                        // sent, and the connection is not reused. A success (a server that
+                        // writes its head first and reads on) gets the rest first, and is
+                        // handed out after it; curl does the same.
+                        if head.status().is_success() {
+                            log::debug!(
+                                "{} {}: the server answered {} before the request was sent to its end; the rest is sent first",
+                                self.method,
+                                RedactedUrl(&self.url),
+                                head.status(),
+                            );
+                            self.early = Some(Box::new(head));
+                            return self.exchange_action(now, max_data);
+                        }
                         log::debug!(
                             "{} {}: the server answered before the request was sent to its end; the rest is not sent",
                             self.method,
@@ -940,6 +960,7 @@ impl Call {
 
     fn retry(&mut self) {
         self.unsent = None;
+        self.early = None;
         self.retried = true;
         self.restart_body = true;
         self.reused = false;
@@ -973,6 +994,7 @@ impl Call {
         self.restart_body = false;
         self.sent_any = false;
         self.unsent = None;
+        self.early = None;
         if conn.is_none() && self.needs_tunnel() {
             // A new connection to the proxy becomes a tunnel first (see `tunnel`).
             self.conn = None;
@@ -1226,10 +1248,13 @@ impl Call {
     /// read what is there without waiting into [`input_buffer`](Self::input_buffer) and report
     /// it ([`commit_input`](Self::commit_input), [`handle_eof`](Self::handle_eof) or
     /// [`io_failed`](Self::io_failed)) instead of writing; the next action says what to do
-    /// (a final answer ends the upload, a 1xx does not). Listening is optional: a driver
-    /// that cannot still sees such an answer when the server resets the connection.
+    /// (an error answer ends the upload; a success is handed out once the rest has gone out,
+    /// and nothing more is listened for; a 1xx changes nothing). Listening is optional: a
+    /// driver that cannot still sees such an answer when the server resets the connection.
     pub fn listens_while_sending(&self) -> bool {
-        self.sending_before_answer() && self.conn.as_deref().is_some_and(|c| !c.is_closed_by_peer())
+        self.sending_before_answer()
+            && self.early.is_none()
+            && self.conn.as_deref().is_some_and(|c| !c.is_closed_by_peer())
     }
 
     /// Whether the request is still being written (bytes wait to go out) and no answer has
@@ -1408,6 +1433,7 @@ impl Call {
     /// Starts the next attempt after a wait: the body from its start, a connection anew.
     fn schedule_retry(&mut self, until: Instant) {
         self.unsent = None;
+        self.early = None;
         self.conn = None;
         self.state = State::Backoff(until);
         self.restart_body = true;
