@@ -679,9 +679,12 @@ impl Call {
         }
         loop {
             let conn = self.conn.as_mut().expect("connected");
-            // The request has gone out (or been cut short): a success held back is next.
-            let held = self.early.take().map(|head| Output::Response(*head));
-            let output = match held.map_or_else(|| conn.poll_output(max_data), |h| Ok(Some(h))) {
+            let polled = match self.early.take() {
+                // The request has gone out (or been cut short): a success held back is next.
+                Some(head) => Ok(Some(Output::Response(*head))),
+                None => conn.poll_output(max_data),
+            };
+            let output = match polled {
                 Ok(output) => output,
                 Err(e)
                     if e == ProtocolError::Remote(RemoteError::ClosedBeforeResponse)
@@ -720,7 +723,7 @@ impl Call {
                                 head.status(),
                             );
                             self.early = Some(Box::new(head));
-                            return self.exchange_action(now, max_data);
+                            return self.poll_action_max(now, max_data);
                         }
                         log::debug!(
                             "{} {}: the server answered before the request was sent to its end; the rest is not sent",
