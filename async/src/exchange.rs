@@ -345,7 +345,7 @@ impl Exchange {
     }
 
     async fn receive(&mut self, deadline: Option<Instant>, len: usize) -> Result<(), Error> {
-        let stream = self.stream.as_mut().expect("connected");
+        let stream = stream_to_read(&mut self.stream, &self.call);
         let buf = &mut self.call.input_buffer(len)[..len];
         let read = stream.read_by(buf, deadline, &mut self.timer).await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
@@ -379,7 +379,7 @@ impl Exchange {
         then: usize,
         deadline: Option<Instant>,
     ) -> Result<Option<usize>, Error> {
-        let stream = self.stream.as_mut().expect("connected");
+        let stream = stream_to_read(&mut self.stream, &self.call);
         let before = out.len();
         out.reserve(len + then);
         let read = stream
@@ -467,4 +467,15 @@ impl Drop for Exchange {
             self.finish(now());
         }
     }
+}
+
+/// The connection's stream, for a read. Once no more of the request will be sent (the server
+/// answered before taking it whole), what TLS still holds of it is dropped first: the read
+/// would otherwise write it, to a server that may read no more.
+fn stream_to_read<'a>(stream: &'a mut Option<Stream>, call: &Call) -> &'a mut Stream {
+    let stream = stream.as_mut().expect("connected");
+    if call.request_cut_short() {
+        stream.drop_unsent();
+    }
+    stream
 }

@@ -116,7 +116,7 @@ impl Stream {
     }
 
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
-    fn drop_unsent(&mut self) {
+    pub(crate) fn drop_unsent(&mut self) {
         if let Stream::Tls(s) = self {
             let (inner, conn) = s.get_mut();
             while conn.wants_write() {

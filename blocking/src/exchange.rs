@@ -353,7 +353,7 @@ impl Exchange {
         len: usize,
         now: Instant,
     ) -> Result<(), Error> {
-        let stream = self.stream.as_mut().expect("connected");
+        let stream = stream_to_read(&mut self.stream, &self.call);
         let buf = &mut self.call.input_buffer(len)[..len];
         let read = stream.read_by(buf, deadline, now);
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
@@ -374,7 +374,7 @@ impl Exchange {
         deadline: Option<Instant>,
         now: Instant,
     ) -> Result<Option<usize>, Error> {
-        let stream = self.stream.as_mut().expect("connected");
+        let stream = stream_to_read(&mut self.stream, &self.call);
         let framing = match then {
             0 => &mut [][..],
             then => &mut self.call.input_buffer(then)[..then],
@@ -471,4 +471,15 @@ impl Drop for Exchange {
             self.finish(Instant::now());
         }
     }
+}
+
+/// The connection's stream, for a read. Once no more of the request will be sent (the server
+/// answered before taking it whole), what TLS still holds of it is dropped first: the read
+/// would otherwise write it, to a server that may read no more.
+fn stream_to_read<'a>(stream: &'a mut Option<Stream>, call: &Call) -> &'a mut Stream {
+    let stream = stream.as_mut().expect("connected");
+    if call.request_cut_short() {
+        stream.drop_unsent();
+    }
+    stream
 }

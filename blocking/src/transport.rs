@@ -150,7 +150,7 @@ impl Stream {
     }
 
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
-    fn drop_unsent(&mut self) {
+    pub(crate) fn drop_unsent(&mut self) {
         if let Stream::Tls(s) = self {
             while s.conn.wants_write() {
                 if s.conn.write_tls(&mut io::sink()).is_err() {

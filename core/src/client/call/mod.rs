@@ -1260,6 +1260,16 @@ impl Call {
             && self.conn.as_deref().is_some_and(|c| !c.is_closed_by_peer())
     }
 
+    /// Whether no more of the request will be sent: the server answered before taking it
+    /// whole, or writing it failed. What a driver's transport still holds of it (TLS records
+    /// not yet written) is then best dropped before the next read, which would otherwise
+    /// write it first, to a server that may read no more.
+    pub fn request_cut_short(&self) -> bool {
+        self.conn
+            .as_deref()
+            .is_some_and(|c| c.send_state() == crate::SendState::Cancelled)
+    }
+
     /// Whether the request is still being written (bytes wait to go out) and no answer has
     /// come: when the server may answer early.
     fn sending_before_answer(&self) -> bool {
