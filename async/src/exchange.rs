@@ -53,7 +53,8 @@ pub(crate) struct Exchange {
     remote: Option<SocketAddr>,
     /// The runtime whose I/O driver `stream` is registered with.
     runtime: Option<tokio::runtime::Id>,
-    /// The deadline timer of `stream`'s reads and writes, kept with the connection.
+    /// The deadline timer of the connection's waits (its lookup and connect, then its reads
+    /// and writes), kept with it.
     timer: Timer,
     /// (Wrapped so that an exchange, and the response holding it, is `Sync` whatever the
     /// body's source: it is only ever used through `&mut`.)

@@ -26,7 +26,7 @@ pub(crate) struct Idle {
     pub recording: Option<duet_core::transport::ConnectionRecorder>,
     /// The runtime whose I/O driver the socket is registered with.
     pub runtime: Option<tokio::runtime::Id>,
-    /// The deadline timer of the connection's reads and writes (on that runtime).
+    /// The deadline timer of the connection's waits (on that runtime).
     pub timer: Timer,
 }
 
