@@ -2,7 +2,26 @@
 
 use std::io::Cursor;
 
+use duet_core::client::{ClientBuilder, Driver};
 use duet_tests::server::*;
+
+/// A server running `script`, over TLS or not, and a client from `builder` that trusts it.
+fn scripted_pair<D: Driver>(
+    tls: bool,
+    script: impl Fn(&mut ScriptConn) + Send + Sync + 'static,
+    builder: ClientBuilder<D>,
+) -> (Server, D::Client) {
+    match tls {
+        true => (
+            Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
+            builder
+                .add_root_certificate_pem(duet_tests::tls::ca_pem())
+                .build()
+                .unwrap(),
+        ),
+        false => (Server::scripted(script), builder.build().unwrap()),
+    }
+}
 
 /// Splits a multipart body into (headers, content) per part, by the boundary in `content_type`.
 fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
@@ -185,13 +204,7 @@ duet_tests::conformance! {
                 }
                 conn.reset();
             };
-            let (server, client) = match mode.ends_with("TLS") {
-                true => (
-                    Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
-                    duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).build().unwrap(),
-                ),
-                false => (Server::scripted(script), duet::Client::new()),
-            };
+            let (server, client) = scripted_pair(mode.ends_with("TLS"), script, duet::Client::builder());
             let bodies = [
                 duet::Body::from(vec![b'x'; 8 << 20]),
                 duet::Body::from_reader(Cursor::new(vec![b'x'; 8 << 20]), None),
@@ -225,13 +238,7 @@ duet_tests::conformance! {
                 conn.close();
             };
             let builder = duet::Client::builder().write_timeout(std::time::Duration::from_secs(3));
-            let (server, client) = match tls {
-                true => (
-                    Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
-                    builder.add_root_certificate_pem(duet_tests::tls::ca_pem()).build().unwrap(),
-                ),
-                false => (Server::scripted(script), builder.build().unwrap()),
-            };
+            let (server, client) = scripted_pair(tls, script, builder);
             let response = wait!(client.put(server.url("/up")).body(vec![b'x'; 32 << 20]).send()).unwrap();
             assert_eq!(response.status(), 413, "tls: {tls}");
             assert_eq!(wait!(response.text()).unwrap(), "too big!", "tls: {tls}");
@@ -259,13 +266,7 @@ duet_tests::conformance! {
             let builder = duet::Client::builder()
                 .write_timeout(std::time::Duration::from_secs(3))
                 .read_timeout(std::time::Duration::from_secs(3));
-            let (server, client) = match tls {
-                true => (
-                    Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
-                    builder.add_root_certificate_pem(duet_tests::tls::ca_pem()).build().unwrap(),
-                ),
-                false => (Server::scripted(script), builder.build().unwrap()),
-            };
+            let (server, client) = scripted_pair(tls, script, builder);
             let response = wait!(client.put(server.url("/up")).body(vec![b'x'; 32 << 20]).send()).unwrap();
             assert_eq!(response.status(), 413, "tls: {tls}");
             assert_eq!(wait!(response.bytes()).unwrap().len(), 300_000, "tls: {tls}");
