@@ -251,6 +251,27 @@ fn put_partly_sent() -> Call {
     }
 }
 
+/// Sends what is left of `call`'s request (its body ends after what was offered): the bytes
+/// that went out, whether any write was to listen, and the status of the response handed out
+/// next, or `None` when the call went on to wait for one.
+fn send_the_rest(call: &mut Call) -> (Vec<u8>, bool, Option<u16>) {
+    let (mut wire, mut listened) = (Vec::new(), false);
+    loop {
+        match call.poll_action(t0()).unwrap() {
+            Action::Transmit { bytes, listen, .. } => {
+                listened |= listen;
+                wire.extend_from_slice(bytes);
+                let n = bytes.len();
+                call.transmitted(n);
+            }
+            Action::SendBody => call.send_end().unwrap(),
+            Action::Response(head) => return (wire, listened, Some(head.status().as_u16())),
+            Action::Receive { .. } => return (wire, listened, None),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_server_that_answers_and_stops_reading_mid_upload_is_heard() {
     // A 413 before the body's end, then a reset: the write fails, the answer is read.
@@ -319,24 +340,10 @@ fn a_success_heard_while_sending_is_handed_out_after_the_rest_of_the_body() {
     // goes, then the answer is handed out, and the connection is reused. As curl does.
     let mut c = put_partly_sent();
     feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    let mut wire = Vec::new();
-    loop {
-        match c.poll_action(t0()).unwrap() {
-            Action::Transmit { bytes, listen, .. } => {
-                assert!(!listen, "the answer is in: nothing more to listen for");
-                wire.extend_from_slice(bytes);
-                let n = bytes.len();
-                c.transmitted(n);
-            }
-            Action::SendBody => c.send_end().unwrap(),
-            Action::Response(head) => {
-                assert_eq!(head.status(), 200);
-                break;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (wire, listened, next) = send_the_rest(&mut c);
     assert_eq!(wire, b"efghij", "the whole body went out before the answer");
+    assert!(!listened, "the answer is in: nothing more to listen for");
+    assert_eq!(next, Some(200));
     assert_eq!(read_in(&mut c), (None, b"ok".to_vec(), true));
     assert!(c.take_connection().is_some(), "a whole exchange: reused");
 }
@@ -362,20 +369,9 @@ fn a_success_heard_while_sending_is_still_handed_out_when_the_server_resets() {
 fn a_100_continue_heard_while_sending_lets_the_body_go_on() {
     let mut c = put_partly_sent();
     feed(&mut c, b"HTTP/1.1 100 Continue\r\n\r\n");
-    let mut wire = Vec::new();
-    loop {
-        match c.poll_action(t0()).unwrap() {
-            Action::Transmit { bytes, .. } => {
-                wire.extend_from_slice(bytes);
-                let n = bytes.len();
-                c.transmitted(n);
-            }
-            Action::SendBody => c.send_end().unwrap(),
-            Action::Receive { .. } => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (wire, _, next) = send_the_rest(&mut c);
     assert_eq!(wire, b"efghij", "the whole body went out");
+    assert_eq!(next, None, "then the call waits for the answer");
     assert!(!c.listens_while_sending(), "nothing is left to send");
     feed(&mut c, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(read_in(&mut c), (Some(201), Vec::new(), true));
