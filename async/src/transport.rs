@@ -376,6 +376,8 @@ pub(crate) async fn connect_tcp(
     let source = Source {
         ip: dial.local_address,
         interface: dial.interface.clone(),
+        send_buffer: dial.send_buffer_size,
+        recv_buffer: dial.recv_buffer_size,
     };
     let connected = match addrs[..] {
         [addr] if source.is_any() => io_within(deadline, timer, TcpStream::connect(addr))
@@ -406,26 +408,39 @@ pub(crate) async fn connect_tcp(
     }
 }
 
-/// Where connections are made from: a local address and a network interface, each when
-/// the client names one.
+/// Where connections are made from (a local address, a network interface) and the buffer
+/// sizes of their sockets, each when the client names one.
 #[derive(Debug, Clone)]
 struct Source {
     ip: Option<IpAddr>,
     interface: Option<String>,
+    send_buffer: Option<usize>,
+    recv_buffer: Option<usize>,
 }
 
 impl Source {
-    /// Whether the system chooses both.
+    /// Whether the system chooses everything.
     fn is_any(&self) -> bool {
-        self.ip.is_none() && self.interface.is_none()
+        self.ip.is_none()
+            && self.interface.is_none()
+            && self.send_buffer.is_none()
+            && self.recv_buffer.is_none()
     }
 
-    /// A socket for `addr`, bound to the interface and the local address asked for.
+    /// A socket for `addr` with the buffer sizes asked for, bound to the interface and the
+    /// local address asked for.
     fn socket_for(&self, addr: SocketAddr) -> io::Result<TcpSocket> {
         let socket = match addr {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
         };
+        let sock = socket2::SockRef::from(&socket);
+        if let Some(bytes) = self.send_buffer {
+            sock.set_send_buffer_size(bytes)?;
+        }
+        if let Some(bytes) = self.recv_buffer {
+            sock.set_recv_buffer_size(bytes)?;
+        }
         if let Some(name) = &self.interface {
             bind_interface(&socket, name).map_err(|e| {
                 io::Error::new(
@@ -619,6 +634,26 @@ mod tests {
         }
         for tcp in connect_every_way(&DialConfig::default()).await {
             assert!(!socket2::SockRef::from(&tcp).keepalive().unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn socket_buffers_have_the_sizes_given() {
+        let dial = DialConfig {
+            send_buffer_size: Some(20_000),
+            recv_buffer_size: Some(30_000),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial).await {
+            // Linux doubles what it is asked for (socket(7)).
+            let sock = socket2::SockRef::from(&tcp);
+            assert_eq!(sock.send_buffer_size().unwrap(), 40_000);
+            assert_eq!(sock.recv_buffer_size().unwrap(), 60_000);
+        }
+        for tcp in connect_every_way(&DialConfig::default()).await {
+            let sock = socket2::SockRef::from(&tcp);
+            assert_ne!(sock.send_buffer_size().unwrap(), 40_000);
+            assert_ne!(sock.recv_buffer_size().unwrap(), 60_000);
         }
     }
 }

@@ -601,6 +601,8 @@ pub(crate) fn connect_tcp(
     let source = Source {
         ip: dial.local_address,
         interface: dial.interface.as_deref(),
+        send_buffer: dial.send_buffer_size,
+        recv_buffer: dial.recv_buffer_size,
     };
     let connected = match addrs[..] {
         [addr] => connect_one(&addr, deadline, source).map(|(tcp, applied)| (tcp, applied, addr)),
@@ -626,22 +628,34 @@ fn keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
     socket2::SockRef::from(tcp).set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle))
 }
 
-/// Where connections are made from: a local address and a network interface, each when
-/// the client names one.
+/// Where connections are made from (a local address, a network interface) and the buffer
+/// sizes of their sockets, each when the client names one.
 #[derive(Debug, Clone, Copy, Default)]
 struct Source<'a> {
     ip: Option<IpAddr>,
     interface: Option<&'a str>,
+    send_buffer: Option<usize>,
+    recv_buffer: Option<usize>,
 }
 
 impl Source<'_> {
-    /// Whether the system chooses both.
+    /// Whether the system chooses everything.
     fn is_any(&self) -> bool {
-        self.ip.is_none() && self.interface.is_none()
+        self.ip.is_none()
+            && self.interface.is_none()
+            && self.send_buffer.is_none()
+            && self.recv_buffer.is_none()
     }
 
-    /// Binds `socket`, before it connects, to the interface and the local address asked for.
+    /// Sets `socket` up before it connects: its buffer sizes, then the interface and the
+    /// local address it is bound to.
     fn bind(&self, socket: socket2::SockRef<'_>) -> io::Result<()> {
+        if let Some(bytes) = self.send_buffer {
+            socket.set_send_buffer_size(bytes)?;
+        }
+        if let Some(bytes) = self.recv_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
         if let Some(name) = self.interface {
             bind_interface(&socket, name).map_err(|e| {
                 io::Error::new(
@@ -949,6 +963,26 @@ mod tests {
         }
         for tcp in connect_every_way(&DialConfig::default()) {
             assert!(!sockopt::socket_keepalive(&tcp).unwrap());
+        }
+    }
+
+    #[test]
+    fn socket_buffers_have_the_sizes_given() {
+        let dial = DialConfig {
+            send_buffer_size: Some(20_000),
+            recv_buffer_size: Some(30_000),
+            ..DialConfig::default()
+        };
+        for tcp in connect_every_way(&dial) {
+            // Linux doubles what it is asked for (socket(7)).
+            let sock = socket2::SockRef::from(&tcp);
+            assert_eq!(sock.send_buffer_size().unwrap(), 40_000);
+            assert_eq!(sock.recv_buffer_size().unwrap(), 60_000);
+        }
+        for tcp in connect_every_way(&DialConfig::default()) {
+            let sock = socket2::SockRef::from(&tcp);
+            assert_ne!(sock.send_buffer_size().unwrap(), 40_000);
+            assert_ne!(sock.recv_buffer_size().unwrap(), 60_000);
         }
     }
 

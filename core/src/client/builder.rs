@@ -656,6 +656,25 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
+    /// Asks the kernel for a send buffer of `bytes` on every connection (`SO_SNDBUF`, set
+    /// before connecting; hyper's `set_send_buffer_size`, httpx's and urllib3's
+    /// `socket_options`). A fixed size turns off the kernel's automatic sizing: smaller
+    /// bounds the memory a slow upload holds, larger can speed a long one. Linux doubles the
+    /// value and clamps it to its limits. `None` (the default) leaves it to the system.
+    pub fn tcp_send_buffer_size(mut self, bytes: impl Into<Option<usize>>) -> Self {
+        self.config.dial.send_buffer_size = bytes.into();
+        self
+    }
+
+    /// Asks the kernel for a receive buffer of `bytes` on every connection (`SO_RCVBUF`,
+    /// set before connecting so the window offered in the handshake fits it), as
+    /// [`tcp_send_buffer_size`](Self::tcp_send_buffer_size) does for sending. `None` (the
+    /// default) leaves it to the system.
+    pub fn tcp_recv_buffer_size(mut self, bytes: impl Into<Option<usize>>) -> Self {
+        self.config.dial.recv_buffer_size = bytes.into();
+        self
+    }
+
     /// Sets a header sent with every request (unless a request sets the same name).
     pub fn default_header(mut self, name: &str, value: &str) -> Self {
         let result = self

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::error::{Error, ErrorKind};
 
 /// How connections are opened: fixed addresses for names, the delay between attempts, the
-/// local address to connect from, and TCP keep-alive.
+/// local address to connect from, TCP keep-alive and socket buffer sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialConfig {
     /// Addresses to use for a host name instead of asking the resolver (curl's `--resolve`,
@@ -36,6 +36,13 @@ pub struct DialConfig {
     /// idle this long (reqwest's `tcp_keepalive`, curl's `--keepalive-time`). Default `None`:
     /// off, as the system leaves it.
     pub tcp_keepalive: Option<Duration>,
+    /// The size asked of the kernel for every connection's send buffer (`SO_SNDBUF`, set
+    /// before connecting; hyper's `set_send_buffer_size`). Linux doubles it for its own
+    /// bookkeeping and turns off its automatic sizing. Default `None`: the system's.
+    pub send_buffer_size: Option<usize>,
+    /// The same for the receive buffer (`SO_RCVBUF`, set before connecting so that the
+    /// window offered in the handshake fits it). Default `None`: the system's.
+    pub recv_buffer_size: Option<usize>,
 }
 
 /// Whether `name` can name a network interface (for `ClientBuilder::interface`): 1 to 15
@@ -58,6 +65,8 @@ impl Default for DialConfig {
             local_address: None,
             interface: None,
             tcp_keepalive: None,
+            send_buffer_size: None,
+            recv_buffer_size: None,
         }
     }
 }

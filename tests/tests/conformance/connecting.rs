@@ -144,6 +144,19 @@ duet_tests::conformance! {
         assert!(err.is_connect(), "{err}");
     }
 
+    fn small_socket_buffers_still_carry_large_bodies_both_ways() {
+        // That the sizes are set on the socket is checked in each driver's unit tests.
+        let server = Server::http(|req| Reply::ok(req.body.clone()));
+        let client = duet::Client::builder()
+            .tcp_send_buffer_size(4096)
+            .tcp_recv_buffer_size(4096)
+            .build()
+            .unwrap();
+        let body: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+        let response = wait!(client.post(server.url("/echo")).body(body.clone()).send()).unwrap();
+        assert!(wait!(response.bytes()).unwrap() == body);
+    }
+
     fn connections_come_from_the_local_address_given() {
         let server = Server::http(|_| Reply::ok("seen"));
         let proxy = Server::http(|_| Reply::ok("proxied"));
