@@ -14,7 +14,7 @@ use sync_wrapper::SyncWrapper;
 use duet_core::client::{
     Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -74,18 +74,15 @@ impl Stream {
         }
     }
 
-    /// Flushes what TLS buffered, then reads, all by `deadline`: `TimedOut` when it would
-    /// have to wait past it.
+    /// Reads by `deadline`: `TimedOut` when it would have to wait past it. What TLS still
+    /// holds for the server goes out meanwhile (see the `AsyncRead` impl).
     pub(crate) fn read_by<'a>(
         &'a mut self,
         buf: &'a mut [u8],
         deadline: Option<Instant>,
         timer: &'a mut Timer,
     ) -> IoWithin<'a, impl Future<Output = io::Result<usize>> + 'a> {
-        io_within(deadline, timer, async {
-            self.flush_for_reading().await?;
-            self.read(buf).await
-        })
+        io_within(deadline, timer, self.read(buf))
     }
 
     /// [`read_by`](Self::read_by) onto the end of `buf` (its uninitialised space is filled
@@ -96,35 +93,13 @@ impl Stream {
         deadline: Option<Instant>,
         timer: &'a mut Timer,
     ) -> IoWithin<'a, impl Future<Output = io::Result<usize>> + 'a> {
-        io_within(deadline, timer, async {
-            self.flush_for_reading().await?;
-            self.read_buf(buf).await
-        })
-    }
-
-    /// Flushes what TLS buffered before a read. When the server is gone (a reset), what is
-    /// still queued for it can never arrive: it is dropped, so that the read takes what the
-    /// server sent before it went (an early answer to a request it stopped reading).
-    async fn flush_for_reading(&mut self) -> io::Result<()> {
-        match self.flush().await {
-            Err(e) if duet_core::client::is_reset(&e) => {
-                self.drop_unsent();
-                Ok(())
-            }
-            done => done,
-        }
+        io_within(deadline, timer, self.read_buf(buf))
     }
 
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
     pub(crate) fn drop_unsent(&mut self) {
         if let Stream::Tls(s) = self {
-            let (inner, conn) = s.get_mut();
-            while conn.wants_write() {
-                if conn.write_tls(&mut io::sink()).is_err() {
-                    break;
-                }
-            }
-            inner.drop_unsent();
+            drop_unsent(s);
         }
     }
 
@@ -193,10 +168,36 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => {
+                // What TLS still holds for the server (the end of a request) goes out as the
+                // socket takes it, while the read waits for the answer. Flushing it all
+                // first would wait forever on a server that answered before reading the
+                // whole request and reads no more.
+                if s.get_ref().1.wants_write() {
+                    match Pin::new(&mut **s).poll_flush(cx) {
+                        // The server is gone: what is queued for it can never arrive, but
+                        // what it sent before it went can still be read.
+                        Poll::Ready(Err(e)) if duet_core::client::is_reset(&e) => drop_unsent(s),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Ok(())) | Poll::Pending => {}
+                    }
+                }
+                Pin::new(s).poll_read(cx, buf)
+            }
             Stream::Custom(s) => Pin::new(s.get_mut()).poll_read(cx, buf),
         }
     }
+}
+
+/// Drops the bytes `tls` has queued for the server (at every layer, a tunnel's too).
+fn drop_unsent(tls: &mut TlsStream<Stream>) {
+    let (inner, conn) = tls.get_mut();
+    while conn.wants_write() {
+        if conn.write_tls(&mut io::sink()).is_err() {
+            break;
+        }
+    }
+    inner.drop_unsent();
 }
 
 impl AsyncWrite for Stream {

@@ -131,6 +131,10 @@ impl Stream {
         deadline: Option<Instant>,
         now: Instant,
     ) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if let Some(n) = self.read_listening(bufs, deadline)? {
+            return Ok(n);
+        }
         if let Err(e) = self.flush() {
             if !duet_core::client::is_reset(&e) {
                 return Err(e);
@@ -147,6 +151,59 @@ impl Stream {
             _ => self.set_timeouts(left, left)?,
         }
         self.read_vectored(bufs)
+    }
+
+    /// A read while TLS still holds bytes for the server (the end of a request): they go
+    /// out as the socket takes them, while listening; the read takes the server's answer as
+    /// soon as it comes, even if the rest never goes. Flushing it all first would wait
+    /// forever on a server that answered before reading the whole request and reads no
+    /// more. `None` when TLS holds nothing (any more), or this stream has no socket of its
+    /// own to listen on: the caller reads as usual.
+    #[cfg(target_os = "linux")]
+    fn read_listening(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+        deadline: Option<Instant>,
+    ) -> io::Result<Option<usize>> {
+        loop {
+            let Stream::Tls(s) = self else {
+                return Ok(None);
+            };
+            let Stream::Plain(tcp, _) = &s.sock else {
+                return Ok(None);
+            };
+            let mut gone = false;
+            while s.conn.wants_write() {
+                match s.conn.write_tls(&mut NowWriter(tcp)) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if duet_core::client::is_reset(&e) => {
+                        gone = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                    Ok(_) => {}
+                }
+            }
+            if gone {
+                // The server is gone: what TLS holds for it can never arrive. The usual
+                // read takes what the server sent before it went.
+                self.drop_unsent();
+                return Ok(None);
+            }
+            if !s.conn.wants_write() {
+                return Ok(None);
+            }
+            if !readable_first(tcp, deadline)? {
+                continue;
+            }
+            let Some(buf) = bufs.iter_mut().find(|b| !b.is_empty()) else {
+                return Ok(Some(0));
+            };
+            // Part of a record only: listen again.
+            if let Some(n) = self.read_arrived(buf)? {
+                return Ok(Some(n));
+            }
+        }
     }
 
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
@@ -255,6 +312,17 @@ impl Stream {
     /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on.
     #[cfg(target_os = "linux")]
     pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match self.read_arrived(buf) {
+            // To a request still going out, a TLS server gone without close_notify is gone.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Some(0)),
+            read => read,
+        }
+    }
+
+    /// [`read_now`](Self::read_now), but a TLS connection closed without close_notify is an
+    /// `UnexpectedEof` error, as for an ordinary read.
+    #[cfg(target_os = "linux")]
+    fn read_arrived(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let nothing = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
         match self {
             Stream::Plain(tcp, _) => match NowReader(tcp).read(buf) {
@@ -270,7 +338,6 @@ impl Stream {
                     match s.conn.reader().read(buf) {
                         Ok(n) => return Ok(Some(n)),
                         Err(e) if nothing(&e) => {}
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Some(0)),
                         Err(e) => return Err(e),
                     }
                     match s.conn.read_tls(&mut NowReader(tcp)) {

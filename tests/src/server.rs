@@ -38,12 +38,23 @@ pub enum Expect {
 pub struct Options {
     /// Handling of `Expect: 100-continue` (also used by [`ScriptConn::read_request`]).
     pub expect: Expect,
+    /// Connections as narrow as the kernel allows (see [`Options::narrow`]).
+    pub narrow: bool,
 }
 
 impl Options {
     /// Sets the `Expect: 100-continue` handling.
     pub fn expect(mut self, expect: Expect) -> Self {
         self.expect = expect;
+        self
+    }
+
+    /// Accepts connections with the smallest segment size and receive buffer the kernel
+    /// allows (536 bytes, the classic floor). A client then has only a few KiB in flight before its sends wait (on
+    /// loopback it is otherwise megabytes: the send buffer is sized from the segment size),
+    /// so a script can stop reading and know the client's writes are stuck at that point.
+    pub fn narrow(mut self) -> Self {
+        self.narrow = true;
         self
     }
 }
@@ -72,7 +83,9 @@ impl Server {
         options: Options,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Server {
-        Server::start(None, move |mut conn| serve(&mut conn, options, &handler))
+        Server::start(None, options, move |mut conn| {
+            serve(&mut conn, options, &handler)
+        })
     }
 
     /// An HTTPS server (see [`Tls`]; a [`Cert`] will do) answering with `handler`.
@@ -90,7 +103,7 @@ impl Server {
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Server {
         let config = tls.into().server_config();
-        Server::start(Some(config), move |mut conn| {
+        Server::start(Some(config), options, move |mut conn| {
             serve(&mut conn, options, &handler)
         })
     }
@@ -106,7 +119,7 @@ impl Server {
         options: Options,
         script: impl Fn(&mut ScriptConn) + Send + Sync + 'static,
     ) -> Server {
-        Server::start(None, move |conn| {
+        Server::start(None, options, move |conn| {
             script(&mut ScriptConn::new(conn, options))
         })
     }
@@ -117,18 +130,27 @@ impl Server {
         tls: impl Into<Tls>,
         script: impl Fn(&mut ScriptConn) + Send + Sync + 'static,
     ) -> Server {
+        Server::scripted_tls_with(tls, Options::default(), script)
+    }
+
+    /// [`Server::scripted_tls`] with options.
+    pub fn scripted_tls_with(
+        tls: impl Into<Tls>,
+        options: Options,
+        script: impl Fn(&mut ScriptConn) + Send + Sync + 'static,
+    ) -> Server {
         let config = tls.into().server_config();
-        let options = Options::default();
-        Server::start(Some(config), move |conn| {
+        Server::start(Some(config), options, move |conn| {
             script(&mut ScriptConn::new(conn, options))
         })
     }
 
     fn start(
         tls: Option<Arc<ServerConfig>>,
+        options: Options,
         service: impl Fn(Conn) + Send + Sync + 'static,
     ) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let listener = listen(options.narrow);
         let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared::default());
         let is_tls = tls.is_some();
@@ -215,6 +237,22 @@ impl Server {
     pub fn errors(&self) -> Vec<String> {
         lock(&self.shared.errors).clone()
     }
+}
+
+/// A listener on 127.0.0.1 (any port); `narrow`: see [`Options::narrow`].
+fn listen(narrow: bool) -> TcpListener {
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    if narrow {
+        // Set before listening: accepted connections inherit both, and the segment size is
+        // announced in the handshake (the kernel raises each to its floor).
+        socket.set_tcp_mss(536).expect("TCP_MAXSEG");
+        socket.set_recv_buffer_size(1).expect("SO_RCVBUF");
+    }
+    socket.bind(&addr.into()).expect("bind 127.0.0.1:0");
+    socket.listen(128).expect("listen");
+    socket.into()
 }
 
 fn slash(path: &str) -> String {

@@ -273,6 +273,41 @@ duet_tests::conformance! {
         }
     }
 
+    fn an_early_answer_heard_while_tls_still_holds_the_end_of_the_request_is_read() {
+        // TLS takes each piece of the body whole, but the socket only part of it: the rest
+        // waits in TLS. The server stops reading 32 KiB before the end, so the last piece
+        // is still there when the client turns to read; the server answers, reads no more
+        // and keeps the connection open. (A narrow connection and a small send buffer keep
+        // what the sockets hold far below 32 KiB.) Flushing all of it before reading would
+        // wait until the server gives up.
+        const BODY: usize = 256 << 10;
+        let server = Server::scripted_tls_with(Cert::Localhost, Options::default().narrow(), |conn| {
+            if conn.read_head_only().is_none() {
+                return;
+            }
+            let mut read = 0;
+            while read < BODY - (32 << 10) {
+                match conn.read_some().len() {
+                    0 => return,
+                    n => read += n,
+                }
+            }
+            conn.sleep(std::time::Duration::from_millis(500));
+            conn.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo big!");
+            conn.sleep(std::time::Duration::from_secs(60));
+        });
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(duet_tests::tls::ca_pem())
+            .tcp_send_buffer_size(4096)
+            .write_timeout(std::time::Duration::from_secs(3))
+            .read_timeout(std::time::Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let response = wait!(client.put(server.url("/up")).body(vec![b'x'; BODY]).send()).unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(wait!(response.text()).unwrap(), "too big!");
+    }
+
     fn a_100_continue_heard_while_sending_does_not_stop_the_body() {
         // The client gives up waiting for 100 Continue and sends the body; the 100 arrives
         // while its writes wait. It is no answer: the whole body still goes.
