@@ -37,6 +37,30 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "the connection was reused throughout");
     }
 
+    fn a_body_that_ends_with_the_connection_needs_tls_close_notify() {
+        // Without close_notify, the end of the connection may be an attacker's cut: a body
+        // framed by the close is an error, not a shorter body. A body framed by its length
+        // is whole whatever follows.
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        for (bytes, notify) in [(&b"Connection: close\r\n\r\ncut here"[..], false), (b"Connection: close\r\n\r\nall of it", true), (b"Content-Length: 4\r\n\r\nfull", false)] {
+            let server = Server::scripted_tls(Cert::Localhost, move |conn| {
+                if conn.read_request().is_some() {
+                    conn.write(&[&b"HTTP/1.1 200 OK\r\n"[..], bytes].concat());
+                    match notify {
+                        true => conn.close(),
+                        false => conn.close_without_notify(),
+                    }
+                }
+            });
+            let response = wait!(client.get(server.url("/")).send()).unwrap();
+            match (bytes.ends_with(b"cut here"), wait!(response.text())) {
+                (true, Err(err)) => assert!(err.to_string().contains("close_notify"), "{err}"),
+                (false, Ok(text)) => assert!(bytes.ends_with(text.as_bytes()), "{text}"),
+                (_, got) => panic!("{:?}: {got:?}", String::from_utf8_lossy(bytes)),
+            }
+        }
+    }
+
     fn an_ip_address_gets_no_sni_but_is_still_verified() {
         let server = Server::https(Cert::Localhost, ok);
         let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
