@@ -260,6 +260,22 @@ impl Conn {
         }
     }
 
+    /// TLS connections only: relays bytes both ways between the client (through this
+    /// connection's TLS) and `up` until both sides are done or stay silent for
+    /// [`IO_TIMEOUT`], on this thread (the TLS state cannot be shared between two). What is
+    /// buffered goes `up` first. False if this is not a TLS connection.
+    pub fn tunnel_tls(&mut self, up: TcpStream) -> bool {
+        let Some(Io::Tls(s)) = self.io.as_mut() else {
+            return false;
+        };
+        let to_up = std::mem::take(&mut self.buf);
+        if s.sock.set_nonblocking(true).is_ok() && up.set_nonblocking(true).is_ok() {
+            relay_tls(s, &up, to_up);
+        }
+        let _ = s.sock.set_nonblocking(false);
+        true
+    }
+
     /// Drops the registry's clone first, so that dropping `io` really closes the socket.
     fn release(&mut self, io: Io) {
         lock(&self.shared.live).remove(&self.index);
@@ -270,5 +286,107 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         self.close(true);
+    }
+}
+
+/// The loop of [`Conn::tunnel_tls`], over non-blocking sockets: `to_up` is what goes `up`
+/// first.
+fn relay_tls(s: &mut StreamOwned<ServerConnection, TcpStream>, up: &TcpStream, mut to_up: Vec<u8>) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut up_io = up;
+    let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
+    let timeout = Timespec::try_from(IO_TIMEOUT).expect("a timeout");
+    let (mut client_done, mut up_done, mut up_shut, mut client_shut) = (false, false, false, false);
+    let mut tmp = [0u8; 16 * 1024];
+    loop {
+        while s.conn.wants_write() {
+            match s.conn.write_tls(&mut s.sock) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                Err(_) => return,
+            }
+        }
+        while !to_up.is_empty() {
+            match up_io.write(&to_up) {
+                Ok(n) => drop(to_up.drain(..n)),
+                Err(e) if would_block(&e) => break,
+                Err(_) => return,
+            }
+        }
+        if client_done && to_up.is_empty() && !up_shut {
+            let _ = up.shutdown(Shutdown::Write);
+            up_shut = true;
+        }
+        if up_done && !client_shut {
+            s.conn.send_close_notify();
+            client_shut = true;
+            continue;
+        }
+        if client_done && up_done && to_up.is_empty() && !s.conn.wants_write() {
+            return;
+        }
+        // Each direction reads only while the other end keeps up.
+        let mut client_wants = PollFlags::empty();
+        if !client_done && to_up.len() < 64 * 1024 {
+            client_wants |= PollFlags::IN;
+        }
+        if s.conn.wants_write() {
+            client_wants |= PollFlags::OUT;
+        }
+        let mut up_wants = PollFlags::empty();
+        if !up_done && !s.conn.wants_write() {
+            up_wants |= PollFlags::IN;
+        }
+        if !to_up.is_empty() {
+            up_wants |= PollFlags::OUT;
+        }
+        let mut fds = [
+            PollFd::new(&s.sock, client_wants),
+            PollFd::new(&up, up_wants),
+        ];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let (client_ready, up_ready) = (fds[0].revents(), fds[1].revents());
+        let readable = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+        if client_ready.intersects(readable) && !client_done {
+            match s.conn.read_tls(&mut s.sock) {
+                Ok(0) => client_done = true,
+                Ok(_) => {
+                    if s.conn.process_new_packets().is_err() {
+                        return;
+                    }
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => return,
+            }
+            loop {
+                match s.conn.reader().read(&mut tmp) {
+                    Ok(0) => {
+                        client_done = true;
+                        break;
+                    }
+                    Ok(n) => to_up.extend_from_slice(&tmp[..n]),
+                    Err(e) if would_block(&e) => break,
+                    Err(_) => {
+                        client_done = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if up_ready.intersects(readable) && !up_done {
+            match up_io.read(&mut tmp) {
+                Ok(0) => up_done = true,
+                Ok(n) => {
+                    if s.conn.writer().write_all(&tmp[..n]).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => up_done = true,
+            }
+        }
     }
 }

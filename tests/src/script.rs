@@ -172,12 +172,15 @@ impl ScriptConn {
         self.conn.shutdown_write();
     }
 
-    /// Plain connections only: relays bytes both ways between the client and `upstream` (e.g.
-    /// after answering a CONNECT with `200`) until both sides are done. False if this is a TLS
-    /// connection or `upstream` cannot be reached.
+    /// Relays bytes both ways between the client and `upstream` (e.g. after answering a
+    /// CONNECT with `200`) until both sides are done: on a TLS connection (an HTTPS proxy),
+    /// through its TLS. False if `upstream` cannot be reached.
     pub fn tunnel(&mut self, upstream: SocketAddr) -> bool {
         if self.conn.is_tls() {
-            return false;
+            let Ok(up) = TcpStream::connect_timeout(&upstream, IO_TIMEOUT) else {
+                return false;
+            };
+            return self.conn.tunnel_tls(up);
         }
         let Some(client) = self.conn.tcp().and_then(|t| t.try_clone().ok()) else {
             return false;

@@ -14,8 +14,27 @@ fn connect_proxy(
     credentials: Option<(&'static str, &'static str)>,
 ) -> (Server, Arc<Mutex<Vec<Request>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let server = Server::scripted(move |conn| {
+    (
+        Server::scripted(connect_script(credentials, seen.clone())),
+        seen,
+    )
+}
+
+/// [`connect_proxy`] reached over TLS (an HTTPS proxy), without credentials.
+fn https_connect_proxy() -> (Server, Arc<Mutex<Vec<Request>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    (
+        Server::scripted_tls(Cert::Localhost, connect_script(None, seen.clone())),
+        seen,
+    )
+}
+
+/// The script of [`connect_proxy`], logging each request to `log`.
+fn connect_script(
+    credentials: Option<(&'static str, &'static str)>,
+    log: Arc<Mutex<Vec<Request>>>,
+) -> impl Fn(&mut ScriptConn) + Send + Sync + 'static {
+    move |conn| {
         let Some(request) = conn.read_head_only() else {
             return;
         };
@@ -39,8 +58,7 @@ fn connect_proxy(
             .unwrap();
         conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
         conn.tunnel(upstream);
-    });
-    (server, seen)
+    }
 }
 
 /// A SOCKS5 proxy (no authentication) relaying to the requested target; records the target.
@@ -118,6 +136,31 @@ duet_tests::conformance! {
         let names: Vec<String> = connect.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
         assert_eq!(names, ["host"], "no origin header goes on CONNECT");
         assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"), "TLS to the origin's name");
+    }
+
+    fn https_goes_through_a_tunnel_in_an_https_proxy_with_tls_in_tls() {
+        // TLS to the proxy, and inside its tunnel TLS to the origin: each verified, each with
+        // its own name; the tunnel is reused, and large bodies cross it whole both ways.
+        let origin = Server::https(Cert::Localhost, |r| match r.target.as_str() {
+            "/echo" => Reply::ok(r.body.clone()),
+            _ => Reply::ok("secure inside"),
+        });
+        let (proxy, seen) = https_connect_proxy();
+        let proxy_url = format!("https://localhost:{}", proxy.port());
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url).build().unwrap();
+        for _ in 0..2 {
+            assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "secure inside");
+        }
+        let body: Vec<u8> = (0..3_000_001u32).map(|i| (i % 253) as u8).collect();
+        let response = wait!(client.post(origin.url("/echo")).body(body.clone()).send()).unwrap();
+        assert!(wait!(response.bytes()).unwrap() == body);
+        let connects = seen.lock().unwrap().clone();
+        assert_eq!(connects.len(), 1, "the tunnel was reused");
+        assert_eq!(connects[0].target, origin.authority());
+        assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
+        assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
+        let untrusting = duet::Client::builder().proxy(&proxy_url).build().unwrap();
+        assert!(wait!(untrusting.get(origin.url("/")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
     }
 
     fn an_authenticating_proxy_gets_credentials_only_on_connect() {
