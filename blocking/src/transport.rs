@@ -153,47 +153,35 @@ impl Stream {
         self.read_vectored(bufs)
     }
 
-    /// A read while TLS still holds bytes for the server (the end of a request): they go
-    /// out as the socket takes them, while listening; the read takes the server's answer as
-    /// soon as it comes, even if the rest never goes. Flushing it all first would wait
-    /// forever on a server that answered before reading the whole request and reads no
-    /// more. `None` when TLS holds nothing (any more), or this stream has no socket of its
-    /// own to listen on: the caller reads as usual.
+    /// A read while TLS still holds bytes for the server (the end of a request), at any
+    /// layer: they go out as the socket takes them, while listening; the read takes the
+    /// server's answer as soon as it comes, even if the rest never goes. Flushing it all
+    /// first would wait forever on a server that answered before reading the whole request
+    /// and reads no more. `None` when TLS holds nothing (any more), or there is no socket to
+    /// listen on (a mounted transport's stream): the caller reads as usual.
     #[cfg(target_os = "linux")]
     fn read_listening(
         &mut self,
         bufs: &mut [IoSliceMut<'_>],
         deadline: Option<Instant>,
     ) -> io::Result<Option<usize>> {
+        if !matches!(self, Stream::Tls(_)) || self.tcp().is_none() {
+            return Ok(None);
+        }
         loop {
-            let Stream::Tls(s) = self else {
-                return Ok(None);
-            };
-            let Stream::Plain(tcp, _) = &s.sock else {
-                return Ok(None);
-            };
-            let mut gone = false;
-            while s.conn.wants_write() {
-                match s.conn.write_tls(&mut NowWriter(tcp)) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if duet_core::client::is_reset(&e) => {
-                        gone = true;
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                    Ok(_) => {}
+            match self.push_now() {
+                Ok(true) => return Ok(None),
+                Ok(false) => {}
+                Err(e) if duet_core::client::is_reset(&e) => {
+                    // The server is gone: what TLS holds for it can never arrive. The usual
+                    // read takes what the server sent before it went.
+                    self.drop_unsent();
+                    return Ok(None);
                 }
+                Err(e) => return Err(e),
             }
-            if gone {
-                // The server is gone: what TLS holds for it can never arrive. The usual
-                // read takes what the server sent before it went.
-                self.drop_unsent();
-                return Ok(None);
-            }
-            if !s.conn.wants_write() {
-                return Ok(None);
-            }
-            if !readable_first(tcp, deadline)? {
+            let tcp = self.tcp().expect("a socket under the TLS");
+            if !ready_by(tcp, deadline, true)? {
                 continue;
             }
             let Some(buf) = bufs.iter_mut().find(|b| !b.is_empty()) else {
@@ -203,6 +191,62 @@ impl Stream {
             if let Some(n) = self.read_arrived(buf)? {
                 return Ok(Some(n));
             }
+        }
+    }
+
+    /// Pushes what TLS holds for the server toward the socket, at every layer, as far as it
+    /// goes without waiting: whether all of it went. (Only for a stream over TCP.)
+    #[cfg(target_os = "linux")]
+    fn push_now(&mut self) -> io::Result<bool> {
+        let Stream::Tls(s) = self else {
+            return Ok(true);
+        };
+        loop {
+            // The layer below takes more only once it has sent what it holds.
+            if !s.sock.push_now()? {
+                return Ok(false);
+            }
+            if !s.conn.wants_write() {
+                return Ok(true);
+            }
+            match s.conn.write_tls(&mut NowInto(&mut s.sock)) {
+                Ok(0) => return Ok(false),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes what this stream takes at once, without waiting: `WouldBlock` when it takes
+    /// nothing. TLS takes `buf` only once everything it held before has gone out, so what
+    /// waits in TLS stays bounded (its own limit, at each layer).
+    #[cfg(target_os = "linux")]
+    fn write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp, _) => write_now(tcp, buf),
+            Stream::Tls(_) => {
+                if !self.push_now()? {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                let Stream::Tls(s) = self else {
+                    unreachable!("matched above")
+                };
+                let n = s.conn.writer().write(buf)?;
+                // As far as it goes now; what is left goes first next time. (An error here
+                // shows then too: the bytes are taken, as rustls's own write does.)
+                let _ = self.push_now();
+                Ok(n)
+            }
+            Stream::Custom(_) => Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    /// Whether TLS holds bytes for the server at any layer.
+    fn holds_unsent(&self) -> bool {
+        match self {
+            Stream::Tls(s) => s.conn.wants_write() || s.sock.holds_unsent(),
+            Stream::Plain(..) | Stream::Custom(_) => false,
         }
     }
 
@@ -221,8 +265,9 @@ impl Stream {
     /// Writes with the socket timeout set from `deadline` (as of `now`, a moment ago). With
     /// `listen` (on Linux), a write that has to wait also listens for the server: when the
     /// connection turns readable first, nothing more is written and the answer is
-    /// [`Wrote::Answer`]. (A mounted transport's stream, or TLS inside a TLS tunnel, has no
-    /// socket of its own to listen on: it only writes.)
+    /// [`Wrote::Answer`]. TLS over TCP, at any depth, waits by polling the socket (see
+    /// [`write_tls_by`](Self::write_tls_by)). (A mounted transport's stream has no socket
+    /// to listen on: it only writes, under its own timeouts.)
     pub(crate) fn write_by(
         &mut self,
         buf: &[u8],
@@ -236,8 +281,8 @@ impl Stream {
             // the next write or the flush before a read, under these timeouts.
             self.set_timeouts(left, left)?;
             #[cfg(target_os = "linux")]
-            if listen && let Some(wrote) = self.write_listening(buf, deadline)? {
-                return Ok(wrote);
+            if self.tcp().is_some() {
+                return self.write_tls_by(buf, deadline, listen);
             }
             return self.write(buf).map(Wrote::Bytes);
         };
@@ -258,45 +303,28 @@ impl Stream {
         s.write(buf).map(Wrote::Bytes)
     }
 
-    /// A TLS write that listens for the server while it waits; `None` when this stream has
-    /// no socket of its own to listen on (TLS inside a tunnel, a mounted transport's). Plain
-    /// TCP listens in [`write_by`](Self::write_by) itself.
+    /// A TLS write over TCP (at any depth of TLS) by `deadline`: what TLS holds from before
+    /// goes out first, then TLS takes what it can of `buf` and sends what goes at once. Each
+    /// wait is a poll by the deadline (rustls's own write waits under a timeout per system
+    /// call, and past its first error). With `listen`, a wait also listens for the server:
+    /// when the connection turns readable first, nothing more is written and the answer is
+    /// [`Wrote::Answer`].
     #[cfg(target_os = "linux")]
-    #[cold]
-    fn write_listening(
+    fn write_tls_by(
         &mut self,
         buf: &[u8],
         deadline: Option<Instant>,
-    ) -> io::Result<Option<Wrote>> {
-        match self {
-            Stream::Tls(s) => {
-                let Stream::Plain(tcp, _) = &s.sock else {
-                    return Ok(None);
-                };
-                // What TLS holds from before goes out first; rustls's own write would wait
-                // for it without listening.
-                loop {
-                    while s.conn.wants_write() {
-                        match s.conn.write_tls(&mut NowWriter(tcp)) {
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) => return Err(e),
-                            Ok(_) => {}
-                        }
-                    }
-                    if !s.conn.wants_write() {
-                        break;
-                    }
-                    if readable_first(tcp, deadline)? {
-                        return Ok(Some(Wrote::Answer));
-                    }
-                }
-                let n = s.conn.writer().write(buf)?;
-                // As far as it goes without waiting; the rest goes first next time (or
-                // with the flush before the response is read).
-                while s.conn.wants_write() && s.conn.write_tls(&mut NowWriter(tcp)).is_ok() {}
-                Ok(Some(Wrote::Bytes(n)))
+        listen: bool,
+    ) -> io::Result<Wrote> {
+        loop {
+            match self.write_now(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => return done.map(Wrote::Bytes),
             }
-            Stream::Plain(..) | Stream::Custom(_) => Ok(None),
+            let tcp = self.tcp().expect("a socket under the TLS");
+            if ready_by(tcp, deadline, listen)? {
+                return Ok(Wrote::Answer);
+            }
         }
     }
 
@@ -320,7 +348,8 @@ impl Stream {
     }
 
     /// [`read_now`](Self::read_now), but a TLS connection closed without close_notify is an
-    /// `UnexpectedEof` error, as for an ordinary read.
+    /// `UnexpectedEof` error, as for an ordinary read. Through every layer of TLS, none of
+    /// which writes (rustls's own read writes what TLS holds first, and waits).
     #[cfg(target_os = "linux")]
     fn read_arrived(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let nothing = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
@@ -329,27 +358,21 @@ impl Stream {
                 Err(e) if nothing(&e) => Ok(None),
                 read => read.map(Some),
             },
-            Stream::Tls(s) => {
-                let Stream::Plain(tcp, _) = &s.sock else {
-                    return Ok(None);
-                };
-                // Not through rustls's own read, which writes what TLS holds first.
-                loop {
-                    match s.conn.reader().read(buf) {
-                        Ok(n) => return Ok(Some(n)),
-                        Err(e) if nothing(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                    match s.conn.read_tls(&mut NowReader(tcp)) {
-                        Err(e) if nothing(&e) => return Ok(None),
-                        Err(e) => return Err(e),
-                        Ok(_) => {}
-                    }
-                    s.conn
-                        .process_new_packets()
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            Stream::Tls(s) => loop {
+                match s.conn.reader().read(buf) {
+                    Ok(n) => return Ok(Some(n)),
+                    Err(e) if nothing(&e) => {}
+                    Err(e) => return Err(e),
                 }
-            }
+                match s.conn.read_tls(&mut ArrivedFrom(&mut s.sock)) {
+                    Err(e) if nothing(&e) => return Ok(None),
+                    Err(e) => return Err(e),
+                    Ok(_) => {}
+                }
+                s.conn
+                    .process_new_packets()
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            },
             Stream::Custom(_) => Ok(None),
         }
     }
@@ -357,9 +380,7 @@ impl Stream {
     /// Whether an idle pooled connection still looks usable: the server has neither closed
     /// it nor sent anything (a peek that would block means all is quiet).
     pub(crate) fn is_quiet(&self) -> bool {
-        if let Stream::Tls(s) = self
-            && s.conn.wants_write()
-        {
+        if self.holds_unsent() {
             return false;
         }
         let Some(tcp) = self.tcp() else {
@@ -384,7 +405,7 @@ pub(crate) enum Wrote {
 #[cold]
 fn listen_then_write(tcp: &TcpStream, buf: &[u8], deadline: Option<Instant>) -> io::Result<Wrote> {
     loop {
-        if readable_first(tcp, deadline)? {
+        if ready_by(tcp, deadline, true)? {
             return Ok(Wrote::Answer);
         }
         match write_now(tcp, buf) {
@@ -394,16 +415,21 @@ fn listen_then_write(tcp: &TcpStream, buf: &[u8], deadline: Option<Instant>) -> 
     }
 }
 
-/// Waits by `deadline` until `tcp` is writable or readable: whether it turned readable.
+/// Waits by `deadline` until `tcp` is writable, or with `listen` readable: whether it
+/// turned readable (then it may be writable too: writable wins when it is not).
 #[cfg(target_os = "linux")]
-fn readable_first(tcp: &TcpStream, deadline: Option<Instant>) -> io::Result<bool> {
+fn ready_by(tcp: &TcpStream, deadline: Option<Instant>, listen: bool) -> io::Result<bool> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let wanted = match listen {
+        true => PollFlags::IN | PollFlags::OUT,
+        false => PollFlags::OUT,
+    };
     loop {
         let timeout = remaining(deadline, Instant::now())?
             .map(Timespec::try_from)
             .transpose()
             .map_err(|_| io::ErrorKind::InvalidInput)?;
-        let mut fds = [PollFd::new(tcp, PollFlags::IN | PollFlags::OUT)];
+        let mut fds = [PollFd::new(tcp, wanted)];
         match poll(&mut fds, timeout.as_ref()) {
             Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
             Ok(_) => {
@@ -417,18 +443,32 @@ fn readable_first(tcp: &TcpStream, deadline: Option<Instant>) -> io::Result<bool
     }
 }
 
-/// Writes to a TCP stream without waiting (`WouldBlock` when it takes nothing).
+/// A stream's [`Stream::write_now`] as a writer (for TLS's records to the layer below).
 #[cfg(target_os = "linux")]
-struct NowWriter<'a>(&'a TcpStream);
+struct NowInto<'a>(&'a mut Stream);
 
 #[cfg(target_os = "linux")]
-impl Write for NowWriter<'_> {
+impl Write for NowInto<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_now(self.0, buf)
+        self.0.write_now(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// A stream's [`Stream::read_arrived`] as a reader (`WouldBlock` when nothing has
+/// arrived), for TLS's records from the layer below.
+#[cfg(target_os = "linux")]
+struct ArrivedFrom<'a>(&'a mut Stream);
+
+#[cfg(target_os = "linux")]
+impl Read for ArrivedFrom<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .read_arrived(buf)?
+            .ok_or_else(|| io::ErrorKind::WouldBlock.into())
     }
 }
 

@@ -270,7 +270,7 @@ impl Conn {
         };
         let to_up = std::mem::take(&mut self.buf);
         if s.sock.set_nonblocking(true).is_ok() && up.set_nonblocking(true).is_ok() {
-            relay_tls(s, &up, to_up);
+            relay_tls(s, &up, to_up, &self.shared);
         }
         let _ = s.sock.set_nonblocking(false);
         true
@@ -290,12 +290,20 @@ impl Drop for Conn {
 }
 
 /// The loop of [`Conn::tunnel_tls`], over non-blocking sockets: `to_up` is what goes `up`
-/// first.
-fn relay_tls(s: &mut StreamOwned<ServerConnection, TcpStream>, up: &TcpStream, mut to_up: Vec<u8>) {
+/// first. Ends early when the server stops.
+fn relay_tls(
+    s: &mut StreamOwned<ServerConnection, TcpStream>,
+    up: &TcpStream,
+    mut to_up: Vec<u8>,
+    shared: &Shared,
+) {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let mut up_io = up;
     let would_block = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
-    let timeout = Timespec::try_from(IO_TIMEOUT).expect("a timeout");
+    // Short waits, to see the server stop; silence for IO_TIMEOUT ends the relay.
+    let slice = Duration::from_millis(50);
+    let timeout = Timespec::try_from(slice).expect("a timeout");
+    let mut silent = Duration::ZERO;
     let (mut client_done, mut up_done, mut up_shut, mut client_shut) = (false, false, false, false);
     let mut tmp = [0u8; 16 * 1024];
     loop {
@@ -340,15 +348,35 @@ fn relay_tls(s: &mut StreamOwned<ServerConnection, TcpStream>, up: &TcpStream, m
         if !to_up.is_empty() {
             up_wants |= PollFlags::OUT;
         }
-        let mut fds = [
-            PollFd::new(&s.sock, client_wants),
-            PollFd::new(&up, up_wants),
-        ];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+        // A side that is done is left out: it would report its hang-up at once, every time.
+        let client_fd = PollFd::new(&s.sock, client_wants);
+        let up_fd = PollFd::new(&up, up_wants);
+        let with_client = !client_done || s.conn.wants_write();
+        let with_up = !up_done || !to_up.is_empty();
+        let mut fds: Vec<PollFd<'_>> = [(with_client, client_fd), (with_up, up_fd)]
+            .into_iter()
+            .filter_map(|(with, fd)| with.then_some(fd))
+            .collect();
+        if fds.is_empty() {
+            return;
         }
-        let (client_ready, up_ready) = (fds[0].revents(), fds[1].revents());
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) if !shared.is_stopped() && silent < IO_TIMEOUT => {
+                silent += slice;
+                continue;
+            }
+            Ok(0) | Err(_) => return,
+            Ok(_) if shared.is_stopped() => return,
+            Ok(_) => silent = Duration::ZERO,
+        }
+        let client_ready = match with_client {
+            true => fds[0].revents(),
+            false => PollFlags::empty(),
+        };
+        let up_ready = match with_up {
+            true => fds[fds.len() - 1].revents(),
+            false => PollFlags::empty(),
+        };
         let readable = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
         if client_ready.intersects(readable) && !client_done {
             match s.conn.read_tls(&mut s.sock) {

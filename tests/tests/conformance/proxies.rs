@@ -163,6 +163,52 @@ duet_tests::conformance! {
         assert!(wait!(untrusting.get(origin.url("/")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
     }
 
+    fn an_early_answer_is_heard_through_the_tunnel_of_an_https_proxy() {
+        // As a server answering midway and reading no more is heard while sending, with TLS
+        // inside TLS: the client listens on the socket under both layers. The origin keeps
+        // the connection open; the proxy gives up on a silent tunnel only after 10 s, which
+        // would deliver the answer too (after a reset), so the time taken tells them apart.
+        let origin = Server::scripted_tls(Cert::Localhost, |conn| {
+            if conn.read_head_only().is_none() {
+                return;
+            }
+            conn.write(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!");
+            conn.sleep(std::time::Duration::from_secs(60));
+        });
+        let (proxy, _) = https_connect_proxy();
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .proxy(&format!("https://localhost:{}", proxy.port()))
+            .write_timeout(std::time::Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let response = wait!(client.put(origin.url("/up")).body(vec![b'x'; 32 << 20]).send()).unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(wait!(response.text()).unwrap(), "too big!");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
+
+    fn an_origin_that_stops_reading_behind_an_https_proxy_is_a_write_timeout_on_time() {
+        // TLS inside TLS: the write timeout holds for the whole wait, not per system call of
+        // each layer (where a timed-out wait that had taken some bytes started another).
+        let origin = Server::scripted_tls(Cert::Localhost, |conn| {
+            conn.read_head_only();
+            conn.sleep(std::time::Duration::from_secs(60));
+        });
+        let (proxy, _) = https_connect_proxy();
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .proxy(&format!("https://localhost:{}", proxy.port()))
+            .write_timeout(std::time::Duration::from_millis(500))
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = wait!(client.put(origin.url("/up")).body(vec![b'x'; 64 << 20]).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Write), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
+    }
+
     fn an_authenticating_proxy_gets_credentials_only_on_connect() {
         let origin = Server::https(Cert::Localhost, |r| Reply::ok(if r.has_header("proxy-authorization") { "leaked" } else { "clean" }));
         let (proxy, _) = connect_proxy(Some(("user", "p@ss")));
