@@ -184,7 +184,17 @@ impl AsyncRead for Stream {
                 }
                 Pin::new(s).poll_read(cx, buf)
             }
-            Stream::Custom(s) => Pin::new(s.get_mut()).poll_read(cx, buf),
+            Stream::Custom(s) => {
+                // A mounted transport's stream may hold what was written until it is flushed
+                // (a buffered writer): that goes out while the read waits, as above.
+                match Pin::new(s.get_mut()).poll_flush(cx) {
+                    Poll::Ready(Err(e)) if !duet_core::client::is_reset(&e) => {
+                        return Poll::Ready(Err(e));
+                    }
+                    Poll::Ready(_) | Poll::Pending => {}
+                }
+                Pin::new(s.get_mut()).poll_read(cx, buf)
+            }
         }
     }
 }

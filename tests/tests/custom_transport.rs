@@ -1,0 +1,198 @@
+//! A transport of the caller's own whose stream holds what is written until it is flushed
+//! (as a buffered writer does): each client flushes it before it waits for an answer. The
+//! `Transport` and `Io` traits differ between the flavours, so each has its own stream type
+//! here; the test is the same.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use duet_core::client::{Error, ErrorKind, Origin};
+use duet_tests::server::*;
+
+/// A server that echoes the body (or says "ok" to a GET), and the URL the transport serves.
+fn echo() -> Server {
+    Server::http(|r| match r.method.as_str() {
+        "GET" => Reply::ok("ok"),
+        _ => Reply::ok(r.body.clone()),
+    })
+}
+
+fn connect_error(e: io::Error) -> Error {
+    Error::new(ErrorKind::Connect, e)
+}
+
+mod blocking {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    #[derive(Debug)]
+    struct HeldUntilFlush {
+        tcp: TcpStream,
+        held: Vec<u8>,
+    }
+
+    impl Read for HeldUntilFlush {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.tcp.read(buf)
+        }
+    }
+
+    impl Write for HeldUntilFlush {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.held.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.tcp.write_all(&self.held)?;
+            self.held.clear();
+            Ok(())
+        }
+    }
+
+    impl duet_blocking::Io for HeldUntilFlush {}
+
+    #[derive(Debug)]
+    struct Buffered(SocketAddr);
+
+    impl duet_blocking::Transport for Buffered {
+        fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_blocking::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).map_err(connect_error)?;
+            Ok(Box::new(HeldUntilFlush {
+                tcp,
+                held: Vec::new(),
+            }))
+        }
+    }
+
+    #[test]
+    fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
+        let server = echo();
+        let client = duet_blocking::Client::builder()
+            .mount("all://", Arc::new(Buffered(server.addr())))
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        assert_eq!(
+            client
+                .get("http://any.test/")
+                .send()
+                .unwrap()
+                .text()
+                .unwrap(),
+            "ok"
+        );
+        let body = vec![b'x'; 300_000];
+        let response = client
+            .post("http://any.test/")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        assert!(response.bytes().unwrap() == body);
+    }
+}
+
+mod asynchronous {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, ready};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::TcpStream;
+
+    #[derive(Debug)]
+    struct HeldUntilFlush {
+        tcp: TcpStream,
+        held: Vec<u8>,
+    }
+
+    impl AsyncRead for HeldUntilFlush {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for HeldUntilFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.held.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            while !this.held.is_empty() {
+                let n = ready!(Pin::new(&mut this.tcp).poll_write(cx, &this.held))?;
+                this.held.drain(..n);
+            }
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            ready!(self.as_mut().poll_flush(cx))?;
+            Pin::new(&mut self.tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl duet_async::Io for HeldUntilFlush {}
+
+    #[derive(Debug)]
+    struct Buffered(SocketAddr);
+
+    #[duet_async::async_trait]
+    impl duet_async::Transport for Buffered {
+        async fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_async::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).await.map_err(connect_error)?;
+            Ok(Box::new(HeldUntilFlush {
+                tcp,
+                held: Vec::new(),
+            }))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
+        let server = echo();
+        let client = duet_async::Client::builder()
+            .mount("all://", Arc::new(Buffered(server.addr())))
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        assert_eq!(
+            client
+                .get("http://any.test/")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "ok"
+        );
+        let body = vec![b'x'; 300_000];
+        let response = client
+            .post("http://any.test/")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.bytes().await.unwrap() == body);
+    }
+}
