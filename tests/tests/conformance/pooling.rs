@@ -112,6 +112,32 @@ duet_tests::conformance! {
         assert_eq!(server.requests().len(), 2, "no request was lost to the dead connection");
     }
 
+    fn an_idle_connection_the_server_spoke_on_is_not_used() {
+        // A server may answer on an idle connection before closing it (an unsolicited 408 on
+        // its idle timeout, or bytes past a body's length): that is no answer to the next
+        // request, which goes on a new connection, even a POST.
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                conn.read_request();
+                conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+                conn.sleep(Duration::from_millis(50));
+                conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+                conn.sleep(Duration::from_secs(5));
+            } else {
+                while let Some(req) = conn.read_request() {
+                    conn.write(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", req.method.len(), req.method).as_bytes());
+                }
+            }
+        });
+        let client = duet::Client::new();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "first");
+        std::thread::sleep(Duration::from_millis(200));
+        let response = wait!(client.post(server.url("/")).body("x").send()).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(wait!(response.text()).unwrap(), "POST");
+        assert_eq!(server.connections(), 2);
+    }
+
     fn the_per_host_cap_waits_then_times_out_in_the_pool_phase() {
         let server = Server::http(|_| Reply::ok(vec![b'x'; 2_000_000]));
         let client = duet::Client::builder().pool_max_per_host(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
