@@ -277,13 +277,14 @@ impl Stream {
     ) -> io::Result<Wrote> {
         let left = remaining(deadline, now)?;
         let Stream::Plain(s, applied) = self else {
-            // Set even for a write that listens: what TLS still holds after it goes out with
-            // the next write or the flush before a read, under these timeouts.
-            self.set_timeouts(left, left)?;
             #[cfg(target_os = "linux")]
             if self.tcp().is_some() {
                 return self.write_tls_by(buf, deadline, listen);
             }
+            // A mounted transport's stream (and TLS anywhere but Linux) writes blocking,
+            // under these timeouts; so does what TLS still holds, with the flush before a
+            // read.
+            self.set_timeouts(left, left)?;
             return self.write(buf).map(Wrote::Bytes);
         };
         // A plain write never reads: only the write timeout matters. One that fits in the
@@ -435,7 +436,9 @@ fn ready_by(tcp: &TcpStream, deadline: Option<Instant>, listen: bool) -> io::Res
             Ok(_) => {
                 let got = fds[0].revents();
                 // Writable wins: a reset shows as both, and the write reports it.
-                return Ok(!got.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP));
+                return Ok(
+                    listen && !got.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP)
+                );
             }
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
