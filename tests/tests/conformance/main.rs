@@ -36,6 +36,7 @@ mod bodies;
 mod connecting;
 mod decoding;
 mod errors;
+mod held_streams;
 mod logging;
 mod login;
 mod pooling;

@@ -41,6 +41,23 @@ fn unix_server(body: &'static str) -> std::path::PathBuf {
 }
 
 duet_tests::conformance! {
+    fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
+        use crate::held_streams::Buffered;
+        let server = Server::http(|r| match r.method.as_str() {
+            "GET" => Reply::ok("ok"),
+            _ => Reply::ok(r.body.clone()),
+        });
+        let client = duet::Client::builder()
+            .mount("all://", <dyn duet::Transport>::buffered(server.addr()))
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        assert_eq!(wait!(wait!(client.get("http://any.test/").send()).unwrap().text()).unwrap(), "ok");
+        let body = vec![b'x'; 300_000];
+        let response = wait!(client.post("http://any.test/").body(body.clone()).send()).unwrap();
+        assert!(wait!(response.bytes()).unwrap() == body);
+    }
+
     fn a_mock_answers_mounted_urls_and_tcp_serves_the_rest() {
         let real = Server::http(|_| Reply::ok("real server"));
         let mock = duet::transports::MockTransport::new(|r| {

@@ -1,7 +1,7 @@
-//! A transport of the caller's own whose stream holds what is written until it is flushed
-//! (as a buffered writer does): each client flushes it before it waits for an answer. The
-//! `Transport` and `Io` traits differ between the flavours, so each has its own stream type
-//! here; the test is the same.
+//! Streams of the caller's own for mounted transports, one per flavour (their `Transport`
+//! and `Io` traits differ): `HeldUntilFlush` holds what is written until it is flushed, as
+//! a buffered writer does. [`Buffered`] picks the flavour's transport, so that one
+//! conformance case serves both.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,14 +9,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use duet_core::client::{Error, ErrorKind, Origin};
-use duet_tests::server::*;
 
-/// A server that echoes the body (or says "ok" to a GET), and the URL the transport serves.
-fn echo() -> Server {
-    Server::http(|r| match r.method.as_str() {
-        "GET" => Reply::ok("ok"),
-        _ => Reply::ok(r.body.clone()),
-    })
+/// A transport that connects to one address, whatever the URL, with a stream that holds
+/// what is written until it is flushed.
+pub trait Buffered {
+    /// The transport for `addr`.
+    fn buffered(addr: SocketAddr) -> Arc<Self>;
+}
+
+impl Buffered for dyn duet_blocking::Transport {
+    fn buffered(addr: SocketAddr) -> Arc<Self> {
+        Arc::new(blocking::Buffered(addr))
+    }
+}
+
+impl Buffered for dyn duet_async::Transport {
+    fn buffered(addr: SocketAddr) -> Arc<Self> {
+        Arc::new(asynchronous::Buffered(addr))
+    }
 }
 
 fn connect_error(e: io::Error) -> Error {
@@ -56,7 +66,7 @@ mod blocking {
     impl duet_blocking::Io for HeldUntilFlush {}
 
     #[derive(Debug)]
-    struct Buffered(SocketAddr);
+    pub(super) struct Buffered(pub(super) SocketAddr);
 
     impl duet_blocking::Transport for Buffered {
         fn connect(
@@ -70,32 +80,6 @@ mod blocking {
                 held: Vec::new(),
             }))
         }
-    }
-
-    #[test]
-    fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
-        let server = echo();
-        let client = duet_blocking::Client::builder()
-            .mount("all://", Arc::new(Buffered(server.addr())))
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap();
-        assert_eq!(
-            client
-                .get("http://any.test/")
-                .send()
-                .unwrap()
-                .text()
-                .unwrap(),
-            "ok"
-        );
-        let body = vec![b'x'; 300_000];
-        let response = client
-            .post("http://any.test/")
-            .body(body.clone())
-            .send()
-            .unwrap();
-        assert!(response.bytes().unwrap() == body);
     }
 }
 
@@ -150,7 +134,7 @@ mod asynchronous {
     impl duet_async::Io for HeldUntilFlush {}
 
     #[derive(Debug)]
-    struct Buffered(SocketAddr);
+    pub(super) struct Buffered(pub(super) SocketAddr);
 
     #[duet_async::async_trait]
     impl duet_async::Transport for Buffered {
@@ -165,34 +149,5 @@ mod asynchronous {
                 held: Vec::new(),
             }))
         }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
-        let server = echo();
-        let client = duet_async::Client::builder()
-            .mount("all://", Arc::new(Buffered(server.addr())))
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
-            .unwrap();
-        assert_eq!(
-            client
-                .get("http://any.test/")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "ok"
-        );
-        let body = vec![b'x'; 300_000];
-        let response = client
-            .post("http://any.test/")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert!(response.bytes().await.unwrap() == body);
     }
 }
