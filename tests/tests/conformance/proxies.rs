@@ -29,6 +29,16 @@ fn https_connect_proxy() -> (Server, Arc<Mutex<Vec<Request>>>) {
     )
 }
 
+/// `builder` trusting the test CA, through the HTTPS proxy `proxy`.
+fn via_https_proxy<D: duet_core::client::Driver>(
+    builder: duet_core::client::ClientBuilder<D>,
+    proxy: &Server,
+) -> duet_core::client::ClientBuilder<D> {
+    builder
+        .add_root_certificate_pem(tls::ca_pem())
+        .proxy(&format!("https://localhost:{}", proxy.port()))
+}
+
 /// The script of [`connect_proxy`], logging each request to `log`.
 fn connect_script(
     credentials: Option<(&'static str, &'static str)>,
@@ -146,8 +156,7 @@ duet_tests::conformance! {
             _ => Reply::ok("secure inside"),
         });
         let (proxy, seen) = https_connect_proxy();
-        let proxy_url = format!("https://localhost:{}", proxy.port());
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url).build().unwrap();
+        let client = via_https_proxy(duet::Client::builder(), &proxy).build().unwrap();
         for _ in 0..2 {
             assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "secure inside");
         }
@@ -159,7 +168,7 @@ duet_tests::conformance! {
         assert_eq!(connects[0].target, origin.authority());
         assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
         assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
-        let untrusting = duet::Client::builder().proxy(&proxy_url).build().unwrap();
+        let untrusting = duet::Client::builder().proxy(&format!("https://localhost:{}", proxy.port())).build().unwrap();
         assert!(wait!(untrusting.get(origin.url("/")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
     }
 
@@ -176,12 +185,7 @@ duet_tests::conformance! {
             conn.sleep(std::time::Duration::from_secs(60));
         });
         let (proxy, _) = https_connect_proxy();
-        let client = duet::Client::builder()
-            .add_root_certificate_pem(tls::ca_pem())
-            .proxy(&format!("https://localhost:{}", proxy.port()))
-            .write_timeout(std::time::Duration::from_secs(3))
-            .build()
-            .unwrap();
+        let client = via_https_proxy(duet::Client::builder().write_timeout(std::time::Duration::from_secs(3)), &proxy).build().unwrap();
         let started = std::time::Instant::now();
         let response = wait!(client.put(origin.url("/up")).body(vec![b'x'; 32 << 20]).send()).unwrap();
         assert_eq!(response.status(), 413);
@@ -197,12 +201,7 @@ duet_tests::conformance! {
             conn.sleep(std::time::Duration::from_secs(60));
         });
         let (proxy, _) = https_connect_proxy();
-        let client = duet::Client::builder()
-            .add_root_certificate_pem(tls::ca_pem())
-            .proxy(&format!("https://localhost:{}", proxy.port()))
-            .write_timeout(std::time::Duration::from_millis(500))
-            .build()
-            .unwrap();
+        let client = via_https_proxy(duet::Client::builder().write_timeout(std::time::Duration::from_millis(500)), &proxy).build().unwrap();
         let started = std::time::Instant::now();
         let err = wait!(client.put(origin.url("/up")).body(vec![b'x'; 64 << 20]).send()).unwrap_err();
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Write), "{err}");
