@@ -250,6 +250,8 @@ fn listen(narrow: bool) -> TcpListener {
         socket.set_tcp_mss(536).expect("TCP_MAXSEG");
         socket.set_recv_buffer_size(1).expect("SO_RCVBUF");
     }
+    // As std's `TcpListener::bind` does.
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
     socket.bind(&addr.into()).expect("bind 127.0.0.1:0");
     socket.listen(128).expect("listen");
     socket.into()
