@@ -166,6 +166,11 @@ duet_tests::conformance! {
         let connects = seen.lock().unwrap().clone();
         assert_eq!(connects.len(), 1, "the tunnel was reused");
         assert_eq!(connects[0].target, origin.authority());
+        // Through a small send buffer, most writes take only part of what the two layers
+        // hold: the bytes still arrive whole and in order.
+        let narrow = via_https_proxy(duet::Client::builder().tcp_send_buffer_size(4096), &proxy).build().unwrap();
+        let response = wait!(narrow.post(origin.url("/echo")).body(body.clone()).send()).unwrap();
+        assert!(wait!(response.bytes()).unwrap() == body);
         assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
         assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
         let untrusting = duet::Client::builder().proxy(&format!("https://localhost:{}", proxy.port())).build().unwrap();
