@@ -49,10 +49,11 @@ impl Options {
         self
     }
 
-    /// Accepts connections with the smallest segment size and receive buffer the kernel
-    /// allows (536 bytes, the classic floor). A client then has only a few KiB in flight before its sends wait (on
-    /// loopback it is otherwise megabytes: the send buffer is sized from the segment size),
-    /// so a script can stop reading and know the client's writes are stuck at that point.
+    /// Accepts connections with a small segment size (536 bytes, the classic floor) and the
+    /// smallest receive buffer the kernel allows. A client's sends then wait after far less
+    /// in flight: on loopback its send buffer is otherwise sized from 64 KiB segments, to
+    /// megabytes. With a small send buffer on the client too (`tcp_send_buffer_size`), it is
+    /// a few KiB, so a script can stop reading and know where the client's writes are stuck.
     pub fn narrow(mut self) -> Self {
         self.narrow = true;
         self
