@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use sync_wrapper::SyncWrapper;
 
-use duet_core::client::{
-    Dial, DialConfig, DialStep, Error, ErrorKind, Origin, TimeoutPhase, server_name,
-};
+#[cfg(target_os = "linux")]
+use duet_core::client::DialStep;
+use duet_core::client::{Dial, DialConfig, Error, ErrorKind, Origin, TimeoutPhase, server_name};
 use rustls::{ClientConnection, StreamOwned};
 
 /// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
