@@ -83,6 +83,25 @@ duet_tests::conformance! {
         assert!(err.is_decode(), "{err}");
     }
 
+    fn a_body_in_a_coding_the_client_cannot_undo_is_handed_over_as_it_came() {
+        // As requests, httpx and reqwest do: a misconfigured server's `utf-8`, a coding duet
+        // does not know, or a known one applied before it (undoing goes in reverse) leave the
+        // body as it came, and the header says what it is.
+        let gzipped = gzip(b"inside");
+        let server = Server::http(move |r| match r.target.as_str() {
+            "/utf-8" => Reply::ok("plain words").header("Content-Encoding", "utf-8"),
+            "/custom" => Reply::ok("custom bytes").header("Content-Encoding", "x-custom"),
+            _ => Reply::ok(gzipped.clone()).header("Content-Encoding", "gzip, x-custom"),
+        });
+        let client = duet::Client::new();
+        for (path, coding, body) in [("/utf-8", "utf-8", b"plain words".to_vec()), ("/custom", "x-custom", b"custom bytes".to_vec()), ("/stacked", "gzip, x-custom", gzip(b"inside"))] {
+            let response = wait!(client.get(server.url(path)).send()).unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(response.header("content-encoding"), Some(coding), "{path}");
+            assert!(wait!(response.bytes()).unwrap() == body, "{path}");
+        }
+    }
+
     fn head_responses_with_an_encoding_are_fine() {
         let server = Server::http(|_| Reply::new(200).header("Content-Encoding", "gzip").header("Content-Length", "1234"));
         let response = wait!(duet::head(server.url("/"))).unwrap();

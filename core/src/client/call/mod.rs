@@ -535,14 +535,26 @@ impl Call {
 
     /// The decoder for the delivered response's body (`head` is the one
     /// [`Action::Response`] handed out): `None` when the client does not decompress, when the
-    /// body is empty by its framing, or when its `Content-Encoding` asks for nothing to undo.
-    /// An unsupported coding, or more than the limit allows, is an [`ErrorKind::Decode`].
+    /// body is empty by its framing, when its `Content-Encoding` asks for nothing to undo, or
+    /// when it names a coding duet does not decode (a misconfigured `utf-8`, `br` without
+    /// its feature): then the body is handed over as it came, its `Content-Encoding` intact,
+    /// as requests, httpx and reqwest do. More codings than the limit allows is an
+    /// [`ErrorKind::Decode`].
     pub fn content_decoder(&self, head: &ResponseHead) -> Result<Option<ContentDecoder>, Error> {
         if !self.session.config.decompress || self.body_length() == Some(0) {
             return Ok(None);
         }
-        ContentDecoder::from_headers(head.headers(), self.limits())
-            .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&self.url))
+        match ContentDecoder::from_headers(head.headers(), self.limits()) {
+            Err(crate::DecodeError::Unsupported { coding }) => {
+                log::debug!(
+                    "{} {}: the body is left as it came: duet does not decode the content coding {coding:?}",
+                    self.method,
+                    RedactedUrl(&self.url),
+                );
+                Ok(None)
+            }
+            decoder => decoder.map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&self.url)),
+        }
     }
 
     /// The trailer fields, once a chunked body with trailers has ended.
