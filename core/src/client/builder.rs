@@ -697,7 +697,8 @@ impl<D: Driver> ClientBuilder<D> {
         self.default_header("User-Agent", value)
     }
 
-    /// Whether to ask for and decode compressed responses (default on).
+    /// Whether to ask for and decode compressed responses (default on). A body in a coding
+    /// duet does not decode is handed over as it came, with its `Content-Encoding`.
     pub fn decompress(mut self, on: bool) -> Self {
         self.config.decompress = on;
         self
