@@ -136,13 +136,7 @@ impl Stream {
             return Ok(n);
         }
         if let Err(e) = self.flush() {
-            if !duet_core::client::is_reset(&e) {
-                return Err(e);
-            }
-            // The server is gone: what TLS still holds for it can never arrive. Dropped, so
-            // that the read takes what the server sent before it went (an early answer to a
-            // request it stopped reading).
-            self.drop_unsent();
+            self.drop_unsent_if_gone(e)?;
         }
         let left = remaining(deadline, now)?;
         match self {
@@ -172,13 +166,11 @@ impl Stream {
             match self.push_now() {
                 Ok(true) => return Ok(None),
                 Ok(false) => {}
-                Err(e) if duet_core::client::is_reset(&e) => {
-                    // The server is gone: what TLS holds for it can never arrive. The usual
-                    // read takes what the server sent before it went.
-                    self.drop_unsent();
+                Err(e) => {
+                    // The usual read then takes what the server sent before it went.
+                    self.drop_unsent_if_gone(e)?;
                     return Ok(None);
                 }
-                Err(e) => return Err(e),
             }
             let tcp = self.tcp().expect("a socket under the TLS");
             if !ready_by(tcp, deadline, true)? {
@@ -248,6 +240,18 @@ impl Stream {
             Stream::Tls(s) => s.conn.wants_write() || s.sock.holds_unsent(),
             Stream::Plain(..) | Stream::Custom(_) => false,
         }
+    }
+
+    /// After a write of what TLS holds failed with `e`: when the server is gone (a reset),
+    /// what TLS holds for it can never arrive, and is dropped, so that a read takes what
+    /// the server sent before it went (an early answer to a request it stopped reading).
+    /// Any other error stands.
+    fn drop_unsent_if_gone(&mut self, e: io::Error) -> io::Result<()> {
+        if !duet_core::client::is_reset(&e) {
+            return Err(e);
+        }
+        self.drop_unsent();
+        Ok(())
     }
 
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
