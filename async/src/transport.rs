@@ -96,6 +96,14 @@ impl Stream {
         io_within(deadline, timer, self.read_buf(buf))
     }
 
+    /// Whether TLS holds bytes for the server at any layer.
+    fn holds_unsent(&self) -> bool {
+        match self {
+            Stream::Tls(s) => s.get_ref().1.wants_write() || s.get_ref().0.holds_unsent(),
+            Stream::Plain(_) | Stream::Custom(_) => false,
+        }
+    }
+
     /// Drops the bytes TLS has queued for the server (at every layer, a tunnel's too).
     pub(crate) fn drop_unsent(&mut self) {
         if let Stream::Tls(s) = self {
@@ -145,9 +153,7 @@ impl Stream {
     /// Whether an idle pooled connection still looks usable: the server has neither closed
     /// it nor sent anything (a peek that would wait means all is quiet). Never waits.
     pub(crate) fn is_quiet(&self) -> bool {
-        if let Stream::Tls(s) = self
-            && s.get_ref().1.wants_write()
-        {
+        if self.holds_unsent() {
             return false;
         }
         let Some(tcp) = self.tcp() else {
