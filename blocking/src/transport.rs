@@ -180,7 +180,7 @@ impl Stream {
                 return Ok(Some(0));
             };
             // Part of a record only: listen again.
-            if let Some(n) = self.read_arrived(buf)? {
+            if let Some(n) = self.read_now(buf)? {
                 return Ok(Some(n));
             }
         }
@@ -342,21 +342,12 @@ impl Stream {
     }
 
     /// Reads what has arrived, without waiting: `None` when nothing has (or only part of a
-    /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on.
+    /// TLS record). Only for the streams [`write_by`](Self::write_by) listens on. A TLS
+    /// connection closed without close_notify is an `UnexpectedEof` error, as for an
+    /// ordinary read. Through every layer of TLS, none of which writes (rustls's own read
+    /// writes what TLS holds first, and waits).
     #[cfg(target_os = "linux")]
     pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        match self.read_arrived(buf) {
-            // To a request still going out, a TLS server gone without close_notify is gone.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Some(0)),
-            read => read,
-        }
-    }
-
-    /// [`read_now`](Self::read_now), but a TLS connection closed without close_notify is an
-    /// `UnexpectedEof` error, as for an ordinary read. Through every layer of TLS, none of
-    /// which writes (rustls's own read writes what TLS holds first, and waits).
-    #[cfg(target_os = "linux")]
-    fn read_arrived(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let nothing = |e: &io::Error| e.kind() == io::ErrorKind::WouldBlock;
         match self {
             Stream::Plain(tcp, _) => match NowReader(tcp).read(buf) {
@@ -465,7 +456,7 @@ impl Write for NowInto<'_> {
     }
 }
 
-/// A stream's [`Stream::read_arrived`] as a reader (`WouldBlock` when nothing has
+/// A stream's [`Stream::read_now`] as a reader (`WouldBlock` when nothing has
 /// arrived), for TLS's records from the layer below.
 #[cfg(target_os = "linux")]
 struct ArrivedFrom<'a>(&'a mut Stream);
@@ -474,7 +465,7 @@ struct ArrivedFrom<'a>(&'a mut Stream);
 impl Read for ArrivedFrom<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0
-            .read_arrived(buf)?
+            .read_now(buf)?
             .ok_or_else(|| io::ErrorKind::WouldBlock.into())
     }
 }

@@ -166,6 +166,8 @@ pub struct Connection {
     /// A chunk went out of `room`; its closing CRLF is owed before the next chunk or the end.
     chunk_open: bool,
     eof: bool,
+    /// The end came without the notice that it is deliberate ([`Connection::handle_unclean_eof`]).
+    unclean_eof: bool,
     error: Option<Error>,
 }
 
@@ -197,6 +199,7 @@ impl Connection {
             shared: Bytes::new(),
             chunk_open: false,
             eof: false,
+            unclean_eof: false,
             error: None,
         }
     }

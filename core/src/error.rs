@@ -175,6 +175,13 @@ pub enum RemoteError {
         /// The Content-Length.
         expected: u64,
     },
+    /// The connection ended without the notice that it ends on purpose (TLS close_notify),
+    /// and the body was framed by that end: it may be cut short, so it is not handed over as
+    /// whole.
+    #[error(
+        "the connection ended without TLS close_notify: a body framed by the connection's end may be cut short"
+    )]
+    UncleanEnd,
     /// The connection closed before the last chunk of a chunked body.
     #[error("chunked body ended early after {received} bytes, {phase}")]
     IncompleteChunkedBody {

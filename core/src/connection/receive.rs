@@ -129,6 +129,17 @@ impl Connection {
         self.eof = true;
     }
 
+    /// Tells the engine the server's side ended without the notice that marks a deliberate
+    /// end: TLS without close_notify (rustls reports an `UnexpectedEof` error). Anyone on the
+    /// path can forge such an end, so a body framed by the connection's end fails with
+    /// [`RemoteError::UncleanEnd`] instead of ending; everything else is as for
+    /// [`handle_eof`](Self::handle_eof) (a Content-Length or chunked body, whose framing shows
+    /// a cut, fails or ends by it).
+    pub fn handle_unclean_eof(&mut self) {
+        self.eof = true;
+        self.unclean_eof = true;
+    }
+
     /// Whether the server has closed its side.
     pub fn is_closed_by_peer(&self) -> bool {
         self.eof
@@ -243,6 +254,7 @@ impl Connection {
                 }
             }
             Recv::CloseDelimited => match self.received.len() {
+                0 if self.unclean_eof => Err(RemoteError::UncleanEnd),
                 0 if self.eof => self.finish(),
                 0 => Ok(None),
                 n => Ok(Some(Output::Data(self.received.take(n.min(max_data))))),

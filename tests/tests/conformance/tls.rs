@@ -54,9 +54,49 @@ duet_tests::conformance! {
             });
             let response = wait!(client.get(server.url("/")).send()).unwrap();
             match (bytes.ends_with(b"cut here"), wait!(response.text())) {
-                (true, Err(err)) => assert!(err.to_string().contains("close_notify"), "{err}"),
+                (true, Err(err)) => assert!(err.is_protocol() && err.to_string().contains("close_notify"), "{err}"),
                 (false, Ok(text)) => assert!(bytes.ends_with(text.as_bytes()), "{text}"),
                 (_, got) => panic!("{:?}: {got:?}", String::from_utf8_lossy(bytes)),
+            }
+        }
+    }
+
+    fn a_tls_end_without_close_notify_is_judged_by_the_framing_as_a_plain_close_is() {
+        // Many servers close TLS without close_notify. Where the framing shows whether the
+        // response is whole (its head, a Content-Length or chunked body), that end is an end
+        // like any other: a cut is the same protocol error as over plain TCP, naming what was
+        // cut, and not rustls's "unexpected EOF".
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let cases: [(&[u8], &str); 4] = [
+            (b"", "closed before the response started"),
+            (b"HTTP/1.1 200 OK\r\nContent-Le", "after 27 bytes of the response head"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", "received 10 of 100 bytes"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nonly ten b", "ended early after 10 bytes"),
+        ];
+        for (sent, expected) in cases {
+            for (secure, notify) in [(false, true), (true, true), (true, false)] {
+                let script = move |conn: &mut ScriptConn| {
+                    if conn.read_request().is_some() {
+                        conn.write(sent);
+                        match notify {
+                            true => conn.close(),
+                            false => conn.close_without_notify(),
+                        }
+                    }
+                };
+                let server = match secure {
+                    true => Server::scripted_tls(Cert::Localhost, script),
+                    false => Server::scripted(script),
+                };
+                let result = match wait!(client.get(server.url("/")).send()) {
+                    Ok(response) => wait!(response.bytes()).map(|_| ()),
+                    Err(err) => Err(err),
+                };
+                let err = result.expect_err(expected);
+                let case = format!("{expected} (TLS {secure}, close_notify {notify})");
+                assert!(err.is_protocol(), "{case}: {err}");
+                assert!(err.to_string().contains(expected), "{case}: {err}");
+                assert_eq!(server.connections(), 1, "{case}: the request was not sent again");
             }
         }
     }

@@ -1322,6 +1322,9 @@ impl Call {
     /// what the server sent, as urllib3 and httpx do; the write's error is reported only
     /// when no response comes.
     pub fn io_failed(&mut self, error: io::Error, now: Instant) -> Result<(), Error> {
+        if error.kind() == io::ErrorKind::UnexpectedEof && self.end_uncleanly() {
+            return Ok(());
+        }
         let phase = self.waiting.map_or(TimeoutPhase::ReadHead, |w| w.phase);
         if self.unsent.is_none() && self.may_have_answered(&error) {
             log::debug!(
@@ -1345,6 +1348,21 @@ impl Call {
             None => Error::from_io(error, phase),
         };
         self.attempt_failed(error, now)
+    }
+
+    /// An `UnexpectedEof` error is rustls's word for a peer that closed without close_notify,
+    /// which many servers do: the connection's end, judged by the response's framing like
+    /// any other end, except that a body framed by the end fails
+    /// ([`Connection::handle_unclean_eof`]). False (an I/O error after all) once the end is
+    /// known, or through a tunnel still being set up.
+    fn end_uncleanly(&mut self) -> bool {
+        match (&self.tunnel, &mut self.conn) {
+            (None, Some(conn)) if !conn.is_closed_by_peer() => {
+                conn.handle_unclean_eof();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether `error`, met while the request was being written and before any response,
