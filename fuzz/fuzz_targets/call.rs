@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use duet_core::auth::{Auth, BasicAuth, CnonceSource, DigestAuth};
 use duet_core::client::{
-    Action, BodyPlan, Call, ClientConfig, ErrorKind, PoolKey, ReceiveInto, RequestParts,
+    Action, BodyPlan, Call, ClientConfig, Error, ErrorKind, PoolKey, ReceiveInto, RequestParts,
     RetryPolicy,
 };
 use duet_core::cookies::SharedJar;
@@ -210,6 +210,19 @@ fn check_handed_back(meta: Option<&Meta>) {
 
 /// The caller dropped the response: the driver consumes what is buffered, without more
 /// I/O, and pools the connection only if that finished the response.
+/// The server's end of the connection, reported to `call`: a read of 0, or every other
+/// time an `UnexpectedEof` error (a TLS end without close_notify).
+fn end(call: &mut Call, ends: &mut usize, now: Instant) -> Result<(), Error> {
+    *ends += 1;
+    match ends.is_multiple_of(2) {
+        true => call.io_failed(std::io::ErrorKind::UnexpectedEof.into(), now),
+        false => {
+            call.handle_eof();
+            Ok(())
+        }
+    }
+}
+
 fn drop_response(call: &mut Call, current: Option<&Meta>) {
     let finished = call.finish_buffered();
     if call.take_connection().is_some() {
@@ -236,6 +249,9 @@ fuzz_target!(|data: &[u8]| {
     let mut connections = 0;
     let mut body_sent = false;
     let mut listening_writes = 0usize;
+    // Every other end the server makes while a read waits comes as TLS without close_notify
+    // does: an `UnexpectedEof` error, for `io_failed`.
+    let mut ends = 0usize;
     let mut seen: Option<Seen> = None;
     let mut ended = false;
     // A read that found nothing wakes the driver early every other time (a socket timeout
@@ -383,12 +399,18 @@ fuzz_target!(|data: &[u8]| {
                         }
                         if close {
                             meta.closed = true;
-                            call.handle_eof();
+                            if let Err(e) = end(&mut call, &mut ends, now) {
+                                check_error(&e);
+                                return;
+                            }
                         }
                     }
                     Read::End => {
                         meta.closed = true;
-                        call.handle_eof();
+                        if let Err(e) = end(&mut call, &mut ends, now) {
+                            check_error(&e);
+                            return;
+                        }
                     }
                     Read::Nothing => {
                         let Some(deadline) = deadline else {
@@ -456,7 +478,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// An error a server can cause: never the caller's, never the engine's own confusion.
-fn check_error(error: &duet_core::client::Error) {
+fn check_error(error: &Error) {
     if let Some(duet_core::Error::Local(local)) = error.protocol_error() {
         panic!("a server caused a caller's error: {local}: {error}");
     }
