@@ -4,7 +4,6 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
@@ -107,10 +106,10 @@ impl Body {
 
     /// The framing and whether the body can be sent again.
     /// The bytes as a shared buffer, when the body is in memory.
-    pub(crate) fn shared_bytes(&self) -> Option<Arc<[u8]>> {
+    pub(crate) fn shared_bytes(&self) -> Option<Bytes> {
         match &self.kind {
-            Kind::Empty => Some(Arc::from(&[][..])),
-            Kind::Bytes(b) => Some(Arc::from(&b[..])),
+            Kind::Empty => Some(Bytes::new()),
+            Kind::Bytes(b) => Some(b.clone()),
             _ => None,
         }
     }

@@ -292,7 +292,7 @@ impl Driver for Async {
         body.plan()
     }
 
-    fn body_bytes(body: &Body) -> Option<Arc<[u8]>> {
+    fn body_bytes(body: &Body) -> Option<bytes::Bytes> {
         body.shared_bytes()
     }
 

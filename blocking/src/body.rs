@@ -59,10 +59,10 @@ impl Body {
     }
 
     /// The bytes as a shared buffer, when the body is in memory.
-    pub(crate) fn shared_bytes(&self) -> Option<Arc<[u8]>> {
+    pub(crate) fn shared_bytes(&self) -> Option<Bytes> {
         match &self.kind {
-            Kind::Empty => Some(Arc::from(&[][..])),
-            Kind::Bytes(b) => Some(b.clone()),
+            Kind::Empty => Some(Bytes::new()),
+            Kind::Bytes(b) => Some(Bytes::from_owner(b.clone())),
             _ => None,
         }
     }

@@ -189,7 +189,7 @@ fn call(choice: u8, client: u8) -> (Call, bool) {
     body.replayable |= (choice >> 2) & 3 == 3;
     let mut request = RequestParts::new(method, Url::parse(url).unwrap());
     request.body = body;
-    request.body_bytes = body.replayable.then(|| Arc::from(BODY));
+    request.body_bytes = body.replayable.then(|| bytes::Bytes::from_static(BODY));
     request.auth = auth;
     request.entropy = || [0x42; 16];
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);

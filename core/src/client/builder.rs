@@ -62,7 +62,7 @@ pub trait Driver: Sized + 'static {
     /// How `body` will be framed, and whether it can be sent twice.
     fn body_plan(body: &Self::Body) -> BodyPlan;
     /// The body's bytes, when it is in memory (for auth schemes that sign or hash it).
-    fn body_bytes(body: &Self::Body) -> Option<std::sync::Arc<[u8]>>;
+    fn body_bytes(body: &Self::Body) -> Option<bytes::Bytes>;
     /// A multipart form as a body, with its `Content-Type`.
     fn multipart(form: Self::Form) -> (String, Self::Body);
     /// 16 bytes from the operating system's CSPRNG (Digest client nonces).
@@ -174,10 +174,13 @@ impl<D: Driver> Request<D> {
         std::mem::take(&mut self.body)
     }
 
-    /// Splits into what the engine needs and the body the driver sends. The body's bytes are
-    /// handed to the engine only when `config`'s or the request's auth needs them.
+    /// Splits into what the engine needs and the body the driver sends. A body in memory is
+    /// handed to the engine (shared, not copied) when the request has credentials, its own or
+    /// `config`'s: a challenge may ask for it (Digest `auth-int`), and it is at hand to answer.
+    /// A streamed body is not; a driver buffers it first when the credentials say they need
+    /// it ([`auth_needs_body`](Self::auth_needs_body)).
     pub fn into_parts(self, config: &ClientConfig) -> (RequestParts, D::Body) {
-        let needs_body = self.auth_needs_body(config);
+        let has_auth = self.auth.is_some() || config.auth.is_some();
         let mut parts = RequestParts::new(self.method, self.url);
         parts.headers = self.headers;
         parts.body = D::body_plan(&self.body);
@@ -198,7 +201,7 @@ impl<D: Driver> Request<D> {
             parts.proxy = proxy;
         }
         parts.entropy = D::entropy;
-        parts.body_bytes = if needs_body {
+        parts.body_bytes = if has_auth {
             D::body_bytes(&self.body)
         } else {
             None

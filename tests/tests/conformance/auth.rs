@@ -106,15 +106,19 @@ mod digest_server {
     pub const PASSWORD: &str = "Circle of Life";
     pub const REALM: &str = "duet@example.test";
 
-    fn hex_md5(s: &str) -> String {
-        Md5::digest(s.as_bytes())
+    fn hex_md5(s: &[u8]) -> String {
+        Md5::digest(s).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn hex_sha256(s: &[u8]) -> String {
+        sha2::Sha256::digest(s)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
 
-    fn hex_sha256(s: &str) -> String {
-        sha2::Sha256::digest(s.as_bytes())
+    fn hex_sha512(s: &[u8]) -> String {
+        sha2::Sha512::digest(s)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -149,12 +153,18 @@ mod digest_server {
 
     /// Starts the server; `algorithm` is "MD5" or "SHA-256". Each 401 carries a fresh nonce.
     pub fn start(algorithm: &'static str) -> Server {
+        start_with(algorithm, "auth")
+    }
+
+    /// [`start`] offering `qop` ("auth", "auth-int", which hashes the body in, or both);
+    /// `algorithm` may be "SHA-512" too.
+    pub fn start_with(algorithm: &'static str, qop: &'static str) -> Server {
         let nonces = AtomicUsize::new(0);
         Server::http(move |r| {
             let challenge = || {
                 let nonce = format!("n{}", nonces.fetch_add(1, Ordering::Relaxed));
                 let header = format!(
-                    "Digest realm=\"{REALM}\", qop=\"auth\", algorithm={algorithm}, nonce=\"{nonce}\", opaque=\"op\""
+                    "Digest realm=\"{REALM}\", qop=\"{qop}\", algorithm={algorithm}, nonce=\"{nonce}\", opaque=\"op\""
                 );
                 Reply::new(401)
                     .header("WWW-Authenticate", header)
@@ -170,15 +180,17 @@ mod digest_server {
                     .map(|(_, v)| v.as_str())
                     .unwrap_or("")
             };
-            let h = |s: &str| {
-                if algorithm == "MD5" {
-                    hex_md5(s)
-                } else {
-                    hex_sha256(s)
-                }
+            let hb = |s: &[u8]| match algorithm {
+                "MD5" => hex_md5(s),
+                "SHA-512" => hex_sha512(s),
+                _ => hex_sha256(s),
             };
+            let h = |s: &str| hb(s.as_bytes());
             let ha1 = h(&format!("{}:{REALM}:{PASSWORD}", get("username")));
-            let ha2 = h(&format!("{}:{}", r.method, get("uri")));
+            let ha2 = match get("qop") {
+                "auth-int" => h(&format!("{}:{}:{}", r.method, get("uri"), hb(&r.body))),
+                _ => h(&format!("{}:{}", r.method, get("uri"))),
+            };
             let expected = h(&format!(
                 "{ha1}:{}:{}:{}:{}:{ha2}",
                 get("nonce"),
@@ -187,6 +199,7 @@ mod digest_server {
                 get("qop")
             ));
             let ok = get("username") == USER
+                && qop.split(',').any(|offered| offered == get("qop"))
                 && get("response") == expected
                 && get("uri") == r.target
                 && get("opaque") == "op";
@@ -277,6 +290,30 @@ mod schemes {
                 assert!(requests[2].header_str("authorization").unwrap().contains("nc=00000002"), "the nonce count went up");
                 assert_eq!(server.connections(), 1, "the rounds shared the connection");
             }
+        }
+
+        fn digest_auth_int_hashes_the_body_even_an_empty_one() {
+            // A server offering only auth-int: a GET has an empty body to hash, not a body
+            // that cannot be read twice. SHA-512 is beyond RFC 7616 but offered by servers
+            // (httpbin) and answered by requests and httpx.
+            for algorithm in ["MD5", "SHA-512"] {
+                let server = digest_server::start_with(algorithm, "auth-int");
+                let client = duet::Client::builder().digest_auth(digest_server::USER, digest_server::PASSWORD).build().unwrap();
+                let response = wait!(client.get(server.url("/nothing")).send()).unwrap();
+                assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (0 bytes)", "{algorithm}");
+                let response = wait!(client.post(server.url("/upload")).body("twelve bytes").send()).unwrap();
+                assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (12 bytes)", "{algorithm}");
+                let sent = server.requests()[1].header_str("authorization").unwrap().to_owned();
+                assert!(sent.contains("qop=auth-int") && sent.contains(&format!("algorithm={algorithm},")), "{sent}");
+            }
+            // Offered both, auth-int when preferred: a stream is read into memory first.
+            let server = digest_server::start_with("SHA-256", "auth,auth-int");
+            let digest = duet::core::auth::DigestAuth::new(digest_server::USER, digest_server::PASSWORD, duet::core::auth::CnonceSource::from_bytes(|| [7u8; 16])).prefer_integrity(true);
+            let client = duet::Client::builder().auth(digest).build().unwrap();
+            let stream = duet::Body::from_reader(std::io::Cursor::new(b"streamed".to_vec()), None);
+            let response = wait!(client.post(server.url("/upload")).body(stream).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (8 bytes)");
+            assert!(server.requests()[1].header_str("authorization").unwrap().contains("qop=auth-int"));
         }
 
         fn digest_with_a_wrong_password_retries_once_then_gives_the_401() {

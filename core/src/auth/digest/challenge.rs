@@ -370,9 +370,9 @@ fn note(unsupported: &mut Vec<String>, mut what: String) {
 
 /// Picks the challenge to answer among every `WWW-Authenticate` field of a 401.
 ///
-/// The strongest hash wins (SHA-512-256 > SHA-256 > MD5, `-sess` ranking with its hash);
-/// among equals, the first listed. Fields
-/// or challenges that do not parse are skipped when another Digest challenge is usable.
+/// The strongest hash wins (SHA-512 > SHA-512-256 > SHA-256 > SHA > MD5, `-sess` ranking
+/// with its hash); among equals, the first listed. Fields or challenges that do not parse
+/// are skipped when another Digest challenge is usable.
 ///
 /// `Ok(None)`: the response carries no challenge at all. Errors: `MalformedChallenge` when
 /// a Digest challenge (or a field) was unusable and no other was, `Unsupported` when only

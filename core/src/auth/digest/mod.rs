@@ -188,9 +188,11 @@ impl Spaces {
 ///   one 401, and that 401 is answered, not taken for a wrong password. At most 64 spaces
 ///   are kept (the least recently used is dropped).
 /// - **Choice of challenge.** The strongest hash among every Digest challenge of every
-///   `WWW-Authenticate` field wins: SHA-512-256 > SHA-256 > MD5, a `-sess` variant ranking
-///   with its hash; among equals the first listed. Challenges with an unknown algorithm,
-///   or that do not parse, are skipped when another one is usable.
+///   `WWW-Authenticate` field wins: SHA-512 > SHA-512-256 > SHA-256 > SHA > MD5, a `-sess`
+///   variant ranking with its hash; among equals the first listed. `SHA` (SHA-1) and
+///   `SHA-512` are not in RFC 7616, but servers offer them and requests and httpx answer
+///   them, so this flow does too. Challenges with an unknown algorithm, or that do not
+///   parse, are skipped when another one is usable.
 /// - **qop.** `auth` when both `auth` and `auth-int` are offered, unless
 ///   [`prefer_integrity`](Self::prefer_integrity) was set; `auth-int` when it is the only
 ///   one offered. A challenge without qop is answered in the RFC 2069 form, for MD5 only
@@ -294,6 +296,13 @@ fn lock(spaces: &Mutex<Spaces>) -> MutexGuard<'_, Spaces> {
 }
 
 impl Auth for DigestAuth {
+    /// With [`prefer_integrity`](Self::prefer_integrity), every answer may hash the body, so
+    /// a driver buffers a streamed body first. Otherwise only a server offering `auth-int`
+    /// alone needs it, and a body in memory is at hand for that.
+    fn needs_request_body(&self) -> bool {
+        self.config.prefer_integrity
+    }
+
     /// A flow for `url`: every URL with a (scheme, host, port) origin gets one, which sends
     /// nothing until it knows a challenge for that origin; `None` for opaque origins.
     fn flow(&self, url: &Url) -> Option<Box<dyn AuthFlow>> {

@@ -3,18 +3,24 @@
 //! supplied can break out of it.
 
 use md5::Md5;
-use sha2::{Digest, Sha256, Sha512_256};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512, Sha512_256};
 
 use super::challenge::Challenge;
 use crate::auth::AuthError;
 
-/// The hash algorithms of RFC 7616 §3.3 (and MD5 from RFC 2617).
+/// The hash algorithms of RFC 7616 §3.3 (and MD5 from RFC 2617), and the two names beyond
+/// the RFC that requests and httpx answer too: `SHA` (SHA-1) and `SHA-512`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Algorithm {
     /// `MD5`.
     Md5,
     /// `MD5-sess`.
     Md5Sess,
+    /// `SHA` (SHA-1; not in RFC 7616).
+    Sha1,
+    /// `SHA-sess` (not in RFC 7616).
+    Sha1Sess,
     /// `SHA-256`.
     Sha256,
     /// `SHA-256-sess`.
@@ -23,16 +29,24 @@ pub(super) enum Algorithm {
     Sha512_256,
     /// `SHA-512-256-sess`.
     Sha512_256Sess,
+    /// `SHA-512` (not in RFC 7616).
+    Sha512,
+    /// `SHA-512-sess` (not in RFC 7616).
+    Sha512Sess,
 }
 
 impl Algorithm {
-    const ALL: [Algorithm; 6] = [
+    const ALL: [Algorithm; 10] = [
         Algorithm::Md5,
         Algorithm::Md5Sess,
+        Algorithm::Sha1,
+        Algorithm::Sha1Sess,
         Algorithm::Sha256,
         Algorithm::Sha256Sess,
         Algorithm::Sha512_256,
         Algorithm::Sha512_256Sess,
+        Algorithm::Sha512,
+        Algorithm::Sha512Sess,
     ];
 
     /// The algorithm a challenge names (compared case-insensitively), if supported.
@@ -42,15 +56,19 @@ impl Algorithm {
             .find(|a| a.name().as_bytes().eq_ignore_ascii_case(name))
     }
 
-    /// The name as RFC 7616 §6.1 registers it.
+    /// The name as RFC 7616 §6.1 registers it (or as requests and httpx spell the others).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Md5 => "MD5",
             Algorithm::Md5Sess => "MD5-sess",
+            Algorithm::Sha1 => "SHA",
+            Algorithm::Sha1Sess => "SHA-sess",
             Algorithm::Sha256 => "SHA-256",
             Algorithm::Sha256Sess => "SHA-256-sess",
             Algorithm::Sha512_256 => "SHA-512-256",
             Algorithm::Sha512_256Sess => "SHA-512-256-sess",
+            Algorithm::Sha512 => "SHA-512",
+            Algorithm::Sha512Sess => "SHA-512-sess",
         }
     }
 
@@ -59,15 +77,21 @@ impl Algorithm {
     pub fn strength(self) -> u8 {
         match self {
             Algorithm::Md5 | Algorithm::Md5Sess => 1,
-            Algorithm::Sha256 | Algorithm::Sha256Sess => 2,
-            Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => 3,
+            Algorithm::Sha1 | Algorithm::Sha1Sess => 2,
+            Algorithm::Sha256 | Algorithm::Sha256Sess => 3,
+            Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => 4,
+            Algorithm::Sha512 | Algorithm::Sha512Sess => 5,
         }
     }
 
     fn is_session(self) -> bool {
         matches!(
             self,
-            Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess
+            Algorithm::Md5Sess
+                | Algorithm::Sha1Sess
+                | Algorithm::Sha256Sess
+                | Algorithm::Sha512_256Sess
+                | Algorithm::Sha512Sess
         )
     }
 
@@ -85,8 +109,10 @@ impl Algorithm {
         }
         match self.strength() {
             1 => run::<Md5>(parts),
-            2 => run::<Sha256>(parts),
-            _ => run::<Sha512_256>(parts),
+            2 => run::<Sha1>(parts),
+            3 => run::<Sha256>(parts),
+            4 => run::<Sha512_256>(parts),
+            _ => run::<Sha512>(parts),
         }
     }
 }
@@ -439,7 +465,18 @@ mod tests {
                 Some(a)
             );
         }
-        assert_eq!(Algorithm::parse(b"SHA-512"), None);
+        for unknown in [&b"SHA-384"[..], b"SHA512", b"SHA-512-sess-256", b""] {
+            assert_eq!(Algorithm::parse(unknown), None);
+        }
+        assert_eq!(
+            Algorithm::Sha1.h(&[b"abc"]),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            Algorithm::Sha512Sess.h(&[b"abc"]),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
         assert_eq!(Algorithm::Md5.h(&[b""]), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(
             Algorithm::Sha512_256.h(&[b"abc"]),

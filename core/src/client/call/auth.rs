@@ -30,11 +30,8 @@ impl Call {
         let Some(mut flow) = auth.flow(&self.url) else {
             return Ok(());
         };
-        let body = self.body_bytes.as_deref();
-        if flow.needs_request_body()
-            && body.is_none()
-            && self.body.framing != crate::RequestBody::None
-        {
+        let body = auth_body(self.body_bytes.as_deref(), self.body.framing);
+        if flow.needs_request_body() && body.is_none() {
             return self.fail(auth_error(AuthError::BodyNotReplayable));
         }
         let mut request = AuthRequest {
@@ -103,7 +100,7 @@ impl Call {
             headers: head.headers(),
             body,
         };
-        let body = self.body_bytes.as_deref();
+        let body = auth_body(self.body_bytes.as_deref(), self.body.framing);
         let mut request = AuthRequest {
             method: &self.method,
             url: &self.url,
@@ -202,4 +199,13 @@ fn is_challenge(head: &ResponseHead) -> bool {
 
 fn auth_error(error: AuthError) -> Error {
     Error::new(ErrorKind::Auth, error)
+}
+
+/// The request body for an auth flow: its bytes when in memory, and empty when the request
+/// has none (Digest `auth-int` hashes the empty body of a GET, RFC 7616 §3.4.3).
+fn auth_body(bytes: Option<&[u8]>, framing: crate::RequestBody) -> Option<&[u8]> {
+    match (bytes, framing) {
+        (None, crate::RequestBody::None) => Some(&[]),
+        (bytes, _) => bytes,
+    }
 }

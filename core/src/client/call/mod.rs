@@ -101,7 +101,7 @@ pub struct RequestParts {
     /// Credentials for this request instead of the client's.
     pub auth: Option<Arc<dyn Auth>>,
     /// The body's bytes when it is in memory, for auth schemes that sign or hash it.
-    pub body_bytes: Option<Arc<[u8]>>,
+    pub body_bytes: Option<bytes::Bytes>,
     /// A retry policy for this request instead of the client's.
     pub retry: Option<RetryPolicy>,
     /// The driver's CSPRNG, for retry jitter.
@@ -293,7 +293,7 @@ pub struct Call {
     /// ever uses them through `&mut`.)
     flow: Option<SyncWrapper<Box<dyn AuthFlow>>>,
     auth_rounds: usize,
-    body_bytes: Option<Arc<[u8]>>,
+    body_bytes: Option<bytes::Bytes>,
     /// Tell the driver to rewind its body before sending it again on this connection.
     rewind: bool,
     /// A delivered response's body that an auth flow already read, and how much was handed out.

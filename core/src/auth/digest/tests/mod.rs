@@ -115,6 +115,8 @@ fn reference_hash(algorithm: &str, data: &[u8]) -> String {
         "MD5" => format!("{:x}", Md5::digest(data)),
         "SHA-256" => format!("{:x}", Sha256::digest(data)),
         "SHA-512-256" => format!("{:x}", Sha512_256::digest(data)),
+        "SHA" => format!("{:x}", sha1::Sha1::digest(data)),
+        "SHA-512" => format!("{:x}", sha2::Sha512::digest(data)),
         other => panic!("no reference for {other}"),
     }
 }

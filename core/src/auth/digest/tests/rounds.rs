@@ -64,6 +64,11 @@ fn every_algorithm_and_qop_round_trips() {
         "SHA-256-sess",
         "SHA-512-256",
         "SHA-512-256-sess",
+        // Beyond RFC 7616, as requests and httpx answer them.
+        "SHA",
+        "SHA-sess",
+        "SHA-512",
+        "SHA-512-sess",
     ];
     for algorithm in algorithms {
         for (qop, integrity) in [
@@ -247,6 +252,7 @@ fn another_realm_after_a_preemptive_answer_is_answered() {
 fn strongest_challenge_in_one_field() {
     let field = concat!(
         r#"Basic realm="b", Digest realm="r", nonce="md5", algorithm=MD5, qop="auth", "#,
+        r#"Digest realm="r", nonce="sha1", algorithm=SHA, qop="auth", "#,
         r#"Digest realm="r", nonce="sha3", algorithm=SHA3-256, qop="auth", "#,
         r#"Digest realm="r", nonce="best", algorithm=SHA-512-256-sess, qop="auth", "#,
         r#"Digest realm="r", nonce="sha256", algorithm=SHA-256, qop="auth", Bearer tok68=="#
@@ -263,4 +269,15 @@ fn strongest_challenge_in_one_field() {
         req.sent_param("algorithm").as_deref(),
         Some("SHA-512-256-sess")
     );
+    // SHA-512 in full ranks above it.
+    let stronger =
+        format!(r#"{field}, Digest realm="r", nonce="512", algorithm=SHA-512, qop="auth""#);
+    let mut req = Req::get("http://h.test/");
+    let mut flow = auth("u", "p").flow(&req.url).unwrap();
+    let unauthorized = fields("WWW-Authenticate", &[&stronger]);
+    assert_eq!(
+        req.respond(flow.as_mut(), 401, &unauthorized),
+        Ok(AuthStep::Retry)
+    );
+    assert_eq!(req.sent_param("algorithm").as_deref(), Some("SHA-512"));
 }
