@@ -580,7 +580,7 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
     let inner = e.get_ref()?;
     inner
         .downcast_ref::<rustls::Error>()
-        .map(|tls| tls.to_string())
+        .map(duet_core::client::describe_tls_error)
 }
 
 /// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or the

@@ -29,6 +29,10 @@ pub enum Cert {
     WrongHost,
     /// Self-signed for `localhost` and `127.0.0.1`: no CA a client trusts issued it.
     SelfSigned,
+    /// Self-signed for `localhost` and `127.0.0.1` and marked as a CA (what `openssl req
+    /// -x509` makes): a CA certificate used as a server's own, which verification refuses
+    /// even when the client trusts it ([`self_signed_ca_pem`]).
+    SelfSignedCa,
 }
 
 /// Whether a TLS test server asks for a client certificate (verified against the test CA).
@@ -115,6 +119,7 @@ impl Tls {
             Cert::Expired => &pki.expired,
             Cert::WrongHost => &pki.wrong_host,
             Cert::SelfSigned => &pki.self_signed,
+            Cert::SelfSignedCa => &pki.self_signed_ca,
         };
         let mut config = builder
             .with_single_cert(vec![leaf.cert.clone()], leaf.key())
@@ -148,6 +153,11 @@ pub fn ca_der() -> CertificateDer<'static> {
 /// The self-signed leaf ([`Cert::SelfSigned`]), PEM, for tests that trust it explicitly.
 pub fn self_signed_pem() -> String {
     pki().self_signed.pem.clone()
+}
+
+/// The certificate of [`Cert::SelfSignedCa`], PEM, for tests that trust it as a root.
+pub fn self_signed_ca_pem() -> String {
+    pki().self_signed_ca.pem.clone()
 }
 
 /// The client certificate (CN `duet test client`, signed by the test CA), PEM.
@@ -211,6 +221,7 @@ struct Pki {
     expired: Leaf,
     wrong_host: Leaf,
     self_signed: Leaf,
+    self_signed_ca: Leaf,
     client: Leaf,
 }
 
@@ -267,6 +278,8 @@ fn make_pki() -> Pki {
     let mut expired = server(&["localhost", "127.0.0.1"]);
     expired.not_before = date_time_ymd(2000, 1, 1);
     expired.not_after = date_time_ymd(2001, 1, 1);
+    let mut self_signed_ca = server(&["localhost", "127.0.0.1"]);
+    self_signed_ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let mut client = params(&[], "duet test client");
     client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
 
@@ -277,6 +290,7 @@ fn make_pki() -> Pki {
         expired: leaf(expired, Some(&issuer)),
         wrong_host: leaf(server(&["wrong.example"]), Some(&issuer)),
         self_signed: leaf(server(&["localhost", "127.0.0.1"]), None),
+        self_signed_ca: leaf(self_signed_ca, None),
         client: leaf(client, Some(&issuer)),
     }
 }

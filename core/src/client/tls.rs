@@ -326,6 +326,36 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
         .map_err(|_| tls_error(format!("{host:?} is not a valid TLS server name")))
 }
 
+/// A TLS failure in words for the error a request fails with: rustls's own text, and before
+/// it what a certificate failure means for someone who is not reading rustls's variants (its
+/// text names some only by their identifiers, such as `UnknownIssuer`).
+pub fn describe_tls_error(error: &rustls::Error) -> String {
+    use rustls::CertificateError as Cert;
+    let rustls::Error::InvalidCertificate(cert) = error else {
+        return error.to_string();
+    };
+    let meaning = match cert {
+        Cert::UnknownIssuer => {
+            "the server's certificate was not issued by a CA this client trusts; adding that \
+             CA's certificate as a root trusts it"
+        }
+        Cert::BadSignature => "a signature in the server's certificate chain does not verify",
+        Cert::Revoked => "the server's certificate was revoked",
+        Cert::BadEncoding => "the server's certificate is malformed",
+        Cert::UnhandledCriticalExtension => {
+            "the server's certificate has a critical extension this client does not know"
+        }
+        // webpki's error, which rustls passes on as `Other`.
+        Cert::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+            "the server presented a CA certificate as its own: verification wants one issued \
+             for the server by a CA, not a CA's own certificate, which self-signed \
+             certificates made for testing often are"
+        }
+        _ => return error.to_string(),
+    };
+    format!("{meaning} ({error})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,6 +157,17 @@ duet_tests::conformance! {
             assert!(err.is_tls(), "{cause}: {err}");
             assert!(err.to_string().to_lowercase().contains(cause), "{cause}: {err}");
         }
+        // Certificate failures are said in words, rustls's own after them.
+        let server = Server::https(Cert::SelfSigned, ok);
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err().to_string();
+        assert!(err.contains("not issued by a CA this client trusts; adding that CA's certificate as a root trusts it (invalid peer certificate: UnknownIssuer)"), "{err}");
+        // A self-signed CA certificate as the server's own (`openssl req -x509`), even when
+        // trusted: refused, and the message says why.
+        let server = Server::https(Cert::SelfSignedCa, ok);
+        let client = duet::Client::builder().add_root_certificate_pem(tls::self_signed_ca_pem()).trust_env(false).build().unwrap();
+        let err = wait!(client.get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_tls(), "{err}");
+        assert!(err.to_string().contains("presented a CA certificate as its own"), "{err}");
     }
 
     fn verification_can_be_turned_off_explicitly() {
