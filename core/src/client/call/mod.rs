@@ -1321,6 +1321,10 @@ impl Call {
     /// with a reset or a broken pipe before any response abandons the request and reads
     /// what the server sent, as urllib3 and httpx do; the write's error is reported only
     /// when no response comes.
+    ///
+    /// An `UnexpectedEof` error (rustls's TLS end without close_notify) is taken as the
+    /// connection's end, as [`handle_eof`](Self::handle_eof), except that a body framed by
+    /// that end fails with [`RemoteError::UncleanEnd`](crate::RemoteError::UncleanEnd).
     pub fn io_failed(&mut self, error: io::Error, now: Instant) -> Result<(), Error> {
         if error.kind() == io::ErrorKind::UnexpectedEof && self.end_uncleanly() {
             return Ok(());
