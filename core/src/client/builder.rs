@@ -176,11 +176,12 @@ impl<D: Driver> Request<D> {
 
     /// Splits into what the engine needs and the body the driver sends. A body in memory is
     /// handed to the engine (shared, not copied) when the request has credentials, its own or
-    /// `config`'s: a challenge may ask for it (Digest `auth-int`), and it is at hand to answer.
+    /// `config`'s (for the origin or the proxy): a challenge may ask for it (Digest
+    /// `auth-int`), and it is at hand to answer.
     /// A streamed body is not; a driver buffers it first when the credentials say they need
     /// it ([`auth_needs_body`](Self::auth_needs_body)).
     pub fn into_parts(self, config: &ClientConfig) -> (RequestParts, D::Body) {
-        let has_auth = self.auth.is_some() || config.auth.is_some();
+        let has_auth = self.auth.is_some() || config.auth.is_some() || config.proxy_auth.is_some();
         let mut parts = RequestParts::new(self.method, self.url);
         parts.headers = self.headers;
         parts.body = D::body_plan(&self.body);

@@ -95,7 +95,7 @@ duet_tests::conformance! {
     }
 }
 
-mod digest_server {
+pub(crate) mod digest_server {
     //! A server that verifies Digest responses itself (RFC 7616 §3.4.1), MD5 or SHA-256.
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -106,7 +106,7 @@ mod digest_server {
     pub const PASSWORD: &str = "Circle of Life";
     pub const REALM: &str = "duet@example.test";
 
-    fn hex_md5(s: &[u8]) -> String {
+    pub fn hex_md5(s: &[u8]) -> String {
         Md5::digest(s).iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -125,7 +125,7 @@ mod digest_server {
     }
 
     /// The `name="value"` / `name=value` parameters of a Digest credentials header.
-    fn params(header: &str) -> Vec<(String, String)> {
+    pub fn params(header: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut rest = header.trim_start_matches("Digest").trim();
         while let Some(eq) = rest.find('=') {

@@ -374,5 +374,32 @@ mod proxy_authentication {
             assert_eq!(proxy.requests().len(), 2);
             assert!(origin.requests().is_empty());
         }
+
+        fn a_forward_proxy_asking_for_digest_auth_int_gets_the_body_hashed() {
+            use crate::auth::digest_server::{hex_md5, params};
+            let origin = Server::http(|_| Reply::ok("origin must not be reached"));
+            let proxy = Server::http(|r| {
+                let challenge = Reply::new(407).header("Proxy-Authenticate", r#"Digest realm="p", nonce="n7", qop="auth-int", algorithm=MD5"#);
+                let Some(answer) = r.header_str("proxy-authorization") else {
+                    return challenge;
+                };
+                let p = params(answer);
+                let get = |k: &str| p.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+                let ha1 = hex_md5(b"pu:p:pp");
+                let ha2 = hex_md5(format!("{}:{}:{}", r.method, get("uri"), hex_md5(&r.body)).as_bytes());
+                let expected = hex_md5(format!("{ha1}:n7:{}:{}:auth-int:{ha2}", get("nc"), get("cnonce")).as_bytes());
+                match get("qop") == "auth-int" && get("response") == expected {
+                    true => Reply::ok(format!("proxied {} bytes", r.body.len())),
+                    false => challenge,
+                }
+            });
+            let digest = duet::core::auth::DigestAuth::new("pu", "pp", duet::core::auth::CnonceSource::from_bytes(|| [3u8; 16]));
+            let client = duet::Client::builder().proxy(&proxy_url(&proxy, "")).proxy_auth(digest).build().unwrap();
+            for body in ["", "twelve bytes"] {
+                let response = wait!(client.post(origin.url("/p")).body(body).send()).unwrap();
+                assert_eq!(wait!(response.text()).unwrap(), format!("proxied {} bytes", body.len()));
+            }
+            assert!(origin.requests().is_empty());
+        }
     }
 }

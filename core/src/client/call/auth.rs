@@ -65,7 +65,7 @@ impl Call {
             method: &self.method,
             url: &self.url,
             headers: self.head.headers_mut(),
-            body: None,
+            body: auth_body(self.body_bytes.as_deref(), self.body.framing),
         };
         if let Err(e) = flow.authorize(&mut request) {
             return self.fail(auth_error(e));
@@ -136,7 +136,7 @@ impl Call {
             method: &self.method,
             url: &self.url,
             headers: self.head.headers_mut(),
-            body: None,
+            body: auth_body(self.body_bytes.as_deref(), self.body.framing),
         };
         match flow.respond(&mut request, &response) {
             Ok(AuthStep::Retry)
