@@ -71,8 +71,9 @@ pub enum CookieRejected {
         /// The request host.
         host: String,
     },
-    /// A `Secure` cookie from a URL that is not `https` or `wss` (§5.7 step 13).
-    #[error("a Secure cookie may only be set over https")]
+    /// A `Secure` cookie from a URL that is not `https` or `wss`, nor on a loopback host
+    /// (§5.7 step 13).
+    #[error("a Secure cookie may only be set over https (or from a loopback host)")]
     SecureFromInsecure,
     /// An insecure URL tried to set a cookie with the name of an existing `Secure` cookie whose
     /// domain and path overlap it (§5.7 step 16).

@@ -78,10 +78,25 @@ pub(super) fn path_match(request_path: &str, cookie_path: &str) -> bool {
     }
 }
 
-/// Whether `url` denotes a "secure" connection (§5.7 step 13, §5.8.3): `https` or `wss`.
-/// `http://localhost` is not secure here, strictly.
+/// Whether `url` denotes a "secure" connection (§5.7 step 13, §5.8.3; the draft leaves it
+/// to the user agent): `https` or `wss`, or a loopback host over any scheme — `localhost`,
+/// `*.localhost`, `127.0.0.0/8`, `::1` — as browsers treat such "potentially trustworthy"
+/// origins (W3C Secure Contexts §3.2) and curl does: a site under development on
+/// `http://localhost` that marks its session cookie `Secure` works.
 pub(super) fn is_secure(url: &Url) -> bool {
-    matches!(url.scheme(), "https" | "wss")
+    if matches!(url.scheme(), "https" | "wss") {
+        return true;
+    }
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
 }
 
 /// Whether `domain` is a public suffix (§5.7 step 9): a rule of the Public Suffix List (`com`,
@@ -154,8 +169,30 @@ mod tests {
     fn secure_schemes() {
         assert!(is_secure(&Url::parse("https://example.com/").unwrap()));
         assert!(is_secure(&Url::parse("wss://example.com/").unwrap()));
-        assert!(!is_secure(&Url::parse("http://localhost/").unwrap()));
-        assert!(!is_secure(&Url::parse("http://127.0.0.1/").unwrap()));
+        assert!(!is_secure(&Url::parse("http://example.com/").unwrap()));
+        assert!(!is_secure(&Url::parse("ws://example.com/").unwrap()));
+        // Loopback hosts are trustworthy whatever the scheme, as browsers and curl hold.
+        for url in [
+            "http://localhost/",
+            "http://LOCALHOST:8888/",
+            "http://localhost./",
+            "http://app.localhost/",
+            "http://127.0.0.1/",
+            "http://127.1.2.3:8000/",
+            "http://[::1]/",
+            "ws://localhost/",
+        ] {
+            assert!(is_secure(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://localhost.example.com/",
+            "http://notlocalhost/",
+            "http://128.0.0.1/",
+            "http://[::2]/",
+            "http://10.0.0.1/",
+        ] {
+            assert!(!is_secure(&Url::parse(url).unwrap()), "{url}");
+        }
     }
 
     #[test]

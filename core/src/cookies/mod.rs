@@ -43,6 +43,10 @@
 //!   [`CookieJar::remove`] need no flag.
 //! - A `Domain` attribute equal to an IP-address host makes a host-only cookie (an IP address
 //!   has no subdomains, so this only changes how the cookie is reported and saved).
+//! - A loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`) counts as a secure
+//!   origin over plain `http` too, for setting and sending `Secure` cookies and the
+//!   `__Secure-` and `__Host-` prefixes, as browsers and curl hold (the draft leaves "secure"
+//!   to the user agent). requests and httpx store such a cookie but never send it back.
 //!
 //! ## Limits, in one place
 //!

@@ -160,6 +160,31 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(stateless.get(server.url("/later")).send()).unwrap().text()).unwrap(), "none");
     }
 
+    fn a_site_on_localhost_keeps_its_secure_session_cookie_over_http() {
+        // A Django site under development with SESSION_COOKIE_SECURE: browsers and curl take
+        // a loopback host for a secure origin, so its Secure cookies work over plain http.
+        // Under any other name they are refused.
+        let server = Server::http(|r| match r.path() {
+            "/login" => Reply::new(302).header("Set-Cookie", "sessionid=s1; Secure; HttpOnly; Path=/").header("Location", "/home"),
+            _ => Reply::ok(r.header_str("cookie").unwrap_or("none").to_owned()),
+        });
+        let client = duet::Client::builder()
+            .resolve("localhost", server.addr())
+            .resolve("app.localhost", server.addr())
+            .resolve("site.test", server.addr())
+            .build()
+            .unwrap();
+        for host in ["localhost", "app.localhost", "127.0.0.1"] {
+            let url = format!("http://{host}:{}/login", server.port());
+            assert_eq!(wait!(wait!(client.get(&url).send()).unwrap().text()).unwrap(), "sessionid=s1", "{url}");
+        }
+        let url = format!("http://site.test:{}/login", server.port());
+        assert_eq!(wait!(wait!(client.get(&url).send()).unwrap().text()).unwrap(), "none");
+        let mut kept: Vec<String> = client.cookies().unwrap().cookies().into_iter().map(|c| c.domain).collect();
+        kept.sort();
+        assert_eq!(kept, ["127.0.0.1", "app.localhost", "localhost"]);
+    }
+
     fn a_response_lists_the_cookies_it_sets() {
         let server = Server::http(|r| match r.path() {
             "/go" => Reply::new(302).header("Set-Cookie", "hop=1").header("Location", "/set"),

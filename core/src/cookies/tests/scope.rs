@@ -148,13 +148,20 @@ fn secure_cookies_need_a_secure_origin_both_ways() {
         rejected("http://example.com/", "a=1; Secure"),
         CookieRejected::SecureFromInsecure
     );
+    // Loopback origins count as secure (as in browsers and curl): a site under development
+    // on http://localhost can set and get its Secure cookies, and they go nowhere else.
+    for origin in [
+        "http://localhost:8888/",
+        "http://127.0.0.1/",
+        "http://[::1]/",
+    ] {
+        let mut jar = jar_with(origin, &["s=1; Secure", "__Host-h=2; Secure; Path=/"]);
+        assert_eq!(header(&mut jar, origin).as_deref(), Some("s=1; __Host-h=2"));
+    }
+    let mut jar = jar_with("http://localhost/", &["s=1; Secure; Domain=localhost"]);
     assert_eq!(
-        rejected("http://localhost/", "a=1; Secure"),
-        CookieRejected::SecureFromInsecure
-    );
-    assert_eq!(
-        rejected("http://127.0.0.1/", "a=1; Secure"),
-        CookieRejected::SecureFromInsecure
+        header(&mut jar, "http://localhost/").as_deref(),
+        Some("s=1")
     );
     let mut jar = jar_with("https://example.com/", &["a=1; Secure", "b=2"]);
     assert_eq!(
