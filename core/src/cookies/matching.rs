@@ -90,10 +90,10 @@ pub(super) fn is_secure(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        // The URL parser has lowercased the name.
         Some(Host::Domain(name)) => {
             let name = name.strip_suffix('.').unwrap_or(name);
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
+            name == "localhost" || name.ends_with(".localhost")
         }
         None => false,
     }
