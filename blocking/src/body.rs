@@ -3,7 +3,6 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
@@ -22,7 +21,7 @@ pub struct Body {
 
 enum Kind {
     Empty,
-    Bytes(Arc<[u8]>),
+    Bytes(Bytes),
     Reader {
         reader: Box<dyn Read + Send>,
         len: Option<u64>,
@@ -62,7 +61,7 @@ impl Body {
     pub(crate) fn shared_bytes(&self) -> Option<Bytes> {
         match &self.kind {
             Kind::Empty => Some(Bytes::new()),
-            Kind::Bytes(b) => Some(Bytes::from_owner(b.clone())),
+            Kind::Bytes(b) => Some(b.clone()),
             _ => None,
         }
     }
@@ -137,10 +136,7 @@ impl Body {
                 pos: 0,
             },
             // Shared with the body, so pieces are queued without a copy.
-            Kind::Bytes(data) => Sending::Bytes {
-                data: Bytes::from_owner(data),
-                pos: 0,
-            },
+            Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
             Kind::Reader { reader, .. } => Sending::Reader(reader),
             Kind::Multipart(form) => Sending::Multipart(Box::new(MultipartSending {
                 encoder: form.into_encoder(),
@@ -172,7 +168,7 @@ impl Default for Body {
 impl From<Vec<u8>> for Body {
     fn from(v: Vec<u8>) -> Self {
         Body {
-            kind: Kind::Bytes(Arc::from(v)),
+            kind: Kind::Bytes(Bytes::from(v)),
         }
     }
 }
@@ -180,7 +176,7 @@ impl From<Vec<u8>> for Body {
 impl From<&'static [u8]> for Body {
     fn from(v: &'static [u8]) -> Self {
         Body {
-            kind: Kind::Bytes(Arc::from(v)),
+            kind: Kind::Bytes(Bytes::from_static(v)),
         }
     }
 }
@@ -194,6 +190,14 @@ impl From<String> for Body {
 impl From<&'static str> for Body {
     fn from(s: &'static str) -> Self {
         Body::from(s.as_bytes())
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body {
+            kind: Kind::Bytes(b),
+        }
     }
 }
 
