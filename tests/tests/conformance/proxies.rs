@@ -401,5 +401,41 @@ mod proxy_authentication {
             }
             assert!(origin.requests().is_empty());
         }
+
+        fn a_digest_challenge_to_connect_is_answered_for_the_authority_not_the_hidden_path() {
+            use crate::auth::digest_server::{hex_md5, params};
+            let origin = Server::https(Cert::Localhost, |r| Reply::ok(format!("tunnelled to {}", r.target)));
+            let answers = Arc::new(Mutex::new(Vec::new()));
+            let seen = answers.clone();
+            // Checks the answer as a proxy would: the `uri` is the CONNECT's own target, and
+            // the hash is over it.
+            let proxy = Server::scripted(move |conn| {
+                while let Some(request) = conn.read_head_only() {
+                    let answer = request.header_str("proxy-authorization").unwrap_or("").to_owned();
+                    let p = params(&answer);
+                    let get = |k: &str| p.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+                    let ha1 = hex_md5(b"pu:p:pp");
+                    let ha2 = hex_md5(format!("CONNECT:{}", get("uri")).as_bytes());
+                    let expected = hex_md5(format!("{ha1}:n9:{}:{}:auth:{ha2}", get("nc"), get("cnonce")).as_bytes());
+                    seen.lock().unwrap().push(answer.clone());
+                    if get("uri") != request.target || get("response") != expected {
+                        conn.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Digest realm=\"p\", nonce=\"n9\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n");
+                        continue;
+                    }
+                    let upstream: SocketAddr = request.target.to_socket_addrs().unwrap().find(SocketAddr::is_ipv4).unwrap();
+                    conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                    conn.tunnel(upstream);
+                    return;
+                }
+            });
+            let digest = duet::core::auth::DigestAuth::new("pu", "pp", duet::core::auth::CnonceSource::from_bytes(|| [5u8; 16]));
+            let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).proxy_auth(digest).build().unwrap();
+            let response = wait!(client.get(origin.url("/private?token=s3cret")).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "tunnelled to /private?token=s3cret");
+            let answers = answers.lock().unwrap();
+            assert_eq!(answers.len(), 2, "the challenge, then the answer: {answers:?}");
+            assert!(answers[1].contains(&format!("uri=\"localhost:{}\"", origin.addr().port())), "{}", answers[1]);
+            assert!(!answers.iter().any(|a| a.contains("private") || a.contains("s3cret")), "{answers:?}");
+        }
     }
 }

@@ -82,7 +82,13 @@ impl DigestFlow {
         } else {
             String::new()
         };
-        let uri = target_for(request.url, TargetForm::Origin);
+        // The digest-uri is the request line's target (RFC 7616 §3.4): a CONNECT's is the
+        // authority, so a proxy asked for a tunnel never learns the path and query it hides.
+        let form = match *request.method == http::Method::CONNECT {
+            true => TargetForm::Authority,
+            false => TargetForm::Origin,
+        };
+        let uri = target_for(request.url, form);
         let answer = Answer {
             challenge,
             qop,

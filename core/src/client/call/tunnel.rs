@@ -19,7 +19,7 @@ use crate::connection::{Connection, Output};
 use crate::proxy::Proxy;
 #[cfg(feature = "socks")]
 use crate::proxy::{ProxyScheme, Socks5Handshake, Socks5Target};
-use crate::request::{RequestBody, RequestHead};
+use crate::request::{RequestBody, RequestHead, TargetForm, target_for};
 
 /// A tunnel being set up on a new connection.
 #[derive(Debug)]
@@ -79,14 +79,11 @@ impl Call {
     /// Starts the tunnel on a new connection to the proxy.
     pub(super) fn start_tunnel(&mut self, now: Instant) -> Result<(), Error> {
         let proxy = self.key.proxy.clone().expect("a proxy");
-        let origin = &self.key.origin;
         let tunnel = if proxy.scheme().is_socks() {
             self.socks_tunnel(&proxy)?
         } else {
-            let authority = match origin.host().contains(':') {
-                true => format!("[{}]:{}", origin.host(), origin.port()),
-                false => format!("{}:{}", origin.host(), origin.port()),
-            };
+            // The same authority an auth flow sees for CONNECT (a Digest `uri`, say).
+            let authority = target_for(&self.url, TargetForm::Authority);
             let mut head = RequestHead::new(Method::CONNECT, authority.clone())?;
             head.headers_mut().append("Host", &authority)?;
             if let Some(credentials) = proxy.basic_authorization() {

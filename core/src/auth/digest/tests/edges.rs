@@ -48,6 +48,18 @@ fn auth_int_and_the_request_body() {
 }
 
 #[test]
+fn a_connect_is_answered_for_its_authority_not_the_url_path() {
+    let auth = auth("Mufasa", "Circle of Life");
+    let proxy = Server::new("MD5", Some("auth"));
+    let mut req = Req::new(Method::CONNECT, "https://h.test/private?token=1", None);
+    assert_eq!(exchange(&auth, &proxy, &mut req), Ok(1));
+    assert_eq!(req.sent_param("uri").as_deref(), Some("h.test:443"));
+    let mut req = Req::new(Method::CONNECT, "https://[::1]:8443/p", None);
+    assert_eq!(exchange(&auth, &proxy, &mut req), Ok(1));
+    assert_eq!(req.sent_param("uri").as_deref(), Some("[::1]:8443"));
+}
+
+#[test]
 fn userhash_and_username_star() {
     let name = "J\u{e4}s\u{f8}n Doe";
     let mut server = Server::new("SHA-512-256", Some("auth"));

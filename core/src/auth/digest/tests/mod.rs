@@ -190,7 +190,11 @@ impl Server {
             (false, None) => self.user.clone(),
         };
         let user = get("username").or(get("username*").map(|_| expected_user.as_str()));
-        let uri = crate::request::target_for(&req.url, crate::request::TargetForm::Origin);
+        let form = match req.method == Method::CONNECT {
+            true => crate::request::TargetForm::Authority,
+            false => crate::request::TargetForm::Origin,
+        };
+        let uri = crate::request::target_for(&req.url, form);
         let checks = [
             ("username", user, Some(expected_user.as_str())),
             ("realm", get("realm"), Some(self.realm.as_str())),
