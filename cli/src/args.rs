@@ -86,6 +86,10 @@ pub struct Args {
     #[arg(long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Proxy")]
     pub proxy_user: Option<(String, String)>,
 
+    /// How --proxy-user is sent.
+    #[arg(long, value_enum, default_value_t = AuthType::Basic, requires = "proxy_user", help_heading = "Proxy")]
+    pub proxy_auth_type: AuthType,
+
     /// A cookie sent to the request's own origin only, never to another origin a redirect
     /// reaches (repeat for several).
     #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE", value_parser = pair, help_heading = "Cookies")]
@@ -222,7 +226,7 @@ pub struct Args {
     pub serve_demo: bool,
 }
 
-/// How `--user` credentials are sent.
+/// How `--user` (or `--proxy-user`) credentials are sent.
 #[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AuthType {
     /// Basic (RFC 7617), with the first request.

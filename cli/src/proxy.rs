@@ -1,4 +1,5 @@
-//! The proxy flags: `-x/--proxy URL`, `--no-proxy`, `--proxy-user USER:PASS`.
+//! The proxy flags: `-x/--proxy URL`, `--no-proxy`, `--proxy-user USER:PASS`,
+//! `--proxy-auth-type basic|digest`.
 //!
 //! Without flags the client follows the proxy environment variables (`http_proxy`,
 //! `https_proxy`, `all_proxy`, `no_proxy`), as curl does. `-x` sends every request through
@@ -8,7 +9,7 @@
 use duet_blocking::core::client::{ClientBuilder, Driver};
 use duet_blocking::core::proxy::{Proxy, ProxyConfig};
 
-use crate::args::Args;
+use crate::args::{Args, AuthType};
 use crate::failure::{Failure, Kind};
 
 /// What the proxy flags ask for.
@@ -20,6 +21,8 @@ pub struct ProxySpec {
     pub ignore_environment: bool,
     /// `--proxy-user`: credentials for the proxy.
     pub credentials: Option<(String, String)>,
+    /// `--proxy-auth-type`: how the credentials are sent.
+    pub auth_type: AuthType,
 }
 
 impl ProxySpec {
@@ -29,6 +32,7 @@ impl ProxySpec {
             url: args.proxy.clone(),
             ignore_environment: args.no_proxy,
             credentials: args.proxy_user.clone(),
+            auth_type: args.proxy_auth_type,
         }
     }
 }
@@ -44,8 +48,15 @@ pub fn configure<D: Driver>(
         (Some(url), credentials) => {
             let mut parsed =
                 Proxy::parse(url).map_err(|e| failure(format!("invalid proxy {url:?}: {e}")))?;
-            if let Some((user, password)) = credentials {
-                parsed = parsed.with_credentials(user, password);
+            let mut builder = builder;
+            match (credentials, proxy.auth_type) {
+                (Some((user, password)), AuthType::Basic) => {
+                    parsed = parsed.with_credentials(user, password);
+                }
+                (Some((user, password)), AuthType::Digest) => {
+                    builder = builder.proxy_digest_auth(user, password);
+                }
+                (None, _) => {}
             }
             Ok(builder.proxies(ProxyConfig::all(parsed)))
         }

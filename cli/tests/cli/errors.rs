@@ -121,6 +121,42 @@ fn proxy_flags_route_the_request() {
 }
 
 #[test]
+fn proxy_digest_credentials_answer_the_proxys_challenge() {
+    let site = Site::start();
+    let proxy = duet_tests::server::Server::http(|r| match r.header_str("proxy-authorization") {
+        Some(answer) if answer.starts_with("Digest username=\"pu\"") => {
+            duet_tests::server::Reply::ok(format!("proxy saw {}", r.target))
+        }
+        _ => duet_tests::server::Reply::new(407).header(
+            "Proxy-Authenticate",
+            r#"Digest realm="p", nonce="n1", qop="auth""#,
+        ),
+    });
+    let proxy_url = format!("http://{}", proxy.addr());
+    let url = site.echo("/echo");
+    let run = duet(&[
+        "-x",
+        proxy_url.as_str(),
+        "--proxy-user",
+        "pu:pp",
+        "--proxy-auth-type",
+        "digest",
+        url.as_str(),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.out(), format!("proxy saw {url}"));
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "the challenge, then the answer");
+    assert!(
+        !requests[0].has_header("proxy-authorization"),
+        "no Basic credentials before the challenge"
+    );
+    let usage = duet(&["--proxy-auth-type", "digest", url.as_str()]).run();
+    assert_eq!(usage.code, 2, "needs --proxy-user: {}", usage.stderr);
+}
+
+#[test]
 fn usage_errors_exit_with_2_and_no_report() {
     let run = duet(&["--report", "--no-such-flag", "http://127.0.0.1:9/"]).run();
     assert_eq!(run.code, 2);
@@ -142,6 +178,7 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--netrc",
         "--netrc-file",
         "--proxy-user",
+        "--proxy-auth-type",
         "--cookie",
         "--cookie-jar",
         "--no-follow",
