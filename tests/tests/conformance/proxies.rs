@@ -404,6 +404,7 @@ mod proxy_authentication {
 
         fn a_digest_challenge_to_connect_is_answered_for_the_authority_not_the_hidden_path() {
             use crate::auth::digest_server::{hex_md5, params};
+            duet_tests::logs::capture();
             let origin = Server::https(Cert::Localhost, |r| Reply::ok(format!("tunnelled to {}", r.target)));
             let answers = Arc::new(Mutex::new(Vec::new()));
             let seen = answers.clone();
@@ -436,6 +437,15 @@ mod proxy_authentication {
             assert_eq!(answers.len(), 2, "the challenge, then the answer: {answers:?}");
             assert!(answers[1].contains(&format!("uri=\"localhost:{}\"", origin.addr().port())), "{}", answers[1]);
             assert!(!answers.iter().any(|a| a.contains("private") || a.contains("s3cret")), "{answers:?}");
+            // `-v` shows the tunnel's round, as curl does.
+            let records = duet_tests::logs::records_with(&origin.addr().port().to_string());
+            let url = origin.url("/private?token=s3cret");
+            for line in [
+                format!("DEBUG GET {url}: the proxy asked for credentials for the tunnel (407)"),
+                format!("DEBUG GET {url}: the proxy opened a tunnel to https://localhost:{}", origin.addr().port()),
+            ] {
+                assert!(records.iter().any(|r| r.starts_with(&line)), "{line:?} missing in {records:#?}");
+            }
         }
     }
 }

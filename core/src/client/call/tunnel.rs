@@ -15,6 +15,7 @@ use http::{Method, StatusCode};
 use super::Call;
 use crate::auth::{AuthFlow, AuthRequest, AuthResponse, AuthStep, ProxyFlow};
 use crate::client::error::{Error, ErrorKind, TimeoutPhase};
+use crate::client::origin::RedactedUrl;
 use crate::connection::{Connection, Output};
 use crate::proxy::Proxy;
 #[cfg(feature = "socks")]
@@ -179,6 +180,11 @@ impl Call {
                         };
                         match flow.respond(&mut request, &response) {
                             Ok(AuthStep::Retry) => {
+                                log::debug!(
+                                    "{} {}: the proxy asked for credentials for the tunnel (407); sending the CONNECT again with the proxy authentication flow's answer",
+                                    self.method,
+                                    RedactedUrl(&self.url),
+                                );
                                 self.proxy_rounds += 1;
                                 self.tunnel_retrying = true;
                             }
@@ -200,7 +206,15 @@ impl Call {
                         conn.send_request(connect, RequestBody::None, now)?;
                         return Ok(TunnelStep::Transmit(deadline));
                     }
-                    Ok(Some(Output::Upgraded)) if conn.take_buffered().is_empty() => break true,
+                    Ok(Some(Output::Upgraded)) if conn.take_buffered().is_empty() => {
+                        log::debug!(
+                            "{} {}: the proxy opened a tunnel to {}",
+                            self.method,
+                            RedactedUrl(&self.url),
+                            self.key.origin,
+                        );
+                        break true;
+                    }
                     Ok(Some(Output::Upgraded)) => {
                         return Err(proxy_error(
                             "the proxy sent bytes before the tunnel was in use",
