@@ -144,7 +144,8 @@ impl Response {
         Ok(out)
     }
 
-    /// The whole body parsed as JSON.
+    /// The whole body parsed as JSON (UTF-8; a BOM is ignored and UTF-16 read, see
+    /// [`duet_core::json_text`]).
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(
         self,
@@ -152,7 +153,7 @@ impl Response {
         let mut this = self;
         async move {
             let body = this.read_all().await?;
-            serde_json::from_slice(&body)
+            serde_json::from_slice(&duet_core::json_text(&body))
                 .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(this.info.url()))
         }
     }

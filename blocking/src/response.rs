@@ -103,12 +103,14 @@ impl Response {
         Ok(duet_core::decode_text_with_default(&body, content_type.as_deref(), default).0)
     }
 
-    /// The whole body parsed as JSON.
+    /// The whole body parsed as JSON (UTF-8; a BOM is ignored and UTF-16 read, see
+    /// [`duet_core::json_text`]).
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
         let url = self.info.url().clone();
         let body = self.bytes()?;
-        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
+        serde_json::from_slice(&duet_core::json_text(&body))
+            .map_err(|e| Error::new(ErrorKind::Decode, e).with_url(&url))
     }
 
     /// The body in pieces as they arrive (each at most `size` bytes).

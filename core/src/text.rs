@@ -141,6 +141,36 @@ pub fn decode_text_with_default(
     decode_as(body, encoding)
 }
 
+/// The bytes of a JSON body to parse, as UTF-8: a UTF-8 byte order mark is dropped, and
+/// UTF-16 (known by its BOM, or by the zero bytes of its first characters, RFC 4627 §3) is
+/// transcoded. Anything else is returned as it is, for the parser to judge.
+///
+/// RFC 8259 §8.1 forbids sending a BOM but lets parsers ignore one, and some servers do send
+/// it; requests and httpx parse such bodies, and so does duet. The `charset` of
+/// `Content-Type` plays no part (JSON has none). UTF-32, which the Encoding Standard does
+/// not define, is not recognised.
+///
+/// ```
+/// assert_eq!(&*duet_core::json_text(b"\xef\xbb\xbf[1]"), b"[1]");
+/// assert_eq!(&*duet_core::json_text(b"[\x001\x00]\x00"), b"[1]");
+/// ```
+pub fn json_text(body: &[u8]) -> Cow<'_, [u8]> {
+    let encoding = match Encoding::for_bom(body) {
+        Some((encoding, bom)) if encoding == UTF_8 => return Cow::Borrowed(&body[bom..]),
+        Some((encoding, _)) => encoding,
+        // JSON text starts with an ASCII character: in UTF-16 one of its two bytes is zero.
+        None => match body {
+            [0, second, ..] if *second != 0 => encoding_rs::UTF_16BE,
+            [first, 0, rest @ ..] if *first != 0 && rest.first() != Some(&0) => {
+                encoding_rs::UTF_16LE
+            }
+            _ => return Cow::Borrowed(body),
+        },
+    };
+    let (text, _malformed) = encoding.decode_with_bom_removal(body);
+    Cow::Owned(text.into_owned().into_bytes())
+}
+
 /// Decodes a body to text piece by piece, with the same rules as [`decode_text`]; a
 /// multi-byte sequence may be split across pieces. Use it to read lines or text from a body
 /// as it streams in.
@@ -255,6 +285,50 @@ mod tests {
             let decoded = decode_text(b"caf\xe9 \x80", Some(ct.as_bytes()));
             assert_eq!(decoded, ("café €".to_string(), "windows-1252"), "{label}");
         }
+    }
+
+    #[test]
+    fn json_text_drops_a_bom_and_reads_utf16() {
+        let same = |body: &[u8]| matches!(json_text(body), Cow::Borrowed(b) if b == body);
+        for plain in [
+            &b"{\"a\": 1}"[..],
+            b"",
+            b"1",
+            b"\"\xc3\xa9\"",
+            b"\x00",
+            b"x\x00\x00\x00",
+        ] {
+            assert!(same(plain), "{plain:?} is left to the parser");
+        }
+        assert_eq!(
+            &*json_text(b"\xef\xbb\xbf{\"a\": \"\xc3\xa9\"}"),
+            "{\"a\": \"é\"}".as_bytes()
+        );
+        let utf16 = |big: bool, bom: bool| {
+            let mut out: Vec<u8> = Vec::new();
+            if bom {
+                out.extend(if big { [0xfe, 0xff] } else { [0xff, 0xfe] });
+            }
+            for unit in "{\"é\": 1}".encode_utf16() {
+                out.extend(if big {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            out
+        };
+        for big in [true, false] {
+            for bom in [true, false] {
+                assert_eq!(
+                    &*json_text(&utf16(big, bom)),
+                    "{\"é\": 1}".as_bytes(),
+                    "big {big} bom {bom}"
+                );
+            }
+        }
+        assert_eq!(&*json_text(b"\x001"), b"1", "one character, big-endian");
+        assert_eq!(&*json_text(b"1\x00"), b"1", "one character, little-endian");
     }
 
     #[test]

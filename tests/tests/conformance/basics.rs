@@ -148,6 +148,21 @@ duet_tests::conformance! {
         assert!(err.is_decode(), "{err}");
     }
 
+    fn json_with_a_bom_or_in_utf16_is_parsed_as_requests_and_httpx_do() {
+        let utf16le: Vec<u8> = "{\"é\": [1]}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let server = Server::http(move |r| match r.path() {
+            "/bom" => Reply::ok(&b"\xef\xbb\xbf{\"\xc3\xa9\": [1]}"[..]),
+            "/utf16" => Reply::ok([&b"\xfe\xff"[..], &"{\"é\": [1]}".encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>()].concat()),
+            _ => Reply::ok(utf16le.clone()),
+        });
+        let client = duet::Client::new();
+        for path in ["/bom", "/utf16", "/utf16-no-bom"] {
+            let response = wait!(client.get(server.url(path)).send()).unwrap();
+            let value: serde_json::Value = wait!(response.json()).unwrap();
+            assert_eq!(value, serde_json::json!({"é": [1]}), "{path}");
+        }
+    }
+
     fn a_request_can_be_built_inspected_and_executed() {
         let server = Server::http(|r| Reply::ok(r.body.clone()));
         let client = duet::Client::new();
