@@ -1,11 +1,11 @@
 //! Streams of the caller's own for mounted transports, one per flavour (their `Transport`
 //! and `Io` traits differ): `HeldUntilFlush` holds what is written until it is flushed, as
-//! a buffered writer does. [`Buffered`] picks the flavour's transport, so that one
-//! conformance case serves both.
+//! a buffered writer does; `Counted` notes how many pieces each write hands it. [`Buffered`]
+//! and [`Counting`] pick the flavour's transport, so that one conformance case serves both.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use duet_core::client::{Error, ErrorKind, Origin};
@@ -27,6 +27,32 @@ impl Buffered for dyn duet_async::Transport {
     fn buffered(addr: SocketAddr) -> Arc<Self> {
         Arc::new(asynchronous::Buffered(addr))
     }
+}
+
+/// The number of non-empty pieces each write call handed a stream, in order.
+pub type Writes = Arc<Mutex<Vec<usize>>>;
+
+/// A transport that connects to one address, whatever the URL, with a stream that notes in
+/// `writes` how many pieces each write hands it (one for a plain write).
+pub trait Counting {
+    /// The transport for `addr`.
+    fn counting(addr: SocketAddr, writes: Writes) -> Arc<Self>;
+}
+
+impl Counting for dyn duet_blocking::Transport {
+    fn counting(addr: SocketAddr, writes: Writes) -> Arc<Self> {
+        Arc::new(blocking::Counting(addr, writes))
+    }
+}
+
+impl Counting for dyn duet_async::Transport {
+    fn counting(addr: SocketAddr, writes: Writes) -> Arc<Self> {
+        Arc::new(asynchronous::Counting(addr, writes))
+    }
+}
+
+fn pieces(bufs: &[io::IoSlice<'_>]) -> usize {
+    bufs.iter().filter(|b| !b.is_empty()).count()
 }
 
 fn connect_error(e: io::Error) -> Error {
@@ -64,6 +90,53 @@ mod blocking {
     }
 
     impl duet_blocking::Io for HeldUntilFlush {}
+
+    #[derive(Debug)]
+    struct Counted {
+        tcp: TcpStream,
+        writes: Writes,
+    }
+
+    impl Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.tcp.read(buf)
+        }
+    }
+
+    impl Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes.lock().unwrap().push(1);
+            self.tcp.write(buf)
+        }
+
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            self.writes.lock().unwrap().push(pieces(bufs));
+            self.tcp.write_vectored(bufs)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.tcp.flush()
+        }
+    }
+
+    impl duet_blocking::Io for Counted {}
+
+    #[derive(Debug)]
+    pub(super) struct Counting(pub(super) SocketAddr, pub(super) Writes);
+
+    impl duet_blocking::Transport for Counting {
+        fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_blocking::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).map_err(connect_error)?;
+            Ok(Box::new(Counted {
+                tcp,
+                writes: self.1.clone(),
+            }))
+        }
+    }
 
     #[derive(Debug)]
     pub(super) struct Buffered(pub(super) SocketAddr);
@@ -132,6 +205,74 @@ mod asynchronous {
     }
 
     impl duet_async::Io for HeldUntilFlush {}
+
+    #[derive(Debug)]
+    struct Counted {
+        tcp: TcpStream,
+        writes: Writes,
+    }
+
+    impl AsyncRead for Counted {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Counted {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.writes.lock().unwrap().push(1);
+            Pin::new(&mut self.tcp).poll_write(cx, buf)
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            self.writes.lock().unwrap().push(pieces(bufs));
+            Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl duet_async::Io for Counted {}
+
+    #[derive(Debug)]
+    pub(super) struct Counting(pub(super) SocketAddr, pub(super) Writes);
+
+    #[duet_async::async_trait]
+    impl duet_async::Transport for Counting {
+        async fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_async::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).await.map_err(connect_error)?;
+            Ok(Box::new(Counted {
+                tcp,
+                writes: self.1.clone(),
+            }))
+        }
+    }
 
     #[derive(Debug)]
     pub(super) struct Buffered(pub(super) SocketAddr);

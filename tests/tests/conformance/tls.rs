@@ -190,6 +190,29 @@ duet_tests::conformance! {
         assert!(err.is_tls(), "{err}");
     }
 
+    fn a_handshake_flight_goes_out_in_one_write() {
+        // Over TLS 1.2 with a client certificate the client's second flight is five records
+        // (Certificate, ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished).
+        // Written one by one, a server that refuses the first record and closes (Apache
+        // without a client certificate, say) left a later write to fail: a broken pipe, a
+        // connect error, instead of the server's alert, a TLS error, at random.
+        use crate::held_streams::Counting;
+        let server = Server::https(Tls::new(Cert::Localhost).client_auth(ClientAuth::Required).tls12_only(), ok);
+        let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let client = duet::Client::builder()
+            .add_root_certificate_pem(tls::ca_pem())
+            .identity_pem(tls::client_cert_pem(), tls::client_key_pem())
+            .mount("all://", <dyn duet::Transport>::counting(server.addr(), writes.clone()))
+            .build()
+            .unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
+        let counted = writes.lock().unwrap().clone();
+        assert!(counted.iter().any(|&pieces| pieces >= 5), "one write per record: {counted:?}");
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let err = wait!(anonymous.get(server.url("/")).send()).unwrap_err();
+        assert!(err.is_tls() && err.to_string().contains("alert"), "{err}");
+    }
+
     fn bad_tls_material_is_a_build_error() {
         let err = duet::Client::builder().add_root_certificate_pem("not a certificate").build().unwrap_err();
         assert!(err.is_tls(), "{err}");
