@@ -217,6 +217,20 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub fail: bool,
 
+    /// No progress bar and no error message on stderr (the exit code still tells), as
+    /// curl's -s.
+    #[arg(short = 's', long, help_heading = "Output")]
+    pub silent: bool,
+
+    /// With -s, still print the error message of a failure, as curl's -S.
+    #[arg(short = 'S', long, help_heading = "Output")]
+    pub show_error: bool,
+
+    /// Ask for a compressed body and decode it, as curl's --compressed: what duet does
+    /// anyway (taken for curl habits; not with --raw).
+    #[arg(long, conflicts_with = "raw", help_heading = "Output")]
+    pub compressed: bool,
+
     /// Print one JSON object describing the exchange instead of the body.
     #[arg(long, help_heading = "Output")]
     pub report: bool,

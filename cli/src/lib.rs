@@ -80,7 +80,9 @@ pub fn run(args: Args) -> ExitCode {
     match &outcome.error {
         None => ExitCode::SUCCESS,
         Some(failure) => {
-            eprintln!("{}", failure.line());
+            if !args.silent || args.show_error {
+                eprintln!("{}", failure.line());
+            }
             ExitCode::from(failure.kind.exit_code())
         }
     }

@@ -34,6 +34,8 @@ pub struct Output {
     body: Vec<u8>,
     writer: Option<Box<dyn Write>>,
     progress: Option<ProgressBar>,
+    /// `-s`: no progress bar.
+    silent: bool,
 }
 
 impl Output {
@@ -50,6 +52,7 @@ impl Output {
             body: Vec::new(),
             writer: None,
             progress: None,
+            silent: false,
         }
     }
 
@@ -60,12 +63,14 @@ impl Output {
             (None, true) => Destination::Memory,
             (None, false) => Destination::Stdout,
         };
-        Output::new(
+        let mut output = Output::new(
             destination,
             (args.include || args.head) && !args.report,
             args.fail,
             args.raw,
-        )
+        );
+        output.silent = args.silent;
+        output
     }
 
     /// An output that keeps the body in memory.
@@ -137,7 +142,7 @@ impl Output {
     /// A bar on stderr when it is a terminal, sized by `Content-Length` when the body is
     /// written as it comes (not decoded); a spinner with a byte count otherwise.
     fn progress_bar(&self, info: &ResponseInfo) -> Option<ProgressBar> {
-        if !std::io::stderr().is_terminal() {
+        if self.silent || !std::io::stderr().is_terminal() {
             return None;
         }
         let decoded = !self.raw && info.headers().contains("content-encoding");

@@ -198,6 +198,9 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--output",
         "--raw",
         "--fail",
+        "--silent",
+        "--show-error",
+        "--compressed",
         "--report",
     ] {
         assert!(help.out().contains(flag), "{flag} in --help");

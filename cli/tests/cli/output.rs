@@ -59,6 +59,42 @@ fn head_sends_head_and_prints_the_head_as_curl_i() {
 }
 
 #[test]
+fn curl_habits_silent_show_error_and_compressed() {
+    let server = duet_tests::server::Server::http(|r| {
+        let body = duet_tests::codec::gzip(format!("{} body", r.method).as_bytes());
+        duet_tests::server::Reply::ok(body).header("Content-Encoding", "gzip")
+    });
+    // `curl -sSL`: the body as usual, decoded.
+    let run = duet(&["-sSL", &server.url("/")]).run();
+    assert_eq!(
+        (run.code, run.out(), run.stderr.as_str()),
+        (0, "GET body".to_owned(), "")
+    );
+    let run = duet(&["--compressed", &server.url("/")]).run();
+    assert_eq!(
+        (run.code, run.out()),
+        (0, "GET body".to_owned()),
+        "{}",
+        run.stderr
+    );
+    let run = duet(&["--compressed", "--raw", &server.url("/")]).run();
+    assert_eq!(run.code, 2, "--raw undoes --compressed: {}", run.stderr);
+    // A failure: -s says nothing but the exit code, -S brings the message back.
+    let closed = format!("http://{}/", duet_tests::server::refused_addr());
+    let silent = duet(&["-s", &closed]).run();
+    assert_eq!((silent.code, silent.stderr.as_str()), (7, ""));
+    let shown = duet(&["-sS", &closed]).run();
+    assert_eq!(shown.code, 7);
+    assert!(
+        shown.stderr.starts_with("duet: connect:"),
+        "{}",
+        shown.stderr
+    );
+    let plain = duet(&[&closed[..]]).run();
+    assert_eq!(plain.stderr, shown.stderr);
+}
+
+#[test]
 fn output_writes_the_body_to_a_file() {
     let site = Site::start();
     let dir = tempfile::tempdir().unwrap();
