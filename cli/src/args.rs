@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(short = 'q', long = "query", value_name = "K=V", value_parser = pair)]
     pub query: Vec<(String, String)>,
 
-    /// A raw request body: TEXT, @FILE (streamed), or @- (standard input).
+    /// A request body sent as given: TEXT, @FILE (streamed), or @- (standard input);
+    /// labelled application/x-www-form-urlencoded unless -H sets a Content-Type, as curl's.
     #[arg(short = 'd', long, value_name = "TEXT|@FILE", help_heading = "Body")]
     pub data: Option<String>,
 

@@ -255,6 +255,15 @@ pub fn request<D: DriverExt>(
     for (name, value) in &spec.cookies {
         request = request.cookie(name, value);
     }
+    // `-d` bodies are labelled as curl labels them, unless the caller named a type: a curl
+    // habit posting a form with `-d` reaches the server as a form.
+    let typed = spec
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if matches!(&spec.body, Some(BodySpec::Bytes(_) | BodySpec::File(_))) && !typed {
+        request = request.header("Content-Type", "application/x-www-form-urlencoded");
+    }
     request = match &spec.body {
         None => request,
         Some(BodySpec::Bytes(bytes)) => request.body(bytes.clone()),

@@ -15,10 +15,25 @@ fn data_as_text_from_a_file_and_from_stdin() {
     assert_eq!(echo["body"], "a=1&b");
     assert_eq!(
         header(&echo["headers"], "content-type"),
-        None,
-        "raw means raw"
+        Some("application/x-www-form-urlencoded"),
+        "labelled as curl's -d"
     );
     assert_eq!(header(&echo["headers"], "content-length"), Some("5"));
+    let (report, _) = duet(&["-d", "{}", "-H", "content-type: application/json", &url]).report();
+    let echo = echoed(&report);
+    let types: Vec<_> = echo["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pair| {
+            pair[0]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("content-type")
+        })
+        .map(|pair| pair[1].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["application/json"], "the caller's type alone");
 
     let data = file(dir.path(), "data.txt", "from a file\n");
     let (report, _) = duet(&["-d", &format!("@{}", arg(&data)), &url]).report();
