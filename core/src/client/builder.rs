@@ -155,13 +155,17 @@ impl<D: Driver> Request<D> {
         self.overrides.as_ref()?.timeouts.as_ref()
     }
 
-    /// Whether the credentials this request will use (its own, else the client's) need the
-    /// request body in memory; a driver then buffers a streamed body first.
+    /// Whether the credentials this request will use (its own, else the client's, and the
+    /// client's proxy credentials when the request goes to a forward proxy) need the request
+    /// body in memory; a driver then buffers a streamed body first.
     pub fn auth_needs_body(&self, config: &ClientConfig) -> bool {
-        self.auth
-            .as_ref()
-            .or(config.auth.as_ref())
-            .is_some_and(|a| a.needs_request_body())
+        let origin = self.auth.as_ref().or(config.auth.as_ref());
+        let proxy = config.proxy_auth.as_ref().filter(|_| {
+            let own = self.overrides.as_ref().and_then(|o| o.proxy.as_ref());
+            super::call::through_forward_proxy(config, own, &self.url)
+        });
+        origin.is_some_and(|a| a.needs_request_body())
+            || proxy.is_some_and(|a| a.needs_request_body())
     }
 
     /// Sets this request's credentials.

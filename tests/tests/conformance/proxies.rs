@@ -399,6 +399,13 @@ mod proxy_authentication {
                 let response = wait!(client.post(origin.url("/p")).body(body).send()).unwrap();
                 assert_eq!(wait!(response.text()).unwrap(), format!("proxied {} bytes", body.len()));
             }
+            // A streamed body is read into memory first when the proxy's credentials prefer
+            // integrity, as the origin's do.
+            let digest = duet::core::auth::DigestAuth::new("pu", "pp", duet::core::auth::CnonceSource::from_bytes(|| [3u8; 16])).prefer_integrity(true);
+            let client = duet::Client::builder().proxy(&proxy_url(&proxy, "")).proxy_auth(digest).build().unwrap();
+            let stream = duet::Body::from_reader(std::io::Cursor::new(b"streamed".to_vec()), None);
+            let response = wait!(client.post(origin.url("/p")).body(stream).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "proxied 8 bytes");
             assert!(origin.requests().is_empty());
         }
 

@@ -1572,6 +1572,21 @@ fn route(config: &ClientConfig, own: Option<&Option<Proxy>>, url: &Url) -> Optio
     }
 }
 
+/// Whether a request to `url` reaches its proxy in absolute form (an http origin through an
+/// HTTP(S) proxy, no tunnel): then a proxy's challenge is answered on the request itself, body
+/// and all. `own` is the request's own routing, as for [`route`].
+pub(crate) fn through_forward_proxy(
+    config: &ClientConfig,
+    own: Option<&Option<Proxy>>,
+    url: &Url,
+) -> bool {
+    let proxy = match own {
+        Some(chosen) => chosen.as_ref(),
+        None => config.proxies.as_ref().and_then(|p| p.select(url)),
+    };
+    tunnel::absolute_form(proxy, url.scheme() == "https")
+}
+
 /// The framing a request goes out with. RFC 9110 §8.6: a method that defines a meaning for
 /// content gets `Content-Length: 0` rather than no framing at all when it has no body
 /// (servers may otherwise wait for one).
