@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek, SeekFrom};
 use std::pin::Pin;
 
 use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
 use duet_core::{RequestBody, Segment};
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 
 use crate::multipart::{Form, PartSource};
 
@@ -31,8 +31,21 @@ pub struct Body {
 enum Kind {
     Empty,
     Bytes(Bytes),
-    Reader { reader: BoxReader, len: Option<u64> },
-    Stream { stream: BoxStream, len: Option<u64> },
+    /// A regular file, from `start` (its position when given) for `len` bytes: sent again
+    /// from there when the request is (a retry, a 307 redirect, an authentication round).
+    File {
+        file: tokio::fs::File,
+        start: u64,
+        len: u64,
+    },
+    Reader {
+        reader: BoxReader,
+        len: Option<u64>,
+    },
+    Stream {
+        stream: BoxStream,
+        len: Option<u64>,
+    },
     Multipart(Form),
 }
 
@@ -43,7 +56,8 @@ impl Body {
     }
 
     /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
-    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect). A reader
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect; a regular
+    /// `std::fs::File` given with `Body::from` can). A reader
     /// that stops producing runs into the request's total timeout, if it has one.
     ///
     /// For a `tokio::fs::File`: `Body::from_reader(file, Some(file.metadata().await?.len()))`
@@ -88,6 +102,7 @@ impl Body {
         match &self.kind {
             Kind::Empty => Some(0),
             Kind::Bytes(b) => Some(b.len() as u64),
+            Kind::File { len, .. } => Some(*len),
             Kind::Reader { len, .. } | Kind::Stream { len, .. } => *len,
             Kind::Multipart(form) => form.content_length(),
         }
@@ -123,6 +138,12 @@ impl Body {
             Kind::Reader { mut reader, .. } => {
                 reader.read_to_end(&mut out).await.map_err(body_error)?;
             }
+            Kind::File { file, len, .. } => {
+                file.take(len)
+                    .read_to_end(&mut out)
+                    .await
+                    .map_err(body_error)?;
+            }
             Kind::Stream { mut stream, .. } => {
                 while let Some(piece) = stream.next().await {
                     out.extend_from_slice(&piece.map_err(body_error)?);
@@ -153,7 +174,7 @@ impl Body {
         };
         BodyPlan {
             framing,
-            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_)),
+            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_) | Kind::File { .. }),
         }
     }
 
@@ -166,6 +187,12 @@ impl Body {
                 pos: 0,
             },
             Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
+            Kind::File { file, start, len } => Sending::File {
+                file: file.take(len),
+                start,
+                len,
+                rewind: false,
+            },
             Kind::Reader { reader, .. } => Sending::Reader(reader),
             Kind::Stream { stream, .. } => Sending::Stream {
                 stream,
@@ -186,6 +213,7 @@ impl fmt::Debug for Body {
         match &self.kind {
             Kind::Empty => f.write_str("Body::Empty"),
             Kind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Kind::File { len, .. } => write!(f, "Body::File({len} bytes)"),
             Kind::Reader { len, .. } => write!(f, "Body::Reader(len: {len:?})"),
             Kind::Stream { len, .. } => write!(f, "Body::Stream(len: {len:?})"),
             Kind::Multipart(form) => write!(f, "Body::Multipart(len: {:?})", form.content_length()),
@@ -232,11 +260,23 @@ impl From<Bytes> for Body {
 }
 
 impl From<File> for Body {
-    /// A file, streamed through tokio (`tokio::fs::File::from_std`); its current length is
-    /// sent as `Content-Length`.
-    fn from(file: File) -> Self {
-        let len = file.metadata().ok().map(|m| m.len());
-        Body::from_reader(tokio::fs::File::from_std(file), len)
+    /// A file, streamed through tokio (`tokio::fs::File::from_std`) from its current
+    /// position to its end, which is sent as `Content-Length`. A regular file can be sent
+    /// again (a retry, a 307 redirect, an authentication round such as Digest's): it is read
+    /// again from that position, as requests rewinds a file. Anything else (a pipe, a
+    /// device) is a stream read once, chunked.
+    fn from(mut file: File) -> Self {
+        let regular = file.metadata().ok().filter(|m| m.is_file());
+        match (regular, file.stream_position()) {
+            (Some(meta), Ok(start)) => Body {
+                kind: Kind::File {
+                    file: tokio::fs::File::from_std(file),
+                    start,
+                    len: meta.len().saturating_sub(start),
+                },
+            },
+            _ => Body::from_reader(tokio::fs::File::from_std(file), None),
+        }
     }
 }
 
@@ -244,6 +284,14 @@ enum Sending {
     Bytes {
         data: Bytes,
         pos: usize,
+    },
+    /// A file read from `start` for `len` bytes; `rewind` goes back there before the next
+    /// read.
+    File {
+        file: tokio::io::Take<tokio::fs::File>,
+        start: u64,
+        len: u64,
+        rewind: bool,
     },
     Reader(BoxReader),
     Stream {
@@ -270,8 +318,10 @@ pub(crate) struct BodySender {
 impl BodySender {
     /// Back to the first byte, for a retry (only replayable bodies are ever retried).
     pub fn restart(&mut self) {
-        if let Sending::Bytes { pos, .. } = &mut self.state {
-            *pos = 0;
+        match &mut self.state {
+            Sending::Bytes { pos, .. } => *pos = 0,
+            Sending::File { rewind, .. } => *rewind = true,
+            _ => {}
         }
     }
 
@@ -286,6 +336,28 @@ impl BodySender {
                 call.send_body_shared(data.slice(*pos..end))?;
                 *pos = end;
                 Ok(())
+            }
+            Sending::File {
+                file,
+                start,
+                len,
+                rewind,
+            } => {
+                if std::mem::take(rewind) {
+                    file.get_mut()
+                        .seek(SeekFrom::Start(*start))
+                        .await
+                        .map_err(|e| call.body_failed(e))?;
+                    file.set_limit(*len);
+                }
+                let n = read_piece(file, call.body_room(PIECE)?)
+                    .await
+                    .map_err(|e| call.body_failed(e))?;
+                if n == 0 {
+                    call.send_end()
+                } else {
+                    call.body_filled(n)
+                }
             }
             Sending::Reader(reader) => {
                 let n = read_piece(reader, call.body_room(PIECE)?)
@@ -340,7 +412,10 @@ impl BodySender {
 }
 
 /// Reads the next piece of `reader` straight into the call's room for it.
-async fn read_piece(reader: &mut BoxReader, buf: &mut [u8]) -> io::Result<usize> {
+async fn read_piece(
+    reader: &mut (impl AsyncRead + Unpin + ?Sized),
+    buf: &mut [u8],
+) -> io::Result<usize> {
     loop {
         match reader.read(buf).await {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

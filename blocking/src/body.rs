@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use bytes::Bytes;
 use duet_core::client::{BodyPlan, Call, Error, ErrorKind};
@@ -22,6 +22,13 @@ pub struct Body {
 enum Kind {
     Empty,
     Bytes(Bytes),
+    /// A regular file, from `start` (its position when given) for `len` bytes: sent again
+    /// from there when the request is (a retry, a 307 redirect, an authentication round).
+    File {
+        file: File,
+        start: u64,
+        len: u64,
+    },
     Reader {
         reader: Box<dyn Read + Send>,
         len: Option<u64>,
@@ -36,9 +43,10 @@ impl Body {
     }
 
     /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
-    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect). A read that
-    /// blocks cannot be interrupted: the request waits for it, and fails after it returns if
-    /// the total timeout has passed meanwhile.
+    /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect; a regular
+    /// `File` given with `Body::from` can). A read that blocks cannot be interrupted: the
+    /// request waits for it, and fails after it returns if the total timeout has passed
+    /// meanwhile.
     pub fn from_reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
         Body {
             kind: Kind::Reader {
@@ -75,6 +83,9 @@ impl Body {
             Kind::Reader { mut reader, .. } => {
                 reader.read_to_end(&mut out).map_err(body_error)?;
             }
+            Kind::File { file, len, .. } => {
+                file.take(len).read_to_end(&mut out).map_err(body_error)?;
+            }
             Kind::Multipart(form) => {
                 let mut encoder = form.into_encoder();
                 while let Some(segment) = encoder.next_segment() {
@@ -98,6 +109,7 @@ impl Body {
         match &self.kind {
             Kind::Empty => Some(0),
             Kind::Bytes(b) => Some(b.len() as u64),
+            Kind::File { len, .. } => Some(*len),
             Kind::Reader { len, .. } => *len,
             Kind::Multipart(form) => form.content_length(),
         }
@@ -123,7 +135,7 @@ impl Body {
         };
         BodyPlan {
             framing,
-            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_)),
+            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_) | Kind::File { .. }),
         }
     }
 
@@ -137,6 +149,12 @@ impl Body {
             },
             // Shared with the body, so pieces are queued without a copy.
             Kind::Bytes(data) => Sending::Bytes { data, pos: 0 },
+            Kind::File { file, start, len } => Sending::File {
+                file: file.take(len),
+                start,
+                len,
+                rewind: false,
+            },
             Kind::Reader { reader, .. } => Sending::Reader(reader),
             Kind::Multipart(form) => Sending::Multipart(Box::new(MultipartSending {
                 encoder: form.into_encoder(),
@@ -153,6 +171,7 @@ impl fmt::Debug for Body {
         match &self.kind {
             Kind::Empty => f.write_str("Body::Empty"),
             Kind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Kind::File { len, .. } => write!(f, "Body::File({len} bytes)"),
             Kind::Reader { len, .. } => write!(f, "Body::Reader(len: {len:?})"),
             Kind::Multipart(form) => write!(f, "Body::Multipart(len: {:?})", form.content_length()),
         }
@@ -202,10 +221,22 @@ impl From<Bytes> for Body {
 }
 
 impl From<File> for Body {
-    /// A file, streamed; its current length is sent as `Content-Length`.
-    fn from(file: File) -> Self {
-        let len = file.metadata().ok().map(|m| m.len());
-        Body::from_reader(file, len)
+    /// A file, streamed from its current position to its end, which is sent as
+    /// `Content-Length`. A regular file can be sent again (a retry, a 307 redirect, an
+    /// authentication round such as Digest's): it is read again from that position, as
+    /// requests rewinds a file. Anything else (a pipe, a device) is a stream read once, chunked.
+    fn from(mut file: File) -> Self {
+        let regular = file.metadata().ok().filter(|m| m.is_file());
+        match (regular, file.stream_position()) {
+            (Some(meta), Ok(start)) => Body {
+                kind: Kind::File {
+                    file,
+                    start,
+                    len: meta.len().saturating_sub(start),
+                },
+            },
+            _ => Body::from_reader(file, None),
+        }
     }
 }
 
@@ -213,6 +244,14 @@ enum Sending {
     Bytes {
         data: Bytes,
         pos: usize,
+    },
+    /// A file read from `start` for `len` bytes; `rewind` goes back there before the next
+    /// read.
+    File {
+        file: io::Take<File>,
+        start: u64,
+        len: u64,
+        rewind: bool,
     },
     Reader(Box<dyn Read + Send>),
     /// Boxed: a multipart sender is large, and it moves with every request's exchange.
@@ -235,8 +274,10 @@ pub(crate) struct BodySender {
 impl BodySender {
     /// Back to the first byte, for a retry (only replayable bodies are ever retried).
     pub fn restart(&mut self) {
-        if let Sending::Bytes { pos, .. } = &mut self.state {
-            *pos = 0;
+        match &mut self.state {
+            Sending::Bytes { pos, .. } => *pos = 0,
+            Sending::File { rewind, .. } => *rewind = true,
+            _ => {}
         }
     }
 
@@ -251,6 +292,26 @@ impl BodySender {
                 call.send_body_shared(data.slice(*pos..end))?;
                 *pos = end;
                 Ok(())
+            }
+            Sending::File {
+                file,
+                start,
+                len,
+                rewind,
+            } => {
+                if std::mem::take(rewind) {
+                    file.get_mut()
+                        .seek(SeekFrom::Start(*start))
+                        .map_err(|e| call.body_failed(e))?;
+                    file.set_limit(*len);
+                }
+                let n =
+                    read_piece(file, call.body_room(PIECE)?).map_err(|e| call.body_failed(e))?;
+                if n == 0 {
+                    call.send_end()
+                } else {
+                    call.body_filled(n)
+                }
             }
             Sending::Reader(reader) => {
                 let n =

@@ -353,6 +353,41 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "the connection was reused");
     }
 
+    fn a_file_is_sent_again_from_where_it_started_for_a_redirect_and_a_digest_round() {
+        use std::io::{Seek, SeekFrom};
+        let (_dir, path) = temp_file("upload.bin", b"skip this|payload of the file");
+        let from_offset = || {
+            let mut file = std::fs::File::open(&path).unwrap();
+            file.seek(SeekFrom::Start(10)).unwrap();
+            duet::Body::from(file)
+        };
+        let server = Server::http(|r| match r.path() {
+            "/old" => Reply::new(307).header("Location", "/new"),
+            _ => Reply::ok(format!("{} {}", r.method, r.body_str())),
+        });
+        let client = duet::Client::new();
+        let response = wait!(client.put(server.url("/old")).body(from_offset()).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "PUT payload of the file");
+        for request in server.requests() {
+            assert_eq!((request.header_str("content-length"), &*request.body_str()), (Some("19"), "payload of the file"));
+        }
+        // Digest answers a 401 by sending the request again, body and all (requests rewinds a
+        // file for it; a stream could not be).
+        let digest = crate::auth::digest_server::start("MD5");
+        let response = wait!(client.post(digest.url("/upload")).digest_auth(crate::auth::digest_server::USER, crate::auth::digest_server::PASSWORD).body(from_offset()).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "hello Mufasa (19 bytes)");
+        assert_eq!(digest.requests().len(), 2);
+        // Not a regular file: a stream of unknown length, read once.
+        #[cfg(unix)]
+        {
+            let response = wait!(client.post(server.url("/new")).body(std::fs::File::open("/dev/null").unwrap()).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), "POST ");
+            assert_eq!(server.requests().last().unwrap().header_str("transfer-encoding"), Some("chunked"));
+            let err = wait!(client.put(server.url("/old")).body(std::fs::File::open("/dev/null").unwrap()).send()).unwrap_err();
+            assert!(err.is_redirect(), "{err}");
+        }
+    }
+
     fn in_memory_bodies_carry_their_length() {
         let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("-"), r.body_str())));
         let client = duet::Client::new();
