@@ -57,8 +57,8 @@ impl Body {
 
     /// A streamed body read from `reader`; sent with `Content-Length` when `len` is known,
     /// chunked otherwise. It cannot be replayed (for a retry or a 307 redirect; a regular
-    /// `std::fs::File` given with `Body::from` can). A reader
-    /// that stops producing runs into the request's total timeout, if it has one.
+    /// `std::fs::File` given with `Body::from` can). A reader that stops producing runs into
+    /// the request's total timeout, if it has one.
     ///
     /// For a `tokio::fs::File`: `Body::from_reader(file, Some(file.metadata().await?.len()))`
     /// (or convert a `std::fs::File` with `Body::from`).
