@@ -174,7 +174,11 @@ impl Body {
         };
         BodyPlan {
             framing,
-            replayable: matches!(self.kind, Kind::Empty | Kind::Bytes(_) | Kind::File { .. }),
+            replayable: match &self.kind {
+                Kind::Empty | Kind::Bytes(_) | Kind::File { .. } => true,
+                Kind::Multipart(form) => form.is_replayable(),
+                _ => false,
+            },
         }
     }
 
@@ -199,6 +203,7 @@ impl Body {
                 pending: Bytes::new(),
             },
             Kind::Multipart(form) => Sending::Multipart(Box::new(MultipartSending {
+                replay: form.replay_copy(),
                 encoder: form.into_encoder(),
                 current: None,
                 pending: Bytes::new(),
@@ -308,6 +313,8 @@ struct MultipartSending {
     current: Option<BoxReader>,
     /// Delimiters, part headers and in-memory contents not sent yet.
     pending: Bytes,
+    /// A copy of the form to start again from, when every part can be sent again.
+    replay: Option<Form>,
 }
 
 /// Feeds a body to a [`Call`] one bounded piece per `SendBody` action.
@@ -321,6 +328,13 @@ impl BodySender {
         match &mut self.state {
             Sending::Bytes { pos, .. } => *pos = 0,
             Sending::File { rewind, .. } => *rewind = true,
+            Sending::Multipart(multipart) => {
+                if let Some(form) = multipart.replay.as_ref().and_then(Form::replay_copy) {
+                    multipart.encoder = form.into_encoder();
+                    multipart.current = None;
+                    multipart.pending = Bytes::new();
+                }
+            }
             _ => {}
         }
     }
@@ -385,6 +399,7 @@ impl BodySender {
                     encoder,
                     current,
                     pending,
+                    ..
                 } = &mut **multipart;
                 if !pending.is_empty() {
                     let piece = pending.split_to(pending.len().min(PIECE));

@@ -94,6 +94,29 @@ impl Form {
     pub(crate) fn into_encoder(self) -> duet_core::Encoder<PartSource> {
         self.inner.into_encoder()
     }
+
+    /// A copy to send the form again (a redirect, an authentication round), when every part
+    /// can be: bytes and files can, a reader cannot.
+    pub(crate) fn replay_copy(&self) -> Option<Form> {
+        let inner = self.inner.try_copy(|source| match source {
+            PartSource::File(path) => Some(PartSource::File(path.clone())),
+            PartSource::Reader(_) => None,
+        })?;
+        Some(Form { inner })
+    }
+
+    /// Whether [`replay_copy`](Self::replay_copy) gives a copy: no part is a reader.
+    pub(crate) fn is_replayable(&self) -> bool {
+        self.inner.parts().all(|(_, part)| {
+            !matches!(
+                part.content(),
+                duet_core::Content::Source {
+                    source: PartSource::Reader(_),
+                    ..
+                }
+            )
+        })
+    }
 }
 
 /// One part of a [`Form`].

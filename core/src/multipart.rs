@@ -45,8 +45,9 @@ const CRLF: &[u8] = b"\r\n";
 /// The content of a [`Part`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content<S> {
-    /// Bytes held in memory, sent as they are.
-    Bytes(Vec<u8>),
+    /// Bytes held in memory, sent as they are (shared, so a copy of the form for sending it
+    /// again costs no copy of them).
+    Bytes(bytes::Bytes),
     /// A source the driver streams in full when the encoder yields [`Segment::Source`].
     Source {
         /// The driver's reader (a file, a `Read`, an `AsyncRead`, ...).
@@ -105,7 +106,7 @@ impl<S> Part<S> {
 
     /// A part whose content is held in memory.
     pub fn bytes(data: impl Into<Vec<u8>>) -> Self {
-        Self::new(Content::Bytes(data.into()))
+        Self::new(Content::Bytes(bytes::Bytes::from(data.into())))
     }
 
     /// A part the driver streams from `source`; `len` is its exact length when known (a file's
@@ -351,6 +352,45 @@ impl<S> Form<S> {
         scratch.clear();
         write_close(&self.boundary, self.parts.is_empty(), &mut scratch);
         total.checked_add(scratch.len() as u64)
+    }
+
+    /// A copy of the form, same boundary and all, with each source turned into another by
+    /// `copy`; `None` when `copy` gives none for one (a reader that can be read only once).
+    /// For sending a form again (a redirect, an authentication round): in-memory contents
+    /// are shared, not copied.
+    ///
+    /// ```
+    /// use duet_core::{Form, Part};
+    /// let form = Form::new([1; 16]).text("a", "1").part("f", Part::source("x.txt", Some(3)));
+    /// let again = form.try_copy(|path| Some(path.to_string())).unwrap();
+    /// assert_eq!((again.boundary(), again.content_length()), (form.boundary(), form.content_length()));
+    /// assert!(form.try_copy(|_| None::<()>).is_none());
+    /// ```
+    pub fn try_copy<T>(&self, mut copy: impl FnMut(&S) -> Option<T>) -> Option<Form<T>> {
+        let parts = self
+            .parts
+            .iter()
+            .map(|(name, part)| {
+                let content = match &part.content {
+                    Content::Bytes(bytes) => Content::Bytes(bytes.clone()),
+                    Content::Source { source, len } => Content::Source {
+                        source: copy(source)?,
+                        len: *len,
+                    },
+                };
+                let part = Part {
+                    content,
+                    file_name: part.file_name.clone(),
+                    content_type: part.content_type.clone(),
+                    headers: part.headers.clone(),
+                };
+                Some((name.clone(), part))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Form {
+            boundary: self.boundary.clone(),
+            parts,
+        })
     }
 
     /// Starts encoding, consuming the form; see [`Encoder`].

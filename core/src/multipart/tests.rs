@@ -333,8 +333,8 @@ fn parse_back_every_part() {
 
 #[test]
 fn content_reports_its_length() {
-    assert_eq!(Content::<()>::Bytes(b"abc".to_vec()).len(), Some(3));
-    assert!(Content::<()>::Bytes(Vec::new()).is_empty());
+    assert_eq!(Content::<()>::Bytes(b"abc"[..].into()).len(), Some(3));
+    assert!(Content::<()>::Bytes(bytes::Bytes::new()).is_empty());
     assert_eq!(
         Content::Source {
             source: (),

@@ -487,6 +487,32 @@ duet_tests::conformance! {
         assert_eq!(got[5].1, b"streamed");
     }
 
+    fn a_form_of_fields_and_files_is_sent_again_for_a_redirect_and_a_digest_round() {
+        let (_dir, path) = temp_file("photo.png", b"\x89PNG fake");
+        let form = || duet::multipart::Form::new().text("title", "holiday").file("photo", &path).unwrap();
+        let server = Server::http(|r| match r.path() {
+            "/old" => Reply::new(307).header("Location", "/new"),
+            _ => Reply::ok(r.body.clone()),
+        });
+        let client = duet::Client::new();
+        let response = wait!(client.post(server.url("/old")).multipart(form()).send()).unwrap();
+        let received = wait!(response.bytes()).unwrap();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].body, requests[1].body, "the same form, boundary and all");
+        assert_eq!(&received[..], &requests[0].body[..]);
+        let content_type = requests[1].header_str("content-type").unwrap().to_owned();
+        let got = parts(&content_type, &requests[1].body);
+        assert_eq!((&got[0].1[..], &got[1].1[..]), (&b"holiday"[..], &b"\x89PNG fake"[..]));
+        let digest = crate::auth::digest_server::start("MD5");
+        let response = wait!(client.post(digest.url("/upload")).digest_auth(crate::auth::digest_server::USER, crate::auth::digest_server::PASSWORD).multipart(form()).send()).unwrap();
+        assert!(wait!(response.text()).unwrap().starts_with("hello Mufasa"));
+        // A reader part can be read only once.
+        let with_reader = form().part("notes", duet::multipart::Part::reader(Cursor::new(b"once".to_vec()), Some(4)));
+        let err = wait!(client.post(server.url("/old")).multipart(with_reader).send()).unwrap_err();
+        assert!(err.is_redirect(), "{err}");
+    }
+
     fn multipart_of_unknown_length_is_chunked() {
         let server = Server::http(|_| Reply::ok(""));
         let form = duet::multipart::Form::new().part("s", duet::multipart::Part::reader(Cursor::new(b"abc".to_vec()), None));
