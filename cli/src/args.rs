@@ -92,11 +92,13 @@ pub struct Args {
     pub proxy_auth_type: AuthType,
 
     /// A cookie sent to the request's own origin only, never to another origin a redirect
-    /// reaches (repeat for several).
-    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE", value_parser = pair, help_heading = "Cookies")]
-    pub cookies: Vec<(String, String)>,
+    /// reaches; or, without `=`, a cookie file to read (duet's JSON or curl's), as curl's -b
+    /// (repeat for several).
+    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE|FILE", value_parser = cookie_arg, help_heading = "Cookies")]
+    pub cookies: Vec<CookieArg>,
 
-    /// A cookie jar file (duet's JSON): loaded if it exists, saved after the request.
+    /// A cookie jar file, duet's JSON or curl's Netscape format: loaded if it exists, saved
+    /// after the request in its format (a new one as curl's when named *.txt, else JSON).
     #[arg(short = 'c', long, value_name = "PATH", help_heading = "Cookies")]
     pub cookie_jar: Option<PathBuf>,
 
@@ -294,6 +296,24 @@ fn pair(arg: &str) -> Result<(String, String), String> {
     match arg.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err("expected 'name=value'".to_owned()),
+    }
+}
+
+/// One `-b` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieArg {
+    /// `NAME=VALUE`: a cookie for the request's origin.
+    Pair(String, String),
+    /// A cookie file to read, as curl reads one given without `=`.
+    File(PathBuf),
+}
+
+/// `NAME=VALUE`, or a file name when there is no `=` (curl's rule).
+fn cookie_arg(arg: &str) -> Result<CookieArg, String> {
+    match arg.contains('=') {
+        true => pair(arg).map(|(name, value)| CookieArg::Pair(name, value)),
+        false if arg.is_empty() => Err("expected 'NAME=VALUE' or a file".to_owned()),
+        false => Ok(CookieArg::File(PathBuf::from(arg))),
     }
 }
 

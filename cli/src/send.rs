@@ -39,7 +39,7 @@ pub struct Outcome {
 /// around it and, with `fail`, turns a 4xx/5xx status into a failure of kind `status`.
 pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
     let started = Instant::now();
-    let jar = match jar::load(spec.cookie_jar.as_deref()) {
+    let jar = match jar::load_all(spec.cookie_jar.as_deref(), &spec.cookie_files) {
         Ok(jar) => jar,
         Err(failure) => return Outcome::failed(failure, started),
     };

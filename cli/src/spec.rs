@@ -9,7 +9,7 @@ use std::time::Duration;
 use duet_blocking::{Method, RedirectPolicy};
 use serde_json::value::RawValue;
 
-use crate::args::{Args, AuthType, PartArg};
+use crate::args::{Args, AuthType, CookieArg, PartArg};
 use crate::failure::{Failure, Kind};
 use crate::proxy::ProxySpec;
 
@@ -103,8 +103,10 @@ pub struct RequestSpec {
     pub auth: Option<AuthSpec>,
     /// netrc credentials, if asked for.
     pub netrc: Option<NetrcSpec>,
-    /// `-b`, for this request's origin only.
+    /// `-b NAME=VALUE`, for this request's origin only.
     pub cookies: Vec<(String, String)>,
+    /// `-b FILE`: cookie files read into the jar (never written).
+    pub cookie_files: Vec<PathBuf>,
     /// `-c`: the jar file.
     pub cookie_jar: Option<PathBuf>,
     /// `--no-follow`, `--max-redirects`.
@@ -161,7 +163,22 @@ impl RequestSpec {
                 (None, true) => Some(NetrcSpec::Default),
                 (None, false) => None,
             },
-            cookies: args.cookies.clone(),
+            cookies: args
+                .cookies
+                .iter()
+                .filter_map(|c| match c {
+                    CookieArg::Pair(name, value) => Some((name.clone(), value.clone())),
+                    CookieArg::File(_) => None,
+                })
+                .collect(),
+            cookie_files: args
+                .cookies
+                .iter()
+                .filter_map(|c| match c {
+                    CookieArg::File(path) => Some(path.clone()),
+                    CookieArg::Pair(..) => None,
+                })
+                .collect(),
             cookie_jar: args.cookie_jar.clone(),
             redirect: match (args.no_follow, args.max_redirects) {
                 (true, _) => RedirectPolicy::none(),

@@ -172,8 +172,54 @@ fn a_bad_cookie_is_an_invalid_header() {
         (run.code, report["error"]["kind"].clone()),
         (1, json!("invalid_header"))
     );
+    assert_eq!(duet(&["-b", "", "http://127.0.0.1:9/"]).run().code, 2);
+}
+
+/// curl's habits: `-b FILE` reads a cookie file (curl's format or duet's) without writing
+/// it, and `-c` keeps a jar in curl's format when the file is curl's or is named `*.txt`.
+#[test]
+fn curls_cookie_files_with_b_and_c() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let curl_file = "# Netscape HTTP Cookie File\n\
+                     #HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc\n\
+                     example.com\tTRUE\t/\tFALSE\t0\tother\tx\n";
+    let path = file(dir.path(), "from-curl", curl_file);
+    let (report, run) = duet(&["-b", &arg(&path), &site.echo("/echo")]).report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
-        duet(&["-b", "novalue", "http://127.0.0.1:9/"]).run().code,
-        2
+        header(&echoed(&report)["headers"], "cookie"),
+        Some("sid=abc")
     );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        curl_file,
+        "-b only reads"
+    );
+    let missing = dir.path().join("missing.txt");
+    let (report, run) = duet(&["-b", &arg(&missing), &site.echo("/echo")]).report();
+    assert_eq!(
+        (run.code, header(&echoed(&report)["headers"], "cookie")),
+        (0, None)
+    );
+    assert!(!missing.exists());
+    // Read from one file, kept in another: a new `.txt` jar is written as curl writes.
+    let kept = dir.path().join("cookies.txt");
+    let run = duet(&[
+        "-b",
+        &arg(&path),
+        "-c",
+        &arg(&kept),
+        &site.echo("/cookies/set?theme=dark"),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let saved = std::fs::read_to_string(&kept).unwrap();
+    assert!(saved.starts_with("# Netscape HTTP Cookie File"), "{saved}");
+    for line in [
+        "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc",
+        "\ttheme\tdark",
+    ] {
+        assert!(saved.contains(line), "{line:?} in {saved}");
+    }
 }
