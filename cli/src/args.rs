@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{ArgGroup, Parser, ValueEnum};
 use duet_blocking::Method;
 
+use crate::write_out::WriteOut;
+
 /// What `duet --help` prints after the options.
 const AFTER_HELP: &str = "\
 Without a URL, duet starts a local demo site on 127.0.0.1 and walks through a login and a few
@@ -233,6 +235,13 @@ pub struct Args {
     /// anyway (taken for curl habits; not with --raw).
     #[arg(long, conflicts_with = "raw", help_heading = "Output")]
     pub compressed: bool,
+
+    /// Write FORMAT to stdout once the transfer is over (a failure too), as curl's -w:
+    /// %{http_code}, %{url_effective}, %{time_total}, %{size_download}, %{content_type},
+    /// %{num_redirects}, %{redirect_url}, %{remote_ip}, %{remote_port}, %{http_version},
+    /// %{scheme}, %{exitcode}, %{errormsg}, %header{NAME}; \n, \t, \r, \\ and %%.
+    #[arg(short = 'w', long, value_name = "FORMAT", value_parser = WriteOut::parse, help_heading = "Output")]
+    pub write_out: Option<WriteOut>,
 
     /// Print one JSON object describing the exchange instead of the body.
     #[arg(long, help_heading = "Output")]

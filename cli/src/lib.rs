@@ -37,6 +37,7 @@ pub mod report;
 pub mod send;
 pub mod spec;
 pub mod verbose;
+pub mod write_out;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -77,13 +78,17 @@ pub fn run(args: Args) -> ExitCode {
         // A closed stdout leaves nothing to report to; the exit code still tells.
         let _ = writeln!(stdout, "{json}").and_then(|()| stdout.flush());
     }
-    match &outcome.error {
-        None => ExitCode::SUCCESS,
-        Some(failure) => {
-            if !args.silent || args.show_error {
-                eprintln!("{}", failure.line());
-            }
-            ExitCode::from(failure.kind.exit_code())
-        }
+    let code = outcome.error.as_ref().map_or(0, |f| f.kind.exit_code());
+    if let Some(format) = &args.write_out {
+        let mut stdout = std::io::stdout().lock();
+        // As with the report: a closed stdout has nobody to tell; the exit code still tells.
+        let _ =
+            write!(stdout, "{}", format.render(&outcome, &url, code)).and_then(|()| stdout.flush());
     }
+    if let Some(failure) = &outcome.error
+        && (!args.silent || args.show_error)
+    {
+        eprintln!("{}", failure.line());
+    }
+    ExitCode::from(code)
 }

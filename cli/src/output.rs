@@ -36,6 +36,8 @@ pub struct Output {
     progress: Option<ProgressBar>,
     /// `-s`: no progress bar.
     silent: bool,
+    /// Body bytes handed over so far.
+    received: u64,
 }
 
 impl Output {
@@ -53,6 +55,7 @@ impl Output {
             writer: None,
             progress: None,
             silent: false,
+            received: 0,
         }
     }
 
@@ -106,6 +109,7 @@ impl Output {
 
     /// A piece of the body.
     pub fn data(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.received += bytes.len() as u64;
         match &mut self.writer {
             Some(writer) => writer.write_all(bytes).map_err(write_error)?,
             None => self.body.extend_from_slice(bytes),
@@ -126,6 +130,11 @@ impl Output {
             Some(mut writer) => writer.flush().map_err(write_error),
             None => Ok(()),
         }
+    }
+
+    /// The body bytes handed over (decoded unless `--raw`), whether kept or written.
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     /// The response head, once it arrived.

@@ -33,6 +33,8 @@ pub struct Outcome {
     pub error: Option<Failure>,
     /// From building the client to the end of the body (or the failure).
     pub elapsed: Duration,
+    /// The body bytes received (decoded unless `--raw`).
+    pub size_download: u64,
 }
 
 /// Sends `spec` with the client it names, into `output`; loads and saves the cookie jar
@@ -70,6 +72,7 @@ pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
             .collect(),
         error: sent.and(finished).and(saved).and(status).err(),
         elapsed,
+        size_download: output.received(),
     }
 }
 
@@ -82,6 +85,7 @@ impl Outcome {
             cookies: Vec::new(),
             error: Some(failure),
             elapsed: started.elapsed(),
+            size_download: 0,
         }
     }
 }

@@ -201,6 +201,7 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--silent",
         "--show-error",
         "--compressed",
+        "--write-out",
         "--report",
     ] {
         assert!(help.out().contains(flag), "{flag} in --help");

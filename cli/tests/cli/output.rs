@@ -300,3 +300,70 @@ fn verbose_shows_decisions_and_heads_on_stderr_in_both_flavours() {
         );
     }
 }
+
+#[test]
+fn write_out_as_curls() {
+    let server = duet_tests::server::Server::http(|r| match r.path() {
+        "/start" => duet_tests::server::Reply::redirect(302, "/end"),
+        _ => duet_tests::server::Reply::ok("twelve bytes")
+            .header("Content-Type", "text/plain")
+            .header("X-A", "1")
+            .header("X-A", "2"),
+    });
+    let dev_null = if cfg!(windows) { "NUL" } else { "/dev/null" };
+    let run = duet(&[
+        "-s",
+        "-o",
+        dev_null,
+        "-w",
+        "%{http_code}\\n",
+        &server.url("/end"),
+    ])
+    .run();
+    assert_eq!(
+        (run.code, run.out()),
+        (0, "200\n".to_owned()),
+        "{}",
+        run.stderr
+    );
+    let format = "%{num_redirects} %{url_effective} %{content_type} %{size_download} \
+                  %header{x-a} %{remote_ip}:%{remote_port} %{scheme} %{http_version} %{exitcode}%%";
+    let run = duet(&["-w", format, &server.url("/start")]).run();
+    let expected = format!(
+        "twelve bytes1 {} text/plain 12 1, 2 127.0.0.1:{} http 1.1 0%",
+        server.url("/end"),
+        server.addr().port()
+    );
+    assert_eq!((run.code, run.out()), (0, expected), "{}", run.stderr);
+    let run = duet(&[
+        "--no-follow",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        &server.url("/start"),
+    ])
+    .run();
+    assert_eq!(run.out(), format!("302 {}", server.url("/end")));
+    // A failure writes too: no status, the exit code, the message.
+    let closed = format!("http://{}/", duet_tests::server::refused_addr());
+    let run = duet(&[
+        "-s",
+        "-w",
+        "%{http_code} %{exitcode} [%{errormsg}]",
+        &closed,
+    ])
+    .run();
+    assert_eq!(run.code, 7);
+    assert!(
+        run.out().starts_with("000 7 [connect error"),
+        "{}",
+        run.out()
+    );
+    assert_eq!(run.stderr, "", "-s");
+    let run = duet(&["-w", "%{no_such_variable}", &server.url("/end")]).run();
+    assert_eq!(
+        run.code, 2,
+        "checked before anything is sent: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no_such_variable"), "{}", run.stderr);
+}
