@@ -22,7 +22,7 @@ Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong co
 /// --async).
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "duet", version, after_help = AFTER_HELP)]
-#[command(group(ArgGroup::new("body").args(["data", "form", "part", "json"])))]
+#[command(group(ArgGroup::new("body").args(["data", "form", "part", "json", "upload_file"])))]
 #[command(group(ArgGroup::new("credentials").args(["user", "bearer"])))]
 pub struct Args {
     /// The URL to request (`http://` is assumed when it has no scheme). Without one, duet runs
@@ -45,6 +45,11 @@ pub struct Args {
     /// labelled application/x-www-form-urlencoded unless -H sets a Content-Type, as curl's.
     #[arg(short = 'd', long, value_name = "TEXT|@FILE", help_heading = "Body")]
     pub data: Option<String>,
+
+    /// Upload FILE with PUT (unless -X says otherwise), streamed and unlabelled, as curl's -T;
+    /// a URL ending in `/` gets the file's name appended.
+    #[arg(short = 'T', long, value_name = "FILE", help_heading = "Body")]
+    pub upload_file: Option<PathBuf>,
 
     /// A urlencoded form field (repeat for several).
     #[arg(short = 'f', long = "form", value_name = "K=V", value_parser = pair, help_heading = "Body")]

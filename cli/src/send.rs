@@ -271,7 +271,7 @@ pub fn request<D: DriverExt>(
     request = match &spec.body {
         None => request,
         Some(BodySpec::Bytes(bytes)) => request.body(bytes.clone()),
-        Some(BodySpec::File(path)) => {
+        Some(BodySpec::File(path) | BodySpec::Upload(path)) => {
             let file = File::open(path)
                 .map_err(|e| Failure::new(Kind::Body, format!("{}: {e}", path.display())))?;
             request.body(D::file_body(file))

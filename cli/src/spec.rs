@@ -36,6 +36,8 @@ pub enum BodySpec {
     Multipart(Vec<PartArg>),
     /// `-j`: JSON text, checked and sent as given.
     Json(Box<RawValue>),
+    /// `-T FILE`: the file, streamed, with no `Content-Type` of duet's.
+    Upload(PathBuf),
 }
 
 /// Credentials for the server.
@@ -144,6 +146,7 @@ impl RequestSpec {
         let method = match &args.method {
             Some(method) => method.clone(),
             None if args.head => Method::HEAD,
+            None if matches!(body, Some(BodySpec::Upload(_))) => Method::PUT,
             None if body.is_some() => Method::POST,
             None => Method::GET,
         };
@@ -153,7 +156,7 @@ impl RequestSpec {
                 false => Flavour::Blocking,
             },
             method,
-            url: with_scheme(url),
+            url: upload_url(with_scheme(url), args.upload_file.as_deref()),
             headers: args.headers.clone(),
             query: args.query.clone(),
             body,
@@ -253,6 +256,11 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
             .map_err(|e| Failure::new(Kind::Body, format!("-j is not JSON: {e}")))?;
         return Ok(Some(BodySpec::Json(raw)));
     }
+    if let Some(path) = &args.upload_file {
+        let shown = path.display().to_string();
+        std::fs::metadata(path).map_err(|e| body_error(&shown, e))?;
+        return Ok(Some(BodySpec::Upload(path.clone())));
+    }
     if !args.form.is_empty() {
         return Ok(Some(BodySpec::Form(args.form.clone())));
     }
@@ -260,6 +268,29 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
         return Ok(Some(BodySpec::Multipart(args.part.clone())));
     }
     Ok(None)
+}
+
+/// With `-T`, a URL ending in `/` names a directory: the file's name goes after it, as curl
+/// does.
+fn upload_url(url: String, upload: Option<&std::path::Path>) -> String {
+    let name = upload
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy());
+    match name {
+        Some(name) if url.ends_with('/') && !url.contains('?') => {
+            let mut url = url;
+            for byte in name.bytes() {
+                match byte {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        url.push(char::from(byte));
+                    }
+                    _ => url.push_str(&format!("%{byte:02X}")),
+                }
+            }
+            url
+        }
+        _ => url,
+    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, Failure> {
@@ -309,6 +340,32 @@ mod tests {
         assert_eq!(
             spec(&["-X", "PUT", "-d", "x", "h/"]).unwrap().method,
             Method::PUT
+        );
+    }
+
+    #[test]
+    fn upload_file_puts_and_names_a_directory_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a b?.txt");
+        std::fs::write(&path, "x").unwrap();
+        let file = path.to_str().unwrap();
+        let upload = spec(&["-T", file, "h/dir/"]).unwrap();
+        assert_eq!(
+            (upload.method, upload.url.as_str()),
+            (Method::PUT, "http://h/dir/a%20b%3F.txt")
+        );
+        assert!(matches!(upload.body, Some(BodySpec::Upload(_))));
+        assert_eq!(spec(&["-T", file, "h/x"]).unwrap().url, "http://h/x");
+        assert_eq!(
+            spec(&["-T", file, "-X", "POST", "h/x"]).unwrap().method,
+            Method::POST
+        );
+        let missing = dir.path().join("missing");
+        assert_eq!(
+            spec(&["-T", missing.to_str().unwrap(), "h/"])
+                .unwrap_err()
+                .kind,
+            Kind::Body
         );
     }
 

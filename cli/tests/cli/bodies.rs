@@ -46,6 +46,20 @@ fn data_as_text_from_a_file_and_from_stdin() {
 }
 
 #[test]
+fn upload_file_puts_the_file_unlabelled() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "data.bin", "the file's bytes");
+    let (report, run) = duet(&["-T", &arg(&data), &site.echo("/echo")]).report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "PUT");
+    assert_eq!(echo["body"], "the file's bytes");
+    assert_eq!(header(&echo["headers"], "content-type"), None, "as curl's -T");
+    assert_eq!(header(&echo["headers"], "content-length"), Some("16"));
+}
+
+#[test]
 fn form_fields_are_urlencoded() {
     let site = Site::start();
     let (report, _) = duet(&[

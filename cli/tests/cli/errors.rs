@@ -172,6 +172,7 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--form",
         "--part",
         "--json",
+        "--upload-file",
         "--user",
         "--auth-type",
         "--bearer",
