@@ -66,7 +66,8 @@ pub struct Args {
     )]
     pub part: Vec<PartArg>,
 
-    /// A JSON body: TEXT, @FILE, or @- (standard input); sent as given once checked.
+    /// A JSON body: TEXT, @FILE, or @- (standard input); sent as given once checked, with
+    /// `Accept: application/json` unless -H sets an Accept, as curl's --json.
     #[arg(short = 'j', long, value_name = "TEXT|@FILE", help_heading = "Body")]
     pub json: Option<String>,
 

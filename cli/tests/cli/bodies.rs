@@ -55,7 +55,11 @@ fn upload_file_puts_the_file_unlabelled() {
     let echo = echoed(&report);
     assert_eq!(echo["method"], "PUT");
     assert_eq!(echo["body"], "the file's bytes");
-    assert_eq!(header(&echo["headers"], "content-type"), None, "as curl's -T");
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        None,
+        "as curl's -T"
+    );
     assert_eq!(header(&echo["headers"], "content-length"), Some("16"));
 }
 
@@ -131,6 +135,16 @@ fn json_as_given_from_text_and_file() {
     assert_eq!(
         header(&echo["headers"], "content-type"),
         Some("application/json")
+    );
+    assert_eq!(
+        header(&echo["headers"], "accept"),
+        Some("application/json"),
+        "JSON asked for back, as curl's --json"
+    );
+    let (report, _) = duet(&["-j", "{}", "-H", "Accept: text/plain", &url]).report();
+    assert_eq!(
+        header(&echoed(&report)["headers"], "accept"),
+        Some("text/plain")
     );
 
     let doc = file(dir.path(), "doc.json", "[1, 2, 3]\n");
