@@ -37,6 +37,14 @@ pub struct Args {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header)]
     pub headers: Vec<(String, String)>,
 
+    /// The User-Agent header, as curl's -A (-H User-Agent wins).
+    #[arg(short = 'A', long, value_name = "AGENT")]
+    pub user_agent: Option<String>,
+
+    /// The Referer header, as curl's -e (-H Referer wins).
+    #[arg(short = 'e', long, value_name = "URL")]
+    pub referer: Option<String>,
+
     /// A query parameter appended to the URL (repeat for several).
     #[arg(short = 'q', long = "query", value_name = "K=V", value_parser = pair)]
     pub query: Vec<(String, String)>,
@@ -79,6 +87,19 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = AuthType::Basic, requires = "user", help_heading = "Authentication")]
     pub auth_type: AuthType,
 
+    /// --auth-type digest, as curl's --digest.
+    #[arg(long, requires = "user", conflicts_with_all = ["auth_type", "basic"], help_heading = "Authentication")]
+    pub digest: bool,
+
+    /// --auth-type basic, as curl's --basic.
+    #[arg(
+        long,
+        requires = "user",
+        conflicts_with = "auth_type",
+        help_heading = "Authentication"
+    )]
+    pub basic: bool,
+
     /// A bearer token (RFC 6750).
     #[arg(long, value_name = "TOKEN", help_heading = "Authentication")]
     pub bearer: Option<String>,
@@ -92,12 +113,25 @@ pub struct Args {
     pub netrc_file: Option<PathBuf>,
 
     /// Credentials for the proxy given with -x, sent only to the proxy.
-    #[arg(long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Proxy")]
+    #[arg(short = 'U', long, value_name = "USER:PASS", value_parser = credentials, help_heading = "Proxy")]
     pub proxy_user: Option<(String, String)>,
 
     /// How --proxy-user is sent.
     #[arg(long, value_enum, default_value_t = AuthType::Basic, requires = "proxy_user", help_heading = "Proxy")]
     pub proxy_auth_type: AuthType,
+
+    /// --proxy-auth-type digest, as curl's --proxy-digest.
+    #[arg(long, requires = "proxy_user", conflicts_with_all = ["proxy_auth_type", "proxy_basic"], help_heading = "Proxy")]
+    pub proxy_digest: bool,
+
+    /// --proxy-auth-type basic, as curl's --proxy-basic.
+    #[arg(
+        long,
+        requires = "proxy_user",
+        conflicts_with = "proxy_auth_type",
+        help_heading = "Proxy"
+    )]
+    pub proxy_basic: bool,
 
     /// A cookie sent to the request's own origin only, never to another origin a redirect
     /// reaches; or, without `=`, a cookie file to read (duet's JSON or curl's), as curl's -b
@@ -124,11 +158,16 @@ pub struct Args {
     pub location: bool,
 
     /// Follow at most N redirects (default 20).
-    #[arg(long, value_name = "N", help_heading = "Redirects")]
+    #[arg(
+        long,
+        visible_alias = "max-redirs",
+        value_name = "N",
+        help_heading = "Redirects"
+    )]
     pub max_redirects: Option<usize>,
 
     /// A deadline for the whole request, in seconds (fractions allowed).
-    #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Time")]
+    #[arg(short = 'm', long, visible_alias = "max-time", value_name = "SECS", value_parser = seconds, help_heading = "Time")]
     pub timeout: Option<Duration>,
 
     /// The connect timeout (DNS, TCP, TLS), in seconds (default 10).
@@ -249,6 +288,10 @@ pub struct Args {
     #[arg(short = 'w', long, value_name = "FORMAT", value_parser = WriteOut::parse, help_heading = "Output")]
     pub write_out: Option<WriteOut>,
 
+    /// Speak HTTP/1.1, as curl's --http1.1: what duet does anyway (taken for curl habits).
+    #[arg(long = "http1.1", help_heading = "Connection")]
+    pub http1_1: bool,
+
     /// Print one JSON object describing the exchange instead of the body.
     #[arg(long, help_heading = "Output")]
     pub report: bool,
@@ -304,6 +347,27 @@ fn header(arg: &str) -> Result<(String, String), String> {
 /// A method token (`GET`, `PROPFIND`, ...).
 fn method(arg: &str) -> Result<Method, String> {
     Method::from_bytes(arg.as_bytes()).map_err(|_| format!("invalid method {arg:?}"))
+}
+
+impl Args {
+    /// How `--user` is sent: `--auth-type`, or curl's `--digest` / `--basic`.
+    pub fn auth_type_flagged(&self) -> AuthType {
+        match (self.digest, self.basic) {
+            (true, _) => AuthType::Digest,
+            (_, true) => AuthType::Basic,
+            _ => self.auth_type,
+        }
+    }
+
+    /// How `--proxy-user` is sent: `--proxy-auth-type`, or curl's `--proxy-digest` /
+    /// `--proxy-basic`.
+    pub fn proxy_auth_type_flagged(&self) -> AuthType {
+        match (self.proxy_digest, self.proxy_basic) {
+            (true, _) => AuthType::Digest,
+            (_, true) => AuthType::Basic,
+            _ => self.proxy_auth_type,
+        }
+    }
 }
 
 /// `key=value` (the value may be empty).

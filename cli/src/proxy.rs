@@ -32,7 +32,7 @@ impl ProxySpec {
             url: args.proxy.clone(),
             ignore_environment: args.no_proxy,
             credentials: args.proxy_user.clone(),
-            auth_type: args.proxy_auth_type,
+            auth_type: args.proxy_auth_type_flagged(),
         }
     }
 }

@@ -157,7 +157,7 @@ impl RequestSpec {
             },
             method,
             url: upload_url(with_scheme(url), args.upload_file.as_deref()),
-            headers: args.headers.clone(),
+            headers: headers(args),
             query: args.query.clone(),
             body,
             auth: auth(args),
@@ -222,9 +222,21 @@ fn with_scheme(url: &str) -> String {
     }
 }
 
+/// `-H` headers, then `-A` and `-e` as `User-Agent` and `Referer` unless `-H` gave them.
+fn headers(args: &Args) -> Vec<(String, String)> {
+    let mut headers = args.headers.clone();
+    for (name, value) in [("User-Agent", &args.user_agent), ("Referer", &args.referer)] {
+        let given = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if let (Some(value), false) = (value, given) {
+            headers.push((name.to_owned(), value.clone()));
+        }
+    }
+    headers
+}
+
 fn auth(args: &Args) -> Option<AuthSpec> {
     match (&args.user, &args.bearer) {
-        (Some((user, pass)), _) => Some(match args.auth_type {
+        (Some((user, pass)), _) => Some(match args.auth_type_flagged() {
             AuthType::Basic => AuthSpec::Basic(user.clone(), pass.clone()),
             AuthType::Digest => AuthSpec::Digest(user.clone(), pass.clone()),
         }),
@@ -367,6 +379,66 @@ mod tests {
                 .kind,
             Kind::Body
         );
+    }
+
+    #[test]
+    fn curls_spellings_of_common_flags() {
+        let spec = spec(&[
+            "-A",
+            "agent/1",
+            "-e",
+            "http://h/from",
+            "-m",
+            "2.5",
+            "--max-redirs",
+            "3",
+            "--http1.1",
+            "h/",
+        ])
+        .unwrap();
+        assert_eq!(
+            spec.headers,
+            [
+                ("User-Agent".to_owned(), "agent/1".to_owned()),
+                ("Referer".to_owned(), "http://h/from".to_owned())
+            ]
+        );
+        assert_eq!(
+            spec.timeouts.total,
+            Some(std::time::Duration::from_millis(2500))
+        );
+        assert_eq!(spec.redirect.max, 3);
+        let spec = spec_of(&["-A", "agent/1", "-H", "user-agent: mine", "h/"]);
+        assert_eq!(
+            spec.headers,
+            [("user-agent".to_owned(), "mine".to_owned())],
+            "-H wins"
+        );
+        assert!(matches!(
+            spec_of(&["-u", "a:b", "--digest", "h/"]).auth,
+            Some(AuthSpec::Digest(..))
+        ));
+        assert!(matches!(
+            spec_of(&["-u", "a:b", "--basic", "h/"]).auth,
+            Some(AuthSpec::Basic(..))
+        ));
+        let proxied = spec_of(&["-x", "http://p:3128", "-U", "pu:pp", "--proxy-digest", "h/"]);
+        assert_eq!(proxied.proxy.auth_type, AuthType::Digest);
+        assert_eq!(
+            proxied.proxy.credentials,
+            Some(("pu".to_owned(), "pp".to_owned()))
+        );
+        for wrong in [
+            &["--digest", "h/"][..],
+            &["-u", "a:b", "--digest", "--auth-type", "basic", "h/"],
+        ] {
+            let parsed = Args::try_parse_from(std::iter::once("duet").chain(wrong.iter().copied()));
+            assert!(parsed.is_err(), "{wrong:?}");
+        }
+    }
+
+    fn spec_of(args: &[&str]) -> RequestSpec {
+        spec(args).unwrap()
     }
 
     #[test]
