@@ -255,6 +255,11 @@ pub struct Args {
     #[arg(short = 'v', long, help_heading = "Output")]
     pub verbose: bool,
 
+    /// Write the body to a file in the current directory named as the URL's last path
+    /// segment, as curl's -O.
+    #[arg(short = 'O', long, conflicts_with = "output", help_heading = "Output")]
+    pub remote_name: bool,
+
     /// Write the body to this file (a progress bar on stderr when it is a terminal).
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,

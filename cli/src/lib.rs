@@ -57,7 +57,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs the `duet` command with parsed arguments: the demo without a URL, else one request.
-pub fn run(args: Args) -> ExitCode {
+pub fn run(mut args: Args) -> ExitCode {
     if args.serve_demo {
         return demo::serve();
     }
@@ -66,6 +66,21 @@ pub fn run(args: Args) -> ExitCode {
     };
     if args.verbose {
         verbose::install_logger();
+    }
+    if args.remote_name {
+        match remote_name(&url) {
+            Some(name) => args.output = Some(name),
+            None => {
+                let failure = failure::Failure::new(
+                    failure::Kind::Io,
+                    format!("-O: the URL {url:?} names no file (its path ends in /)"),
+                );
+                if !args.silent || args.show_error {
+                    eprintln!("{}", failure.line());
+                }
+                return ExitCode::from(failure.kind.exit_code());
+            }
+        }
     }
     let mut output = Output::for_args(&args);
     let outcome = match RequestSpec::from_args(&args, &url) {
@@ -91,4 +106,36 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("{}", failure.line());
     }
     ExitCode::from(code)
+}
+
+/// The file `-O` writes to: the last segment of the URL's path, as curl takes it (not
+/// decoded); `None` when the path ends in `/`.
+fn remote_name(url: &str) -> Option<std::path::PathBuf> {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.split(['?', '#']).next().unwrap_or_default();
+    let (_, path) = path.split_once('/')?;
+    let name = path.rsplit('/').next()?;
+    (!name.is_empty() && name != "." && name != "..").then(|| name.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remote_name;
+
+    #[test]
+    fn the_remote_name_is_the_last_path_segment() {
+        for (url, name) in [
+            ("http://h/a/b.tar.gz?x=1#f", Some("b.tar.gz")),
+            ("h:8080/file%20name", Some("file%20name")),
+            ("https://h/dir/", None),
+            ("https://h", None),
+            ("https://h/..", None),
+        ] {
+            assert_eq!(
+                remote_name(url).as_deref(),
+                name.map(std::path::Path::new),
+                "{url}"
+            );
+        }
+    }
 }

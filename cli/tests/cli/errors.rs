@@ -180,6 +180,7 @@ fn usage_errors_exit_with_2_and_no_report() {
         "--digest",
         "--proxy-digest",
         "--http1.1",
+        "--remote-name",
         "--user",
         "--auth-type",
         "--bearer",

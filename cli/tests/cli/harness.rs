@@ -41,6 +41,7 @@ pub struct Duet {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
+    dir: Option<std::path::PathBuf>,
 }
 
 /// `duet` with these arguments.
@@ -62,6 +63,12 @@ impl Duet {
     pub fn env(mut self, name: &str, value: impl AsRef<Path>) -> Self {
         self.env
             .push((name.to_owned(), value.as_ref().display().to_string()));
+        self
+    }
+
+    /// Runs it in `dir`.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_owned());
         self
     }
 
@@ -87,6 +94,9 @@ impl Duet {
         }
         for (name, value) in &self.env {
             command.env(name, value);
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
         }
         command
             .stdin(if self.stdin.is_some() {

@@ -367,3 +367,20 @@ fn write_out_as_curls() {
     );
     assert!(run.stderr.contains("no_such_variable"), "{}", run.stderr);
 }
+
+#[test]
+fn remote_name_saves_as_the_urls_last_segment() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = duet(&["-O", &site.echo("/bytes/1000?seed=1")])
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(std::fs::read(dir.path().join("1000")).unwrap().len(), 1000);
+    let run = duet(&["-O", &site.echo("/dir/")])
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(run.code, 1, "no name: {}", run.stderr);
+    assert!(run.stderr.contains("names no file"), "{}", run.stderr);
+}
