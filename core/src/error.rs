@@ -109,12 +109,11 @@ pub enum RemoteError {
         /// `Limits::max_headers`.
         limit: usize,
     },
-    /// A header line starts with whitespace (obsolete line folding, RFC 9112 §5.2).
-    #[error("obsolete line folding in header line {line}")]
-    ObsoleteLineFolding {
-        /// 1-based line number within the head (the status line is line 1).
-        line: usize,
-    },
+    /// The line after the status line starts with whitespace (RFC 9112 §2.2): there is no
+    /// field for it to continue. (A whitespace-led line after a field is obsolete line
+    /// folding, which is unfolded, RFC 9112 §5.2.)
+    #[error("a line starting with whitespace right after the status line")]
+    WhitespaceAfterStatusLine,
     /// The head is not valid HTTP/1.x syntax.
     #[error("malformed response head: {detail}")]
     MalformedHead {

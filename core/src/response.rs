@@ -128,9 +128,12 @@ impl HeadScanner {
                 }));
             }
             if self.lines > 0 && matches!(line[0], b' ' | b'\t') {
-                return Err(RemoteError::ObsoleteLineFolding {
-                    line: self.lines + 1,
-                });
+                // Obsolete line folding continues the field above (RFC 9112 §5.2), unfolded
+                // when the head is parsed; right after the status line there is none.
+                if self.lines == 1 {
+                    return Err(RemoteError::WhitespaceAfterStatusLine);
+                }
+                continue;
             }
             self.lines += 1;
             if self.lines - 1 > limits.max_headers {
@@ -158,6 +161,40 @@ const STACK_HEADERS: usize = 32;
 
 /// Parses a complete head found by [`HeadScanner`]; `bytes` is exactly the head.
 pub(crate) fn parse_head(bytes: &[u8], header_lines: usize) -> Result<ResponseHead, RemoteError> {
+    if let Some(unfolded) = unfold(bytes) {
+        return parse_unfolded(&unfolded, header_lines);
+    }
+    parse_unfolded(bytes, header_lines)
+}
+
+/// The head with each obsolete line folding (a line break followed by spaces or tabs inside
+/// the fields) turned into spaces, as a user agent must before reading the field (RFC 9112
+/// §5.2: "replace each received obs-fold with one or more SP octets"); the length stays the
+/// same. `None` when the head has none. (The scanner has refused whitespace right after the
+/// status line, so every such line break here ends a field line.)
+fn unfold(bytes: &[u8]) -> Option<Vec<u8>> {
+    let folded = |i: usize| matches!(bytes.get(i + 1), Some(b' ' | b'\t'));
+    let first = memchr::memchr_iter(b'\n', bytes).find(|&i| folded(i))?;
+    let mut out = bytes.to_vec();
+    for i in memchr::memchr_iter(b'\n', bytes).skip_while(|&i| i < first) {
+        if folded(i) {
+            out[i] = b' ';
+            if i > 0 && out[i - 1] == b'\r' {
+                out[i - 1] = b' ';
+            }
+            // The whitespace that starts the continuation is part of the fold too.
+            for byte in out[i + 1..]
+                .iter_mut()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+            {
+                *byte = b' ';
+            }
+        }
+    }
+    Some(out)
+}
+
+fn parse_unfolded(bytes: &[u8], header_lines: usize) -> Result<ResponseHead, RemoteError> {
     if header_lines <= STACK_HEADERS {
         let mut slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
         parse_with(bytes, &mut slots[..header_lines])
@@ -354,8 +391,8 @@ mod tests {
                 RemoteError::TooManyHeaders { limit: 2 },
             ),
             (
-                b"HTTP/1.1 200 OK\r\nA: 1\r\n folded\r\n\r\n",
-                RemoteError::ObsoleteLineFolding { line: 3 },
+                b"HTTP/1.1 200 OK\r\n folded\r\nA: 1\r\n\r\n",
+                RemoteError::WhitespaceAfterStatusLine,
             ),
             (&blank_lines, RemoteError::HeadTooLarge { limit: 60 }),
         ];

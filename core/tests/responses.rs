@@ -64,6 +64,22 @@ fn content_length_body_keeps_the_connection() {
 }
 
 #[test]
+fn obsolete_line_folding_is_unfolded_into_spaces() {
+    // RFC 9112 §5.2: a user agent replaces each obs-fold with spaces before reading the field.
+    let got = get(
+        b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n  b\r\n\tc\r\nContent-Length:\n 2\r\n\r\nhi",
+        false,
+    );
+    let head = response(
+        200,
+        "HTTP/1.1",
+        "OK",
+        &[("X-Folded", "a    b   c"), ("Content-Length", "2")],
+    );
+    assert_eq!(got, ok(vec![head, data("hi"), Ev::End], true, 0));
+}
+
+#[test]
 fn bare_lf_line_ends_are_accepted_in_the_head() {
     let got = get(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", false);
     assert_eq!(
@@ -386,8 +402,8 @@ fn truncation_is_an_error_with_numbers() {
 fn hostile_heads() {
     let cases: [(&[u8], RemoteError); 8] = [
         (
-            b"HTTP/1.1 200 OK\r\nA: 1\r\n folded\r\n\r\n",
-            RemoteError::ObsoleteLineFolding { line: 3 },
+            b"HTTP/1.1 200 OK\r\n folded\r\nA: 1\r\n\r\n",
+            RemoteError::WhitespaceAfterStatusLine,
         ),
         (
             b"HTTP/1.1 200 OK\r\nBad Name: 1\r\n\r\n",

@@ -49,7 +49,7 @@ duet_tests::conformance! {
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"ICY 200 OK\r\n\r\n",
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nFolded: a\r\n b\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n b\r\nA: 1\r\n\r\n",
         ];
         for bytes in cases {
             let server = Server::scripted(move |conn| {
@@ -64,6 +64,17 @@ duet_tests::conformance! {
             let err = result.unwrap_err();
             assert!(err.is_protocol(), "{:?}: {err}", String::from_utf8_lossy(bytes));
         }
+    }
+
+    fn a_folded_header_is_unfolded_as_rfc_9112_asks_of_a_user_agent() {
+        let server = Server::scripted(|conn| {
+            conn.read_request();
+            conn.write(b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok");
+            conn.close();
+        });
+        let response = wait!(duet::get(server.url("/"))).unwrap();
+        assert_eq!(response.headers().get_str("x-folded"), Some("a   b"));
+        assert_eq!(wait!(response.text()).unwrap(), "ok");
     }
 
     fn a_server_that_closes_without_answering() {
