@@ -185,20 +185,55 @@ pub struct ContentDecoder {
     finished: bool,
 }
 
+/// The transfer codings of `headers` to undo, in the order the server applied them: those
+/// before the final `chunked`, which is the framing (or all of them without a `chunked`,
+/// when the body runs to the close). None for the usual bare `chunked`, and none when a
+/// `chunked` comes before the end: such a body runs to the close as it came.
+fn transfer_codings(headers: &Headers) -> Vec<&[u8]> {
+    let listed = || {
+        headers
+            .get_all("transfer-encoding")
+            .flat_map(list_items)
+            .filter(|c| !c.eq_ignore_ascii_case(b"identity"))
+    };
+    let mut first_two = listed();
+    match (first_two.next(), first_two.next()) {
+        (None, _) => return Vec::new(),
+        (Some(only), None) if only.eq_ignore_ascii_case(b"chunked") => return Vec::new(),
+        _ => {}
+    }
+    let mut codings: Vec<&[u8]> = listed().collect();
+    if codings
+        .last()
+        .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"))
+    {
+        codings.pop();
+    }
+    if codings.iter().any(|c| c.eq_ignore_ascii_case(b"chunked")) {
+        return Vec::new();
+    }
+    codings
+}
+
 impl ContentDecoder {
     /// The decoder for a response, from all its `Content-Encoding` fields (comma-separated
-    /// lists, in the order the server applied the codings, RFC 9110 §8.4). Call it once the
-    /// response head has arrived, for a response that has a body.
+    /// lists, in the order the server applied the codings, RFC 9110 §8.4) and the transfer
+    /// codings its `Transfer-Encoding` lists before the final `chunked` (or all of them when
+    /// there is no `chunked`, the body then running to the close), which were applied after
+    /// the content codings and so are undone first (RFC 9112 §6.1): a `gzip` transfer coding
+    /// is decoded as a `gzip` content coding is, never handed over still coded. Call it once
+    /// the response head has arrived, for a response that has a body.
     ///
     /// Returns `Ok(None)` when there is nothing to decode: no `Content-Encoding`, or only
-    /// `identity`. Names are matched ignoring case.
+    /// `identity`, and no transfer coding but `chunked`. Names are matched ignoring case.
     ///
     /// Errors: [`DecodeError::TooManyEncodings`] when more codings than
-    /// `limits.max_content_encodings` are listed (`identity` not counted), else
+    /// `limits.max_content_encodings` are listed in all (`identity` not counted), else
     /// [`DecodeError::Unsupported`] for the first unknown coding (`br` and `zstd` are unknown
     /// without their features).
     pub fn from_headers(headers: &Headers, limits: &Limits) -> Result<Option<Self>, DecodeError> {
-        if !headers.contains("content-encoding") {
+        let transfer = transfer_codings(headers);
+        if transfer.is_empty() && !headers.contains("content-encoding") {
             // The usual response: nothing to list.
             return Ok(None);
         }
@@ -207,15 +242,19 @@ impl ContentDecoder {
             .flat_map(list_items)
             .filter(|c| !c.eq_ignore_ascii_case(b"identity"))
             .collect();
-        if codings.len() > limits.max_content_encodings {
+        let count = codings.len() + transfer.len();
+        if count > limits.max_content_encodings {
             return Err(DecodeError::TooManyEncodings {
-                count: codings.len(),
+                count,
                 limit: limits.max_content_encodings,
             });
         }
-        let mut layers = Vec::with_capacity(codings.len());
-        // Decoding undoes the codings in reverse order of application (RFC 9110 §8.4).
-        for coding in codings.into_iter().rev() {
+        let codings: Vec<&[u8]> = codings.into_iter().rev().collect();
+        let transfer: Vec<&[u8]> = transfer.into_iter().rev().collect();
+        let mut layers = Vec::with_capacity(count);
+        // Decoding undoes the codings in reverse order of application: the transfer codings
+        // (applied last) first, then the content codings.
+        for coding in transfer.into_iter().chain(codings) {
             if let Some(stage) = Stage::for_coding(coding)? {
                 layers.push(Layer { stage, produced: 0 });
             }

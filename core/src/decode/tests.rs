@@ -346,6 +346,63 @@ fn stacked_codings_decode_in_reverse_order() {
 }
 
 #[test]
+fn transfer_codings_before_chunked_are_undone_before_the_content_codings() {
+    let data = sample(20_000);
+    let limits = Limits::default();
+    let decode_all = |h: &Headers, body: &[u8]| {
+        let mut d = ContentDecoder::from_headers(h, &limits).unwrap().unwrap();
+        let mut out = Vec::new();
+        d.decode(body, &mut out).unwrap();
+        d.finish(&mut out).unwrap();
+        out
+    };
+    let with = |te: &str, ce: Option<&str>| {
+        let mut h = Headers::new();
+        h.append("Transfer-Encoding", te).unwrap();
+        if let Some(ce) = ce {
+            h.append("Content-Encoding", ce).unwrap();
+        }
+        h
+    };
+    // Content coded with deflate, then transfer coded with gzip: gzip comes off first.
+    let body = gzip(&zlib(&data));
+    assert_eq!(
+        decode_all(&with("gzip, chunked", Some("deflate")), &body),
+        data
+    );
+    assert_eq!(
+        decode_all(&with("gzip", Some("deflate")), &body),
+        data,
+        "no chunked: to the close"
+    );
+    assert_eq!(
+        decode_all(&with("Identity, GZIP ,chunked", None), &gzip(&data)),
+        data
+    );
+    // Nothing to undo: the bare chunked framing, or a chunked before the end (the body then
+    // runs to the close as it came).
+    for te in [
+        "chunked",
+        "identity, chunked",
+        "chunked, gzip",
+        "gzip, chunked, chunked",
+    ] {
+        assert!(
+            ContentDecoder::from_headers(&with(te, None), &limits)
+                .unwrap()
+                .is_none(),
+            "{te}"
+        );
+    }
+    // Transfer and content codings count together against the limit.
+    assert_eq!(
+        ContentDecoder::from_headers(&with("gzip, chunked", Some("gzip, deflate")), &limits)
+            .unwrap_err(),
+        DecodeError::TooManyEncodings { count: 3, limit: 2 }
+    );
+}
+
+#[test]
 fn too_many_encodings() {
     let limits = Limits::default();
     let h = headers(&["gzip, identity, deflate", "gzip"]);

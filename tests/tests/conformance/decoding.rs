@@ -54,6 +54,19 @@ duet_tests::conformance! {
         assert!(head.contains("Accept-Encoding: gzip, deflate, br, zstd\r\n"), "{head}");
     }
 
+    fn a_gzip_transfer_coding_is_decoded_never_handed_over_coded() {
+        let text = expected();
+        let coded = gzip(&deflate(text.as_bytes()));
+        let chunks: Vec<&[u8]> = coded.chunks(100).collect();
+        let chunked = [&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Encoding: deflate\r\n\r\n"[..], &duet_tests::codec::chunked(&chunks)].concat();
+        let to_the_close = [&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Encoding: deflate\r\nConnection: close\r\n\r\n"[..], &coded].concat();
+        for raw in [chunked, to_the_close] {
+            let server = Server::http(move |_| Reply::raw(raw.clone()).close());
+            let response = wait!(duet::get(server.url("/"))).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), text);
+        }
+    }
+
     fn decoding_can_be_turned_off() {
         let server = Server::http(encoded);
         let client = duet::Client::builder().decompress(false).build().unwrap();
