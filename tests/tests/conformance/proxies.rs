@@ -342,10 +342,52 @@ fn challenging_connect_proxy() -> Server {
     })
 }
 
+/// Answers the first CONNECT with a 407 and closes the connection, as many proxies do; a
+/// CONNECT with the right answer on a later connection is tunnelled.
+fn closing_challenging_connect_proxy() -> Server {
+    Server::scripted(|conn| {
+        let Some(request) = conn.read_head_only() else {
+            return;
+        };
+        if request.header_str("proxy-authorization") != Some("Token answer-n42") {
+            conn.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Token nonce=n42\r\nConnection: close\r\nContent-Length: 9\r\n\r\nneed auth");
+            conn.close();
+            return;
+        }
+        let upstream: SocketAddr = request
+            .target
+            .to_socket_addrs()
+            .unwrap()
+            .find(SocketAddr::is_ipv4)
+            .unwrap();
+        conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        conn.tunnel(upstream);
+    })
+}
+
 mod proxy_authentication {
     use super::*;
 
     duet_tests::conformance! {
+        fn a_connect_proxy_that_closes_after_its_407_gets_the_answer_on_a_new_connection() {
+            duet_tests::logs::capture();
+            let origin = Server::https(Cert::Localhost, |_| Reply::ok("tunnelled"));
+            let proxy = closing_challenging_connect_proxy();
+            let client = duet::Client::builder()
+                .add_root_certificate_pem(tls::ca_pem())
+                .proxy(&proxy_url(&proxy, ""))
+                .proxy_auth(TokenScheme)
+                .build()
+                .unwrap();
+            assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "tunnelled");
+            assert_eq!(proxy.connections(), 2, "the answer went on a new connection");
+            let records = duet_tests::logs::records_with(&origin.addr().port().to_string());
+            assert!(records.iter().any(|r| r.contains("the proxy closed the connection after its 407")), "{records:#?}");
+            // A second request reuses the tunnel: no CONNECT at all.
+            assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "tunnelled");
+            assert_eq!(proxy.connections(), 2);
+        }
+
         fn a_connect_proxy_challenge_is_answered_by_the_auth_engine() {
             let origin = Server::https(Cert::Localhost, |r| Reply::ok(if r.has_header("proxy-authorization") { "leaked" } else { "tunnelled" }));
             let proxy = challenging_connect_proxy();

@@ -322,6 +322,9 @@ pub struct Call {
     connect_head: Option<Box<RequestHead>>,
     /// A 407 to the CONNECT is being read before it is sent again with credentials.
     tunnel_retrying: bool,
+    /// The proxy closed the connection after its 407: the CONNECT with the flow's answer
+    /// goes on the next new connection to it.
+    tunnel_reconnect: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Box<Connection>>,
     /// Why the exchange was given up before the response's end, for the log.
@@ -431,6 +434,7 @@ impl Call {
             proxy_rounds: 0,
             connect_head: None,
             tunnel_retrying: false,
+            tunnel_reconnect: false,
             released: None,
             abandoned: None,
             restart_body: false,
@@ -655,6 +659,12 @@ impl Call {
                 Ok(TunnelStep::Receive(deadline)) => return Ok(Action::Receive { deadline }),
                 Ok(TunnelStep::StartTls(host)) => return Ok(Action::StartTls { host }),
                 Ok(TunnelStep::Open) => self.begin_exchange(None, now)?,
+                Ok(TunnelStep::Reconnect) => {
+                    self.state = State::Connect;
+                    self.reused = false;
+                    self.waiting = None;
+                    return self.poll_action_max(now, max_data);
+                }
             }
         }
         if std::mem::take(&mut self.rewind) {
@@ -993,6 +1003,9 @@ impl Call {
             ));
         }
         self.reused = conn.is_some();
+        if self.reused {
+            self.tunnel_reconnect = false; // a pooled tunnel needs no CONNECT
+        }
         log::debug!(
             "{} {}: {} connection to {}{}",
             self.method,

@@ -47,6 +47,9 @@ pub(super) enum TunnelStep {
     StartTls(String),
     /// The tunnel is open: begin the origin exchange.
     Open,
+    /// The proxy closed the connection after asking for credentials: connect to it again
+    /// (the CONNECT with the answer goes on the new connection).
+    Reconnect,
 }
 
 /// The error for a proxy that answered CONNECT with anything but 2xx; it carries the status.
@@ -85,6 +88,17 @@ impl Call {
         } else {
             // The same authority an auth flow sees for CONNECT (a Digest `uri`, say).
             let authority = target_for(&self.url, TargetForm::Authority);
+            if std::mem::take(&mut self.tunnel_reconnect)
+                && let Some(connect) = self.connect_head.as_deref()
+            {
+                // The answer to the 407 the proxy closed after, on this new connection; the
+                // flow and its rounds carry on.
+                let mut conn = Connection::new(self.session.config.limits.clone());
+                conn.send_request(connect, RequestBody::None, now)?;
+                self.tunnel_retrying = false;
+                self.tunnel = Some(Tunnel::Connect(Box::new(conn)));
+                return Ok(());
+            }
             let mut head = RequestHead::new(Method::CONNECT, authority.clone())?;
             head.headers_mut().append("Host", &authority)?;
             if let Some(credentials) = proxy.basic_authorization() {
@@ -199,9 +213,16 @@ impl Call {
                         self.tunnel_retrying = false;
                         let connect = self.connect_head.as_ref().expect("kept for retries");
                         if conn.start_next_cycle().is_err() {
-                            return Err(proxy_error(
-                                "the proxy closed the connection while authenticating",
-                            ));
+                            // Many proxies close after a 407: the answer goes on a new
+                            // connection, as curl sends it.
+                            log::debug!(
+                                "{} {}: the proxy closed the connection after its 407; the CONNECT goes again on a new one",
+                                self.method,
+                                RedactedUrl(&self.url),
+                            );
+                            self.tunnel = None;
+                            self.tunnel_reconnect = true;
+                            return Ok(TunnelStep::Reconnect);
                         }
                         conn.send_request(connect, RequestBody::None, now)?;
                         return Ok(TunnelStep::Transmit(deadline));
