@@ -316,6 +316,42 @@ mod schemes {
             assert!(server.requests()[1].header_str("authorization").unwrap().contains("qop=auth-int"));
         }
 
+        fn a_large_upload_with_digest_asks_for_100_continue_so_the_401_comes_before_the_body() {
+            // As squid does: a request without credentials is refused at once and the
+            // connection closed, unread body and all. The answer goes on a new connection.
+            let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let seen = heads.clone();
+            let server = Server::scripted(move |conn| {
+                let Some(head) = conn.read_head_only() else { return };
+                let expect = head.header_str("expect").map(str::to_owned);
+                seen.lock().unwrap().push((head.header_str("authorization").is_some(), expect));
+                if !head.header_str("authorization").is_some_and(|a| a.starts_with("Digest ")) {
+                    conn.write(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"n1\", qop=\"auth\"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+                    conn.close();
+                    return;
+                }
+                conn.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                let declared: usize = head.header_str("content-length").unwrap().parse().unwrap();
+                let mut body = Vec::new();
+                while body.len() < declared {
+                    let more = conn.read_some();
+                    if more.is_empty() { break }
+                    body.extend(more);
+                }
+                conn.send(&Reply::ok(format!("got {} bytes", body.len())));
+            });
+            let client = duet::Client::builder().digest_auth("u", "p").build().unwrap();
+            let body = vec![7u8; 2 * 1024 * 1024];
+            let response = wait!(client.put(server.url("/upload")).body(body).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
+            let expect = Some("100-continue".to_owned());
+            assert_eq!(heads.lock().unwrap().clone(), [(false, expect.clone()), (true, expect)]);
+            // Credentials that answer at once (the cached challenge here) go without it.
+            let again = wait!(client.put(server.url("/upload")).body(vec![7u8; 2 * 1024 * 1024]).send()).unwrap();
+            assert_eq!(wait!(again.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
+            assert_eq!(heads.lock().unwrap().last().unwrap(), &(true, None));
+        }
+
         fn digest_with_a_wrong_password_retries_once_then_gives_the_401() {
             let server = digest_server::start("MD5");
             let client = duet::Client::new();

@@ -15,9 +15,43 @@ use crate::auth::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
 use crate::client::error::{Error, ErrorKind};
 use crate::response::ResponseHead;
 
+/// The body size from which credentials still waiting for a challenge ask for `100 Continue`
+/// first (curl's threshold for uploads).
+const EXPECT_THRESHOLD: u64 = 1024 * 1024;
+
 impl Call {
-    /// Gives the hop just prepared its flow, and lets the flow authorize the head.
+    /// Gives the hop just prepared its flows, lets them authorize the head, and asks for
+    /// `100 Continue` before a large body when they have yet to answer a challenge.
     pub(super) fn start_auth(&mut self) -> Result<(), Error> {
+        self.start_flows()?;
+        self.expect_challenge();
+        Ok(())
+    }
+
+    /// A large body (at least [`EXPECT_THRESHOLD`] bytes, or of unknown length) going with
+    /// credentials that have not answered yet (Digest before its first challenge) is sent
+    /// with `Expect: 100-continue`: the 401 or 407 then comes before the body, which goes
+    /// once, with the answer, and a server or proxy that refuses and closes at once (as squid
+    /// does) cannot cut the upload short. curl sends the same for large uploads. A server that
+    /// sends no `100 Continue` gets the body after `Limits::expect_continue_timeout`.
+    fn expect_challenge(&mut self) {
+        let headers = self.head.headers();
+        let origin_waits = self.flow.is_some() && !headers.contains("authorization");
+        let proxy_waits = self.proxy_flow.is_some() && !headers.contains("proxy-authorization");
+        let large = match self.body.framing {
+            crate::RequestBody::Length(n) => n >= EXPECT_THRESHOLD,
+            crate::RequestBody::Chunked => true,
+            crate::RequestBody::None => false,
+        };
+        if (origin_waits || proxy_waits) && large && !headers.contains("expect") {
+            self.head
+                .headers_mut()
+                .push_unchecked(b"Expect", b"100-continue");
+        }
+    }
+
+    /// Gives the hop just prepared its flow, and lets the flow authorize the head.
+    fn start_flows(&mut self) -> Result<(), Error> {
         self.flow = None;
         self.auth_rounds = 0;
         self.start_proxy_auth()?;
