@@ -352,6 +352,39 @@ mod schemes {
             assert_eq!(heads.lock().unwrap().last().unwrap(), &(true, None));
         }
 
+        fn a_server_refusing_the_100_continue_gets_the_request_again_without_it() {
+            let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let seen = heads.clone();
+            let server = Server::scripted(move |conn| {
+                while let Some(head) = conn.read_head_only() {
+                    let expect = head.header_str("expect").map(str::to_owned);
+                    let authorized = head.header_str("authorization").is_some();
+                    seen.lock().unwrap().push((authorized, expect.clone()));
+                    if expect.is_some() {
+                        conn.write(b"HTTP/1.1 417 Expectation Failed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+                        conn.close();
+                        return;
+                    }
+                    let declared: usize = head.header_str("content-length").unwrap().parse().unwrap();
+                    let mut body = Vec::new();
+                    while body.len() < declared {
+                        let more = conn.read_some();
+                        if more.is_empty() { return }
+                        body.extend(more);
+                    }
+                    match authorized {
+                        false => conn.send(&Reply::new(401).header("WWW-Authenticate", r#"Digest realm="r", nonce="n1", qop="auth""#)),
+                        true => conn.send(&Reply::ok(format!("got {} bytes", body.len()))),
+                    };
+                }
+            });
+            let client = duet::Client::builder().digest_auth("u", "p").build().unwrap();
+            let response = wait!(client.put(server.url("/upload")).body(vec![7u8; 2 * 1024 * 1024]).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
+            let expect = Some("100-continue".to_owned());
+            assert_eq!(heads.lock().unwrap().clone(), [(false, expect), (false, None), (true, None)]);
+        }
+
         fn digest_with_a_wrong_password_retries_once_then_gives_the_401() {
             let server = digest_server::start("MD5");
             let client = duet::Client::new();

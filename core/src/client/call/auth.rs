@@ -35,6 +35,7 @@ impl Call {
     /// does) cannot cut the upload short. curl sends the same for large uploads. A server that
     /// sends no `100 Continue` gets the body after `Limits::expect_continue_timeout`.
     fn expect_challenge(&mut self) {
+        self.auto_expect = false;
         let headers = self.head.headers();
         let origin_waits = self.flow.is_some() && !headers.contains("authorization");
         let proxy_waits = self.proxy_flow.is_some() && !headers.contains("proxy-authorization");
@@ -47,6 +48,7 @@ impl Call {
             self.head
                 .headers_mut()
                 .push_unchecked(b"Expect", b"100-continue");
+            self.auto_expect = true;
         }
     }
 

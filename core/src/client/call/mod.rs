@@ -325,6 +325,9 @@ pub struct Call {
     /// The proxy closed the connection after its 407: the CONNECT with the flow's answer
     /// goes on the next new connection to it.
     tunnel_reconnect: bool,
+    /// `Expect: 100-continue` was added for credentials waiting for a challenge (see
+    /// `expect_challenge`): a 417 to it sends the request again without.
+    auto_expect: bool,
     /// A reusable connection left by an earlier hop, for the driver to pool.
     released: Option<Box<Connection>>,
     /// Why the exchange was given up before the response's end, for the log.
@@ -435,6 +438,7 @@ impl Call {
             connect_head: None,
             tunnel_retrying: false,
             tunnel_reconnect: false,
+            auto_expect: false,
             released: None,
             abandoned: None,
             restart_body: false,
@@ -770,6 +774,21 @@ impl Call {
                     }
                     if self.auth_wants_body(&head) {
                         self.draining = Some(Box::new((Drain::Respond(head, Vec::new()), 0)));
+                        continue;
+                    }
+                    if head.status() == http::StatusCode::EXPECTATION_FAILED
+                        && std::mem::take(&mut self.auto_expect)
+                        && self.body.replayable
+                    {
+                        // A server that refuses the 100-continue duet asked for on its own
+                        // gets the request again without it, as curl sends it.
+                        log::debug!(
+                            "{} {}: 417: the server refuses Expect: 100-continue; sending the request again without it",
+                            self.method,
+                            RedactedUrl(&self.url),
+                        );
+                        self.head.headers_mut().remove("expect");
+                        self.draining = Some(Box::new((Drain::Retry, 0)));
                         continue;
                     }
                     if self.auth_step(&head, None)? == AuthStep::Retry {
