@@ -364,25 +364,9 @@ impl BodySender {
                         .map_err(|e| call.body_failed(e))?;
                     file.set_limit(*len);
                 }
-                let n = read_piece(file, call.body_room(PIECE)?)
-                    .await
-                    .map_err(|e| call.body_failed(e))?;
-                if n == 0 {
-                    call.send_end()
-                } else {
-                    call.body_filled(n)
-                }
+                send_read(file, call).await
             }
-            Sending::Reader(reader) => {
-                let n = read_piece(reader, call.body_room(PIECE)?)
-                    .await
-                    .map_err(|e| call.body_failed(e))?;
-                if n == 0 {
-                    call.send_end()
-                } else {
-                    call.body_filled(n)
-                }
-            }
+            Sending::Reader(reader) => send_read(reader, call).await,
             Sending::Stream { stream, pending } => {
                 while pending.is_empty() {
                     match stream.next().await {
@@ -423,6 +407,20 @@ impl BodySender {
                 }
             },
         }
+    }
+}
+
+/// Reads the next piece of `reader` straight into the call's room for it, or ends the body.
+async fn send_read(
+    reader: &mut (impl AsyncRead + Unpin + ?Sized),
+    call: &mut Call,
+) -> Result<(), Error> {
+    let n = read_piece(reader, call.body_room(PIECE)?)
+        .await
+        .map_err(|e| call.body_failed(e))?;
+    match n {
+        0 => call.send_end(),
+        n => call.body_filled(n),
     }
 }
 

@@ -319,23 +319,9 @@ impl BodySender {
                         .map_err(|e| call.body_failed(e))?;
                     file.set_limit(*len);
                 }
-                let n =
-                    read_piece(file, call.body_room(PIECE)?).map_err(|e| call.body_failed(e))?;
-                if n == 0 {
-                    call.send_end()
-                } else {
-                    call.body_filled(n)
-                }
+                send_read(file, call)
             }
-            Sending::Reader(reader) => {
-                let n =
-                    read_piece(reader, call.body_room(PIECE)?).map_err(|e| call.body_failed(e))?;
-                if n == 0 {
-                    call.send_end()
-                } else {
-                    call.body_filled(n)
-                }
-            }
+            Sending::Reader(reader) => send_read(reader, call),
             Sending::Multipart(multipart) => loop {
                 let MultipartSending {
                     encoder,
@@ -364,6 +350,15 @@ impl BodySender {
                 }
             },
         }
+    }
+}
+
+/// Reads the next piece of `reader` straight into the call's room for it, or ends the body.
+fn send_read(reader: &mut (dyn Read + Send), call: &mut Call) -> Result<(), Error> {
+    let n = read_piece(reader, call.body_room(PIECE)?).map_err(|e| call.body_failed(e))?;
+    match n {
+        0 => call.send_end(),
+        n => call.body_filled(n),
     }
 }
 

@@ -39,6 +39,17 @@ fn via_https_proxy<D: duet_core::client::Driver>(
         .proxy(&format!("https://localhost:{}", proxy.port()))
 }
 
+/// Answers a CONNECT to `target` with 200 and relays bytes both ways (IPv4 only).
+fn open_tunnel(conn: &mut ScriptConn, target: &str) {
+    let upstream: SocketAddr = target
+        .to_socket_addrs()
+        .unwrap()
+        .find(SocketAddr::is_ipv4)
+        .unwrap();
+    conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    conn.tunnel(upstream);
+}
+
 /// The script of [`connect_proxy`], logging each request to `log`.
 fn connect_script(
     credentials: Option<(&'static str, &'static str)>,
@@ -60,14 +71,7 @@ fn connect_script(
             conn.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
             return;
         }
-        let upstream: SocketAddr = request
-            .target
-            .to_socket_addrs()
-            .unwrap()
-            .find(SocketAddr::is_ipv4)
-            .unwrap();
-        conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
-        conn.tunnel(upstream);
+        open_tunnel(conn, &request.target);
     }
 }
 
@@ -329,14 +333,7 @@ fn challenging_connect_proxy() -> Server {
                 conn.write(CHALLENGE);
                 continue;
             }
-            let upstream: SocketAddr = request
-                .target
-                .to_socket_addrs()
-                .unwrap()
-                .find(SocketAddr::is_ipv4)
-                .unwrap();
-            conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
-            conn.tunnel(upstream);
+            open_tunnel(conn, &request.target);
             return;
         }
     })
@@ -354,14 +351,7 @@ fn closing_challenging_connect_proxy() -> Server {
             conn.close();
             return;
         }
-        let upstream: SocketAddr = request
-            .target
-            .to_socket_addrs()
-            .unwrap()
-            .find(SocketAddr::is_ipv4)
-            .unwrap();
-        conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
-        conn.tunnel(upstream);
+        open_tunnel(conn, &request.target);
     })
 }
 
@@ -472,9 +462,7 @@ mod proxy_authentication {
                         conn.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Digest realm=\"p\", nonce=\"n9\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n");
                         continue;
                     }
-                    let upstream: SocketAddr = request.target.to_socket_addrs().unwrap().find(SocketAddr::is_ipv4).unwrap();
-                    conn.write(b"HTTP/1.1 200 Connection established\r\n\r\n");
-                    conn.tunnel(upstream);
+                    open_tunnel(conn, &request.target);
                     return;
                 }
             });
