@@ -55,7 +55,7 @@ pub struct Args {
     pub data: Option<String>,
 
     /// Upload FILE with PUT (unless -X says otherwise), streamed and unlabelled, as curl's -T;
-    /// a URL ending in `/` gets the file's name appended.
+    /// a URL ending in `/` gets the file's name appended. `-` streams standard input, chunked.
     #[arg(short = 'T', long, value_name = "FILE", help_heading = "Body")]
     pub upload_file: Option<PathBuf>,
 

@@ -94,6 +94,8 @@ impl Outcome {
 pub trait DriverExt: Driver {
     /// A body streamed from a file.
     fn file_body(file: File) -> Self::Body;
+    /// A body streamed from standard input, chunked (read once).
+    fn stdin_body() -> Self::Body;
     /// A multipart form of `parts` (files are streamed when the body is sent).
     fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error>;
     /// A transport to the Unix domain socket at `path`.
@@ -104,6 +106,10 @@ pub trait DriverExt: Driver {
 impl DriverExt for duet_blocking::Blocking {
     fn file_body(file: File) -> Self::Body {
         file.into()
+    }
+
+    fn stdin_body() -> Self::Body {
+        duet_blocking::Body::from_reader(std::io::stdin(), None)
     }
 
     #[cfg(unix)]
@@ -141,6 +147,10 @@ impl DriverExt for duet_blocking::Blocking {
 impl DriverExt for duet_async::Async {
     fn file_body(file: File) -> Self::Body {
         file.into()
+    }
+
+    fn stdin_body() -> Self::Body {
+        duet_async::Body::from_reader(tokio::io::stdin(), None)
     }
 
     #[cfg(unix)]
@@ -279,6 +289,7 @@ pub fn request<D: DriverExt>(
     request = match &spec.body {
         None => request,
         Some(BodySpec::Bytes(bytes)) => request.body(bytes.clone()),
+        Some(BodySpec::Upload(path)) if path.as_os_str() == "-" => request.body(D::stdin_body()),
         Some(BodySpec::File(path) | BodySpec::Upload(path)) => {
             let file = File::open(path)
                 .map_err(|e| Failure::new(Kind::Body, format!("{}: {e}", path.display())))?;

@@ -269,8 +269,10 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
         return Ok(Some(BodySpec::Json(raw)));
     }
     if let Some(path) = &args.upload_file {
-        let shown = path.display().to_string();
-        std::fs::metadata(path).map_err(|e| body_error(&shown, e))?;
+        if path.as_os_str() != "-" {
+            let shown = path.display().to_string();
+            std::fs::metadata(path).map_err(|e| body_error(&shown, e))?;
+        }
         return Ok(Some(BodySpec::Upload(path.clone())));
     }
     if !args.form.is_empty() {
@@ -286,6 +288,7 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
 /// does.
 fn upload_url(url: String, upload: Option<&std::path::Path>) -> String {
     let name = upload
+        .filter(|p| p.as_os_str() != "-")
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy());
     match name {
@@ -368,6 +371,11 @@ mod tests {
         );
         assert!(matches!(upload.body, Some(BodySpec::Upload(_))));
         assert_eq!(spec(&["-T", file, "h/x"]).unwrap().url, "http://h/x");
+        assert_eq!(
+            spec(&["-T", "-", "h/dir/"]).unwrap().url,
+            "http://h/dir/",
+            "stdin has no name"
+        );
         assert_eq!(
             spec(&["-T", file, "-X", "POST", "h/x"]).unwrap().method,
             Method::POST

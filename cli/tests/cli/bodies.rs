@@ -61,6 +61,22 @@ fn upload_file_puts_the_file_unlabelled() {
         "as curl's -T"
     );
     assert_eq!(header(&echo["headers"], "content-length"), Some("16"));
+    // `-T -`: standard input, streamed chunked, in both flavours.
+    let url = site.echo("/echo");
+    for flavour in [&[][..], &["--async"]] {
+        let args = [&["-T", "-"][..], flavour, &[url.as_str()]].concat();
+        let (report, run) = duet(&args).stdin(b"from stdin").report();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let echo = echoed(&report);
+        assert_eq!(
+            (echo["method"].clone(), echo["body"].clone()),
+            (json!("PUT"), json!("from stdin"))
+        );
+        assert_eq!(
+            header(&echo["headers"], "transfer-encoding"),
+            Some("chunked")
+        );
+    }
 }
 
 #[test]
