@@ -165,6 +165,8 @@ pub struct Connection {
     shared: Bytes,
     /// A chunk went out of `room`; its closing CRLF is owed before the next chunk or the end.
     chunk_open: bool,
+    /// The final response came while `100 Continue` was awaited: no body byte was sent.
+    body_withheld: bool,
     eof: bool,
     /// The end came without the notice that it is deliberate ([`Connection::handle_unclean_eof`]).
     unclean_eof: bool,
@@ -198,6 +200,7 @@ impl Connection {
             room_given: 0,
             shared: Bytes::new(),
             chunk_open: false,
+            body_withheld: false,
             eof: false,
             unclean_eof: false,
             error: None,
@@ -251,6 +254,7 @@ impl Connection {
         }
         self.request = RequestFacts::of(head.method(), head.headers());
         self.room_given = 0;
+        self.body_withheld = false;
         let writer = match body {
             RequestBody::None | RequestBody::Length(0) => None,
             RequestBody::Length(declared) => Some(BodyWriter::Length { declared, sent: 0 }),
@@ -266,6 +270,13 @@ impl Connection {
         };
         self.recv = Recv::Head(HeadScanner::default());
         Ok(())
+    }
+
+    /// Whether the final response came while `100 Continue` was awaited (RFC 9110 §10.1.1):
+    /// none of the request body was sent, so a body that cannot be replayed is still whole
+    /// and can go with the next request (after a 401, a 407 or a 307).
+    pub fn body_withheld(&self) -> bool {
+        self.body_withheld
     }
 
     /// Where the request half is; tells the driver whether to send body bytes now.

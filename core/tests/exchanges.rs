@@ -401,9 +401,11 @@ fn expect_continue_answered_with_a_final_status_cancels_the_body() {
         t0(),
     )
     .unwrap();
+    assert!(!conn.body_withheld());
     conn.handle_input(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(events(&mut conn).len(), 2);
     assert_eq!(conn.send_state(), SendState::Cancelled);
+    assert!(conn.body_withheld(), "none of the body went");
     assert_eq!(conn.poll_timeout(), None);
     assert!(!conn.is_reusable(), "the promised body never came");
     assert_eq!(

@@ -298,6 +298,7 @@ impl Connection {
                 // the connection cannot carry another request after a promised body went
                 // missing.
                 self.send = Send::Cancelled;
+                self.body_withheld = true;
                 self.close = Some("the server answered before the request body was sent");
             }
             Send::Cancelled => self.close = Some(super::ABANDONED),

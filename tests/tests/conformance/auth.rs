@@ -350,6 +350,11 @@ mod schemes {
             let again = wait!(client.put(server.url("/upload")).body(vec![7u8; 2 * 1024 * 1024]).send()).unwrap();
             assert_eq!(wait!(again.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
             assert_eq!(heads.lock().unwrap().last().unwrap(), &(true, None));
+            // A stream, read once, goes too: none of it was sent before the 401.
+            let fresh = duet::Client::builder().digest_auth("u", "p").build().unwrap();
+            let stream = duet::Body::from_reader(std::io::Cursor::new(vec![7u8; 2 * 1024 * 1024]), Some(2 * 1024 * 1024));
+            let response = wait!(fresh.put(server.url("/upload")).body(stream).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
         }
 
         fn a_server_refusing_the_100_continue_gets_the_request_again_without_it() {

@@ -147,7 +147,7 @@ impl Call {
             Ok(AuthStep::Retry)
                 if self.auth_rounds < self.session.config.limits.max_auth_rounds =>
             {
-                if !self.body.replayable {
+                if !self.body_can_go_again() {
                     return self.fail(auth_error(AuthError::BodyNotReplayable));
                 }
                 self.auth_rounds += 1;

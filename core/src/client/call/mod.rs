@@ -778,7 +778,7 @@ impl Call {
                     }
                     if head.status() == http::StatusCode::EXPECTATION_FAILED
                         && std::mem::take(&mut self.auto_expect)
-                        && self.body.replayable
+                        && self.body_can_go_again()
                     {
                         // A server that refuses the 100-continue duet asked for on its own
                         // gets the request again without it, as curl sends it.
@@ -807,7 +807,7 @@ impl Call {
                             return Ok(Action::Response(head));
                         }
                         Ok(Some(next)) => {
-                            if next.body == BodyAction::Keep && !self.body.replayable {
+                            if next.body == BodyAction::Keep && !self.body_can_go_again() {
                                 let status = head.status().as_u16();
                                 let message = format!(
                                     "a {status} redirect needs the request body again, and it cannot be replayed"
@@ -1302,6 +1302,13 @@ impl Call {
         self.sending_before_answer()
             && self.early.is_none()
             && self.conn.as_deref().is_some_and(|c| !c.is_closed_by_peer())
+    }
+
+    /// Whether the request body can go with the next request: it can be replayed, or none of
+    /// it was sent (the server answered while `100 Continue` was awaited), so a stream is
+    /// still whole.
+    fn body_can_go_again(&self) -> bool {
+        self.body.replayable || self.conn.as_deref().is_some_and(Connection::body_withheld)
     }
 
     /// Whether no more of the request will be sent: the server answered before taking it
