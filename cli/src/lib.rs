@@ -67,25 +67,23 @@ pub fn run(mut args: Args) -> ExitCode {
     if args.verbose {
         verbose::install_logger();
     }
+    // `-O`: the file is named after the URL, or the command fails before anything is sent.
+    let mut unnamed = None;
     if args.remote_name {
         match remote_name(&url) {
             Some(name) => args.output = Some(name),
             None => {
-                let failure = failure::Failure::new(
+                unnamed = Some(failure::Failure::new(
                     failure::Kind::Io,
                     format!("-O: the URL {url:?} names no file (its path ends in /)"),
-                );
-                if !args.silent || args.show_error {
-                    eprintln!("{}", failure.line());
-                }
-                return ExitCode::from(failure.kind.exit_code());
+                ));
             }
         }
     }
     let mut output = Output::for_args(&args);
-    let outcome = match RequestSpec::from_args(&args, &url) {
-        Ok(spec) => send::perform(&spec, args.fail, &mut output),
-        Err(failure) => Outcome::failed(failure, Instant::now()),
+    let outcome = match (unnamed, RequestSpec::from_args(&args, &url)) {
+        (Some(failure), _) | (None, Err(failure)) => Outcome::failed(failure, Instant::now()),
+        (None, Ok(spec)) => send::perform(&spec, args.fail, &mut output),
     };
     if args.report {
         let json = Report::new(&outcome, &url).to_json();
