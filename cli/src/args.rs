@@ -70,7 +70,7 @@ pub struct Args {
         value_name = "PART",
         value_parser = part,
         help_heading = "Body",
-        help = "A multipart part: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat)"
+        help = "A multipart part: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat); double quotes around PATH or NAME keep a ';' in it, as curl's"
     )]
     pub part: Vec<PartArg>,
 
@@ -488,7 +488,8 @@ fn part(arg: &str) -> Result<PartArg, String> {
     let Some(file) = value.strip_prefix('@') else {
         return Ok(PartArg::Text { name, value });
     };
-    let mut params = file.split(';');
+    let segments = quoted_segments(file)?;
+    let mut params = segments.iter().map(String::as_str);
     let path = params
         .next()
         .filter(|p| !p.is_empty())
@@ -511,6 +512,28 @@ fn part(arg: &str) -> Result<PartArg, String> {
         mime,
         filename,
     })
+}
+
+/// `text` split at each `;` outside double quotes, as curl reads `-F` values: quotes are
+/// removed, and inside them a backslash takes the next character as it is (`\"`, `\\`), so
+/// a path or a file name may hold a `;`.
+fn quoted_segments(text: &str) -> Result<Vec<String>, String> {
+    let mut segments = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        let current = segments.last_mut().expect("one at least");
+        match (c, quoted) {
+            ('"', _) => quoted = !quoted,
+            ('\\', true) => current.push(chars.next().ok_or("a '\\' ends the value")?),
+            (';', false) => segments.push(String::new()),
+            (c, _) => current.push(c),
+        }
+    }
+    match quoted {
+        true => Err("an unclosed '\"'".to_owned()),
+        false => Ok(segments),
+    }
 }
 
 #[cfg(test)]
@@ -599,6 +622,17 @@ mod tests {
         );
         assert!(part("photo=@").is_err());
         assert!(part("photo=@a;size=3").is_err());
+        // curl's quoting: a `;` (or a quote) inside double quotes is part of the value.
+        assert_eq!(
+            part(r#"doc=@"dir/a;b.txt";filename="say \"hi\"; bye.txt";type=text/plain"#).unwrap(),
+            PartArg::File {
+                name: "doc".into(),
+                path: "dir/a;b.txt".into(),
+                mime: Some("text/plain".into()),
+                filename: Some("say \"hi\"; bye.txt".into()),
+            }
+        );
+        assert!(part(r#"doc=@"unclosed.txt"#).is_err());
     }
 
     #[test]
