@@ -87,18 +87,7 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
             // §6.1: possible smuggling; do not reuse the connection.
             close = Some("the response had both Transfer-Encoding and Content-Length");
         }
-        let codings: Vec<&[u8]> = headers
-            .get_all("transfer-encoding")
-            .flat_map(list_items)
-            .collect();
-        let chunked_last = codings
-            .last()
-            .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
-        let chunked_count = codings
-            .iter()
-            .filter(|c| c.eq_ignore_ascii_case(b"chunked"))
-            .count();
-        if chunked_last && chunked_count == 1 {
+        if transfer_codings(headers).chunked {
             return decision(BodyFraming::Chunked, close);
         }
         // Chunked not last (or repeated): the body runs to the close.
@@ -115,6 +104,41 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
     }
     // 7. Otherwise the body runs until the server closes.
     decision(BodyFraming::CloseDelimited, Some(TO_THE_CLOSE))
+}
+
+/// What a response's `Transfer-Encoding` fields list (RFC 9112 §6.1).
+pub(crate) struct TransferCodings<'a> {
+    /// One `chunked`, listed last: the body is chunked. (Otherwise it runs to the close.)
+    pub chunked: bool,
+    /// The codings to undo (`identity` left out), in the order they were applied: those
+    /// before the final `chunked`, or all of them when there is no `chunked`. None when a `chunked` is listed
+    /// anywhere else (the body then runs to the close as it came).
+    pub to_undo: Vec<&'a [u8]>,
+}
+
+/// Reads the `Transfer-Encoding` fields of `headers`, for the framing and for the decoder:
+/// one reading for both. No allocation for the usual bare `chunked`.
+pub(crate) fn transfer_codings(headers: &Headers) -> TransferCodings<'_> {
+    let (mut chunked_count, mut chunked_last) = (0, false);
+    let mut applied = Vec::new();
+    for coding in headers.get_all("transfer-encoding").flat_map(list_items) {
+        // (`identity` undoes nothing, but it still stands where it is listed: `chunked,
+        // identity` does not end with `chunked`.)
+        chunked_last = coding.eq_ignore_ascii_case(b"chunked");
+        if chunked_last {
+            chunked_count += 1;
+        } else if !coding.eq_ignore_ascii_case(b"identity") {
+            applied.push(coding);
+        }
+    }
+    let chunked = chunked_last && chunked_count == 1;
+    TransferCodings {
+        chunked,
+        to_undo: match chunked || chunked_count == 0 {
+            true => applied,
+            false => Vec::new(),
+        },
+    }
 }
 
 const UPGRADED: &str = "the connection now carries another protocol";
@@ -263,6 +287,11 @@ mod tests {
         assert_eq!(
             decide_str(get(), &chunked("gzip")),
             Ok((BodyFraming::CloseDelimited, false))
+        );
+        assert_eq!(
+            decide_str(get(), &chunked("chunked, identity")),
+            Ok((BodyFraming::CloseDelimited, false)),
+            "identity still stands after chunked"
         );
         let split =
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -173,11 +173,10 @@ pub(crate) fn parse_head(bytes: &[u8], header_lines: usize) -> Result<ResponseHe
 /// same. `None` when the head has none. (The scanner has refused whitespace right after the
 /// status line, so every such line break here ends a field line.)
 fn unfold(bytes: &[u8]) -> Option<Vec<u8>> {
-    let folded = |i: usize| matches!(bytes.get(i + 1), Some(b' ' | b'\t'));
-    let first = memchr::memchr_iter(b'\n', bytes).find(|&i| folded(i))?;
-    let mut out = bytes.to_vec();
-    for i in memchr::memchr_iter(b'\n', bytes).skip_while(|&i| i < first) {
-        if folded(i) {
+    let mut unfolded: Option<Vec<u8>> = None;
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        if matches!(bytes.get(i + 1), Some(b' ' | b'\t')) {
+            let out = unfolded.get_or_insert_with(|| bytes.to_vec());
             out[i] = b' ';
             if i > 0 && out[i - 1] == b'\r' {
                 out[i - 1] = b' ';
@@ -191,7 +190,7 @@ fn unfold(bytes: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(out)
+    unfolded
 }
 
 fn parse_unfolded(bytes: &[u8], header_lines: usize) -> Result<ResponseHead, RemoteError> {

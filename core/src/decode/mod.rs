@@ -185,36 +185,6 @@ pub struct ContentDecoder {
     finished: bool,
 }
 
-/// The transfer codings of `headers` to undo, in the order the server applied them: those
-/// before the final `chunked`, which is the framing (or all of them without a `chunked`,
-/// when the body runs to the close). None for the usual bare `chunked`, and none when a
-/// `chunked` comes before the end: such a body runs to the close as it came.
-fn transfer_codings(headers: &Headers) -> Vec<&[u8]> {
-    let listed = || {
-        headers
-            .get_all("transfer-encoding")
-            .flat_map(list_items)
-            .filter(|c| !c.eq_ignore_ascii_case(b"identity"))
-    };
-    let mut first_two = listed();
-    match (first_two.next(), first_two.next()) {
-        (None, _) => return Vec::new(),
-        (Some(only), None) if only.eq_ignore_ascii_case(b"chunked") => return Vec::new(),
-        _ => {}
-    }
-    let mut codings: Vec<&[u8]> = listed().collect();
-    if codings
-        .last()
-        .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"))
-    {
-        codings.pop();
-    }
-    if codings.iter().any(|c| c.eq_ignore_ascii_case(b"chunked")) {
-        return Vec::new();
-    }
-    codings
-}
-
 impl ContentDecoder {
     /// The decoder for a response, from all its `Content-Encoding` fields (comma-separated
     /// lists, in the order the server applied the codings, RFC 9110 §8.4) and the transfer
@@ -232,7 +202,7 @@ impl ContentDecoder {
     /// [`DecodeError::Unsupported`] for the first unknown coding (`br` and `zstd` are unknown
     /// without their features).
     pub fn from_headers(headers: &Headers, limits: &Limits) -> Result<Option<Self>, DecodeError> {
-        let transfer = transfer_codings(headers);
+        let transfer = crate::framing::transfer_codings(headers).to_undo;
         if transfer.is_empty() && !headers.contains("content-encoding") {
             // The usual response: nothing to list.
             return Ok(None);

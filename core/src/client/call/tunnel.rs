@@ -86,8 +86,6 @@ impl Call {
         let tunnel = if proxy.scheme().is_socks() {
             self.socks_tunnel(&proxy)?
         } else {
-            // The same authority an auth flow sees for CONNECT (a Digest `uri`, say).
-            let authority = target_for(&self.url, TargetForm::Authority);
             if std::mem::take(&mut self.tunnel_reconnect)
                 && let Some(connect) = self.connect_head.as_deref()
             {
@@ -99,6 +97,8 @@ impl Call {
                 self.tunnel = Some(Tunnel::Connect(Box::new(conn)));
                 return Ok(());
             }
+            // The same authority an auth flow sees for CONNECT (a Digest `uri`, say).
+            let authority = target_for(&self.url, TargetForm::Authority);
             let mut head = RequestHead::new(Method::CONNECT, authority.clone())?;
             head.headers_mut().append("Host", &authority)?;
             if let Some(credentials) = proxy.basic_authorization() {
