@@ -269,23 +269,6 @@ pub fn request<D: DriverExt>(
     for (name, value) in &spec.cookies {
         request = request.cookie(name, value);
     }
-    // `-d` bodies are labelled as curl labels them, unless the caller named a type: a curl
-    // habit posting a form with `-d` reaches the server as a form.
-    let typed = spec
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-    if matches!(&spec.body, Some(BodySpec::Bytes(_) | BodySpec::File(_))) && !typed {
-        request = request.header("Content-Type", "application/x-www-form-urlencoded");
-    }
-    // `-j` asks for JSON back, as curl's `--json` does, unless the caller says what it accepts.
-    let accepting = spec
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("accept"));
-    if matches!(&spec.body, Some(BodySpec::Json(_))) && !accepting {
-        request = request.header("Accept", "application/json");
-    }
     request = match &spec.body {
         None => request,
         Some(BodySpec::Bytes(bytes)) => request.body(bytes.clone()),

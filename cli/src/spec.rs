@@ -157,7 +157,7 @@ impl RequestSpec {
             },
             method,
             url: upload_url(with_scheme(url), args.upload_file.as_deref()),
-            headers: headers(args),
+            headers: headers(args, body.as_ref()),
             query: args.query.clone(),
             body,
             auth: auth(args),
@@ -223,12 +223,30 @@ fn with_scheme(url: &str) -> String {
 }
 
 /// `-H` headers, then `-A` and `-e` as `User-Agent` and `Referer` unless `-H` gave them.
-fn headers(args: &Args) -> Vec<(String, String)> {
+/// `-H` headers, then the ones duet adds as curl does, unless `-H` gave the same name:
+/// `-A` and `-e` as `User-Agent` and `Referer`; a `-d` body labelled as a form (a curl habit
+/// posting a form with `-d` reaches the server as one); `-j` asking for JSON back, as curl's
+/// `--json`.
+fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
+    let form = matches!(body, Some(BodySpec::Bytes(_) | BodySpec::File(_)));
+    let json = matches!(body, Some(BodySpec::Json(_)));
+    let added = [
+        ("User-Agent", args.user_agent.as_deref()),
+        ("Referer", args.referer.as_deref()),
+        (
+            "Content-Type",
+            form.then_some("application/x-www-form-urlencoded"),
+        ),
+        ("Accept", json.then_some("application/json")),
+    ];
     let mut headers = args.headers.clone();
-    for (name, value) in [("User-Agent", &args.user_agent), ("Referer", &args.referer)] {
-        let given = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    for (name, value) in added {
+        let given = args
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name));
         if let (Some(value), false) = (value, given) {
-            headers.push((name.to_owned(), value.clone()));
+            headers.push((name.to_owned(), value.to_owned()));
         }
     }
     headers
