@@ -164,10 +164,12 @@ impl ConnectionPool {
         }
     }
 
-    /// Returns a reusable connection, idle from `now`.
+    /// Returns a reusable connection, idle from `now` (kept for as long as the core's pool
+    /// says, which heeds the server's `Keep-Alive: timeout`).
     pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
+        let server_idle_timeout = idle.conn.server_idle_timeout();
         let mut pool = self.lock();
-        pool.checkin(key, idle, now);
+        pool.checkin(key, idle, now, server_idle_timeout);
         self.wake_waiters(pool);
     }
 

@@ -146,6 +146,8 @@ pub struct Connection {
     /// and headers; `None`: it may.
     close: Option<&'static str>,
     framing: Option<BodyFraming>,
+    /// The last final response's `Keep-Alive: timeout=N`, in seconds.
+    server_idle_timeout: Option<u64>,
     interim: usize,
     received: ReceiveBuffer,
     /// How much to read at a time (see [`Connection::read_len`]).
@@ -189,6 +191,7 @@ impl Connection {
             request: RequestFacts::default(),
             close: None,
             framing: None,
+            server_idle_timeout: None,
             interim: 0,
             received: ReceiveBuffer::default(),
             read_size: receive::INITIAL_READ,

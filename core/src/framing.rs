@@ -186,7 +186,7 @@ fn content_length_of<'a>(
     Ok(found)
 }
 
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }

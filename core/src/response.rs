@@ -36,6 +36,9 @@ pub(crate) struct HeadFacts {
     pub content_length_at: Range<usize>,
     pub close: bool,
     pub keep_alive: bool,
+    /// The `timeout` parameter of `Keep-Alive` (the smallest, if repeated): how many seconds
+    /// the server says it keeps an idle connection open.
+    pub keep_alive_timeout: Option<u64>,
 }
 
 impl HeadFacts {
@@ -276,6 +279,12 @@ fn finish(
     for h in response.headers.iter() {
         let name = h.name.as_bytes();
         match name.len() {
+            10 if name.eq_ignore_ascii_case(b"keep-alive") => {
+                if let Some(secs) = keep_alive_timeout(h.value) {
+                    facts.keep_alive_timeout =
+                        Some(facts.keep_alive_timeout.map_or(secs, |t| t.min(secs)));
+                }
+            }
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 if h.value.eq_ignore_ascii_case(b"keep-alive") {
                     facts.keep_alive = true;
@@ -305,6 +314,24 @@ fn finish(
         reason,
         headers,
         facts,
+    })
+}
+
+/// The `timeout=N` parameter of a `Keep-Alive` field value (`timeout=5, max=100`, as
+/// Apache, Node.js and nginx send; RFC 2068 §19.7.1.1), in seconds; `None` when absent or not
+/// a decimal number (quotes allowed).
+fn keep_alive_timeout(value: &[u8]) -> Option<u64> {
+    crate::headers::list_items(value).find_map(|item| {
+        let (name, secs) = item.split_at(memchr::memchr(b'=', item)?);
+        if !name.trim_ascii().eq_ignore_ascii_case(b"timeout") {
+            return None;
+        }
+        let secs = secs[1..].trim_ascii();
+        let secs = secs
+            .strip_prefix(b"\"")
+            .and_then(|s| s.strip_suffix(b"\""))
+            .unwrap_or(secs);
+        crate::framing::parse_decimal(secs)
     })
 }
 

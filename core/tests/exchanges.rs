@@ -626,3 +626,37 @@ fn data_can_be_bounded_for_the_callers_buffer() {
     assert_eq!(conn.poll_event_max(4), Ok(Some(Event::Data(b"9"))));
     assert_eq!(conn.poll_event_max(4), Ok(Some(Event::EndOfMessage)));
 }
+
+#[test]
+fn the_servers_keep_alive_timeout_is_read_from_each_final_response() {
+    let mut conn = Connection::default();
+    let cases: [(&[u8], Option<u64>); 9] = [
+        (b"Keep-Alive: timeout=5, max=100\r\n", Some(5)), // Apache
+        (b"Keep-Alive: timeout=5\r\n", Some(5)),          // Node.js
+        (b"keep-alive: MAX=3 , Timeout = \"7\"\r\n", Some(7)),
+        (
+            b"Keep-Alive: timeout=9\r\nKeep-Alive: timeout=4\r\n",
+            Some(4),
+        ),
+        (b"Keep-Alive: max=100\r\n", None),
+        (b"Keep-Alive: timeout=-1\r\n", None),
+        (b"Keep-Alive: timeout=1.5\r\n", None),
+        (b"Keep-Alive: timeouts=5\r\n", None),
+        (b"", None), // each response's own: the previous one's is forgotten
+    ];
+    for (field, secs) in cases {
+        conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+            .unwrap();
+        wire(&mut conn);
+        // An interim response's fields say nothing about the connection.
+        conn.handle_input(b"HTTP/1.1 103 Early Hints\r\nKeep-Alive: timeout=1\r\n\r\n");
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        head.extend_from_slice(field);
+        head.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        conn.handle_input(&head);
+        assert_eq!(events(&mut conn).last(), Some(&Ev::End));
+        let expected = secs.map(Duration::from_secs);
+        assert_eq!(conn.server_idle_timeout(), expected, "{field:?}");
+        conn.start_next_cycle().unwrap();
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! Per [`PoolKey`] the pool counts open connections (busy ones plus idle ones) and keeps idle
 //! ones newest first, so the warmest connection is reused and stale ones age out. Idle
-//! connections older than `idle_timeout` are dropped, never handed out. When a per-host cap is
+//! connections older than `idle_timeout` are dropped, never handed out; so are those idle
+//! near the time the server said it keeps them (`Keep-Alive: timeout=N`, see
+//! [`Pool::checkin`]), when it may be closing one just as a request goes out on it. When a per-host cap is
 //! set and reached, [`Pool::checkout`] answers [`Checkout::Full`] and the driver waits (up to
 //! the pool timeout) for [`Pool::checkin`] or [`Pool::release`] to free a slot.
 //!
@@ -14,7 +16,7 @@
 //! one a request for another key waits for, so drivers wake every waiter, not one.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::config::PoolConfig;
 use super::origin::PoolKey;
@@ -31,10 +33,29 @@ pub enum Checkout<T> {
     Full,
 }
 
+/// The most a server's `Keep-Alive: timeout` is shortened by, for the time a request takes to
+/// reach it and for its timer's granularity (never more than half the timeout).
+const SERVER_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct Idle<T> {
+    conn: T,
+    /// When it became idle.
+    since: Instant,
+    /// When it stops being reusable (`None`: the timeout is beyond what `Instant` can hold).
+    until: Option<Instant>,
+}
+
+impl<T> Idle<T> {
+    fn fresh_at(&self, now: Instant) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
 #[derive(Debug)]
 struct Host<T> {
-    /// Idle connections, oldest first, with the time each became idle.
-    idle: Vec<(T, Instant)>,
+    /// Idle connections, oldest first.
+    idle: Vec<Idle<T>>,
     /// Busy plus idle connections.
     open: usize,
 }
@@ -106,17 +127,16 @@ impl<T> Pool<T> {
     /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
     /// none. Expired idle connections for `key` are dropped on the way.
     pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<T> {
-        let fresh = fresh_since(now, self.config.idle_timeout);
         let host = self.hosts.get_mut(key)?;
         let before = host.idle.len();
-        host.idle.retain(|(_, since)| fresh(*since));
+        host.idle.retain(|idle| idle.fresh_at(now));
         let expired = before - host.idle.len();
         host.open -= expired;
         self.open -= expired;
         self.idle -= expired;
-        let (conn, _) = host.idle.pop()?;
+        let idle = host.idle.pop()?;
         self.idle -= 1;
-        Some(conn)
+        Some(idle.conn)
     }
 
     /// Like [`checkout`](Self::checkout) but never reuses: for the retry after a pooled
@@ -133,14 +153,47 @@ impl<T> Pool<T> {
         self.checkout(key, now)
     }
 
-    /// Returns a reusable connection after its exchange. If the host already keeps
-    /// `max_idle_per_host` idle connections, its oldest is dropped instead; if the pool
+    /// Returns a reusable connection after its exchange, idle from `now`. If the host already
+    /// keeps `max_idle_per_host` idle connections, its oldest is dropped instead; if the pool
     /// keeps `max_idle` in all, the one idle longest under any key is.
-    pub fn checkin(&mut self, key: &PoolKey, conn: T, now: Instant) {
+    ///
+    /// `server_idle_timeout` is how long the server said it keeps the connection open while
+    /// idle ([`Connection::server_idle_timeout`](crate::Connection::server_idle_timeout)).
+    /// The connection is reused only well within that time: a second (at most half of it)
+    /// less, so that a request does not reach the server just as it closes the connection,
+    /// an error no retry may mend when the request is not idempotent (undici, Node.js's
+    /// client, heeds the hint the same way). With a timeout of 0 the connection is not kept.
+    pub fn checkin(
+        &mut self,
+        key: &PoolKey,
+        conn: T,
+        now: Instant,
+        server_idle_timeout: Option<Duration>,
+    ) {
         let Some(host) = self.hosts.get_mut(key) else {
             return; // not counted here (the pool was cleared): just let it close
         };
-        host.idle.push((conn, now));
+        let keep = match server_idle_timeout {
+            Some(hint) => {
+                let keep = hint - SERVER_TIMEOUT_MARGIN.min(hint / 2);
+                self.config.idle_timeout.min(keep)
+            }
+            None => self.config.idle_timeout,
+        };
+        if keep.is_zero() {
+            drop(conn);
+            host.open -= 1;
+            self.open -= 1;
+            if host.open == 0 {
+                self.hosts.remove(key);
+            }
+            return;
+        }
+        host.idle.push(Idle {
+            conn,
+            since: now,
+            until: now.checked_add(keep),
+        });
         self.idle += 1;
         if host.idle.len() > self.config.max_idle_per_host {
             host.idle.remove(0);
@@ -168,11 +221,10 @@ impl<T> Pool<T> {
 
     /// Drops every idle connection that has expired at `now`; returns how many.
     pub fn evict_expired(&mut self, now: Instant) -> usize {
-        let fresh = fresh_since(now, self.config.idle_timeout);
         let mut evicted = 0;
         for host in self.hosts.values_mut() {
             let before = host.idle.len();
-            host.idle.retain(|(_, since)| fresh(*since));
+            host.idle.retain(|idle| idle.fresh_at(now));
             let gone = before - host.idle.len();
             host.open -= gone;
             evicted += gone;
@@ -200,7 +252,7 @@ impl<T> Pool<T> {
         let Some((key, _)) = self
             .hosts
             .iter()
-            .filter_map(|(key, host)| host.idle.first().map(|(_, since)| (key, *since)))
+            .filter_map(|(key, host)| host.idle.first().map(|idle| (key, idle.since)))
             .min_by_key(|(_, since)| *since)
         else {
             return false;
@@ -236,13 +288,6 @@ impl<T> Pool<T> {
     pub fn open_total(&self) -> usize {
         self.open
     }
-}
-
-/// Whether a connection idle since a given time is still within `idle_timeout` at `now`
-/// (idle for less than it): one subtraction for the whole list, then comparisons.
-fn fresh_since(now: Instant, idle_timeout: std::time::Duration) -> impl Fn(Instant) -> bool {
-    let cutoff = now.checked_sub(idle_timeout);
-    move |since| cutoff.is_none_or(|cutoff| since > cutoff)
 }
 
 #[cfg(test)]
@@ -292,8 +337,8 @@ mod tests {
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "old", t);
-        pool.checkin(&key(1), "new", t + Duration::from_secs(1));
+        pool.checkin(&key(1), "old", t, None);
+        pool.checkin(&key(1), "new", t + Duration::from_secs(1), None);
         assert_eq!(
             pool.checkout(&key(2), t),
             Checkout::Open,
@@ -309,7 +354,7 @@ mod tests {
         let t = Instant::now();
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "a", t);
+        pool.checkin(&key(1), "a", t, None);
         assert_eq!(
             pool.checkout(&key(1), t + Duration::from_secs(90)),
             Checkout::Open
@@ -319,7 +364,7 @@ mod tests {
             1,
             "the expired one no longer counts"
         );
-        pool.checkin(&key(1), "b", t);
+        pool.checkin(&key(1), "b", t, None);
         assert_eq!(pool.evict_expired(t + Duration::from_secs(89)), 0);
         assert_eq!(pool.evict_expired(t + Duration::from_secs(91)), 1);
         assert_eq!(pool.open_count(&key(1)), 0);
@@ -331,15 +376,57 @@ mod tests {
         let timeout = Duration::from_secs(90);
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "a", t);
+        pool.checkin(&key(1), "a", t, None);
         let just_before = t + timeout - Duration::from_nanos(1);
         assert_eq!(pool.take_idle(&key(1), just_before), Some("a"));
-        pool.checkin(&key(1), "a", t);
+        pool.checkin(&key(1), "a", t, None);
         assert_eq!(pool.take_idle(&key(1), t + timeout), None);
         // Idle "since" a time after now (a clock read out of order) is not expired.
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "b", t + Duration::from_secs(1));
+        pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
         assert_eq!(pool.take_idle(&key(1), t), Some("b"));
+    }
+
+    #[test]
+    fn the_servers_keep_alive_timeout_less_a_margin_bounds_reuse() {
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        // (the server's timeout, still reused at, no longer reused at)
+        let cases = [
+            (Duration::from_secs(5), ms(3_999), ms(4_000)), // a second less
+            (Duration::from_secs(1), ms(499), ms(500)),     // at most half less
+            (Duration::from_secs(2), ms(999), ms(1_000)),
+            (Duration::from_secs(600), ms(89_999), ms(90_000)), // the client's own 90 s rule
+        ];
+        for (hint, reused, expired) in cases {
+            let mut pool = Pool::new(config(4, None));
+            assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+            pool.checkin(&key(1), "a", t, Some(hint));
+            assert_eq!(pool.take_idle(&key(1), t + reused), Some("a"), "{hint:?}");
+            pool.checkin(&key(1), "a", t, Some(hint));
+            assert_eq!(pool.take_idle(&key(1), t + expired), None, "{hint:?}");
+            assert_eq!(pool.open_count(&key(1)), 0, "{hint:?}");
+            check_totals(&pool);
+        }
+        // A timeout of 0: the server closes at once; the connection is not kept.
+        let mut pool = Pool::new(config(4, None));
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        pool.checkin(&key(1), "a", t, Some(Duration::ZERO));
+        assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 1));
+        pool.checkin(&key(1), "b", t, Some(Duration::ZERO));
+        assert_eq!(pool.open_total(), 0);
+        check_totals(&pool);
+        // Each connection keeps its own server's word; the newest fresh one is reused.
+        let mut pool = Pool::new(config(4, None));
+        for _ in 0..2 {
+            assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        }
+        pool.checkin(&key(1), "long", t, None);
+        pool.checkin(&key(1), "short", t, Some(Duration::from_secs(2)));
+        assert_eq!(pool.evict_expired(t + ms(1_500)), 1);
+        assert_eq!(pool.take_idle(&key(1), t + ms(1_500)), Some("long"));
+        check_totals(&pool);
     }
 
     #[test]
@@ -349,13 +436,13 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         }
-        pool.checkin(&key(1), "a", t);
-        pool.checkin(&key(1), "b", t);
+        pool.checkin(&key(1), "a", t, None);
+        pool.checkin(&key(1), "b", t, None);
         assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (1, 1));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("b"));
         let mut none = Pool::new(config(0, None));
         assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
-        none.checkin(&key(1), "a", t);
+        none.checkin(&key(1), "a", t, None);
         assert_eq!(none.open_count(&key(1)), 0, "max_idle 0 disables reuse");
     }
 
@@ -369,7 +456,7 @@ mod tests {
         assert_eq!(pool.checkout(&key(2), t), Checkout::Open);
         pool.release(&key(1));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "x", t);
+        pool.checkin(&key(1), "x", t, None);
         assert_eq!(
             pool.checkout(&key(1), t),
             Checkout::Reuse("x"),
@@ -388,8 +475,8 @@ mod tests {
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.take_idle(&key(1), t), None, "both open ones are busy");
         assert_eq!(pool.open_count(&key(1)), 2, "and no slot was counted");
-        pool.checkin(&key(1), "a", t);
-        pool.checkin(&key(1), "b", t + Duration::from_secs(1));
+        pool.checkin(&key(1), "a", t, None);
+        pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
         assert_eq!(pool.take_idle(&key(1), t), Some("b"), "the newest first");
         assert_eq!(
             pool.take_idle(&key(1), t + Duration::from_secs(90)),
@@ -415,7 +502,7 @@ mod tests {
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "a", t);
+        pool.checkin(&key(1), "a", t, None);
         assert_eq!(pool.checkout_fresh(&key(1), t), Checkout::Open);
         assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 2));
     }
@@ -427,9 +514,9 @@ mod tests {
         for k in 1..=3 {
             assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
         }
-        pool.checkin(&key(2), "b", t);
-        pool.checkin(&key(1), "a", t + Duration::from_secs(1));
-        pool.checkin(&key(3), "c", t + Duration::from_secs(2));
+        pool.checkin(&key(2), "b", t, None);
+        pool.checkin(&key(1), "a", t + Duration::from_secs(1), None);
+        pool.checkin(&key(3), "c", t + Duration::from_secs(2), None);
         check_totals(&pool);
         assert_eq!((pool.idle_total(), pool.open_total()), (2, 2));
         assert_eq!(
@@ -442,7 +529,7 @@ mod tests {
         check_totals(&pool);
         let mut none = Pool::new(totals(0, None));
         assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
-        none.checkin(&key(1), "a", t);
+        none.checkin(&key(1), "a", t, None);
         assert_eq!(none.open_total(), 0, "max_idle 0 disables reuse");
         check_totals(&none);
     }
@@ -454,7 +541,7 @@ mod tests {
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(2), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(3), t), Checkout::Full, "both are busy");
-        pool.checkin(&key(2), "b", t);
+        pool.checkin(&key(2), "b", t, None);
         assert_eq!(
             pool.checkout(&key(1), t),
             Checkout::Open,
@@ -465,7 +552,7 @@ mod tests {
         assert_eq!(pool.checkout(&key(3), t), Checkout::Full);
         pool.release(&key(1));
         assert_eq!(pool.checkout(&key(3), t), Checkout::Open);
-        pool.checkin(&key(3), "c", t);
+        pool.checkin(&key(3), "c", t, None);
         assert_eq!(
             pool.checkout(&key(3), t),
             Checkout::Reuse("c"),
@@ -498,7 +585,7 @@ mod tests {
                 if i % 3 == 0 {
                     pool.release(&key(k));
                 } else {
-                    pool.checkin(&key(k), i, now);
+                    pool.checkin(&key(k), i, now, None);
                 }
                 check_totals(&pool);
             }

@@ -292,6 +292,7 @@ impl Connection {
         let decision = framing::decide(self.request, &head)?;
         self.close = decision.close;
         self.framing = Some(decision.framing);
+        self.server_idle_timeout = head.facts.keep_alive_timeout;
         match self.send {
             Send::ExpectingContinue { .. } => {
                 // RFC 9110 §10.1.1: the server decided without the body; it is not sent, and
@@ -325,6 +326,14 @@ impl Connection {
     /// How the current response's body is framed, once its final head has arrived.
     pub fn body_framing(&self) -> Option<BodyFraming> {
         self.framing
+    }
+
+    /// How long the server said it keeps this connection open while idle, in the last final
+    /// response's `Keep-Alive: timeout=N` (as Apache, Node.js and nginx send): a pool should
+    /// not reuse the connection near that time, when the server may be closing it just as a
+    /// request goes out. `None` when the response gave no such hint.
+    pub fn server_idle_timeout(&self) -> Option<std::time::Duration> {
+        self.server_idle_timeout.map(std::time::Duration::from_secs)
     }
 
     /// Whether the response is complete (`EndOfMessage` was returned).

@@ -101,6 +101,35 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1);
     }
 
+    fn a_connection_is_not_reused_near_the_servers_keep_alive_timeout() {
+        // The server says it keeps an idle connection 1 s and is closing it just as the next
+        // request arrives (Node.js and Apache send `Keep-Alive: timeout=N`): a POST on it would
+        // be lost. Idle for more than half of that, the connection is not reused.
+        let short = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                for _ in 0..2 {
+                    conn.read_request();
+                    conn.send(&Reply::ok("kept").header("Keep-Alive", "timeout=1, max=100"));
+                }
+                conn.read_request();
+                conn.close();
+            } else {
+                conn.serve(|r| Reply::ok(r.method.clone()));
+            }
+        });
+        let long = Server::http(|r| Reply::ok(format!("{}", r.conn)).header("Keep-Alive", "timeout=5"));
+        let client = duet::Client::new();
+        for _ in 0..2 {
+            assert_eq!(wait!(wait!(client.get(short.url("/")).send()).unwrap().text()).unwrap(), "kept");
+        }
+        assert_eq!(wait!(wait!(client.get(long.url("/")).send()).unwrap().text()).unwrap(), "0");
+        std::thread::sleep(Duration::from_millis(600));
+        let response = wait!(client.post(short.url("/")).body("x").send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "POST");
+        assert_eq!(short.connections(), 2);
+        assert_eq!(wait!(wait!(client.get(long.url("/")).send()).unwrap().text()).unwrap(), "0", "well within 5 s it is reused");
+    }
+
     fn an_idle_connection_the_server_closed_is_not_used() {
         let server = Server::http(|_| Reply::ok("x"));
         let client = duet::Client::new();
