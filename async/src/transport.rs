@@ -389,7 +389,8 @@ async fn lookup(
     }
 }
 
-/// The first address `host` stands for, by `deadline` (for `socks5://`, which wants one).
+/// The address a `socks5://` proxy is given for `host`, by `deadline` (see
+/// [`DialConfig::socks_address`]).
 pub(crate) async fn resolve(
     host: &str,
     port: u16,
@@ -397,11 +398,8 @@ pub(crate) async fn resolve(
     dial: &DialConfig,
     timer: &mut Timer,
 ) -> Result<std::net::IpAddr, Error> {
-    lookup(host, port, deadline, dial, timer)
-        .await?
-        .first()
-        .map(|a| a.ip())
-        .ok_or_else(|| Error::msg(ErrorKind::Connect, format!("no address found for {host}")))
+    let addrs = lookup(host, port, deadline, dial, timer).await?;
+    dial.socks_address(host, &addrs)
 }
 
 /// Resolves `host` and connects to one of its addresses by `deadline`: one address is

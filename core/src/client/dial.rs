@@ -6,7 +6,7 @@
 //! when, so a host whose first address never answers (an IPv6 route that goes nowhere, a
 //! dead replica) costs a quarter of a second, not the whole connect timeout.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::error::{Error, ErrorKind};
@@ -121,7 +121,43 @@ impl DialConfig {
 
     /// The addresses fixed for `host` (connecting to `port`), if any; `None` means: ask the
     /// resolver.
+    ///
+    /// Besides the caller's [`overrides`](Self::overrides), `localhost` and every name under
+    /// it (`app.localhost`) stand for the loopback addresses, `::1` then `127.0.0.1`, without
+    /// asking the resolver (RFC 6761 §6.3; as curl and browsers do): such a name reaches a
+    /// local server however the system's hosts file reads, and never leaves the machine as a
+    /// DNS query.
     pub fn fixed_addrs(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        if let Some(addrs) = self.overridden(host, port) {
+            return Some(addrs);
+        }
+        is_localhost(host).then(|| {
+            vec![
+                SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+            ]
+        })
+    }
+
+    /// The one address a `socks5://` proxy is given for `host` (the client resolves the name
+    /// and the proxy takes an address), out of those `host` stands for (`addrs`): the first,
+    /// except that a `localhost` name, which stands for both loopback addresses, is given as
+    /// `127.0.0.1`, the one a proxy is sure to serve. A connect error when there is none.
+    pub fn socks_address(&self, host: &str, addrs: &[SocketAddr]) -> Result<IpAddr, Error> {
+        let loopback = is_localhost(host)
+            .then(|| addrs.iter().find(|addr| addr.ip() == Ipv4Addr::LOCALHOST))
+            .flatten();
+        match loopback.or(addrs.first()) {
+            Some(addr) => Ok(addr.ip()),
+            None => Err(Error::msg(
+                ErrorKind::Connect,
+                format!("no address found for {host}"),
+            )),
+        }
+    }
+
+    /// The addresses the caller fixed for `host` (connecting to `port`), if any.
+    fn overridden(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
         if self.overrides.is_empty() {
             return None;
         }
@@ -141,6 +177,16 @@ impl DialConfig {
                 .collect(),
         )
     }
+}
+
+/// Whether `name` is `localhost` or a name under it (RFC 6761 §6.3), in any case, with or
+/// without the root's trailing dot.
+pub(crate) fn is_localhost(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).as_bytes();
+    let suffix = b".localhost";
+    name.eq_ignore_ascii_case(&suffix[1..])
+        || (name.len() > suffix.len()
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }
 
 /// What the driver does next while connecting; see [`Dial::poll`].
@@ -372,6 +418,65 @@ mod tests {
             1,
             "a second call replaces the first"
         );
+    }
+
+    #[test]
+    fn localhost_names_are_the_loopback_addresses_unless_overridden() {
+        let mut config = DialConfig::default();
+        let loopback: Vec<SocketAddr> = vec![
+            "[::1]:3000".parse().unwrap(),
+            "127.0.0.1:3000".parse().unwrap(),
+        ];
+        for name in [
+            "localhost",
+            "LocalHost",
+            "localhost.",
+            "app.localhost",
+            "a.b.LOCALHOST.",
+        ] {
+            assert_eq!(
+                config.fixed_addrs(name, 3000),
+                Some(loopback.clone()),
+                "{name:?}"
+            );
+        }
+        for name in [
+            "localhost.example",
+            "mylocalhost",
+            "notlocalhost",
+            ".localhost",
+            "localhost..",
+            "example.com",
+        ] {
+            assert_eq!(config.fixed_addrs(name, 3000), None, "{name:?}");
+        }
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            config.socks_address("app.localhost", &loopback).unwrap(),
+            ip("127.0.0.1")
+        );
+        let v6_first: Vec<SocketAddr> = vec![
+            "[2001:db8::1]:80".parse().unwrap(),
+            "192.0.2.1:80".parse().unwrap(),
+        ];
+        assert_eq!(
+            config.socks_address("example.com", &v6_first).unwrap(),
+            ip("2001:db8::1")
+        );
+        assert!(
+            config
+                .socks_address("example.com", &[])
+                .unwrap_err()
+                .is_connect()
+        );
+        let fixed: SocketAddr = "127.0.0.2:3000".parse().unwrap();
+        config.add_override("app.localhost", vec![fixed]);
+        assert_eq!(config.fixed_addrs("app.localhost", 3000), Some(vec![fixed]));
+        assert_eq!(
+            config.socks_address("app.localhost", &[fixed]).unwrap(),
+            ip("127.0.0.2")
+        );
+        assert_eq!(config.fixed_addrs("localhost", 3000), Some(loopback));
     }
 
     #[test]

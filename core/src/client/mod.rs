@@ -5,7 +5,7 @@
 mod builder;
 mod call;
 mod config;
-mod dial;
+pub(crate) mod dial;
 mod error;
 mod origin;
 mod pool;

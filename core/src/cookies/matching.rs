@@ -90,11 +90,7 @@ pub(super) fn is_secure(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        // The URL parser has lowercased the name.
-        Some(Host::Domain(name)) => {
-            let name = name.strip_suffix('.').unwrap_or(name);
-            name == "localhost" || name.ends_with(".localhost")
-        }
+        Some(Host::Domain(name)) => crate::client::dial::is_localhost(name),
         None => false,
     }
 }

@@ -30,6 +30,19 @@ duet_tests::conformance! {
         assert_eq!(host, format!("duet.test:{}", server.port()), "the Host stays the name");
     }
 
+    fn localhost_and_names_under_it_reach_the_loopback_without_the_resolver() {
+        // RFC 6761 §6.3, as curl and browsers: `app.localhost` is in no hosts file, and asking
+        // a DNS server about it would be a query off the machine.
+        let server = Server::http(|req| Reply::ok(req.header_str("host").unwrap_or("-")));
+        let client = duet::Client::new();
+        for name in ["app.localhost", "API.Localhost.", "localhost"] {
+            let response = wait!(client.get(format!("http://{name}:{}/", server.port())).send()).unwrap();
+            assert_eq!(response.remote_addr(), Some(server.addr()), "{name}");
+            let host = wait!(response.text()).unwrap();
+            assert_eq!(host, format!("{}:{}", name.to_ascii_lowercase(), server.port()));
+        }
+    }
+
     fn port_zero_in_a_fixed_address_means_the_urls_port() {
         let server = Server::http(|_| Reply::ok("here"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
