@@ -22,7 +22,7 @@ Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong co
 /// --async).
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "duet", version, after_help = AFTER_HELP)]
-#[command(group(ArgGroup::new("body").args(["data", "form", "part", "json", "upload_file"])))]
+#[command(group(ArgGroup::new("body").args(["form", "part", "json", "upload_file"])))]
 #[command(group(ArgGroup::new("credentials").args(["user", "bearer"])))]
 pub struct Args {
     /// The URL to request (`http://` is assumed when it has no scheme). Without one, duet runs
@@ -49,10 +49,13 @@ pub struct Args {
     #[arg(short = 'q', long = "query", value_name = "K=V", value_parser = pair)]
     pub query: Vec<(String, String)>,
 
-    /// A request body sent as given: TEXT, @FILE (streamed), or @- (standard input);
-    /// labelled application/x-www-form-urlencoded unless -H sets a Content-Type, as curl's.
-    #[arg(short = 'd', long, value_name = "TEXT|@FILE", help_heading = "Body")]
-    pub data: Option<String>,
+    /// `-d`, `--data-raw`, `--data-binary`, `--data-urlencode`, in the order given.
+    #[command(flatten)]
+    pub data: DataPieces,
+
+    /// Send the -d data as the URL's query in a GET, as curl's -G.
+    #[arg(short = 'G', long, requires = DATA_FLAGS, conflicts_with = "method", help_heading = "Body")]
+    pub get: bool,
 
     /// Upload FILE with PUT (unless -X says otherwise), streamed and unlabelled, as curl's -T;
     /// a URL ending in `/` gets the file's name appended. `-` streams standard input, chunked.
@@ -247,7 +250,7 @@ pub struct Args {
     pub include: bool,
 
     /// Send a HEAD request and print the status line and headers, as curl's -I.
-    #[arg(short = 'I', long, conflicts_with_all = ["method", "body"], help_heading = "Output")]
+    #[arg(short = 'I', long, conflicts_with_all = ["method", "body", DATA_FLAGS], help_heading = "Output")]
     pub head: bool,
 
     /// Show on stderr what happens, as curl -v: duet's decisions (`* ` lines: connections,
@@ -352,6 +355,134 @@ fn header(arg: &str) -> Result<(String, String), String> {
 /// A method token (`GET`, `PROPFIND`, ...).
 fn method(arg: &str) -> Result<Method, String> {
     Method::from_bytes(arg.as_bytes()).map_err(|_| format!("invalid method {arg:?}"))
+}
+
+/// The id of the group of curl's four data flags.
+const DATA_FLAGS: &str = "data_flags";
+
+/// Which of curl's data flags gave a piece of the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFlag {
+    /// `-d TEXT`, or `-d @FILE` (`@-`: standard input) with its CR and LF bytes left out.
+    Data,
+    /// `--data-raw TEXT`: as given, `@` too.
+    Raw,
+    /// `--data-binary TEXT` or `@FILE`: the file's bytes as they are.
+    Binary,
+    /// `--data-urlencode CONTENT`, `NAME=CONTENT`, `=CONTENT`, `@FILE` or `NAME@FILE`: the
+    /// content (or the file's) percent-encoded, after `NAME=` when a name is given.
+    UrlEncode,
+}
+
+/// curl's data flags in the order given (curl joins their pieces with `&`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataPieces(pub Vec<(DataFlag, String)>);
+
+/// One of curl's data flags, for clap.
+struct FlagSpec {
+    id: &'static str,
+    long: &'static str,
+    short: Option<char>,
+    value_name: &'static str,
+    help: &'static str,
+    flag: DataFlag,
+}
+
+impl DataPieces {
+    /// The four flags.
+    const FLAGS: [FlagSpec; 4] = [
+        FlagSpec {
+            id: "data",
+            long: "data",
+            short: Some('d'),
+            value_name: "TEXT|@FILE",
+            help: "A request body: TEXT, @FILE (its CR and LF bytes left out, as curl's) or @- (standard input); labelled application/x-www-form-urlencoded unless -H sets a Content-Type, as curl's. Repeated, or with the other --data flags, the pieces are joined with '&'",
+            flag: DataFlag::Data,
+        },
+        FlagSpec {
+            id: "data_raw",
+            long: "data-raw",
+            short: None,
+            value_name: "TEXT",
+            help: "As -d, with no special meaning for '@', as curl's",
+            flag: DataFlag::Raw,
+        },
+        FlagSpec {
+            id: "data_binary",
+            long: "data-binary",
+            short: None,
+            value_name: "TEXT|@FILE",
+            help: "As -d, the file sent byte for byte (streamed when it is the whole body), as curl's",
+            flag: DataFlag::Binary,
+        },
+        FlagSpec {
+            id: "data_urlencode",
+            long: "data-urlencode",
+            short: None,
+            value_name: "[NAME]=TEXT|[NAME]@FILE",
+            help: "As -d, the text (or the file's content) percent-encoded after NAME=, as curl's",
+            flag: DataFlag::UrlEncode,
+        },
+    ];
+}
+
+impl clap::FromArgMatches for DataPieces {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut pieces = Vec::new();
+        for FlagSpec { id, flag, .. } in Self::FLAGS {
+            let (Some(indices), Some(values)) =
+                (matches.indices_of(id), matches.get_many::<String>(id))
+            else {
+                continue;
+            };
+            pieces.extend(indices.zip(values).map(|(at, v)| (at, (flag, v.clone()))));
+        }
+        pieces.sort_by_key(|(at, _)| *at);
+        Ok(DataPieces(
+            pieces.into_iter().map(|(_, piece)| piece).collect(),
+        ))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for DataPieces {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for FlagSpec {
+            id,
+            long,
+            short,
+            value_name,
+            help,
+            ..
+        } in Self::FLAGS
+        {
+            let mut arg = clap::Arg::new(id)
+                .long(long)
+                .value_name(value_name)
+                .help(help)
+                .action(clap::ArgAction::Append)
+                .allow_hyphen_values(true)
+                .help_heading("Body");
+            if let Some(short) = short {
+                arg = arg.short(short);
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd.group(
+            ArgGroup::new(DATA_FLAGS)
+                .args(Self::FLAGS.map(|spec| spec.id))
+                .multiple(true)
+                .conflicts_with("body"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 impl Args {

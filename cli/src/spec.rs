@@ -9,7 +9,7 @@ use std::time::Duration;
 use duet_blocking::{Method, RedirectPolicy};
 use serde_json::value::RawValue;
 
-use crate::args::{Args, AuthType, CookieArg, PartArg};
+use crate::args::{Args, AuthType, CookieArg, DataFlag, PartArg};
 use crate::failure::{Failure, Kind};
 use crate::proxy::ProxySpec;
 
@@ -26,9 +26,9 @@ pub enum Flavour {
 /// The request body.
 #[derive(Debug, Clone)]
 pub enum BodySpec {
-    /// `-d TEXT`, `-d @-`: these bytes.
+    /// `-d` and the other data flags: these bytes.
     Bytes(Vec<u8>),
-    /// `-d @FILE`: the file, streamed.
+    /// `--data-binary @FILE` as the whole body: the file, streamed.
     File(PathBuf),
     /// `-f k=v...`: a urlencoded form.
     Form(Vec<(String, String)>),
@@ -156,7 +156,10 @@ impl RequestSpec {
                 false => Flavour::Blocking,
             },
             method,
-            url: upload_url(with_scheme(url), args.upload_file.as_deref()),
+            url: with_data_query(
+                upload_url(with_scheme(url), args.upload_file.as_deref()),
+                args,
+            )?,
             headers: headers(args, body.as_ref()),
             query: args.query.clone(),
             body,
@@ -264,16 +267,17 @@ fn auth(args: &Args) -> Option<AuthSpec> {
 }
 
 fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
-    if let Some(data) = &args.data {
-        return Ok(Some(match data.strip_prefix('@') {
-            Some("-") => BodySpec::Bytes(read_stdin()?),
-            Some(path) => {
-                // Streamed when sent; a missing file is reported now, before anything is sent.
-                std::fs::metadata(path).map_err(|e| body_error(path, e))?;
-                BodySpec::File(PathBuf::from(path))
-            }
-            None => BodySpec::Bytes(data.clone().into_bytes()),
-        }));
+    match args.data.0.as_slice() {
+        [] => {}
+        _ if args.get => return Ok(None), // the query carries it
+        // A file that is the whole body as it is, is streamed; a missing one is reported now,
+        // before anything is sent.
+        [(DataFlag::Binary, data)] if data.len() > 1 && data.starts_with('@') && data != "@-" => {
+            let path = &data[1..];
+            std::fs::metadata(path).map_err(|e| body_error(path, e))?;
+            return Ok(Some(BodySpec::File(PathBuf::from(path))));
+        }
+        pieces => return Ok(Some(BodySpec::Bytes(joined_data(pieces)?))),
     }
     if let Some(json) = &args.json {
         let text = match json.strip_prefix('@') {
@@ -302,6 +306,92 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
     Ok(None)
 }
 
+/// curl's data flags' pieces, each read and encoded as its flag says, joined with `&`.
+fn joined_data(pieces: &[(DataFlag, String)]) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    for (i, (flag, arg)) in pieces.iter().enumerate() {
+        if i > 0 {
+            body.push(b'&');
+        }
+        match flag {
+            DataFlag::Raw => body.extend_from_slice(arg.as_bytes()),
+            DataFlag::Data | DataFlag::Binary => match arg.strip_prefix('@') {
+                Some(source) => {
+                    let bytes = read_source(source)?;
+                    match flag {
+                        DataFlag::Data => {
+                            body.extend(bytes.into_iter().filter(|b| !matches!(b, b'\r' | b'\n')))
+                        }
+                        _ => body.extend_from_slice(&bytes),
+                    }
+                }
+                None => body.extend_from_slice(arg.as_bytes()),
+            },
+            DataFlag::UrlEncode => {
+                // As curl: up to the first '=' is a name; without one, up to an '@', which
+                // then names a file.
+                let (name, content) = match (arg.split_once('='), arg.split_once('@')) {
+                    (Some((name, text)), _) => (name, text.as_bytes().to_vec()),
+                    (None, Some((name, source))) => (name, read_source(source)?),
+                    (None, None) => ("", arg.as_bytes().to_vec()),
+                };
+                if !name.is_empty() {
+                    body.extend_from_slice(name.as_bytes());
+                    body.push(b'=');
+                }
+                // As curl: a space is `+`, as in a form.
+                body.extend_from_slice(percent_encoded(&content).replace("%20", "+").as_bytes());
+            }
+        }
+    }
+    Ok(body)
+}
+
+/// A file's bytes, or standard input's for `-`.
+fn read_source(source: &str) -> Result<Vec<u8>, Failure> {
+    match source {
+        "-" => read_stdin(),
+        path => std::fs::read(path).map_err(|e| body_error(path, e)),
+    }
+}
+
+/// `bytes` with every byte but the unreserved ones (RFC 3986 §2.3) as `%XX`, as curl encodes.
+fn percent_encoded(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &byte in bytes {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// With `-G`, the data pieces joined as the URL's query (after any it has), as curl's.
+fn with_data_query(url: String, args: &Args) -> Result<String, Failure> {
+    if !args.get || args.data.0.is_empty() {
+        return Ok(url);
+    }
+    let query = String::from_utf8(joined_data(&args.data.0)?)
+        .map_err(|_| Failure::new(Kind::Body, "-G: the data is not UTF-8"))?;
+    let (url, fragment) = match url.split_once('#') {
+        Some((url, fragment)) => (url, Some(fragment)),
+        None => (url.as_str(), None),
+    };
+    let separator = match url.contains('?') {
+        true if url.ends_with('?') || url.ends_with('&') => "",
+        true => "&",
+        false => "?",
+    };
+    let mut url = format!("{url}{separator}{query}");
+    if let Some(fragment) = fragment {
+        url = format!("{url}#{fragment}");
+    }
+    Ok(url)
+}
+
 /// With `-T`, a URL ending in `/` names a directory: the file's name goes after it, as curl
 /// does.
 fn upload_url(url: String, upload: Option<&std::path::Path>) -> String {
@@ -311,16 +401,7 @@ fn upload_url(url: String, upload: Option<&std::path::Path>) -> String {
         .map(|n| n.to_string_lossy());
     match name {
         Some(name) if url.ends_with('/') && !url.contains('?') => {
-            let mut url = url;
-            for byte in name.bytes() {
-                match byte {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                        url.push(char::from(byte));
-                    }
-                    _ => url.push_str(&format!("%{byte:02X}")),
-                }
-            }
-            url
+            url + &percent_encoded(name.as_bytes())
         }
         _ => url,
     }

@@ -35,14 +35,90 @@ fn data_as_text_from_a_file_and_from_stdin() {
         .collect();
     assert_eq!(types, ["application/json"], "the caller's type alone");
 
-    let data = file(dir.path(), "data.txt", "from a file\n");
+    // As curl's -d, a file's line ends are left out; --data-binary sends it as it is.
+    let data = file(dir.path(), "data.txt", "from a\r\nfile\n");
     let (report, _) = duet(&["-d", &format!("@{}", arg(&data)), &url]).report();
     let echo = echoed(&report);
-    assert_eq!(echo["body"], "from a file\n");
-    assert_eq!(header(&echo["headers"], "content-length"), Some("12"));
+    assert_eq!(echo["body"], "from afile");
+    assert_eq!(header(&echo["headers"], "content-length"), Some("10"));
+    let (report, _) = duet(&["--data-binary", &format!("@{}", arg(&data)), &url]).report();
+    let echo = echoed(&report);
+    assert_eq!(echo["body"], "from a\r\nfile\n");
+    assert_eq!(header(&echo["headers"], "content-length"), Some("13"));
 
     let (report, _) = duet(&["-d", "@-", &url]).stdin(b"from stdin").report();
     assert_eq!(echoed(&report)["body"], "from stdin");
+}
+
+#[test]
+fn curls_data_flags_are_joined_in_order_and_get_moves_them_to_the_query() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = site.echo("/echo");
+    let text = file(dir.path(), "note.txt", "a b&c\n");
+    let note = format!("note@{}", arg(&text));
+    let (report, run) = duet(&[
+        "-d",
+        "a=1",
+        "--data-urlencode",
+        "q=x y&z=é~",
+        "--data-raw",
+        "@raw",
+        "--data-urlencode",
+        &note,
+        "--data-urlencode",
+        "=only/value",
+        "--data-urlencode",
+        "who@where=1",
+        "-d",
+        "b=2",
+        &url,
+    ])
+    .report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(
+        echo["body"], "a=1&q=x+y%26z%3D%C3%A9~&@raw&note=a+b%26c%0A&only%2Fvalue&who@where=1&b=2",
+        "as curl sends them"
+    );
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+
+    let (report, run) = duet(&[
+        "-G",
+        "-d",
+        "a=1",
+        "--data-urlencode",
+        "q=x y",
+        &format!("{url}?page=2"),
+    ])
+    .report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "GET");
+    assert_eq!(
+        echo["query"],
+        json!([["page", "2"], ["a", "1"], ["q", "x y"]])
+    );
+    assert_eq!(echo["body"], "");
+    assert_eq!(
+        header(&echo["headers"], "content-type"),
+        None,
+        "no body, no type"
+    );
+
+    for wrong in [
+        &["-G", &url][..],
+        &["-G", "-X", "POST", "-d", "a", &url],
+        &["--data-raw", "x", "-f", "a=1", &url],
+    ] {
+        assert_eq!(duet(wrong).run().code, 2, "{wrong:?}");
+    }
+    let missing = duet(&["--data-urlencode", "f@/nonexistent/duet.txt", &url]).run();
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
 }
 
 #[test]
