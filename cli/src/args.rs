@@ -137,8 +137,8 @@ pub struct Args {
     pub proxy_basic: bool,
 
     /// A cookie sent to the request's own origin only, never to another origin a redirect
-    /// reaches; or, without `=`, a cookie file to read (duet's JSON or curl's), as curl's -b
-    /// (repeat for several).
+    /// reaches (several as a Cookie header has them: `a=1; b=2`); or, without `=`, a cookie
+    /// file to read (duet's JSON or curl's), as curl's -b (repeat for several).
     #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE|FILE", value_parser = cookie_arg, help_heading = "Cookies")]
     pub cookies: Vec<CookieArg>,
 
@@ -517,16 +517,24 @@ fn pair(arg: &str) -> Result<(String, String), String> {
 /// One `-b` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CookieArg {
-    /// `NAME=VALUE`: a cookie for the request's origin.
-    Pair(String, String),
+    /// `NAME=VALUE[; NAME=VALUE...]` (a `Cookie` header's form, as browsers' "copy as cURL"
+    /// writes it): cookies for the request's origin.
+    Pairs(Vec<(String, String)>),
     /// A cookie file to read, as curl reads one given without `=`.
     File(PathBuf),
 }
 
-/// `NAME=VALUE`, or a file name when there is no `=` (curl's rule).
+/// `NAME=VALUE`, several as a `Cookie` header has them (`a=1; b=2`), or a file name when
+/// there is no `=` (curl's rule).
 fn cookie_arg(arg: &str) -> Result<CookieArg, String> {
     match arg.contains('=') {
-        true => pair(arg).map(|(name, value)| CookieArg::Pair(name, value)),
+        true => arg
+            .split(';')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(pair)
+            .collect::<Result<_, _>>()
+            .map(CookieArg::Pairs),
         false if arg.is_empty() => Err("expected 'NAME=VALUE' or a file".to_owned()),
         false => Ok(CookieArg::File(PathBuf::from(arg))),
     }

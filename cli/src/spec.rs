@@ -172,17 +172,18 @@ impl RequestSpec {
             cookies: args
                 .cookies
                 .iter()
-                .filter_map(|c| match c {
-                    CookieArg::Pair(name, value) => Some((name.clone(), value.clone())),
-                    CookieArg::File(_) => None,
+                .flat_map(|c| match c {
+                    CookieArg::Pairs(pairs) => pairs.as_slice(),
+                    CookieArg::File(_) => &[],
                 })
+                .cloned()
                 .collect(),
             cookie_files: args
                 .cookies
                 .iter()
                 .filter_map(|c| match c {
                     CookieArg::File(path) => Some(path.clone()),
-                    CookieArg::Pair(..) => None,
+                    CookieArg::Pairs(_) => None,
                 })
                 .collect(),
             cookie_jar: args.cookie_jar.clone(),

@@ -153,12 +153,20 @@ fn cookie_flags_go_to_the_first_origin_only() {
     let other = Server::http(|_| Reply::ok("other"));
     let target = other.url("/landing");
     let first = Server::http(move |_| Reply::redirect(302, &target));
-    let (report, run) = duet(&["-b", "sid=1", "--cookie", "lang=en", &first.url("/")]).report();
+    // Several in one flag, as a Cookie header has them (browsers' "copy as cURL" writes so).
+    let (report, run) = duet(&[
+        "-b",
+        "sid=1; theme=dark;tz=a=b",
+        "--cookie",
+        "lang=en",
+        &first.url("/"),
+    ])
+    .report();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["body"], "other");
     assert_eq!(
         first.requests()[0].header_str("cookie"),
-        Some("sid=1; lang=en")
+        Some("sid=1; theme=dark; tz=a=b; lang=en")
     );
     assert_eq!(other.requests()[0].header_str("cookie"), None);
     assert_eq!(report["cookies"], json!([]), "not stored in the jar");
@@ -172,7 +180,13 @@ fn a_bad_cookie_is_an_invalid_header() {
         (run.code, report["error"]["kind"].clone()),
         (1, json!("invalid_header"))
     );
-    assert_eq!(duet(&["-b", "", "http://127.0.0.1:9/"]).run().code, 2);
+    for usage in ["", "a=1; nameless"] {
+        assert_eq!(
+            duet(&["-b", usage, "http://127.0.0.1:9/"]).run().code,
+            2,
+            "{usage:?}"
+        );
+    }
 }
 
 /// curl's habits: `-b FILE` reads a cookie file (curl's format or duet's) without writing
