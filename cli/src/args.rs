@@ -62,18 +62,20 @@ pub struct Args {
     #[arg(short = 'T', long, value_name = "FILE", help_heading = "Body")]
     pub upload_file: Option<PathBuf>,
 
-    /// A urlencoded form field (repeat for several).
-    #[arg(short = 'f', long = "form", value_name = "K=V", value_parser = pair, help_heading = "Body")]
+    /// A urlencoded form field, name and value encoded (repeat for several); curl's way is
+    /// --data-urlencode.
+    #[arg(long = "field", value_name = "K=V", value_parser = pair, help_heading = "Body")]
     pub form: Vec<(String, String)>,
 
     /// A multipart part: `name=value`, or `name=@PATH[;type=MIME][;filename=NAME]` (repeat).
     #[arg(
         short = 'F',
-        long = "part",
+        long = "form",
+        visible_alias = "part",
         value_name = "PART",
         value_parser = part,
         help_heading = "Body",
-        help = "A multipart part: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat); double quotes around PATH or NAME keep a ';' in it, as curl's"
+        help = "A multipart part, as curl's -F: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat); double quotes around PATH or NAME keep a ';' in it"
     )]
     pub part: Vec<PartArg>,
 
@@ -271,8 +273,9 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub raw: bool,
 
-    /// Exit with 22 on a 4xx or 5xx status, printing no body (error kind `status`).
-    #[arg(long, help_heading = "Output")]
+    /// Exit with 22 on a 4xx or 5xx status, printing no body (error kind `status`), as
+    /// curl's -f.
+    #[arg(short = 'f', long, help_heading = "Output")]
     pub fail: bool,
 
     /// No progress bar and no error message on stderr (the exit code still tells), as
@@ -777,7 +780,7 @@ mod tests {
     #[test]
     fn conflicts_are_usage_errors() {
         for args in [
-            &["-d", "x", "-f", "a=1", "http://h/"][..],
+            &["-d", "x", "--field", "a=1", "http://h/"][..],
             &["-u", "a:b", "--bearer", "t", "http://h/"],
             &["--no-follow", "--max-redirects", "3", "http://h/"],
             &["--cert", "c.pem", "http://h/"],
@@ -790,9 +793,9 @@ mod tests {
             assert!(parse(args).is_err(), "{args:?}");
         }
         let ok = parse(&[
-            "-f",
+            "--field",
             "a=1",
-            "-f",
+            "--field",
             "b=2",
             "-u",
             "a:b",

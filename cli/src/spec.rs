@@ -451,7 +451,10 @@ mod tests {
     #[test]
     fn method_follows_the_body() {
         assert_eq!(spec(&["h/"]).unwrap().method, Method::GET);
-        assert_eq!(spec(&["-f", "a=1", "h/"]).unwrap().method, Method::POST);
+        assert_eq!(
+            spec(&["--field", "a=1", "h/"]).unwrap().method,
+            Method::POST
+        );
         assert_eq!(
             spec(&["-X", "PUT", "-d", "x", "h/"]).unwrap().method,
             Method::PUT

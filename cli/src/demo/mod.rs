@@ -59,12 +59,12 @@ pub fn serve() -> ExitCode {
     println!("  HUE={hue}");
     println!("  duet -c jar.json \"$HUE{LOGIN_PATH}?next=/\" > /dev/null");
     println!(
-        "  duet -c jar.json -H \"Referer: $HUE{LOGIN_PATH}\" -f username={USER} -f password={PASSWORD} \\"
+        "  duet -c jar.json -H \"Referer: $HUE{LOGIN_PATH}\" -d username={USER} -d password={PASSWORD} \\"
     );
     println!(
-        "       -f csrfmiddlewaretoken=\"$(jq -r '.[] | select(.name == \"csrftoken\") | .value' jar.json)\" \\"
+        "       -d csrfmiddlewaretoken=\"$(jq -r '.[] | select(.name == \"csrftoken\") | .value' jar.json)\" \\"
     );
-    println!("       -f next=/ \"$HUE{LOGIN_PATH}\"");
+    println!("       -d next=/ \"$HUE{LOGIN_PATH}\"");
     println!("  duet -c jar.json \"$HUE{METADATA_PATH}\"");
     loop {
         std::thread::park();

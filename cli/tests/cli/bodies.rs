@@ -113,7 +113,7 @@ fn curls_data_flags_are_joined_in_order_and_get_moves_them_to_the_query() {
     for wrong in [
         &["-G", &url][..],
         &["-G", "-X", "POST", "-d", "a", &url],
-        &["--data-raw", "x", "-f", "a=1", &url],
+        &["--data-raw", "x", "--field", "a=1", &url],
     ] {
         assert_eq!(duet(wrong).run().code, 2, "{wrong:?}");
     }
@@ -156,14 +156,35 @@ fn upload_file_puts_the_file_unlabelled() {
 }
 
 #[test]
+fn curls_short_flags_mean_what_they_mean_in_curl() {
+    // `curl -fsSL URL`, the most common of curl habits: -f is --fail, -F --form is multipart.
+    let site = Site::start();
+    let run = duet(&["-fsSL", &site.echo("/status/404")]).run();
+    assert_eq!((run.code, run.stdout.as_slice()), (22, &b""[..]));
+    assert!(
+        run.stderr.contains("404"),
+        "-S shows the error: {}",
+        run.stderr
+    );
+    let (report, run) = duet(&["--form", "title=holiday", &site.echo("/echo")]).report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert!(
+        header(&echo["headers"], "content-type")
+            .is_some_and(|t| t.starts_with("multipart/form-data; boundary=")),
+        "{echo}"
+    );
+}
+
+#[test]
 fn form_fields_are_urlencoded() {
     let site = Site::start();
     let (report, _) = duet(&[
-        "-f",
+        "--field",
         "a=1",
-        "--form",
+        "--field",
         "b=x y&z",
-        "-f",
+        "--field",
         "a=",
         &site.echo("/echo"),
     ])
@@ -284,7 +305,7 @@ fn a_body_that_cannot_be_made_fails_before_anything_is_sent() {
 fn only_one_kind_of_body() {
     for args in [
         &["-d", "x", "-j", "{}", "http://127.0.0.1:9/"][..],
-        &["-f", "a=1", "-F", "b=2", "http://127.0.0.1:9/"],
+        &["--field", "a=1", "-F", "b=2", "http://127.0.0.1:9/"],
         &["-F", "b", "http://127.0.0.1:9/"],
         &["-F", "b=@a;size=1", "http://127.0.0.1:9/"],
     ] {
