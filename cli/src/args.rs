@@ -29,8 +29,12 @@ pub struct Args {
     /// its demo.
     pub url: Option<String>,
 
+    /// The URL, as a flag, as curl's --url.
+    #[arg(long = "url", value_name = "URL", conflicts_with = "url")]
+    pub url_flag: Option<String>,
+
     /// The method (GET by default, POST when a body is given).
-    #[arg(short = 'X', long, value_name = "METHOD", value_parser = method)]
+    #[arg(short = 'X', long, visible_alias = "request", value_name = "METHOD", value_parser = method)]
     pub method: Option<Method>,
 
     /// A request header (repeat for several).
@@ -40,6 +44,11 @@ pub struct Args {
     /// The User-Agent header, as curl's -A (-H User-Agent wins).
     #[arg(short = 'A', long, value_name = "AGENT")]
     pub user_agent: Option<String>,
+
+    /// A byte range of the body, `FIRST-LAST`, `FIRST-` or `-SUFFIX` (a `Range: bytes=`
+    /// header), as curl's -r (-H Range wins).
+    #[arg(short = 'r', long, value_name = "RANGE", value_parser = byte_range, allow_hyphen_values = true)]
+    pub range: Option<String>,
 
     /// The Referer header, as curl's -e (-H Referer wins).
     #[arg(short = 'e', long, value_name = "URL")]
@@ -106,11 +115,21 @@ pub struct Args {
     pub basic: bool,
 
     /// A bearer token (RFC 6750).
-    #[arg(long, value_name = "TOKEN", help_heading = "Authentication")]
+    #[arg(
+        long,
+        visible_alias = "oauth2-bearer",
+        value_name = "TOKEN",
+        help_heading = "Authentication"
+    )]
     pub bearer: Option<String>,
 
     /// Credentials per host from $NETRC or ~/.netrc.
-    #[arg(long, conflicts_with = "netrc_file", help_heading = "Authentication")]
+    #[arg(
+        short = 'n',
+        long,
+        conflicts_with = "netrc_file",
+        help_heading = "Authentication"
+    )]
     pub netrc: bool,
 
     /// Credentials per host from this netrc file.
@@ -277,6 +296,10 @@ pub struct Args {
     /// curl's -f.
     #[arg(short = 'f', long, help_heading = "Output")]
     pub fail: bool,
+
+    /// As --fail, but the body is printed too, as curl's --fail-with-body.
+    #[arg(long, conflicts_with = "fail", help_heading = "Output")]
+    pub fail_with_body: bool,
 
     /// No progress bar and no error message on stderr (the exit code still tells), as
     /// curl's -s.
@@ -540,6 +563,21 @@ fn cookie_arg(arg: &str) -> Result<CookieArg, String> {
             .map(CookieArg::Pairs),
         false if arg.is_empty() => Err("expected 'NAME=VALUE' or a file".to_owned()),
         false => Ok(CookieArg::File(PathBuf::from(arg))),
+    }
+}
+
+/// curl's `-r`: byte ranges (`0-499`, `500-`, `-500`, several with commas).
+fn byte_range(arg: &str) -> Result<String, String> {
+    let valid = |range: &str| match range.split_once('-') {
+        Some((first, last)) => {
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            digits(first) && digits(last) && !(first.is_empty() && last.is_empty())
+        }
+        None => false,
+    };
+    match !arg.is_empty() && arg.split(',').all(valid) {
+        true => Ok(arg.to_owned()),
+        false => Err("expected FIRST-LAST, FIRST- or -SUFFIX (bytes)".to_owned()),
     }
 }
 

@@ -61,6 +61,9 @@ pub fn run(mut args: Args) -> ExitCode {
     if args.serve_demo {
         return demo::serve();
     }
+    if args.url.is_none() {
+        args.url = args.url_flag.take();
+    }
     let Some(url) = args.url.clone() else {
         return demo::run();
     };
@@ -83,7 +86,7 @@ pub fn run(mut args: Args) -> ExitCode {
     let mut output = Output::for_args(&args);
     let outcome = match (unnamed, RequestSpec::from_args(&args, &url)) {
         (Some(failure), _) | (None, Err(failure)) => Outcome::failed(failure, Instant::now()),
-        (None, Ok(spec)) => send::perform(&spec, args.fail, &mut output),
+        (None, Ok(spec)) => send::perform(&spec, args.fail || args.fail_with_body, &mut output),
     };
     if args.report {
         let json = Report::new(&outcome, &url).to_json();

@@ -226,16 +226,17 @@ fn with_scheme(url: &str) -> String {
     }
 }
 
-/// `-H` headers, then `-A` and `-e` as `User-Agent` and `Referer` unless `-H` gave them.
 /// `-H` headers, then the ones duet adds as curl does, unless `-H` gave the same name:
-/// `-A` and `-e` as `User-Agent` and `Referer`; a `-d` body labelled as a form (a curl habit
+/// `-A`, `-r` and `-e` as `User-Agent`, `Range` and `Referer`; a `-d` body labelled as a form (a curl habit
 /// posting a form with `-d` reaches the server as one); `-j` asking for JSON back, as curl's
 /// `--json`.
 fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
     let form = matches!(body, Some(BodySpec::Bytes(_) | BodySpec::File(_)));
     let json = matches!(body, Some(BodySpec::Json(_)));
+    let range = args.range.as_ref().map(|r| format!("bytes={r}"));
     let added = [
         ("User-Agent", args.user_agent.as_deref()),
+        ("Range", range.as_deref()),
         ("Referer", args.referer.as_deref()),
         (
             "Content-Type",

@@ -104,6 +104,8 @@ fn credentials_from_a_netrc_file() {
     );
     let (report, _) = duet(&["--netrc", &url]).env("HOME", home.path()).report();
     assert_eq!(report["status"], 200);
+    let (report, _) = duet(&["-n", &url]).env("HOME", home.path()).report();
+    assert_eq!(report["status"], 200, "curl's -n");
 }
 
 #[test]

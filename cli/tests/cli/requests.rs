@@ -25,6 +25,54 @@ fn get_by_default_post_with_a_body_and_any_method_with_x() {
 }
 
 #[test]
+fn api_docs_curl_spellings_work() {
+    // What generated snippets (Postman, ReadMe, Insomnia) and curl's manual write.
+    let site = Site::start();
+    let url = site.echo("/echo");
+    let (report, run) = duet(&[
+        "--request",
+        "PATCH",
+        "--url",
+        &url,
+        "--header",
+        "accept: application/json",
+        "--oauth2-bearer",
+        "t0k",
+        "-r",
+        "0-99,200-",
+        "--data",
+        "a=1",
+    ])
+    .report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    assert_eq!(echo["method"], "PATCH");
+    assert_eq!(
+        header(&echo["headers"], "authorization"),
+        Some("Bearer t0k")
+    );
+    assert_eq!(header(&echo["headers"], "range"), Some("bytes=0-99,200-"));
+    assert_eq!(echo["body"], "a=1");
+    let (report, _) = duet(&["-r", "-5", "-H", "Range: bytes=1-2", &url]).report();
+    assert_eq!(
+        header(&echoed(&report)["headers"], "range"),
+        Some("bytes=1-2"),
+        "-H wins"
+    );
+    for wrong in [
+        &["-r", "5", &url][..],
+        &["-r", "a-b", &url],
+        &["--url", &url, &url],
+    ] {
+        assert_eq!(duet(wrong).run().code, 2, "{wrong:?}");
+    }
+    // --fail-with-body: exit 22 as --fail, and the body still printed.
+    let run = duet(&["--fail-with-body", "-s", &site.echo("/status/404")]).run();
+    assert_eq!(run.code, 22);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), r#"{"status":404}"#);
+}
+
+#[test]
 fn headers_repeat_in_order_and_may_be_empty() {
     let site = Site::start();
     let (report, _) = duet(&[
