@@ -30,7 +30,7 @@ pub enum BodySpec {
     Bytes(Vec<u8>),
     /// `--data-binary @FILE` as the whole body: the file, streamed.
     File(PathBuf),
-    /// `-f k=v...`: a urlencoded form.
+    /// `--field k=v...`: a urlencoded form.
     Form(Vec<(String, String)>),
     /// `-F ...`: a multipart form.
     Multipart(Vec<PartArg>),
@@ -227,9 +227,9 @@ fn with_scheme(url: &str) -> String {
 }
 
 /// `-H` headers, then the ones duet adds as curl does, unless `-H` gave the same name:
-/// `-A`, `-r` and `-e` as `User-Agent`, `Range` and `Referer`; a `-d` body labelled as a form (a curl habit
-/// posting a form with `-d` reaches the server as one); `-j` asking for JSON back, as curl's
-/// `--json`.
+/// `-A`, `-r` and `-e` as `User-Agent`, `Range` and `Referer`; a `-d` body labelled as a
+/// form (a curl habit posting a form with `-d` reaches the server as one); `-j` asking for
+/// JSON back, as curl's `--json`.
 fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
     let form = matches!(body, Some(BodySpec::Bytes(_) | BodySpec::File(_)));
     let json = matches!(body, Some(BodySpec::Json(_)));

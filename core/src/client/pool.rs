@@ -5,9 +5,10 @@
 //! ones newest first, so the warmest connection is reused and stale ones age out. Idle
 //! connections older than `idle_timeout` are dropped, never handed out; so are those idle
 //! near the time the server said it keeps them (`Keep-Alive: timeout=N`, see
-//! [`Pool::checkin`]), when it may be closing one just as a request goes out on it. When a per-host cap is
-//! set and reached, [`Pool::checkout`] answers [`Checkout::Full`] and the driver waits (up to
-//! the pool timeout) for [`Pool::checkin`] or [`Pool::release`] to free a slot.
+//! [`Pool::checkin`]), when it may be closing one just as a request goes out on it. When a
+//! per-host cap is set and reached, [`Pool::checkout`] answers [`Checkout::Full`] and the
+//! driver waits (up to the pool timeout) for [`Pool::checkin`] or [`Pool::release`] to free
+//! a slot.
 //!
 //! Two bounds hold across keys (httpx's limits): `max_idle` idle connections in all (past it
 //! the one idle longest goes), and, when set, `max_connections` open ones in all. At that
