@@ -226,6 +226,23 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Connection")]
     pub retry: Option<usize>,
 
+    /// Wait SECS before every retry instead of backing off, as curl's --retry-delay.
+    #[arg(long, value_name = "SECS", value_parser = seconds, requires = "retry", help_heading = "Connection")]
+    pub retry_delay: Option<Duration>,
+
+    /// No retry after SECS from the start, as curl's --retry-max-time (120 s otherwise).
+    #[arg(long, value_name = "SECS", value_parser = seconds, requires = "retry", help_heading = "Connection")]
+    pub retry_max_time: Option<Duration>,
+
+    /// Retry a refused connection too, as curl's --retry-connrefused: --retry always does.
+    #[arg(long, requires = "retry", help_heading = "Connection")]
+    pub retry_connrefused: bool,
+
+    /// Retry every failure, as curl's --retry-all-errors: any 4xx or 5xx status and any error,
+    /// for every method (a POST may then reach the server twice).
+    #[arg(long, requires = "retry", help_heading = "Connection")]
+    pub retry_all_errors: bool,
+
     /// Turn on TCP keep-alive, the first probe after SECS idle, as curl's --keepalive-time.
     #[arg(long, value_name = "SECS", value_parser = seconds, help_heading = "Connection")]
     pub keepalive_time: Option<Duration>,

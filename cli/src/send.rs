@@ -37,6 +37,28 @@ pub struct Outcome {
     pub size_download: u64,
 }
 
+/// The retry policy `--retry` and its companions ask for: the safe rules by default, as
+/// curl's `--retry`; `--retry-delay` a fixed wait; `--retry-max-time` the budget;
+/// `--retry-all-errors` every 4xx/5xx and every error for every method (the body must still
+/// be one that can be sent again).
+fn retry_policy(retry: crate::spec::RetrySpec) -> RetryPolicy {
+    let mut policy = RetryPolicy::none();
+    policy.max_retries = retry.max;
+    if let Some(delay) = retry.delay {
+        (policy.backoff_base, policy.backoff_max, policy.jitter) = (delay, delay, false);
+    }
+    if let Some(max_time) = retry.max_time {
+        policy.total_budget = Some(max_time);
+    }
+    if retry.all_errors {
+        policy.statuses = (400..=599).collect();
+        policy
+            .methods
+            .extend([duet_blocking::Method::POST, duet_blocking::Method::PATCH]);
+    }
+    policy
+}
+
 /// Sends `spec` with the client it names, into `output`; loads and saves the cookie jar
 /// around it and, with `fail`, turns a 4xx/5xx status into a failure of kind `status`.
 pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
@@ -225,10 +247,8 @@ pub fn client<D: DriverExt>(spec: &RequestSpec, jar: &SharedJar) -> Result<D::Cl
             ),
         ));
     }
-    if let Some(retries) = spec.retries {
-        let mut policy = RetryPolicy::none();
-        policy.max_retries = retries;
-        builder = builder.retry(policy);
+    if let Some(retry) = spec.retry {
+        builder = builder.retry(retry_policy(retry));
     }
     if let Some(version) = spec.tls.min_version {
         builder = builder.min_tls_version(version);

@@ -40,6 +40,19 @@ pub enum BodySpec {
     Upload(PathBuf),
 }
 
+/// `--retry N` and the flags that shape it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySpec {
+    /// `--retry`: how many retries.
+    pub max: usize,
+    /// `--retry-delay`: the same wait before each, instead of backing off.
+    pub delay: Option<Duration>,
+    /// `--retry-max-time`: none after this long from the start.
+    pub max_time: Option<Duration>,
+    /// `--retry-all-errors`: every status from 400 up and every error, for every method.
+    pub all_errors: bool,
+}
+
 /// Credentials for the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthSpec {
@@ -129,8 +142,8 @@ pub struct RequestSpec {
     pub keepalive: Option<std::time::Duration>,
     /// `--unix-socket`: the socket every request goes to.
     pub unix_socket: Option<PathBuf>,
-    /// `--retry`: retries allowed by the safe rules.
-    pub retries: Option<usize>,
+    /// `--retry` and its companions.
+    pub retry: Option<RetrySpec>,
     /// `--raw`: no content decoding.
     pub raw: bool,
     /// `-v`: request and response heads on stderr (the log records are the logger's).
@@ -210,7 +223,12 @@ impl RequestSpec {
             },
             keepalive: args.keepalive_time,
             unix_socket: args.unix_socket.clone(),
-            retries: args.retry,
+            retry: args.retry.map(|max| RetrySpec {
+                max,
+                delay: args.retry_delay,
+                max_time: args.retry_max_time,
+                all_errors: args.retry_all_errors,
+            }),
             raw: args.raw,
             verbose: args.verbose,
         })

@@ -367,6 +367,84 @@ fn retry_sends_again_what_is_safe_to_send_again() {
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
+#[test]
+fn curls_retry_companions_shape_the_retries() {
+    // Every request but each third is refused with a 500, which --retry alone never retries.
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    let server =
+        Server::http(
+            move |_| match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 3 {
+                2 => Reply::ok("done"),
+                _ => Reply::new(500).body("oops"),
+            },
+        );
+    let url = server.url("/");
+    let run = duet(&[
+        "--retry",
+        "3",
+        "--retry-delay",
+        "0.2",
+        "--retry-connrefused",
+        "--retry-all-errors",
+        "--fail",
+        "-d",
+        "x",
+        &url,
+    ])
+    .run();
+    assert_eq!(
+        (run.code, run.out().as_str()),
+        (0, "done"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "a POST too, with --retry-all-errors"
+    );
+    // The same wait each time: two fixed delays of 0.2 s, not a backoff starting at 0.5 s.
+    served.store(0, std::sync::atomic::Ordering::SeqCst);
+    let started = Instant::now();
+    let run = duet(&[
+        "--retry",
+        "3",
+        "--retry-delay",
+        "0.2",
+        "--retry-all-errors",
+        &url,
+    ])
+    .run();
+    assert_eq!(run.out(), "done");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    // --retry-max-time: no retry whose wait would end past it.
+    served.store(0, std::sync::atomic::Ordering::SeqCst);
+    let run = duet(&[
+        "--retry",
+        "3",
+        "--retry-delay",
+        "1",
+        "--retry-max-time",
+        "0.5",
+        "--retry-all-errors",
+        "--fail",
+        &url,
+    ])
+    .run();
+    assert_eq!(run.code, 22, "{}", run.stderr);
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Without --retry-all-errors a 500 is not retried; the companions need --retry.
+    served.store(0, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(duet(&["--retry", "3", "--fail", &url]).run().code, 22);
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(duet(&["--retry-delay", "1", &url]).run().code, 2);
+}
+
 #[cfg(unix)]
 #[test]
 fn unix_socket_sends_every_request_to_the_socket() {

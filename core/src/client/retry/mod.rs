@@ -105,6 +105,10 @@ pub struct RetryPolicy {
     pub backoff_base: Duration,
     /// The longest backoff before jitter. Default 30 s, the default read timeout.
     pub backoff_max: Duration,
+    /// Whether a backoff is jittered ("full jitter", see above). Default true; false waits
+    /// the backoff exactly, as curl's `--retry-delay` does (with `backoff_base` and
+    /// `backoff_max` both set to the delay: the same wait before every retry).
+    pub jitter: bool,
     /// Wait as long as a listed status's `Retry-After` field asks (RFC 9110 §10.2.3) instead
     /// of backing off. Default true.
     pub respect_retry_after: bool,
@@ -146,6 +150,7 @@ impl RetryPolicy {
             ],
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            jitter: true,
             respect_retry_after: true,
             retry_after_max: Duration::from_secs(60),
             total_budget: Some(Duration::from_secs(120)),
@@ -278,7 +283,11 @@ impl RetryState {
             }
             Wait::RetryAfter(Some(asked)) => asked,
             Wait::Backoff | Wait::RetryAfter(None) => {
-                full_jitter(self.policy.backoff(self.retries + 1), random)
+                let backoff = self.policy.backoff(self.retries + 1);
+                match self.policy.jitter {
+                    true => full_jitter(backoff, random),
+                    false => backoff,
+                }
             }
         };
         if let Some(budget) = self.policy.total_budget {

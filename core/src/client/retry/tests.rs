@@ -86,6 +86,7 @@ fn defaults() {
     let safe = RetryPolicy::default_safe();
     assert_eq!(safe.max_retries, 3);
     assert!(safe.retry_on_connect_errors && safe.retry_on_timeouts && safe.respect_retry_after);
+    assert!(safe.jitter);
     assert_eq!(safe.statuses, [429, 502, 503, 504]);
     let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"];
     assert_eq!(
@@ -165,6 +166,46 @@ fn jitter_stays_within_zero_and_the_delay() {
             "{low:?}..{high:?}"
         );
     }
+}
+
+#[test]
+fn without_jitter_every_retry_waits_the_backoff_exactly() {
+    // curl's --retry-delay: base and cap the same, no jitter, whatever the entropy.
+    let mut fixture = Fixture::new(RetryPolicy {
+        jitter: false,
+        backoff_base: ms(2_000),
+        backoff_max: ms(2_000),
+        ..policy()
+    });
+    for random in [0, 1 << 63, u64::MAX] {
+        let at = Duration::ZERO;
+        let decision = fixture.decide_at(
+            Method::GET,
+            true,
+            error(ErrorKind::Connect, false),
+            at,
+            random,
+        );
+        assert_eq!(decision, RetryDecision::RetryAfter(ms(2_000)));
+    }
+    // Without the cap it doubles, unjittered.
+    let mut fixture = Fixture::new(RetryPolicy {
+        jitter: false,
+        ..policy()
+    });
+    let waits: Vec<_> = (0..4)
+        .map(|_| {
+            fixture.decide_at(
+                Method::GET,
+                true,
+                error(ErrorKind::Connect, false),
+                Duration::ZERO,
+                0,
+            )
+        })
+        .collect();
+    let expected = [100, 200, 400, 800].map(|n| RetryDecision::RetryAfter(ms(n)));
+    assert_eq!(waits, expected);
 }
 
 #[test]
