@@ -305,6 +305,10 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// Make the -o file's missing directories, as curl's --create-dirs.
+    #[arg(long, help_heading = "Output")]
+    pub create_dirs: bool,
+
     /// Do not decode the body (gzip, deflate, br, zstd): the bytes as sent.
     #[arg(long, help_heading = "Output")]
     pub raw: bool,

@@ -36,6 +36,8 @@ pub struct Output {
     progress: Option<ProgressBar>,
     /// `-s`: no progress bar.
     silent: bool,
+    /// `--create-dirs`: the `-o` file's missing directories are made.
+    create_dirs: bool,
     /// Body bytes handed over so far.
     received: u64,
 }
@@ -55,6 +57,7 @@ impl Output {
             writer: None,
             progress: None,
             silent: false,
+            create_dirs: false,
             received: 0,
         }
     }
@@ -73,6 +76,7 @@ impl Output {
             args.raw,
         );
         output.silent = args.silent;
+        output.create_dirs = args.create_dirs;
         output
     }
 
@@ -94,6 +98,11 @@ impl Output {
             Destination::Memory => return Ok(true),
             Destination::Stdout => Box::new(BufWriter::new(std::io::stdout().lock())),
             Destination::File(path) => {
+                if let Some(dir) = path.parent().filter(|_| self.create_dirs) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Failure::new(Kind::Io, format!("--create-dirs {}: {e}", dir.display()))
+                    })?;
+                }
                 let file = File::create(path)
                     .map_err(|e| Failure::new(Kind::Io, format!("-o {}: {e}", path.display())))?;
                 self.progress = self.progress_bar(info);

@@ -132,6 +132,24 @@ fn an_output_file_that_cannot_be_created_is_an_io_error() {
         (1, json!("io"))
     );
     assert_eq!(report["status"], 200, "the response had arrived");
+    // As curl's --create-dirs, the missing directories are made.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/out.json");
+    assert_eq!(
+        duet(&["-o", &arg(&path), &site.echo("/status/200")])
+            .run()
+            .code,
+        1
+    );
+    let run = duet(&[
+        "--create-dirs",
+        "-o",
+        &arg(&path),
+        &site.echo("/status/200"),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"status\":200}");
 }
 
 #[test]
