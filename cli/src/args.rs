@@ -215,6 +215,19 @@ pub struct Args {
     #[arg(long, value_name = "NAME|ADDR", value_parser = interface, help_heading = "Connection")]
     pub interface: Option<Interface>,
 
+    /// Connect over IPv4 only (the host's IPv4 addresses), as curl's -4.
+    #[arg(short = '4', long, conflicts_with_all = ["ipv6", "interface"], help_heading = "Connection")]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only, as curl's -6.
+    #[arg(
+        short = '6',
+        long,
+        conflicts_with = "interface",
+        help_heading = "Connection"
+    )]
+    pub ipv6: bool,
+
     /// Connect to this Unix domain socket instead of over TCP, as curl's --unix-socket (a
     /// daemon's API, as Docker's); the URL's host is only the Host header.
     #[arg(long, value_name = "PATH", help_heading = "Connection")]

@@ -213,8 +213,12 @@ impl RequestSpec {
             tls: tls(args)?,
             proxy: ProxySpec::from_args(args),
             resolve: args.resolve.clone(),
-            local_address: match &args.interface {
-                Some(crate::args::Interface::Address(ip)) => Some(*ip),
+            // -4 and -6 connect from the unspecified address of their family, which keeps
+            // the host's addresses of that family only (httpx's way to the same end).
+            local_address: match (&args.interface, args.ipv4, args.ipv6) {
+                (Some(crate::args::Interface::Address(ip)), ..) => Some(*ip),
+                (_, true, _) => Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
+                (_, _, true) => Some(std::net::Ipv6Addr::UNSPECIFIED.into()),
                 _ => None,
             },
             interface: match &args.interface {

@@ -73,6 +73,25 @@ fn api_docs_curl_spellings_work() {
 }
 
 #[test]
+fn ipv4_and_ipv6_only_as_curls_4_and_6() {
+    let server = Server::http(|_| Reply::ok("here"));
+    let localhost = server.url("/").replace("127.0.0.1", "localhost");
+    let run = duet(&["-4", "-w", " %{remote_ip}", &localhost]).run();
+    assert_eq!(
+        (run.code, run.out().as_str()),
+        (0, "here 127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    // 127.0.0.1 has no IPv6 address: nothing is even tried.
+    let run = duet(&["-6", &server.url("/")]).run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("no IPv6 address"), "{}", run.stderr);
+    assert_eq!(server.connections(), 1);
+    assert_eq!(duet(&["-4", "-6", &server.url("/")]).run().code, 2);
+}
+
+#[test]
 fn headers_repeat_in_order_and_may_be_empty() {
     let site = Site::start();
     let (report, _) = duet(&[
