@@ -1605,9 +1605,18 @@ impl Call {
 /// The proxy a hop to `url` goes through: the request's own choice (`Some(None)`: direct),
 /// else the client's proxies for that URL.
 fn route(config: &ClientConfig, own: Option<&Option<Proxy>>, url: &Url) -> Option<Proxy> {
+    selected_proxy(config, own, url).cloned()
+}
+
+/// [`route`]'s proxy, borrowed.
+fn selected_proxy<'a>(
+    config: &'a ClientConfig,
+    own: Option<&'a Option<Proxy>>,
+    url: &Url,
+) -> Option<&'a Proxy> {
     match own {
-        Some(chosen) => chosen.clone(),
-        None => config.proxies.as_ref().and_then(|p| p.select(url)).cloned(),
+        Some(chosen) => chosen.as_ref(),
+        None => config.proxies.as_ref().and_then(|p| p.select(url)),
     }
 }
 
@@ -1619,11 +1628,7 @@ pub(crate) fn through_forward_proxy(
     own: Option<&Option<Proxy>>,
     url: &Url,
 ) -> bool {
-    let proxy = match own {
-        Some(chosen) => chosen.as_ref(),
-        None => config.proxies.as_ref().and_then(|p| p.select(url)),
-    };
-    tunnel::absolute_form(proxy, url.scheme() == "https")
+    tunnel::absolute_form(selected_proxy(config, own, url), url.scheme() == "https")
 }
 
 /// The framing a request goes out with. RFC 9110 §8.6: a method that defines a meaning for
