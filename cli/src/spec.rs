@@ -364,7 +364,7 @@ fn joined_data(pieces: &[(DataFlag, String)]) -> Result<Vec<u8>, Failure> {
                     body.push(b'=');
                 }
                 // As curl: a space is `+`, as in a form.
-                body.extend_from_slice(percent_encoded(&content).replace("%20", "+").as_bytes());
+                body.extend_from_slice(percent_encoded(&content, "+").as_bytes());
             }
         }
     }
@@ -379,14 +379,16 @@ fn read_source(source: &str) -> Result<Vec<u8>, Failure> {
     }
 }
 
-/// `bytes` with every byte but the unreserved ones (RFC 3986 §2.3) as `%XX`, as curl encodes.
-fn percent_encoded(bytes: &[u8]) -> String {
+/// `bytes` with every byte but the unreserved ones (RFC 3986 §2.3) as `%XX`, as curl encodes,
+/// and a space as `space` (`%20` in a path, `+` in a form).
+fn percent_encoded(bytes: &[u8], space: &str) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &byte in bytes {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(char::from(byte));
             }
+            b' ' => out.push_str(space),
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -425,7 +427,7 @@ fn upload_url(url: String, upload: Option<&std::path::Path>) -> String {
         .map(|n| n.to_string_lossy());
     match name {
         Some(name) if url.ends_with('/') && !url.contains('?') => {
-            url + &percent_encoded(name.as_bytes())
+            url + &percent_encoded(name.as_bytes(), "%20")
         }
         _ => url,
     }
