@@ -91,6 +91,7 @@ struct Overrides {
     verify_tls: Option<bool>,
     retry: Option<RetryPolicy>,
     proxy: Option<Option<Proxy>>,
+    omit: Vec<String>,
 }
 
 impl<D: Driver> Request<D> {
@@ -198,12 +199,14 @@ impl<D: Driver> Request<D> {
                 verify_tls: _, // the driver chose the TLS settings from it already
                 retry,
                 proxy,
+                omit,
             } = *overrides;
             parts.timeouts = timeouts;
             parts.redirect = redirect;
             parts.cookies = cookies;
             parts.retry = retry;
             parts.proxy = proxy;
+            parts.omit = omit;
         }
         parts.entropy = D::entropy;
         parts.body_bytes = if has_auth {
@@ -227,6 +230,12 @@ impl<D: Driver> Request<D> {
     /// Whether this request verifies TLS certificates, if that differs from the client.
     pub fn verify_tls(&self) -> Option<bool> {
         self.overrides.as_ref()?.verify_tls
+    }
+
+    /// The header names (lowercase) this request leaves out, as
+    /// [`RequestBuilder::without_header`] gave them.
+    pub fn omitted_headers(&self) -> &[String] {
+        self.overrides.as_ref().map_or(&[], |o| o.omit.as_slice())
     }
 }
 
@@ -286,6 +295,39 @@ impl<D: Driver> RequestBuilder<D> {
         self.with(|r| {
             for (name, value) in headers {
                 r.headers.append(name, value)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Leaves the header `name` out of this request: the request's own fields of that name
+    /// given so far, and the ones duet would add by itself (a client default such as
+    /// `User-Agent` or `Accept`, `Accept-Encoding`, the jar's `Cookie`, an automatic
+    /// `Expect: 100-continue`, the `Referer` of a redirect), on every hop of a redirect or
+    /// an authentication. As curl's `-H 'Name:'` and a header set to `None` in requests.
+    ///
+    /// `Host`, `Content-Length` and `Transfer-Encoding` (which the message needs) and
+    /// `Authorization` and `Proxy-Authorization` (leave out the credentials instead) cannot be
+    /// left out: naming one, or an invalid name, fails the request before anything is sent.
+    pub fn without_header(self, name: &str) -> Self {
+        self.with(|r| {
+            crate::headers::check_name(name.as_bytes())?;
+            let name = name.to_ascii_lowercase();
+            const NEEDED: [&str; 5] = [
+                "host",
+                "content-length",
+                "transfer-encoding",
+                "authorization",
+                "proxy-authorization",
+            ];
+            if NEEDED.contains(&name.as_str()) {
+                let message = format!("the {name} header cannot be left out of a request");
+                return Err(Error::msg(super::ErrorKind::InvalidHeader, message));
+            }
+            r.headers.remove(&name);
+            let omit = &mut r.overrides_mut().omit;
+            if !omit.contains(&name) {
+                omit.push(name);
             }
             Ok(())
         })

@@ -388,6 +388,13 @@ mod schemes {
             assert_eq!(wait!(response.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
             let expect = Some("100-continue".to_owned());
             assert_eq!(heads.lock().unwrap().clone(), [(false, expect), (false, None), (true, None)]);
+
+            // Left out (curl's -H 'Expect:'), the body goes with the first request and with the answer.
+            let plain = duet::Client::builder().digest_auth("u", "p").build().unwrap();
+            let before = heads.lock().unwrap().len();
+            let response = wait!(plain.put(server.url("/upload")).body(vec![7u8; 2 * 1024 * 1024]).without_header("Expect").send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("got {} bytes", 2 * 1024 * 1024));
+            assert_eq!(heads.lock().unwrap()[before..], [(false, None), (true, None)]);
         }
 
         fn digest_with_a_wrong_password_retries_once_then_gives_the_401() {

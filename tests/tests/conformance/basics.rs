@@ -48,6 +48,46 @@ duet_tests::conformance! {
         assert!(head.contains("Accept-Encoding: gzip, deflate"), "{head}");
     }
 
+    fn a_request_can_leave_out_the_headers_duet_adds() {
+        let server = Server::http(|r| match r.path() {
+            "/login" => Reply::new(204).header("Set-Cookie", "session=s1; Path=/"),
+            "/moved" => Reply::redirect(302, "/final"),
+            _ => Reply::ok(""),
+        });
+        let client = duet::Client::builder().default_header("X-Team", "duet").build().unwrap();
+        wait!(client.get(server.url("/login")).send()).unwrap();
+        let request = client.get(server.url("/moved"))
+            .header("X-Mine", "1")
+            .without_header("user-agent")
+            .without_header("Accept")
+            .without_header("Accept-Encoding")
+            .without_header("Cookie")
+            .without_header("x-mine")
+            .without_header("Referer")
+            .header("X-Later", "kept")
+            .build()
+            .unwrap();
+        assert_eq!(request.omitted_headers(), ["user-agent", "accept", "accept-encoding", "cookie", "x-mine", "referer"]);
+        assert_eq!(wait!(client.execute(request)).unwrap().status(), 200);
+        let requests = server.requests();
+        for hop in &requests[1..] {
+            let names: Vec<String> = hop.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            assert_eq!(names, ["host", "x-team", "x-later"], "{} on every hop", hop.target);
+        }
+        assert_eq!(requests.len(), 3);
+        // The next request has them all again.
+        wait!(client.get(server.url("/again")).send()).unwrap();
+        let last = server.requests().pop().unwrap();
+        for name in ["user-agent", "accept", "accept-encoding", "cookie", "x-team"] {
+            assert!(last.header_str(name).is_some(), "{name}");
+        }
+        for needed in ["Host", "content-length", "Transfer-Encoding", "Authorization", "Proxy-Authorization", "bad name"] {
+            let err = wait!(client.post(server.url("/")).body("x").without_header(needed).send()).unwrap_err();
+            assert!(err.is_invalid_header(), "{needed}: {err}");
+        }
+        assert_eq!(server.requests().len(), 4, "nothing sent for those");
+    }
+
     fn query_parameters_keep_repeats_and_existing_ones() {
         let server = Server::http(|r| Reply::ok(r.target.clone()));
         let client = duet::Client::new();

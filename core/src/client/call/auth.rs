@@ -44,7 +44,11 @@ impl Call {
             crate::RequestBody::Chunked => true,
             crate::RequestBody::None => false,
         };
-        if (origin_waits || proxy_waits) && large && !headers.contains("expect") {
+        if (origin_waits || proxy_waits)
+            && large
+            && !headers.contains("expect")
+            && !self.session.omits("expect")
+        {
             self.head
                 .headers_mut()
                 .push_unchecked(b"Expect", b"100-continue");

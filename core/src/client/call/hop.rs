@@ -42,6 +42,9 @@ pub(super) struct Session {
     /// only when there are some).
     request_cookies: Vec<(String, String)>,
     first_origin: Option<Origin>,
+    /// Header names (lowercase) not to add by duet's own rules (a default, `Accept-Encoding`,
+    /// the jar's `Cookie`, an automatic `Expect`, a redirect's `Referer`).
+    omit: Vec<String>,
     pub chain: RedirectChain,
     pub history: Vec<HistoryEntry>,
     /// Wall-clock time at `started`, for cookie lifetimes.
@@ -54,12 +57,15 @@ impl Session {
         config: &Arc<ClientConfig>,
         policy: Option<RedirectPolicy>,
         request_cookies: Vec<(String, String)>,
+        omit: Vec<String>,
         origin: &Origin,
         now: Instant,
         wall: SystemTime,
     ) -> Self {
         let mut policy = policy.unwrap_or_else(|| config.redirect.clone());
         policy.https_only |= config.https_only;
+        // Nor a `Referer` on each hop, when the request leaves it out.
+        policy.referer &= !omit.iter().any(|n| n == "referer");
         let first_origin = (!request_cookies.is_empty()).then(|| origin.clone());
         Session {
             config: config.clone(),
@@ -67,11 +73,17 @@ impl Session {
             jar: config.cookies.clone().unwrap_or_default(),
             request_cookies,
             first_origin,
+            omit,
             chain: RedirectChain::new(policy),
             history: Vec::new(),
             wall,
             started: now,
         }
+    }
+
+    /// Whether duet leaves out the header `name` (lowercase) wherever it would add it itself.
+    pub fn omits(&self, name: &str) -> bool {
+        self.omit.iter().any(|n| n == name)
     }
 
     /// When the request started (the driver's clock).
@@ -90,7 +102,8 @@ impl Session {
     }
 
     /// The head for a hop: request line and Host for `url`, the client's defaults the caller
-    /// did not override, `Accept-Encoding`, the caller's headers, then `Cookie`.
+    /// did not override, `Accept-Encoding`, the caller's headers, then `Cookie`; none of
+    /// duet's own that the request omits.
     pub fn head(
         &self,
         method: &Method,
@@ -109,11 +122,19 @@ impl Session {
             .map_err(|e| Error::from(e).with_url(url))?;
         let merged = head.headers_mut();
         for (name, value) in self.config.default_headers.iter_bytes() {
-            if !headers.contains_bytes(name) {
+            let omitted = || {
+                self.omit
+                    .iter()
+                    .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+            };
+            if !headers.contains_bytes(name) && (self.omit.is_empty() || !omitted()) {
                 merged.push_unchecked(name, value);
             }
         }
-        if self.config.decompress && !headers.contains("accept-encoding") {
+        if self.config.decompress
+            && !headers.contains("accept-encoding")
+            && !self.omits("accept-encoding")
+        {
             merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
         }
         if headers.contains("host") {
@@ -133,7 +154,7 @@ impl Session {
                 .map_err(|e| Error::from(e).with_url(url))?;
         }
         // A Cookie header the caller wrote wins over the jar (as in requests).
-        if !headers.contains("cookie") {
+        if !headers.contains("cookie") && !self.omits("cookie") {
             // The wall clock only for a jar that holds something.
             let mut cookie = {
                 let mut jar = self.jar.lock();

@@ -109,6 +109,10 @@ pub struct RequestParts {
     /// The proxy for this request instead of the client's routing: `Some(None)` connects
     /// directly.
     pub proxy: Option<Option<Proxy>>,
+    /// Header names (lowercase) duet must not add by itself to this request: a client
+    /// default, `Accept-Encoding`, the jar's `Cookie`, an automatic `Expect`, a redirect's
+    /// `Referer`.
+    pub omit: Vec<String>,
 }
 
 impl RequestParts {
@@ -127,6 +131,7 @@ impl RequestParts {
             retry: None,
             entropy: || [0; 16],
             proxy: None,
+            omit: Vec::new(),
         }
     }
 }
@@ -390,6 +395,7 @@ impl Call {
             retry,
             entropy,
             proxy: proxy_override,
+            omit,
         } = request;
         if config.https_only && url.scheme() != "https" {
             let message = format!("{} refused: the client is https only", url.scheme());
@@ -406,7 +412,7 @@ impl Call {
             (None, None) => config.auth.clone(),
         };
         let origin = Origin::of(&url)?;
-        let session = Session::new(config, redirect, cookies, &origin, now, wall);
+        let session = Session::new(config, redirect, cookies, omit, &origin, now, wall);
         let head = session.head(&method, &url, &headers, now, proxy.as_ref())?;
         let timeouts = timeouts.unwrap_or(config.timeouts);
         let mut call = Box::new(Call {
