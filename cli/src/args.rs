@@ -37,9 +37,11 @@ pub struct Args {
     #[arg(short = 'X', long, visible_alias = "request", value_name = "METHOD", value_parser = method)]
     pub method: Option<Method>,
 
-    /// A request header (repeat for several).
+    /// A request header (repeat for several). As curl's: `Name:` with no value leaves out the
+    /// header duet would send (User-Agent, Accept, Accept-Encoding, the jar's Cookie,
+    /// Expect, Referer); `Name;` sends it with an empty value.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header)]
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, Option<String>)>,
 
     /// The User-Agent header, as curl's -A (-H User-Agent wins).
     #[arg(short = 'A', long, value_name = "AGENT")]
@@ -300,8 +302,9 @@ pub struct Args {
     #[arg(short = 'i', long, help_heading = "Output")]
     pub include: bool,
 
-    /// Send a HEAD request and print the status line and headers, as curl's -I.
-    #[arg(short = 'I', long, conflicts_with_all = ["method", "body", DATA_FLAGS], help_heading = "Output")]
+    /// Send a HEAD request and print the status line and headers, as curl's -I (with -G, the
+    /// data flags' pieces go in its query).
+    #[arg(short = 'I', long, conflicts_with_all = ["method", "body"], help_heading = "Output")]
     pub head: bool,
 
     /// Show on stderr what happens, as curl -v: duet's decisions (`* ` lines: connections,
@@ -402,13 +405,25 @@ pub enum PartArg {
     },
 }
 
-/// `Name: value` (the value's leading blanks dropped; it may be empty).
-fn header(arg: &str) -> Result<(String, String), String> {
-    match arg.split_once(':') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.trim_start().to_owned()))
+/// `Name: value` (the value's leading blanks dropped), as curl reads it: `Name:` with no
+/// value is the header left out (`None`), `Name;` the header with an empty value.
+fn header(arg: &str) -> Result<(String, Option<String>), String> {
+    let (name, value) = match arg.split_once(':') {
+        Some((name, value)) => {
+            let value = value.trim_start();
+            (
+                name,
+                (!value.trim_end().is_empty()).then(|| value.to_owned()),
+            )
         }
-        _ => Err("expected 'Name: value'".to_owned()),
+        None => match arg.strip_suffix(';') {
+            Some(name) => (name, Some(String::new())),
+            None => ("", None),
+        },
+    };
+    match name.trim() {
+        "" => Err("expected 'Name: value' ('Name:' leaves it out, 'Name;' sends it empty)".into()),
+        name => Ok((name.to_owned(), value)),
     }
 }
 
@@ -546,6 +561,27 @@ impl clap::Args for DataPieces {
 }
 
 impl Args {
+    /// The command line parsed from the process's arguments, with the checks clap cannot
+    /// state: a wrong one prints clap's usage error and exits with 2.
+    pub fn parse_checked() -> Args {
+        let args = Args::parse();
+        if let Err(message) = args.check() {
+            <Args as clap::CommandFactory>::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
+                .exit();
+        }
+        args
+    }
+
+    /// What clap's conflicts cannot say: `-I` takes the data flags only with `-G` (their
+    /// pieces go in the HEAD's query, as curl's; without it they would be a body).
+    pub fn check(&self) -> Result<(), String> {
+        if self.head && !self.data.0.is_empty() && !self.get {
+            return Err("-I/--head sends no body: give -G to put the data in its query".into());
+        }
+        Ok(())
+    }
+
     /// How `--user` is sent: `--auth-type`, or curl's `--digest` / `--basic`.
     pub fn auth_type_flagged(&self) -> AuthType {
         match (self.digest, self.basic) {
@@ -760,9 +796,21 @@ mod tests {
 
     #[test]
     fn value_syntax() {
-        assert_eq!(header("X-A:  1 2").unwrap(), ("X-A".into(), "1 2".into()));
-        assert_eq!(header("X-Empty:").unwrap(), ("X-Empty".into(), "".into()));
-        assert!(header("no colon").is_err() && header(": v").is_err());
+        assert_eq!(
+            header("X-A:  1 2").unwrap(),
+            ("X-A".into(), Some("1 2".into()))
+        );
+        assert_eq!(
+            header("X-Empty;").unwrap(),
+            ("X-Empty".into(), Some("".into()))
+        );
+        assert_eq!(header("X-Gone:").unwrap(), ("X-Gone".into(), None));
+        assert_eq!(header("X-Gone: \t").unwrap(), ("X-Gone".into(), None));
+        assert_eq!(
+            header("X-Semi: a;").unwrap(),
+            ("X-Semi".into(), Some("a;".into()))
+        );
+        assert!(header("no colon").is_err() && header(": v").is_err() && header(";").is_err());
         assert_eq!(pair("a=b=c").unwrap(), ("a".into(), "b=c".into()));
         assert!(pair("a").is_err() && pair("=a").is_err());
         assert_eq!(credentials("ada:").unwrap(), ("ada".into(), "".into()));

@@ -43,8 +43,6 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
-
 use crate::args::Args;
 use crate::output::Output;
 use crate::report::Report;
@@ -53,7 +51,7 @@ use crate::spec::RequestSpec;
 
 /// Runs the `duet` command with the process's arguments.
 pub fn main() -> ExitCode {
-    run(Args::parse())
+    run(Args::parse_checked())
 }
 
 /// Runs the `duet` command with parsed arguments: the demo without a URL, else one request.

@@ -283,6 +283,9 @@ pub fn request<D: DriverExt>(
 ) -> Result<RequestBuilder<D>, Failure> {
     let mut request = RequestBuilder::<D>::new(client.clone(), spec.method.clone(), &spec.url)
         .headers(spec.headers.iter().map(|(n, v)| (n, v)));
+    for name in &spec.omit {
+        request = request.without_header(name);
+    }
     if !spec.query.is_empty() {
         request = request.query(&spec.query);
     }

@@ -108,8 +108,10 @@ pub struct RequestSpec {
     pub method: Method,
     /// The URL as given (with `http://` added when it had no scheme); the client parses it.
     pub url: String,
-    /// `-H`, in order.
+    /// `-H`, in order, and the fields curl's flags add.
     pub headers: Vec<(String, String)>,
+    /// Header names given as `-H 'Name:'` (or `-A ''`): left out, as curl leaves them.
+    pub omit: Vec<String>,
     /// `-q`, in order.
     pub query: Vec<(String, String)>,
     /// The body, if any.
@@ -174,6 +176,7 @@ impl RequestSpec {
                 args,
             )?,
             headers: headers(args, body.as_ref()),
+            omit: omitted(args),
             query: args.query.clone(),
             body,
             auth: auth(args),
@@ -266,17 +269,35 @@ fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
         ),
         ("Accept", json.then_some("application/json")),
     ];
-    let mut headers = args.headers.clone();
+    let mut headers: Vec<(String, String)> = args
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
+        .collect();
     for (name, value) in added {
         let given = args
             .headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(name));
-        if let (Some(value), false) = (value, given) {
+        if let (Some(value), false) = (value.filter(|v| !v.is_empty()), given) {
             headers.push((name.to_owned(), value.to_owned()));
         }
     }
     headers
+}
+
+/// The headers left out: `-H 'Name:'`, and `-A ''` (curl's way to send no User-Agent).
+fn omitted(args: &Args) -> Vec<String> {
+    let mut omit: Vec<String> = args
+        .headers
+        .iter()
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    if args.user_agent.as_deref() == Some("") {
+        omit.push("User-Agent".to_owned());
+    }
+    omit
 }
 
 fn auth(args: &Args) -> Option<AuthSpec> {

@@ -30,7 +30,9 @@ fn include_adds_the_status_line_and_headers() {
 #[test]
 fn head_sends_head_and_prints_the_head_as_curl_i() {
     let server = duet_tests::server::Server::http(|r| {
-        duet_tests::server::Reply::ok(format!("{} body", r.method)).header("X-Seen", &r.method)
+        duet_tests::server::Reply::ok(format!("{} body", r.method))
+            .header("X-Seen", &r.method)
+            .header("X-Target", &r.target)
     });
     for flavour in [&[][..], &["--async"]] {
         let run = duet(&[&["-I"][..], flavour, &[&server.url("/")]].concat()).run();
@@ -46,6 +48,25 @@ fn head_sends_head_and_prints_the_head_as_curl_i() {
         "-I and -X together are a usage error: {}",
         run.stderr
     );
+    // With -G the data flags' pieces go in the HEAD's query, as curl's; without it they
+    // would be a body, which a HEAD does not send.
+    let run = duet(&[
+        "-I",
+        "-G",
+        "-d",
+        "a=1",
+        "--data-urlencode",
+        "q=x y",
+        &server.url("/p"),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.out();
+    assert!(out.contains("\nX-Seen: HEAD\n"), "{out}");
+    assert!(out.contains("\nX-Target: /p?a=1&q=x+y\n"), "{out}");
+    let run = duet(&["-I", "-d", "a=1", &server.url("/")]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("-G"), "{}", run.stderr);
     // -L is what duet does anyway; it is taken for curl habits, and not with --no-follow.
     let run = duet(&["-L", &server.url("/")]).run();
     assert_eq!(

@@ -92,7 +92,7 @@ fn ipv4_and_ipv6_only_as_curls_4_and_6() {
 }
 
 #[test]
-fn headers_repeat_in_order_and_may_be_empty() {
+fn headers_repeat_in_order_and_may_be_empty_or_left_out_as_curls() {
     let site = Site::start();
     let (report, _) = duet(&[
         "-H",
@@ -100,9 +100,17 @@ fn headers_repeat_in_order_and_may_be_empty() {
         "--header",
         "x-trace:2",
         "-H",
-        "X-Empty:",
+        "X-Empty;",
         "-H",
         "User-Agent: duet-test",
+        "-H",
+        "Accept:",
+        "-H",
+        "accept-encoding:  ",
+        "-H",
+        "X-Gone: here",
+        "-H",
+        "X-Gone:",
         &site.echo("/echo"),
     ])
     .report();
@@ -114,8 +122,47 @@ fn headers_repeat_in_order_and_may_be_empty() {
         .collect();
     assert_eq!(traces.len(), 2);
     assert_eq!((traces[0].1.as_str(), traces[1].1.as_str()), ("1", "2"));
-    assert_eq!(header(&echo["headers"], "x-empty"), Some(""));
+    assert_eq!(
+        header(&echo["headers"], "x-empty"),
+        Some(""),
+        "Name; sends it empty"
+    );
     assert_eq!(header(&echo["headers"], "user-agent"), Some("duet-test"));
+    for gone in ["accept", "accept-encoding", "x-gone"] {
+        assert_eq!(
+            header(&echo["headers"], gone),
+            None,
+            "Name: leaves {gone} out"
+        );
+    }
+
+    // -A '' sends no User-Agent, as curl's; -H 'Content-Type:' leaves out the form's type.
+    let (report, _) = duet(&[
+        "-A",
+        "",
+        "-d",
+        "a=1",
+        "-H",
+        "Content-Type:",
+        &site.echo("/echo"),
+    ])
+    .report();
+    let echo = echoed(&report);
+    assert_eq!(header(&echo["headers"], "user-agent"), None);
+    assert_eq!(header(&echo["headers"], "content-type"), None);
+    assert_eq!(echo["body"], "a=1");
+    // Host cannot be left out; a name with neither ':' nor ';' is a usage error.
+    let run = duet(&["-H", "Host:", &site.echo("/echo")]).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("host header cannot be left out"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        duet(&["-H", "X-Nothing", &site.echo("/echo")]).run().code,
+        2
+    );
 }
 
 #[test]
