@@ -40,8 +40,9 @@ pub struct Args {
     /// A request header (repeat for several). As curl's: `Name:` with no value leaves out the
     /// header duet would send (User-Agent, Accept, Accept-Encoding, the jar's Cookie,
     /// Expect, Referer); `Name;` sends it with an empty value.
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header)]
-    pub headers: Vec<(String, Option<String>)>,
+    /// `@FILE` (`@-`: standard input) reads them from a file, one per line.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header_arg)]
+    pub headers: Vec<HeaderArg>,
 
     /// The User-Agent header, as curl's -A (-H User-Agent wins).
     #[arg(short = 'A', long, value_name = "AGENT")]
@@ -405,9 +406,27 @@ pub enum PartArg {
     },
 }
 
+/// One `-H` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderArg {
+    /// `Name: value`; `None` for `Name:`, the header left out.
+    Field(String, Option<String>),
+    /// `@FILE` (`@-`: standard input): a field per line, as curl reads them.
+    File(PathBuf),
+}
+
+/// `@FILE` or a field.
+fn header_arg(arg: &str) -> Result<HeaderArg, String> {
+    match arg.strip_prefix('@') {
+        Some("") => Err("expected a file name after '@'".to_owned()),
+        Some(path) => Ok(HeaderArg::File(PathBuf::from(path))),
+        None => header(arg).map(|(name, value)| HeaderArg::Field(name, value)),
+    }
+}
+
 /// `Name: value` (the value's leading blanks dropped), as curl reads it: `Name:` with no
 /// value is the header left out (`None`), `Name;` the header with an empty value.
-fn header(arg: &str) -> Result<(String, Option<String>), String> {
+pub(crate) fn header(arg: &str) -> Result<(String, Option<String>), String> {
     let (name, value) = match arg.split_once(':') {
         Some((name, value)) => {
             let value = value.trim_start();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use duet_blocking::{Method, RedirectPolicy};
 use serde_json::value::RawValue;
 
-use crate::args::{Args, AuthType, CookieArg, DataFlag, PartArg};
+use crate::args::{Args, AuthType, CookieArg, DataFlag, HeaderArg, PartArg};
 use crate::failure::{Failure, Kind};
 use crate::proxy::ProxySpec;
 
@@ -158,6 +158,7 @@ impl RequestSpec {
     /// honoured is decided when the client is built ([`crate::proxy`]).
     pub fn from_args(args: &Args, url: &str) -> Result<RequestSpec, Failure> {
         let body = body(args)?;
+        let fields = header_fields(args)?;
         let method = match &args.method {
             Some(method) => method.clone(),
             None if args.head => Method::HEAD,
@@ -175,8 +176,8 @@ impl RequestSpec {
                 upload_url(with_scheme(url), args.upload_file.as_deref()),
                 args,
             )?,
-            headers: headers(args, body.as_ref()),
-            omit: omitted(args),
+            headers: headers(args, &fields, body.as_ref()),
+            omit: omitted(args, &fields),
             query: args.query.clone(),
             body,
             auth: auth(args),
@@ -255,7 +256,7 @@ fn with_scheme(url: &str) -> String {
 /// `-A`, `-r` and `-e` as `User-Agent`, `Range` and `Referer`; a `-d` body labelled as a
 /// form (a curl habit posting a form with `-d` reaches the server as one); `-j` asking for
 /// JSON back, as curl's `--json`.
-fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
+fn headers(args: &Args, fields: &[Field], body: Option<&BodySpec>) -> Vec<(String, String)> {
     let form = matches!(body, Some(BodySpec::Bytes(_) | BodySpec::File(_)));
     let json = matches!(body, Some(BodySpec::Json(_)));
     let range = args.range.as_ref().map(|r| format!("bytes={r}"));
@@ -269,16 +270,12 @@ fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
         ),
         ("Accept", json.then_some("application/json")),
     ];
-    let mut headers: Vec<(String, String)> = args
-        .headers
+    let mut headers: Vec<(String, String)> = fields
         .iter()
         .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
         .collect();
     for (name, value) in added {
-        let given = args
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let given = fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         if let (Some(value), false) = (value.filter(|v| !v.is_empty()), given) {
             headers.push((name.to_owned(), value.to_owned()));
         }
@@ -286,10 +283,41 @@ fn headers(args: &Args, body: Option<&BodySpec>) -> Vec<(String, String)> {
     headers
 }
 
+/// A `-H` field: `None` for one left out.
+type Field = (String, Option<String>);
+
+/// The `-H` fields in order, a file's read in its place: a field per line (blank lines
+/// skipped, CR LF line ends too), as curl's `-H @FILE`.
+fn header_fields(args: &Args) -> Result<Vec<Field>, Failure> {
+    let mut fields = Vec::new();
+    for arg in &args.headers {
+        let path = match arg {
+            HeaderArg::Field(name, value) => {
+                fields.push((name.clone(), value.clone()));
+                continue;
+            }
+            HeaderArg::File(path) => path,
+        };
+        let shown = path.display();
+        let bytes = match path.as_os_str() == "-" {
+            true => read_stdin()?,
+            false => std::fs::read(path)
+                .map_err(|e| Failure::new(Kind::InvalidHeader, format!("-H @{shown}: {e}")))?,
+        };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Failure::new(Kind::InvalidHeader, format!("-H @{shown}: not UTF-8")))?;
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            let field = crate::args::header(line)
+                .map_err(|e| Failure::new(Kind::InvalidHeader, format!("-H @{shown}: {e}")))?;
+            fields.push(field);
+        }
+    }
+    Ok(fields)
+}
+
 /// The headers left out: `-H 'Name:'`, and `-A ''` (curl's way to send no User-Agent).
-fn omitted(args: &Args) -> Vec<String> {
-    let mut omit: Vec<String> = args
-        .headers
+fn omitted(args: &Args, fields: &[Field]) -> Vec<String> {
+    let mut omit: Vec<String> = fields
         .iter()
         .filter(|(_, value)| value.is_none())
         .map(|(name, _)| name.clone())

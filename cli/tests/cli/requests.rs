@@ -163,6 +163,39 @@ fn headers_repeat_in_order_and_may_be_empty_or_left_out_as_curls() {
         duet(&["-H", "X-Nothing", &site.echo("/echo")]).run().code,
         2
     );
+
+    // -H @FILE: a field per line, in its place among the others, as curl's.
+    let dir = tempfile::tempdir().unwrap();
+    let fields = file(dir.path(), "h.txt", "X-File: 1\r\nAccept:\n\nx-two: 2 2\n");
+    let from_file = format!("@{}", arg(&fields));
+    let (report, run) =
+        duet(&["-H", "X-Before: 0", "-H", &from_file, &site.echo("/echo")]).report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let echo = echoed(&report);
+    let headers: Vec<(String, String)> = serde_json::from_value(echo["headers"].clone()).unwrap();
+    let mine: Vec<(&str, &str)> = headers
+        .iter()
+        .filter(|(n, _)| n.to_ascii_lowercase().starts_with("x-"))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(mine, [("X-Before", "0"), ("X-File", "1"), ("x-two", "2 2")]);
+    assert_eq!(
+        header(&echo["headers"], "accept"),
+        None,
+        "Accept: in the file leaves it out"
+    );
+    let (report, run) = duet(&["-H", "@-", &site.echo("/echo")])
+        .stdin(b"X-Stdin: yes\n")
+        .report();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(header(&echoed(&report)["headers"], "x-stdin"), Some("yes"));
+    let missing = duet(&["-H", "@/nonexistent/duet-headers", &site.echo("/echo")]).run();
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("-H @/nonexistent/duet-headers"),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
