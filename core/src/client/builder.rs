@@ -976,11 +976,17 @@ impl<D: Driver> ClientBuilder<D> {
     /// Sends requests whose URL matches `pattern` through `transport` instead of TCP, as
     /// requests' `Session.mount` and httpx's `mounts` do. Patterns are httpx's:
     /// `"all://"`, `"https://"`, `"http://example.com"`, `"all://*.example.com"`,
-    /// `"http://example.com:8080"`; the most specific match wins. An invalid pattern fails
-    /// [`build`](Self::build).
+    /// `"http://example.com:8080"`; the most specific match wins. The URLs a pattern
+    /// matches are never sent through a proxy (the transport is the way there). An invalid
+    /// pattern fails [`build`](Self::build).
     pub fn mount(mut self, pattern: &str, transport: Arc<D::Transport>) -> Self {
         match MountPattern::parse(pattern) {
-            Ok(pattern) => self.mounts.mount(pattern, transport),
+            Ok(pattern) => {
+                if !self.config.mounted.contains(&pattern) {
+                    self.config.mounted.push(pattern.clone());
+                }
+                self.mounts.mount(pattern, transport);
+            }
             Err(e) => {
                 let e = Error::msg(
                     super::ErrorKind::InvalidUrl,

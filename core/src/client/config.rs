@@ -217,6 +217,9 @@ pub struct ClientConfig {
     /// (`http_proxy` and friends), `SSL_CERT_FILE` and `SSLKEYLOGFILE`. Default true. A netrc
     /// file asked for with `netrc` is still found through `$NETRC` or `$HOME`.
     pub trust_env: bool,
+    /// The URL patterns a transport is mounted on (`ClientBuilder::mount`): a request to a
+    /// URL one matches goes to that transport, never through a proxy, as in httpx.
+    pub mounted: Vec<crate::transport::MountPattern>,
 }
 
 impl Default for ClientConfig {
@@ -248,6 +251,7 @@ impl Default for ClientConfig {
             recorder: None,
             proxy_auth: None,
             trust_env: true,
+            mounted: Vec::new(),
         }
     }
 }

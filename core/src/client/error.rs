@@ -153,6 +153,15 @@ impl Error {
         self
     }
 
+    /// Puts `context` before the message (the cause still follows).
+    pub(crate) fn with_context(mut self, context: String) -> Self {
+        self.message = Some(match self.message.take() {
+            Some(message) => format!("{context}: {message}"),
+            None => context,
+        });
+        self
+    }
+
     /// Attaches the redirects followed before the error.
     pub fn with_history(mut self, history: Vec<super::HistoryEntry>) -> Self {
         self.history = history;

@@ -74,6 +74,28 @@ duet_tests::conformance! {
         assert!(err.is_invalid_url(), "{err}");
     }
 
+    fn a_mounted_transport_is_not_reached_through_the_clients_proxy() {
+        // As in httpx, a mount takes the URLs it matches away from proxy routing (a proxy
+        // left in the environment, say): no absolute form, no CONNECT, no proxy credentials.
+        let mock = duet::transports::MockTransport::new(|r| {
+            let proxied = r.headers.contains("proxy-authorization");
+            MockResponse::new(200).text(format!("{} {} {proxied}", r.method, r.target))
+        });
+        let client = duet::Client::builder()
+            .proxy("http://u:p@127.0.0.1:9")
+            .mount("all://api.test", Arc::new(mock))
+            .build()
+            .unwrap();
+        for (url, expected) in [("http://api.test/items?x=1", "GET /items?x=1 false"), ("https://api.test/s", "GET /s false")] {
+            let response = wait!(client.get(url).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), expected, "{url}");
+        }
+        // Other URLs still go to the proxy (here refused), and the error names it.
+        let err = wait!(client.get("http://elsewhere.test/").send()).unwrap_err();
+        assert!(err.is_connect(), "{err}");
+        assert!(err.to_string().contains("connecting to the proxy http://127.0.0.1:9"), "{err}");
+    }
+
     fn unix_domain_sockets() {
         #[cfg(unix)]
         {

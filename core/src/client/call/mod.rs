@@ -1352,7 +1352,17 @@ impl Call {
 
     /// Getting a connection failed (connect, TLS, pool). Returns `Ok` when the retry policy
     /// sends the request again (poll on), else the error to report.
+    ///
+    /// When the connection was to a proxy, the error says so: "connection refused" alone
+    /// would blame the server of the URL (a proxy left in the environment is a usual cause).
     pub fn connect_failed(&mut self, error: Error, now: Instant) -> Result<(), Error> {
+        let to_proxy = error.is_connect() || error.timeout_phase() == Some(TimeoutPhase::Connect);
+        let error = match &self.key.proxy {
+            Some(proxy) if to_proxy => {
+                error.with_context(format!("connecting to the proxy {proxy}"))
+            }
+            _ => error,
+        };
         self.attempt_failed(error, now)
     }
 
@@ -1620,6 +1630,10 @@ fn selected_proxy<'a>(
     own: Option<&'a Option<Proxy>>,
     url: &Url,
 ) -> Option<&'a Proxy> {
+    // A mounted transport is the way to its URLs (the driver takes it before any proxy).
+    if !config.mounted.is_empty() && config.mounted.iter().any(|m| m.matches(url)) {
+        return None;
+    }
     match own {
         Some(chosen) => chosen.as_ref(),
         None => config.proxies.as_ref().and_then(|p| p.select(url)),
