@@ -295,6 +295,16 @@ pub struct Args {
     #[arg(long, conflicts_with = "proxy", help_heading = "Proxy")]
     pub no_proxy: bool,
 
+    /// Hosts to reach without the proxy, comma-separated (`*`: all), instead of no_proxy from
+    /// the environment, as curl's --noproxy.
+    #[arg(
+        long = "noproxy",
+        value_name = "LIST",
+        conflicts_with = "no_proxy",
+        help_heading = "Proxy"
+    )]
+    pub noproxy_list: Option<String>,
+
     /// Drive the request with duet-async instead of duet-blocking (same output).
     #[arg(long = "async")]
     pub use_async: bool,

@@ -118,6 +118,50 @@ fn proxy_flags_route_the_request() {
         1,
         "only the --no-proxy call reached the site"
     );
+
+    // As curl's: -x skips the hosts no_proxy lists; --noproxy LIST lists them instead of
+    // no_proxy ('*' for all, '' for none), for -x and the environment's proxy alike.
+    let direct = |run: Run| {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        !run.out().contains("proxy saw")
+    };
+    let x = ["-x", proxy_url.as_str()];
+    assert!(direct(
+        duet(&[&x[..], &[&url]].concat())
+            .env("NO_PROXY", "127.0.0.1")
+            .run()
+    ));
+    assert!(direct(
+        duet(&[&x[..], &["--noproxy", "localhost,127.0.0.1", &url]].concat()).run()
+    ));
+    assert!(!direct(
+        duet(&[&x[..], &["--noproxy", "", &url]].concat())
+            .env("no_proxy", "127.0.0.1")
+            .run()
+    ));
+    assert!(direct(
+        duet(&["--noproxy", "*", &url])
+            .env("http_proxy", &proxy_url)
+            .run()
+    ));
+    assert!(!direct(
+        duet(&["--noproxy", "example.com", &url])
+            .env("http_proxy", &proxy_url)
+            .env("no_proxy", "127.0.0.1")
+            .run()
+    ));
+    assert_eq!(site.echo_server().requests().len(), 4);
+
+    // A proxy that cannot be reached is named in the error (not the site).
+    let gone = "http://127.0.0.1:9";
+    let run = duet(&[url.as_str()]).env("http_proxy", gone).run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("connecting to the proxy http://127.0.0.1:9"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
