@@ -102,8 +102,8 @@ impl Session {
     }
 
     /// The head for a hop: request line and Host for `url`, the client's defaults the caller
-    /// did not override, `Accept-Encoding`, the caller's headers, then `Cookie`; none of
-    /// duet's own that the request omits.
+    /// did not override, `Accept-Encoding` (unless the request asks for a range), the
+    /// caller's headers, then `Cookie`; none of duet's own that the request omits.
     pub fn head(
         &self,
         method: &Method,
@@ -131,8 +131,11 @@ impl Session {
                 merged.push_unchecked(name, value);
             }
         }
+        // Not with a `Range`: a range of an encoded body cannot be decoded alone, and a server
+        // that compresses on the fly answers a range of it with the whole body (nginx does).
         if self.config.decompress
             && !headers.contains("accept-encoding")
+            && !headers.contains("range")
             && !self.omits("accept-encoding")
         {
             merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
