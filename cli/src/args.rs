@@ -16,7 +16,8 @@ Without a URL, duet starts a local demo site on 127.0.0.1 and walks through a lo
 features with both clients.
 
 Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong command line;
-7 connect; 22 --fail and a 4xx/5xx status; 28 timeout; 35 TLS; 47 too many redirects.";
+7 connect; 22 --fail and a 4xx/5xx status; 28 timeout; 33 -C not resumed; 35 TLS; 47 too many
+redirects.";
 
 /// duet: an HTTP/1.1 client for the command line, over duet-blocking (or duet-async with
 /// --async).
@@ -52,6 +53,12 @@ pub struct Args {
     /// header), as curl's -r (-H Range wins).
     #[arg(short = 'r', long, value_name = "RANGE", value_parser = byte_range, allow_hyphen_values = true)]
     pub range: Option<String>,
+
+    /// Resume a download: ask for the body from byte OFFSET on (`-`: the -o file's size) and
+    /// append it to the file, as curl's -C. A server that sends the whole body instead fails
+    /// the command (exit 33) and the file is left as it was.
+    #[arg(short = 'C', long, value_name = "OFFSET", value_parser = continue_at, allow_hyphen_values = true, conflicts_with = "range")]
+    pub continue_at: Option<ContinueAt>,
 
     /// The Referer header, as curl's -e (-H Referer wins).
     #[arg(short = 'e', long, value_name = "URL")]
@@ -611,6 +618,15 @@ impl Args {
         Ok(())
     }
 
+    /// The byte `-C` resumes from: 0 when not resuming (`-C -` is read as the output file's
+    /// size before the request is made).
+    pub fn resume_from(&self) -> u64 {
+        match self.continue_at {
+            Some(ContinueAt::Offset(n)) => n,
+            Some(ContinueAt::FileSize) | None => 0,
+        }
+    }
+
     /// How `--user` is sent: `--auth-type`, or curl's `--digest` / `--basic`.
     pub fn auth_type_flagged(&self) -> AuthType {
         match (self.digest, self.basic) {
@@ -677,6 +693,26 @@ fn byte_range(arg: &str) -> Result<String, String> {
     match !arg.is_empty() && arg.split(',').all(valid) {
         true => Ok(arg.to_owned()),
         false => Err("expected FIRST-LAST, FIRST- or -SUFFIX (bytes)".to_owned()),
+    }
+}
+
+/// Where `-C` resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContinueAt {
+    /// `-C -`: after what the output file holds.
+    FileSize,
+    /// `-C N`: from byte N.
+    Offset(u64),
+}
+
+/// `-` or a byte offset.
+fn continue_at(arg: &str) -> Result<ContinueAt, String> {
+    match arg {
+        "-" => Ok(ContinueAt::FileSize),
+        n => n
+            .parse()
+            .map(ContinueAt::Offset)
+            .map_err(|_| "expected a byte offset or '-'".to_owned()),
     }
 }
 

@@ -40,6 +40,8 @@ pub enum Kind {
     Io,
     /// `--fail` and a 4xx or 5xx status.
     Status,
+    /// `-C`: the server sent the whole body instead of the rest (it does not serve ranges).
+    Resume,
 }
 
 impl Kind {
@@ -60,17 +62,20 @@ impl Kind {
             Kind::Auth => "auth",
             Kind::Io => "io",
             Kind::Status => "status",
+            Kind::Resume => "resume",
         }
     }
 
     /// The process exit code for a failure of this kind: curl's number where curl has one
-    /// that scripts check (7 connect, 22 `--fail`, 28 timeout, 35 TLS, 47 redirects), else 1.
+    /// that scripts check (7 connect, 22 `--fail`, 28 timeout, 33 `-C` not resumed, 35 TLS,
+    /// 47 redirects), else 1.
     /// A wrong command line exits with 2 (from the argument parser).
     pub fn exit_code(self) -> u8 {
         match self {
             Kind::Connect => 7,
             Kind::Status => 22,
             Kind::Timeout => 28,
+            Kind::Resume => 33,
             Kind::Tls => 35,
             Kind::TooManyRedirects => 47,
             _ => 1,
@@ -183,6 +188,9 @@ mod tests {
             assert_eq!((kind.as_str(), kind.exit_code()), (name, code));
             assert_eq!(serde_json::to_value(kind).unwrap(), name);
         }
+        let resume = Kind::Resume;
+        assert_eq!((resume.as_str(), resume.exit_code()), ("resume", 33));
+        assert_eq!(serde_json::to_value(resume).unwrap(), "resume");
     }
 
     #[test]

@@ -81,6 +81,14 @@ pub fn run(mut args: Args) -> ExitCode {
             }
         }
     }
+    // `-C -`: from the end of what the output file holds (nothing yet: the whole body).
+    if args.continue_at == Some(args::ContinueAt::FileSize) {
+        let held = args
+            .output
+            .as_ref()
+            .and_then(|path| std::fs::metadata(path).ok());
+        args.continue_at = Some(args::ContinueAt::Offset(held.map_or(0, |m| m.len())));
+    }
     let mut output = Output::for_args(&args);
     let outcome = match (unnamed, RequestSpec::from_args(&args, &url)) {
         (Some(failure), _) | (None, Err(failure)) => Outcome::failed(failure, Instant::now()),

@@ -38,6 +38,8 @@ pub struct Output {
     silent: bool,
     /// `--create-dirs`: the `-o` file's missing directories are made.
     create_dirs: bool,
+    /// `-C`: the byte the request asked the body from (0: the whole body).
+    resume_from: u64,
     /// Body bytes handed over so far.
     received: u64,
 }
@@ -58,6 +60,7 @@ impl Output {
             progress: None,
             silent: false,
             create_dirs: false,
+            resume_from: 0,
             received: 0,
         }
     }
@@ -77,6 +80,7 @@ impl Output {
         );
         output.silent = args.silent;
         output.create_dirs = args.create_dirs;
+        output.resume_from = args.resume_from();
         output
     }
 
@@ -88,8 +92,28 @@ impl Output {
     /// The response head has arrived: remembers it, opens the destination, writes the head
     /// with `-i`. Returns whether the body is wanted (not for a failed status under `--fail`,
     /// unless it goes to the report).
+    ///
+    /// Resuming (`-C`), a `206` is the rest and is appended to the file; a `416` says there
+    /// is nothing after the offset (the file is whole) and is not written; any other success
+    /// is the whole body again, which fails with kind `resume` and leaves the file as it was,
+    /// as curl does. Nothing is ever truncated while resuming.
     pub fn head(&mut self, info: &ResponseInfo) -> Result<bool, Failure> {
         self.head = Some(info.clone());
+        if self.resume_from > 0 {
+            match info.status().as_u16() {
+                206 => {}
+                416 => return Ok(false),
+                200..=299 => {
+                    let message = format!(
+                        "-C {}: the server sent the whole body ({}), not the rest; it does not serve byte ranges",
+                        self.resume_from,
+                        info.status()
+                    );
+                    return Err(Failure::new(Kind::Resume, message));
+                }
+                _ => {}
+            }
+        }
         let failed = info.status().is_client_error() || info.status().is_server_error();
         if self.fail && failed && self.destination != Destination::Memory {
             return Ok(false);
@@ -103,7 +127,11 @@ impl Output {
                         Failure::new(Kind::Io, format!("--create-dirs {}: {e}", dir.display()))
                     })?;
                 }
-                let file = File::create(path)
+                let file = match self.resume_from {
+                    0 => File::create(path),
+                    _ => File::options().append(true).create(true).open(path),
+                };
+                let file = file
                     .map_err(|e| Failure::new(Kind::Io, format!("-o {}: {e}", path.display())))?;
                 self.progress = self.progress_bar(info);
                 Box::new(BufWriter::new(file))

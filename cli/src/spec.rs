@@ -259,7 +259,11 @@ fn with_scheme(url: &str) -> String {
 fn headers(args: &Args, fields: &[Field], body: Option<&BodySpec>) -> Vec<(String, String)> {
     let form = matches!(body, Some(BodySpec::Bytes(_) | BodySpec::File(_)));
     let json = matches!(body, Some(BodySpec::Json(_)));
-    let range = args.range.as_ref().map(|r| format!("bytes={r}"));
+    let range = match (&args.range, args.resume_from()) {
+        (Some(range), _) => Some(format!("bytes={range}")),
+        (None, 0) => None,
+        (None, from) => Some(format!("bytes={from}-")),
+    };
     let added = [
         ("User-Agent", args.user_agent.as_deref()),
         ("Range", range.as_deref()),

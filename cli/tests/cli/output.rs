@@ -145,6 +145,89 @@ fn output_writes_the_body_to_a_file() {
 }
 
 #[test]
+fn continue_at_resumes_a_download_as_curls() {
+    const WHOLE: &str = "0123456789abcdefghij";
+    // Serves byte ranges of WHOLE at /ranged; /whole ignores them.
+    let server = duet_tests::server::Server::http(|r| {
+        let from = r.header_str("range").and_then(|v| {
+            v.strip_prefix("bytes=")?
+                .strip_suffix('-')?
+                .parse::<usize>()
+                .ok()
+        });
+        match (r.path(), from) {
+            ("/ranged", Some(from)) if from >= WHOLE.len() => duet_tests::server::Reply::new(416)
+                .header("Content-Range", format!("bytes */{}", WHOLE.len())),
+            ("/ranged", Some(from)) => duet_tests::server::Reply::new(206)
+                .header("Content-Range", format!("bytes {from}-19/20"))
+                .body(&WHOLE[from..]),
+            _ => duet_tests::server::Reply::ok(WHOLE),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("download");
+    for flavour in [&[][..], &["--async"]] {
+        std::fs::write(&path, &WHOLE[..7]).unwrap();
+        let resume = |url: &str| {
+            duet(&[flavour, &["-C", "-", "-o", &arg(&path), &server.url(url)]].concat()).run()
+        };
+        let run = resume("/ranged");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            WHOLE,
+            "the rest appended"
+        );
+        let run = resume("/ranged");
+        assert_eq!(run.code, 0, "a whole file (416) is done: {}", run.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            WHOLE,
+            "nothing written"
+        );
+
+        std::fs::write(&path, &WHOLE[..7]).unwrap();
+        let run = resume("/whole");
+        assert_eq!(run.code, 33, "{}", run.stderr);
+        assert!(run.stderr.contains("duet: resume: -C 7"), "{}", run.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            &WHOLE[..7],
+            "left as it was"
+        );
+    }
+    // -C N to stdout; -C - with no file yet asks for the whole body.
+    let run = duet(&["-C", "15", &server.url("/ranged")]).run();
+    assert_eq!(
+        (run.code, run.out()),
+        (0, "fghij".to_owned()),
+        "{}",
+        run.stderr
+    );
+    let fresh = dir.path().join("fresh");
+    let run = duet(&["-C", "-", "-o", &arg(&fresh), &server.url("/whole")]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap(), WHOLE);
+    let requests = server.requests();
+    let ranges: Vec<Option<&str>> = requests.iter().map(|r| r.header_str("range")).collect();
+    assert_eq!(
+        ranges[..3],
+        [Some("bytes=7-"), Some("bytes=20-"), Some("bytes=7-")]
+    );
+    assert_eq!(ranges.last().unwrap(), &None);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header_str("range").is_none() || !r.has_header("accept-encoding"))
+    );
+    assert_eq!(duet(&["-C", "x", &server.url("/")]).run().code, 2);
+    assert_eq!(
+        duet(&["-C", "-", "-r", "0-1", &server.url("/")]).run().code,
+        2
+    );
+}
+
+#[test]
 fn an_output_file_that_cannot_be_created_is_an_io_error() {
     let site = Site::start();
     let (report, run) = duet(&["-o", "/nonexistent/dir/out", &site.echo("/echo")]).report();
