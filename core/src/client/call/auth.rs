@@ -47,7 +47,7 @@ impl Call {
         if (origin_waits || proxy_waits)
             && large
             && !headers.contains("expect")
-            && !self.session.omits("expect")
+            && !self.session.omits(b"expect")
         {
             self.head
                 .headers_mut()

@@ -65,7 +65,7 @@ impl Session {
         let mut policy = policy.unwrap_or_else(|| config.redirect.clone());
         policy.https_only |= config.https_only;
         // Nor a `Referer` on each hop, when the request leaves it out.
-        policy.referer &= !omit.iter().any(|n| n == "referer");
+        policy.referer &= !lists(&omit, b"referer");
         let first_origin = (!request_cookies.is_empty()).then(|| origin.clone());
         Session {
             config: config.clone(),
@@ -81,9 +81,9 @@ impl Session {
         }
     }
 
-    /// Whether duet leaves out the header `name` (lowercase) wherever it would add it itself.
-    pub fn omits(&self, name: &str) -> bool {
-        self.omit.iter().any(|n| n == name)
+    /// Whether duet leaves out the header `name` (any case) wherever it would add it itself.
+    pub fn omits(&self, name: &[u8]) -> bool {
+        lists(&self.omit, name)
     }
 
     /// When the request started (the driver's clock).
@@ -122,12 +122,7 @@ impl Session {
             .map_err(|e| Error::from(e).with_url(url))?;
         let merged = head.headers_mut();
         for (name, value) in self.config.default_headers.iter_bytes() {
-            let omitted = || {
-                self.omit
-                    .iter()
-                    .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
-            };
-            if !headers.contains_bytes(name) && (self.omit.is_empty() || !omitted()) {
+            if !headers.contains_bytes(name) && !self.omits(name) {
                 merged.push_unchecked(name, value);
             }
         }
@@ -136,7 +131,7 @@ impl Session {
         if self.config.decompress
             && !headers.contains("accept-encoding")
             && !headers.contains("range")
-            && !self.omits("accept-encoding")
+            && !self.omits(b"accept-encoding")
         {
             merged.push_unchecked(b"Accept-Encoding", accept_encoding().as_bytes());
         }
@@ -157,7 +152,7 @@ impl Session {
                 .map_err(|e| Error::from(e).with_url(url))?;
         }
         // A Cookie header the caller wrote wins over the jar (as in requests).
-        if !headers.contains("cookie") && !self.omits("cookie") {
+        if !headers.contains("cookie") && !self.omits(b"cookie") {
             // The wall clock only for a jar that holds something.
             let mut cookie = {
                 let mut jar = self.jar.lock();
@@ -233,4 +228,11 @@ impl Session {
             .with_url(url)
             .with_history(self.history.clone())
     }
+}
+
+/// Whether `names` (lowercase) holds the header name `name`, in any case.
+fn lists(names: &[String], name: &[u8]) -> bool {
+    names
+        .iter()
+        .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
 }
