@@ -597,18 +597,6 @@ impl clap::Args for DataPieces {
 }
 
 impl Args {
-    /// The command line parsed from the process's arguments, with the checks clap cannot
-    /// state: a wrong one prints clap's usage error and exits with 2.
-    pub fn parse_checked() -> Args {
-        let args = Args::parse();
-        if let Err(message) = args.check() {
-            <Args as clap::CommandFactory>::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, message)
-                .exit();
-        }
-        args
-    }
-
     /// What clap's conflicts cannot say: `-I` takes the data flags only with `-G` (their
     /// pieces go in the HEAD's query, as curl's; without it they would be a body).
     pub fn check(&self) -> Result<(), String> {

@@ -51,11 +51,18 @@ use crate::spec::RequestSpec;
 
 /// Runs the `duet` command with the process's arguments.
 pub fn main() -> ExitCode {
-    run(Args::parse_checked())
+    run(<Args as clap::Parser>::parse())
 }
 
 /// Runs the `duet` command with parsed arguments: the demo without a URL, else one request.
 pub fn run(mut args: Args) -> ExitCode {
+    // What clap's conflicts cannot say is a usage error all the same: exit 2, nothing sent.
+    if let Err(message) = args.check() {
+        let usage = <Args as clap::CommandFactory>::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message);
+        let _ = usage.print();
+        return ExitCode::from(2);
+    }
     if args.serve_demo {
         return demo::serve();
     }
