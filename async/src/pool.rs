@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use duet_core::Connection;
-use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
+use duet_core::client::{
+    Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, Reused, TimeoutPhase,
+};
 use tokio::sync::Notify;
 
 use crate::transport::{Stream, Timer};
@@ -30,17 +32,20 @@ pub(crate) struct Idle {
     pub timer: Timer,
 }
 
-impl Idle {
-    /// Whether this connection can serve a request on the runtime `here`: it is registered
-    /// with that runtime's I/O driver, and the server has neither closed it nor sent anything.
-    ///
-    /// A socket only ever hears from the driver it was registered with. Another runtime's
-    /// driver may be shut down (the socket then fails) or idle (a current-thread runtime not
-    /// being driven: the request would wait for its deadline), so a client shared between
-    /// runtimes opens connections per runtime instead.
-    fn usable(&self, here: Option<tokio::runtime::Id>) -> bool {
-        self.runtime.is_some() && self.runtime == here && self.stream.is_quiet()
-    }
+/// Whether an idle connection can take `to`'s request on the runtime `here`: it is
+/// registered with that runtime's I/O driver, and it looks open: unchecked when the call says
+/// so (used moments ago, and the request is sent again should the connection turn out
+/// closed), else when a peek finds the server has neither closed it nor sent anything.
+///
+/// A socket only ever hears from the driver it was registered with. Another runtime's driver
+/// may be shut down (the socket then fails) or idle (a current-thread runtime not being
+/// driven: the request would wait for its deadline), so a client shared between runtimes
+/// opens connections per runtime instead.
+fn usable(to: &ConnectTo, reused: &Reused<Idle>, here: Option<tokio::runtime::Id>) -> bool {
+    let idle = &reused.conn;
+    idle.runtime.is_some()
+        && idle.runtime == here
+        && (!to.check_before_reuse(reused.idle_for) || idle.stream.is_quiet())
 }
 
 /// The runtime this task runs on.
@@ -113,15 +118,15 @@ impl ConnectionPool {
                     pool.checkout(&to.key, now)
                 };
                 match checkout {
-                    Checkout::Reuse(idle) => {
+                    Checkout::Reuse(reused) => {
                         // Looked at without the lock: the peek is a system call, and a
                         // thread switched out on its way back would leave the others
                         // queued on the lock.
                         drop(pool);
-                        if idle.usable(here) {
-                            return Ok(Acquired::Reuse(idle));
+                        if usable(to, &reused, here) {
+                            return Ok(Acquired::Reuse(reused.conn));
                         }
-                        drop(idle); // closed or chatty while idle, or another runtime's
+                        drop(reused); // closed or chatty while idle, or another runtime's
                         self.release(&to.key);
                         continue;
                     }
@@ -155,11 +160,11 @@ impl ConnectionPool {
         let here = current_runtime();
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let idle = self.lock().take_idle(&to.key, now)?;
-            if idle.usable(here) {
-                return Some(idle);
+            let reused = self.lock().take_idle(&to.key, now)?;
+            if usable(to, &reused, here) {
+                return Some(reused.conn);
             }
-            drop(idle); // closed or chatty while idle, or another runtime's
+            drop(reused); // closed or chatty while idle, or another runtime's
             self.release(&to.key);
         }
     }

@@ -7,7 +7,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use duet_core::Connection;
-use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
+use duet_core::client::{
+    Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, Reused, TimeoutPhase,
+};
 
 use crate::transport::Stream;
 
@@ -70,14 +72,14 @@ impl ConnectionPool {
                 pool.checkout(&to.key, now)
             };
             match checkout {
-                Checkout::Reuse(idle) => {
+                Checkout::Reuse(reused) => {
                     // Looked at without the lock: the peek is a system call, and a thread
                     // switched out on its way back would leave the others queued on the lock.
                     drop(pool);
-                    if idle.stream.is_quiet() {
-                        return Ok(Acquired::Reuse(idle));
+                    if looks_open(to, &reused) {
+                        return Ok(Acquired::Reuse(reused.conn));
                     }
-                    drop(idle); // closed or chatty while idle
+                    drop(reused); // closed or chatty while idle
                     self.release(&to.key);
                     pool = self.lock();
                 }
@@ -114,11 +116,11 @@ impl ConnectionPool {
         }
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let idle = self.lock().take_idle(&to.key, now)?;
-            if idle.stream.is_quiet() {
-                return Some(idle);
+            let reused = self.lock().take_idle(&to.key, now)?;
+            if looks_open(to, &reused) {
+                return Some(reused.conn);
             }
-            drop(idle); // closed or chatty while idle
+            drop(reused); // closed or chatty while idle
             self.release(&to.key);
         }
     }
@@ -149,4 +151,11 @@ impl ConnectionPool {
             self.freed.notify_all();
         }
     }
+}
+
+/// Whether an idle connection can take `to`'s request: unchecked when the call says so (used
+/// moments ago, and the request is sent again should the connection turn out closed), else
+/// when a peek finds the server has neither closed it nor sent anything.
+fn looks_open(to: &ConnectTo, reused: &Reused<Idle>) -> bool {
+    !to.check_before_reuse(reused.idle_for) || reused.conn.stream.is_quiet()
 }

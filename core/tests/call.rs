@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use duet_core::client::{
-    Action, BodyPlan, Call, ClientConfig, ErrorKind, RequestParts as Request, TimeoutPhase,
-    Timeouts,
+    Action, BodyPlan, Call, ClientConfig, ConnectTo, ErrorKind, RequestParts as Request,
+    TimeoutPhase, Timeouts,
 };
 use duet_core::proxy::{Proxy, ProxyConfig};
 use duet_core::{Connection, Headers, Method, RequestBody, Url};
@@ -196,6 +196,52 @@ fn a_stale_pooled_connection_is_retried_once_on_a_fresh_one() {
         err.to_string().contains("closed before the response"),
         "{err}"
     );
+}
+
+#[test]
+fn an_idle_connection_is_checked_before_reuse_unless_a_stale_one_costs_only_a_retry() {
+    let ms = Duration::from_millis;
+    let streamed = BodyPlan {
+        framing: RequestBody::Chunked,
+        replayable: false,
+    };
+    let in_memory = BodyPlan {
+        framing: RequestBody::Length(3),
+        replayable: true,
+    };
+    // (method, body, retried if stale)
+    let cases = [
+        (Method::GET, BodyPlan::NONE, true),
+        (Method::PUT, in_memory, true),
+        (Method::PUT, streamed, false),
+        (Method::POST, in_memory, false),
+        (Method::PATCH, BodyPlan::NONE, false),
+    ];
+    for (method, body, retried) in cases {
+        let mut c = call(request(method.clone(), body));
+        let Action::Connect(to) = c.poll_action(t0()).unwrap() else {
+            panic!("{method}: no Connect first");
+        };
+        assert_eq!(to.retried_if_stale, retried, "{method} {body:?}");
+        // Used moments ago: unchecked only when a stale connection costs a retry.
+        assert_eq!(to.check_before_reuse(ms(5)), !retried, "{method} {body:?}");
+        // Idle longer (a server's idle timeout, or a 408 it sent): always checked.
+        assert!(
+            to.check_before_reuse(ConnectTo::UNCHECKED_REUSE),
+            "{method}"
+        );
+        assert!(to.check_before_reuse(secs(30)), "{method}");
+    }
+    // The retry itself goes on a new connection, and is not retried again.
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    c.poll_action(t0()).unwrap();
+    c.connected(Some(pooled()), t0()).unwrap();
+    write_out(&mut c, b"");
+    c.handle_eof();
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(to) => assert!(to.fresh && !to.retried_if_stale),
+        other => panic!("expected a fresh Connect, got {other:?}"),
+    }
 }
 
 #[test]

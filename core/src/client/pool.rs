@@ -25,13 +25,23 @@ use super::origin::PoolKey;
 /// What [`Pool::checkout`] decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Checkout<T> {
-    /// Reuse this idle connection.
-    Reuse(T),
+    /// Reuse this idle connection (after the check
+    /// [`ConnectTo::check_before_reuse`](super::ConnectTo::check_before_reuse) asks for).
+    Reuse(Reused<T>),
     /// Open a new connection; it is counted as open from now on, so call
     /// [`Pool::release`] if opening fails or when it closes.
     Open,
     /// The per-host cap or the total cap is reached: wait for a slot and ask again.
     Full,
+}
+
+/// An idle connection handed out for reuse.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reused<T> {
+    /// The connection.
+    pub conn: T,
+    /// How long it sat idle in the pool.
+    pub idle_for: Duration,
 }
 
 /// The most a server's `Keep-Alive: timeout` is shortened by, for the time a request takes to
@@ -89,8 +99,8 @@ impl<T> Pool<T> {
     /// or `Full`. Expired idle connections for `key` are dropped on the way. At the total cap,
     /// the connection idle longest under another key is closed to make room.
     pub fn checkout(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
-        if let Some(conn) = self.take_idle(key, now) {
-            return Checkout::Reuse(conn);
+        if let Some(reused) = self.take_idle(key, now) {
+            return Checkout::Reuse(reused);
         }
         let open_here = self.hosts.get(key).map_or(0, |h| h.open);
         if self
@@ -127,7 +137,7 @@ impl<T> Pool<T> {
     /// The newest idle connection for `key` that has not expired, if there is one: unlike
     /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
     /// none. Expired idle connections for `key` are dropped on the way.
-    pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<T> {
+    pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<Reused<T>> {
         let host = self.hosts.get_mut(key)?;
         let before = host.idle.len();
         host.idle.retain(|idle| idle.fresh_at(now));
@@ -137,7 +147,10 @@ impl<T> Pool<T> {
         self.idle -= expired;
         let idle = host.idle.pop()?;
         self.idle -= 1;
-        Some(idle.conn)
+        Some(Reused {
+            conn: idle.conn,
+            idle_for: now.saturating_duration_since(idle.since),
+        })
     }
 
     /// Like [`checkout`](Self::checkout) but never reuses: for the retry after a pooled
@@ -299,6 +312,14 @@ mod tests {
     use super::*;
     use crate::client::origin::Origin;
 
+    /// The connection a checkout hands out for reuse, if any.
+    fn reused<T>(checkout: Checkout<T>) -> Option<T> {
+        match checkout {
+            Checkout::Reuse(reused) => Some(reused.conn),
+            Checkout::Open | Checkout::Full => None,
+        }
+    }
+
     fn key(port: u16) -> PoolKey {
         let url = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         PoolKey {
@@ -333,6 +354,25 @@ mod tests {
     }
 
     #[test]
+    fn a_reused_connection_says_how_long_it_sat_idle() {
+        let ms = Duration::from_millis;
+        let t = Instant::now();
+        let mut pool = Pool::new(config(4, None));
+        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
+        pool.checkin(&key(1), "a", t, None);
+        assert_eq!(
+            pool.checkout(&key(1), t + ms(250)),
+            Checkout::Reuse(Reused {
+                conn: "a",
+                idle_for: ms(250)
+            })
+        );
+        pool.checkin(&key(1), "a", t + ms(300), None);
+        let taken = pool.take_idle(&key(1), t + ms(200)).unwrap();
+        assert_eq!(taken.idle_for, Duration::ZERO, "a clock read out of order");
+    }
+
+    #[test]
     fn reuses_newest_first_per_key() {
         let t = Instant::now();
         let mut pool = Pool::new(config(4, None));
@@ -345,8 +385,8 @@ mod tests {
             Checkout::Open,
             "other keys never share"
         );
-        assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("new"));
-        assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("old"));
+        assert_eq!(reused(pool.checkout(&key(1), t)), Some("new"));
+        assert_eq!(reused(pool.checkout(&key(1), t)), Some("old"));
         assert_eq!(pool.open_count(&key(1)), 2);
     }
 
@@ -379,13 +419,16 @@ mod tests {
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "a", t, None);
         let just_before = t + timeout - Duration::from_nanos(1);
-        assert_eq!(pool.take_idle(&key(1), just_before), Some("a"));
+        assert_eq!(
+            pool.take_idle(&key(1), just_before).map(|r| r.conn),
+            Some("a")
+        );
         pool.checkin(&key(1), "a", t, None);
-        assert_eq!(pool.take_idle(&key(1), t + timeout), None);
+        assert_eq!(pool.take_idle(&key(1), t + timeout).map(|r| r.conn), None);
         // Idle "since" a time after now (a clock read out of order) is not expired.
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
-        assert_eq!(pool.take_idle(&key(1), t), Some("b"));
+        assert_eq!(pool.take_idle(&key(1), t).map(|r| r.conn), Some("b"));
     }
 
     #[test]
@@ -403,9 +446,17 @@ mod tests {
             let mut pool = Pool::new(config(4, None));
             assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
             pool.checkin(&key(1), "a", t, Some(hint));
-            assert_eq!(pool.take_idle(&key(1), t + reused), Some("a"), "{hint:?}");
+            assert_eq!(
+                pool.take_idle(&key(1), t + reused).map(|r| r.conn),
+                Some("a"),
+                "{hint:?}"
+            );
             pool.checkin(&key(1), "a", t, Some(hint));
-            assert_eq!(pool.take_idle(&key(1), t + expired), None, "{hint:?}");
+            assert_eq!(
+                pool.take_idle(&key(1), t + expired).map(|r| r.conn),
+                None,
+                "{hint:?}"
+            );
             assert_eq!(pool.open_count(&key(1)), 0, "{hint:?}");
             check_totals(&pool);
         }
@@ -426,7 +477,10 @@ mod tests {
         pool.checkin(&key(1), "long", t, None);
         pool.checkin(&key(1), "short", t, Some(Duration::from_secs(2)));
         assert_eq!(pool.evict_expired(t + ms(1_500)), 1);
-        assert_eq!(pool.take_idle(&key(1), t + ms(1_500)), Some("long"));
+        assert_eq!(
+            pool.take_idle(&key(1), t + ms(1_500)).map(|r| r.conn),
+            Some("long")
+        );
         check_totals(&pool);
     }
 
@@ -440,7 +494,7 @@ mod tests {
         pool.checkin(&key(1), "a", t, None);
         pool.checkin(&key(1), "b", t, None);
         assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (1, 1));
-        assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("b"));
+        assert_eq!(reused(pool.checkout(&key(1), t)), Some("b"));
         let mut none = Pool::new(config(0, None));
         assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
         none.checkin(&key(1), "a", t, None);
@@ -459,8 +513,8 @@ mod tests {
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "x", t, None);
         assert_eq!(
-            pool.checkout(&key(1), t),
-            Checkout::Reuse("x"),
+            reused(pool.checkout(&key(1), t)),
+            Some("x"),
             "an idle one is reused even at the cap"
         );
         pool.clear_idle();
@@ -471,16 +525,29 @@ mod tests {
     fn take_idle_reserves_nothing() {
         let t = Instant::now();
         let mut pool = Pool::new(config(4, Some(2)));
-        assert_eq!(pool.take_idle(&key(1), t), None, "an unknown key has none");
+        assert_eq!(
+            pool.take_idle(&key(1), t).map(|r| r.conn),
+            None,
+            "an unknown key has none"
+        );
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        assert_eq!(pool.take_idle(&key(1), t), None, "both open ones are busy");
+        assert_eq!(
+            pool.take_idle(&key(1), t).map(|r| r.conn),
+            None,
+            "both open ones are busy"
+        );
         assert_eq!(pool.open_count(&key(1)), 2, "and no slot was counted");
         pool.checkin(&key(1), "a", t, None);
         pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
-        assert_eq!(pool.take_idle(&key(1), t), Some("b"), "the newest first");
         assert_eq!(
-            pool.take_idle(&key(1), t + Duration::from_secs(90)),
+            pool.take_idle(&key(1), t).map(|r| r.conn),
+            Some("b"),
+            "the newest first"
+        );
+        assert_eq!(
+            pool.take_idle(&key(1), t + Duration::from_secs(90))
+                .map(|r| r.conn),
             None,
             "\"a\" expired"
         );
@@ -525,8 +592,8 @@ mod tests {
             0,
             "\"b\" idled longest and was closed"
         );
-        assert_eq!(pool.checkout(&key(1), t), Checkout::Reuse("a"));
-        assert_eq!(pool.checkout(&key(3), t), Checkout::Reuse("c"));
+        assert_eq!(reused(pool.checkout(&key(1), t)), Some("a"));
+        assert_eq!(reused(pool.checkout(&key(3), t)), Some("c"));
         check_totals(&pool);
         let mut none = Pool::new(totals(0, None));
         assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
@@ -555,8 +622,8 @@ mod tests {
         assert_eq!(pool.checkout(&key(3), t), Checkout::Open);
         pool.checkin(&key(3), "c", t, None);
         assert_eq!(
-            pool.checkout(&key(3), t),
-            Checkout::Reuse("c"),
+            reused(pool.checkout(&key(3), t)),
+            Some("c"),
             "a key's own idle connection is reused at the cap"
         );
         check_totals(&pool);

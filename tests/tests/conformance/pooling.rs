@@ -167,6 +167,49 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 2);
     }
 
+    fn a_get_on_a_connection_idle_a_while_is_checked_too() {
+        // A request that may go twice is sent unchecked on a connection used moments ago
+        // (should it be closed, the request is retried): idle longer, it is checked as a POST
+        // is, so the server's late bytes are not taken for the answer.
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                conn.read_request();
+                conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+                conn.sleep(Duration::from_millis(30));
+                conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+                conn.sleep(Duration::from_secs(5));
+            } else {
+                conn.serve(|r| Reply::ok(r.method.clone()));
+            }
+        });
+        let client = duet::Client::new();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "first");
+        std::thread::sleep(Duration::from_millis(250));
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(wait!(response.text()).unwrap(), "GET");
+        assert_eq!(server.connections(), 2);
+    }
+
+    fn a_server_closing_just_after_its_answer_costs_a_get_only_a_retry() {
+        let server = Server::scripted(|conn| {
+            if conn.index() == 0 {
+                let first = conn.read_request().unwrap();
+                conn.send(&Reply::ok(first.path().to_owned()));
+                conn.close(); // no `Connection: close` said
+            } else {
+                conn.serve(|r| Reply::ok(r.path().to_owned()));
+            }
+        });
+        let client = duet::Client::new();
+        for path in ["/1", "/2"] {
+            assert_eq!(wait!(wait!(client.get(server.url(path)).send()).unwrap().text()).unwrap(), path);
+        }
+        assert_eq!(server.connections(), 2);
+        let paths: Vec<String> = server.requests().iter().map(|r| r.path().to_owned()).collect();
+        assert_eq!(paths, ["/1", "/2"]);
+    }
+
     fn the_per_host_cap_waits_then_times_out_in_the_pool_phase() {
         let server = Server::http(|_| Reply::ok(vec![b'x'; 2_000_000]));
         let client = duet::Client::builder().pool_max_per_host(1).pool_timeout(Duration::from_millis(200)).build().unwrap();
