@@ -162,6 +162,7 @@ impl Exchange {
                         Some(idle) => {
                             self.clock = Some(now);
                             let conn = self.adopt(to.key, idle);
+                            self.call.set_remote_addr(self.remote);
                             self.call.connected(Some(conn), now)?;
                         }
                         None => self.connect(to)?,
@@ -235,7 +236,10 @@ impl Exchange {
         // Nothing slow happens before the next step, so it can use this reading.
         self.clock = Some(now);
         match opened {
-            Ok(conn) => self.call.connected(conn, now),
+            Ok(conn) => {
+                self.call.set_remote_addr(self.remote);
+                self.call.connected(conn, now)
+            }
             // The retry policy may answer with another attempt after a wait.
             Err(e) => self.call.connect_failed(e, now),
         }

@@ -383,7 +383,7 @@ fn verbose_shows_decisions_and_heads_on_stderr_in_both_flavours() {
         assert_eq!(run.out(), "done", "stdout has the body only");
         let addr = server.addr();
         let expected = [
-            format!("* GET http://ada:***@{addr}/a: a new connection to http://{addr}"),
+            format!("* GET http://ada:***@{addr}/a: a new connection to http://{addr} ({addr})"),
             "> GET /a HTTP/1.1".to_owned(),
             format!("> Host: {addr}"),
             "< HTTP/1.1 302 Found".to_owned(),
@@ -391,7 +391,9 @@ fn verbose_shows_decisions_and_heads_on_stderr_in_both_flavours() {
             format!(
                 "* GET http://ada:***@{addr}/a: following the redirect to GET http://ada:***@{addr}/b"
             ),
-            format!("* GET http://ada:***@{addr}/b: reusing a connection to http://{addr}"),
+            format!(
+                "* GET http://ada:***@{addr}/b: reusing a connection to http://{addr} ({addr})"
+            ),
             "> GET /b HTTP/1.1".to_owned(),
             "< HTTP/1.1 200 OK".to_owned(),
         ];

@@ -18,10 +18,10 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(client.get(format!("{base}/last")).send()).unwrap().text()).unwrap(), "bye");
         let records = logs::records_with(&server.addr().to_string());
         let expected = [
-            "GET http://user:***@{addr}/a: a new connection to http://{addr}",
+            "GET http://user:***@{addr}/a: a new connection to http://{addr} ({addr})",
             "GET http://user:***@{addr}/a: 302 Found",
             "GET http://user:***@{addr}/a: following the redirect to GET http://user:***@{addr}/b",
-            "GET http://user:***@{addr}/b: reusing a connection to http://{addr}",
+            "GET http://user:***@{addr}/b: reusing a connection to http://{addr} ({addr})",
             "GET http://user:***@{addr}/b: 200 OK",
             "GET http://user:***@{addr}/last: reusing a connection to http://{addr}",
             "GET http://user:***@{addr}/last: 200 OK",
@@ -33,6 +33,23 @@ duet_tests::conformance! {
             assert!(rest.any(|r| r.starts_with(&format!("DEBUG {line}"))), "{line:?} missing or out of order in {records:#?}");
         }
         assert!(records.iter().all(|r| !r.contains("s3cret")), "{records:#?}");
+    }
+
+    fn the_log_names_the_address_a_connection_went_to() {
+        // As curl's "Connected to": a name may have several addresses (IPv6 and IPv4, a
+        // --resolve entry), and the log says which one the request reached.
+        logs::capture();
+        let server = Server::http(|_| Reply::ok("ok"));
+        let client = duet::Client::builder().resolve("named.test", server.addr()).build().unwrap();
+        let url = format!("http://named.test:{}/", server.port());
+        for _ in 0..2 {
+            wait!(wait!(client.get(&url).send()).unwrap().bytes()).unwrap();
+        }
+        let records = logs::records_with(&format!("named.test:{}", server.port()));
+        for reuse in ["a new", "reusing a"] {
+            let line = format!("DEBUG GET {url}: {reuse} connection to http://named.test:{} ({})", server.port(), server.addr());
+            assert!(records.contains(&line), "{line:?} missing in {records:#?}");
+        }
     }
 
     fn a_connection_not_reused_is_logged_with_the_reason() {

@@ -365,6 +365,8 @@ pub struct Call {
     state: State,
     /// Boxed: a connection moves between the pool and calls, and is a few hundred bytes.
     conn: Option<Box<Connection>>,
+    /// The peer of the connection the driver is about to hand over, for the log.
+    remote: Option<std::net::SocketAddr>,
     reused: bool,
     retried: bool,
     received_any: bool,
@@ -473,6 +475,7 @@ impl Call {
             total_deadline: timeouts.total.map(|t| now + t),
             state: State::Connect,
             conn: None,
+            remote: None,
             reused: false,
             retried: false,
             received_any: false,
@@ -1047,6 +1050,13 @@ impl Call {
         self.waiting = None;
     }
 
+    /// The address of the peer (the server, or the proxy) the connection about to be passed
+    /// to [`connected`](Self::connected) goes to, when it has one (not a Unix socket or a
+    /// mounted transport): the log names it, as curl's "Connected to" does.
+    pub fn set_remote_addr(&mut self, remote: Option<std::net::SocketAddr>) {
+        self.remote = remote;
+    }
+
     /// The driver has a connection: `Some` pooled one (reused) or `None` for a new socket.
     pub fn connected(&mut self, conn: Option<Box<Connection>>, now: Instant) -> Result<(), Error> {
         if self.state != State::Connect {
@@ -1060,13 +1070,17 @@ impl Call {
             self.tunnel_reconnect = false; // a pooled tunnel needs no CONNECT
         }
         log::debug!(
-            "{} {}: {} connection to {}{}",
+            "{} {}: {} connection to {}{}{}",
             self.method,
             RedactedUrl(&self.url),
             if self.reused { "reusing a" } else { "a new" },
             self.key.origin,
             match &self.key.proxy {
                 Some(proxy) => format!(" through the proxy {proxy}"),
+                None => String::new(),
+            },
+            match self.remote {
+                Some(remote) => format!(" ({remote})"),
                 None => String::new(),
             },
         );
