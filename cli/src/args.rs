@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Parser, ValueEnum};
 use duet_blocking::Method;
 
+use crate::time_cond::TimeCond;
 use crate::write_out::WriteOut;
 
 /// What `duet --help` prints after the options.
@@ -59,6 +60,24 @@ pub struct Args {
     /// the command (exit 33) and the file is left as it was.
     #[arg(short = 'C', long, value_name = "OFFSET", value_parser = continue_at, allow_hyphen_values = true, conflicts_with = "range")]
     pub continue_at: Option<ContinueAt>,
+
+    /// Only if the document changed after DATE (If-Modified-Since), or with a leading `-`
+    /// only if it did not (If-Unmodified-Since), as curl's -z: DATE as HTTP writes dates
+    /// (`Sun, 06 Nov 1994 08:49:37 GMT`, or `6 Nov 1994`), or a FILE's modification time.
+    /// A document that does not meet it (a 304, or a Last-Modified on the wrong side) is not
+    /// written and -o's file is left as it was. Neither a date nor a file: a warning, and no
+    /// condition (-H If-Modified-Since wins).
+    #[arg(
+        short = 'z',
+        long = "time-cond",
+        value_name = "[-]DATE|FILE",
+        allow_hyphen_values = true
+    )]
+    pub time_cond: Option<String>,
+
+    /// `-z` read (in [`crate::run`]: a file's time is read then).
+    #[arg(skip)]
+    pub time_condition: Option<TimeCond>,
 
     /// The Referer header, as curl's -e (-H Referer wins).
     #[arg(short = 'e', long, value_name = "URL")]

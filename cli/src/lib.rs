@@ -36,6 +36,7 @@ pub mod proxy;
 pub mod report;
 pub mod send;
 pub mod spec;
+pub mod time_cond;
 pub mod verbose;
 pub mod write_out;
 
@@ -95,6 +96,14 @@ pub fn run(mut args: Args) -> ExitCode {
             .as_ref()
             .and_then(|path| std::fs::metadata(path).ok());
         args.continue_at = Some(args::ContinueAt::Offset(held.map_or(0, |m| m.len())));
+    }
+    // `-z`: a date, or a file's time (a file not there yet, as on a first download: no
+    // condition, as curl says with a warning).
+    if let Some(arg) = &args.time_cond {
+        args.time_condition = time_cond::TimeCond::parse(arg);
+        if args.time_condition.is_none() && !args.silent {
+            eprintln!("duet: warning: -z {arg:?} is neither a date nor a file; no time condition");
+        }
     }
     let mut output = Output::for_args(&args);
     let outcome = match (unnamed, RequestSpec::from_args(&args, &url)) {

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::Args;
 use crate::failure::{Failure, Kind};
+use crate::time_cond::{self, TimeCond};
 
 /// Where the body goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Output {
     resume_from: u64,
     /// Body bytes handed over so far.
     received: u64,
+    /// `-z`: a body that does not meet it is not written.
+    time_cond: Option<TimeCond>,
 }
 
 impl Output {
@@ -62,6 +65,7 @@ impl Output {
             create_dirs: false,
             resume_from: 0,
             received: 0,
+            time_cond: None,
         }
     }
 
@@ -81,6 +85,7 @@ impl Output {
         output.silent = args.silent;
         output.create_dirs = args.create_dirs;
         output.resume_from = args.resume_from();
+        output.time_cond = args.time_condition;
         output
     }
 
@@ -97,8 +102,23 @@ impl Output {
     /// is nothing after the offset (the file is whole) and is not written; any other success
     /// is the whole body again, which fails with kind `resume` and leaves the file as it was,
     /// as curl does. Nothing is ever truncated while resuming.
+    ///
+    /// With `-z`, a `304` or a document whose `Last-Modified` does not meet the condition
+    /// (a server that ignored it) is not written: a file is left as it was, and only `-i`'s
+    /// head reaches stdout.
     pub fn head(&mut self, info: &ResponseInfo) -> Result<bool, Failure> {
         self.head = Some(info.clone());
+        if let Some(cond) = self.time_cond
+            && let Some(why) = unmet(&cond, info)
+        {
+            log::info!("-z: {why}: the body is not written");
+            if self.destination == Destination::Stdout && self.include {
+                let mut stdout = BufWriter::new(std::io::stdout().lock());
+                stdout.write_all(&head_text(info)).map_err(write_error)?;
+                stdout.flush().map_err(write_error)?;
+            }
+            return Ok(false);
+        }
         if self.resume_from > 0 {
             match info.status().as_u16() {
                 206 => {}
@@ -228,6 +248,24 @@ pub fn head_text(info: &ResponseInfo) -> Vec<u8> {
     }
     text.push(b'\n');
     text
+}
+
+/// Why a response does not meet `-z`'s condition, if it does not: a `304`, or a successful
+/// response whose `Last-Modified` is on the wrong side of the date.
+fn unmet(cond: &TimeCond, info: &ResponseInfo) -> Option<&'static str> {
+    if info.status().as_u16() == 304 {
+        return Some("304 Not Modified");
+    }
+    let modified = time_cond::last_modified(info.headers())?;
+    match (
+        info.status().is_success(),
+        cond.met_by(modified),
+        cond.newer,
+    ) {
+        (true, false, true) => Some("the document is not newer than the date (Last-Modified)"),
+        (true, false, false) => Some("the document is newer than the date (Last-Modified)"),
+        _ => None,
+    }
 }
 
 fn write_error(e: std::io::Error) -> Failure {

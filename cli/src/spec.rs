@@ -253,7 +253,8 @@ fn with_scheme(url: &str) -> String {
 }
 
 /// `-H` headers, then the ones duet adds as curl does, unless `-H` gave the same name:
-/// `-A`, `-r` and `-e` as `User-Agent`, `Range` and `Referer`; a `-d` body labelled as a
+/// `-A`, `-r`, `-e` and `-z` as `User-Agent`, `Range`, `Referer` and `If-Modified-Since` (or
+/// `If-Unmodified-Since`); a `-d` body labelled as a
 /// form (a curl habit posting a form with `-d` reaches the server as one); `-j` asking for
 /// JSON back, as curl's `--json`.
 fn headers(args: &Args, fields: &[Field], body: Option<&BodySpec>) -> Vec<(String, String)> {
@@ -264,6 +265,7 @@ fn headers(args: &Args, fields: &[Field], body: Option<&BodySpec>) -> Vec<(Strin
         (None, 0) => None,
         (None, from) => Some(format!("bytes={from}-")),
     };
+    let condition = args.time_condition.map(|c| c.header());
     let added = [
         ("User-Agent", args.user_agent.as_deref()),
         ("Range", range.as_deref()),
@@ -273,6 +275,10 @@ fn headers(args: &Args, fields: &[Field], body: Option<&BodySpec>) -> Vec<(Strin
             form.then_some("application/x-www-form-urlencoded"),
         ),
         ("Accept", json.then_some("application/json")),
+        match &condition {
+            Some((name, date)) => (*name, Some(date.as_str())),
+            None => ("If-Modified-Since", None),
+        },
     ];
     let mut headers: Vec<(String, String)> = fields
         .iter()

@@ -145,6 +145,99 @@ fn output_writes_the_body_to_a_file() {
 }
 
 #[test]
+fn time_cond_downloads_only_a_newer_document_as_curls() {
+    use duet_tests::server::{Reply, Server};
+    use std::time::{Duration, SystemTime};
+    // The document changed at Sun, 06 Nov 1994 08:49:37 GMT.
+    const CHANGED: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let changed = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+    // /honest answers the condition (as nginx's `if_modified_since exact` does: the date
+    // must be the exact one); /deaf ignores it.
+    let server = Server::http(|r| {
+        let since = r.header_str("if-modified-since");
+        match (r.path(), since) {
+            ("/honest", Some(date)) if date == CHANGED => {
+                Reply::new(304).header("Last-Modified", CHANGED)
+            }
+            _ => Reply::ok("the document").header("Last-Modified", CHANGED),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("page");
+    let set_time = |secs_after: i64| {
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        let at = match secs_after {
+            n if n >= 0 => changed + Duration::from_secs(n as u64),
+            n => changed - Duration::from_secs(n.unsigned_abs()),
+        };
+        file.set_modified(at).unwrap();
+    };
+    for flavour in [&[][..], &["--async"]] {
+        let fetch = |url: &str| {
+            let page = arg(&path);
+            duet(&[flavour, &["-z", &page, "-o", &page, &server.url(url)]].concat()).run()
+        };
+        for url in ["/honest", "/deaf"] {
+            // No file yet: a warning, and the whole document.
+            let _ = std::fs::remove_file(&path);
+            let run = fetch(url);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            assert!(run.stderr.contains("duet: warning: -z"), "{}", run.stderr);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "the document");
+            // The copy is as new as the server's: nothing written, the file as it was.
+            std::fs::write(&path, "my copy").unwrap();
+            set_time(0);
+            let run = fetch(url);
+            assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{url}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "my copy", "{url}");
+            // An older copy is replaced.
+            set_time(-60);
+            let run = fetch(url);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                "the document",
+                "{url}"
+            );
+        }
+    }
+    let sent: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.header_str("if-modified-since").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sent[..3],
+        [
+            None,
+            Some(CHANGED.to_owned()),
+            Some("Sun, 06 Nov 1994 08:48:37 GMT".to_owned())
+        ]
+    );
+    // A written date, `-` for If-Unmodified-Since; -i shows the head of what is not written.
+    let run = duet(&["-i", "-z", "-6 Nov 1994", &server.url("/deaf")]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.out().starts_with("HTTP/1.1 200 OK\n"), "{}", run.out());
+    assert!(
+        !run.out().contains("the document"),
+        "newer than the date: {}",
+        run.out()
+    );
+    let last = server.requests().pop().unwrap();
+    assert_eq!(
+        last.header_str("if-unmodified-since"),
+        Some("Sun, 06 Nov 1994 00:00:00 GMT")
+    );
+    // -H wins over -z.
+    let own = "Sat, 01 Jan 2000 00:00:00 GMT";
+    let header = format!("If-Modified-Since: {own}");
+    let run = duet(&["-z", "1 Jan 1990", "-H", &header, &server.url("/deaf")]).run();
+    assert_eq!((run.code, run.out()), (0, "the document".to_owned()));
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.header_str("if-modified-since"), Some(own));
+}
+
+#[test]
 fn continue_at_resumes_a_download_as_curls() {
     const WHOLE: &str = "0123456789abcdefghij";
     // Serves byte ranges of WHOLE at /ranged; /whole ignores them.

@@ -45,9 +45,12 @@ fn parse_month(token: &[u8]) -> Option<u32> {
     Some(index as u32 + 1)
 }
 
-/// Parses a cookie date (§5.1.1); `None` when the algorithm says to fail (a missing part, a
-/// value out of range, a day that does not exist, a year before 1601).
-pub(super) fn parse_cookie_date(text: &str) -> Option<SystemTime> {
+/// Parses a date as browsers read a cookie's `Expires` (RFC 6265bis §5.1.1): a time, a day,
+/// a month name and a year, in any order and with any delimiters, read as UTC (a zone is
+/// ignored), such as `Wed, 21 Oct 2015 07:28:00 GMT` or `21-Oct-15 7:28:00`. `None` when
+/// the algorithm says to fail (a missing part, a value out of range, a day that does not
+/// exist, a year before 1601).
+pub fn parse_cookie_date(text: &str) -> Option<SystemTime> {
     let (mut time, mut day, mut month, mut year) = (None, None, None, None);
     for token in text
         .as_bytes()

@@ -105,6 +105,7 @@ mod tests;
 use std::time::Duration;
 
 pub use cookie::{Cookie, SameSite};
+pub use date::parse_cookie_date;
 pub use error::{CookieFileError, CookieRejected};
 pub use jar::CookieJar;
 pub use shared::SharedJar;
