@@ -358,6 +358,11 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// The -o file takes the document's Last-Modified as its modification time, as curl's -R
+    /// (with -z FILE, the next run then asks for exactly that date).
+    #[arg(short = 'R', long, help_heading = "Output")]
+    pub remote_time: bool,
+
     /// Make the -o file's missing directories, as curl's --create-dirs.
     #[arg(long, help_heading = "Output")]
     pub create_dirs: bool,

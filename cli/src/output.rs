@@ -45,6 +45,8 @@ pub struct Output {
     received: u64,
     /// `-z`: a body that does not meet it is not written.
     time_cond: Option<TimeCond>,
+    /// `-R`: the file takes the document's `Last-Modified`.
+    remote_time: bool,
 }
 
 impl Output {
@@ -66,6 +68,7 @@ impl Output {
             resume_from: 0,
             received: 0,
             time_cond: None,
+            remote_time: false,
         }
     }
 
@@ -86,6 +89,7 @@ impl Output {
         output.create_dirs = args.create_dirs;
         output.resume_from = args.resume_from();
         output.time_cond = args.time_condition;
+        output.remote_time = args.remote_time;
         output
     }
 
@@ -179,14 +183,34 @@ impl Output {
 
     /// The exchange is over (done or failed): flushes the destination, clears the progress
     /// bar.
-    pub fn finish(&mut self) -> Result<(), Failure> {
+    ///
+    /// With `-R`, a file written whole (`complete`) takes the document's `Last-Modified` as
+    /// its modification time, as curl's does (a later `-z` with the file then asks for exactly
+    /// that date). A file cut short keeps the time it was written at, so that `-z` fetches it
+    /// again.
+    pub fn finish(&mut self, complete: bool) -> Result<(), Failure> {
         if let Some(progress) = self.progress.take() {
             progress.finish_and_clear();
         }
-        match self.writer.take() {
-            Some(mut writer) => writer.flush().map_err(write_error),
-            None => Ok(()),
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        writer.flush().map_err(write_error)?;
+        drop(writer);
+        if let (true, true, Destination::File(path), Some(info)) =
+            (self.remote_time, complete, &self.destination, &self.head)
+            && let Some(modified) = time_cond::last_modified(info.headers())
+        {
+            // As curl's: a time that cannot be set is no reason to fail the download.
+            let set = File::options()
+                .write(true)
+                .open(path)
+                .and_then(|file| file.set_modified(modified));
+            if let Err(e) = set {
+                log::info!("-R: the time of {} was not set: {e}", path.display());
+            }
         }
+        Ok(())
     }
 
     /// The body bytes handed over (decoded unless `--raw`), whether kept or written.

@@ -72,7 +72,7 @@ pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
         Flavour::Async => send_async(spec, &jar, output),
     };
     let elapsed = started.elapsed();
-    let finished = output.finish();
+    let finished = output.finish(sent.is_ok());
     let saved = match &spec.cookie_jar {
         Some(path) => jar::save(path, &jar),
         None => Ok(()),

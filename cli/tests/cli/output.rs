@@ -238,6 +238,59 @@ fn time_cond_downloads_only_a_newer_document_as_curls() {
 }
 
 #[test]
+fn remote_time_gives_the_file_the_documents_date_for_the_next_time_cond() {
+    use duet_tests::server::{Reply, Server};
+    use std::time::{Duration, SystemTime};
+    const CHANGED: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let changed = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+    let server = Server::http(|r| {
+        match (r.path(), r.header_str("if-modified-since")) {
+        (_, Some(CHANGED)) => Reply::new(304),
+        ("/cut", _) => Reply::raw(
+            &b"HTTP/1.1 200 OK\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 99\r\n\r\npart"[..],
+        )
+        .close(),
+        _ => Reply::ok("the document").header("Last-Modified", CHANGED),
+    }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("page");
+    let page = arg(&path);
+    let modified = || std::fs::metadata(&path).unwrap().modified().unwrap();
+    for flavour in [&[][..], &["--async"]] {
+        let _ = std::fs::remove_file(&path);
+        let run = duet(
+            &[
+                flavour,
+                &["-s", "-R", "-z", &page, "-o", &page, &server.url("/")],
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+        assert_eq!(modified(), changed, "the file has the document's date");
+        let run =
+            duet(&[flavour, &["-R", "-z", &page, "-o", &page, &server.url("/")]].concat()).run();
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "the document",
+            "a 304 kept it"
+        );
+        // A download cut short keeps the time it was written at: -z asks for it again.
+        let run = duet(&[flavour, &["-R", "-o", &page, &server.url("/cut")]].concat()).run();
+        assert_ne!(run.code, 0);
+        assert!(modified() > changed + Duration::from_secs(3600));
+    }
+    let requests = server.requests();
+    let conditions: Vec<Option<&str>> = requests
+        .iter()
+        .map(|r| r.header_str("if-modified-since"))
+        .collect();
+    assert_eq!(conditions[..2], [None, Some(CHANGED)]);
+}
+
+#[test]
 fn continue_at_resumes_a_download_as_curls() {
     const WHOLE: &str = "0123456789abcdefghij";
     // Serves byte ranges of WHOLE at /ranged; /whole ignores them.
