@@ -12,6 +12,22 @@ fn big_or_small(r: &Request) -> Reply {
     }
 }
 
+/// A server whose first connection answers `first`, then 30 ms later sends an unsolicited
+/// 408 and stays open; the others answer each request with its method.
+fn speaks_after_its_answer() -> Server {
+    Server::scripted(|conn| {
+        if conn.index() == 0 {
+            conn.read_request();
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+            conn.sleep(Duration::from_millis(30));
+            conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+            conn.sleep(Duration::from_secs(5));
+        } else {
+            conn.serve(|r| Reply::ok(r.method.clone()));
+        }
+    })
+}
+
 duet_tests::conformance! {
     fn keep_alive_reuses_one_connection() {
         let server = Server::http(|r| Reply::ok(format!("{}-{}", r.conn, r.index)));
@@ -145,19 +161,7 @@ duet_tests::conformance! {
         // A server may answer on an idle connection before closing it (an unsolicited 408 on
         // its idle timeout, or bytes past a body's length): that is no answer to the next
         // request, which goes on a new connection, even a POST.
-        let server = Server::scripted(|conn| {
-            if conn.index() == 0 {
-                conn.read_request();
-                conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
-                conn.sleep(Duration::from_millis(50));
-                conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
-                conn.sleep(Duration::from_secs(5));
-            } else {
-                while let Some(req) = conn.read_request() {
-                    conn.write(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", req.method.len(), req.method).as_bytes());
-                }
-            }
-        });
+        let server = speaks_after_its_answer();
         let client = duet::Client::new();
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "first");
         std::thread::sleep(Duration::from_millis(200));
@@ -171,17 +175,7 @@ duet_tests::conformance! {
         // A request that may go twice is sent unchecked on a connection used moments ago
         // (should it be closed, the request is retried): idle longer, it is checked as a POST
         // is, so the server's late bytes are not taken for the answer.
-        let server = Server::scripted(|conn| {
-            if conn.index() == 0 {
-                conn.read_request();
-                conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
-                conn.sleep(Duration::from_millis(30));
-                conn.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
-                conn.sleep(Duration::from_secs(5));
-            } else {
-                conn.serve(|r| Reply::ok(r.method.clone()));
-            }
-        });
+        let server = speaks_after_its_answer();
         let client = duet::Client::new();
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "first");
         std::thread::sleep(Duration::from_millis(250));
