@@ -197,8 +197,10 @@ impl Output {
         };
         writer.flush().map_err(write_error)?;
         drop(writer);
-        if let (true, true, Destination::File(path), Some(info)) =
-            (self.remote_time, complete, &self.destination, &self.head)
+        if self.remote_time
+            && complete
+            && let Destination::File(path) = &self.destination
+            && let Some(info) = &self.head
             && let Some(modified) = time_cond::last_modified(info.headers())
         {
             // As curl's: a time that cannot be set is no reason to fail the download.
