@@ -275,7 +275,10 @@ impl Exchange {
         let acquired = self.client.pool.acquire(&to, pool_timeout).await?;
         match acquired {
             Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
-            Acquired::Open => {
+            Acquired::Open(spare) => {
+                if let Some(spare) = spare {
+                    self.call.set_spare(spare);
+                }
                 self.slot = Some(to.key.clone());
                 let origin = &to.key.origin;
                 let deadline = to.connect_deadline;
@@ -458,7 +461,7 @@ impl Exchange {
                     now,
                 );
             }
-            _ => self.client.pool.release(&key),
+            _ => self.client.pool.release(&key, self.call.take_spare()),
         }
     }
 }

@@ -54,6 +54,31 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 2);
     }
 
+    fn what_a_closed_connection_left_unread_never_reaches_the_next_one() {
+        // Each connection answers, closes, and sent bytes past its body: the next request
+        // goes out on a new connection (reusing the closed one's engine) and hears only its
+        // own answer.
+        let server = Server::scripted(|conn| {
+            let request = conn.read_request().unwrap();
+            let body = format!("{}-{}", conn.index(), request.path());
+            conn.write(
+                format!(
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}\
+                     HTTP/1.1 500 Stale\r\nContent-Length: 0\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        });
+        let client = duet::Client::new();
+        for i in 0..4 {
+            let response = wait!(client.get(server.url(&format!("/{i}"))).send()).unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(wait!(response.text()).unwrap(), format!("{i}-/{i}"));
+        }
+        assert_eq!(server.connections(), 4);
+    }
+
     fn an_unread_body_closes_the_connection_but_a_buffered_one_does_not() {
         let server = Server::http(|r| if r.path() == "/big" { Reply::ok(vec![b'x'; 4_000_000]) } else { Reply::ok("tiny") });
         let client = duet::Client::new();
