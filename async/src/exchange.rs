@@ -275,10 +275,7 @@ impl Exchange {
         let acquired = self.client.pool.acquire(&to, pool_timeout).await?;
         match acquired {
             Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
-            Acquired::Open(spare) => {
-                if let Some(spare) = spare {
-                    self.call.set_spare(spare);
-                }
+            Acquired::Open => {
                 self.slot = Some(to.key.clone());
                 let origin = &to.key.origin;
                 let deadline = to.connect_deadline;
@@ -461,7 +458,7 @@ impl Exchange {
                     now,
                 );
             }
-            _ => self.client.pool.release(&key, self.call.take_spare()),
+            _ => self.client.pool.release(&key),
         }
     }
 }

@@ -59,11 +59,8 @@ pub(crate) fn current_runtime() -> Option<tokio::runtime::Id> {
 pub(crate) enum Acquired {
     /// An idle connection to reuse.
     Reuse(Idle),
-    /// A slot for a new connection (release it if connecting fails), and an engine a closed
-    /// connection left for it, if the pool kept one ([`Call::set_spare`]).
-    ///
-    /// [`Call::set_spare`]: duet_core::client::Call::set_spare
-    Open(Option<Box<Connection>>),
+    /// A slot for a new connection (release it if connecting fails).
+    Open,
 }
 
 #[derive(Debug)]
@@ -130,10 +127,10 @@ impl ConnectionPool {
                             return Ok(Acquired::Reuse(reused.conn));
                         }
                         drop(reused); // closed or chatty while idle, or another runtime's
-                        self.release(&to.key, None);
+                        self.release(&to.key);
                         continue;
                     }
-                    Checkout::Open => return Ok(Acquired::Open(pool.take_spare())),
+                    Checkout::Open => return Ok(Acquired::Open),
                     Checkout::Full => {}
                 }
                 self.waiting.fetch_add(1, Ordering::Relaxed);
@@ -168,7 +165,7 @@ impl ConnectionPool {
                 return Some(reused.conn);
             }
             drop(reused); // closed or chatty while idle, or another runtime's
-            self.release(&to.key, None);
+            self.release(&to.key);
         }
     }
 
@@ -181,13 +178,10 @@ impl ConnectionPool {
         self.wake_waiters(pool);
     }
 
-    /// A connection from `key`'s slot closed; its engine, if given, is kept for a new one.
-    pub fn release(&self, key: &PoolKey, spare: Option<Box<Connection>>) {
+    /// A connection from `key`'s slot closed.
+    pub fn release(&self, key: &PoolKey) {
         let mut pool = self.lock();
         pool.release(key);
-        if let Some(spare) = spare {
-            pool.keep_spare(spare);
-        }
         self.wake_waiters(pool);
     }
 

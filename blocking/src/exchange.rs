@@ -260,10 +260,7 @@ impl Exchange {
         let acquired = self.client.pool.acquire(&to, pool_timeout)?;
         match acquired {
             Acquired::Reuse(idle) => Ok(Some(self.adopt(to.key, idle))),
-            Acquired::Open(spare) => {
-                if let Some(spare) = spare {
-                    self.call.set_spare(spare);
-                }
+            Acquired::Open => {
                 self.slot = Some(to.key.clone());
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match (&to.key.proxy, mounted) {
@@ -464,7 +461,7 @@ impl Exchange {
                     now,
                 );
             }
-            _ => self.client.pool.release(&key, self.call.take_spare()),
+            _ => self.client.pool.release(&key),
         }
     }
 }

@@ -91,16 +91,6 @@ impl ReceiveBuffer {
         release
     }
 
-    /// Drops every byte; the room stays allocated if it is no more than `keep` bytes (else
-    /// it is freed), so that an empty buffer can serve another connection.
-    pub fn clear(&mut self, keep: usize) {
-        if self.buf.len() > keep {
-            self.buf = Vec::new();
-        }
-        self.start = 0;
-        self.end = 0;
-    }
-
     /// The bytes it holds room for (test use).
     #[cfg(test)]
     pub fn room(&self) -> usize {

@@ -210,27 +210,6 @@ impl Connection {
         }
     }
 
-    /// Makes this a fresh connection, as [`Connection::new`] with the same limits, keeping
-    /// the room its buffers have when it is small (a few KiB): the engine of a connection
-    /// that closed serves a new one without allocating and zeroing its buffers again (see
-    /// [`Pool::keep_spare`](crate::client::Pool::keep_spare)). Nothing of the old
-    /// connection's state or bytes shows afterwards.
-    pub fn reset(&mut self) {
-        let mut received = std::mem::take(&mut self.received);
-        received.clear(receive::INITIAL_READ);
-        let mut transmit = std::mem::take(&mut self.transmit);
-        transmit.clear();
-        if transmit.capacity() > receive::IDLE_TRANSMIT {
-            transmit = Vec::new();
-        }
-        let limits = std::mem::take(&mut self.limits);
-        *self = Connection {
-            received,
-            transmit,
-            ..Connection::new(limits)
-        };
-    }
-
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -675,52 +654,6 @@ mod tests {
             );
             assert_eq!(conn.read_size, read_size);
         }
-    }
-
-    #[test]
-    fn a_reset_connection_is_a_new_one_in_the_old_ones_buffers() {
-        let mut conn = Connection::default();
-        put(&mut conn, 4);
-        conn.send_body(b"ab").unwrap(); // queued, never written
-        read_all(&mut conn, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
-        conn.handle_input(b"okHTTP/1.1 200 OK\r\n"); // the body, and bytes past it
-        drain(&mut conn);
-        assert!(conn.poll_transmit().is_some());
-        assert!(conn.not_reusable_because().is_some());
-        let room = conn.received.room();
-        assert!(room > 0);
-        let (transmit, transmit_room) = (conn.transmit.as_ptr(), conn.transmit.capacity());
-
-        conn.reset();
-        assert_eq!(conn.send_state(), SendState::Idle);
-        assert_eq!(conn.poll_transmit(), None, "nothing queued is left");
-        assert!(conn.received.is_empty(), "no received byte is left");
-        assert_eq!(conn.error(), None);
-        assert_eq!(conn.received.room(), room, "the receive buffer kept");
-        assert_eq!(
-            (conn.transmit.as_ptr(), conn.transmit.capacity()),
-            (transmit, transmit_room)
-        );
-        // It carries an exchange as a new connection does.
-        put(&mut conn, 0);
-        let queued = conn.poll_transmit().unwrap();
-        assert!(queued.starts_with(b"PUT / HTTP/1.1\r\n"), "{queued:?}");
-        write_all(&mut conn);
-        conn.handle_input(b"HTTP/1.1 204 No Content\r\n\r\n");
-        assert!(matches!(conn.poll_event(), Ok(Some(Event::Response(h))) if h.status() == 204));
-        assert_eq!(conn.poll_event(), Ok(Some(Event::EndOfMessage)));
-
-        // A receive buffer grown past the usual read size is freed, not kept.
-        conn.start_next_cycle().unwrap();
-        put(&mut conn, 0);
-        write_all(&mut conn);
-        let pad = "p".repeat(6_000);
-        let response =
-            format!("HTTP/1.1 200 OK\r\nA: {pad}\r\nB: {pad}\r\nContent-Length: 0\r\n\r\n");
-        read_all(&mut conn, response.as_bytes());
-        assert!(conn.received.room() > receive::INITIAL_READ);
-        conn.reset();
-        assert_eq!(conn.received.room(), 0);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use duet_core::client::{
-    Action, BodyPlan, Call, ClientConfig, ConnectTo, ErrorKind, Pool, PoolConfig,
-    RequestParts as Request, TimeoutPhase, Timeouts,
+    Action, BodyPlan, Call, ClientConfig, ConnectTo, ErrorKind, RequestParts as Request,
+    TimeoutPhase, Timeouts,
 };
 use duet_core::proxy::{Proxy, ProxyConfig};
 use duet_core::{Connection, Headers, Method, RequestBody, Url};
@@ -141,42 +141,6 @@ fn a_get_with_default_headers_from_connect_to_pool() {
     feed(&mut c, b"lo");
     assert_eq!(read_in(&mut c), (None, b"lo".to_vec(), true));
     assert!(c.take_connection().is_some());
-}
-
-#[test]
-fn a_closed_connections_engine_serves_the_next_new_connection() {
-    let mut pool: Pool<()> = Pool::new(PoolConfig::default());
-    let mut first = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut first);
-    write_out(&mut first, b"");
-    // The server closes after its answer, and sent bytes past its body.
-    feed(
-        &mut first,
-        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 ",
-    );
-    assert_eq!(read_in(&mut first), (Some(200), b"ok".to_vec(), true));
-    assert!(first.take_connection().is_none(), "closed, not pooled");
-    pool.keep_spare(first.take_spare().expect("the closed connection's engine"));
-
-    let mut second = call(request(Method::GET, BodyPlan::NONE));
-    second.set_spare(pool.take_spare().expect("kept"));
-    assert!(pool.take_spare().is_none());
-    connect_new(&mut second);
-    let wire = write_out(&mut second, b"");
-    assert!(wire.starts_with("GET /p?q=1 HTTP/1.1\r\n"), "{wire}");
-    // A new engine's receive buffer has no room yet; this one has what the last answer took.
-    let room = second.input_buffer(1).len();
-    assert!(room > 1, "{room}: not the closed connection's engine");
-    feed(&mut second, b"HTTP/1.1 204 No Content\r\n\r\n");
-    assert_eq!(read_in(&mut second), (Some(204), Vec::new(), true));
-    assert!(second.take_connection().is_some(), "reusable");
-
-    // A pool keeps a few, not every one.
-    for _ in 0..10 {
-        pool.keep_spare(Box::new(Connection::default()));
-    }
-    let kept = std::iter::from_fn(|| pool.take_spare()).count();
-    assert!((1..10).contains(&kept), "{kept}");
 }
 
 #[test]

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use super::config::PoolConfig;
 use super::origin::PoolKey;
-use crate::Connection;
 
 /// What [`Pool::checkout`] decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,14 +82,7 @@ pub struct Pool<T> {
     open: usize,
     /// Idle connections under every key.
     idle: usize,
-    /// Engines of connections that closed, reset, for new ones (see [`Pool::keep_spare`]).
-    /// Boxed as calls hold them: handed on without a move or an allocation.
-    #[allow(clippy::vec_box)]
-    spares: Vec<Box<Connection>>,
 }
-
-/// How many engines of closed connections a pool keeps for new ones.
-const SPARES: usize = 4;
 
 impl<T> Pool<T> {
     /// An empty pool.
@@ -100,26 +92,7 @@ impl<T> Pool<T> {
             hosts: HashMap::default(),
             open: 0,
             idle: 0,
-            spares: Vec::new(),
         }
-    }
-
-    /// Keeps the engine of a connection that closed, [reset](Connection::reset), for a new
-    /// connection to take over with [`take_spare`](Self::take_spare): a client that opens a
-    /// connection per request (the server closes each) then does not allocate and zero a
-    /// receive buffer for each. A few are kept (one per thread opening at once, give or
-    /// take); more are dropped.
-    pub fn keep_spare(&mut self, mut conn: Box<Connection>) {
-        if self.spares.len() < SPARES {
-            conn.reset();
-            self.spares.push(conn);
-        }
-    }
-
-    /// An engine kept by [`keep_spare`](Self::keep_spare), for a new connection: give it to
-    /// [`Call::set_spare`](super::Call::set_spare).
-    pub fn take_spare(&mut self) -> Option<Box<Connection>> {
-        self.spares.pop()
     }
 
     /// The newest idle connection for `key` that has not expired, or permission to open one,

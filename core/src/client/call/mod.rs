@@ -382,9 +382,6 @@ pub struct Call {
     /// A success the server answered before it had the whole request, held back until the
     /// rest of the request has gone out.
     early: Option<Box<ResponseHead>>,
-    /// An engine for the next new connection ([`Call::set_spare`]), or that of a connection
-    /// that closed, not reset yet.
-    spare: Option<Box<Connection>>,
 }
 
 impl Call {
@@ -488,7 +485,6 @@ impl Call {
             answered_at: None,
             unsent: None,
             early: None,
-            spare: None,
         });
         call.start_auth()?;
         Ok(call)
@@ -1107,14 +1103,8 @@ impl Call {
 
     /// Sends the request on `conn` (a pooled one) or a new connection state.
     fn begin_exchange(&mut self, conn: Option<Box<Connection>>, now: Instant) -> Result<(), Error> {
-        let mut conn = match (conn, self.spare.take()) {
-            (Some(conn), _) => conn,
-            (None, Some(mut spare)) => {
-                spare.reset();
-                spare
-            }
-            (None, None) => Box::new(Connection::new(self.session.config.limits.clone())),
-        };
+        let mut conn =
+            conn.unwrap_or_else(|| Box::new(Connection::new(self.session.config.limits.clone())));
         if let Err(e) = conn.send_request(&self.head, self.body.framing, now) {
             return self.fail(e);
         }
@@ -1626,30 +1616,13 @@ impl Call {
                 self.key.origin
             );
             if self.state == State::Finished {
-                self.spare = self.conn.take(); // done with, and not for the pool
+                self.conn = None; // done with, and not for the pool
             }
             return None;
         }
         let mut conn = self.conn.take()?;
         conn.start_next_cycle().ok()?;
         Some(conn)
-    }
-
-    /// Once the driver is done with the call's connection and [`take_connection`] did not
-    /// return it (it closed): its engine, for [`Pool::keep_spare`](super::Pool::keep_spare)
-    /// to give a later new connection. `None` when there was none.
-    ///
-    /// [`take_connection`]: Self::take_connection
-    pub fn take_spare(&mut self) -> Option<Box<Connection>> {
-        self.conn.take().or_else(|| self.spare.take())
-    }
-
-    /// An engine for the call's next new connection, from
-    /// [`Pool::take_spare`](super::Pool::take_spare): the connection takes over its buffers
-    /// instead of allocating its own. Give it before [`connected`](Self::connected) with
-    /// `None`; the call makes it fresh first ([`Connection::reset`]).
-    pub fn set_spare(&mut self, conn: Box<Connection>) {
-        self.spare = Some(conn);
     }
 
     /// The caller stopped reading the body: consume whatever response bytes are already
