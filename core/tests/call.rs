@@ -161,6 +161,41 @@ fn request_headers_override_defaults() {
 }
 
 #[test]
+fn a_callers_transfer_encoding_chunked_frames_a_body_of_known_length() {
+    fn sent(framing: RequestBody, codings: &[&str], body: &[u8]) -> Result<String, ErrorKind> {
+        let plan = BodyPlan {
+            framing,
+            replayable: true,
+        };
+        let mut r = request(Method::POST, plan);
+        for coding in codings {
+            r.headers.append("Transfer-Encoding", *coding).unwrap();
+        }
+        let mut c = call(r);
+        match c.poll_action(t0()).unwrap() {
+            Action::Connect(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        c.connected(None, t0()).map_err(|e| e.kind())?;
+        Ok(write_out(&mut c, body))
+    }
+    let wire = sent(RequestBody::Length(5), &["chunked"], b"hello").unwrap();
+    assert!(
+        wire.ends_with("Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        "{wire}"
+    );
+    assert!(!wire.contains("Content-Length"), "{wire}");
+    // Spelled any way, and with no body at all: an empty chunked body.
+    let wire = sent(RequestBody::None, &[" Chunked "], b"").unwrap();
+    assert!(wire.ends_with("\r\n\r\n0\r\n\r\n"), "{wire}");
+    // A coding duet does not apply, or two fields, still contradict the body.
+    for codings in [&["gzip, chunked"][..], &["chunked", "chunked"]] {
+        let refused = sent(RequestBody::Length(5), codings, b"hello");
+        assert_eq!(refused, Err(ErrorKind::InvalidHeader), "{codings:?}");
+    }
+}
+
+#[test]
 fn unusable_urls_fail_before_io() {
     for url in ["ftp://example.test/", "file:///etc/hosts"] {
         let err = Call::new(

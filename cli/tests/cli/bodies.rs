@@ -156,6 +156,31 @@ fn upload_file_puts_the_file_unlabelled() {
 }
 
 #[test]
+fn a_transfer_encoding_chunked_header_sends_the_body_chunked_as_curl() {
+    let site = Site::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(dir.path(), "data.bin", "the file's bytes");
+    let url = site.echo("/echo");
+    let cases: [(&[&str], &str); 3] = [
+        (&["-d", "a=1"], "a=1"),
+        (&["-T", &arg(&data)], "the file's bytes"),
+        (&["--field", "k=v"], "k=v"),
+    ];
+    for (body, sent) in cases {
+        for flavour in [&[][..], &["--async"]] {
+            let args = [body, flavour, &["-H", "Transfer-Encoding: chunked", &url]].concat();
+            let (report, run) = duet(&args).report();
+            assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+            let echo = echoed(&report);
+            assert_eq!(echo["body"], sent, "{args:?}");
+            let headers = &echo["headers"];
+            assert_eq!(header(headers, "transfer-encoding"), Some("chunked"));
+            assert_eq!(header(headers, "content-length"), None, "{args:?}");
+        }
+    }
+}
+
+#[test]
 fn curls_short_flags_mean_what_they_mean_in_curl() {
     // `curl -fsSL URL`, the most common of curl habits: -f is --fail, -F --form is multipart.
     let site = Site::start();

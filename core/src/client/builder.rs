@@ -283,6 +283,10 @@ impl<D: Driver> RequestBuilder<D> {
 
     /// Appends a header (repeats are kept, case as given). An invalid name or value (CR, LF,
     /// NUL...) fails the request before anything is sent.
+    ///
+    /// Framing headers must agree with the body: `Transfer-Encoding: chunked` sends any body
+    /// chunked (one of known length too, as curl and hyper do); a `Content-Length` must be
+    /// the body's length; any other mix fails before anything is sent.
     pub fn header(self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
         self.with(|r| Ok(r.headers.append(name, value)?))
     }

@@ -442,6 +442,31 @@ duet_tests::conformance! {
         assert_eq!(text, "false:200000");
     }
 
+    fn a_callers_transfer_encoding_chunked_sends_any_body_chunked() {
+        // As curl and hyper do: the caller's header asks for the framing, and gets it.
+        let server = Server::http(|r| Reply::ok(format!("{}:{}", r.chunked, r.body_str())));
+        let client = duet::Client::new();
+        let data = vec![b'x'; 100_000];
+        let bodies = [
+            duet::Body::from("hello"),
+            duet::Body::from(data.clone()),
+            duet::Body::from_reader(Cursor::new(data.clone()), Some(100_000)),
+        ];
+        for body in bodies {
+            let sent = client.put(server.url("/")).header("Transfer-Encoding", "chunked").body(body);
+            assert_eq!(wait!(wait!(sent.send()).unwrap().text()).unwrap().split(':').next(), Some("true"));
+        }
+        let requests = server.requests();
+        assert_eq!(requests[0].body, b"hello");
+        assert_eq!((&requests[1].body, &requests[2].body), (&data, &data));
+        assert!(requests.iter().all(|r| !r.has_header("content-length")));
+        // A form too; and a coding duet would not apply is still refused.
+        let form = client.post(server.url("/")).header("Transfer-Encoding", "chunked").form(&[("a", "b")]);
+        assert_eq!(wait!(wait!(form.send()).unwrap().text()).unwrap(), "true:a=b");
+        let gzip = client.post(server.url("/")).header("Transfer-Encoding", "gzip, chunked").body("x");
+        assert!(wait!(gzip.send()).unwrap_err().is_invalid_header());
+    }
+
     fn a_stream_shorter_than_declared_is_a_body_error() {
         let server = Server::http(|_| Reply::ok(""));
         let short = duet::Body::from_reader(Cursor::new(vec![1u8; 10]), Some(20));

@@ -440,7 +440,7 @@ impl Call {
         let timeouts = timeouts.unwrap_or(config.timeouts);
         let mut call = Box::new(Call {
             key: Self::key(origin, tls_profile, proxy),
-            body: body_plan(&method, body),
+            body: body_plan(&method, body, &headers),
             method,
             url,
             head,
@@ -995,7 +995,7 @@ impl Call {
             };
         self.body = match next.body {
             BodyAction::Keep => self.body,
-            BodyAction::Drop => body_plan(&next.method, BodyPlan::NONE),
+            BodyAction::Drop => body_plan(&next.method, BodyPlan::NONE, &self.headers),
         };
         self.restart_body = next.body == BodyAction::Keep;
         self.key = Self::key(origin, self.tls_profile, proxy);
@@ -1695,13 +1695,36 @@ pub(crate) fn through_forward_proxy(
 
 /// The framing a request goes out with. RFC 9110 §8.6: a method that defines a meaning for
 /// content gets `Content-Length: 0` rather than no framing at all when it has no body
-/// (servers may otherwise wait for one).
-fn body_plan(method: &Method, body: BodyPlan) -> BodyPlan {
+/// (servers may otherwise wait for one). A body of known length goes chunked when the
+/// caller's own headers say `Transfer-Encoding: chunked` (that one coding, nothing else), as
+/// curl and hyper send it: the header then tells the truth; any other mix of framing headers
+/// is refused when the head is written ([`LocalError::ConflictingFraming`]).
+///
+/// [`LocalError::ConflictingFraming`]: crate::LocalError::ConflictingFraming
+fn body_plan(method: &Method, body: BodyPlan, headers: &Headers) -> BodyPlan {
     match (body.framing, method) {
         (RequestBody::None, &Method::POST | &Method::PUT | &Method::PATCH) => BodyPlan {
-            framing: RequestBody::Length(0),
+            framing: chunked_if_asked(RequestBody::Length(0), headers),
             replayable: true,
         },
-        _ => body,
+        (framing, _) => BodyPlan {
+            framing: chunked_if_asked(framing, headers),
+            ..body
+        },
+    }
+}
+
+/// `framing`, or `Chunked` for a body of known length whose headers hold exactly one
+/// `Transfer-Encoding` field, `chunked`.
+fn chunked_if_asked(framing: RequestBody, headers: &Headers) -> RequestBody {
+    if !matches!(framing, RequestBody::Length(_)) {
+        return framing;
+    }
+    let mut codings = headers.get_all("transfer-encoding");
+    match (codings.next(), codings.next()) {
+        (Some(coding), None) if coding.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
+            RequestBody::Chunked
+        }
+        _ => framing,
     }
 }
