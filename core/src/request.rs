@@ -220,6 +220,12 @@ impl<'a> Scan<'a> {
         scan
     }
 
+    /// Whether the caller's headers carry the framing of a chunked body themselves: one
+    /// `Transfer-Encoding` field, `chunked` (the only coding a request body gets here).
+    fn asks_for_chunked(&self) -> bool {
+        matches!(self.codings, Fields::One(one) if one.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+    }
+
     /// The framing header duet must add, after checking the caller's own framing headers
     /// agree with `body` (RFC 9112 §6.1-6.2: never both, never a mismatch).
     fn framing_header(&self, body: RequestBody) -> Result<Option<RequestBody>, LocalError> {
@@ -232,9 +238,7 @@ impl<'a> Scan<'a> {
                 }
                 match codings {
                     Fields::None => Ok(Some(body)),
-                    Fields::One(one) if one.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
-                        Ok(None)
-                    }
+                    _ if self.asks_for_chunked() => Ok(None),
                     _ => conflict("Transfer-Encoding"),
                 }
             }
@@ -253,6 +257,12 @@ impl<'a> Scan<'a> {
             },
         }
     }
+}
+
+/// Whether `headers` ask for a chunked body themselves ([`Scan`]'s rule, the one the head is
+/// checked by): the body then goes chunked whatever its length.
+pub(crate) fn asks_for_chunked(headers: &Headers) -> bool {
+    Scan::of(headers).asks_for_chunked()
 }
 
 fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {

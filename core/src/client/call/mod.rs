@@ -1673,7 +1673,7 @@ fn selected_proxy<'a>(
     url: &Url,
 ) -> Option<&'a Proxy> {
     // A mounted transport is the way to its URLs (the driver takes it before any proxy).
-    if !config.mounted.is_empty() && config.mounted.iter().any(|m| m.matches(url)) {
+    if config.mounted.iter().any(|m| m.matches(url)) {
         return None;
     }
     match own {
@@ -1714,17 +1714,11 @@ fn body_plan(method: &Method, body: BodyPlan, headers: &Headers) -> BodyPlan {
     }
 }
 
-/// `framing`, or `Chunked` for a body of known length whose headers hold exactly one
-/// `Transfer-Encoding` field, `chunked`.
+/// `framing`, or `Chunked` for a body of known length whose headers ask for it
+/// ([`crate::request::asks_for_chunked`]).
 fn chunked_if_asked(framing: RequestBody, headers: &Headers) -> RequestBody {
-    if !matches!(framing, RequestBody::Length(_)) {
-        return framing;
-    }
-    let mut codings = headers.get_all("transfer-encoding");
-    match (codings.next(), codings.next()) {
-        (Some(coding), None) if coding.trim_ascii().eq_ignore_ascii_case(b"chunked") => {
-            RequestBody::Chunked
-        }
-        _ => framing,
+    match framing {
+        RequestBody::Length(_) if crate::request::asks_for_chunked(headers) => RequestBody::Chunked,
+        framing => framing,
     }
 }
