@@ -567,7 +567,11 @@ impl Read for Stream {
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Plain(s, _) => s.read_vectored(bufs),
+            // One buffer: `recv`, which the kernel handles with less work than `readv`.
+            Stream::Plain(s, _) => match bufs {
+                [buf] => s.read(buf),
+                _ => s.read_vectored(bufs),
+            },
             Stream::Tls(s) => s.read_vectored(bufs),
             Stream::Custom(s) => s.get_mut().read_vectored(bufs),
         }
