@@ -58,10 +58,93 @@ impl TimeCond {
     }
 }
 
-/// A date as written (see [`TimeCond::parse`]); one without a time of day is midnight.
+/// A date as written (see [`TimeCond::parse`]); one without a time of day is midnight. A
+/// zone after it (`+0100`, `-08:00`, `PST`, `CET`) moves it to UTC, as curl's date reader does;
+/// without one it is UTC.
 fn parse_date(text: &str) -> Option<SystemTime> {
-    parse_cookie_date(text).or_else(|| parse_cookie_date(&format!("{text} 00:00:00")))
+    let at = parse_cookie_date(text).or_else(|| parse_cookie_date(&format!("{text} 00:00:00")))?;
+    let east = zone_offset(text).unwrap_or(0);
+    let shift = std::time::Duration::from_secs(east.unsigned_abs());
+    match east >= 0 {
+        true => at.checked_sub(shift),
+        false => at.checked_add(shift),
+    }
 }
+
+/// The zone written after a date's time, as seconds east of UTC: a numeric offset (`+0100`,
+/// `-08:00`, `+09`) or one of the usual zone names. `None` when there is none.
+fn zone_offset(text: &str) -> Option<i64> {
+    let tokens = text.split(|c: char| c.is_ascii_whitespace() || c == ',');
+    tokens.filter(|t| !t.is_empty()).find_map(|token| {
+        numeric_zone(token).or_else(|| {
+            let hours = ZONES
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(token))?
+                .1;
+            Some(i64::from(hours) * 1800)
+        })
+    })
+}
+
+/// `+HHMM`, `-HH:MM` or `+HH`, in seconds east of UTC.
+fn numeric_zone(token: &str) -> Option<i64> {
+    let sign = match token.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = token[1..].chars().filter(|&c| c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes) = match digits.len() {
+        2 => (digits.parse::<i64>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i64>().ok()?,
+            digits[2..].parse::<i64>().ok()?,
+        ),
+        _ => return None,
+    };
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
+}
+
+/// Zone names and their offsets from UTC in half hours: RFC 5322's (obsolete) names and
+/// the others in common use.
+const ZONES: &[(&str, i8)] = &[
+    ("GMT", 0),
+    ("UT", 0),
+    ("UTC", 0),
+    ("Z", 0),
+    ("WET", 0),
+    ("WEST", 2),
+    ("BST", 2),
+    ("CET", 2),
+    ("MET", 2),
+    ("CEST", 4),
+    ("MEST", 4),
+    ("EET", 4),
+    ("EEST", 6),
+    ("MSK", 6),
+    ("JST", 18),
+    ("KST", 18),
+    ("AEST", 20),
+    ("AEDT", 22),
+    ("NZST", 24),
+    ("NZDT", 26),
+    ("AST", -8),
+    ("ADT", -6),
+    ("EST", -10),
+    ("EDT", -8),
+    ("CST", -12),
+    ("CDT", -10),
+    ("MST", -14),
+    ("MDT", -12),
+    ("PST", -16),
+    ("PDT", -14),
+    ("AKST", -18),
+    ("AKDT", -16),
+    ("HST", -20),
+];
 
 /// The modification time of the file at `path`, if there is one.
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -123,8 +206,43 @@ mod tests {
             }
         );
         assert!(TimeCond::parse("+6 Nov 1994").unwrap().newer);
+        assert_eq!(
+            TimeCond::parse("6 Nov 1994 CET").unwrap().at,
+            at(midnight - 3600)
+        );
         assert_eq!(TimeCond::parse("not a date, nor a file"), None);
         assert_eq!(TimeCond::parse(""), None);
+    }
+
+    #[test]
+    fn a_zone_after_the_time_moves_the_date_to_utc_as_curl_does() {
+        for (text, east) in [
+            ("Sun, 06 Nov 1994 08:49:37 +0100", 3600),
+            ("Sun, 06 Nov 1994 08:49:37 +01:00", 3600),
+            ("Sun, 06 Nov 1994 08:49:37 +0530", 5 * 3600 + 1800),
+            ("Sun, 06 Nov 1994 08:49:37 -0800", -8 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 -08", -8 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 PST", -8 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 pdt", -7 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 CEST", 2 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 JST", 9 * 3600),
+            ("Sun, 06 Nov 1994 08:49:37 UTC", 0),
+            ("Sun, 06 Nov 1994 08:49:37 Z", 0),
+            ("-Sun, 06 Nov 1994 08:49:37 EST", -5 * 3600),
+        ] {
+            let want = at(EXAMPLE.checked_add_signed(-east).unwrap());
+            assert_eq!(TimeCond::parse(text).unwrap().at, want, "{text}");
+        }
+        // What is not a zone changes nothing: a day's name, a month's, an offset past 14
+        // hours or not in hours and minutes.
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 +2500",
+            "Sun, 06 Nov 1994 08:49:37 +123",
+            "Sun, 06 Nov 1994 08:49:37 XYZ",
+            "Sunday, 06-Nov-94 08:49:37",
+        ] {
+            assert_eq!(TimeCond::parse(text).unwrap().at, at(EXAMPLE), "{text}");
+        }
     }
 
     #[test]

@@ -228,6 +228,16 @@ fn time_cond_downloads_only_a_newer_document_as_curls() {
         last.header_str("if-unmodified-since"),
         Some("Sun, 06 Nov 1994 00:00:00 GMT")
     );
+    // A zone after the time: the header carries the same moment in GMT.
+    let run = duet(&[
+        "-z",
+        "Sun, 06 Nov 1994 09:49:37 +0100",
+        &server.url("/deaf"),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.header_str("if-modified-since"), Some(CHANGED));
     // -H wins over -z.
     let own = "Sat, 01 Jan 2000 00:00:00 GMT";
     let header = format!("If-Modified-Since: {own}");
