@@ -59,7 +59,7 @@ impl TimeCond {
 }
 
 /// A date as written (see [`TimeCond::parse`]); one without a time of day is midnight. A
-/// zone after it (`+0100`, `-08:00`, `PST`, `CET`) moves it to UTC, as curl's date reader does;
+/// zone with it (`+0100`, `-08:00`, `PST`, `CET`) moves it to UTC, as curl's date reader does;
 /// without one it is UTC.
 fn parse_date(text: &str) -> Option<SystemTime> {
     let at = parse_cookie_date(text).or_else(|| parse_cookie_date(&format!("{text} 00:00:00")))?;
@@ -71,8 +71,9 @@ fn parse_date(text: &str) -> Option<SystemTime> {
     }
 }
 
-/// The zone written after a date's time, as seconds east of UTC: a numeric offset (`+0100`,
-/// `-08:00`, `+09`) or one of the usual zone names. `None` when there is none.
+/// The zone a date names (the first word of it that is one; curl's dates write it after the
+/// time), as seconds east of UTC: a numeric offset (`+0100`, `-08:00`, `+09`) or one of the
+/// usual zone names. `None` when it names none.
 fn zone_offset(text: &str) -> Option<i64> {
     let tokens = text.split(|c: char| c.is_ascii_whitespace() || c == ',');
     tokens.filter(|t| !t.is_empty()).find_map(|token| {
