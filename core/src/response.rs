@@ -31,6 +31,9 @@ pub struct ResponseHead {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct HeadFacts {
     pub transfer_encoding: bool,
+    /// A `Content-Encoding` field is there (the content decoder reads it; a response without
+    /// one or `Transfer-Encoding` needs no decoder, and most have neither).
+    pub content_encoding: bool,
     /// How many Content-Length fields, and where the last one's value is in the head.
     pub content_length: usize,
     pub content_length_at: Range<usize>,
@@ -300,6 +303,9 @@ fn finish(
                 let v = h.value.as_ptr() as usize - base;
                 facts.content_length_at = v..v + h.value.len();
             }
+            16 if name.eq_ignore_ascii_case(b"content-encoding") => {
+                facts.content_encoding = true;
+            }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 facts.transfer_encoding = true;
             }
@@ -468,6 +474,31 @@ mod tests {
         assert_eq!(
             parse_head(b"\nHTTP/1.1 200 OK\n\n", 0).unwrap().reason(),
             b"OK"
+        );
+    }
+
+    #[test]
+    fn the_parser_notes_which_coding_fields_a_head_has() {
+        let facts = |bytes: &[u8]| {
+            let head = parse_head(bytes, bytes.split(|&b| b == b'\n').count() - 3).unwrap();
+            (head.facts.content_encoding, head.facts.transfer_encoding)
+        };
+        assert_eq!(
+            facts(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"),
+            (false, false)
+        );
+        assert_eq!(
+            facts(b"HTTP/1.1 200 OK\r\ncontent-ENCODING: gzip\r\n\r\n"),
+            (true, false)
+        );
+        assert_eq!(
+            facts(b"HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            (false, true)
+        );
+        // A name that only starts alike is another field.
+        assert_eq!(
+            facts(b"HTTP/1.1 200 OK\r\nContent-Encodings: x\r\n\r\n"),
+            (false, false)
         );
     }
 

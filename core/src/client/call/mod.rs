@@ -582,6 +582,11 @@ impl Call {
         if !self.session.config.decompress || self.body_length() == Some(0) {
             return Ok(None);
         }
+        // The usual response names no coding: the parser saw neither field, so there is
+        // nothing to look up.
+        if !head.facts.content_encoding && !head.facts.transfer_encoding {
+            return Ok(None);
+        }
         match ContentDecoder::from_headers(head.headers(), self.limits()) {
             Err(crate::DecodeError::Unsupported { coding }) => {
                 log::debug!(
