@@ -27,7 +27,8 @@ pub struct ResponseHead {
     pub(crate) facts: HeadFacts,
 }
 
-/// What framing needs from the header fields, gathered in the parser's one pass over them.
+/// What framing and the content decoder need from the header fields, gathered in the
+/// parser's one pass over them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct HeadFacts {
     pub transfer_encoding: bool,
