@@ -55,9 +55,9 @@ duet_tests::conformance! {
     }
 
     fn what_a_closed_connection_left_unread_never_reaches_the_next_one() {
-        // Each connection answers, closes, and sent bytes past its body: the next request
-        // goes out on a new connection (reusing the closed one's engine) and hears only its
-        // own answer.
+        // Each connection answers, closes, and sends bytes past its body: the next request
+        // goes out on a new connection and hears only its own answer, never what the
+        // closed one left unread.
         let server = Server::scripted(|conn| {
             let request = conn.read_request().unwrap();
             let body = format!("{}-{}", conn.index(), request.path());
