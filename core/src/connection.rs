@@ -252,10 +252,10 @@ impl Connection {
         if self.eof {
             return self.wrong_state("send_request", "the server has closed the connection");
         }
-        if let Err(e) = head.encode(body, &mut self.transmit) {
-            return self.fail(e);
-        }
-        self.request = RequestFacts::of(head.method(), head.headers());
+        self.request = match head.encode(body, &mut self.transmit) {
+            Ok(facts) => facts,
+            Err(e) => return self.fail(e),
+        };
         self.room_given = 0;
         self.body_withheld = false;
         let writer = match body {

@@ -1,7 +1,7 @@
 //! How long a response body is, and whether the connection survives it: decided here and
 //! nowhere else, following RFC 9112 §6.3 step by step.
 
-use http::{Method, StatusCode, Version};
+use http::{StatusCode, Version};
 
 use crate::error::RemoteError;
 use crate::headers::{Headers, list_items};
@@ -22,24 +22,16 @@ pub enum BodyFraming {
     Upgraded,
 }
 
-/// What the framing decision needs to know about the request.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the framing decision needs to know about the request: the request head's encoding
+/// notes it ([`RequestHead::encode`](crate::request::RequestHead::encode)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct RequestFacts {
     pub is_head: bool,
     pub is_connect: bool,
+    /// An `Upgrade` field.
     pub wants_upgrade: bool,
+    /// A `close` token in `Connection`.
     pub close: bool,
-}
-
-impl RequestFacts {
-    pub fn of(method: &Method, headers: &Headers) -> Self {
-        RequestFacts {
-            is_head: method == Method::HEAD,
-            is_connect: method == Method::CONNECT,
-            wants_upgrade: headers.contains("upgrade"),
-            close: headers.has_token("connection", "close"),
-        }
-    }
 }
 
 /// The framing of a final response (status >= 200, or a 101 the request asked for), and

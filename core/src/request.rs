@@ -4,7 +4,8 @@ use http::Method;
 use url::Url;
 
 use crate::error::LocalError;
-use crate::headers::Headers;
+use crate::framing::RequestFacts;
+use crate::headers::{Headers, list_items};
 
 /// Which form of request target to write (RFC 9112 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +113,14 @@ impl RequestHead {
 
     /// Appends the head for `body` to `out`: request line, `Host` first, the caller's fields in
     /// their order and case, then the framing header unless the caller already wrote the same.
-    pub(crate) fn encode(&self, body: RequestBody, out: &mut Vec<u8>) -> Result<(), LocalError> {
+    ///
+    /// Returns what the connection needs to know of the request for reading the response,
+    /// found in the same pass over the fields as the framing and `Host`.
+    pub(crate) fn encode(
+        &self,
+        body: RequestBody,
+        out: &mut Vec<u8>,
+    ) -> Result<RequestFacts, LocalError> {
         let scan = Scan::of(&self.headers);
         let framing = scan.framing_header(body)?;
         let (host, (host_name, host_value)) = match scan.host {
@@ -141,7 +149,12 @@ impl RequestHead {
             Some(RequestBody::None) | None => {}
         }
         out.extend_from_slice(b"\r\n");
-        Ok(())
+        Ok(RequestFacts {
+            is_head: self.method == Method::HEAD,
+            is_connect: self.method == Method::CONNECT,
+            wants_upgrade: scan.upgrade,
+            close: scan.close,
+        })
     }
 
     /// This head as [`encode`](Self::encode) writes it for `body`: with the framing field
@@ -168,12 +181,15 @@ impl RequestHead {
     }
 }
 
-/// What one pass over a request head's fields finds: its `Host` field (with its place) and
-/// its framing fields.
+/// What one pass over a request head's fields finds: its `Host` field (with its place), its
+/// framing fields, whether it asks for an upgrade and whether it asks to close the connection
+/// (a `close` token in `Connection`).
 struct Scan<'a> {
     host: Fields<(usize, Field<'a>)>,
     lengths: Fields<&'a [u8]>,
     codings: Fields<&'a [u8]>,
+    upgrade: bool,
+    close: bool,
 }
 
 /// A field's name and value.
@@ -207,11 +223,17 @@ impl<'a> Scan<'a> {
             host: Fields::None,
             lengths: Fields::None,
             codings: Fields::None,
+            upgrade: false,
+            close: false,
         };
         for (i, (name, value)) in headers.iter_bytes().enumerate() {
-            // The length first: most fields are none of these three.
+            // The length first: most fields are none of these.
             match name.len() {
                 4 if name.eq_ignore_ascii_case(b"host") => scan.host.add((i, (name, value))),
+                7 if name.eq_ignore_ascii_case(b"upgrade") => scan.upgrade = true,
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    scan.close |= list_items(value).any(|item| item.eq_ignore_ascii_case(b"close"))
+                }
                 14 if name.eq_ignore_ascii_case(b"content-length") => scan.lengths.add(value),
                 17 if name.eq_ignore_ascii_case(b"transfer-encoding") => scan.codings.add(value),
                 _ => {}
@@ -349,6 +371,66 @@ mod tests {
         let mut out = Vec::new();
         head.encode(body, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn encoding_notes_what_reading_the_response_needs() {
+        // The facts come from the pass that finds the framing; they must say what the
+        // general field lookups say, whatever the case, order or number of the fields.
+        let cases: &[(Method, &[(&str, &str)])] = &[
+            (Method::GET, &[]),
+            (Method::HEAD, &[]),
+            (Method::CONNECT, &[]),
+            (Method::GET, &[("Connection", "close")]),
+            (Method::GET, &[("connection", "keep-alive, CLOSE ")]),
+            (
+                Method::GET,
+                &[("Connection", "keep-alive"), ("CONNECTION", "Close")],
+            ),
+            (
+                Method::GET,
+                &[("Connection", "close"), ("Connection", "keep-alive")],
+            ),
+            (
+                Method::GET,
+                &[("Connection", "closed, x-close, keep-alive")],
+            ),
+            (Method::GET, &[("Connection", ",, close,")]),
+            (
+                Method::GET,
+                &[("Connection", "upgrade"), ("Upgrade", "websocket")],
+            ),
+            (Method::GET, &[("UPGRADE", "h2c")]),
+            (Method::GET, &[("Upgrades", "x"), ("Connections", "close")]),
+        ];
+        for (method, fields) in cases {
+            let mut head = RequestHead::new(method.clone(), "/").unwrap();
+            head.headers_mut().append("Host", "example.com").unwrap();
+            for (name, value) in *fields {
+                head.headers_mut().append(*name, *value).unwrap();
+            }
+            let facts = head.encode(RequestBody::None, &mut Vec::new()).unwrap();
+            let expected = RequestFacts {
+                is_head: *method == Method::HEAD,
+                is_connect: *method == Method::CONNECT,
+                wants_upgrade: head.headers().contains("upgrade"),
+                close: head.headers().has_token("connection", "close"),
+            };
+            assert_eq!(facts, expected, "{method} {fields:?}");
+        }
+        // The lookups themselves, for the cases that matter most.
+        let facts = |fields: &[(&str, &str)]| {
+            let mut head = RequestHead::new(Method::GET, "/").unwrap();
+            head.headers_mut().append("Host", "example.com").unwrap();
+            for (name, value) in fields {
+                head.headers_mut().append(*name, *value).unwrap();
+            }
+            head.encode(RequestBody::None, &mut Vec::new()).unwrap()
+        };
+        assert!(facts(&[("connection", "keep-alive, CLOSE ")]).close);
+        assert!(!facts(&[("Connection", "closed, x-close")]).close);
+        assert!(facts(&[("Upgrade", "websocket")]).wants_upgrade);
+        assert!(!facts(&[("Upgrades", "x")]).wants_upgrade);
     }
 
     #[test]
