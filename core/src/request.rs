@@ -1,7 +1,7 @@
 //! The request head and how it is written (RFC 9112 §3).
 
 use http::Method;
-use url::Url;
+use url::{Position, Url};
 
 use crate::error::LocalError;
 use crate::framing::RequestFacts;
@@ -313,18 +313,13 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 pub fn target_for(url: &Url, form: TargetForm) -> String {
     match form {
         TargetForm::Origin => {
-            let path = match url.path() {
-                "" => "/",
-                path => path,
-            };
-            let query = url.query();
-            let mut t = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
-            t.push_str(path);
-            if let Some(q) = query {
-                t.push('?');
-                t.push_str(q);
+            // The path and the query stand together in the URL's text, the fragment after.
+            let text = &url[Position::BeforePath..Position::AfterQuery];
+            match text.as_bytes().first() {
+                // An empty path (possible outside http and https) is written `/`.
+                None | Some(b'?') => format!("/{text}"),
+                Some(_) => text.to_owned(),
             }
-            t
         }
         TargetForm::Absolute => {
             let mut t = String::from(url.scheme());
@@ -356,11 +351,9 @@ pub fn host_header(url: &Url) -> String {
 /// Appends the `Host` value for `url` to `out` ([`host_header`] without a `String`: `format!`
 /// cost more than the rest of a request head's building).
 fn write_host(url: &Url, out: &mut Vec<u8>) {
-    out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
-    if let Some(port) = url.port() {
-        out.push(b':');
-        push_decimal(out, port.into());
-    }
+    // The URL's text holds exactly that: the host as serialized (IPv6 in brackets), then
+    // `:port` unless the port is the scheme's default (which the parser leaves out).
+    out.extend_from_slice(url[Position::BeforeHost..Position::AfterPort].as_bytes());
 }
 
 #[cfg(test)]
@@ -371,6 +364,48 @@ mod tests {
         let mut out = Vec::new();
         head.encode(body, &mut out)?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn host_and_target_are_taken_from_the_url_text_as_its_parts_give_them() {
+        // Host and the origin-form target are slices of the URL's text: they must be what
+        // its parsed parts say, for every shape of URL.
+        let inputs = [
+            "http://example.com",
+            "http://example.com/a/b?c=d#e",
+            "http://user:pass@example.com:8080/p?q",
+            "http://example.com:80/default-port",
+            "https://example.com:443/",
+            "https://example.com:8443/x?",
+            "http://[::1]:8080/v6",
+            "http://[::1]/v6-default",
+            "http://127.0.0.1:45867/small",
+            "http://Bücher.example/ä?ö=ü",
+            "http://example.com/a%20b?x%20y#frag?not-query",
+            "http://example.com/?",
+            "foo://host?only-query",
+            "foo://host",
+            "foo://host:99/path",
+            "mailto:someone@example.com",
+            "data:text/plain,hi?q",
+        ];
+        for input in inputs {
+            let url = Url::parse(input).unwrap();
+            let mut host = url.host_str().unwrap_or_default().to_owned();
+            if let Some(port) = url.port() {
+                host.push_str(&format!(":{port}"));
+            }
+            assert_eq!(host_header(&url), host, "{input}");
+            let mut target = match url.path() {
+                "" => "/".to_owned(),
+                path => path.to_owned(),
+            };
+            if let Some(query) = url.query() {
+                target.push('?');
+                target.push_str(query);
+            }
+            assert_eq!(target_for(&url, TargetForm::Origin), target, "{input}");
+        }
     }
 
     #[test]
