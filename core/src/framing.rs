@@ -88,7 +88,14 @@ pub(crate) fn decide(req: RequestFacts, head: &ResponseHead) -> Result<Decision,
     // 4-5. Content-Length, if valid.
     let length = match head.facts.content_length {
         0 => Ok(None),
-        1 => content_length_of(std::iter::once(head.facts.content_length_value(head))),
+        1 => {
+            let value = head.facts.content_length_value(head);
+            // Most often bare digits: no list to split, nothing to trim.
+            match parse_decimal(value) {
+                Some(n) => Ok(Some(n)),
+                None => content_length_of(std::iter::once(value)),
+            }
+        }
         _ => content_length(headers),
     };
     if let Some(length) = length? {
