@@ -220,9 +220,12 @@ impl Connection {
         Err(self.error.get_or_insert_with(|| error.into()).clone())
     }
 
+    /// The error this connection already failed with, again. Checked on every step, so the
+    /// usual answer (none) is inlined and the copy of an error kept out of line.
+    #[inline]
     fn check(&self) -> Result<(), Error> {
         match &self.error {
-            Some(e) => Err(e.clone()),
+            Some(e) => Err(failed_again(e)),
             None => Ok(()),
         }
     }
@@ -523,6 +526,12 @@ impl SendState {
 }
 
 mod receive;
+
+/// A copy of the error a connection failed with, for [`Connection::check`].
+#[cold]
+fn failed_again(e: &Error) -> Error {
+    e.clone()
+}
 
 #[cfg(test)]
 mod tests {
