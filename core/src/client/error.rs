@@ -99,9 +99,13 @@ pub enum ErrorKind {
 ///
 /// Its `Display` and `Debug` show URLs with any password as `***` (see
 /// [`RedactedUrl`](super::RedactedUrl)); [`url`](Error::url) gives the URL as it was.
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds, behind one pointer: results of duet's calls carry an error
+/// rarely, and a `Result` that is one word wide costs every call less.
+struct Inner {
     kind: ErrorKind,
-    url: Option<Box<Url>>,
+    url: Option<Url>,
     history: Vec<super::HistoryEntry>,
     status: Option<StatusCode>,
     message: Option<String>,
@@ -114,26 +118,26 @@ impl Error {
         kind: ErrorKind,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        Error {
+        Error(Box::new(Inner {
             kind,
             url: None,
             history: Vec::new(),
             status: None,
             message: None,
             source: Some(source.into()),
-        }
+        }))
     }
 
     /// An error of `kind` described by `message`.
     pub fn msg(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Inner {
             kind,
             url: None,
             history: Vec::new(),
             status: None,
             message: Some(message.into()),
             source: None,
-        }
+        }))
     }
 
     /// A timeout in `phase` after `after`.
@@ -147,15 +151,15 @@ impl Error {
 
     /// Attaches the URL the error happened on (kept if one is already set).
     pub fn with_url(mut self, url: &Url) -> Self {
-        if self.url.is_none() {
-            self.url = Some(Box::new(url.clone()));
+        if self.0.url.is_none() {
+            self.0.url = Some(url.clone());
         }
         self
     }
 
     /// Puts `context` before the message (the cause still follows).
     pub(crate) fn with_context(mut self, context: String) -> Self {
-        self.message = Some(match self.message.take() {
+        self.0.message = Some(match self.0.message.take() {
             Some(message) => format!("{context}: {message}"),
             None => context,
         });
@@ -164,49 +168,49 @@ impl Error {
 
     /// Attaches the redirects followed before the error.
     pub fn with_history(mut self, history: Vec<super::HistoryEntry>) -> Self {
-        self.history = history;
+        self.0.history = history;
         self
     }
 
     /// The redirect responses that came before the error (for `TooManyRedirects`, every
     /// hop of the loop).
     pub fn history(&self) -> &[super::HistoryEntry] {
-        &self.history
+        &self.0.history
     }
 
     /// The message given to [`Error::msg`], if any.
     #[cfg(feature = "rustls")]
     pub(crate) fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
 
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The URL involved, if known.
     pub fn url(&self) -> Option<&Url> {
-        self.url.as_deref()
+        self.0.url.as_ref()
     }
 
     /// Attaches a status code (a proxy's refusal of a tunnel, say).
     pub fn with_status(mut self, status: StatusCode) -> Self {
-        self.status = Some(status);
+        self.0.status = Some(status);
         self
     }
 
     /// The status code: for [`ErrorKind::Status`], and for a proxy that refused the tunnel.
     pub fn status(&self) -> Option<StatusCode> {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Status(s) => Some(s),
-            _ => self.status,
+            _ => self.0.status,
         }
     }
 
     /// The phase, for [`ErrorKind::Timeout`].
     pub fn timeout_phase(&self) -> Option<TimeoutPhase> {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Timeout(p) => Some(p),
             _ => None,
         }
@@ -214,66 +218,69 @@ impl Error {
 
     /// The engine's protocol error, when that is the cause.
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
-        self.source.as_ref()?.downcast_ref::<ProtocolError>()
+        self.0.source.as_ref()?.downcast_ref::<ProtocolError>()
     }
 
     /// Whether this is a connect error.
     pub fn is_connect(&self) -> bool {
-        self.kind == ErrorKind::Connect
+        self.0.kind == ErrorKind::Connect
     }
     /// Whether this is a timeout, in any phase.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, ErrorKind::Timeout(_))
+        matches!(self.0.kind, ErrorKind::Timeout(_))
     }
     /// Whether this is a TLS error.
     pub fn is_tls(&self) -> bool {
-        self.kind == ErrorKind::Tls
+        self.0.kind == ErrorKind::Tls
     }
     /// Whether the server broke the protocol.
     pub fn is_protocol(&self) -> bool {
-        self.kind == ErrorKind::Protocol
+        self.0.kind == ErrorKind::Protocol
     }
     /// Whether this came from `error_for_status`.
     pub fn is_status(&self) -> bool {
-        matches!(self.kind, ErrorKind::Status(_))
+        matches!(self.0.kind, ErrorKind::Status(_))
     }
     /// Whether decoding the body failed.
     pub fn is_decode(&self) -> bool {
-        self.kind == ErrorKind::Decode
+        self.0.kind == ErrorKind::Decode
     }
     /// Whether the request body failed.
     pub fn is_body(&self) -> bool {
-        self.kind == ErrorKind::Body
+        self.0.kind == ErrorKind::Body
     }
     /// Whether the URL was invalid.
     pub fn is_invalid_url(&self) -> bool {
-        self.kind == ErrorKind::InvalidUrl
+        self.0.kind == ErrorKind::InvalidUrl
     }
     /// Whether a header was invalid.
     pub fn is_invalid_header(&self) -> bool {
-        self.kind == ErrorKind::InvalidHeader
+        self.0.kind == ErrorKind::InvalidHeader
     }
     /// Whether a redirect failed or there were too many.
     pub fn is_redirect(&self) -> bool {
-        matches!(self.kind, ErrorKind::Redirect | ErrorKind::TooManyRedirects)
+        matches!(
+            self.0.kind,
+            ErrorKind::Redirect | ErrorKind::TooManyRedirects
+        )
     }
     /// Whether the proxy failed.
     pub fn is_proxy(&self) -> bool {
-        self.kind == ErrorKind::Proxy
+        self.0.kind == ErrorKind::Proxy
     }
     /// Whether authentication failed.
     pub fn is_auth(&self) -> bool {
-        self.kind == ErrorKind::Auth
+        self.0.kind == ErrorKind::Auth
     }
     /// Whether this is another I/O error.
     pub fn is_io(&self) -> bool {
-        self.kind == ErrorKind::Io
+        self.0.kind == ErrorKind::Io
     }
 
     /// Wraps this error in an `io::Error` (for `Read`/`AsyncRead`), keeping it recoverable with
     /// [`Error::from_io`]. Timeouts become `TimedOut`.
     pub fn into_io(self) -> std::io::Error {
-        let kind = match self.kind {
+        let kind = match self.0.kind {
             ErrorKind::Timeout(_) => std::io::ErrorKind::TimedOut,
             ErrorKind::Protocol | ErrorKind::Decode => std::io::ErrorKind::InvalidData,
             _ => std::io::ErrorKind::Other,
@@ -343,24 +350,25 @@ impl From<LocalError> for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let history: Vec<_> = self
+            .0
             .history
             .iter()
             .map(|hop| (hop.status, RedactedUrl(&hop.url)))
             .collect();
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("url", &self.url.as_deref().map(RedactedUrl))
+            .field("kind", &self.0.kind)
+            .field("url", &self.0.url.as_ref().map(RedactedUrl))
             .field("history", &history)
-            .field("status", &self.status)
-            .field("message", &self.message)
-            .field("source", &self.source)
+            .field("status", &self.0.status)
+            .field("message", &self.0.message)
+            .field("source", &self.0.source)
             .finish()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
+        match self.0.kind {
             ErrorKind::Connect => f.write_str("connect error")?,
             ErrorKind::Timeout(_) => f.write_str("timeout")?,
             ErrorKind::Tls => f.write_str("TLS error")?,
@@ -376,13 +384,13 @@ impl fmt::Display for Error {
             ErrorKind::Auth => f.write_str("authentication error")?,
             ErrorKind::Io => f.write_str("I/O error")?,
         }
-        if let Some(url) = &self.url {
+        if let Some(url) = &self.0.url {
             write!(f, " for {}", RedactedUrl(url))?;
         }
-        if let Some(message) = &self.message {
+        if let Some(message) = &self.0.message {
             write!(f, ": {message}")?;
         }
-        if let Some(source) = &self.source {
+        if let Some(source) = &self.0.source {
             write!(f, ": {source}")?;
         }
         Ok(())
@@ -391,7 +399,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
@@ -421,6 +430,14 @@ mod tests {
         assert!(body.is_body());
         let target: Error = LocalError::EmptyTarget.into();
         assert!(target.is_invalid_url());
+    }
+
+    #[test]
+    fn a_result_with_this_error_is_one_word() {
+        // What the boxing is for: every step of a call returns a `Result`.
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Error>(), word);
+        assert_eq!(std::mem::size_of::<Result<(), Error>>(), word);
     }
 
     #[test]
