@@ -1087,6 +1087,74 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
     }
 }
 
+/// A GET to an https origin through `proxy`, connected: it now sets up the tunnel.
+fn through_a_tunnel(proxy: &str) -> Call {
+    let mut config = ClientConfig::default();
+    config.proxies = Some(ProxyConfig::all(Proxy::parse(proxy).unwrap()));
+    let request = Request::new(Method::GET, Url::parse("https://example.test/p").unwrap());
+    let mut c = *Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("expected Connect, got {other:?}"),
+    }
+    c
+}
+
+/// Plays the proxy's `replies` (one per read the call asks for), the driver reporting the
+/// end of the stream with the last one when `closes`; returns the call's next action, or
+/// its error.
+fn after_the_proxy_replies(
+    c: &mut Call,
+    replies: &[&[u8]],
+    closes: bool,
+) -> Result<String, String> {
+    let mut replies = replies.iter();
+    loop {
+        match c.poll_action(t0()) {
+            Err(e) => return Err(format!("{:?}: {e}", e.kind())),
+            Ok(Action::Transmit { bytes, .. }) => {
+                let n = bytes.len();
+                c.transmitted(n);
+            }
+            Ok(Action::Receive { .. }) => {
+                let reply = replies.next().expect("no more replies");
+                feed(c, reply);
+                if closes && replies.len() == 0 {
+                    c.handle_eof();
+                }
+            }
+            Ok(other) => return Ok(format!("{other:?}")),
+        }
+    }
+}
+
+#[test]
+fn a_proxy_that_closes_as_it_opens_the_tunnel_fails_the_request_there() {
+    // The end came with the reply that opened the tunnel (a driver may report it with the
+    // last bytes): the request is not sent, TLS not even started, into a connection that is
+    // gone.
+    let connect: [&[u8]; 1] = [b"HTTP/1.1 200 Connection established\r\n\r\n"];
+    // SOCKS5: no authentication, then success, bound to 0.0.0.0:0.
+    let socks: [&[u8]; 2] = [&[5, 0], &[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]];
+    let mut cases = vec![("http://proxy.test:3128", &connect[..])];
+    if cfg!(feature = "socks") {
+        cases.push(("socks5h://proxy.test:1080", &socks[..]));
+    }
+    for (proxy, replies) in cases {
+        let mut c = through_a_tunnel(proxy);
+        let error = after_the_proxy_replies(&mut c, replies, true).expect_err(proxy);
+        assert!(error.starts_with("Proxy: "), "{proxy}: {error}");
+        assert!(
+            error.contains("closed the connection as it opened the tunnel"),
+            "{proxy}: {error}"
+        );
+        // Still there, the tunnel goes on to TLS with the origin.
+        let mut c = through_a_tunnel(proxy);
+        let next = after_the_proxy_replies(&mut c, replies, false).expect(proxy);
+        assert_eq!(next, r#"StartTls { host: "example.test" }"#, "{proxy}");
+    }
+}
+
 #[test]
 fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
     use duet_core::client::ReceiveInto;

@@ -71,6 +71,11 @@ fn proxy_error(message: impl Into<String>) -> Error {
     Error::msg(ErrorKind::Proxy, message)
 }
 
+/// The proxy closed the connection as it opened the tunnel.
+fn closed_tunnel() -> Error {
+    proxy_error("the proxy closed the connection as it opened the tunnel")
+}
+
 impl Call {
     /// Whether a new connection needs a tunnel before the request.
     pub(super) fn needs_tunnel(&self) -> bool {
@@ -227,6 +232,9 @@ impl Call {
                         conn.send_request(connect, RequestBody::None, now)?;
                         return Ok(TunnelStep::Transmit(deadline));
                     }
+                    Ok(Some(Output::Upgraded)) if conn.is_closed_by_peer() => {
+                        return Err(closed_tunnel());
+                    }
                     Ok(Some(Output::Upgraded)) if conn.take_buffered().is_empty() => {
                         log::debug!(
                             "{} {}: the proxy opened a tunnel to {}",
@@ -340,12 +348,15 @@ impl Call {
         match self.tunnel.as_mut() {
             Some(Tunnel::Connect(conn)) => conn.handle_eof(),
             #[cfg(feature = "socks")]
-            Some(Tunnel::Socks(handshake, _)) => {
+            Some(Tunnel::Socks(handshake, _)) if !handshake.is_done() => {
                 if let Err(e) = handshake.handle_eof() {
                     self.tunnel_error = Some(Box::new(Error::new(ErrorKind::Proxy, e)));
                 }
             }
-            _ => {}
+            // Closed once the tunnel was open (a driver may report the end with the reply's
+            // last bytes): nothing can go through it, so the request must not be sent.
+            Some(_) => self.tunnel_error = Some(Box::new(closed_tunnel())),
+            None => {}
         }
     }
 }
