@@ -339,18 +339,19 @@ impl BodySender {
         }
     }
 
+    /// Sends the next piece, or ends the body, at once when the body is in memory: `None`
+    /// for a source that must be read first ([`send_next`](Self::send_next) does that).
+    pub fn send_ready(&mut self, call: &mut Call) -> Option<Result<(), Error>> {
+        match &mut self.state {
+            Sending::Bytes { data, pos } => Some(send_bytes(data, pos, call)),
+            _ => None,
+        }
+    }
+
     /// Sends the next piece, or ends the body.
     pub async fn send_next(&mut self, call: &mut Call) -> Result<(), Error> {
         match &mut self.state {
-            Sending::Bytes { data, pos } => {
-                if *pos == data.len() {
-                    return call.send_end();
-                }
-                let end = (*pos + PIECE).min(data.len());
-                call.send_body_shared(data.slice(*pos..end))?;
-                *pos = end;
-                Ok(())
-            }
+            Sending::Bytes { data, pos } => send_bytes(data, pos, call),
             Sending::File {
                 file,
                 start,
@@ -408,6 +409,17 @@ impl BodySender {
             },
         }
     }
+}
+
+/// The next piece of an in-memory body from `pos`, shared, not copied; or its end.
+fn send_bytes(data: &Bytes, pos: &mut usize, call: &mut Call) -> Result<(), Error> {
+    if *pos == data.len() {
+        return call.send_end();
+    }
+    let end = (*pos + PIECE).min(data.len());
+    call.send_body_shared(data.slice(*pos..end))?;
+    *pos = end;
+    Ok(())
 }
 
 /// Reads the next piece of `reader` straight into the call's room for it, or ends the body.

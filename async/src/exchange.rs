@@ -162,19 +162,20 @@ impl Exchange {
                     if to.restart_body {
                         self.body.get_mut().restart();
                     }
-                    match self.client.pool.take_idle(&to, now) {
-                        // At hand at once: the next step can use this clock reading.
-                        Some(idle) => {
-                            self.clock = Some(now);
-                            let conn = self.adopt(to.key, idle);
-                            self.call.set_remote_addr(self.remote);
-                            self.call.connected(Some(conn), now)?;
-                        }
+                    // (A `let`-`else`: the idle connection the pool may hand over is then
+                    // not part of this future across the wait for a new one.)
+                    let Some(idle) = self.client.pool.take_idle(&to, now) else {
                         // Boxed: waiting for a pool slot or opening a connection (resolving,
                         // TCP, TLS, a tunnel) is a large state machine, and inline it would
                         // make every request's future as large.
-                        None => Box::pin(self.connect(to)).await?,
-                    }
+                        Box::pin(self.connect(to)).await?;
+                        continue;
+                    };
+                    // At hand at once: the next step can use this clock reading.
+                    self.clock = Some(now);
+                    let conn = self.adopt(to.key, idle);
+                    self.call.set_remote_addr(self.remote);
+                    self.call.connected(Some(conn), now)?;
                 }
                 Action::Transmit {
                     bytes,
@@ -198,18 +199,26 @@ impl Exchange {
                         Err(e) => self.after_io(Err(e))?,
                     }
                 }
-                Action::SendBody => match self.call.body_deadline() {
-                    None => self.body.get_mut().send_next(&mut self.call).await?,
-                    // The caller's source may stall; the request's deadline still holds.
-                    // Boxed: the timer inline would make every request's future larger.
-                    Some(deadline) => {
-                        let send = self.body.get_mut().send_next(&mut self.call);
-                        match Box::pin(tokio::time::timeout_at(deadline.into(), send)).await {
-                            Ok(sent) => sent?,
-                            Err(_elapsed) => self.call.handle_timeout(crate::now())?,
+                Action::SendBody => {
+                    if let Some(sent) = self.body.get_mut().send_ready(&mut self.call) {
+                        sent?;
+                        continue;
+                    }
+                    // Boxed: reading a source is a large state machine, and inline it would
+                    // make every request's future larger (past the allocator's fast path).
+                    let deadline = self.call.body_deadline();
+                    let send = Box::pin(self.body.get_mut().send_next(&mut self.call));
+                    match deadline {
+                        None => send.await?,
+                        // The caller's source may stall; the request's deadline still holds.
+                        Some(deadline) => {
+                            match tokio::time::timeout_at(deadline.into(), send).await {
+                                Ok(sent) => sent?,
+                                Err(_elapsed) => self.call.handle_timeout(crate::now())?,
+                            }
                         }
                     }
-                },
+                }
                 Action::RestartBody => self.body.get_mut().restart(),
                 Action::StartTls { host } => {
                     let stream = self.stream.take().expect("connected");
