@@ -142,9 +142,15 @@ impl<T> Pool<T> {
         let before = host.idle.len();
         host.idle.retain(|idle| idle.fresh_at(now));
         let expired = before - host.idle.len();
-        host.open -= expired;
-        self.open -= expired;
-        self.idle -= expired;
+        if expired > 0 {
+            host.open -= expired;
+            self.open -= expired;
+            self.idle -= expired;
+            if host.open == 0 {
+                self.hosts.remove(key);
+                return None;
+            }
+        }
         let idle = host.idle.pop()?;
         self.idle -= 1;
         Some(Reused {
@@ -345,12 +351,17 @@ mod tests {
         }
     }
 
-    /// The pool's totals agree with its keys' counts.
+    /// The pool's totals agree with its keys' counts, and a key with no open connection
+    /// has no entry left behind.
     fn check_totals<T>(pool: &Pool<T>) {
         let open: usize = pool.hosts.values().map(|h| h.open).sum();
         let idle: usize = pool.hosts.values().map(|h| h.idle.len()).sum();
         assert_eq!((pool.open_total(), pool.idle_total()), (open, idle));
         assert!(pool.hosts.values().all(|h| h.open >= h.idle.len()));
+        assert!(
+            pool.hosts.values().all(|h| h.open > 0),
+            "an empty key is kept"
+        );
     }
 
     #[test]
@@ -494,6 +505,8 @@ mod tests {
         pool.checkin(&key(1), "a", t, None);
         pool.checkin(&key(1), "b", t, None);
         assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (1, 1));
+        assert_eq!((pool.idle_total(), pool.open_total()), (1, 1));
+        check_totals(&pool);
         assert_eq!(reused(pool.checkout(&key(1), t)), Some("b"));
         let mut none = Pool::new(config(0, None));
         assert_eq!(none.checkout(&key(1), t), Checkout::<&str>::Open);
@@ -669,5 +682,54 @@ mod tests {
         pool.clear_idle();
         check_totals(&pool);
         assert_eq!(pool.idle_total(), 0);
+    }
+
+    #[test]
+    fn dropping_idle_connections_keeps_the_busy_ones_counted() {
+        let t = Instant::now();
+        let s = Duration::from_secs;
+        let mut pool = Pool::new(totals(16, None));
+        // Key 1: one busy, one idle. Key 2: one idle. Key 3: one busy.
+        for k in [1, 1, 2, 3] {
+            assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
+        }
+        pool.checkin(&key(1), "a", t, None);
+        pool.checkin(&key(2), "b", t + s(1), None);
+
+        // Releasing a key whose open connections are all idle frees nothing.
+        pool.release(&key(2));
+        assert_eq!((pool.idle_count(&key(2)), pool.open_count(&key(2))), (1, 1));
+        check_totals(&pool);
+
+        pool.clear_idle();
+        assert_eq!((pool.idle_total(), pool.open_total()), (0, 2));
+        assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 1));
+        assert_eq!(pool.open_count(&key(2)), 0);
+        assert!(!pool.hosts.contains_key(&key(2)), "key 2 is gone");
+        check_totals(&pool);
+
+        // The one idle longest goes at the idle cap; its key keeps its busy connection.
+        let mut pool = Pool::new(totals(1, None));
+        for k in [1, 1, 2] {
+            assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
+        }
+        pool.checkin(&key(1), "a", t, None);
+        pool.checkin(&key(2), "b", t + s(1), None);
+        assert_eq!((pool.idle_count(&key(1)), pool.open_count(&key(1))), (0, 1));
+        assert_eq!(reused(pool.checkout(&key(2), t + s(2))), Some("b"));
+        check_totals(&pool);
+
+        // Expiry, by eviction or on the way to a reuse, takes empty keys with it.
+        let mut pool = Pool::new(totals(16, None));
+        for k in [1, 2] {
+            assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
+            pool.checkin(&key(k), "x", t, None);
+        }
+        assert_eq!(pool.take_idle(&key(1), t + s(90)).map(|r| r.conn), None);
+        assert!(!pool.hosts.contains_key(&key(1)));
+        check_totals(&pool);
+        assert_eq!(pool.evict_expired(t + s(90)), 1);
+        assert!(pool.hosts.is_empty());
+        check_totals(&pool);
     }
 }
