@@ -547,7 +547,12 @@ mod tests {
 
     #[test]
     fn the_first_error_is_the_one_every_later_call_reports() {
-        let mut conn = Connection::new(Limits::default());
+        let limits = Limits {
+            max_headers: 7,
+            ..Limits::default()
+        };
+        let mut conn = Connection::new(limits.clone());
+        assert_eq!(conn.limits(), &limits);
         put(&mut conn, 20);
         let first = Error::Local(LocalError::BodyTooShort {
             declared: 20,
@@ -557,6 +562,10 @@ mod tests {
         // body_filled without a room is a wrong state of its own, but the first error stands.
         assert_eq!(conn.body_filled(2), Err(first.clone()));
         assert_eq!(conn.send_body(b"x"), Err(first.clone()));
+        assert!(
+            conn.body_room(8).is_none(),
+            "no room for a body once failed"
+        );
         assert_eq!(conn.error(), Some(&first));
     }
 

@@ -1015,6 +1015,7 @@ mod tests {
     fn the_limit_and_a_loop() {
         let first = "http://h/a";
         let mut chain = RedirectChain::new(RedirectPolicy::limited(3));
+        assert_eq!(chain.policy(), &RedirectPolicy::limited(3));
         let mut req = Headers::new();
         walk(&mut chain, first, &["/b", "/a", "/b"], &mut req);
         assert_eq!(chain.hops(), 3);

@@ -270,9 +270,13 @@ fn no_proxy_ports() {
     assert!(np.matches("::1", 8443) && np.matches("[::1]", 8443) && !np.matches("::1", 80));
     assert!(np.matches("fe80::1", 1));
     // Unreadable entries are skipped, the rest still apply.
-    let np = NoProxy::parse("example.com:http, good.test, [::1, 10.0.0.0/33, x/y");
+    let np = NoProxy::parse("example.com:http, good.test, [::1, [::2]x, 10.0.0.0/33, x/y");
     assert!(!np.matches("example.com", 80));
+    assert!(!np.matches("::1", 80) && !np.matches("::2", 80));
     assert!(np.matches("good.test", 80));
+    // Entries that leave no name are no rules (not one matching names with a final dot).
+    let np = NoProxy::parse(".,*.,..:80");
+    assert!(np.is_empty() && !np.matches("example.com.", 80));
 }
 
 #[test]

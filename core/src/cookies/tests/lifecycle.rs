@@ -252,6 +252,23 @@ fn the_cookie_header_is_capped() {
         Some("first=123456")
     );
     assert_eq!(jar.get("second").unwrap().last_access, now());
+    // Exactly at the cap, the separators counted: one cookie alone, then three.
+    for (cap, expected) in [(3, "a=1"), (12, "a=1; b=2"), (13, "a=1; b=2; c=3")] {
+        let limits = CookieLimits {
+            max_header_bytes: cap,
+            ..CookieLimits::default()
+        };
+        let mut jar = CookieJar::with_limits(limits);
+        assert_eq!(jar.limits().max_header_bytes, cap);
+        for (i, pair) in ["a=1", "b=2", "c=3"].iter().enumerate() {
+            jar.store(&from, pair, at(T0 + i as u64)).unwrap();
+        }
+        assert_eq!(
+            header(&mut jar, "https://example.com/a/b").as_deref(),
+            Some(expected),
+            "cap {cap}"
+        );
+    }
     let mut jar = CookieJar::new();
     for i in 0..40 {
         jar.store(&from, &format!("c{i:02}={}", "v".repeat(250)), now())
