@@ -458,12 +458,18 @@ mod tests {
                 }
                 avail = (avail + step).min(input.len());
             }
+            assert!(!decoder.is_done());
             let (used, out) = decoder.decode(&input[pos..avail], 3)?;
             match out {
                 Some(Decoded::Data(r)) => body.extend_from_slice(&input[pos..avail][r]),
-                Some(Decoded::End(t)) => return Ok((body, t, input.len() - pos - used)),
+                Some(Decoded::End(t)) => {
+                    assert!(decoder.is_done());
+                    assert_eq!(decoder.received(), body.len() as u64);
+                    return Ok((body, t, input.len() - pos - used));
+                }
                 None => assert_eq!(used, avail - pos),
             }
+            assert_eq!(decoder.received(), body.len() as u64);
             pos += used;
         }
     }
@@ -624,7 +630,12 @@ mod tests {
             max_headers: 1,
             ..Limits::default()
         };
-        let go = |input: &[u8]| run(input, 1, &limits).map(|_| ());
+        // Byte by byte and whole: a line that is all there is held to the limits too.
+        let go = |input: &[u8]| {
+            let whole = run(input, input.len(), &limits).map(|_| ());
+            assert_eq!(run(input, 1, &limits).map(|_| ()), whole);
+            whole
+        };
         assert_eq!(
             go(b"1;abcd\r\na\r\n1;abcd\r\na\r\n"),
             Err(RemoteError::ChunkExtensionsTooLarge { limit: 8 })
@@ -642,7 +653,11 @@ mod tests {
             Err(RemoteError::TooManyTrailers { limit: 1 })
         );
         limits.max_headers = 10;
-        let go = |input: &[u8]| run(input, 1, &limits).map(|_| ());
+        let go = |input: &[u8]| {
+            let whole = run(input, input.len(), &limits).map(|_| ());
+            assert_eq!(run(input, 1, &limits).map(|_| ()), whole);
+            whole
+        };
         assert_eq!(
             go(b"0\r\nA: 1\r\nB: 2\r\n\r\n"),
             Err(RemoteError::TrailersTooLarge { limit: 13 })
