@@ -381,6 +381,24 @@ mod tests {
     }
 
     #[test]
+    fn equal_only_field_for_field_in_order() {
+        let mut a = Headers::new();
+        a.append("Accept", "*/*").unwrap();
+        a.append("X-Id", "7").unwrap();
+        let mut b = a.clone();
+        assert_eq!(a, b);
+        b.insert("X-Id", "8").unwrap();
+        assert_ne!(a, b, "a value differs");
+        let mut c = Headers::new();
+        c.append("X-Id", "7").unwrap();
+        c.append("Accept", "*/*").unwrap();
+        assert_ne!(a, c, "the order differs");
+        assert_ne!(a, Headers::new());
+        assert_eq!(format!("{a:?}"), r#"[("Accept", "*/*"), ("X-Id", "7")]"#);
+        assert_eq!(a.wire_len(), "Accept: */*\r\nX-Id: 7\r\n".len());
+    }
+
+    #[test]
     fn header_map_round_trip() {
         let mut h = Headers::new();
         h.append("Set-Cookie", "a=1").unwrap();
