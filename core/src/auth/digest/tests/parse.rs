@@ -3,7 +3,10 @@
 
 use super::super::challenge::{
     MAX_CHALLENGES, MAX_FIELD_BYTES, MAX_PARAMS, RawChallenge, parse_challenges, parse_params,
+    select,
 };
+use crate::Headers;
+use crate::auth::AuthError;
 
 fn params<'a>(c: &'a RawChallenge<'_>) -> Vec<(&'a str, &'a str)> {
     c.params
@@ -59,6 +62,7 @@ fn malformed_fields_are_errors() {
         b"Digest realm=\"a\" nonce=\"b\"",
         b"Digest realm=\"a\", realm=\"b\"",
         b"Digest\"x\"",
+        b"Basic/abc=", // a token68 with no space before it
         b"=x",
     ] {
         assert!(
@@ -67,6 +71,10 @@ fn malformed_fields_are_errors() {
             String::from_utf8_lossy(bad)
         );
     }
+    assert_eq!(
+        parse_challenges(b"Digest\"x\"").unwrap_err(),
+        "expected a space after the auth-scheme at byte 6, found '\"'"
+    );
     // `realm=` alone reads as a token68, which Digest then refuses.
     assert_eq!(
         parse_challenges(b"Digest realm=").unwrap()[0].token68,
@@ -77,8 +85,17 @@ fn malformed_fields_are_errors() {
 #[test]
 fn bounds() {
     let mut field = b"Digest realm=\"".to_vec();
-    field.resize(MAX_FIELD_BYTES + 1, b'a');
+    field.resize(MAX_FIELD_BYTES - 1, b'a');
+    field.push(b'"');
+    assert!(parse_challenges(&field).is_ok(), "at the limit");
+    field.insert(14, b'a');
     assert!(parse_challenges(&field).unwrap_err().contains("limit"));
+    let mut params = b"realm=\"".to_vec();
+    params.resize(MAX_FIELD_BYTES - 1, b'a');
+    params.push(b'"');
+    assert!(parse_params(&params).is_ok(), "at the limit");
+    params.insert(7, b'a');
+    assert!(parse_params(&params).unwrap_err().contains("limit"));
     let many = "Basic, ".repeat(MAX_CHALLENGES + 1);
     assert!(parse_challenges(many.as_bytes()).is_err());
     let params: String = (0..=MAX_PARAMS).map(|i| format!("p{i}=v,")).collect();
@@ -93,4 +110,25 @@ fn authentication_info_params() {
     assert_eq!(p[4], (&b"nextnonce"[..], b"n2".to_vec()));
     assert!(parse_params(b"nextnonce=\"x").is_err());
     assert!(parse_params(b"").unwrap().is_empty());
+}
+
+#[test]
+fn among_equally_strong_challenges_the_first_listed_is_answered() {
+    let mut h = Headers::new();
+    for realm in ["one", "two"] {
+        let field = format!(r#"Digest realm="{realm}", nonce="n", qop="auth", algorithm=SHA-256"#);
+        h.append("WWW-Authenticate", field).unwrap();
+    }
+    assert_eq!(select(&h).unwrap().unwrap().realm, b"one");
+}
+
+#[test]
+fn an_unsupported_error_names_at_most_eight_offers() {
+    let offers: Vec<String> = (0..10).map(|i| format!("Scheme{i}")).collect();
+    let mut h = Headers::new();
+    h.append("WWW-Authenticate", offers.join(", ")).unwrap();
+    match select(&h) {
+        Err(AuthError::Unsupported { schemes }) => assert_eq!(schemes, offers[..8].join(", ")),
+        other => panic!("{other:?}"),
+    }
 }
