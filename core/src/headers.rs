@@ -205,8 +205,7 @@ impl Headers {
     /// Whether any field with this name holds `token` in its comma-separated list, ignoring case
     /// (as in `Connection: keep-alive, Upgrade`).
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name)
-            .any(|v| list_items(v).any(|item| item.eq_ignore_ascii_case(token.as_bytes())))
+        self.get_all(name).any(|v| list_has(v, token.as_bytes()))
     }
 
     /// The fields in order, names as written.
@@ -293,6 +292,11 @@ impl PartialEq for Headers {
 }
 
 impl Eq for Headers {}
+
+/// Whether a comma-separated field value lists `token`, ignoring case.
+pub(crate) fn list_has(value: &[u8], token: &[u8]) -> bool {
+    list_items(value).any(|item| item.eq_ignore_ascii_case(token))
+}
 
 /// The items of a comma-separated field value (RFC 9110 §5.6.1), trimmed, empty ones skipped.
 pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {

@@ -5,7 +5,7 @@ use url::{Position, Url};
 
 use crate::error::LocalError;
 use crate::framing::RequestFacts;
-use crate::headers::{Headers, list_items};
+use crate::headers::{Headers, list_has};
 
 /// Which form of request target to write (RFC 9112 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,7 +232,7 @@ impl<'a> Scan<'a> {
                 4 if name.eq_ignore_ascii_case(b"host") => scan.host.add((i, (name, value))),
                 7 if name.eq_ignore_ascii_case(b"upgrade") => scan.upgrade = true,
                 10 if name.eq_ignore_ascii_case(b"connection") => {
-                    scan.close |= list_items(value).any(|item| item.eq_ignore_ascii_case(b"close"))
+                    scan.close |= list_has(value, b"close")
                 }
                 14 if name.eq_ignore_ascii_case(b"content-length") => scan.lengths.add(value),
                 17 if name.eq_ignore_ascii_case(b"transfer-encoding") => scan.codings.add(value),
