@@ -614,7 +614,8 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// How long an idle connection may wait for reuse (default 90 s).
+    /// How long an idle connection may wait for reuse (default 90 s). Past it the connection is
+    /// closed by the client's next request, to any host (as httpx does; no background task).
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.pool.idle_timeout = timeout;
         self

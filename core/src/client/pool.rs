@@ -15,6 +15,10 @@
 //! cap a new connection first closes the one idle longest under another key; only when
 //! every open connection is busy is the answer `Full`. A slot freed under one key may be the
 //! one a request for another key waits for, so drivers wake every waiter, not one.
+//!
+//! Expired idle connections under every key are dropped (closing their sockets) by the next
+//! checkout once the earliest of them is due, as httpx's pool does on each request; a client
+//! that stays unused keeps them until then, or until [`Pool::evict_expired`] is called.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -82,6 +86,9 @@ pub struct Pool<T> {
     open: usize,
     /// Idle connections under every key.
     idle: usize,
+    /// No idle connection expires before this (`None`: none ever does); a lower bound, so a
+    /// sweep falls due at the latest when the earliest idle connection expires.
+    sweep_at: Option<Instant>,
 }
 
 impl<T> Pool<T> {
@@ -92,11 +99,13 @@ impl<T> Pool<T> {
             hosts: HashMap::default(),
             open: 0,
             idle: 0,
+            sweep_at: None,
         }
     }
 
     /// The newest idle connection for `key` that has not expired, or permission to open one,
-    /// or `Full`. Expired idle connections for `key` are dropped on the way. At the total cap,
+    /// or `Full`. Expired idle connections are dropped on the way (see
+    /// [`take_idle`](Self::take_idle)). At the total cap,
     /// the connection idle longest under another key is closed to make room.
     pub fn checkout(&mut self, key: &PoolKey, now: Instant) -> Checkout<T> {
         if let Some(reused) = self.take_idle(key, now) {
@@ -136,22 +145,15 @@ impl<T> Pool<T> {
 
     /// The newest idle connection for `key` that has not expired, if there is one: unlike
     /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
-    /// none. Expired idle connections for `key` are dropped on the way.
+    /// none. Expired idle connections are dropped on the way, under every key, whenever one
+    /// has expired since the last such sweep.
     pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<Reused<T>> {
-        let host = self.hosts.get_mut(key)?;
-        let before = host.idle.len();
-        host.idle.retain(|idle| idle.fresh_at(now));
-        let expired = before - host.idle.len();
-        if expired > 0 {
-            host.open -= expired;
-            self.open -= expired;
-            self.idle -= expired;
-            if host.open == 0 {
-                self.hosts.remove(key);
-                return None;
-            }
+        // Due at the latest when the first idle connection expires, so what is left after
+        // it has not expired.
+        if self.sweep_at.is_some_and(|at| now >= at) {
+            self.evict_expired(now);
         }
-        let idle = host.idle.pop()?;
+        let idle = self.hosts.get_mut(key)?.idle.pop()?;
         self.idle -= 1;
         Some(Reused {
             conn: idle.conn,
@@ -209,11 +211,15 @@ impl<T> Pool<T> {
             }
             return;
         }
+        let until = now.checked_add(keep);
         host.idle.push(Idle {
             conn,
             since: now,
-            until: now.checked_add(keep),
+            until,
         });
+        if let Some(until) = until {
+            self.sweep_at = Some(self.sweep_at.map_or(until, |at| at.min(until)));
+        }
         self.idle += 1;
         if host.idle.len() > self.config.max_idle_per_host {
             host.idle.remove(0);
@@ -239,16 +245,22 @@ impl<T> Pool<T> {
         }
     }
 
-    /// Drops every idle connection that has expired at `now`; returns how many.
+    /// Drops every idle connection that has expired at `now`; returns how many. Checkouts do
+    /// this when it is due; a driver may call it on a timer too.
     pub fn evict_expired(&mut self, now: Instant) -> usize {
         let mut evicted = 0;
+        let mut sweep_at: Option<Instant> = None;
         for host in self.hosts.values_mut() {
             let before = host.idle.len();
             host.idle.retain(|idle| idle.fresh_at(now));
             let gone = before - host.idle.len();
             host.open -= gone;
             evicted += gone;
+            for until in host.idle.iter().filter_map(|idle| idle.until) {
+                sweep_at = Some(sweep_at.map_or(until, |at| at.min(until)));
+            }
         }
+        self.sweep_at = sweep_at;
         self.open -= evicted;
         self.idle -= evicted;
         self.hosts.retain(|_, h| h.open > 0);
@@ -399,6 +411,60 @@ mod tests {
         assert_eq!(reused(pool.checkout(&key(1), t)), Some("new"));
         assert_eq!(reused(pool.checkout(&key(1), t)), Some("old"));
         assert_eq!(pool.open_count(&key(1)), 2);
+    }
+
+    #[test]
+    fn a_checkout_closes_expired_connections_under_every_key_once_due() {
+        let s = Duration::from_secs;
+        let t = Instant::now();
+        // Each connection marks its own slot when dropped (its socket closed).
+        let closed: std::rc::Rc<[std::cell::Cell<bool>; 3]> = std::rc::Rc::default();
+        struct Conn(std::rc::Rc<[std::cell::Cell<bool>; 3]>, usize);
+        impl Drop for Conn {
+            fn drop(&mut self) {
+                self.0[self.1].set(true);
+            }
+        }
+        let closed_now = || closed.iter().map(std::cell::Cell::get).collect::<Vec<_>>();
+        let mut pool = Pool::new(PoolConfig::default()); // idle for 90 s at most
+        for port in 1..=3 {
+            assert!(matches!(pool.checkout(&key(port), t), Checkout::Open));
+        }
+        pool.checkin(&key(1), Conn(closed.clone(), 0), t, None);
+        // The server said 11 s, so this one is kept 10 s: the earliest to expire, though
+        // neither the first nor the last one in.
+        pool.checkin(&key(3), Conn(closed.clone(), 2), t + s(60), Some(s(11)));
+        pool.checkin(&key(2), Conn(closed.clone(), 1), t + s(65), None);
+
+        assert!(pool.take_idle(&key(9), t + s(69)).is_none());
+        assert_eq!(closed_now(), [false, false, false], "none due yet");
+        assert!(pool.take_idle(&key(9), t + s(70)).is_none());
+        assert_eq!(
+            closed_now(),
+            [false, false, true],
+            "another key's, once due"
+        );
+        assert_eq!(
+            pool.sweep_at,
+            Some(t + s(90)),
+            "the next one due, not every checkout"
+        );
+        check_totals(&pool);
+        assert_eq!(pool.open_count(&key(3)), 0);
+        assert!(matches!(pool.checkout(&key(9), t + s(90)), Checkout::Open));
+        assert_eq!(closed_now(), [true, false, true]);
+        check_totals(&pool);
+        assert_eq!(
+            (pool.open_total(), pool.idle_total()),
+            (2, 1),
+            "key 2's idle one and key 9's new one"
+        );
+        assert!(pool.take_idle(&key(9), t + s(154)).is_none());
+        assert_eq!(closed_now(), [true, false, true]);
+        assert!(pool.take_idle(&key(9), t + s(155)).is_none());
+        assert_eq!(closed_now(), [true, true, true]);
+        assert_eq!((pool.idle_total(), pool.sweep_at), (0, None));
+        check_totals(&pool);
     }
 
     #[test]
@@ -721,15 +787,15 @@ mod tests {
 
         // Expiry, by eviction or on the way to a reuse, takes empty keys with it.
         let mut pool = Pool::new(totals(16, None));
-        for k in [1, 2] {
+        for k in [1, 2, 3] {
             assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
-            pool.checkin(&key(k), "x", t, None);
+            pool.checkin(&key(k), "x", t + s(k.into()), None);
         }
-        assert_eq!(pool.take_idle(&key(1), t + s(90)).map(|r| r.conn), None);
+        assert_eq!(pool.take_idle(&key(1), t + s(91)).map(|r| r.conn), None);
         assert!(!pool.hosts.contains_key(&key(1)));
         check_totals(&pool);
-        assert_eq!(pool.evict_expired(t + s(90)), 1);
-        assert!(pool.hosts.is_empty());
+        assert_eq!(pool.evict_expired(t + s(92)), 1);
+        assert_eq!(pool.hosts.len(), 1, "key 3's is left");
         check_totals(&pool);
     }
 }

@@ -291,6 +291,25 @@ duet_tests::conformance! {
         assert_eq!((a.connections(), b.connections()), (2, 1));
     }
 
+    fn a_connection_idle_past_its_timeout_is_closed_by_the_next_request_to_any_host() {
+        // A serves until the client closes its connection, then says so.
+        let (closed, on_close) = std::sync::mpsc::channel();
+        let a = Server::scripted(move |conn| {
+            conn.serve(|_| Reply::ok("a"));
+            let _ = closed.send(());
+        });
+        let b = Server::http(|_| Reply::ok("b"));
+        let idle_timeout = Duration::from_millis(200);
+        let client = duet::Client::builder().pool_idle_timeout(idle_timeout).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(a.url("/")).send()).unwrap().text()).unwrap(), "a");
+        std::thread::sleep(idle_timeout + Duration::from_millis(100));
+        assert!(on_close.try_recv().is_err(), "nothing closes it while the client is unused");
+        assert_eq!(wait!(wait!(client.get(b.url("/")).send()).unwrap().text()).unwrap(), "b");
+        // Without the sweep it would stay open until the server's own read timeout (10 s).
+        assert!(on_close.recv_timeout(Duration::from_secs(5)).is_ok(), "A's idle connection was closed");
+        assert_eq!((a.connections(), b.connections()), (1, 1));
+    }
+
     fn the_total_idle_cap_keeps_the_connections_used_last() {
         let (a, b) = (Server::http(|_| Reply::ok("x")), Server::http(|_| Reply::ok("x")));
         let client = duet::Client::builder().pool_max_idle(1).build().unwrap();
