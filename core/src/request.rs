@@ -449,6 +449,8 @@ mod tests {
             ),
             (Method::GET, &[("UPGRADE", "h2c")]),
             (Method::GET, &[("Upgrades", "x"), ("Connections", "close")]),
+            // Names as long as the ones looked for: the scan goes by length first.
+            (Method::GET, &[("Referer", "x"), ("Keep-Alive", "close")]),
         ];
         for (method, fields) in cases {
             let mut head = RequestHead::new(method.clone(), "/").unwrap();
@@ -587,6 +589,11 @@ mod tests {
         assert_eq!(host_header(&url), "example.com");
         let url = Url::parse("https://example.com").unwrap();
         assert_eq!(target_for(&url, TargetForm::Origin), "/");
+        let head = RequestHead::from_url(Method::DELETE, &url, TargetForm::Absolute).unwrap();
+        assert_eq!(
+            (head.method(), head.target()),
+            (&Method::DELETE, "https://example.com/")
+        );
     }
 
     #[test]
@@ -659,6 +666,19 @@ mod tests {
         .unwrap();
         assert_eq!(out.matches("chunked").count(), 1);
         assert!(encode(&with("Content-Length", "0", 1), RequestBody::None).is_ok());
+        // Fields as long as the framing ones are none of them (the scan goes by length first).
+        for (name, value) in [("Accept-Charset", "7"), ("X-Forwarded-Proto", "gzip")] {
+            for body in [
+                RequestBody::None,
+                RequestBody::Length(3),
+                RequestBody::Chunked,
+            ] {
+                assert!(
+                    encode(&with(name, value, 1), body).is_ok(),
+                    "{name} {body:?}"
+                );
+            }
+        }
         // Disagreeing ones are errors naming the field, and so are two fields even when each
         // agrees.
         let cases = [
