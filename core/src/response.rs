@@ -99,10 +99,17 @@ impl HeadScanner {
             let lf = self.searched + i;
             self.searched = lf + 1;
             let raw_len = lf - self.line_start;
-            // A line exceeds its limit at byte `line_start + max_line + 1`, the head at byte
-            // `max_head + 1`; report whichever a byte-at-a-time reader would meet first.
-            let line_over = (raw_len > limits.max_line_bytes)
-                .then(|| self.line_start + limits.max_line_bytes + 1);
+            // The line limit is on a line without its end (CRLF or LF). A line exceeds it at
+            // byte `line_start + max_line + 1`, or one later when that byte is a CR (which
+            // could have ended the line), the head at byte `max_head + 1`; report whichever a
+            // byte-at-a-time reader would meet first.
+            let max_line = limits.max_line_bytes;
+            let line_over = (raw_len > max_line
+                && raw_len - usize::from(buf[lf - 1] == b'\r') > max_line)
+                .then(|| {
+                    let at = self.line_start + max_line;
+                    at + 1 + usize::from(buf[at] == b'\r')
+                });
             let head_over = (lf + 1 > limits.max_head_bytes).then_some(limits.max_head_bytes + 1);
             match (line_over, head_over) {
                 (Some(l), Some(h)) if l <= h => {
@@ -150,7 +157,10 @@ impl HeadScanner {
             }
         }
         self.searched = buf.len();
-        if buf.len() - self.line_start > limits.max_line_bytes {
+        let pending = buf.len() - self.line_start;
+        // One byte over may be the CR of the line's end.
+        let cr_last = pending == limits.max_line_bytes + 1 && buf.last() == Some(&b'\r');
+        if pending > limits.max_line_bytes && !cr_last {
             return Err(RemoteError::LineTooLong {
                 limit: limits.max_line_bytes,
             });
@@ -457,6 +467,66 @@ mod tests {
             scan_bytewise(over, &limits),
             Err(RemoteError::HeadTooLarge { limit: 60 })
         );
+    }
+
+    #[test]
+    fn a_line_limit_counts_the_line_without_its_end_and_the_first_limit_met_wins() {
+        let status = "HTTP/1.1 200 OK\r\n"; // 17 bytes: the field line starts at 17
+        let head = |field: &str, end: &str| format!("{status}{field}{end}{end}");
+        let x = |n: usize| "x".repeat(n);
+        let limits = |max_head_bytes: usize| Limits {
+            max_line_bytes: 20,
+            max_head_bytes,
+            ..Limits::default()
+        };
+        let line = Err(RemoteError::LineTooLong { limit: 20 });
+        let cases = [
+            // 20 bytes before the line end pass, with CRLF or LF; 21 do not.
+            (
+                head(&format!("X: {}", x(17)), "\r\n"),
+                200,
+                Ok(Some((41, 1))),
+            ),
+            (head(&format!("X: {}", x(17)), "\n"), 200, Ok(Some((39, 1)))),
+            (head(&format!("X: {}", x(18)), "\r\n"), 200, line.clone()),
+            (head(&format!("X: {}", x(18)), "\n"), 200, line.clone()),
+            // A CR inside the line is part of it.
+            (head(&format!("X: {}\ry", x(17)), "\r\n"), 200, line.clone()),
+            // A 25-byte line is over at byte 17 + 21 = 38: the head limit first when it is
+            // met at that byte or before.
+            (head(&format!("X: {}", x(22)), "\r\n"), 37, line.clone()),
+            (
+                head(&format!("X: {}", x(22)), "\r\n"),
+                36,
+                Err(RemoteError::HeadTooLarge { limit: 36 }),
+            ),
+            (
+                head(&format!("X: {}", x(22)), "\r\n"),
+                30,
+                Err(RemoteError::HeadTooLarge { limit: 30 }),
+            ),
+            // With a CR as its 21st byte, the line is over only at the byte after it (39).
+            (
+                head(&format!("X: {}\ryyy", x(17)), "\r\n"),
+                38,
+                line.clone(),
+            ),
+            (
+                head(&format!("X: {}\ryyy", x(17)), "\r\n"),
+                37,
+                Err(RemoteError::HeadTooLarge { limit: 37 }),
+            ),
+        ];
+        for (bytes, max_head, expected) in cases {
+            let limits = limits(max_head);
+            let shown = format!("{bytes:?} within {max_head}");
+            assert_eq!(scan_all(bytes.as_bytes(), &limits), expected, "{shown}");
+            assert_eq!(
+                scan_bytewise(bytes.as_bytes(), &limits),
+                expected,
+                "{shown}"
+            );
+        }
     }
 
     #[test]
