@@ -530,6 +530,40 @@ mod tests {
     }
 
     #[test]
+    fn a_head_over_its_limit_is_refused_before_its_line_ends() {
+        let limits = Limits {
+            max_head_bytes: 60,
+            ..Limits::default()
+        };
+        let mut bytes = b"HTTP/1.1 200 OK\r\nA: ".to_vec();
+        bytes.resize(60, b'x');
+        assert_eq!(
+            scan_all(&bytes, &limits),
+            Ok(None),
+            "at the limit, the head may still end"
+        );
+        bytes.resize(90, b'x');
+        assert_eq!(
+            scan_all(&bytes, &limits),
+            Err(RemoteError::HeadTooLarge { limit: 60 })
+        );
+    }
+
+    #[test]
+    fn whitespace_starting_the_first_line_is_no_folding() {
+        // Only a field line can be continued: the first line is the status line whatever it
+        // starts with (and then fails to parse), not a continuation to skip.
+        for bytes in [
+            &b" HTTP/1.1 200 OK\r\n\r\n"[..],
+            b"\n HTTP/1.1 200 OK\r\n\r\n",
+        ] {
+            let (len, lines) = scan_all(bytes, &Limits::default()).unwrap().unwrap();
+            assert_eq!((len, lines), (bytes.len(), 0));
+            assert!(parse_head(&bytes[..len], lines).is_err());
+        }
+    }
+
+    #[test]
     fn parses_status_version_reason_and_headers() {
         let bytes = b"HTTP/1.0 404 Not \xe9 Found\r\nContent-Type: text/plain\r\nX-Empty:\r\n\r\n";
         let head = parse_head(bytes, 2).unwrap();
