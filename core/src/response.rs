@@ -608,6 +608,88 @@ mod tests {
     }
 
     #[test]
+    fn the_facts_say_what_the_field_lookups_say() {
+        // The facts come from one pass that goes by name length first; they must agree with
+        // the general lookups whatever the case, order, number or neighbours of the fields.
+        let cases: &[&[&str]] = &[
+            &[],
+            &["Connection: close"],
+            &["connection: keep-alive"],
+            &["Connection: Upgrade, Keep-Alive"],
+            &["Connection: keep-alive, CLOSE"],
+            &["Connection: keep-alive", "Connection: close"],
+            &["Content-Length: 3", "content-length: 3"],
+            &["Content-Encoding: gzip", "Transfer-Encoding: chunked"],
+            // Names as long as the ones looked for, and one that only starts alike.
+            &["X-Abcdefgh: close, keep-alive", "Accept-Charset: 5"],
+            &["Content-Language: gzip", "X-Forwarded-Proto: chunked"],
+            &["Keep-Alive: timeout=5", "Connections: close"],
+        ];
+        for fields in cases {
+            let mut bytes = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for field in *fields {
+                bytes.extend_from_slice(format!("{field}\r\n").as_bytes());
+            }
+            bytes.extend_from_slice(b"\r\n");
+            let head = parse_head(&bytes, fields.len()).unwrap();
+            let (h, f) = (head.headers(), &head.facts);
+            let lengths: Vec<_> = h.get_all("content-length").collect();
+            assert_eq!(
+                (
+                    f.close,
+                    f.keep_alive,
+                    f.content_length,
+                    f.content_encoding,
+                    f.transfer_encoding
+                ),
+                (
+                    h.has_token("connection", "close"),
+                    h.has_token("connection", "keep-alive"),
+                    lengths.len(),
+                    h.contains("content-encoding"),
+                    h.contains("transfer-encoding"),
+                ),
+                "{fields:?}"
+            );
+            if let Some(last) = lengths.last() {
+                assert_eq!(f.content_length_value(&head), *last);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_leaves_heads_over_a_limit_to_the_scanner() {
+        let limits = Limits {
+            max_headers: 2,
+            ..Limits::default()
+        };
+        let head = |fields: usize| {
+            let mut bytes = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..fields {
+                bytes.extend_from_slice(format!("H{i}: x\r\n").as_bytes());
+            }
+            bytes.extend_from_slice(b"\r\n");
+            bytes
+        };
+        for fields in 0..=2 {
+            let bytes = head(fields);
+            let (len, parsed) = parse_buffered(&bytes, &limits).unwrap();
+            assert_eq!(
+                (len, parsed.unwrap().headers().len()),
+                (bytes.len(), fields)
+            );
+        }
+        assert!(
+            parse_buffered(&head(3), &limits).is_none(),
+            "one field too many"
+        );
+        assert!(
+            parse_buffered(&head(4), &limits).is_none(),
+            "two fields too many"
+        );
+    }
+
+    #[test]
     fn many_headers_use_the_heap_path() {
         let mut bytes = b"HTTP/1.1 200 OK\r\n".to_vec();
         for i in 0..40 {
