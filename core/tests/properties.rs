@@ -237,6 +237,44 @@ fn large_chunks_go_straight_to_the_caller_after_a_short_framing_read() {
 }
 
 #[test]
+fn no_direct_read_while_bytes_wait_or_after_the_end_of_input_or_an_error() {
+    let sent = || {
+        let mut conn = Connection::default();
+        conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+            .unwrap();
+        let n = conn.poll_transmit().unwrap().len();
+        conn.advance_transmit(n);
+        conn
+    };
+    // Body bytes that came with the head come first: no direct read before they are taken.
+    let mut conn = sent();
+    conn.handle_input(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    assert!(matches!(
+        conn.poll_event_max(0),
+        Ok(Some(Event::Response(_)))
+    ));
+    assert_eq!(conn.direct_body_len(), 0, "3 body bytes are buffered");
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::Data(b"abc")))));
+    assert_eq!(conn.direct_body_len(), 7);
+    // Nothing more can come after the end of input, or after an error.
+    conn.handle_eof();
+    assert_eq!(conn.direct_body_len(), 0, "after EOF");
+    let mut conn = sent();
+    conn.handle_input(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+    let mut events = Vec::new();
+    assert!(
+        drain(&mut conn, &mut events, usize::MAX).is_some(),
+        "a bad size line"
+    );
+    assert_eq!(conn.direct_body_len(), 0, "after an error");
+    // A body delimited by close goes straight to the caller until the end.
+    let mut conn = sent();
+    conn.handle_input(b"HTTP/1.1 200 OK\r\n\r\n");
+    drain(&mut conn, &mut events, usize::MAX);
+    assert_eq!(conn.direct_body_len(), u64::MAX);
+}
+
+#[test]
 fn small_chunks_are_read_in_full_reads() {
     let mut conn = Connection::default();
     conn.send_request(&request("GET", &[]), RequestBody::None, t0())
