@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use duet_core::{
-    Connection, Error, Event, Headers, LocalError, RemoteError, RequestBody, SendState,
+    BodyFraming, Connection, Error, Event, Headers, LocalError, RemoteError, RequestBody, SendState,
 };
 use support::{Ev, drain, request, t0};
 
@@ -452,6 +452,8 @@ fn an_early_response_while_uploading() {
 #[test]
 fn several_exchanges_on_one_connection() {
     let mut conn = Connection::default();
+    // Nothing to tell before a request, and nothing wrong either.
+    assert!(matches!(conn.poll_event(), Ok(None)));
     for i in 0..3 {
         conn.send_request(&request("GET", &[]), RequestBody::None, t0())
             .unwrap();
@@ -464,12 +466,16 @@ fn several_exchanges_on_one_connection() {
             )
             .as_bytes(),
         );
+        assert!(matches!(conn.poll_event(), Ok(Some(Event::Response(_)))));
+        assert_eq!(conn.body_framing(), Some(BodyFraming::Length(6)));
+        assert!(!conn.is_response_complete(), "the body is still to come");
         let got = events(&mut conn);
-        assert_eq!(got[1], Ev::Data(body.into_bytes()));
+        assert_eq!(got[0], Ev::Data(body.into_bytes()));
         assert!(conn.is_reusable());
         conn.start_next_cycle().unwrap();
         assert_eq!(conn.send_state(), SendState::Idle);
         assert_eq!(conn.body_framing(), None);
+        assert!(matches!(conn.poll_event(), Ok(None)));
     }
 }
 
