@@ -282,7 +282,7 @@ impl ChunkedDecoder {
 
     fn size_line(&mut self, byte: u8) -> Result<(), RemoteError> {
         self.line_bytes += 1;
-        if self.line_bytes > self.max_line_bytes + 2 {
+        if self.line_bytes.saturating_sub(2) > self.max_line_bytes {
             return Err(RemoteError::LineTooLong {
                 limit: self.max_line_bytes,
             });

@@ -98,7 +98,8 @@ enum BodyWriter {
 enum Send {
     Idle,
     ExpectingContinue {
-        deadline: Instant,
+        /// `None`: a timeout beyond what `Instant` holds, so no deadline.
+        deadline: Option<Instant>,
         writer: BodyWriter,
     },
     Body(BodyWriter),
@@ -269,7 +270,7 @@ impl Connection {
         self.send = match writer {
             None => Send::Done,
             Some(writer) if head.expects_continue() => Send::ExpectingContinue {
-                deadline: now + self.limits.expect_continue_timeout,
+                deadline: now.checked_add(self.limits.expect_continue_timeout),
                 writer,
             },
             Some(writer) => Send::Body(writer),
@@ -498,7 +499,7 @@ impl Connection {
     /// the end of the `100 Continue` wait.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.send {
-            Send::ExpectingContinue { deadline, .. } => Some(deadline),
+            Send::ExpectingContinue { deadline, .. } => deadline,
             _ => None,
         }
     }
@@ -506,7 +507,7 @@ impl Connection {
     /// Tells the engine the time is `now`; past the `100 Continue` deadline, the body may go.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Send::ExpectingContinue { deadline, writer } = self.send
-            && now >= deadline
+            && deadline.is_some_and(|deadline| now >= deadline)
         {
             self.send = Send::Body(writer);
         }

@@ -110,7 +110,7 @@ impl HeadScanner {
                     let at = self.line_start + max_line;
                     at + 1 + usize::from(buf[at] == b'\r')
                 });
-            let head_over = (lf + 1 > limits.max_head_bytes).then_some(limits.max_head_bytes + 1);
+            let head_over = (lf + 1 > limits.max_head_bytes).then(|| limits.max_head_bytes + 1);
             match (line_over, head_over) {
                 (Some(l), Some(h)) if l <= h => {
                     return Err(RemoteError::LineTooLong {
@@ -159,8 +159,9 @@ impl HeadScanner {
         self.searched = buf.len();
         let pending = buf.len() - self.line_start;
         // One byte over may be the CR of the line's end.
-        let cr_last = pending == limits.max_line_bytes + 1 && buf.last() == Some(&b'\r');
-        if pending > limits.max_line_bytes && !cr_last {
+        if pending > limits.max_line_bytes
+            && !(pending - 1 == limits.max_line_bytes && buf.last() == Some(&b'\r'))
+        {
             return Err(RemoteError::LineTooLong {
                 limit: limits.max_line_bytes,
             });
@@ -527,6 +528,18 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn limits_may_be_as_large_as_usize_holds() {
+        let limits = Limits {
+            max_line_bytes: usize::MAX,
+            max_head_bytes: usize::MAX,
+            ..Limits::default()
+        };
+        let bytes = b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n";
+        assert_eq!(scan_bytewise(bytes, &limits), Ok(Some((bytes.len(), 1))));
+        assert!(parse_buffered(bytes, &limits).is_some());
     }
 
     #[test]

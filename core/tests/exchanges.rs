@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use duet_core::{
-    BodyFraming, Connection, Error, Event, Headers, LocalError, RemoteError, RequestBody, SendState,
+    BodyFraming, Connection, Error, Event, Headers, Limits, LocalError, RemoteError, RequestBody,
+    SendState,
 };
 use support::{Ev, drain, request, t0};
 
@@ -665,4 +666,39 @@ fn the_servers_keep_alive_timeout_is_read_from_each_final_response() {
         assert_eq!(conn.server_idle_timeout(), expected, "{field:?}");
         conn.start_next_cycle().unwrap();
     }
+}
+
+#[test]
+fn limits_at_the_largest_values_are_no_limits_and_never_overflow() {
+    let mut limits = Limits::default();
+    limits.max_head_bytes = usize::MAX;
+    limits.max_headers = usize::MAX;
+    limits.max_line_bytes = usize::MAX;
+    limits.max_chunk_extension_bytes = usize::MAX;
+    limits.max_trailer_bytes = usize::MAX;
+    limits.max_interim_responses = usize::MAX;
+    limits.expect_continue_timeout = Duration::MAX;
+    let mut conn = Connection::new(limits);
+    conn.send_request(
+        &request("PUT", &[("Expect", "100-continue")]),
+        RequestBody::Length(2),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(
+        conn.poll_timeout(),
+        None,
+        "no deadline beyond what Instant holds"
+    );
+    conn.handle_timeout(t0() + Duration::from_secs(1 << 40));
+    assert_eq!(conn.send_state(), SendState::ExpectingContinue);
+    let response = b"HTTP/1.1 100 Continue\r\n\r\n\
+        HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+        2;ext=1\r\nok\r\n0\r\nT: v\r\n\r\n";
+    for &byte in response.iter() {
+        conn.handle_input(&[byte]);
+        let mut out = Vec::new();
+        assert_eq!(drain(&mut conn, &mut out, usize::MAX), None);
+    }
+    assert!(conn.is_response_complete());
 }
