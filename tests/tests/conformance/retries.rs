@@ -49,6 +49,20 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "drained responses kept the connection");
     }
 
+    fn a_retry_after_beyond_what_the_clock_holds_is_no_retry() {
+        // With no cap on Retry-After, a server asking for an endless wait gets its answer
+        // delivered as it is (no retry, no overflow).
+        let server = Server::http(|_| Reply::new(503).header("Retry-After", "99999999999999999999").body("busy"));
+        let mut policy = quick();
+        policy.retry_after_max = Duration::MAX;
+        policy.total_budget = None;
+        let client = duet::Client::builder().retry(policy).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(wait!(response.text()).unwrap(), "busy");
+        assert_eq!(server.requests().len(), 1);
+    }
+
     fn a_request_waiting_out_a_retry_after_holds_no_connection() {
         // One connection per host. While one request waits the second the server asked for,
         // its drained connection serves another request, which would otherwise time out

@@ -107,6 +107,26 @@ duet_tests::conformance! {
         assert_eq!(result.unwrap_err().timeout_phase(), Some(duet::TimeoutPhase::Total));
     }
 
+    fn the_largest_timeouts_are_no_timeouts() {
+        // Duration::MAX is how some callers say "no limit": no deadline overflows.
+        let server = Server::http(|r| Reply::ok(r.method.clone()).delay(ms(if r.index == 0 { 50 } else { 0 })));
+        let client = duet::Client::builder()
+            .timeout(Duration::MAX)
+            .connect_timeout(Duration::MAX)
+            .read_timeout(Duration::MAX)
+            .write_timeout(Duration::MAX)
+            .pool_timeout(Duration::MAX)
+            .pool_idle_timeout(Duration::MAX)
+            .pool_max_per_host(1)
+            .build()
+            .unwrap();
+        for method in ["GET", "PUT"] {
+            let request = client.request(method.parse().unwrap(), server.url("/")).body("x").timeout(Duration::MAX);
+            assert_eq!(wait!(wait!(request.send()).unwrap().text()).unwrap(), method);
+        }
+        assert_eq!(server.connections(), 1);
+    }
+
     fn a_request_timeout_overrides_the_clients() {
         let server = Server::http(|_| Reply::ok("late").delay(ms(2000)));
         let client = duet::Client::new();

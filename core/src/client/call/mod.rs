@@ -260,8 +260,9 @@ enum Drain {
     Retry,
     /// The auth flow needs this body to decide.
     Respond(ResponseHead, Vec<u8>),
-    /// A status the retry policy retries, after this wait.
-    Backoff(Duration),
+    /// A status the retry policy retries, once this time comes (the wait counted from the
+    /// response's arrival).
+    Backoff(Instant),
 }
 
 /// Why an exchange was given up before the response's end (kept a byte: a call stays small).
@@ -472,7 +473,8 @@ impl Call {
             abandoned: None,
             restart_body: false,
             timeouts,
-            total_deadline: timeouts.total.map(|t| now + t),
+            // A timeout beyond what `Instant` holds is none.
+            total_deadline: timeouts.total.and_then(|t| now.checked_add(t)),
             state: State::Connect,
             conn: None,
             remote: None,
@@ -624,7 +626,7 @@ impl Call {
             });
             return Some(waiting.deadline);
         }
-        let own = limit.map(|d| now + d);
+        let own = limit.and_then(|d| now.checked_add(d));
         let (deadline, phase) = match (own, self.total_deadline) {
             (Some(a), Some(t)) if t < a => (Some(t), TimeoutPhase::Total),
             (None, Some(t)) => (Some(t), TimeoutPhase::Total),
@@ -805,7 +807,8 @@ impl Call {
                     );
                     self.session.received(&self.url, &head, now);
                     if let Some(wait) = self.retry_status(&head, now) {
-                        self.draining = Some(Box::new((Drain::Backoff(wait), 0)));
+                        // The policy retries only after a wait the clock can hold.
+                        self.draining = Some(Box::new((Drain::Backoff(now + wait), 0)));
                         continue;
                     }
                     if self.auth_wants_body(&head) {
@@ -958,12 +961,12 @@ impl Call {
                 self.resend(now)?;
                 Ok(None)
             }
-            Drain::Backoff(wait) => {
+            Drain::Backoff(until) => {
                 self.released = self
                     .conn
                     .take()
                     .and_then(|mut c| c.start_next_cycle().is_ok().then_some(c));
-                self.schedule_retry(now + wait);
+                self.schedule_retry(until);
                 Ok(None)
             }
             Drain::Respond(head, body) => match self.auth_step(&head, Some(&body))? {

@@ -290,6 +290,9 @@ impl RetryState {
                 }
             }
         };
+        if now.checked_add(wait).is_none() {
+            return RetryDecision::GiveUp; // a wait beyond what the clock can hold is forever
+        }
         if let Some(budget) = self.policy.total_budget {
             let elapsed = now.saturating_duration_since(self.started);
             if elapsed.checked_add(wait).is_none_or(|end| end > budget) {

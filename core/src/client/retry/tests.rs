@@ -521,3 +521,30 @@ fn the_budget_counts_from_the_first_attempt() {
         RetryDecision::GiveUp
     );
 }
+
+#[test]
+fn a_wait_the_clock_cannot_hold_gives_up() {
+    let mut state = Fixture::new(RetryPolicy {
+        backoff_base: Duration::MAX,
+        backoff_max: Duration::MAX,
+        retry_after_max: Duration::MAX,
+        jitter: false,
+        ..policy()
+    });
+    assert_eq!(
+        state.decide(Method::GET, error(ErrorKind::Connect, false)),
+        RetryDecision::GiveUp
+    );
+    let huge = retry_after("99999999999999999999");
+    assert_eq!(
+        state.decide(Method::GET, response(503, &huge)),
+        RetryDecision::GiveUp
+    );
+    assert_eq!(state.state.retries(), 0);
+    // A long wait the clock can hold is still a wait.
+    let day = retry_after("86400");
+    assert_eq!(
+        state.decide(Method::GET, response(503, &day)),
+        RetryDecision::RetryAfter(Duration::from_secs(86_400))
+    );
+}
