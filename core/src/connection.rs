@@ -672,7 +672,26 @@ mod tests {
                 "{pad}: freed, to regrow each time"
             );
             assert_eq!(conn.read_size, read_size);
+            assert!(
+                conn.transmit.capacity() > 0,
+                "{pad}: the transmit buffer is kept"
+            );
         }
+        // A head larger than the transmit buffer an idle connection keeps grows it for one
+        // exchange only.
+        let mut head = RequestHead::new(http::Method::GET, "/").unwrap();
+        head.headers_mut().append("Host", "example.test").unwrap();
+        head.headers_mut()
+            .append("X-Large", "h".repeat(20_000))
+            .unwrap();
+        conn.send_request(&head, RequestBody::None, Instant::now())
+            .unwrap();
+        assert!(conn.transmit.capacity() > receive::IDLE_TRANSMIT);
+        write_all(&mut conn);
+        read_all(&mut conn, b"HTTP/1.1 204 No Content\r\n\r\n");
+        drain(&mut conn);
+        conn.start_next_cycle().unwrap();
+        assert!(conn.transmit.capacity() <= receive::IDLE_TRANSMIT);
     }
 
     #[test]
