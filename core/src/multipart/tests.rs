@@ -355,3 +355,38 @@ fn content_reports_its_length() {
         Content::Source { len: Some(9), .. }
     ));
 }
+
+#[test]
+fn a_copy_encodes_to_the_same_body_with_its_own_sources() {
+    fn form<S>(source: impl Fn(&str) -> S) -> Form<S> {
+        Form::new(ENTROPY)
+            .text("t", "v")
+            .part(
+                "one",
+                Part::source(source("one"), Some(3))
+                    .file_name("1.txt")
+                    .header("X-Part", "1")
+                    .unwrap(),
+            )
+            .part("two", Part::bytes("TWO!").file_name("2.bin"))
+            .part("three", Part::source(source("three"), None))
+    }
+    let original = form(str::to_owned);
+    // Each source is made again (here: its text in capitals, as a reader opened anew).
+    let copy = original
+        .try_copy(|name: &String| Some(name.to_uppercase().into_bytes()))
+        .unwrap();
+    assert_eq!(copy.content_length(), original.content_length());
+    let (body, _) = encode(copy);
+    assert_eq!(body, encode(form(|s| s.to_uppercase().into_bytes())).0);
+    let contents: Vec<_> = parse(&body, BOUNDARY).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(contents, [&b"v"[..], b"ONE", b"TWO!", b"THREE"]);
+    // One source that cannot be made again: no copy.
+    let mut calls = 0;
+    let none = original.try_copy(|name: &String| {
+        calls += 1;
+        (name != "one").then_some(())
+    });
+    assert!(none.is_none());
+    assert_eq!(calls, 1, "stops at the first failure");
+}
