@@ -428,3 +428,14 @@ fn targets_from_hosts() {
     let name = Socks5Target::Domain("example.com".into());
     assert_eq!(Socks5Target::from_host("example.com"), name);
 }
+
+#[test]
+fn debug_shows_the_state_never_the_credentials() {
+    let shown = format!("{:?}", domain_with_auth());
+    assert!(shown.starts_with("Socks5Handshake {"), "{shown}");
+    assert!(shown.contains("queued_bytes"), "{shown}");
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("alice"),
+        "{shown}"
+    );
+}
