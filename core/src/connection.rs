@@ -539,11 +539,14 @@ mod tests {
     use super::*;
 
     #[allow(clippy::disallowed_methods)] // the origin of time: no deadline is ever reached
+    fn send(conn: &mut Connection, head: &RequestHead, body: RequestBody) {
+        conn.send_request(head, body, Instant::now()).unwrap();
+    }
+
     fn put(conn: &mut Connection, body: u64) {
         let mut head = RequestHead::new(http::Method::PUT, "/").unwrap();
         head.headers_mut().append("Host", "example.test").unwrap();
-        conn.send_request(&head, RequestBody::Length(body), Instant::now())
-            .unwrap();
+        send(conn, &head, RequestBody::Length(body));
     }
 
     #[test]
@@ -684,8 +687,7 @@ mod tests {
         head.headers_mut()
             .append("X-Large", "h".repeat(20_000))
             .unwrap();
-        conn.send_request(&head, RequestBody::None, Instant::now())
-            .unwrap();
+        send(&mut conn, &head, RequestBody::None);
         assert!(conn.transmit.capacity() > receive::IDLE_TRANSMIT);
         write_all(&mut conn);
         read_all(&mut conn, b"HTTP/1.1 204 No Content\r\n\r\n");
