@@ -193,6 +193,13 @@ mod tests {
             "Sun Nov  6 08:49:37 94  ",
             "Sun, 06 Nov +994 08:49:37 GMT",
             "Sonntag, 06-Nov-94 08:49:37 GMT",
+            // Each part of each format wrong alone: the zone, a separator, the day name, the
+            // length.
+            "Sunday, 06-Nov-94 08:49:37 UTC",
+            "Sunday, 06 Nov-94 08:49:37 GMT",
+            "Xyz Nov  6 08:49:37 1994",
+            "Sun Nov  6 08:49:37 19945",
+            "Sun Nov  6 08:49:37 1994 ",
             "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
         ] {
             assert_eq!(parse_http_date(text, now), None, "{text:?}");
