@@ -171,6 +171,12 @@ mod tests {
     }
 
     #[test]
+    fn a_leap_second_is_a_date() {
+        let text = "Sat, 31 Dec 2016 23:59:60 GMT";
+        assert_eq!(unix(text, wall(EXAMPLE)), Some(1_483_228_800));
+    }
+
+    #[test]
     fn anything_else_is_not_a_date() {
         let now = wall(EXAMPLE);
         for text in [
@@ -200,6 +206,8 @@ mod tests {
             "Xyz Nov  6 08:49:37 1994",
             "Sun Nov  6 08:49:37 19945",
             "Sun Nov  6 08:49:37 1994 ",
+            "Sun, 06 Nov 1994 08:49.37 GMT",
+            "Sat, 31 Dec 2016 23:59:61 GMT",
             "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
         ] {
             assert_eq!(parse_http_date(text, now), None, "{text:?}");
