@@ -86,6 +86,8 @@ pub mod proxy;
 pub mod redirect;
 mod request;
 mod response;
+#[cfg(test)]
+mod test_clock;
 mod text;
 pub mod transport;
 

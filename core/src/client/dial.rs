@@ -296,9 +296,8 @@ mod tests {
     const DELAY: Duration = Duration::from_millis(250);
 
     /// The origin of the injected clock.
-    #[allow(clippy::disallowed_methods)]
     fn origin() -> Instant {
-        Instant::now()
+        crate::test_clock::t0()
     }
 
     #[test]

@@ -324,7 +324,6 @@ impl<T> Pool<T> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::disallowed_methods)]
     use std::time::Duration;
 
     use super::*;
@@ -379,7 +378,7 @@ mod tests {
     #[test]
     fn a_reused_connection_says_how_long_it_sat_idle() {
         let ms = Duration::from_millis;
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "a", t, None);
@@ -397,7 +396,7 @@ mod tests {
 
     #[test]
     fn reuses_newest_first_per_key() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
@@ -416,7 +415,7 @@ mod tests {
     #[test]
     fn a_checkout_closes_expired_connections_under_every_key_once_due() {
         let s = Duration::from_secs;
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         // Each connection marks its own slot when dropped (its socket closed).
         let closed: std::rc::Rc<[std::cell::Cell<bool>; 3]> = std::rc::Rc::default();
         struct Conn(std::rc::Rc<[std::cell::Cell<bool>; 3]>, usize);
@@ -469,7 +468,7 @@ mod tests {
 
     #[test]
     fn expired_idle_connections_are_dropped() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "a", t, None);
@@ -490,7 +489,7 @@ mod tests {
 
     #[test]
     fn idle_for_the_whole_timeout_is_expired() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let timeout = Duration::from_secs(90);
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
@@ -510,7 +509,7 @@ mod tests {
 
     #[test]
     fn the_servers_keep_alive_timeout_less_a_margin_bounds_reuse() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let ms = Duration::from_millis;
         // (the server's timeout, still reused at, no longer reused at)
         let cases = [
@@ -563,7 +562,7 @@ mod tests {
 
     #[test]
     fn idle_cap_drops_the_oldest() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(1, None));
         for _ in 0..2 {
             assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
@@ -582,7 +581,7 @@ mod tests {
 
     #[test]
     fn per_host_cap() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, Some(2)));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
@@ -602,7 +601,7 @@ mod tests {
 
     #[test]
     fn take_idle_reserves_nothing() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, Some(2)));
         assert_eq!(
             pool.take_idle(&key(1), t).map(|r| r.conn),
@@ -645,7 +644,7 @@ mod tests {
 
     #[test]
     fn fresh_checkout_drops_the_idle_ones() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, None));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
@@ -656,7 +655,7 @@ mod tests {
 
     #[test]
     fn the_total_idle_cap_closes_the_one_idle_longest_under_any_key() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(totals(2, None));
         for k in 1..=3 {
             assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
@@ -683,7 +682,7 @@ mod tests {
 
     #[test]
     fn at_the_total_cap_an_idle_connection_elsewhere_makes_room() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let mut pool = Pool::new(totals(16, Some(2)));
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(2), t), Checkout::Open);
@@ -710,7 +709,7 @@ mod tests {
 
     #[test]
     fn totals_stay_true_through_every_path() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let later = t + Duration::from_secs(91);
         let mut pool = Pool::new(PoolConfig {
             max_idle_per_host: 2,
@@ -752,7 +751,7 @@ mod tests {
 
     #[test]
     fn dropping_idle_connections_keeps_the_busy_ones_counted() {
-        let t = Instant::now();
+        let t = crate::test_clock::t0();
         let s = Duration::from_secs;
         let mut pool = Pool::new(totals(16, None));
         // Key 1: one busy, one idle. Key 2: one idle. Key 3: one busy.

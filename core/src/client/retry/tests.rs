@@ -1,5 +1,3 @@
-#![allow(clippy::disallowed_methods)] // one Instant::now() as the origin of the injected clock
-
 use std::time::UNIX_EPOCH;
 
 use super::*;
@@ -14,7 +12,7 @@ struct Fixture {
 
 impl Fixture {
     fn new(policy: RetryPolicy) -> Self {
-        let t0 = Instant::now();
+        let t0 = crate::test_clock::t0();
         Fixture {
             state: RetryState::new(policy, t0),
             t0,
