@@ -631,11 +631,12 @@ mod tests {
             ..Limits::default()
         };
         // Byte by byte and whole: a line that is all there is held to the limits too.
-        let go = |input: &[u8]| {
-            let whole = run(input, input.len(), &limits).map(|_| ());
-            assert_eq!(run(input, 1, &limits).map(|_| ()), whole);
+        fn both(input: &[u8], limits: &Limits) -> Result<(), RemoteError> {
+            let whole = run(input, input.len(), limits).map(|_| ());
+            assert_eq!(run(input, 1, limits).map(|_| ()), whole);
             whole
-        };
+        }
+        let go = |input: &[u8]| both(input, &limits);
         assert_eq!(
             go(b"1;abcd\r\na\r\n1;abcd\r\na\r\n"),
             Err(RemoteError::ChunkExtensionsTooLarge { limit: 8 })
@@ -653,11 +654,7 @@ mod tests {
             Err(RemoteError::TooManyTrailers { limit: 1 })
         );
         limits.max_headers = 10;
-        let go = |input: &[u8]| {
-            let whole = run(input, input.len(), &limits).map(|_| ());
-            assert_eq!(run(input, 1, &limits).map(|_| ()), whole);
-            whole
-        };
+        let go = |input: &[u8]| both(input, &limits);
         assert_eq!(
             go(b"0\r\nA: 1\r\nB: 2\r\n\r\n"),
             Err(RemoteError::TrailersTooLarge { limit: 13 })
