@@ -217,9 +217,7 @@ impl<T> Pool<T> {
             since: now,
             until,
         });
-        if let Some(until) = until {
-            self.sweep_at = Some(self.sweep_at.map_or(until, |at| at.min(until)));
-        }
+        self.sweep_at = self.sweep_at.into_iter().chain(until).min();
         self.idle += 1;
         if host.idle.len() > self.config.max_idle_per_host {
             host.idle.remove(0);
@@ -256,9 +254,12 @@ impl<T> Pool<T> {
             let gone = before - host.idle.len();
             host.open -= gone;
             evicted += gone;
-            for until in host.idle.iter().filter_map(|idle| idle.until) {
-                sweep_at = Some(sweep_at.map_or(until, |at| at.min(until)));
-            }
+            sweep_at = host
+                .idle
+                .iter()
+                .filter_map(|idle| idle.until)
+                .chain(sweep_at)
+                .min();
         }
         self.sweep_at = sweep_at;
         self.open -= evicted;
