@@ -49,6 +49,9 @@ struct Entry {
 
 /// An ordered list of header fields; names keep their case, lookups ignore it.
 ///
+/// Two lists are equal when they hold the same fields in the same order, names compared
+/// ignoring case (as lookups do) and values byte for byte.
+///
 /// Every name is a token and no value holds CR, LF, NUL or another control byte: the
 /// constructors check this, so a `Headers` can always be written to the wire as it is.
 ///
@@ -287,7 +290,11 @@ impl fmt::Debug for Headers {
 
 impl PartialEq for Headers {
     fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
+        self.entries.len() == other.entries.len()
+            && self
+                .iter_bytes()
+                .zip(other.iter_bytes())
+                .all(|((n, v), (m, w))| n.eq_ignore_ascii_case(m) && v == w)
     }
 }
 
@@ -398,6 +405,16 @@ mod tests {
         c.append("Accept", "*/*").unwrap();
         assert_ne!(a, c, "the order differs");
         assert_ne!(a, Headers::new());
+        let mut d = Headers::new();
+        d.append("accept", "*/*").unwrap();
+        d.append("X-ID", "7").unwrap();
+        assert_eq!(a, d, "names compare as lookups do, ignoring case");
+        d.insert("x-id", "7 ").unwrap();
+        assert_ne!(a, d, "values compare byte for byte");
+        let mut e = a.clone();
+        e.append("X-Id", "7").unwrap();
+        assert_ne!(a, e, "a field more");
+        assert_ne!(e, a, "a field fewer");
         assert_eq!(format!("{a:?}"), r#"[("Accept", "*/*"), ("X-Id", "7")]"#);
         assert_eq!(a.wire_len(), "Accept: */*\r\nX-Id: 7\r\n".len());
     }
