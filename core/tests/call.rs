@@ -1285,3 +1285,235 @@ fn a_call_stays_within_the_allocators_fast_path() {
     let size = std::mem::size_of::<Call>();
     assert!(size <= 1024, "Call is {size} bytes");
 }
+
+/// A call for `method` to `url` under `config`, its request sent on a new connection and
+/// `response` fed in; returns the call and the head it handed out (at `t0() + answer_after`).
+fn answered(
+    config: ClientConfig,
+    method: Method,
+    url: &str,
+    response: &[u8],
+    answer_after: Duration,
+) -> (Box<Call>, duet_core::ResponseHead) {
+    let request = Request::new(method, Url::parse(url).unwrap());
+    let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+    match c.poll_action(t0()).unwrap() {
+        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        other => panic!("expected Connect, got {other:?}"),
+    }
+    write_out(&mut c, b"");
+    feed(&mut c, response);
+    let head = match c.poll_action(t0() + answer_after).unwrap() {
+        Action::Response(head) => head.clone(),
+        other => panic!("expected the response, got {other:?}"),
+    };
+    (c, head)
+}
+
+#[test]
+fn the_body_decoder_follows_the_codings_the_framing_and_the_config() {
+    use duet_core::BodyFraming;
+    let url = "http://example.test/p";
+    let gzip = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 20\r\n\r\n";
+    // (method, response, decompress, framing, length, decoder expected)
+    type Case<'a> = (
+        Method,
+        &'a [u8],
+        bool,
+        Option<BodyFraming>,
+        Option<u64>,
+        bool,
+    );
+    let cases: [Case; 8] = [
+        (
+            Method::GET,
+            gzip,
+            true,
+            Some(BodyFraming::Length(20)),
+            Some(20),
+            true,
+        ),
+        // The client was told not to decompress.
+        (
+            Method::GET,
+            gzip,
+            false,
+            Some(BodyFraming::Length(20)),
+            Some(20),
+            false,
+        ),
+        // An empty body by its length, or by the method: nothing to decode.
+        (
+            Method::GET,
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n",
+            true,
+            Some(BodyFraming::Length(0)),
+            Some(0),
+            false,
+        ),
+        (
+            Method::HEAD,
+            gzip,
+            true,
+            Some(BodyFraming::None),
+            Some(0),
+            false,
+        ),
+        // No coding named.
+        (
+            Method::GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n",
+            true,
+            Some(BodyFraming::Length(20)),
+            Some(20),
+            false,
+        ),
+        // A transfer coding before chunked is undone too; a chunked body has no length.
+        (
+            Method::GET,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            true,
+            Some(BodyFraming::Chunked),
+            None,
+            true,
+        ),
+        // Read to the close: no length either.
+        (
+            Method::GET,
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n\r\n",
+            true,
+            Some(BodyFraming::CloseDelimited),
+            None,
+            true,
+        ),
+        // A coding duet does not know leaves the body as it came.
+        (
+            Method::GET,
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: utf-8\r\nContent-Length: 20\r\n\r\n",
+            true,
+            Some(BodyFraming::Length(20)),
+            Some(20),
+            false,
+        ),
+    ];
+    for (method, response, decompress, framing, length, decodes) in cases {
+        let what = format!(
+            "{method} {:?} decompress={decompress}",
+            String::from_utf8_lossy(response)
+        );
+        let mut config = ClientConfig::default();
+        config.decompress = decompress;
+        let (c, head) = answered(config, method, url, response, Duration::ZERO);
+        assert_eq!(c.body_framing(), framing, "{what}");
+        assert_eq!(c.body_length(), length, "{what}");
+        let decoder = c.content_decoder(&head).unwrap();
+        assert_eq!(decoder.is_some(), decodes, "{what}");
+    }
+    // Before the head, nothing is known of the body.
+    let c = call(request(Method::GET, BodyPlan::NONE));
+    assert_eq!((c.body_framing(), c.body_length()), (None, None));
+    // More codings than the limit allows is a decode error.
+    let mut config = ClientConfig::default();
+    config.limits.max_content_encodings = 1;
+    let response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\nContent-Length: 20\r\n\r\n";
+    let (c, head) = answered(config, Method::GET, url, response, Duration::ZERO);
+    let error = c.content_decoder(&head).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+}
+
+#[test]
+fn a_call_tells_its_method_its_limits_and_how_long_the_answer_took() {
+    let mut config = ClientConfig::default();
+    config.limits.max_headers = 9;
+    let response = b"HTTP/1.1 204 No Content\r\n\r\n";
+    let request = Request::new(Method::DELETE, Url::parse("http://example.test/p").unwrap());
+    let c = Call::new(&Arc::new(config.clone()), request, 7, t0(), wall0()).unwrap();
+    assert_eq!(c.elapsed(), Duration::ZERO, "no answer yet");
+    let (c, head) = answered(
+        config,
+        Method::DELETE,
+        "http://example.test/p",
+        response,
+        secs(3),
+    );
+    assert_eq!(head.status(), 204);
+    assert_eq!(c.method(), Method::DELETE);
+    assert_eq!(c.limits().max_headers, 9);
+    assert_eq!(c.elapsed(), secs(3), "from the call's start to its answer");
+}
+
+#[test]
+fn only_connections_that_speak_tls_are_keyed_by_the_tls_settings() {
+    // (origin, proxy, keyed by the TLS profile)
+    let cases = [
+        ("http://example.test/", None, false),
+        ("https://example.test/", None, true),
+        (
+            "http://example.test/",
+            Some("http://proxy.test:3128"),
+            false,
+        ),
+        (
+            "http://example.test/",
+            Some("https://proxy.test:3128"),
+            true,
+        ),
+        (
+            "https://example.test/",
+            Some("http://proxy.test:3128"),
+            true,
+        ),
+    ];
+    for (url, proxy, tls) in cases {
+        let mut config = ClientConfig::default();
+        config.proxies = Some(match proxy {
+            Some(proxy) => ProxyConfig::all(Proxy::parse(proxy).unwrap()),
+            None => ProxyConfig::none(),
+        });
+        let request = Request::new(Method::GET, Url::parse(url).unwrap());
+        let c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+        let expected = if tls { 7 } else { 0 };
+        assert_eq!(c.pool_key().tls_profile, expected, "{url} via {proxy:?}");
+    }
+}
+
+#[cfg(feature = "socks")]
+#[test]
+fn a_socks5_proxy_is_given_the_address_the_driver_resolved_and_socks5h_the_name() {
+    let ip = std::net::IpAddr::from([192, 0, 2, 7]);
+    // (proxy, the CONNECT request after the greeting: version, command, reserved, address)
+    let mut by_name = vec![5, 1, 0, 3, 12];
+    by_name.extend_from_slice(b"example.test");
+    by_name.extend_from_slice(&[0x1f, 0x90]);
+    let cases = [
+        (
+            "socks5://proxy.test:1080",
+            vec![5, 1, 0, 1, 192, 0, 2, 7, 0x1f, 0x90],
+        ),
+        ("socks5h://proxy.test:1080", by_name),
+    ];
+    for (proxy, expected) in cases {
+        let mut config = ClientConfig::default();
+        config.proxies = Some(ProxyConfig::all(Proxy::parse(proxy).unwrap()));
+        let request = request(Method::GET, BodyPlan::NONE);
+        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
+        c.set_resolved_target(ip);
+        c.connected(None, t0()).unwrap();
+        let mut sent = Vec::new();
+        loop {
+            match c.poll_action(t0()).unwrap() {
+                Action::Transmit { bytes, .. } => {
+                    let n = bytes.len();
+                    sent.push(bytes.to_vec());
+                    c.transmitted(n);
+                }
+                // The greeting's reply: no authentication.
+                Action::Receive { .. } if sent.len() == 1 => feed(&mut c, &[5, 0]),
+                Action::Receive { .. } => break,
+                other => panic!("{proxy}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(sent, [vec![5, 1, 0], expected], "{proxy}");
+    }
+}
