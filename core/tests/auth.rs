@@ -120,7 +120,10 @@ impl AuthFlow for Answering {
         if response.status != 401 {
             return Ok(AuthStep::Done);
         }
-        let Some(challenge) = response.headers.get_str("x-challenge") else {
+        // A proxy's challenge reaches the flow as `WWW-Authenticate` (see `ProxyFlow`).
+        let challenge = response.headers.get_str("x-challenge");
+        let Some(challenge) = challenge.or_else(|| response.headers.get_str("www-authenticate"))
+        else {
             return Ok(AuthStep::Done);
         };
         request
@@ -382,4 +385,157 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+}
+
+#[test]
+fn a_large_body_waiting_for_a_challenge_asks_for_100_continue_first() {
+    let answering: Arc<dyn Auth> = Arc::new(Answering::default());
+    let basic: Arc<dyn Auth> = Arc::new(BasicAuth::new("u", "p").unwrap());
+    let mib = 1024 * 1024;
+    let length = |n| BodyPlan {
+        framing: RequestBody::Length(n),
+        replayable: true,
+    };
+    let chunked = BodyPlan {
+        framing: RequestBody::Chunked,
+        replayable: false,
+    };
+    // (credentials, body, the caller's own Expect, Expect fields sent)
+    let cases = [
+        (Some(&answering), length(mib), false, 1),
+        (Some(&answering), length(mib - 1), false, 0),
+        (Some(&answering), chunked, false, 1),
+        (Some(&answering), BodyPlan::NONE, false, 0),
+        // Credentials that answer at once have no challenge to wait for.
+        (Some(&basic), length(mib), false, 0),
+        (None, length(mib), false, 0),
+        // The caller's own field is not doubled.
+        (Some(&answering), length(mib), true, 1),
+    ];
+    for (auth, body, own_expect, expected) in cases {
+        let mut request =
+            RequestParts::new(Method::PUT, Url::parse("http://example.test/up").unwrap());
+        request.auth = auth.cloned();
+        request.body = body;
+        if own_expect {
+            request.headers.append("Expect", "100-continue").unwrap();
+        }
+        let c = Call::new(
+            &Arc::new(ClientConfig::default()),
+            request,
+            1,
+            t0(),
+            wall0(),
+        )
+        .unwrap();
+        let expect: Vec<_> = c.request_head().headers().get_all("expect").collect();
+        assert_eq!(expect.len(), expected, "{auth:?} {body:?} own={own_expect}");
+        assert!(expect.iter().all(|v| *v == b"100-continue"));
+    }
+    // A caller who asked for no `Expect` field gets none.
+    let mut request = RequestParts::new(Method::PUT, Url::parse("http://example.test/up").unwrap());
+    request.auth = Some(answering);
+    request.body = length(mib);
+    request.omit = vec!["EXPECT".to_owned()];
+    let c = Call::new(
+        &Arc::new(ClientConfig::default()),
+        request,
+        1,
+        t0(),
+        wall0(),
+    )
+    .unwrap();
+    assert!(!c.request_head().headers().contains("expect"));
+}
+
+#[test]
+fn the_challenge_body_is_read_only_for_a_flow_that_wants_it_and_only_for_a_challenge() {
+    // (the flow wants bodies, the response's status, bodies the flow saw)
+    let cases = [(false, 401, 0), (true, 200, 0), (true, 401, 1)];
+    for (wants, status, seen_count) in cases {
+        let flow = Answering {
+            needs_response_body: wants,
+            ..Answering::default()
+        };
+        let seen = flow.seen_bodies.clone();
+        let c = call(
+            &ClientConfig::default(),
+            Method::GET,
+            "http://a.test/",
+            Some(Arc::new(flow)),
+        );
+        let (_, result) = run(c, b"", |_, _| reply(status, "", "the body"));
+        assert_eq!(result.unwrap(), (status, b"the body".to_vec()));
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            seen_count,
+            "wants={wants} {status}"
+        );
+    }
+}
+
+/// A client whose requests go through a forward proxy that challenges for credentials, with
+/// `origin` credentials too if given.
+fn through_a_challenging_proxy(
+    method: Method,
+    body: BodyPlan,
+    origin: Option<Arc<dyn Auth>>,
+) -> Call {
+    use duet_core::proxy::{Proxy, ProxyConfig};
+    let mut config = ClientConfig::default();
+    let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
+    config.proxies = Some(ProxyConfig::all(proxy));
+    config.proxy_auth = Some(Arc::new(Answering::default()));
+    let mut request = RequestParts::new(method, Url::parse("http://a.test/p").unwrap());
+    request.auth = origin;
+    request.body = body;
+    *Call::new(&Arc::new(config), request, 1, t0(), wall0()).unwrap()
+}
+
+#[test]
+fn a_forward_proxys_challenge_is_answered_then_the_origins() {
+    let origin: Arc<dyn Auth> = Arc::new(Answering::default());
+    let c = through_a_challenging_proxy(Method::GET, BodyPlan::NONE, Some(origin));
+    let (wire, result) = run(c, b"", |n, _| match n {
+        0 => reply(407, "Proxy-Authenticate: p1\r\n", ""),
+        1 => reply(401, "X-Challenge: o1\r\n", ""),
+        _ => reply(200, "", "in"),
+    });
+    assert_eq!(result.unwrap(), (200, b"in".to_vec()));
+    let sent: Vec<&str> = wire.requests.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|r| r.starts_with("GET http://a.test/p HTTP/1.1\r\n"))
+    );
+    assert!(!sent[0].contains("Authorization"), "{}", sent[0]);
+    assert!(
+        sent[1].contains("\r\nProxy-Authorization: Answer p1\r\n"),
+        "{}",
+        sent[1]
+    );
+    assert!(!sent[1].contains("\r\nAuthorization"), "{}", sent[1]);
+    assert!(
+        sent[2].contains("\r\nProxy-Authorization: Answer p1\r\n"),
+        "{}",
+        sent[2]
+    );
+    assert!(
+        sent[2].contains("\r\nAuthorization: Answer o1\r\n"),
+        "{}",
+        sent[2]
+    );
+}
+
+#[test]
+fn a_large_body_waiting_for_the_proxys_challenge_asks_for_100_continue_first() {
+    let large = BodyPlan {
+        framing: RequestBody::Length(1024 * 1024),
+        replayable: true,
+    };
+    let c = through_a_challenging_proxy(Method::PUT, large, None);
+    let expect: Vec<_> = c.request_head().headers().get_all("expect").collect();
+    assert_eq!(expect, [b"100-continue"]);
+    let c = through_a_challenging_proxy(Method::PUT, BodyPlan::NONE, None);
+    assert!(!c.request_head().headers().contains("expect"));
 }
