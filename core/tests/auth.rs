@@ -481,8 +481,16 @@ fn through_a_challenging_proxy(
     body: BodyPlan,
     origin: Option<Arc<dyn Auth>>,
 ) -> Call {
+    through_a_challenging_proxy_with(ClientConfig::default(), method, body, origin)
+}
+
+fn through_a_challenging_proxy_with(
+    mut config: ClientConfig,
+    method: Method,
+    body: BodyPlan,
+    origin: Option<Arc<dyn Auth>>,
+) -> Call {
     use duet_core::proxy::{Proxy, ProxyConfig};
-    let mut config = ClientConfig::default();
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
     config.proxies = Some(ProxyConfig::all(proxy));
     config.proxy_auth = Some(Arc::new(Answering::default()));
@@ -538,4 +546,57 @@ fn a_large_body_waiting_for_the_proxys_challenge_asks_for_100_continue_first() {
     assert_eq!(expect, [b"100-continue"]);
     let c = through_a_challenging_proxy(Method::PUT, BodyPlan::NONE, None);
     assert!(!c.request_head().headers().contains("expect"));
+}
+
+#[test]
+fn a_proxys_challenges_are_capped_and_need_a_body_that_can_go_again() {
+    let mut config = ClientConfig::default();
+    config.limits.max_auth_rounds = 2;
+    let c = through_a_challenging_proxy_with(config, Method::GET, BodyPlan::NONE, None);
+    let (wire, result) = run(c, b"", |n, _| {
+        reply(407, &format!("Proxy-Authenticate: p{n}\r\n"), "no")
+    });
+    assert_eq!(result.unwrap(), (407, b"no".to_vec()));
+    assert_eq!(wire.requests.len(), 3, "one try plus two rounds");
+    // A small streamed body went out whole with the first try: it cannot go again.
+    let streamed = BodyPlan {
+        framing: RequestBody::Length(4),
+        replayable: false,
+    };
+    let c = through_a_challenging_proxy(Method::PUT, streamed, None);
+    let (wire, result) = run(c, b"data", |_, _| {
+        reply(407, "Proxy-Authenticate: p\r\n", "")
+    });
+    assert_eq!(result.unwrap().0, 407);
+    assert_eq!(wire.requests.len(), 1);
+}
+
+#[test]
+fn a_large_streamed_body_withheld_for_the_proxys_challenge_goes_once_with_the_answer() {
+    let streamed = BodyPlan {
+        framing: RequestBody::Chunked,
+        replayable: false,
+    };
+    let c = through_a_challenging_proxy(Method::PUT, streamed, None);
+    let (wire, result) = run(c, b"data", |n, request| match n {
+        // The proxy refuses before the body (it sends no 100 Continue)...
+        0 => reply(407, "Proxy-Authenticate: p1\r\n", ""),
+        // ...and lets the answered request's body come.
+        _ if !request.ends_with("0\r\n\r\n") => b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+        _ => reply(201, "", ""),
+    });
+    assert_eq!(result.unwrap().0, 201);
+    let sent: Vec<&str> = wire.requests.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(!sent[0].contains("data"), "{}", sent[0]);
+    assert!(
+        sent[1].contains("\r\nProxy-Authorization: Answer p1\r\n"),
+        "{}",
+        sent[1]
+    );
+    assert!(
+        sent[1].ends_with("\r\n\r\n4\r\ndata\r\n0\r\n\r\n"),
+        "{}",
+        sent[1]
+    );
 }

@@ -441,6 +441,42 @@ mod proxy_authentication {
             assert!(origin.requests().is_empty());
         }
 
+        fn a_large_stream_through_a_challenging_forward_proxy_goes_once_with_the_answer() {
+            // As squid does: a request without credentials is refused at once and the
+            // connection closed, unread body and all; the answer goes on a new connection,
+            // which gets `100 Continue` and the body.
+            let heads = Arc::new(Mutex::new(Vec::new()));
+            let seen = heads.clone();
+            let proxy = Server::scripted(move |conn| {
+                let Some(head) = conn.read_head_only() else { return };
+                let answer = head.header_str("proxy-authorization").map(str::to_owned);
+                seen.lock().unwrap().push((answer.clone(), head.header_str("expect").map(str::to_owned)));
+                if answer.as_deref() != Some("Token answer-n42") {
+                    conn.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Token nonce=n42\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+                    conn.close();
+                    return;
+                }
+                conn.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                let declared: usize = head.header_str("content-length").unwrap().parse().unwrap();
+                let mut body = Vec::new();
+                while body.len() < declared {
+                    let more = conn.read_some();
+                    if more.is_empty() { break }
+                    body.extend(more);
+                }
+                conn.send(&Reply::ok(format!("proxied {} bytes", body.len())));
+            });
+            let origin = Server::http(|_| Reply::ok("origin must not be reached"));
+            let client = duet::Client::builder().proxy(&proxy_url(&proxy, "")).proxy_auth(TokenScheme).build().unwrap();
+            let size = 2 * 1024 * 1024;
+            let stream = duet::Body::from_reader(std::io::Cursor::new(vec![7u8; size]), Some(size as u64));
+            let response = wait!(client.put(origin.url("/up")).body(stream).send()).unwrap();
+            assert_eq!(wait!(response.text()).unwrap(), format!("proxied {size} bytes"));
+            let expect = Some("100-continue".to_owned());
+            assert_eq!(heads.lock().unwrap().clone(), [(None, expect.clone()), (Some("Token answer-n42".to_owned()), expect)]);
+            assert!(origin.requests().is_empty());
+        }
+
         fn a_digest_challenge_to_connect_is_answered_for_the_authority_not_the_hidden_path() {
             use crate::auth::digest_server::{hex_md5, params};
             duet_tests::logs::capture();

@@ -181,7 +181,7 @@ impl Call {
         match flow.respond(&mut request, &response) {
             Ok(AuthStep::Retry)
                 if self.proxy_rounds < self.session.config.limits.max_auth_rounds
-                    && self.body.replayable =>
+                    && self.body_can_go_again() =>
             {
                 self.proxy_rounds += 1;
                 Ok(AuthStep::Retry)
