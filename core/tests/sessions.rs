@@ -431,3 +431,33 @@ fn hooks_fire_on_every_hop() {
         ]
     );
 }
+
+#[test]
+fn cookies_are_timed_by_the_wall_clock_when_their_response_arrived() {
+    let jar = SharedJar::new();
+    let mut config = ClientConfig::default();
+    config.cookies = Some(jar.clone());
+    let mut call = call_with(&config, Method::GET, "http://a.test/", BodyPlan::NONE);
+    // The call started at t0 (wall0); its answer comes a minute later.
+    let later = t0() + Duration::from_secs(60);
+    loop {
+        match call.poll_action(later).unwrap() {
+            Action::Connect(_) => call.connected(None, later).unwrap(),
+            Action::Transmit { bytes, .. } => {
+                let n = bytes.len();
+                call.transmitted(n);
+            }
+            Action::Receive { .. } => {
+                let response =
+                    b"HTTP/1.1 200 OK\r\nSet-Cookie: k=v; Max-Age=30\r\nContent-Length: 0\r\n\r\n";
+                call.input_buffer(response.len())[..response.len()].copy_from_slice(response);
+                call.commit_input(response.len());
+            }
+            Action::Response(_) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let cookie = jar.get("k").expect("stored");
+    assert_eq!(cookie.created, wall0() + Duration::from_secs(60));
+    assert_eq!(cookie.expires, Some(wall0() + Duration::from_secs(90)));
+}
