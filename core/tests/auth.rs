@@ -358,7 +358,9 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
     #[derive(Debug)]
     struct Signing;
     impl AuthFlow for Signing {
-        fn authorize(&mut self, _: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+        fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+            let signed = format!("{} bytes", request.body.expect("a body").len());
+            request.headers.insert("X-Signed", signed).unwrap();
             Ok(())
         }
         fn needs_request_body(&self) -> bool {
@@ -385,6 +387,28 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    // A request without a body has an empty one to sign (as Digest auth-int hashes it), and
+    // a body in memory is there whole.
+    let config = Arc::new(ClientConfig::default());
+    let mut request = RequestParts::new(Method::GET, Url::parse("http://a.test/").unwrap());
+    request.auth = Some(Arc::new(Signing));
+    let c = Call::new(&config, request, 1, t0(), wall0()).unwrap();
+    assert_eq!(
+        c.request_head().headers().get_str("x-signed"),
+        Some("0 bytes")
+    );
+    let mut request = RequestParts::new(Method::POST, Url::parse("http://a.test/").unwrap());
+    request.auth = Some(Arc::new(Signing));
+    request.body = BodyPlan {
+        framing: RequestBody::Length(3),
+        replayable: true,
+    };
+    request.body_bytes = Some(bytes::Bytes::from_static(b"abc"));
+    let c = Call::new(&config, request, 1, t0(), wall0()).unwrap();
+    assert_eq!(
+        c.request_head().headers().get_str("x-signed"),
+        Some("3 bytes")
+    );
 }
 
 #[test]

@@ -1517,3 +1517,48 @@ fn a_socks5_proxy_is_given_the_address_the_driver_resolved_and_socks5h_the_name(
         assert_eq!(sent, [vec![5, 1, 0], expected], "{proxy}");
     }
 }
+
+#[test]
+fn a_tunnel_is_asked_for_with_connect_and_refused_unless_the_proxy_answers_2xx() {
+    // What the call writes to set the tunnel up.
+    let mut c = through_a_tunnel("http://proxy.test:3128");
+    let Action::Transmit { bytes, .. } = c.poll_action(t0()).unwrap() else {
+        panic!("the CONNECT goes first");
+    };
+    let connect = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        connect.starts_with("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n"),
+        "{connect}"
+    );
+    // (the proxy's answer, the error, or what the call does next)
+    let cases: [(&[u8], Result<&str, &str>); 4] = [
+        (
+            b"HTTP/1.1 200 Connection established\r\n\r\n",
+            Ok(r#"StartTls { host: "example.test" }"#),
+        ),
+        (
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+            Err("the proxy refused the tunnel with 403 Forbidden"),
+        ),
+        (
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            Err("the proxy requires authentication (407 Proxy Authentication Required)"),
+        ),
+        (
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n",
+            Err("the proxy refused the tunnel with 502 Bad Gateway"),
+        ),
+    ];
+    for (reply, expected) in cases {
+        let mut c = through_a_tunnel("http://proxy.test:3128");
+        let outcome = after_the_proxy_replies(&mut c, &[reply], false);
+        match (outcome, expected) {
+            (Ok(next), Ok(expected)) => assert_eq!(next, expected),
+            (Err(error), Err(expected)) => {
+                assert!(error.starts_with("Proxy: "), "{error}");
+                assert!(error.ends_with(expected), "{error}");
+            }
+            (outcome, _) => panic!("{}: {outcome:?}", String::from_utf8_lossy(reply)),
+        }
+    }
+}

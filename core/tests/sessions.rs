@@ -461,3 +461,32 @@ fn cookies_are_timed_by_the_wall_clock_when_their_response_arrived() {
     assert_eq!(cookie.created, wall0() + Duration::from_secs(60));
     assert_eq!(cookie.expires, Some(wall0() + Duration::from_secs(90)));
 }
+
+#[test]
+fn the_callers_cookie_field_wins_over_the_jar_and_an_omitted_one_stays_out() {
+    let jar = SharedJar::new();
+    let mut config = ClientConfig::default();
+    config.cookies = Some(jar.clone());
+    jar.store(&Url::parse("http://a.test/").unwrap(), "jar=1", wall0())
+        .unwrap();
+    let sent = |request: RequestParts| {
+        let call = *Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap();
+        let (hops, status) = run(call, b"", |_, _| ok(""));
+        assert_eq!(status.unwrap(), 200);
+        let request = hops[0].request.clone();
+        request
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("cookie:"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let url = Url::parse("http://a.test/").unwrap();
+    let plain = RequestParts::new(Method::GET, url.clone());
+    assert_eq!(sent(plain), ["Cookie: jar=1"]);
+    let mut own = RequestParts::new(Method::GET, url.clone());
+    own.headers.append("Cookie", "mine=2").unwrap();
+    assert_eq!(sent(own), ["Cookie: mine=2"]);
+    let mut omitted = RequestParts::new(Method::GET, url);
+    omitted.omit = vec!["Cookie".to_owned()];
+    assert!(sent(omitted).is_empty());
+}
