@@ -174,8 +174,62 @@ fn deflate_accepts_zlib_and_raw() {
     assert!(is_zlib_start(&zlib(b"x")) && !is_zlib_start(&raw_deflate(&small)));
 }
 
+/// Raw deflate streams of stored blocks (RFC 1951 §3.2.4) whose first two bytes pass some of
+/// the zlib header checks of RFC 1950 §2.2 (method 8, a window of at most 32 KiB, a multiple
+/// of 31) but not all three: they are raw deflate, not zlib.
+#[test]
+fn only_a_complete_zlib_header_makes_a_zlib_stream() {
+    /// A stored block of `data`; the padding after its 3 header bits is `padding` (ignored).
+    fn stored(last: bool, padding: u8, data: &[u8]) -> Vec<u8> {
+        let len = data.len() as u16;
+        let mut block = vec![u8::from(last) | padding << 3];
+        block.extend(len.to_le_bytes());
+        block.extend((!len).to_le_bytes());
+        block.extend(data);
+        block
+    }
+    let header_check = |body: &[u8]| (u16::from(body[0]) * 256 + u16::from(body[1])) % 31 == 0;
+    let data = sample(40);
+    let cases = [
+        // Method 1, but 0x01 0x17 is a multiple of 31.
+        stored(true, 0, &data[..23]),
+        // Method 8 and a 256-byte window, but 0x08 0x05 is no multiple of 31.
+        [stored(false, 1, &data[..5]), stored(true, 0, &data[5..])].concat(),
+        // Method 8 and 0x88 0x1c a multiple of 31, but a 64 KiB window (CINFO 8).
+        [
+            stored(false, 0x11, &data[..28]),
+            stored(true, 0, &data[28..]),
+        ]
+        .concat(),
+    ];
+    assert!(header_check(&cases[0]) && cases[0][0] & 0x0f != 8);
+    assert!(!header_check(&cases[1]) && cases[1][0] == 0x08);
+    assert!(header_check(&cases[2]) && cases[2][0] == 0x88);
+    for (i, body) in cases.iter().enumerate() {
+        let expected = if i == 0 { &data[..23] } else { &data[..] };
+        assert_round_trip("deflate", body, expected);
+    }
+}
+
 fn is_zlib_start(body: &[u8]) -> bool {
     (u16::from(body[0]) * 256 + u16::from(body[1])) % 31 == 0 && body[0] & 0x0f == 8
+}
+
+/// A body that inflates to many times its size: one input piece yields several scratch
+/// pieces of output, and the inflater must be drained of them before it is given more.
+#[test]
+fn highly_compressible_bodies_decode_in_any_pieces() {
+    let zeros = vec![0u8; 1 << 20];
+    for (coding, body) in [
+        ("deflate", zlib(&zeros)),
+        ("deflate", raw_deflate(&zeros)),
+        ("gzip", gzip(&zeros)),
+    ] {
+        for step in [1, 64, 1000, body.len()] {
+            let out = decode_in_steps(coding, &body, step);
+            assert_eq!(out.map(|v| v == zeros), Ok(true), "{coding}, step {step}");
+        }
+    }
 }
 
 #[test]
@@ -189,19 +243,54 @@ fn multi_member_gzip_decodes_as_one() {
 
 /// A member with every optional header field, built by hand (flate2 writes no FHCRC).
 fn gzip_with_all_header_fields(data: &[u8], break_header_crc: bool) -> Vec<u8> {
-    let mut body = vec![0x1f, 0x8b, 8, 0x02 | 0x04 | 0x08 | 0x10, 1, 2, 3, 4, 0, 255];
-    body.extend([3, 0, b'a', b'b', b'c']); // XLEN = 3, then the extra field
-    body.extend(b"name.txt\0a comment\0");
-    let mut crc = flate2::Crc::new();
-    crc.update(&body);
-    let crc16 = (crc.sum() & 0xffff) as u16 ^ u16::from(break_header_crc);
-    body.extend(crc16.to_le_bytes());
+    gzip_with_header_fields(0x02 | 0x04 | 0x08 | 0x10, b"abc", data, break_header_crc)
+}
+
+/// A member with the optional header fields of `flags` (FHCRC 0x02, FEXTRA 0x04 with `extra`,
+/// FNAME 0x08, FCOMMENT 0x10), built by hand.
+fn gzip_with_header_fields(flags: u8, extra: &[u8], data: &[u8], break_crc: bool) -> Vec<u8> {
+    let mut body = vec![0x1f, 0x8b, 8, flags, 1, 2, 3, 4, 0, 255];
+    if flags & 0x04 != 0 {
+        body.extend((extra.len() as u16).to_le_bytes());
+        body.extend(extra);
+    }
+    if flags & 0x08 != 0 {
+        body.extend(b"name.txt\0");
+    }
+    if flags & 0x10 != 0 {
+        body.extend(b"a comment\0");
+    }
+    if flags & 0x02 != 0 {
+        let mut crc = flate2::Crc::new();
+        crc.update(&body);
+        let crc16 = (crc.sum() & 0xffff) as u16 ^ u16::from(break_crc);
+        body.extend(crc16.to_le_bytes());
+    }
     body.extend(raw_deflate(data));
     let mut crc = flate2::Crc::new();
     crc.update(data);
     body.extend(crc.sum().to_le_bytes());
     body.extend((data.len() as u32).to_le_bytes());
     body
+}
+
+/// Every combination of optional header fields, with extra fields that are empty or hold
+/// zero bytes (which end a name or a comment, but not an extra field).
+#[test]
+fn gzip_header_fields_in_every_combination() {
+    let data = sample(200);
+    for flags in (0..16u8).map(|bits| bits << 1) {
+        for extra in [&b""[..], b"\0", b"a\0b", &[0; 300]] {
+            let body = gzip_with_header_fields(flags, extra, &data, false);
+            assert_eq!(
+                decode_in_steps("gzip", &body, body.len()),
+                Ok(data.clone()),
+                "flags {flags:#04x}, extra {} bytes",
+                extra.len()
+            );
+            assert_eq!(decode_in_steps("gzip", &body, 1), Ok(data.clone()));
+        }
+    }
 }
 
 #[test]
@@ -275,6 +364,16 @@ fn garbage_and_trailing_data_are_corrupt() {
     method[2] = 7;
     let result = decode_in_steps("gzip", &method, 1);
     assert_eq!(result, Err(corrupt("gzip", "unknown compression method 7")));
+    // RFC 1952 §2.3.1: the three high flag bits are reserved and must be zero.
+    for flag in [0x20, 0x40, 0x80] {
+        let mut reserved = gzip(&data);
+        reserved[3] |= flag;
+        let detail = format!("reserved header flags {flag:#04x}");
+        assert_eq!(
+            decode_in_steps("gzip", &reserved, 1),
+            Err(corrupt("gzip", &detail))
+        );
+    }
 }
 
 #[test]
