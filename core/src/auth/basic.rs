@@ -189,6 +189,17 @@ mod tests {
         assert!(BearerAuth::new("a\nb").is_err());
     }
 
+    #[test]
+    fn debug_never_shows_the_credentials() {
+        let url = Url::parse("http://a.test/").unwrap();
+        let bearer = BearerAuth::new("t0ken").unwrap();
+        let basic = BasicAuth::new("user", "pw").unwrap();
+        assert_eq!(format!("{bearer:?}"), "BearerAuth(..)");
+        for auth in [&bearer as &dyn Auth, &basic] {
+            assert_eq!(format!("{:?}", auth.flow(&url).unwrap()), "HeaderFlow(..)");
+        }
+    }
+
     /// A custom flow that only adds a header: the trait's defaults end it after the first
     /// response, and a value no header can hold is refused before anything is sent.
     #[test]

@@ -76,6 +76,11 @@ fn first_entry_wins_and_default_applies_only_without_a_machine() {
     assert_eq!(netrc.credentials("h"), Some(("first", "1")));
     assert_eq!(netrc.credentials("late"), Some(("l", "3")));
     assert_eq!(netrc.credentials("other"), Some(("d1", "x")));
+    // Ignored duplicates are not kept at all.
+    assert_eq!(
+        parse("machine h login a\nmachine H login b\ndefault login d\ndefault login e"),
+        parse("machine h login a\ndefault login d")
+    );
 }
 
 #[test]
@@ -261,6 +266,6 @@ fn responses_are_final_and_debug_hides_passwords() {
     };
     assert_eq!(flow.respond(&mut request, &response), Ok(AuthStep::Done));
     let debug = format!("{auth:?} {flow:?}");
-    assert!(debug.contains("user"));
+    assert!(debug.contains("user") && debug.ends_with(" NetrcFlow { .. }"));
     assert!(!debug.contains("hunter2") && !debug.contains("aHVudGVyMg"));
 }

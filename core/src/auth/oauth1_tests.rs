@@ -291,8 +291,10 @@ fn every_request_gets_a_fresh_timestamp_and_nonce_and_responses_are_final() {
     assert!(first.contains("oauth_timestamp=\"100\""));
     assert!(second.contains("oauth_timestamp=\"101\""));
 
-    // Credentials for one origin: not offered to another host after a redirect.
+    // Credentials for one origin: not offered to another host after a redirect. Form bodies
+    // are signed, so the driver must keep the body.
     assert!(!auth.per_host());
+    assert!(auth.needs_request_body());
     let url = Url::parse(url).unwrap();
     let mut flow = auth.flow(&url).unwrap();
     let mut headers = Headers::new();
