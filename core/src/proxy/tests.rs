@@ -360,6 +360,10 @@ fn select_by_scheme() {
     assert!(!ProxyConfig::all(proxy("a")).is_direct());
     assert!(ProxyConfig::none().for_host("*", None).is_direct());
     assert_eq!(ProxyConfig::all(proxy("a")).http_proxy(), Some(&proxy("a")));
+    let https_only = ProxyConfig::https(proxy("s"));
+    assert_eq!(via(&https_only, "https://example.com/"), "s");
+    assert_eq!(https_only.https_proxy(), Some(&proxy("s")));
+    assert_eq!(https_only.http_proxy(), None);
 }
 
 #[test]
@@ -378,6 +382,8 @@ fn select_with_no_proxy() {
     assert_eq!(via(&config, "http://a.test/"), "p");
     let config = ProxyConfig::all(proxy("p")).no_proxy(NoProxy::parse("::1"));
     assert_eq!(via(&config, "http://[::1]:8080/"), "direct");
+    assert_eq!(config.no_proxy_rules(), &NoProxy::parse("::1"));
+    assert!(ProxyConfig::all(proxy("p")).no_proxy_rules().is_empty());
 }
 
 #[test]
