@@ -123,6 +123,24 @@ mod tests {
         }
     }
 
+    /// The first and last days of 400-year eras (which start on 1 March of a year divisible
+    /// by 400), and the turns of centuries within one.
+    #[test]
+    fn years_at_the_ends_of_an_era() {
+        for (year, month, day) in [
+            (2000, 3, 1),
+            (2000, 2, 29),
+            (1600, 3, 1),
+            (2400, 2, 29),
+            (2100, 3, 1),
+            (2100, 2, 28),
+            (0, 3, 1),
+        ] {
+            let days = days_from_civil(year, month, day);
+            assert_eq!(year_of_day(days), year, "{year}-{month}-{day}");
+        }
+    }
+
     #[test]
     fn leap_years() {
         assert_eq!(days_in_month(2024, 2), 29);
