@@ -1563,42 +1563,6 @@ fn a_tunnel_is_asked_for_with_connect_and_refused_unless_the_proxy_answers_2xx()
     }
 }
 
-/// A proxy scheme for tests: `Token nonce=N` answered with `Token answer-N`.
-#[derive(Debug, Clone)]
-struct TokenScheme;
-
-impl duet_core::auth::AuthFlow for TokenScheme {
-    fn authorize(
-        &mut self,
-        _: &mut duet_core::auth::AuthRequest<'_>,
-    ) -> Result<(), duet_core::auth::AuthError> {
-        Ok(())
-    }
-
-    fn respond(
-        &mut self,
-        request: &mut duet_core::auth::AuthRequest<'_>,
-        response: &duet_core::auth::AuthResponse<'_>,
-    ) -> Result<duet_core::auth::AuthStep, duet_core::auth::AuthError> {
-        let Some(nonce) = response
-            .headers
-            .get_str("www-authenticate")
-            .and_then(|c| c.strip_prefix("Token nonce="))
-        else {
-            return Ok(duet_core::auth::AuthStep::Done);
-        };
-        let answer = format!("Token answer-{nonce}");
-        request.headers.insert("Authorization", answer).unwrap();
-        Ok(duet_core::auth::AuthStep::Retry)
-    }
-}
-
-impl duet_core::auth::Auth for TokenScheme {
-    fn flow(&self, _: &Url) -> Option<Box<dyn duet_core::auth::AuthFlow>> {
-        Some(Box::new(TokenScheme))
-    }
-}
-
 /// Sets up a tunnel through a proxy that challenges with `replies` (one per read), with
 /// `rounds` authentication rounds allowed; returns the CONNECT requests written and the
 /// call's next action (or its error).
@@ -1609,7 +1573,7 @@ fn tunnel_through_a_challenge(
     let mut config = ClientConfig::default();
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
     config.proxies = Some(ProxyConfig::all(proxy));
-    config.proxy_auth = Some(Arc::new(TokenScheme));
+    config.proxy_auth = Some(Arc::new(support::Answering::default()));
     config.limits.max_auth_rounds = rounds;
     let request = Request::new(Method::GET, Url::parse("https://example.test/p").unwrap());
     let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
@@ -1635,7 +1599,7 @@ fn tunnel_through_a_challenge(
 
 #[test]
 fn a_proxys_challenge_to_connect_is_answered_within_the_rounds_allowed() {
-    let challenge: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Token nonce=n1\r\nContent-Length: 4\r\n\r\nneed";
+    let challenge: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: n1\r\nContent-Length: 4\r\n\r\nneed";
     let open: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
     let (sent, next) = tunnel_through_a_challenge(&[challenge, open], 2);
     assert_eq!(next.as_deref(), Ok(r#"StartTls { host: "example.test" }"#));
@@ -1646,7 +1610,7 @@ fn a_proxys_challenge_to_connect_is_answered_within_the_rounds_allowed() {
     );
     assert!(!sent[0].contains("Proxy-Authorization"), "{}", sent[0]);
     assert!(
-        sent[1].contains("\r\nProxy-Authorization: Token answer-n1\r\n"),
+        sent[1].contains("\r\nProxy-Authorization: Answer n1\r\n"),
         "{}",
         sent[1]
     );
@@ -1659,7 +1623,8 @@ fn a_proxys_challenge_to_connect_is_answered_within_the_rounds_allowed() {
         "{error}"
     );
     // Another refusal is not a challenge, whatever it carries.
-    let forbidden: &[u8] = b"HTTP/1.1 403 Forbidden\r\nProxy-Authenticate: Token nonce=n1\r\nContent-Length: 0\r\n\r\n";
+    let forbidden: &[u8] =
+        b"HTTP/1.1 403 Forbidden\r\nProxy-Authenticate: n1\r\nContent-Length: 0\r\n\r\n";
     let (sent, next) = tunnel_through_a_challenge(&[forbidden], 2);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(next.unwrap_err().contains("403 Forbidden"));

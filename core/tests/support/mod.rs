@@ -3,10 +3,13 @@
 
 #![allow(clippy::disallowed_methods, dead_code)] // tests may read the clock to get an Instant
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use duet_core::{Connection, Error, Event, Limits, Method, RequestBody, RequestHead, ResponseHead};
+use duet_core::auth::{Auth, AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
+use duet_core::{
+    Connection, Error, Event, Limits, Method, RequestBody, RequestHead, ResponseHead, Url,
+};
 
 /// One fixed instant for every test: duet-core never reads the clock itself.
 pub fn t0() -> Instant {
@@ -173,4 +176,62 @@ pub fn limits(change: impl FnOnce(&mut Limits)) -> Limits {
     let mut limits = Limits::default();
     change(&mut limits);
     limits
+}
+
+/// A challenge/response flow like Digest's shape: nothing first, answers a 401 carrying
+/// `X-Challenge: n` or `WWW-Authenticate: n` with `Authorization: Answer n` (wrapped for a
+/// proxy, a 407's `Proxy-Authenticate: n` with `Proxy-Authorization: Answer n`). Options for
+/// the engine's features.
+#[derive(Debug, Clone, Default)]
+pub struct Answering {
+    pub same_connection: bool,
+    pub needs_response_body: bool,
+    pub seen_bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl AuthFlow for Answering {
+    fn authorize(&mut self, _request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+        Ok(())
+    }
+
+    fn respond(
+        &mut self,
+        request: &mut AuthRequest<'_>,
+        response: &AuthResponse<'_>,
+    ) -> Result<AuthStep, AuthError> {
+        if let Some(body) = response.body {
+            self.seen_bodies
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(body).into_owned());
+        }
+        if response.status != 401 {
+            return Ok(AuthStep::Done);
+        }
+        // A proxy's challenge reaches the flow as `WWW-Authenticate` (see `ProxyFlow`).
+        let challenge = response.headers.get_str("x-challenge");
+        let Some(challenge) = challenge.or_else(|| response.headers.get_str("www-authenticate"))
+        else {
+            return Ok(AuthStep::Done);
+        };
+        request
+            .headers
+            .insert("Authorization", format!("Answer {challenge}"))
+            .unwrap();
+        Ok(AuthStep::Retry)
+    }
+
+    fn needs_response_body(&self) -> bool {
+        self.needs_response_body
+    }
+
+    fn same_connection(&self) -> bool {
+        self.same_connection
+    }
+}
+
+impl Auth for Answering {
+    fn flow(&self, _url: &Url) -> Option<Box<dyn AuthFlow>> {
+        Some(Box::new(self.clone()))
+    }
 }
