@@ -421,6 +421,13 @@ fn a_large_body_waiting_for_a_challenge_asks_for_100_continue_first() {
     assert!(!c.request_head().headers().contains("expect"));
 }
 
+/// Asserts that `request` carries the header line `field`.
+#[track_caller]
+fn assert_field(request: &str, field: &str) {
+    let line = format!("\r\n{field}\r\n");
+    assert!(request.contains(&line), "no {field:?} in {request}");
+}
+
 /// A client whose requests go through a forward proxy that challenges for credentials, with
 /// `origin` credentials too if given.
 fn through_a_challenging_proxy(
@@ -464,22 +471,10 @@ fn a_forward_proxys_challenge_is_answered_then_the_origins() {
             .all(|r| r.starts_with("GET http://a.test/p HTTP/1.1\r\n"))
     );
     assert!(!sent[0].contains("Authorization"), "{}", sent[0]);
-    assert!(
-        sent[1].contains("\r\nProxy-Authorization: Answer p1\r\n"),
-        "{}",
-        sent[1]
-    );
+    assert_field(sent[1], "Proxy-Authorization: Answer p1");
     assert!(!sent[1].contains("\r\nAuthorization"), "{}", sent[1]);
-    assert!(
-        sent[2].contains("\r\nProxy-Authorization: Answer p1\r\n"),
-        "{}",
-        sent[2]
-    );
-    assert!(
-        sent[2].contains("\r\nAuthorization: Answer o1\r\n"),
-        "{}",
-        sent[2]
-    );
+    assert_field(sent[2], "Proxy-Authorization: Answer p1");
+    assert_field(sent[2], "Authorization: Answer o1");
 }
 
 #[test]
@@ -536,11 +531,7 @@ fn a_large_streamed_body_withheld_for_the_proxys_challenge_goes_once_with_the_an
     let sent: Vec<&str> = wire.requests.iter().map(|(_, r)| r.as_str()).collect();
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert!(!sent[0].contains("data"), "{}", sent[0]);
-    assert!(
-        sent[1].contains("\r\nProxy-Authorization: Answer p1\r\n"),
-        "{}",
-        sent[1]
-    );
+    assert_field(sent[1], "Proxy-Authorization: Answer p1");
     assert!(
         sent[1].ends_with("\r\n\r\n4\r\ndata\r\n0\r\n\r\n"),
         "{}",
