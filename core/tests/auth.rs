@@ -78,6 +78,17 @@ fn run(
     }
 }
 
+/// `request` prepared under the default configuration.
+fn prepared(request: RequestParts) -> Result<Box<Call>, duet_core::client::Error> {
+    Call::new(
+        &Arc::new(ClientConfig::default()),
+        request,
+        1,
+        t0(),
+        wall0(),
+    )
+}
+
 fn call(config: &ClientConfig, method: Method, url: &str, auth: Option<Arc<dyn Auth>>) -> Call {
     let mut request = RequestParts::new(method, Url::parse(url).unwrap());
     request.auth = auth;
@@ -100,14 +111,7 @@ fn a_challenge_is_answered_on_the_same_connection_with_the_body_replayed() {
         framing: RequestBody::Length(4),
         replayable: true,
     };
-    let call = *Call::new(
-        &Arc::new(ClientConfig::default()),
-        request,
-        1,
-        t0(),
-        wall0(),
-    )
-    .unwrap();
+    let call = *prepared(request).unwrap();
     let (wire, result) = run(call, b"data", |n, _| {
         if n == 0 {
             reply(401, "X-Challenge: 7\r\n", "denied")
@@ -327,14 +331,7 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
         framing: RequestBody::Chunked,
         replayable: false,
     };
-    let err = Call::new(
-        &Arc::new(ClientConfig::default()),
-        request,
-        1,
-        t0(),
-        wall0(),
-    )
-    .unwrap_err();
+    let err = prepared(request).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     // A request without a body has an empty one to sign (as Digest auth-int hashes it), and
     // a body in memory is there whole.
@@ -393,14 +390,7 @@ fn a_large_body_waiting_for_a_challenge_asks_for_100_continue_first() {
         if own_expect {
             request.headers.append("Expect", "100-continue").unwrap();
         }
-        let c = Call::new(
-            &Arc::new(ClientConfig::default()),
-            request,
-            1,
-            t0(),
-            wall0(),
-        )
-        .unwrap();
+        let c = prepared(request).unwrap();
         let expect: Vec<_> = c.request_head().headers().get_all("expect").collect();
         assert_eq!(expect.len(), expected, "{auth:?} {body:?} own={own_expect}");
         assert!(expect.iter().all(|v| *v == b"100-continue"));
@@ -410,14 +400,7 @@ fn a_large_body_waiting_for_a_challenge_asks_for_100_continue_first() {
     request.auth = Some(answering);
     request.body = length(mib);
     request.omit = vec!["EXPECT".to_owned()];
-    let c = Call::new(
-        &Arc::new(ClientConfig::default()),
-        request,
-        1,
-        t0(),
-        wall0(),
-    )
-    .unwrap();
+    let c = prepared(request).unwrap();
     assert!(!c.request_head().headers().contains("expect"));
 }
 
