@@ -1637,3 +1637,25 @@ fn a_proxys_challenge_to_connect_is_answered_within_the_rounds_allowed() {
         "{error}"
     );
 }
+
+#[cfg(feature = "socks")]
+#[test]
+fn a_socks5_proxy_that_says_too_much_or_too_little_fails_the_tunnel() {
+    // Success, bound to 0.0.0.0:0, and then a byte of the proxy's own.
+    let eager: [&[u8]; 2] = [&[5, 0], &[5, 0, 0, 1, 0, 0, 0, 0, 0, 0, b'x']];
+    let mut c = through_a_tunnel("socks5h://proxy.test:1080");
+    let error = after_the_proxy_replies(&mut c, &eager, false).unwrap_err();
+    assert!(
+        error.ends_with("the SOCKS proxy sent bytes before the tunnel was in use"),
+        "{error}"
+    );
+    // Closed before its reply was whole: the handshake says which reply was cut short.
+    let cut: [&[u8]; 2] = [&[5, 0], &[5, 0, 0]];
+    let mut c = through_a_tunnel("socks5h://proxy.test:1080");
+    let error = after_the_proxy_replies(&mut c, &cut, true).unwrap_err();
+    assert!(error.starts_with("Proxy: "), "{error}");
+    assert!(
+        error.contains("SOCKS5 proxy closed the connection in its"),
+        "{error}"
+    );
+}
