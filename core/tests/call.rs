@@ -1089,12 +1089,25 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
 
 /// A GET to an https origin through `proxy`, connected: it now sets up the tunnel.
 fn through_a_tunnel(proxy: &str) -> Call {
-    let mut config = ClientConfig::default();
+    through_a_tunnel_with(ClientConfig::default(), proxy, None)
+}
+
+/// The same under `config`, with the origin's address the driver `resolved`, if any.
+fn through_a_tunnel_with(
+    mut config: ClientConfig,
+    proxy: &str,
+    resolved: Option<std::net::IpAddr>,
+) -> Call {
     config.proxies = Some(ProxyConfig::all(Proxy::parse(proxy).unwrap()));
     let request = Request::new(Method::GET, Url::parse("https://example.test/p").unwrap());
     let mut c = *Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
     match c.poll_action(t0()).unwrap() {
-        Action::Connect(_) => c.connected(None, t0()).unwrap(),
+        Action::Connect(_) => {
+            if let Some(address) = resolved {
+                c.set_resolved_target(address);
+            }
+            c.connected(None, t0()).unwrap();
+        }
         other => panic!("expected Connect, got {other:?}"),
     }
     c
@@ -1108,22 +1121,33 @@ fn after_the_proxy_replies(
     replies: &[&[u8]],
     closes: bool,
 ) -> Result<String, String> {
+    with_the_proxy(c, replies, closes).1
+}
+
+/// As [`after_the_proxy_replies`], also returning every write the call made to the proxy. A
+/// read asked for once the replies are used up is the next action.
+fn with_the_proxy(
+    c: &mut Call,
+    replies: &[&[u8]],
+    closes: bool,
+) -> (Vec<Vec<u8>>, Result<String, String>) {
     let mut replies = replies.iter();
+    let mut sent = Vec::new();
     loop {
         match c.poll_action(t0()) {
-            Err(e) => return Err(format!("{:?}: {e}", e.kind())),
+            Err(e) => return (sent, Err(format!("{:?}: {e}", e.kind()))),
             Ok(Action::Transmit { bytes, .. }) => {
+                sent.push(bytes.to_vec());
                 let n = bytes.len();
                 c.transmitted(n);
             }
-            Ok(Action::Receive { .. }) => {
-                let reply = replies.next().expect("no more replies");
-                feed(c, reply);
+            Ok(Action::Receive { .. }) if replies.len() > 0 => {
+                feed(c, replies.next().unwrap());
                 if closes && replies.len() == 0 {
                     c.handle_eof();
                 }
             }
-            Ok(other) => return Ok(format!("{other:?}")),
+            Ok(other) => return (sent, Ok(format!("{other:?}"))),
         }
     }
 }
@@ -1484,36 +1508,19 @@ fn a_socks5_proxy_is_given_the_address_the_driver_resolved_and_socks5h_the_name(
     // (proxy, the CONNECT request after the greeting: version, command, reserved, address)
     let mut by_name = vec![5, 1, 0, 3, 12];
     by_name.extend_from_slice(b"example.test");
-    by_name.extend_from_slice(&[0x1f, 0x90]);
+    by_name.extend_from_slice(&[0x01, 0xbb]);
     let cases = [
         (
             "socks5://proxy.test:1080",
-            vec![5, 1, 0, 1, 192, 0, 2, 7, 0x1f, 0x90],
+            vec![5, 1, 0, 1, 192, 0, 2, 7, 0x01, 0xbb],
         ),
         ("socks5h://proxy.test:1080", by_name),
     ];
     for (proxy, expected) in cases {
-        let mut config = ClientConfig::default();
-        config.proxies = Some(ProxyConfig::all(Proxy::parse(proxy).unwrap()));
-        let request = request(Method::GET, BodyPlan::NONE);
-        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
-        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
-        c.set_resolved_target(ip);
-        c.connected(None, t0()).unwrap();
-        let mut sent = Vec::new();
-        loop {
-            match c.poll_action(t0()).unwrap() {
-                Action::Transmit { bytes, .. } => {
-                    let n = bytes.len();
-                    sent.push(bytes.to_vec());
-                    c.transmitted(n);
-                }
-                // The greeting's reply: no authentication.
-                Action::Receive { .. } if sent.len() == 1 => feed(&mut c, &[5, 0]),
-                Action::Receive { .. } => break,
-                other => panic!("{proxy}: unexpected {other:?}"),
-            }
-        }
+        let mut c = through_a_tunnel_with(ClientConfig::default(), proxy, Some(ip));
+        // The greeting's reply: no authentication; the request's goes unanswered.
+        let (sent, next) = with_the_proxy(&mut c, &[&[5, 0]], false);
+        assert!(next.unwrap().starts_with("Receive"), "{proxy}");
         assert_eq!(sent, [vec![5, 1, 0], expected], "{proxy}");
     }
 }
@@ -1522,10 +1529,8 @@ fn a_socks5_proxy_is_given_the_address_the_driver_resolved_and_socks5h_the_name(
 fn a_tunnel_is_asked_for_with_connect_and_refused_unless_the_proxy_answers_2xx() {
     // What the call writes to set the tunnel up.
     let mut c = through_a_tunnel("http://proxy.test:3128");
-    let Action::Transmit { bytes, .. } = c.poll_action(t0()).unwrap() else {
-        panic!("the CONNECT goes first");
-    };
-    let connect = String::from_utf8(bytes.to_vec()).unwrap();
+    let (sent, _) = with_the_proxy(&mut c, &[], false);
+    let connect = String::from_utf8(sent.concat()).unwrap();
     assert!(
         connect.starts_with("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n"),
         "{connect}"
@@ -1571,30 +1576,12 @@ fn tunnel_through_a_challenge(
     rounds: usize,
 ) -> (Vec<String>, Result<String, String>) {
     let mut config = ClientConfig::default();
-    let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
-    config.proxies = Some(ProxyConfig::all(proxy));
     config.proxy_auth = Some(Arc::new(support::Answering::default()));
     config.limits.max_auth_rounds = rounds;
-    let request = Request::new(Method::GET, Url::parse("https://example.test/p").unwrap());
-    let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
-    let mut replies = replies.iter();
-    let mut sent: Vec<String> = Vec::new();
-    loop {
-        match c.poll_action(t0()) {
-            Err(e) => return (sent, Err(format!("{:?}: {e}", e.kind()))),
-            Ok(Action::Connect(_)) => c.connected(None, t0()).unwrap(),
-            Ok(Action::Transmit { bytes, .. }) => {
-                sent.push(String::from_utf8_lossy(bytes).into_owned());
-                let n = bytes.len();
-                c.transmitted(n);
-            }
-            Ok(Action::Receive { .. }) => {
-                let reply = replies.next().expect("no more replies");
-                feed(&mut c, reply);
-            }
-            Ok(other) => return (sent, Ok(format!("{other:?}"))),
-        }
-    }
+    let mut c = through_a_tunnel_with(config, "http://proxy.test:3128", None);
+    let (sent, next) = with_the_proxy(&mut c, replies, false);
+    let sent = sent.iter().map(|s| String::from_utf8_lossy(s).into_owned());
+    (sent.collect(), next)
 }
 
 #[test]
