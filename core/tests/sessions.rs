@@ -4,7 +4,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use duet_core::client::{Action, BodyPlan, Call, ClientConfig, ErrorKind, RequestParts};
 use duet_core::cookies::SharedJar;
@@ -28,6 +28,16 @@ struct Hop {
 /// Runs `call` against `respond(hop, request) -> response bytes`; returns the hops and the
 /// final status (or the error).
 fn run(
+    call: Call,
+    body: &[u8],
+    respond: impl FnMut(usize, &str) -> Vec<u8>,
+) -> (Vec<Hop>, Result<u16, duet_core::client::Error>) {
+    run_at(t0(), call, body, respond)
+}
+
+/// [`run`] with the driver's clock at `now` throughout.
+fn run_at(
+    now: Instant,
     mut call: Call,
     body: &[u8],
     mut respond: impl FnMut(usize, &str) -> Vec<u8>,
@@ -35,7 +45,7 @@ fn run(
     let mut hops: Vec<Hop> = Vec::new();
     let mut body_sent = false;
     loop {
-        let action = match call.poll_action(t0()) {
+        let action = match call.poll_action(now) {
             Ok(action) => action,
             Err(e) => return (hops, Err(e)),
         };
@@ -52,7 +62,7 @@ fn run(
                     request: String::new(),
                 });
                 body_sent = false;
-                call.connected(if reused { previous } else { None }, t0())
+                call.connected(if reused { previous } else { None }, now)
                     .unwrap();
             }
             Action::Transmit { bytes, .. } => {
@@ -437,26 +447,13 @@ fn cookies_are_timed_by_the_wall_clock_when_their_response_arrived() {
     let jar = SharedJar::new();
     let mut config = ClientConfig::default();
     config.cookies = Some(jar.clone());
-    let mut call = call_with(&config, Method::GET, "http://a.test/", BodyPlan::NONE);
+    let call = call_with(&config, Method::GET, "http://a.test/", BodyPlan::NONE);
     // The call started at t0 (wall0); its answer comes a minute later.
     let later = t0() + Duration::from_secs(60);
-    loop {
-        match call.poll_action(later).unwrap() {
-            Action::Connect(_) => call.connected(None, later).unwrap(),
-            Action::Transmit { bytes, .. } => {
-                let n = bytes.len();
-                call.transmitted(n);
-            }
-            Action::Receive { .. } => {
-                let response =
-                    b"HTTP/1.1 200 OK\r\nSet-Cookie: k=v; Max-Age=30\r\nContent-Length: 0\r\n\r\n";
-                call.input_buffer(response.len())[..response.len()].copy_from_slice(response);
-                call.commit_input(response.len());
-            }
-            Action::Response(_) => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (_, status) = run_at(later, call, b"", |_, _| {
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: k=v; Max-Age=30\r\nContent-Length: 0\r\n\r\n".to_vec()
+    });
+    assert_eq!(status.unwrap(), 200);
     let cookie = jar.get("k").expect("stored");
     assert_eq!(cookie.created, wall0() + Duration::from_secs(60));
     assert_eq!(cookie.expires, Some(wall0() + Duration::from_secs(90)));
