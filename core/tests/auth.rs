@@ -430,7 +430,9 @@ fn through_a_challenging_proxy_with(
     use duet_core::proxy::{Proxy, ProxyConfig};
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
     config.proxies = Some(ProxyConfig::all(proxy));
-    config.proxy_auth = Some(Arc::new(Answering::default()));
+    config
+        .proxy_auth
+        .get_or_insert_with(|| Arc::new(Answering::default()));
     let mut request = RequestParts::new(method, Url::parse("http://a.test/p").unwrap());
     request.auth = origin;
     request.body = body;
@@ -492,8 +494,62 @@ fn a_proxys_challenges_are_capped_and_need_a_body_that_can_go_again() {
     let (wire, result) = run(c, b"data", |_, _| {
         reply(407, "Proxy-Authenticate: p\r\n", "")
     });
-    assert_eq!(result.unwrap().0, 407);
+    // As the origin's challenge and a redirect fail such a request, so does the proxy's.
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert!(err.to_string().contains("cannot be read twice"), "{err}");
     assert_eq!(wire.requests.len(), 1);
+    // The origin's, for comparison.
+    let mut request = RequestParts::new(Method::PUT, Url::parse("http://a.test/").unwrap());
+    request.auth = Some(Arc::new(Answering::default()));
+    request.body = streamed;
+    let c = *prepared(request).unwrap();
+    let (wire, result) = run(c, b"data", |_, _| reply(401, "X-Challenge: o\r\n", ""));
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Auth);
+    assert_eq!(wire.requests.len(), 1);
+}
+
+#[test]
+fn a_challenges_body_goes_to_the_flow_that_answers_it() {
+    // (the proxy's flow wants bodies, the origin's does)
+    for (proxy_wants, origin_wants) in [(true, false), (false, true), (true, true)] {
+        let proxy = Answering {
+            needs_response_body: proxy_wants,
+            ..Answering::default()
+        };
+        let origin = Answering {
+            needs_response_body: origin_wants,
+            ..Answering::default()
+        };
+        let (proxy_saw, origin_saw) = (proxy.seen_bodies.clone(), origin.seen_bodies.clone());
+        let mut config = ClientConfig::default();
+        config.proxy_auth = Some(Arc::new(proxy));
+        let c = through_a_challenging_proxy_with(
+            config,
+            Method::GET,
+            BodyPlan::NONE,
+            Some(Arc::new(origin)),
+        );
+        let (wire, result) = run(c, b"", |n, _| match n {
+            0 => reply(407, "Proxy-Authenticate: p1\r\n", "from the proxy"),
+            1 => reply(401, "X-Challenge: o1\r\n", "from the origin"),
+            _ => reply(200, "", "in"),
+        });
+        assert_eq!(result.unwrap(), (200, b"in".to_vec()));
+        assert_eq!(wire.requests.len(), 3);
+        let saw = |wants, body| if wants { vec![body] } else { vec![] };
+        let case = format!("proxy wants {proxy_wants}, origin wants {origin_wants}");
+        assert_eq!(
+            *proxy_saw.lock().unwrap(),
+            saw(proxy_wants, "from the proxy"),
+            "{case}"
+        );
+        assert_eq!(
+            *origin_saw.lock().unwrap(),
+            saw(origin_wants, "from the origin"),
+            "{case}"
+        );
+    }
 }
 
 #[test]

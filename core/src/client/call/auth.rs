@@ -5,13 +5,15 @@
 //! authorize the head. A final response goes to the flow first: `Retry` drains the response
 //! and sends the edited request again, on the same connection when it can be reused (the
 //! driver is told to rewind the body), else on a new one; more than
-//! `Limits::max_auth_rounds` retries deliver the last response as it is.
+//! `Limits::max_auth_rounds` retries deliver the last response as it is. A forward proxy's 407
+//! goes to the proxy's flow, with its own count of rounds. A retry the request body cannot go
+//! with (a stream already sent) fails the call, as a redirect's does.
 
 use std::time::Instant;
 use sync_wrapper::SyncWrapper;
 
 use super::{Call, State};
-use crate::auth::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep};
+use crate::auth::{AuthError, AuthFlow, AuthRequest, AuthResponse, AuthStep, ProxyFlow};
 use crate::client::error::{Error, ErrorKind};
 use crate::response::ResponseHead;
 
@@ -114,57 +116,32 @@ impl Call {
         Ok(())
     }
 
-    /// Whether the flow needs this response's body before it can decide.
-    pub(super) fn auth_wants_body(&mut self, head: &ResponseHead) -> bool {
-        let flow = self.flow.as_mut().map(SyncWrapper::get_mut);
-        flow.is_some_and(|f| f.needs_response_body()) && is_challenge(head)
+    /// Whether `head` goes to the forward proxy's flow (its 407, when it has credentials)
+    /// rather than the origin's.
+    fn for_the_proxy(&self, head: &ResponseHead) -> bool {
+        head.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
+            && self.proxy_flow.is_some()
     }
 
-    /// Lets the flow decide on a response. `Retry` (within the round limit) means the caller
-    /// drains the response and [`resend`](Self::resend)s.
+    /// Whether the flow that decides on this response needs its body first.
+    pub(super) fn auth_wants_body(&mut self, head: &ResponseHead) -> bool {
+        let proxy = self.for_the_proxy(head);
+        deciding(&mut self.flow, &mut self.proxy_flow, proxy)
+            .is_some_and(|f| f.needs_response_body())
+            && is_challenge(head)
+    }
+
+    /// Lets the flow decide on a response: a forward proxy's flow on its 407, the origin's on
+    /// anything else. `Retry` (within the round limit, each flow counting its own) means the
+    /// caller drains the response and [`resend`](Self::resend)s; a retry the body cannot go
+    /// with (a stream already sent) fails the call, as a redirect's does.
     pub(super) fn auth_step(
         &mut self,
         head: &ResponseHead,
         body: Option<&[u8]>,
     ) -> Result<AuthStep, Error> {
-        if head.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
-            && self.proxy_flow.is_some()
-        {
-            return self.proxy_step(head, body);
-        }
-        let Some(flow) = self.flow.as_mut().map(SyncWrapper::get_mut) else {
-            return Ok(AuthStep::Done);
-        };
-        let response = AuthResponse {
-            status: head.status(),
-            headers: head.headers(),
-            body,
-        };
-        let body = auth_body(self.body_bytes.as_deref(), self.body.framing);
-        let mut request = AuthRequest {
-            method: &self.method,
-            url: &self.url,
-            headers: self.head.headers_mut(),
-            body,
-        };
-        match flow.respond(&mut request, &response) {
-            Ok(AuthStep::Retry)
-                if self.auth_rounds < self.session.config.limits.max_auth_rounds =>
-            {
-                if !self.body_can_go_again() {
-                    return self.fail(auth_error(AuthError::BodyNotReplayable));
-                }
-                self.auth_rounds += 1;
-                Ok(AuthStep::Retry)
-            }
-            Ok(_) => Ok(AuthStep::Done),
-            Err(e) => self.fail(auth_error(e)),
-        }
-    }
-
-    /// Lets the proxy flow answer a forward proxy's 407.
-    fn proxy_step(&mut self, head: &ResponseHead, body: Option<&[u8]>) -> Result<AuthStep, Error> {
-        let Some(flow) = self.proxy_flow.as_mut().map(SyncWrapper::get_mut) else {
+        let proxy = self.for_the_proxy(head);
+        let Some(flow) = deciding(&mut self.flow, &mut self.proxy_flow, proxy) else {
             return Ok(AuthStep::Done);
         };
         let response = AuthResponse {
@@ -178,13 +155,20 @@ impl Call {
             headers: self.head.headers_mut(),
             body: auth_body(self.body_bytes.as_deref(), self.body.framing),
         };
-        match flow.respond(&mut request, &response) {
-            Ok(AuthStep::Retry)
-                if self.proxy_rounds < self.session.config.limits.max_auth_rounds
-                    && self.body_can_go_again() =>
-            {
-                self.proxy_rounds += 1;
-                Ok(AuthStep::Retry)
+        let step = flow.respond(&mut request, &response);
+        let rounds = if proxy {
+            &mut self.proxy_rounds
+        } else {
+            &mut self.auth_rounds
+        };
+        match step {
+            Ok(AuthStep::Retry) if *rounds < self.session.config.limits.max_auth_rounds => {
+                *rounds += 1;
+                if self.body_can_go_again() {
+                    Ok(AuthStep::Retry)
+                } else {
+                    self.fail(auth_error(AuthError::BodyNotReplayable))
+                }
             }
             Ok(_) => Ok(AuthStep::Done),
             Err(e) => self.fail(auth_error(e)),
@@ -233,6 +217,21 @@ impl Call {
 }
 
 /// 401 asks for `WWW-Authenticate` credentials, 407 for `Proxy-Authenticate` ones.
+/// The forward proxy's flow (`proxy`), or the origin's.
+fn deciding<'a>(
+    flow: &'a mut Option<SyncWrapper<Box<dyn AuthFlow>>>,
+    proxy_flow: &'a mut Option<SyncWrapper<ProxyFlow>>,
+    proxy: bool,
+) -> Option<&'a mut (dyn AuthFlow + 'static)> {
+    if proxy {
+        proxy_flow
+            .as_mut()
+            .map(|f| f.get_mut() as &mut dyn AuthFlow)
+    } else {
+        flow.as_mut().map(|f| &mut **f.get_mut())
+    }
+}
+
 fn is_challenge(head: &ResponseHead) -> bool {
     matches!(head.status().as_u16(), 401 | 407)
 }
