@@ -1578,6 +1578,14 @@ fn tunnel_through_a_challenge(
     let mut config = ClientConfig::default();
     config.proxy_auth = Some(Arc::new(support::Answering::default()));
     config.limits.max_auth_rounds = rounds;
+    tunnel_through_a_challenge_with(config, replies)
+}
+
+/// As [`tunnel_through_a_challenge`], under `config` (with its proxy credentials).
+fn tunnel_through_a_challenge_with(
+    config: ClientConfig,
+    replies: &[&[u8]],
+) -> (Vec<String>, Result<String, String>) {
     let mut c = through_a_tunnel_with(config, "http://proxy.test:3128", None);
     let (sent, next) = with_the_proxy(&mut c, replies, false);
     let sent = sent.iter().map(|s| String::from_utf8_lossy(s).into_owned());
@@ -1623,6 +1631,55 @@ fn a_proxys_challenge_to_connect_is_answered_within_the_rounds_allowed() {
         error.ends_with("the proxy sent bytes before the tunnel was in use"),
         "{error}"
     );
+}
+
+#[test]
+fn a_proxy_flow_that_wants_the_challenges_body_reads_it_before_answering_the_connect() {
+    let wanting = || {
+        let flow = support::Answering {
+            needs_response_body: true,
+            ..support::Answering::default()
+        };
+        let seen = flow.seen_bodies.clone();
+        let mut config = ClientConfig::default();
+        config.proxy_auth = Some(Arc::new(flow));
+        (config, seen)
+    };
+    // The body comes in two reads; the flow decides once it is whole.
+    let challenge: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: n1\r\nContent-Length: 9\r\n\r\nneed";
+    let open: &[u8] = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    let (config, seen) = wanting();
+    let (sent, next) = tunnel_through_a_challenge_with(config, &[challenge, b" auth", open]);
+    assert_eq!(next.as_deref(), Ok(r#"StartTls { host: "example.test" }"#));
+    assert_eq!(*seen.lock().unwrap(), ["need auth"]);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[1].contains("\r\nProxy-Authorization: Answer n1\r\n"),
+        "{}",
+        sent[1]
+    );
+    // Read, and not answered: the 407 is the refusal.
+    let unanswerable: &[u8] =
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno";
+    let (config, seen) = wanting();
+    let (sent, next) = tunnel_through_a_challenge_with(config, &[unanswerable]);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let error = next.unwrap_err();
+    assert!(
+        error.starts_with("Proxy: ") && error.contains("407"),
+        "{error}"
+    );
+    assert_eq!(*seen.lock().unwrap(), ["no"]);
+    // A body past the drain bound is not read whole for the flow.
+    let (mut config, seen) = wanting();
+    config.limits.max_drain_bytes = 8;
+    let (_, next) = tunnel_through_a_challenge_with(config, &[challenge, b" auth"]);
+    let error = next.unwrap_err();
+    assert!(
+        error.starts_with("Auth: ") && error.ends_with("too large for the authentication flow"),
+        "{error}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
 }
 
 #[cfg(feature = "socks")]

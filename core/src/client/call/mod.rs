@@ -347,8 +347,8 @@ pub struct Call {
     proxy_rounds: usize,
     /// The CONNECT head of the tunnel being set up (kept to send again after a 407).
     connect_head: Option<Box<RequestHead>>,
-    /// A 407 to the CONNECT is being read before it is sent again with credentials.
-    tunnel_retrying: bool,
+    /// A 407 to the CONNECT being read before the CONNECT goes again with credentials.
+    connect_challenge: Option<tunnel::ConnectChallenge>,
     /// The proxy closed the connection after its 407: the CONNECT with the flow's answer
     /// goes on the next new connection to it.
     tunnel_reconnect: bool,
@@ -466,7 +466,7 @@ impl Call {
             proxy_flow: None,
             proxy_rounds: 0,
             connect_head: None,
-            tunnel_retrying: false,
+            connect_challenge: None,
             tunnel_reconnect: false,
             auto_expect: false,
             released: None,

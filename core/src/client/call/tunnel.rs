@@ -21,6 +21,7 @@ use crate::proxy::Proxy;
 #[cfg(feature = "socks")]
 use crate::proxy::{ProxyScheme, Socks5Handshake, Socks5Target};
 use crate::request::{RequestBody, RequestHead, TargetForm, target_for};
+use crate::response::ResponseHead;
 
 /// A tunnel being set up on a new connection.
 #[derive(Debug)]
@@ -34,6 +35,15 @@ pub(super) enum Tunnel {
     StartTls,
     /// The driver started TLS over the tunnel; the origin exchange begins.
     Ready,
+}
+
+/// A 407 to the CONNECT being read, for the proxy's flow.
+#[derive(Debug)]
+pub(super) enum ConnectChallenge {
+    /// The flow answered at its head: its body is skipped, then the CONNECT goes again.
+    Answered,
+    /// The flow asked for its body (`needs_response_body`) before it decides.
+    Reading(Box<(ResponseHead, Vec<u8>)>),
 }
 
 /// What the tunnel setup needs next.
@@ -53,6 +63,40 @@ pub(super) enum TunnelStep {
 }
 
 /// The error for a proxy that answered CONNECT with anything but 2xx; it carries the status.
+/// Lets the proxy's flow answer a 407 to the CONNECT (`connect`, edited for the next try):
+/// fails with the refusal unless it asks to try again.
+fn answer_connect(
+    flow: &mut ProxyFlow,
+    connect: &mut RequestHead,
+    method: &Method,
+    url: &url::Url,
+    head: &ResponseHead,
+    body: Option<&[u8]>,
+) -> Result<(), Error> {
+    let response = AuthResponse {
+        status: head.status(),
+        headers: head.headers(),
+        body,
+    };
+    let mut request = AuthRequest {
+        method: &Method::CONNECT,
+        url,
+        headers: connect.headers_mut(),
+        body: None,
+    };
+    match flow.respond(&mut request, &response) {
+        Ok(AuthStep::Retry) => {
+            log::debug!(
+                "{method} {}: the proxy asked for credentials for the tunnel (407); sending the CONNECT again with the proxy authentication flow's answer",
+                RedactedUrl(url),
+            );
+            Ok(())
+        }
+        Ok(_) => Err(refused(head.status())),
+        Err(e) => Err(Error::new(ErrorKind::Auth, e)),
+    }
+}
+
 fn refused(status: StatusCode) -> Error {
     let message = match status.as_u16() {
         407 => "the proxy requires authentication (407 Proxy Authentication Required)".to_owned(),
@@ -98,7 +142,7 @@ impl Call {
                 // flow and its rounds carry on.
                 let mut conn = Connection::new(self.session.config.limits.clone());
                 conn.send_request(connect, RequestBody::None, now)?;
-                self.tunnel_retrying = false;
+                self.connect_challenge = None;
                 self.tunnel = Some(Tunnel::Connect(Box::new(conn)));
                 return Ok(());
             }
@@ -134,7 +178,7 @@ impl Call {
             let mut conn = Connection::new(self.session.config.limits.clone());
             conn.send_request(&head, RequestBody::None, now)?;
             self.connect_head = Some(Box::new(head));
-            self.tunnel_retrying = false;
+            self.connect_challenge = None;
             Tunnel::Connect(Box::new(conn))
         };
         self.tunnel = Some(tunnel);
@@ -186,36 +230,56 @@ impl Call {
                         {
                             return Err(refused(head.status()));
                         }
-                        let response = AuthResponse {
-                            status: head.status(),
-                            headers: head.headers(),
-                            body: None,
-                        };
-                        let mut request = AuthRequest {
-                            method: &Method::CONNECT,
-                            url: &self.url,
-                            headers: connect.headers_mut(),
-                            body: None,
-                        };
-                        match flow.respond(&mut request, &response) {
-                            Ok(AuthStep::Retry) => {
-                                log::debug!(
-                                    "{} {}: the proxy asked for credentials for the tunnel (407); sending the CONNECT again with the proxy authentication flow's answer",
-                                    self.method,
-                                    RedactedUrl(&self.url),
-                                );
-                                self.proxy_rounds += 1;
-                                self.tunnel_retrying = true;
-                            }
-                            Ok(_) => return Err(refused(head.status())),
-                            Err(e) => return Err(Error::new(ErrorKind::Auth, e)),
+                        if flow.needs_response_body() {
+                            let reading = Box::new((head, Vec::new()));
+                            self.connect_challenge = Some(ConnectChallenge::Reading(reading));
+                            continue;
                         }
+                        answer_connect(flow, connect, &self.method, &self.url, &head, None)?;
+                        self.proxy_rounds += 1;
+                        self.connect_challenge = Some(ConnectChallenge::Answered);
                     }
-                    Ok(Some(Output::Data(_) | Output::Trailers(_))) if self.tunnel_retrying => {
+                    Ok(Some(Output::Data(range)))
+                        if matches!(self.connect_challenge, Some(ConnectChallenge::Reading(_))) =>
+                    {
+                        let Some(ConnectChallenge::Reading(reading)) = &mut self.connect_challenge
+                        else {
+                            unreachable!("matched above")
+                        };
+                        let body = &mut reading.1;
+                        if body.len() + range.len()
+                            > self.session.config.limits.max_drain_bytes as usize
+                        {
+                            return Err(Error::msg(
+                                ErrorKind::Auth,
+                                "the challenge's body is too large for the authentication flow",
+                            ));
+                        }
+                        body.extend_from_slice(conn.output_data(range));
+                    }
+                    Ok(Some(Output::Data(_) | Output::Trailers(_)))
+                        if self.connect_challenge.is_some() =>
+                    {
                         continue;
                     }
-                    Ok(Some(Output::End)) if self.tunnel_retrying => {
-                        self.tunnel_retrying = false;
+                    Ok(Some(Output::End)) if self.connect_challenge.is_some() => {
+                        if let Some(ConnectChallenge::Reading(reading)) =
+                            self.connect_challenge.take()
+                        {
+                            let (head, body) = *reading;
+                            let flow = self.proxy_flow.as_mut().expect("checked at the head");
+                            let connect = self.connect_head.as_mut().expect("kept for retries");
+                            answer_connect(
+                                flow.get_mut(),
+                                connect,
+                                &self.method,
+                                &self.url,
+                                &head,
+                                Some(&body),
+                            )?;
+                            self.proxy_rounds += 1;
+                        }
+                        self.connect_challenge = None;
                         let connect = self.connect_head.as_ref().expect("kept for retries");
                         if conn.start_next_cycle().is_err() {
                             // Many proxies close after a 407: the answer goes on a new
