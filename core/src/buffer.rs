@@ -140,6 +140,35 @@ mod tests {
     }
 
     #[test]
+    fn leaves_the_data_in_place_while_there_is_room() {
+        // Room for exactly what is asked, after consumed bytes: nothing moves (a copy per read
+        // would cost what the buffer saves), and nothing grows.
+        let mut b = ReceiveBuffer::default();
+        b.extend(&[1; 8]);
+        b.consume(6);
+        b.spare(0);
+        assert_eq!((b.start(), b.room()), (6, 8));
+        let mut b = ReceiveBuffer::default();
+        b.spare(8);
+        b.commit(4);
+        b.consume(2); // 2 bytes unconsumed, 4 of room behind them
+        assert_eq!(b.spare(4).len(), 4);
+        assert_eq!((b.start(), b.room()), (2, 8));
+    }
+
+    #[test]
+    fn releases_only_an_empty_buffer_larger_than_asked() {
+        let mut b = ReceiveBuffer::default();
+        b.extend(&[1; 8]);
+        assert!(!b.release_if_larger(4), "it holds data");
+        b.consume(8);
+        assert!(!b.release_if_larger(8), "not larger");
+        assert_eq!(b.room(), 8);
+        assert!(b.release_if_larger(7));
+        assert_eq!(b.room(), 0);
+    }
+
+    #[test]
     #[should_panic(expected = "committed more")]
     fn over_commit_panics() {
         let mut b = ReceiveBuffer::default();
