@@ -184,6 +184,35 @@ fn a_closed_connection_is_replaced_unless_the_scheme_is_bound_to_it() {
 }
 
 #[test]
+fn a_proxys_closed_connection_is_replaced_unless_the_proxys_scheme_is_bound_to_it() {
+    let bound = || Answering {
+        same_connection: true,
+        ..Answering::default()
+    };
+    // The proxy closes after its 407 (as squid does), then the origin challenges.
+    let closing = |n: usize, _: &str| match n {
+        0 => reply(407, "Proxy-Authenticate: p1\r\nConnection: close\r\n", ""),
+        1 => reply(401, "X-Challenge: o1\r\n", ""),
+        _ => reply(200, "", ""),
+    };
+    // Only the origin's scheme is bound to its connection: the proxy's round takes a new one.
+    let c = through_a_challenging_proxy(Method::GET, BodyPlan::NONE, Some(Arc::new(bound())));
+    let (wire, result) = run(c, b"", closing);
+    assert_eq!(result.unwrap().0, 200);
+    let new: Vec<bool> = wire.requests.iter().map(|(new, _)| *new).collect();
+    assert_eq!(new, [true, true, false]);
+    // The proxy's scheme is: its answer cannot go on another connection.
+    let mut config = ClientConfig::default();
+    config.proxy_auth = Some(Arc::new(bound()));
+    let c = through_a_challenging_proxy_with(config, Method::GET, BodyPlan::NONE, None);
+    let (wire, result) = run(c, b"", closing);
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert!(err.to_string().contains("bound to"), "{err}");
+    assert_eq!(wire.requests.len(), 1);
+}
+
+#[test]
 fn a_flow_can_read_the_challenge_body_and_the_caller_still_gets_it() {
     // (the flow wants bodies, the status): only a flow that wants the body reads it, and
     // only a challenge's; the caller gets it either way (replayed when the flow read it).

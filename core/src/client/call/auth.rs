@@ -175,16 +175,22 @@ impl Call {
         }
     }
 
+    /// Whether the flow that decides on this response is bound to its connection (its
+    /// handshake authenticates the connection, not the request).
+    pub(super) fn bound_to_connection(&mut self, head: &ResponseHead) -> bool {
+        let proxy = self.for_the_proxy(head);
+        deciding(&mut self.flow, &mut self.proxy_flow, proxy).is_some_and(|f| f.same_connection())
+    }
+
     /// Sends the (re-authorized) request again after its previous response was drained: on
-    /// the same connection when it may carry another exchange, else on a new one.
-    pub(super) fn resend(&mut self, now: Instant) -> Result<(), Error> {
+    /// the same connection when it may carry another exchange, else on a new one unless the
+    /// flow that asked for this round is bound to the connection (`same_connection`).
+    pub(super) fn resend(&mut self, now: Instant, same_connection: bool) -> Result<(), Error> {
         log::debug!(
             "{} {}: sending the request again with the authentication flow's answer",
             self.method,
             super::RedactedUrl(&self.url),
         );
-        let flow = self.flow.as_mut().map(SyncWrapper::get_mut);
-        let same_connection = flow.is_some_and(|f| f.same_connection());
         let reusable = self.conn.as_mut().and_then(|c| c.start_next_cycle().ok());
         match (reusable, self.conn.take()) {
             (Some(()), Some(mut conn)) => {

@@ -256,8 +256,9 @@ pub enum ReceiveInto {
 enum Drain {
     /// A redirect the policy follows.
     Redirect(NextHop),
-    /// An authentication round: the request goes out again.
-    Retry,
+    /// An authentication round (or a 417's): the request goes out again, on the same
+    /// connection only when the flow that asked is bound to it.
+    Retry { same_connection: bool },
     /// The auth flow needs this body to decide.
     Respond(ResponseHead, Vec<u8>),
     /// A status the retry policy retries, once this time comes (the wait counted from the
@@ -827,11 +828,13 @@ impl Call {
                             RedactedUrl(&self.url),
                         );
                         self.head.headers_mut().remove("expect");
-                        self.draining = Some(Box::new((Drain::Retry, 0)));
+                        let same_connection = self.bound_to_connection(&head);
+                        self.draining = Some(Box::new((Drain::Retry { same_connection }, 0)));
                         continue;
                     }
                     if self.auth_step(&head, None)? == AuthStep::Retry {
-                        self.draining = Some(Box::new((Drain::Retry, 0)));
+                        let same_connection = self.bound_to_connection(&head);
+                        self.draining = Some(Box::new((Drain::Retry { same_connection }, 0)));
                         continue;
                     }
                     match self.session.chain.next_hop(
@@ -957,8 +960,8 @@ impl Call {
                 self.next_hop(next, now)?;
                 Ok(None)
             }
-            Drain::Retry => {
-                self.resend(now)?;
+            Drain::Retry { same_connection } => {
+                self.resend(now, same_connection)?;
                 Ok(None)
             }
             Drain::Backoff(until) => {
@@ -971,7 +974,8 @@ impl Call {
             }
             Drain::Respond(head, body) => match self.auth_step(&head, Some(&body))? {
                 AuthStep::Retry => {
-                    self.resend(now)?;
+                    let same_connection = self.bound_to_connection(&head);
+                    self.resend(now, same_connection)?;
                     Ok(None)
                 }
                 AuthStep::Done => {
