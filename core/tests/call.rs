@@ -1682,6 +1682,31 @@ fn a_proxy_flow_that_wants_the_challenges_body_reads_it_before_answering_the_con
     assert!(seen.lock().unwrap().is_empty());
 }
 
+#[test]
+fn after_a_407_to_connect_and_a_close_the_answer_needs_a_scheme_not_bound_to_the_connection() {
+    let closing: &[u8] = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: n1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    let (sent, next) = tunnel_through_a_challenge(&[closing], 2);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        next.unwrap().starts_with("Connect("),
+        "the answer goes on a new connection"
+    );
+    let mut config = ClientConfig::default();
+    config.proxy_auth = Some(Arc::new(support::Answering {
+        same_connection: true,
+        ..support::Answering::default()
+    }));
+    let (_, next) = tunnel_through_a_challenge_with(config, &[closing]);
+    let error = next.unwrap_err();
+    assert!(
+        error.starts_with("Auth: ")
+            && error.ends_with(
+                "the proxy closed the connection this authentication scheme is bound to"
+            ),
+        "{error}"
+    );
+}
+
 #[cfg(feature = "socks")]
 #[test]
 fn a_socks5_proxy_that_says_too_much_or_too_little_fails_the_tunnel() {

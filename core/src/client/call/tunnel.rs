@@ -282,6 +282,13 @@ impl Call {
                         self.connect_challenge = None;
                         let connect = self.connect_head.as_ref().expect("kept for retries");
                         if conn.start_next_cycle().is_err() {
+                            let flow = self.proxy_flow.as_mut().map(SyncWrapper::get_mut);
+                            if flow.is_some_and(|f| f.same_connection()) {
+                                return Err(Error::msg(
+                                    ErrorKind::Auth,
+                                    "the proxy closed the connection this authentication scheme is bound to",
+                                ));
+                            }
                             // Many proxies close after a 407: the answer goes on a new
                             // connection, as curl sends it.
                             log::debug!(
