@@ -136,14 +136,16 @@ pub trait AuthFlow: Send + fmt::Debug {
         false
     }
 
-    /// Whether [`respond`](Self::respond) needs the response body.
+    /// Whether [`respond`](Self::respond) needs the body of a challenge (a 401, or a proxy's
+    /// 407, to CONNECT too): the engine then reads it, up to `Limits::max_drain_bytes`, before
+    /// the flow decides. Other responses reach the flow without theirs.
     fn needs_response_body(&self) -> bool {
         false
     }
 
     /// Whether later rounds must use the same connection (connection-bound schemes such as
     /// NTLM and Negotiate). The engine then keeps the connection between rounds, or fails if
-    /// the server closed it.
+    /// the server (or, for a proxy's flow, the proxy) closed it.
     fn same_connection(&self) -> bool {
         false
     }
