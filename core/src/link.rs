@@ -375,6 +375,10 @@ mod tests {
             // Not a link-value, then a good one.
             ("junk, </b>; rel=next", vec!["/b next"]),
             ("junk \"a,b\" <c,d>, </e>; rel=next", vec!["/e next"]),
+            // An escaped quote does not end a skipped quoted string; outside one a backslash
+            // escapes nothing.
+            ("junk \"a\\\",b\", </e>; rel=next", vec!["/e next"]),
+            ("junk\\, </e>; rel=next", vec!["/e next"]),
             // Garbage after the target or a parameter.
             ("</a> x; rel=next, </b>; rel=n", vec!["/b n"]),
             ("</a>; rel=next x, </b>; rel=n", vec!["/b n"]),
