@@ -379,6 +379,15 @@ mod tests {
             // escapes nothing.
             ("junk \"a\\\",b\", </e>; rel=next", vec!["/e next"]),
             ("junk\\, </e>; rel=next", vec!["/e next"]),
+            // Commas inside quotes or `<...>` do not end a skipped link-value, whatever they
+            // enclose; a quote inside `<...>` and a `<` inside quotes are plain.
+            (
+                "junk \"a, </b>; rel=x, c\", </e>; rel=next",
+                vec!["/e next"],
+            ),
+            ("junk <a, </b>; rel=x, c>, </e>; rel=next", vec!["/e next"]),
+            ("junk <a\"b>, </e>; rel=next", vec!["/e next"]),
+            ("junk \"<\", </e>; rel=next", vec!["/e next"]),
             // Garbage after the target or a parameter.
             ("</a> x; rel=next, </b>; rel=n", vec!["/b n"]),
             ("</a>; rel=next x, </b>; rel=n", vec!["/b n"]),
