@@ -264,6 +264,8 @@ mod tests {
             ("text/plain; charset=\"\"", None),
             ("text/plain; charset", None),
             ("text/plain; xcharset=utf-8", None),
+            // No media type: the parameters still count (the name starts right after `;`).
+            (";charset=utf-8", Some("utf-8")),
             ("text/plain", None),
             ("", None),
             (";;;", None),
