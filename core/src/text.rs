@@ -257,6 +257,9 @@ mod tests {
             ),
             ("text/plain; charset=\"utf\\-8\"", Some("utf-8")),
             ("text/plain; charset=\"unterminated", Some("unterminated")),
+            ("text/plain; a=b;charset=utf-8", Some("utf-8")),
+            // A backslash with nothing after it is kept.
+            ("text/plain; charset=\"utf-8\\", Some("utf-8\\")),
             ("text/plain; charset=first; charset=second", Some("first")),
             ("text/plain; flag; charset=koi8-r", Some("koi8-r")),
             ("text/plain; charset=\"a\" junk; charset=b", Some("a")),
