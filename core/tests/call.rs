@@ -686,6 +686,20 @@ fn an_early_wake_up_waits_on_to_the_same_deadline() {
         Some(t0() + secs(40)),
         "30 s from the bytes that came"
     );
+    // Progress in the same phase too: half a head after an early wake-up.
+    let mut c = get_sent_on_a_new_connection();
+    c.poll_action(t0()).unwrap();
+    c.handle_timeout(t0() + secs(10)).unwrap();
+    c.poll_action(t0() + secs(10)).unwrap();
+    feed(&mut c, b"HTTP/1.1 200 OK\r\n");
+    let Action::Receive { deadline } = c.poll_action(t0() + secs(15)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        deadline,
+        Some(t0() + secs(45)),
+        "30 s from the bytes that came"
+    );
 
     // The same for a write that could not go out.
     let mut c = call(request(Method::GET, BodyPlan::NONE));
@@ -763,6 +777,32 @@ fn the_total_deadline_wins_when_it_is_sooner() {
             .timeout_phase(),
         Some(TimeoutPhase::Total)
     );
+}
+
+/// A phase's own timeout that ends sooner than the total deadline, or with it, is the one
+/// waited for and named.
+#[test]
+fn a_phases_own_timeout_wins_when_it_is_not_later_than_the_total() {
+    for total in [60, 30] {
+        let mut r = request(Method::GET, BodyPlan::NONE);
+        let mut timeouts = Timeouts::default();
+        timeouts.total = Some(secs(total));
+        r.timeouts = Some(timeouts);
+        let mut c = call(r);
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(deadline, Some(t0() + secs(30)), "total {total} s");
+        assert_eq!(
+            c.handle_timeout(t0() + secs(30))
+                .unwrap_err()
+                .timeout_phase(),
+            Some(TimeoutPhase::ReadHead),
+            "total {total} s"
+        );
+    }
 }
 
 #[test]
