@@ -499,6 +499,34 @@ fn a_100_continue_heard_while_sending_lets_the_body_go_on() {
     assert!(c.take_connection().is_some(), "a whole exchange: reused");
 }
 
+/// The same with a head still queued, no body behind it: an error answer cancels the rest
+/// of the head, a success waits for it.
+#[test]
+fn an_answer_heard_while_the_head_goes_out_is_judged_as_mid_upload() {
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    assert!(c.listens_while_sending());
+    feed(
+        &mut c,
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(read_in(&mut c), (Some(400), Vec::new(), true));
+    assert!(c.request_cut_short());
+    assert!(c.take_connection().is_none(), "not reused");
+
+    let mut c = call(request(Method::GET, BodyPlan::NONE));
+    connect_new(&mut c);
+    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let (wire, _, next) = send_the_rest(&mut c);
+    assert!(
+        wire.starts_with(b"GET /p?q=1 HTTP/1.1\r\n"),
+        "the head went out first"
+    );
+    assert_eq!(next, Some(200));
+    assert_eq!(read_in(&mut c), (None, b"ok".to_vec(), true));
+    assert!(c.take_connection().is_some(), "a whole exchange: reused");
+}
+
 #[test]
 fn nothing_is_listened_for_once_the_request_is_out() {
     let c = get_sent_on_a_new_connection();
@@ -888,6 +916,27 @@ fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
     );
 }
 
+/// `request` asking to switch to another protocol.
+fn asking_to_upgrade(mut request: Request) -> Request {
+    request.headers.append("Connection", "upgrade").unwrap();
+    request.headers.append("Upgrade", "x").unwrap();
+    request
+}
+
+#[test]
+fn a_101_hands_out_its_head_then_the_upgrade() {
+    let mut c = call(asking_to_upgrade(request(Method::GET, BodyPlan::NONE)));
+    connect_new(&mut c);
+    write_out(&mut c, b"");
+    feed(
+        &mut c,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nframes",
+    );
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Response(head) if head.status() == 101));
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Upgraded));
+    assert!(matches!(c.poll_action(t0()).unwrap(), Action::Finished));
+}
+
 #[test]
 fn data_respects_the_drivers_buffer_size() {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
@@ -959,6 +1008,26 @@ mod retries {
             "jittered within the first delay"
         );
         assert!(matches!(c.poll_action(until).unwrap(), Action::Connect(to) if to.restart_body));
+    }
+
+    /// A status the policy retries that upgrades the connection (a 101 listed): the
+    /// connection, another protocol's now, is dropped, and the request waits to go again.
+    #[test]
+    fn a_retried_101_drops_its_upgraded_connection_and_waits() {
+        let mut r = asking_to_upgrade(request(Method::GET, BodyPlan::NONE));
+        let mut policy = RetryPolicy::default_safe();
+        policy.statuses = vec![101];
+        r.retry = Some(policy);
+        r.entropy = || [0xff; 16];
+        let mut c = call(r);
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        feed(
+            &mut c,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+        );
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+        assert!(c.take_connection().is_none(), "not pooled");
     }
 
     #[test]
