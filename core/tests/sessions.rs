@@ -343,6 +343,19 @@ fn a_large_redirect_body_is_not_drained() {
 }
 
 #[test]
+fn a_redirect_body_of_exactly_the_drain_limit_is_drained() {
+    let mut config = ClientConfig::default();
+    config.limits.max_drain_bytes = 10;
+    let call = call_with(&config, Method::GET, "http://a.test/", BodyPlan::NONE);
+    let (hops, status) = run(call, b"", |hop, _| match hop {
+        0 => b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 10\r\n\r\n0123456789".to_vec(),
+        _ => ok(""),
+    });
+    assert_eq!(status.unwrap(), 200);
+    assert!(hops[1].reused, "drained and reused");
+}
+
+#[test]
 fn cookies_flow_through_the_chain_and_stay_with_their_origin() {
     let jar = SharedJar::new();
     let mut config = ClientConfig::default();
