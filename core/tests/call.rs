@@ -47,6 +47,11 @@ fn call(request: Request) -> Call {
 
 /// Drives the call until it wants to read; returns everything it wrote.
 fn write_out(call: &mut Call, body: &[u8]) -> String {
+    write_out_by(call, |c| c.send_body(body).unwrap())
+}
+
+/// As [`write_out`], the body handed over by `send` when it is first asked for.
+fn write_out_by(call: &mut Call, mut send: impl FnMut(&mut Call)) -> String {
     let mut wire = Vec::new();
     let mut body_sent = false;
     loop {
@@ -57,7 +62,7 @@ fn write_out(call: &mut Call, body: &[u8]) -> String {
                 call.transmitted(n);
             }
             Action::SendBody if !body_sent => {
-                call.send_body(body).unwrap();
+                send(call);
                 body_sent = true;
             }
             Action::SendBody => call.send_end().unwrap(),
@@ -962,6 +967,34 @@ fn data_respects_the_drivers_buffer_size() {
 }
 
 #[test]
+fn a_body_may_be_handed_over_without_a_copy() {
+    let put = || {
+        let body = BodyPlan {
+            framing: RequestBody::Length(5),
+            replayable: true,
+        };
+        let mut c = call(request(Method::PUT, body));
+        connect_new(&mut c);
+        c
+    };
+    let mut c = put();
+    let wire = write_out_by(&mut c, |c| {
+        c.body_room(5).unwrap()[..5].copy_from_slice(b"hello");
+        c.body_filled(5).unwrap();
+    });
+    assert!(wire.ends_with("\r\n\r\nhello"), "{wire}");
+    let mut c = put();
+    let wire = write_out_by(&mut c, |c| {
+        c.send_body_shared(bytes::Bytes::from_static(b"hello"))
+            .unwrap();
+    });
+    assert!(wire.ends_with("\r\n\r\nhello"), "{wire}");
+    // No room when no body is being sent.
+    let mut c = get_sent_on_a_new_connection();
+    assert_eq!(c.body_room(5).unwrap_err().kind(), ErrorKind::Body);
+}
+
+#[test]
 fn methods_with_content_send_a_zero_length_when_bodiless() {
     for (method, header) in [
         (Method::POST, true),
@@ -1156,6 +1189,28 @@ mod retries {
         )
         .unwrap();
         assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+    }
+
+    /// A write that took no byte sent nothing: a POST whose write then timed out is
+    /// retried as if it never left.
+    #[test]
+    fn a_write_that_took_nothing_leaves_the_request_unsent() {
+        let body = BodyPlan {
+            framing: RequestBody::Length(3),
+            replayable: true,
+        };
+        let mut c = retrying(Method::POST, body);
+        connect_new(&mut c);
+        assert!(matches!(
+            c.poll_action(t0()).unwrap(),
+            Action::Transmit { .. }
+        ));
+        c.transmitted(0);
+        c.handle_timeout(t0() + secs(30)).unwrap();
+        assert!(matches!(
+            c.poll_action(t0() + secs(30)).unwrap(),
+            Action::Sleep { .. }
+        ));
     }
 
     #[test]
