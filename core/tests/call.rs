@@ -1343,6 +1343,34 @@ fn a_proxy_that_closes_as_it_opens_the_tunnel_fails_the_request_there() {
     }
 }
 
+/// A tunnel that timed out, or whose connection failed, is the failed attempt's: when the
+/// retry policy sends the request again on a connection from the pool (one already tunneled
+/// to the origin), the request goes on it, not the old attempt's CONNECT.
+#[test]
+fn a_retry_after_the_tunnel_failed_sends_the_request_on_a_pooled_connection() {
+    for failure in ["timeout", "reset"] {
+        let mut config = ClientConfig::default();
+        config.retry = duet_core::client::RetryPolicy::default_safe();
+        let mut c = through_a_tunnel_with(config, "http://proxy:3128", None);
+        assert!(matches!(
+            c.poll_action(t0()).unwrap(),
+            Action::Transmit { bytes, .. } if bytes.starts_with(b"CONNECT ")
+        ));
+        match failure {
+            "timeout" => c.handle_timeout(t0() + secs(10)),
+            _ => c.io_failed(std::io::ErrorKind::ConnectionReset.into(), t0()),
+        }
+        .unwrap();
+        assert!(matches!(
+            c.poll_action(t0() + secs(10)).unwrap(),
+            Action::Connect(_)
+        ));
+        c.connected(Some(pooled()), t0() + secs(10)).unwrap();
+        let wire = write_out(&mut c, b"");
+        assert!(wire.starts_with("GET /p HTTP/1.1\r\n"), "{failure}: {wire}");
+    }
+}
+
 #[test]
 fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
     use duet_core::client::ReceiveInto;

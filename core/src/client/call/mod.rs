@@ -1591,6 +1591,9 @@ impl Call {
         self.unsent = None;
         self.early = None;
         self.conn = None;
+        // A tunnel being set up was the failed connection's: the next one may come tunneled
+        // from the pool.
+        self.tunnel = None;
         self.state = State::Backoff(until);
         self.restart_body = true;
         self.reused = false;
