@@ -1316,6 +1316,35 @@ fn with_the_proxy(
     }
 }
 
+/// A connection to a proxy that could not be made, or not in time, names the proxy: the
+/// origin is not to blame. Waiting for the client's own pool is no fault of the proxy's.
+#[test]
+fn a_failed_connection_to_a_proxy_names_it() {
+    use duet_core::client::Error;
+    let failed = |proxy: Option<&str>, error: Error| {
+        let mut config = ClientConfig::default();
+        config.proxies = Some(match proxy {
+            Some(url) => ProxyConfig::all(Proxy::parse(url).unwrap()),
+            None => ProxyConfig::none(),
+        });
+        let request = request(Method::GET, BodyPlan::NONE);
+        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
+        c.connect_failed(error, t0()).unwrap_err().to_string()
+    };
+    let proxy = Some("http://proxy.test:3128");
+    let refused = || Error::msg(ErrorKind::Connect, "connection refused");
+    let named = "connecting to the proxy http://proxy.test:3128";
+    let message = failed(proxy, refused());
+    assert!(message.contains(named), "{message}");
+    let message = failed(proxy, Error::timeout(TimeoutPhase::Connect, Some(secs(10))));
+    assert!(message.contains(named), "{message}");
+    let message = failed(proxy, Error::timeout(TimeoutPhase::Pool, Some(secs(30))));
+    assert!(!message.contains("proxy"), "{message}");
+    let message = failed(None, refused());
+    assert!(!message.contains("proxy"), "{message}");
+}
+
 #[test]
 fn a_proxy_that_closes_as_it_opens_the_tunnel_fails_the_request_there() {
     // The end came with the reply that opened the tunnel (a driver may report it with the
