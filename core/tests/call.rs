@@ -222,7 +222,8 @@ fn a_stale_pooled_connection_is_retried_once_on_a_fresh_one() {
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(to) if !to.fresh));
     c.connected(Some(pooled()), t0()).unwrap();
     write_out(&mut c, b"");
-    c.handle_eof(); // the server had closed it while idle
+    c.commit_input(0); // an empty read is no answer
+    c.commit_read(0); // the server had closed it while idle
     match c.poll_action(t0()).unwrap() {
         Action::Connect(to) => assert!(to.fresh && to.restart_body),
         other => panic!("expected a fresh Connect, got {other:?}"),
@@ -529,6 +530,7 @@ fn an_answer_heard_while_the_head_goes_out_is_judged_as_mid_upload() {
     );
     assert_eq!(next, Some(200));
     assert_eq!(read_in(&mut c), (None, b"ok".to_vec(), true));
+    assert!(!c.request_cut_short());
     assert!(c.take_connection().is_some(), "a whole exchange: reused");
 }
 
@@ -651,6 +653,7 @@ fn timeouts_name_their_phase() {
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(c.connect_deadline(), Some(t0() + secs(10)));
     assert!(c.handle_timeout(t0() + secs(5)).is_ok(), "not yet");
     let err = c.handle_timeout(t0() + secs(10)).unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::Connect));
