@@ -1216,6 +1216,17 @@ mod retries {
         ));
     }
 
+    /// A server that closed before answering is an I/O failure to the policy: a GET that met
+    /// one on a new connection is retried after a wait.
+    #[test]
+    fn a_close_before_the_response_is_retried_as_an_io_failure() {
+        let mut c = retrying(Method::GET, BodyPlan::NONE);
+        connect_new(&mut c);
+        write_out(&mut c, b"");
+        c.handle_eof();
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Sleep { .. }));
+    }
+
     #[test]
     fn without_a_policy_nothing_is_retried() {
         let mut c = call(request(Method::GET, BodyPlan::NONE));
