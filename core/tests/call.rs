@@ -945,6 +945,21 @@ fn a_101_hands_out_its_head_then_the_upgrade() {
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Finished));
 }
 
+/// A connection that will not be reused is let go when the driver is told so, its buffers
+/// with it, rather than kept as long as the call.
+#[test]
+fn a_connection_not_reused_is_let_go_at_once() {
+    let mut c = get_sent_on_a_new_connection();
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+    );
+    assert_eq!(read_in(&mut c), (Some(200), b"ok".to_vec(), true));
+    assert!(c.body_framing().is_some());
+    assert!(c.take_connection().is_none());
+    assert!(c.body_framing().is_none(), "the connection is gone");
+}
+
 #[test]
 fn data_respects_the_drivers_buffer_size() {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
