@@ -903,6 +903,7 @@ fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
     );
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Response(_)));
     assert!(c.finish_buffered(), "everything was already here");
+    assert!(c.finish_buffered(), "and still, once finished");
     assert_eq!(
         c.trailers().and_then(|t: &Headers| t.get_str("x-t")),
         Some("1")
@@ -918,6 +919,8 @@ fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
     );
     assert!(matches!(c.poll_action(t0()).unwrap(), Action::Response(_)));
     assert!(!c.finish_buffered());
+    assert!(!c.finish_buffered(), "given up: it stays unfinished");
+    assert!(c.poll_action(t0()).is_err(), "the exchange was given up");
     assert!(
         c.take_connection().is_none(),
         "an unread body means the connection closes"
