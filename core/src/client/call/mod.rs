@@ -1737,3 +1737,23 @@ fn chunked_if_asked(framing: RequestBody, headers: &Headers) -> RequestBody {
         framing => framing,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_http_origin_reaches_an_http_proxy_in_absolute_form() {
+        let mut config = ClientConfig::default();
+        let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
+        config.proxies = Some(crate::proxy::ProxyConfig::all(proxy));
+        let http = Url::parse("http://example.test/").unwrap();
+        let https = Url::parse("https://example.test/").unwrap();
+        assert!(through_forward_proxy(&config, None, &http));
+        assert!(!through_forward_proxy(&config, None, &https), "tunneled");
+        assert!(
+            !through_forward_proxy(&config, Some(&None), &http),
+            "direct"
+        );
+    }
+}
