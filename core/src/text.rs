@@ -302,6 +302,8 @@ mod tests {
             b"\"\xc3\xa9\"",
             b"\x00",
             b"x\x00\x00\x00",
+            // UTF-32 (big-endian here) is not UTF-16.
+            b"\x00\x00\x00[\x00\x00\x00]",
         ] {
             assert!(same(plain), "{plain:?} is left to the parser");
         }
@@ -309,6 +311,12 @@ mod tests {
             &*json_text(b"\xef\xbb\xbf{\"a\": \"\xc3\xa9\"}"),
             "{\"a\": \"é\"}".as_bytes()
         );
+        // After a UTF-8 BOM the rest is the parser's as it is, invalid bytes too (not copied
+        // through a decoder that would hide them behind U+FFFD).
+        assert!(matches!(
+            json_text(b"\xef\xbb\xbf[\"\xff\"]"),
+            Cow::Borrowed(b"[\"\xff\"]")
+        ));
         let utf16 = |big: bool, bom: bool| {
             let mut out: Vec<u8> = Vec::new();
             if bom {
