@@ -222,7 +222,6 @@ impl Call {
     }
 }
 
-/// 401 asks for `WWW-Authenticate` credentials, 407 for `Proxy-Authenticate` ones.
 /// The forward proxy's flow (`proxy`), or the origin's.
 fn deciding<'a>(
     flow: &'a mut Option<SyncWrapper<Box<dyn AuthFlow>>>,
@@ -238,6 +237,7 @@ fn deciding<'a>(
     }
 }
 
+/// 401 asks for `WWW-Authenticate` credentials, 407 for `Proxy-Authenticate` ones.
 fn is_challenge(head: &ResponseHead) -> bool {
     matches!(head.status().as_u16(), 401 | 407)
 }

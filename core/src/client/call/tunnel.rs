@@ -62,7 +62,6 @@ pub(super) enum TunnelStep {
     Reconnect,
 }
 
-/// The error for a proxy that answered CONNECT with anything but 2xx; it carries the status.
 /// Lets the proxy's flow answer a 407 to the CONNECT (`connect`, edited for the next try):
 /// fails with the refusal unless it asks to try again.
 fn answer_connect(
@@ -97,6 +96,7 @@ fn answer_connect(
     }
 }
 
+/// The error for a proxy that answered CONNECT with anything but 2xx; it carries the status.
 fn refused(status: StatusCode) -> Error {
     let message = match status.as_u16() {
         407 => "the proxy requires authentication (407 Proxy Authentication Required)".to_owned(),
