@@ -206,10 +206,7 @@ impl Call {
                 self.waiting = None;
                 Ok(())
             }
-            _ if same_connection => self.fail(Error::msg(
-                ErrorKind::Auth,
-                "the server closed the connection this authentication scheme is bound to",
-            )),
+            _ if same_connection => self.fail(bound_connection_closed("server")),
             _ => {
                 self.state = State::Connect;
                 self.restart_body = true;
@@ -240,6 +237,21 @@ fn deciding<'a>(
 /// 401 asks for `WWW-Authenticate` credentials, 407 for `Proxy-Authenticate` ones.
 fn is_challenge(head: &ResponseHead) -> bool {
     matches!(head.status().as_u16(), 401 | 407)
+}
+
+/// A challenge's body past `Limits::max_drain_bytes`, for a flow that wants it whole.
+pub(super) fn challenge_too_large() -> Error {
+    Error::msg(
+        ErrorKind::Auth,
+        "the challenge's body is too large for the authentication flow",
+    )
+}
+
+/// The `server` (or proxy) closed the connection a flow's rounds must stay on.
+pub(super) fn bound_connection_closed(server: &str) -> Error {
+    let message =
+        format!("the {server} closed the connection this authentication scheme is bound to");
+    Error::msg(ErrorKind::Auth, message)
 }
 
 fn auth_error(error: AuthError) -> Error {

@@ -884,10 +884,7 @@ impl Call {
                     let over = *drained > self.session.config.limits.max_drain_bytes;
                     if let Drain::Respond(_, body) = drain {
                         if over {
-                            return self.fail(Error::msg(
-                                ErrorKind::Auth,
-                                "the challenge's body is too large for the authentication flow",
-                            ));
+                            return self.fail(auth::challenge_too_large());
                         }
                         body.extend_from_slice(
                             self.conn.as_ref().expect("connected").output_data(range),

@@ -250,10 +250,7 @@ impl Call {
                         if body.len() + range.len()
                             > self.session.config.limits.max_drain_bytes as usize
                         {
-                            return Err(Error::msg(
-                                ErrorKind::Auth,
-                                "the challenge's body is too large for the authentication flow",
-                            ));
+                            return Err(super::auth::challenge_too_large());
                         }
                         body.extend_from_slice(conn.output_data(range));
                     }
@@ -284,10 +281,7 @@ impl Call {
                         if conn.start_next_cycle().is_err() {
                             let flow = self.proxy_flow.as_mut().map(SyncWrapper::get_mut);
                             if flow.is_some_and(|f| f.same_connection()) {
-                                return Err(Error::msg(
-                                    ErrorKind::Auth,
-                                    "the proxy closed the connection this authentication scheme is bound to",
-                                ));
+                                return Err(super::auth::bound_connection_closed("proxy"));
                             }
                             // Many proxies close after a 407: the answer goes on a new
                             // connection, as curl sends it.
