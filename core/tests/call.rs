@@ -6,7 +6,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use duet_core::client::{
     Action, BodyPlan, Call, ClientConfig, ConnectTo, ErrorKind, RequestParts as Request,
@@ -103,6 +103,13 @@ fn get_sent_on_a_new_connection() -> Call {
     c
 }
 
+/// Connects, writes the bodiless request out and feeds the server's `response`.
+fn sent_and_answered(call: &mut Call, response: &[u8]) {
+    connect_new(call);
+    write_out(call, b"");
+    feed(call, response);
+}
+
 fn connect_new(call: &mut Call) {
     match call.poll_action(t0()).unwrap() {
         Action::Connect(c) => {
@@ -120,9 +127,7 @@ fn connect_new(call: &mut Call) {
 /// A connection that already served one exchange, as the pool would hand it out.
 fn pooled() -> Box<Connection> {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    sent_and_answered(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     assert!(read_in(&mut c).2);
     c.take_connection().expect("reusable")
 }
@@ -671,9 +676,7 @@ fn timeouts_name_their_phase() {
     );
 
     let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
+    sent_and_answered(&mut c, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
     read_in(&mut c);
     let err = c.handle_timeout(t0() + secs(31)).unwrap_err();
     assert_eq!(err.timeout_phase(), Some(TimeoutPhase::ReadBody));
@@ -794,18 +797,25 @@ fn the_wait_for_the_body_source_ends_at_the_total_deadline() {
     assert_eq!(at_send_body(None).body_deadline(), None);
 }
 
-#[test]
-fn the_total_deadline_wins_when_it_is_sooner() {
+/// A GET with a total deadline of `total` seconds, sent and waiting for its answer, and the
+/// deadline of that wait.
+fn awaiting_the_answer_within(total: u64) -> (Call, Option<Instant>) {
     let mut r = request(Method::GET, BodyPlan::NONE);
     let mut timeouts = Timeouts::default();
-    timeouts.total = Some(secs(2));
+    timeouts.total = Some(secs(total));
     r.timeouts = Some(timeouts);
     let mut c = call(r);
     connect_new(&mut c);
     write_out(&mut c, b"");
     let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
-        panic!()
+        panic!("expected to wait for the answer")
     };
+    (c, deadline)
+}
+
+#[test]
+fn the_total_deadline_wins_when_it_is_sooner() {
+    let (mut c, deadline) = awaiting_the_answer_within(2);
     assert_eq!(deadline, Some(t0() + secs(2)));
     assert_eq!(
         c.handle_timeout(t0() + secs(2))
@@ -820,16 +830,7 @@ fn the_total_deadline_wins_when_it_is_sooner() {
 #[test]
 fn a_phases_own_timeout_wins_when_it_is_not_later_than_the_total() {
     for total in [60, 30] {
-        let mut r = request(Method::GET, BodyPlan::NONE);
-        let mut timeouts = Timeouts::default();
-        timeouts.total = Some(secs(total));
-        r.timeouts = Some(timeouts);
-        let mut c = call(r);
-        connect_new(&mut c);
-        write_out(&mut c, b"");
-        let Action::Receive { deadline } = c.poll_action(t0()).unwrap() else {
-            panic!()
-        };
+        let (mut c, deadline) = awaiting_the_answer_within(total);
         assert_eq!(deadline, Some(t0() + secs(30)), "total {total} s");
         assert_eq!(
             c.handle_timeout(t0() + secs(30))
@@ -895,9 +896,7 @@ fn a_100_continue_releases_the_body() {
 #[test]
 fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(
+    sent_and_answered(
         &mut c,
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
     );
@@ -911,9 +910,7 @@ fn trailers_are_kept_and_early_finish_uses_only_buffered_bytes() {
     assert!(c.take_connection().is_some());
 
     let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(
+    sent_and_answered(
         &mut c,
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
     );
@@ -937,9 +934,7 @@ fn asking_to_upgrade(mut request: Request) -> Request {
 #[test]
 fn a_101_hands_out_its_head_then_the_upgrade() {
     let mut c = call(asking_to_upgrade(request(Method::GET, BodyPlan::NONE)));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(
+    sent_and_answered(
         &mut c,
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nframes",
     );
@@ -966,9 +961,7 @@ fn a_connection_not_reused_is_let_go_at_once() {
 #[test]
 fn data_respects_the_drivers_buffer_size() {
     let mut c = call(request(Method::GET, BodyPlan::NONE));
-    connect_new(&mut c);
-    write_out(&mut c, b"");
-    feed(
+    sent_and_answered(
         &mut c,
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
     );
@@ -1039,6 +1032,15 @@ mod retries {
     use super::*;
     use duet_core::client::RetryPolicy;
 
+    /// A POST whose 3-byte body is in memory: replayable, and never retried once sent.
+    fn retrying_a_post() -> Call {
+        let body = BodyPlan {
+            framing: RequestBody::Length(3),
+            replayable: true,
+        };
+        retrying(Method::POST, body)
+    }
+
     fn retrying(method: Method, body: BodyPlan) -> Call {
         let mut r = request(method, body);
         let mut policy = RetryPolicy::default_safe();
@@ -1074,9 +1076,7 @@ mod retries {
         r.retry = Some(policy);
         r.entropy = || [0xff; 16];
         let mut c = call(r);
-        connect_new(&mut c);
-        write_out(&mut c, b"");
-        feed(
+        sent_and_answered(
             &mut c,
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
         );
@@ -1087,9 +1087,7 @@ mod retries {
     #[test]
     fn a_503_with_retry_after_is_retried_after_that_long() {
         let mut c = retrying(Method::GET, BodyPlan::NONE);
-        connect_new(&mut c);
-        write_out(&mut c, b"");
-        feed(
+        sent_and_answered(
             &mut c,
             b"HTTP/1.1 503 Busy\r\nRetry-After: 2\r\nContent-Length: 4\r\n\r\nbusy",
         );
@@ -1129,9 +1127,7 @@ mod retries {
             *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap()
         };
         let mut c = within(1000);
-        connect_new(&mut c);
-        write_out(&mut c, b"");
-        feed(
+        sent_and_answered(
             &mut c,
             b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy",
         );
@@ -1161,9 +1157,7 @@ mod retries {
         let mut r = request(Method::GET, BodyPlan::NONE);
         r.retry = Some(RetryPolicy::default_safe());
         let mut c = *Call::new(&Arc::new(ClientConfig::default()), r, 7, t0(), wall0()).unwrap();
-        connect_new(&mut c);
-        write_out(&mut c, b"");
-        feed(
+        sent_and_answered(
             &mut c,
             b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy",
         );
@@ -1190,11 +1184,7 @@ mod retries {
 
     #[test]
     fn a_post_is_not_sent_twice_once_it_went_out() {
-        let body = BodyPlan {
-            framing: RequestBody::Length(3),
-            replayable: true,
-        };
-        let mut c = retrying(Method::POST, body);
+        let mut c = retrying_a_post();
         connect_new(&mut c);
         write_out(&mut c, b"abc");
         let err = c
@@ -1202,7 +1192,7 @@ mod retries {
             .unwrap_err();
         assert!(err.is_io(), "{err}");
         // But a connect error (nothing sent) is retried even for a POST.
-        let mut c = retrying(Method::POST, body);
+        let mut c = retrying_a_post();
         c.poll_action(t0()).unwrap();
         c.connect_failed(
             duet_core::client::Error::msg(ErrorKind::Connect, "refused"),
@@ -1216,11 +1206,7 @@ mod retries {
     /// retried as if it never left.
     #[test]
     fn a_write_that_took_nothing_leaves_the_request_unsent() {
-        let body = BodyPlan {
-            framing: RequestBody::Length(3),
-            replayable: true,
-        };
-        let mut c = retrying(Method::POST, body);
+        let mut c = retrying_a_post();
         connect_new(&mut c);
         assert!(matches!(
             c.poll_action(t0()).unwrap(),
@@ -1269,13 +1255,7 @@ fn only_a_socks5_proxy_asks_the_driver_to_resolve_the_origin() {
         ]);
     }
     for (proxy, resolve) in cases {
-        let mut config = ClientConfig::default();
-        config.proxies = Some(match proxy {
-            Some(url) => ProxyConfig::all(Proxy::parse(url).unwrap()),
-            None => ProxyConfig::none(),
-        });
-        let request = request(Method::GET, BodyPlan::NONE);
-        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+        let mut c = a_get_via(proxy);
         match c.poll_action(t0()).unwrap() {
             Action::Connect(to) => assert_eq!(to.resolve_origin, resolve, "{proxy:?}"),
             other => panic!("expected Connect, got {other:?}"),
@@ -1348,19 +1328,24 @@ fn with_the_proxy(
     }
 }
 
+/// A GET through every request to `proxy`, or none (`None`: routed directly).
+fn a_get_via(proxy: Option<&str>) -> Call {
+    let mut config = ClientConfig::default();
+    config.proxies = Some(match proxy {
+        Some(url) => ProxyConfig::all(Proxy::parse(url).unwrap()),
+        None => ProxyConfig::none(),
+    });
+    let request = request(Method::GET, BodyPlan::NONE);
+    *Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap()
+}
+
 /// A connection to a proxy that could not be made, or not in time, names the proxy: the
 /// origin is not to blame. Waiting for the client's own pool is no fault of the proxy's.
 #[test]
 fn a_failed_connection_to_a_proxy_names_it() {
     use duet_core::client::Error;
     let failed = |proxy: Option<&str>, error: Error| {
-        let mut config = ClientConfig::default();
-        config.proxies = Some(match proxy {
-            Some(url) => ProxyConfig::all(Proxy::parse(url).unwrap()),
-            None => ProxyConfig::none(),
-        });
-        let request = request(Method::GET, BodyPlan::NONE);
-        let mut c = Call::new(&Arc::new(config), request, 7, t0(), wall0()).unwrap();
+        let mut c = a_get_via(proxy);
         assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
         c.connect_failed(error, t0()).unwrap_err().to_string()
     };
