@@ -180,7 +180,13 @@ fn a_closed_connection_is_replaced_unless_the_scheme_is_bound_to_it() {
         Some(Arc::new(bound)),
     );
     let (_, result) = run(c, b"", closing);
-    assert_eq!(result.unwrap_err().kind(), ErrorKind::Auth);
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(
+        err.to_string()
+            .contains("the server closed the connection this authentication scheme is bound to"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -208,7 +214,11 @@ fn a_proxys_closed_connection_is_replaced_unless_the_proxys_scheme_is_bound_to_i
     let (wire, result) = run(c, b"", closing);
     let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
-    assert!(err.to_string().contains("bound to"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the proxy closed the connection this authentication scheme is bound to"),
+        "{err}"
+    );
     assert_eq!(wire.requests.len(), 1);
 }
 

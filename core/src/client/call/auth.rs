@@ -175,17 +175,20 @@ impl Call {
         }
     }
 
-    /// Whether the flow that decides on this response is bound to its connection (its
-    /// handshake authenticates the connection, not the request).
-    pub(super) fn bound_to_connection(&mut self, head: &ResponseHead) -> bool {
+    /// Whose connection the flow that decides on this response is bound to ("proxy" or
+    /// "server"), if it is (its handshake authenticates the connection, not the request).
+    pub(super) fn bound_to_connection(&mut self, head: &ResponseHead) -> Option<&'static str> {
         let proxy = self.for_the_proxy(head);
-        deciding(&mut self.flow, &mut self.proxy_flow, proxy).is_some_and(|f| f.same_connection())
+        deciding(&mut self.flow, &mut self.proxy_flow, proxy)
+            .is_some_and(|f| f.same_connection())
+            .then_some(if proxy { "proxy" } else { "server" })
     }
 
     /// Sends the (re-authorized) request again after its previous response was drained: on
     /// the same connection when it may carry another exchange, else on a new one unless the
-    /// flow that asked for this round is bound to the connection (`same_connection`).
-    pub(super) fn resend(&mut self, now: Instant, same_connection: bool) -> Result<(), Error> {
+    /// flow that asked for this round is bound to the connection (`bound_to` names whose it
+    /// is, for the error when it closed).
+    pub(super) fn resend(&mut self, now: Instant, bound_to: Option<&str>) -> Result<(), Error> {
         log::debug!(
             "{} {}: sending the request again with the authentication flow's answer",
             self.method,
@@ -206,15 +209,17 @@ impl Call {
                 self.waiting = None;
                 Ok(())
             }
-            _ if same_connection => self.fail(bound_connection_closed("server")),
-            _ => {
-                self.state = State::Connect;
-                self.restart_body = true;
-                self.reused = false;
-                self.got_head = false;
-                self.waiting = None;
-                Ok(())
-            }
+            _ => match bound_to {
+                Some(who) => self.fail(bound_connection_closed(who)),
+                None => {
+                    self.state = State::Connect;
+                    self.restart_body = true;
+                    self.reused = false;
+                    self.got_head = false;
+                    self.waiting = None;
+                    Ok(())
+                }
+            },
         }
     }
 }

@@ -257,8 +257,9 @@ enum Drain {
     /// A redirect the policy follows.
     Redirect(NextHop),
     /// An authentication round (or a 417's): the request goes out again, on the same
-    /// connection only when the flow that asked is bound to it.
-    Retry { same_connection: bool },
+    /// connection only when the flow that asked is bound to it (`bound_to` names whose
+    /// connection it is: the proxy's or the server's).
+    Retry { bound_to: Option<&'static str> },
     /// The auth flow needs this body to decide.
     Respond(ResponseHead, Vec<u8>),
     /// A status the retry policy retries, once this time comes (the wait counted from the
@@ -828,13 +829,13 @@ impl Call {
                             RedactedUrl(&self.url),
                         );
                         self.head.headers_mut().remove("expect");
-                        let same_connection = self.bound_to_connection(&head);
-                        self.draining = Some(Box::new((Drain::Retry { same_connection }, 0)));
+                        let bound_to = self.bound_to_connection(&head);
+                        self.draining = Some(Box::new((Drain::Retry { bound_to }, 0)));
                         continue;
                     }
                     if self.auth_step(&head, None)? == AuthStep::Retry {
-                        let same_connection = self.bound_to_connection(&head);
-                        self.draining = Some(Box::new((Drain::Retry { same_connection }, 0)));
+                        let bound_to = self.bound_to_connection(&head);
+                        self.draining = Some(Box::new((Drain::Retry { bound_to }, 0)));
                         continue;
                     }
                     match self.session.chain.next_hop(
@@ -957,8 +958,8 @@ impl Call {
                 self.next_hop(next, now)?;
                 Ok(None)
             }
-            Drain::Retry { same_connection } => {
-                self.resend(now, same_connection)?;
+            Drain::Retry { bound_to } => {
+                self.resend(now, bound_to)?;
                 Ok(None)
             }
             Drain::Backoff(until) => {
@@ -971,8 +972,8 @@ impl Call {
             }
             Drain::Respond(head, body) => match self.auth_step(&head, Some(&body))? {
                 AuthStep::Retry => {
-                    let same_connection = self.bound_to_connection(&head);
-                    self.resend(now, same_connection)?;
+                    let bound_to = self.bound_to_connection(&head);
+                    self.resend(now, bound_to)?;
                     Ok(None)
                 }
                 AuthStep::Done => {
