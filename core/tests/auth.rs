@@ -372,6 +372,15 @@ fn a_flow_that_needs_a_body_it_cannot_have_is_an_auth_error() {
     };
     let err = prepared(request).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    // The same for a forward proxy's flow.
+    let mut config = ClientConfig::default();
+    config.proxy_auth = Some(Arc::new(Signing));
+    let streamed = BodyPlan {
+        framing: RequestBody::Chunked,
+        replayable: false,
+    };
+    let err = through_a_challenging_proxy_call(config, Method::POST, streamed, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
     // A request without a body has an empty one to sign (as Digest auth-int hashes it), and
     // a body in memory is there whole.
     let config = Arc::new(ClientConfig::default());
@@ -461,11 +470,21 @@ fn through_a_challenging_proxy(
 }
 
 fn through_a_challenging_proxy_with(
-    mut config: ClientConfig,
+    config: ClientConfig,
     method: Method,
     body: BodyPlan,
     origin: Option<Arc<dyn Auth>>,
 ) -> Call {
+    *through_a_challenging_proxy_call(config, method, body, origin).unwrap()
+}
+
+/// [`through_a_challenging_proxy_with`]'s call, or the error that refused it.
+fn through_a_challenging_proxy_call(
+    mut config: ClientConfig,
+    method: Method,
+    body: BodyPlan,
+    origin: Option<Arc<dyn Auth>>,
+) -> Result<Box<Call>, duet_core::client::Error> {
     use duet_core::proxy::{Proxy, ProxyConfig};
     let proxy = Proxy::parse("http://proxy.test:3128").unwrap();
     config.proxies = Some(ProxyConfig::all(proxy));
@@ -475,7 +494,7 @@ fn through_a_challenging_proxy_with(
     let mut request = RequestParts::new(method, Url::parse("http://a.test/p").unwrap());
     request.auth = origin;
     request.body = body;
-    *Call::new(&Arc::new(config), request, 1, t0(), wall0()).unwrap()
+    Call::new(&Arc::new(config), request, 1, t0(), wall0())
 }
 
 #[test]

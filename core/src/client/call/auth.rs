@@ -72,6 +72,13 @@ impl Call {
         let Some(mut flow) = auth.flow(&self.url) else {
             return Ok(());
         };
+        self.first_authorization(&mut *flow)?;
+        self.flow = Some(SyncWrapper::new(flow));
+        Ok(())
+    }
+
+    /// Lets a hop's new `flow` authorize its head, with the body when it needs one.
+    fn first_authorization(&mut self, flow: &mut dyn AuthFlow) -> Result<(), Error> {
         let body = auth_body(self.body_bytes.as_deref(), self.body.framing);
         if flow.needs_request_body() && body.is_none() {
             return self.fail(auth_error(AuthError::BodyNotReplayable));
@@ -82,11 +89,10 @@ impl Call {
             headers: self.head.headers_mut(),
             body,
         };
-        if let Err(e) = flow.authorize(&mut request) {
-            return self.fail(auth_error(e));
+        match flow.authorize(&mut request) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(auth_error(e)),
         }
-        self.flow = Some(SyncWrapper::new(flow));
-        Ok(())
     }
 
     /// A proxy flow for this hop, when the proxy is challenged through the request itself (a
@@ -103,15 +109,7 @@ impl Call {
             return Ok(());
         };
         let mut flow = crate::auth::ProxyFlow::new(inner);
-        let mut request = AuthRequest {
-            method: &self.method,
-            url: &self.url,
-            headers: self.head.headers_mut(),
-            body: auth_body(self.body_bytes.as_deref(), self.body.framing),
-        };
-        if let Err(e) = flow.authorize(&mut request) {
-            return self.fail(auth_error(e));
-        }
+        self.first_authorization(&mut flow)?;
         self.proxy_flow = Some(SyncWrapper::new(flow));
         Ok(())
     }
