@@ -8,10 +8,9 @@
 
 use std::fmt;
 
-use base64::Engine as _;
 use url::Url;
 
-use super::{Auth, AuthError, AuthFlow, AuthRequest};
+use super::{Auth, AuthError, AuthFlow, AuthRequest, BasicAuth};
 
 /// Why a `.netrc` text could not be parsed: the 1-based line and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -351,9 +350,11 @@ impl NetrcAuth {
 impl Auth for NetrcAuth {
     fn flow(&self, url: &Url) -> Option<Box<dyn AuthFlow>> {
         let (login, password) = self.netrc.credentials(url.host_str()?)?;
-        Some(Box::new(NetrcFlow {
-            header: basic_value(login, password),
-        }))
+        match BasicAuth::new(login, password) {
+            Ok(basic) => basic.flow(url),
+            // Said when the request goes out, as any flow's error.
+            Err(e) => Some(Box::new(Unsendable(e))),
+        }
     }
 
     fn per_host(&self) -> bool {
@@ -361,37 +362,20 @@ impl Auth for NetrcAuth {
     }
 }
 
-/// Sends one `Authorization: Basic` value; every response is final.
-struct NetrcFlow {
-    /// The header value, or why the credentials cannot be sent.
-    header: Result<String, String>,
-}
+/// The flow of credentials that cannot be sent (a login with a colon, a control character):
+/// it refuses the request.
+struct Unsendable(AuthError);
 
-impl fmt::Debug for NetrcFlow {
+impl fmt::Debug for Unsendable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NetrcFlow").finish_non_exhaustive()
+        f.debug_struct("Unsendable").finish_non_exhaustive()
     }
 }
 
-impl AuthFlow for NetrcFlow {
-    fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
-        let value = self.header.clone().map_err(AuthError::InvalidCredentials)?;
-        request.set_authorization(value)
+impl AuthFlow for Unsendable {
+    fn authorize(&mut self, _: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+        Err(self.0.clone())
     }
-}
-
-/// `Basic base64(login ":" password)` in UTF-8 (RFC 7617 §2, §2.1). Refuses a login with a
-/// colon and control characters anywhere (RFC 7617 §2), which the server could not read back.
-// TODO: unify with the `BasicAuth` flow in basic.rs once it lands.
-fn basic_value(login: &str, password: &str) -> Result<String, String> {
-    if login.contains(':') {
-        return Err("a Basic login cannot contain ':' (RFC 7617 §2)".to_owned());
-    }
-    if login.chars().chain(password.chars()).any(char::is_control) {
-        return Err("Basic credentials cannot contain control characters (RFC 7617 §2)".to_owned());
-    }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
-    Ok(format!("Basic {encoded}"))
 }
 
 #[cfg(test)]
