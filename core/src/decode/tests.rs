@@ -230,6 +230,28 @@ fn highly_compressible_bodies_decode_in_any_pieces() {
             assert_eq!(out.map(|v| v == zeros), Ok(true), "{coding}, step {step}");
         }
     }
+    // Four pieces of output at most from a body of about a hundred bytes, at every prefix.
+    let zeros = vec![0u8; 4 * PIECE];
+    for (coding, body) in [("deflate", zlib(&zeros)), ("gzip", gzip(&zeros))] {
+        assert_nothing_held_back(coding, &body);
+    }
+}
+
+/// Whatever a prefix of `body` decodes to is out before more input comes (a streamed body
+/// is not held back), so every prefix gives as much output at once as byte by byte.
+pub(super) fn assert_nothing_held_back(coding: &str, body: &[u8]) {
+    let limits = Limits::default();
+    for n in 1..body.len() {
+        let (mut at_once, mut by_bytes) = (Vec::new(), Vec::new());
+        decoder(coding, &limits)
+            .decode(&body[..n], &mut at_once)
+            .unwrap();
+        let mut d = decoder(coding, &limits);
+        for byte in body[..n].chunks(1) {
+            d.decode(byte, &mut by_bytes).unwrap();
+        }
+        assert_eq!(at_once.len(), by_bytes.len(), "{coding}: prefix {n}");
+    }
 }
 
 #[test]
