@@ -467,3 +467,55 @@ fn duet_connection_against_the_mock() {
         client.start_next_cycle().unwrap();
     }
 }
+
+#[test]
+fn limits_and_the_end_of_input_at_their_boundaries() {
+    // A head of exactly `max_head_bytes` is read; a partial one that long is still waited
+    // for, and at end of input it is incomplete, not too large.
+    let head = b"GET / HTTP/1.1\r\n\r\n";
+    let exact = Limits {
+        max_head_bytes: head.len(),
+        ..Limits::default()
+    };
+    let mut server = MockServerConnection::new().with_limits(&exact);
+    server.handle_input(head);
+    assert!(server.poll_request().unwrap().is_some());
+    let partial = Limits {
+        max_head_bytes: head.len() - 1,
+        ..Limits::default()
+    };
+    let mut at_the_limit = MockServerConnection::new().with_limits(&partial);
+    at_the_limit.handle_input(&head[..head.len() - 1]);
+    assert_eq!(at_the_limit.poll_request(), Ok(None));
+    at_the_limit.handle_eof();
+    assert_eq!(
+        at_the_limit.poll_request(),
+        Err(MockError::IncompleteHead {
+            received: head.len() - 1
+        })
+    );
+    // A body that arrived whole just before the end of input is a request.
+    let mut server = MockServerConnection::new();
+    server.handle_input(b"PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+    server.handle_eof();
+    assert_eq!(server.poll_request().unwrap().unwrap().body, b"ab");
+}
+
+#[test]
+fn only_an_http_1_1_request_that_asks_waits_for_100_continue() {
+    // A body without `Expect`, and an HTTP/1.0 client's `Expect` (RFC 9110 §10.1.1: a
+    // server ignores it), wait for nothing.
+    for head in [
+        &b"PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\n"[..],
+        b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+    ] {
+        let mut server = MockServerConnection::new();
+        server.handle_input(head);
+        assert_eq!(server.poll_request(), Ok(None));
+        assert!(
+            !server.wants_continue(),
+            "{}",
+            String::from_utf8_lossy(head)
+        );
+    }
+}
