@@ -32,6 +32,8 @@ fn hosts_and_wildcards() {
     assert!(matches("all://*.example.com", "http://a.b.example.com/"));
     assert!(!matches("all://*.example.com", "http://example.com/"));
     assert!(!matches("all://*.example.com", "http://wwwexample.com/"));
+    // A subdomain has a label of its own before the dot.
+    assert!(!matches("all://*.example.com", "http://.example.com/"));
     assert!(matches("all://*example.com", "http://example.com/"));
     assert!(matches("all://*example.com", "http://www.example.com/"));
     assert!(!matches("all://*example.com", "http://myexample.com/"));
@@ -111,6 +113,11 @@ fn bad_patterns() {
         MountError::InvalidHost { .. }
     ));
     assert!(matches!(err("all://[::1"), MountError::InvalidHost { .. }));
+    // What follows an IPv6 literal's bracket is a port or nothing.
+    assert!(matches!(
+        err("all://[::1]a:80"),
+        MountError::InvalidHost { .. }
+    ));
     assert!(matches!(err("all://:80"), MountError::InvalidHost { .. }));
     assert!(matches!(err("all://a b"), MountError::InvalidHost { .. }));
     assert!(err("http").to_string().contains("all://"));
@@ -134,9 +141,7 @@ fn display_is_normalised() {
 
 #[test]
 fn most_specific_wins() {
-    let mut mounts = Mounts::new();
-    assert!(mounts.is_empty());
-    for (i, p) in [
+    let patterns = [
         "all://",
         "http://",
         "all://*example.com",
@@ -146,23 +151,32 @@ fn most_specific_wins() {
         "https://example.com",
         "all://example.com:8080",
         "all://*:9000",
-    ]
-    .iter()
-    .enumerate()
-    {
-        mounts.mount(p.parse().unwrap(), i);
+    ];
+    // Mounted from the least specific up and the other way round: the choice is the
+    // pattern's, never the order's.
+    for reversed in [false, true] {
+        let mut mounts = Mounts::new();
+        assert!(mounts.is_empty());
+        let mut order: Vec<_> = patterns.iter().enumerate().collect();
+        if reversed {
+            order.reverse();
+        }
+        for (i, p) in order {
+            mounts.mount(p.parse().unwrap(), i);
+        }
+        assert!(!mounts.is_empty());
+        let select = |u: &str| mounts.select(&url(u)).copied();
+        assert_eq!(select("https://other.test/"), Some(0));
+        assert_eq!(select("http://other.test/"), Some(1));
+        assert_eq!(select("http://example.com/"), Some(5));
+        assert_eq!(select("https://example.com/"), Some(6));
+        assert_eq!(select("http://www.example.com/"), Some(3), "{reversed}");
+        assert_eq!(select("http://v1.api.example.com/"), Some(4));
+        assert_eq!(select("http://example.com:8080/"), Some(7));
+        assert_eq!(select("http://example.com:9000/"), Some(8));
+        assert_eq!(select("ftp://example.com/"), None);
+        assert_eq!(mounts.len(), 9);
     }
-    let select = |u: &str| mounts.select(&url(u)).copied();
-    assert_eq!(select("https://other.test/"), Some(0));
-    assert_eq!(select("http://other.test/"), Some(1));
-    assert_eq!(select("http://example.com/"), Some(5));
-    assert_eq!(select("https://example.com/"), Some(6));
-    assert_eq!(select("http://www.example.com/"), Some(3));
-    assert_eq!(select("http://v1.api.example.com/"), Some(4));
-    assert_eq!(select("http://example.com:8080/"), Some(7));
-    assert_eq!(select("http://example.com:9000/"), Some(8));
-    assert_eq!(select("ftp://example.com/"), None);
-    assert_eq!(mounts.len(), 9);
 }
 
 #[test]
