@@ -280,3 +280,32 @@ fn handles_are_shared_across_threads() {
         assert!(sent.iter().all(|&b| b == sent[0]));
     }
 }
+
+#[test]
+fn a_read_is_received_bytes_or_the_close() {
+    let recorder = Recorder::new();
+    let connection = recorder.connection(A);
+    connection.read(b"abc");
+    connection.read(b"");
+    assert_eq!(
+        recorder.recording().connections[0].events,
+        [
+            RecordedEvent::Received(b"abc".to_vec()),
+            RecordedEvent::Closed
+        ]
+    );
+}
+
+#[test]
+fn an_excerpt_of_exactly_the_most_shown_is_whole() {
+    let replayer = Replayer::new(record());
+    let _first = replayer.connection(A).unwrap();
+    let mut replay = replayer.connection(A).unwrap();
+    let extra = [&b"GET /two HTTP/1.1\r\n\r\n"[..], &[b'x'; 48]].concat();
+    match replay.handle_written(&extra).unwrap_err() {
+        RecordError::ExtraWrite { found, .. } => {
+            assert_eq!(found, format!("\"{}\"", "x".repeat(48)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
