@@ -171,8 +171,10 @@ fn writes_may_run_ahead_of_reads() {
     replay.handle_written(b"headbo").unwrap();
     assert_eq!(replay.poll_read(), Some(b"100".to_vec()));
     assert_eq!(replay.poll_read(), None);
+    assert!(!replay.is_finished(), "a write to come");
     replay.handle_written(b"dy").unwrap();
     assert!(!replay.is_eof());
+    assert!(!replay.is_finished(), "a chunk to read");
     assert_eq!(replay.poll_read(), Some(b"200".to_vec()));
     assert!(replay.is_eof() && replay.is_finished());
 }
