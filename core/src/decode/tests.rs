@@ -237,6 +237,20 @@ fn highly_compressible_bodies_decode_in_any_pieces() {
     }
 }
 
+/// A body of many output pieces from little input (`encode`d for `coding`) decodes whole,
+/// each piece let out before more input comes.
+#[cfg(any(feature = "brotli", feature = "zstd"))]
+pub(super) fn assert_much_from_little_comes_out_at_once(
+    coding: &str,
+    encode: fn(&[u8]) -> Vec<u8>,
+) {
+    let data = vec![b'a'; 8 * PIECE];
+    let body = encode(&data);
+    assert!(body.len() < 1024, "{coding}: {} bytes", body.len());
+    assert_round_trip(coding, &body, &data);
+    assert_nothing_held_back(coding, &body);
+}
+
 /// Whatever a prefix of `body` decodes to is out before more input comes (a streamed body
 /// is not held back), so every prefix gives as much output at once as byte by byte.
 pub(super) fn assert_nothing_held_back(coding: &str, body: &[u8]) {
