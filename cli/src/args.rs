@@ -891,7 +891,16 @@ mod tests {
         assert_eq!(pair("a=b=c").unwrap(), ("a".into(), "b=c".into()));
         assert!(pair("a").is_err() && pair("=a").is_err());
         assert_eq!(credentials("ada:").unwrap(), ("ada".into(), "".into()));
-        assert!(credentials("ada").is_err());
+        assert!(credentials("ada").is_err() && credentials(":secret").is_err());
+        for range in ["0-499", "500-", "-500", "0-0,10-20,-5"] {
+            assert_eq!(byte_range(range).as_deref(), Ok(range));
+        }
+        for bad in ["", "-", "x-5", "5-x", "5", "0-1,", "0-1,x-2"] {
+            assert!(byte_range(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(tls_version("1.2"), Ok(duet_blocking::TlsVersion::Tls1_2));
+        assert_eq!(tls_version("1.3"), Ok(duet_blocking::TlsVersion::Tls1_3));
+        assert!(tls_version("1.1").is_err() && tls_version("1").is_err());
         assert_eq!(seconds("0.25").unwrap(), Duration::from_millis(250));
         for bad in ["0", "-1", "inf", "NaN", "soon"] {
             assert!(seconds(bad).is_err(), "{bad}");

@@ -140,7 +140,7 @@ impl Failure {
 
     /// The line printed on stderr: `duet: <kind>: <message>`.
     pub fn line(&self) -> String {
-        format!("duet: {}: {}", self.kind, self.message)
+        format!("duet: {self}")
     }
 }
 

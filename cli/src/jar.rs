@@ -124,6 +124,9 @@ mod tests {
         let failure = load(Some(&path)).unwrap_err();
         assert_eq!(failure.kind, Kind::Io);
         assert!(failure.message.contains("jar.json"), "{}", failure.message);
+        // Unreadable (here a directory) is an error too, not an empty jar.
+        let failure = load(Some(dir.path())).unwrap_err();
+        assert_eq!(failure.kind, Kind::Io);
     }
 
     #[test]
@@ -174,6 +177,10 @@ mod tests {
             let path = dir.path().join(name);
             save(&path, &jar).unwrap();
             assert_eq!(Format::for_path(&path), format, "{name}");
+            // An empty file holds no jar: its name decides, as for a new one.
+            std::fs::write(&path, "\n").unwrap();
+            assert_eq!(Format::for_path(&path), format, "{name}, empty");
+            save(&path, &jar).unwrap();
             assert_eq!(
                 load(Some(&path)).unwrap().get("a").unwrap().value,
                 "1",

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use duet_blocking::ResponseInfo;
+use duet_blocking::{Headers, ResponseInfo};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::Args;
@@ -237,13 +237,8 @@ impl Output {
         if self.silent || !std::io::stderr().is_terminal() {
             return None;
         }
-        let decoded = !self.raw && info.headers().contains("content-encoding");
-        let length = info
-            .header("content-length")
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .filter(|_| !decoded);
         let target = ProgressDrawTarget::stderr();
-        let bar = match length {
+        let bar = match bar_length(self.raw, info.headers()) {
             Some(length) => ProgressBar::with_draw_target(Some(length), target).with_style(
                 ProgressStyle::with_template(
                     "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
@@ -296,4 +291,32 @@ fn unmet(cond: &TimeCond, info: &ResponseInfo) -> Option<&'static str> {
 
 fn write_error(e: std::io::Error) -> Failure {
     Failure::new(Kind::Io, format!("writing the body: {e}"))
+}
+
+/// The length a progress bar counts to: the `Content-Length`, when the bytes written are
+/// the bytes it counts (not decoded from a `Content-Encoding`, unless `--raw`).
+fn bar_length(raw: bool, headers: &Headers) -> Option<u64> {
+    let decoded = !raw && headers.contains("content-encoding");
+    let length = std::str::from_utf8(headers.get("content-length")?).ok()?;
+    length.trim().parse().ok().filter(|_| !decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_counts_to_the_length_only_when_the_body_is_written_as_it_comes() {
+        let mut headers = Headers::new();
+        assert_eq!(bar_length(false, &headers), None);
+        headers.append("Content-Length", " 1234").unwrap();
+        assert_eq!(bar_length(false, &headers), Some(1234));
+        assert_eq!(bar_length(true, &headers), Some(1234));
+        headers.append("Content-Encoding", "gzip").unwrap();
+        assert_eq!(bar_length(false, &headers), None, "decoded: another length");
+        assert_eq!(bar_length(true, &headers), Some(1234), "--raw: as it comes");
+        let mut odd = Headers::new();
+        odd.append("Content-Length", "many").unwrap();
+        assert_eq!(bar_length(true, &odd), None);
+    }
 }

@@ -355,7 +355,7 @@ fn body(args: &Args) -> Result<Option<BodySpec>, Failure> {
         _ if args.get => return Ok(None), // the query carries it
         // A file that is the whole body as it is, is streamed; a missing one is reported now,
         // before anything is sent.
-        [(DataFlag::Binary, data)] if data.len() > 1 && data.starts_with('@') && data != "@-" => {
+        [(DataFlag::Binary, data)] if data.starts_with('@') && data != "@-" => {
             let path = &data[1..];
             std::fs::metadata(path).map_err(|e| body_error(path, e))?;
             return Ok(Some(BodySpec::File(PathBuf::from(path))));
@@ -664,6 +664,57 @@ mod tests {
         assert_eq!(missing.kind, Kind::Body);
         let cacert = spec(&["--cacert", "/nonexistent/ca.pem", "h/"]).unwrap_err();
         assert_eq!(cacert.kind, Kind::Tls);
+    }
+
+    #[test]
+    fn only_a_whole_binary_body_from_a_file_is_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body.bin");
+        std::fs::write(&path, "a\nb\n").unwrap();
+        let file = format!("@{}", path.to_str().unwrap());
+        let body = |args: &[&str]| spec(&[args, &["h/"]].concat()).unwrap().body;
+        assert!(
+            matches!(body(&["--data-binary", &file]), Some(BodySpec::File(p)) if p == path),
+            "streamed"
+        );
+        // Read whole: -d's file loses its newlines, a piece joins others, and a value not
+        // starting with @ is the body itself.
+        for args in [
+            &["-d", &file][..],
+            &["--data-binary", &file, "--data-binary", "x"],
+            &["--data-binary", "x", "--data-binary", &file],
+            &["--data-binary", "xyz"],
+        ] {
+            assert!(
+                matches!(body(args), Some(BodySpec::Bytes(_))),
+                "{args:?}: {:?}",
+                body(args)
+            );
+        }
+        let Some(BodySpec::Bytes(bytes)) = body(&["-d", &file]) else {
+            unreachable!()
+        };
+        assert_eq!(bytes, b"ab");
+    }
+
+    #[test]
+    fn ip_version_flags_bind_the_unspecified_address_of_their_family() {
+        let local = |args: &[&str]| spec(&[args, &["h/"]].concat()).unwrap().local_address;
+        assert_eq!(local(&[]), None);
+        assert_eq!(local(&["-4"]), Some(std::net::Ipv4Addr::UNSPECIFIED.into()));
+        assert_eq!(local(&["-6"]), Some(std::net::Ipv6Addr::UNSPECIFIED.into()));
+        let own = "192.0.2.7".parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(local(&["--interface", "192.0.2.7"]), Some(own));
+    }
+
+    #[test]
+    fn get_puts_the_data_after_any_query_the_url_has() {
+        let url = |target: &str| spec(&["-G", "-d", "a=1", "-d", "b", target]).unwrap().url;
+        assert_eq!(url("h/x"), "http://h/x?a=1&b");
+        assert_eq!(url("h/x?q=2"), "http://h/x?q=2&a=1&b");
+        assert_eq!(url("h/x?"), "http://h/x?a=1&b");
+        assert_eq!(url("h/x?q=2&"), "http://h/x?q=2&a=1&b");
+        assert_eq!(url("h/x?q=2#top"), "http://h/x?q=2&a=1&b#top");
     }
 
     #[test]

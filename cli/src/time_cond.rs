@@ -234,11 +234,32 @@ mod tests {
             let want = at(EXAMPLE.checked_add_signed(-east).unwrap());
             assert_eq!(TimeCond::parse(text).unwrap().at, want, "{text}");
         }
+        // North America's zones, whole hours west of UTC.
+        for (zone, east) in [
+            ("AST", -4),
+            ("ADT", -3),
+            ("EST", -5),
+            ("EDT", -4),
+            ("CST", -6),
+            ("CDT", -5),
+            ("MST", -7),
+            ("MDT", -6),
+            ("PST", -8),
+            ("PDT", -7),
+            ("AKST", -9),
+            ("AKDT", -8),
+            ("HST", -10),
+        ] {
+            let text = format!("Sun, 06 Nov 1994 08:49:37 {zone}");
+            let want = at(EXAMPLE.checked_add_signed(-east * 3600).unwrap());
+            assert_eq!(TimeCond::parse(&text).unwrap().at, want, "{text}");
+        }
         // What is not a zone changes nothing: a day's name, a month's, an offset past 14
         // hours or not in hours and minutes.
         for text in [
             "Sun, 06 Nov 1994 08:49:37 +2500",
             "Sun, 06 Nov 1994 08:49:37 +123",
+            "Sun, 06 Nov 1994 08:49:37 +0160",
             "Sun, 06 Nov 1994 08:49:37 XYZ",
             "Sunday, 06-Nov-94 08:49:37",
         ] {
@@ -261,6 +282,7 @@ mod tests {
                 newer: true
             })
         );
+        assert_eq!(TimeCond::parse(&format!("+{arg}")), TimeCond::parse(arg));
         let older = TimeCond::parse(&format!("-{arg}")).unwrap();
         assert_eq!(
             older,

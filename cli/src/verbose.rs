@@ -61,3 +61,23 @@ pub fn response_lines(head: &ResponseHead) -> String {
 pub fn show(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use log::Log;
+
+    #[test]
+    fn only_duets_own_records_are_shown() {
+        let enabled = |target: &str| {
+            Stderr.enabled(
+                &log::Metadata::builder()
+                    .target(target)
+                    .level(log::Level::Debug)
+                    .build(),
+            )
+        };
+        assert!(enabled("duet_core::client::call") && enabled("duet_blocking"));
+        assert!(!enabled("rustls::client::hs") && !enabled("mio::poll"));
+    }
+}

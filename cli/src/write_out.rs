@@ -221,16 +221,36 @@ mod tests {
 
     #[test]
     fn formats_are_read_and_unknown_variables_refused() {
-        let format = WriteOut::parse("%{http_code} %header{x-a}%% \\n\\t\\\\ é").unwrap();
+        let format = WriteOut::parse("%{http_code} %header{x-a}%% \\r\\n\\t\\\\ é").unwrap();
         assert_eq!(
             format.pieces,
             [
                 Piece::Variable(Variable::HttpCode),
                 Piece::Text(" ".into()),
                 Piece::Header("x-a".into()),
-                Piece::Text("% \n\t\\ é".into()),
+                Piece::Text("% \r\n\t\\ é".into()),
             ]
         );
+        for (name, variable) in [
+            ("http_code", Variable::HttpCode),
+            ("response_code", Variable::HttpCode),
+            ("http_version", Variable::HttpVersion),
+            ("url_effective", Variable::UrlEffective),
+            ("url", Variable::UrlEffective),
+            ("num_redirects", Variable::NumRedirects),
+            ("redirect_url", Variable::RedirectUrl),
+            ("content_type", Variable::ContentType),
+            ("size_download", Variable::SizeDownload),
+            ("time_total", Variable::TimeTotal),
+            ("remote_ip", Variable::RemoteIp),
+            ("remote_port", Variable::RemotePort),
+            ("scheme", Variable::Scheme),
+            ("exitcode", Variable::ExitCode),
+            ("errormsg", Variable::ErrorMsg),
+        ] {
+            let format = WriteOut::parse(&format!("%{{{name}}}")).unwrap();
+            assert_eq!(format.pieces, [Piece::Variable(variable)], "{name}");
+        }
         assert!(WriteOut::parse("%{nope}").unwrap_err().contains("nope"));
         assert!(WriteOut::parse("%{http_code").is_err());
         assert_eq!(

@@ -228,6 +228,9 @@ fn time_cond_downloads_only_a_newer_document_as_curls() {
         last.header_str("if-unmodified-since"),
         Some("Sun, 06 Nov 1994 00:00:00 GMT")
     );
+    // Without -i, nothing at all.
+    let run = duet(&["-z", "-6 Nov 1994", &server.url("/deaf")]).run();
+    assert_eq!((run.code, run.out()), (0, String::new()), "{}", run.stderr);
     // A zone after the time: the header carries the same moment in GMT.
     let run = duet(&[
         "-z",
@@ -313,7 +316,8 @@ fn continue_at_resumes_a_download_as_curls() {
         });
         match (r.path(), from) {
             ("/ranged", Some(from)) if from >= WHOLE.len() => duet_tests::server::Reply::new(416)
-                .header("Content-Range", format!("bytes */{}", WHOLE.len())),
+                .header("Content-Range", format!("bytes */{}", WHOLE.len()))
+                .body("<h1>416 Range Not Satisfiable</h1>"),
             ("/ranged", Some(from)) => duet_tests::server::Reply::new(206)
                 .header("Content-Range", format!("bytes {from}-19/20"))
                 .body(&WHOLE[from..]),
