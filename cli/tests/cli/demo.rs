@@ -9,9 +9,15 @@ use crate::harness::*;
 #[test]
 fn the_demo_walks_every_step_with_both_clients_and_exits_0() {
     let started = Instant::now();
-    let run = duet::<&str>(&[]).run();
+    let cwd = tempfile::tempdir().unwrap();
+    let run = duet::<&str>(&[]).current_dir(cwd.path()).run();
     let out = run.out();
     assert_eq!(run.code, 0, "{out}\n{}", run.stderr);
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "the jars and the upload stay in the demo's own directory"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
@@ -31,6 +37,22 @@ fn the_demo_walks_every_step_with_both_clients_and_exits_0() {
     ] {
         assert!(out.contains(expected), "{expected:?} in\n{out}");
     }
+    // Each step shows its command as a reader would type it (the jar, the file and the
+    // token by name), just before the first client's result.
+    for shown in [
+        "$ duet -c jar.json 'http://127.0.0.1:",
+        "-d username=hue -d password=secret -d csrfmiddlewaretoken=\"$CSRF\" -d next=/ http://",
+        "$ duet -F title=holiday -F 'photo=@beach.png;type=image/png' http://",
+    ] {
+        assert!(out.contains(shown), "{shown:?} in\n{out}");
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    for pair in lines.windows(2) {
+        if pair[1].starts_with("   blocking  ") {
+            assert!(pair[0].starts_with("   $ duet "), "{pair:?}");
+        }
+    }
+    assert_eq!(out.matches("\n   $ CSRF=$(jq ").count(), 1, "{out}");
     assert_eq!(out.matches("\n   blocking  ").count(), 9, "{out}");
     assert_eq!(out.matches("\n   async     ").count(), 9, "{out}");
     for line in out.lines().filter(|l| l.contains("http://")) {
