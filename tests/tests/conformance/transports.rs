@@ -107,6 +107,32 @@ duet_tests::conformance! {
         }
     }
 
+    fn a_recording_of_bodies_read_straight_into_the_callers_buffer_replays_byte_exact() {
+        // Large enough that most of each body is read straight into the caller's buffer: a
+        // chunked one with its framing in the same reads, a close-delimited one to the close.
+        let body: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+        let chunks: Vec<Vec<u8>> = body.chunks(70_000).map(<[u8]>::to_vec).collect();
+        let mut unframed = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+        unframed.extend_from_slice(&body);
+        let recorder = Recorder::new();
+        let base = {
+            let server = Server::http(move |r| match r.target.as_str() {
+                "/chunked" => Reply::ok("").chunked(chunks.clone()),
+                _ => Reply::raw(unframed.clone()).close(),
+            });
+            let client = duet::Client::builder().record(recorder.clone()).build().unwrap();
+            for path in ["/chunked", "/close"] {
+                assert_body_read_every_way!(client, server.url(path), body);
+            }
+            server.url("")
+        };
+        let replayer = Replayer::new(recorder.recording());
+        let client = duet::Client::builder().mount("all://", Arc::new(duet::transports::ReplayTransport::new(replayer))).build().unwrap();
+        for path in ["chunked", "close"] {
+            assert_body_read_every_way!(client, format!("{base}{path}"), body);
+        }
+    }
+
     fn a_recording_replays_without_the_server() {
         let recorder = Recorder::new();
         let recording = {
