@@ -17,7 +17,11 @@ duet_tests::conformance! {
         let names: Vec<&str> = response.headers().iter().map(|(n, _)| n).collect();
         assert!(names.contains(&"X-Mixed-Case"), "names keep the server's case: {names:?}");
         assert_eq!(response.headers().get_all("x-multi").count(), 2);
-        assert_eq!(wait!(response.text()).unwrap(), "hello");
+        let shown = format!("{response:?}");
+        for part in [&*format!("url: \"{}\"", server.url("/path")), "status: 200", "version: HTTP/1.1", "X-Mixed-Case"] {
+            assert!(shown.starts_with("Response {") && shown.contains(part), "{part} in {shown}");
+        }
+        assert_eq!(wait!(response.text()).unwrap(), "hello", "Debug reads none of the body");
     }
 
     fn elapsed_runs_from_the_start_to_the_final_head_across_redirects() {
