@@ -297,8 +297,8 @@ fn write_error(e: std::io::Error) -> Failure {
 /// the bytes it counts (not decoded from a `Content-Encoding`, unless `--raw`).
 fn bar_length(raw: bool, headers: &Headers) -> Option<u64> {
     let decoded = !raw && headers.contains("content-encoding");
-    let length = std::str::from_utf8(headers.get("content-length")?).ok()?;
-    length.trim().parse().ok().filter(|_| !decoded)
+    let length = headers.get_str("content-length")?.trim().parse().ok();
+    length.filter(|_| !decoded)
 }
 
 #[cfg(test)]

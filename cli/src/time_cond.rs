@@ -163,7 +163,7 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
 /// A response's `Last-Modified`, when it has a readable one: the cookie-date reader takes
 /// HTTP's three date formats and the looser ones servers write.
 pub fn last_modified(headers: &duet_blocking::core::Headers) -> Option<SystemTime> {
-    parse_cookie_date(std::str::from_utf8(headers.get("last-modified")?).ok()?)
+    parse_cookie_date(headers.get_str("last-modified")?)
 }
 
 #[cfg(test)]
