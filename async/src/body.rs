@@ -119,7 +119,6 @@ impl Body {
         }
     }
 
-    /// The framing and whether the body can be sent again.
     /// The bytes as a shared buffer, when the body is in memory.
     pub(crate) fn shared_bytes(&self) -> Option<Bytes> {
         match &self.kind {
@@ -166,6 +165,7 @@ impl Body {
         Ok(Body::from(out))
     }
 
+    /// The framing and whether the body can be sent again.
     pub(crate) fn plan(&self) -> BodyPlan {
         let framing = match (&self.kind, self.len()) {
             (Kind::Empty, _) => RequestBody::None,

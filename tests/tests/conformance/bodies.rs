@@ -400,6 +400,43 @@ duet_tests::conformance! {
         assert!(!server.requests()[0].chunked);
     }
 
+    fn a_body_tells_its_bytes_length_and_kind_before_it_is_sent_and_is_framed_by_them() {
+        // What `as_bytes`, `len`, `is_empty` and `Debug` say of each kind of body, and the
+        // framing the server then sees: its length, or chunked when the length is unknown.
+        let server = Server::http(|r| Reply::ok(format!("{}:{}", r.header_str("content-length").unwrap_or("chunked"), r.body_str())));
+        let client = duet::Client::new();
+        let (_dir, path) = temp_file("nine.txt", b"from file");
+        let form = duet::multipart::Form::new().text("a", "b");
+        let form_len = form.content_length().unwrap();
+        let multipart = client.post(server.url("/")).multipart(form).build().unwrap();
+        let cases = [
+            (duet::Body::empty(), Some(&b""[..]), Some(0), "Body::Empty"),
+            (duet::Body::default(), Some(&b""[..]), Some(0), "Body::Empty"),
+            (duet::Body::from("abc"), Some(&b"abc"[..]), Some(3), "Body::Bytes(3 bytes)"),
+            (duet::Body::from(bytes::Bytes::from_static(b"shared")), Some(&b"shared"[..]), Some(6), "Body::Bytes(6 bytes)"),
+            (duet::Body::from(std::fs::File::open(&path).unwrap()), None, Some(9), "Body::File(9 bytes)"),
+            (duet::Body::from_reader(Cursor::new(b"streamed".to_vec()), None), None, None, "Body::Reader(len: None)"),
+            (duet::Body::from_reader(Cursor::new(Vec::new()), Some(0)), None, Some(0), "Body::Reader(len: Some(0))"),
+        ];
+        let mut expected = Vec::new();
+        for (body, bytes, len, debug) in cases {
+            assert_eq!((body.as_bytes(), body.len(), format!("{body:?}")), (bytes, len, debug.to_owned()));
+            assert_eq!(body.is_empty(), len == Some(0), "{debug}");
+            expected.push(len.map_or("chunked".to_owned(), |n| n.to_string()));
+            wait!(client.post(server.url("/")).body(body).send()).unwrap();
+        }
+        let body = multipart.body();
+        assert_eq!((body.as_bytes(), body.len(), body.is_empty()), (None, Some(form_len), false));
+        assert_eq!(format!("{body:?}"), format!("Body::Multipart(len: Some({form_len}))"));
+        wait!(client.execute(multipart)).unwrap();
+        expected.push(form_len.to_string());
+        let requests = server.requests();
+        let framing: Vec<String> = requests.iter().map(|r| r.header_str("content-length").unwrap_or("chunked").to_owned()).collect();
+        assert_eq!(framing, expected);
+        let bodies: Vec<String> = requests[..7].iter().map(|r| r.body_str().into_owned()).collect();
+        assert_eq!(bodies, ["", "", "abc", "shared", "from file", "streamed", ""]);
+    }
+
     fn large_in_memory_bodies_and_parts_arrive_byte_exact() {
         // Several pieces each (pieces are 64 KiB), handed to the connection without a copy.
         let data: Vec<u8> = (0..300_007u32).map(|i| (i % 251) as u8).collect();
