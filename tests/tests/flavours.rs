@@ -186,13 +186,34 @@ async fn async_bodies_from_streams() {
     let pieces: Vec<Result<&'static str, std::io::Error>> =
         vec![Ok("one "), Ok("two "), Ok("three")];
     let body = duet_async::Body::from_stream(futures_util::stream::iter(pieces), None);
-    let response = duet_async::Client::new()
+    assert_eq!(format!("{body:?}"), "Body::Stream(len: None)");
+    assert_eq!(
+        (body.as_bytes(), body.len(), body.is_empty()),
+        (None, None, false)
+    );
+    let client = duet_async::Client::new();
+    let response = client
         .post(server.url("/"))
         .body(body)
         .send()
         .await
         .unwrap();
     assert_eq!(response.text().await.unwrap(), "true:one two three");
+    // With its length given, a stream is sent with it.
+    let pieces: Vec<Result<&'static str, std::io::Error>> = vec![Ok("on"), Ok("e")];
+    let body = duet_async::Body::from_stream(futures_util::stream::iter(pieces), Some(3));
+    assert_eq!(format!("{body:?}"), "Body::Stream(len: Some(3))");
+    assert_eq!(
+        (body.as_bytes(), body.len(), body.is_empty()),
+        (None, Some(3), false)
+    );
+    let response = client
+        .post(server.url("/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "false:one");
 }
 
 #[tokio::test]
