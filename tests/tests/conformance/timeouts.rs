@@ -49,6 +49,26 @@ duet_tests::conformance! {
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadBody), "{err}");
     }
 
+    fn a_stalled_tls_handshake_is_a_connect_timeout_and_a_stalled_body_over_tls_a_read_body_timeout() {
+        // TLS reads wait under the timeouts of their phase too: the handshake under the
+        // connect timeout, the body under the read timeout.
+        let silent = Server::scripted(|conn| {
+            conn.sleep(ms(3000));
+        });
+        let client = duet::Client::builder().connect_timeout(ms(200)).build().unwrap();
+        let err = wait!(client.get(format!("https://localhost:{}/", silent.port())).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Connect), "{err}");
+        let server = Server::scripted_tls(Cert::Localhost, |conn| {
+            conn.read_request();
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+            conn.sleep(ms(3000));
+        });
+        let client = duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).read_timeout(ms(200)).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        let err = wait!(response.bytes()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadBody), "{err}");
+    }
+
     fn a_longer_read_timeout_after_a_shorter_one_on_the_same_connection_still_fires() {
         // The first request leaves a 300 ms read timeout on the pooled socket; the second
         // asks for 600 ms. Its wait may wake at 300 ms, and must still end at 600 ms, not
@@ -142,6 +162,19 @@ duet_tests::conformance! {
         let client = duet::Client::builder().write_timeout(ms(200)).build().unwrap();
         let body = duet::Body::from_reader(Cursor::new(vec![0u8; 64 << 20]), Some(64 << 20));
         let err = wait!(client.put(server.url("/")).body(body).send()).unwrap_err();
+        assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Write), "{err}");
+    }
+
+    fn a_server_that_answers_a_success_early_and_then_stops_reading_is_a_write_timeout() {
+        // The early success lets the upload go on (nothing more is listened for), so the
+        // writes that wait are under the write timeout alone.
+        let server = Server::scripted(|conn| {
+            conn.read_head_only();
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            conn.sleep(ms(3000));
+        });
+        let client = duet::Client::builder().write_timeout(ms(200)).build().unwrap();
+        let err = wait!(client.put(server.url("/")).body(vec![0u8; 64 << 20]).send()).unwrap_err();
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Write), "{err}");
     }
 }
