@@ -170,6 +170,17 @@ duet_tests::conformance! {
         assert!(err.to_string().contains("presented a CA certificate as its own"), "{err}");
     }
 
+    fn a_server_that_closes_during_the_handshake_is_a_tls_error_that_says_so() {
+        // Read the ClientHello, then close (a server that drops clients it does not want).
+        let server = Server::scripted(|conn| {
+            conn.read_some();
+            conn.close();
+        });
+        let err = wait!(duet::Client::new().get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
+        assert!(err.is_tls() && !err.is_timeout(), "{err}");
+        assert!(err.to_string().contains("the server closed the connection during the TLS handshake"), "{err}");
+    }
+
     fn verification_can_be_turned_off_explicitly() {
         let server = Server::https(Cert::SelfSigned, ok);
         let client = duet::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
