@@ -603,8 +603,9 @@ mod tests {
     use super::*;
 
     /// Connects to a listener on 127.0.0.1 as `dial` says, through each way a connection is
-    /// opened: one address, and several raced.
-    async fn connect_every_way(dial: &DialConfig) -> Vec<TcpStream> {
+    /// opened: one address, and several raced. (An array, so that a test's loop over them
+    /// always has both.)
+    async fn connect_every_way(dial: &DialConfig) -> [TcpStream; 2] {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let refused = TcpListener::bind("127.0.0.1:0")
@@ -627,7 +628,7 @@ mod tests {
                 _ => unreachable!("a plain connection"),
             }
         }
-        out
+        out.try_into().expect("one connection each way")
     }
 
     #[tokio::test]
