@@ -57,6 +57,47 @@ fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
 }
 
+/// A reader interrupted (`ErrorKind::Interrupted`, as by a signal) before each piece it
+/// gives: a read to try again, not a failure. For both clients.
+struct Interrupting {
+    data: Cursor<Vec<u8>>,
+    interrupt: bool,
+}
+
+impl Interrupting {
+    fn new(data: Vec<u8>) -> Self {
+        Interrupting {
+            data: Cursor::new(data),
+            interrupt: false,
+        }
+    }
+
+    fn read_next(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.interrupt = !self.interrupt;
+        match self.interrupt {
+            true => Err(std::io::ErrorKind::Interrupted.into()),
+            false => std::io::Read::read(&mut self.data, buf),
+        }
+    }
+}
+
+impl std::io::Read for Interrupting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read_next(buf)
+    }
+}
+
+impl tokio::io::AsyncRead for Interrupting {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = self.get_mut().read_next(buf.initialize_unfilled());
+        std::task::Poll::Ready(n.map(|n| buf.advance(n)))
+    }
+}
+
 /// A file named `name` in a new temporary directory, removed with the returned directory.
 fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::Builder::new()
@@ -507,6 +548,28 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(form.send()).unwrap().text()).unwrap(), "true:a=b");
         let gzip = client.post(server.url("/")).header("Transfer-Encoding", "gzip, chunked").body("x");
         assert!(wait!(gzip.send()).unwrap_err().is_invalid_header());
+    }
+
+    fn a_stream_read_that_is_interrupted_is_tried_again() {
+        let data: Vec<u8> = (0..150_001u32).map(|i| (i % 253) as u8).collect();
+        let server = Server::http(|_| Reply::ok(""));
+        let client = duet::Client::new();
+        for len in [None, Some(data.len() as u64)] {
+            let body = duet::Body::from_reader(Interrupting::new(data.clone()), len);
+            assert_eq!(wait!(client.put(server.url("/body")).body(body).send()).unwrap().status(), 200);
+            let part = duet::multipart::Part::reader(Interrupting::new(data.clone()), len);
+            let form = duet::multipart::Form::new().part("data", part);
+            assert_eq!(wait!(client.post(server.url("/form")).multipart(form).send()).unwrap().status(), 200);
+        }
+        let requests = server.requests();
+        assert_eq!(requests.len(), 4);
+        for request in &requests {
+            let got = match request.path() {
+                "/body" => request.body.clone(),
+                _ => parts(request.header_str("content-type").unwrap(), &request.body).remove(0).1,
+            };
+            assert!(got == data, "{}: {} bytes, or different ones", request.path(), got.len());
+        }
     }
 
     fn a_stream_shorter_than_declared_is_a_body_error() {
