@@ -274,6 +274,48 @@ fn a_failing_blocking_reader_is_a_body_error() {
 }
 
 #[tokio::test]
+async fn async_bytes_stream_yields_the_body_as_it_arrives_and_ends_after_an_error() {
+    use futures_util::StreamExt;
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let chunks: Vec<Vec<u8>> = body.chunks(70_000).map(<[u8]>::to_vec).collect();
+    let whole = body.clone();
+    let server = Server::http(move |r| match r.path() {
+        "/length" => Reply::ok(whole.clone()),
+        "/empty" => Reply::ok(""),
+        _ => Reply::ok("").chunked(chunks.clone()),
+    });
+    let client = duet_async::Client::new();
+    for (path, expected) in [("/length", &body[..]), ("/chunked", &body), ("/empty", &[])] {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        let pieces: Vec<_> = response.bytes_stream().collect().await;
+        assert!(
+            pieces
+                .iter()
+                .all(|p| p.as_ref().is_ok_and(|p| !p.is_empty())),
+            "{path}"
+        );
+        let got: Vec<u8> = pieces.into_iter().flat_map(|p| p.unwrap()).collect();
+        assert!(
+            got == expected,
+            "{path}: {} bytes, or different ones",
+            got.len()
+        );
+    }
+    // A body cut short: what came, then the error, then nothing more.
+    let cut = Server::scripted(|conn| {
+        conn.read_request();
+        conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    });
+    let response = client.get(cut.url("/")).send().await.unwrap();
+    let mut stream = response.bytes_stream();
+    assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"abc");
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(err.is_protocol(), "{err}");
+    assert!(stream.next().await.is_none());
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
 async fn async_bytes_after_part_of_the_body_was_read_returns_the_rest() {
     use tokio::io::AsyncReadExt;
     // Bodies larger than one piece, framed each way: part is read through `chunk()` and
