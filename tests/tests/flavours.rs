@@ -274,6 +274,29 @@ fn a_failing_blocking_reader_is_a_body_error() {
 }
 
 #[tokio::test]
+async fn a_failing_async_reader_is_a_body_error() {
+    struct Failing;
+    impl tokio::io::AsyncRead for Failing {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Err(std::io::Error::other("disk gone")))
+        }
+    }
+    let server = Server::http(|_| Reply::ok(""));
+    let body = duet_async::Body::from_reader(Failing, None);
+    let err = duet_async::Client::new()
+        .post(server.url("/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_body(), "{err}");
+}
+
+#[tokio::test]
 async fn async_bytes_stream_yields_the_body_as_it_arrives_and_ends_after_an_error() {
     use futures_util::StreamExt;
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
