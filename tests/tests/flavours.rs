@@ -297,7 +297,7 @@ async fn a_failing_async_reader_is_a_body_error() {
 }
 
 #[tokio::test]
-async fn async_bytes_stream_yields_the_body_as_it_arrives_and_ends_after_an_error() {
+async fn async_bytes_stream_and_chunk_yield_the_body_as_it_arrives_and_end_after_an_error() {
     use futures_util::StreamExt;
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let chunks: Vec<Vec<u8>> = body.chunks(70_000).map(<[u8]>::to_vec).collect();
@@ -323,6 +323,15 @@ async fn async_bytes_stream_yields_the_body_as_it_arrives_and_ends_after_an_erro
             "{path}: {} bytes, or different ones",
             got.len()
         );
+        // The same through `chunk()`, until it says the body has ended.
+        let mut response = client.get(server.url(path)).send().await.unwrap();
+        let mut got = Vec::new();
+        while let Some(piece) = response.chunk().await.unwrap() {
+            assert!(!piece.is_empty(), "{path}");
+            got.extend_from_slice(&piece);
+        }
+        assert!(got == expected, "{path} by chunk(): {} bytes", got.len());
+        assert!(response.chunk().await.unwrap().is_none(), "{path}");
     }
     // A body cut short: what came, then the error, then nothing more.
     let cut = Server::scripted(|conn| {
