@@ -57,45 +57,39 @@ fn parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
 }
 
-/// A reader interrupted (`ErrorKind::Interrupted`, as by a signal) before each piece it
-/// gives: a read to try again, not a failure. For both clients.
-struct Interrupting {
-    data: Cursor<Vec<u8>>,
-    interrupt: bool,
-}
+/// A reader for both clients whose reads are `read`'s answers.
+struct Reads<F>(F);
 
-impl Interrupting {
-    fn new(data: Vec<u8>) -> Self {
-        Interrupting {
-            data: Cursor::new(data),
-            interrupt: false,
-        }
-    }
-
-    fn read_next(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.interrupt = !self.interrupt;
-        match self.interrupt {
-            true => Err(std::io::ErrorKind::Interrupted.into()),
-            false => std::io::Read::read(&mut self.data, buf),
-        }
-    }
-}
-
-impl std::io::Read for Interrupting {
+impl<F: FnMut(&mut [u8]) -> std::io::Result<usize>> std::io::Read for Reads<F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.read_next(buf)
+        (self.0)(buf)
     }
 }
 
-impl tokio::io::AsyncRead for Interrupting {
+impl<F: FnMut(&mut [u8]) -> std::io::Result<usize> + Unpin> tokio::io::AsyncRead for Reads<F> {
     fn poll_read(
         self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        let n = self.get_mut().read_next(buf.initialize_unfilled());
+        let n = (self.get_mut().0)(buf.initialize_unfilled());
         std::task::Poll::Ready(n.map(|n| buf.advance(n)))
     }
+}
+
+/// A reader of `data` interrupted (`ErrorKind::Interrupted`, as by a signal) before each
+/// piece it gives: a read to try again, not a failure.
+fn interrupting(
+    data: Vec<u8>,
+) -> Reads<impl FnMut(&mut [u8]) -> std::io::Result<usize> + Send + Unpin> {
+    let (mut data, mut interrupt) = (Cursor::new(data), false);
+    Reads(move |buf: &mut [u8]| {
+        interrupt = !interrupt;
+        match interrupt {
+            true => Err(std::io::ErrorKind::Interrupted.into()),
+            false => std::io::Read::read(&mut data, buf),
+        }
+    })
 }
 
 /// A file named `name` in a new temporary directory, removed with the returned directory.
@@ -555,9 +549,9 @@ duet_tests::conformance! {
         let server = Server::http(|_| Reply::ok(""));
         let client = duet::Client::new();
         for len in [None, Some(data.len() as u64)] {
-            let body = duet::Body::from_reader(Interrupting::new(data.clone()), len);
+            let body = duet::Body::from_reader(interrupting(data.clone()), len);
             assert_eq!(wait!(client.put(server.url("/body")).body(body).send()).unwrap().status(), 200);
-            let part = duet::multipart::Part::reader(Interrupting::new(data.clone()), len);
+            let part = duet::multipart::Part::reader(interrupting(data.clone()), len);
             let form = duet::multipart::Form::new().part("data", part);
             assert_eq!(wait!(client.post(server.url("/form")).multipart(form).send()).unwrap().status(), 200);
         }
@@ -570,6 +564,14 @@ duet_tests::conformance! {
             };
             assert!(got == data, "{}: {} bytes, or different ones", request.path(), got.len());
         }
+    }
+
+    fn a_failing_reader_is_a_body_error() {
+        let server = Server::http(|_| Reply::ok(""));
+        let failing = Reads(|_: &mut [u8]| Err(std::io::Error::other("disk gone")));
+        let err = wait!(duet::Client::new().post(server.url("/")).body(duet::Body::from_reader(failing, None)).send()).unwrap_err();
+        assert!(err.is_body(), "{err}");
+        assert_eq!(server.requests().len(), 0, "no request went out whole");
     }
 
     fn a_stream_shorter_than_declared_is_a_body_error() {
