@@ -571,7 +571,6 @@ duet_tests::conformance! {
         let failing = Reads(|_: &mut [u8]| Err(std::io::Error::other("disk gone")));
         let err = wait!(duet::Client::new().post(server.url("/")).body(duet::Body::from_reader(failing, None)).send()).unwrap_err();
         assert!(err.is_body(), "{err}");
-        assert_eq!(server.requests().len(), 0, "no request went out whole");
     }
 
     fn a_stream_shorter_than_declared_is_a_body_error() {
