@@ -598,11 +598,13 @@ duet_tests::conformance! {
             .part("notes", duet::multipart::Part::bytes("line1\r\nline2").file_name("notes.txt").header("X-Part", "1").unwrap())
             .part("stream", duet::multipart::Part::reader(Cursor::new(b"streamed".to_vec()), Some(8)).mime("application/x-custom").unwrap());
         let expected_len = form.content_length();
+        let boundary = form.boundary().to_owned();
+        assert_ne!(boundary, duet::multipart::Form::new().boundary(), "a random boundary for each form");
         let response = wait!(duet::Client::new().post(server.url("/upload")).multipart(form).send()).unwrap();
         assert_eq!(response.status(), 200);
         let request = &server.requests()[0];
         let content_type = request.header_str("content-type").unwrap().to_owned();
-        assert!(content_type.starts_with("multipart/form-data; boundary="));
+        assert_eq!(content_type, format!("multipart/form-data; boundary={boundary}"));
         assert_eq!(expected_len, Some(request.body.len() as u64), "Content-Length matched the encoding");
         let got = parts(&content_type, &request.body);
         assert_eq!(got.len(), 6);
