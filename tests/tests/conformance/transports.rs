@@ -5,9 +5,10 @@ use std::sync::Arc;
 use duet_core::transport::{MockResponse, Recorder, Replayer};
 use duet_tests::server::*;
 
-/// A one-connection HTTP server on a Unix socket; returns its path.
+/// A one-connection HTTP server on a Unix socket; returns its path. Without a `body`, it
+/// reads the request and answers nothing for 3 s.
 #[cfg(unix)]
-fn unix_server(body: &'static str) -> std::path::PathBuf {
+fn unix_server(body: Option<&'static str>) -> std::path::PathBuf {
     use std::io::{Read, Write};
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -25,6 +26,9 @@ fn unix_server(body: &'static str) -> std::path::PathBuf {
             }
             request.extend_from_slice(&buf[..n]);
         }
+        let Some(body) = body else {
+            return std::thread::sleep(std::time::Duration::from_secs(3));
+        };
         let head = String::from_utf8_lossy(&request)
             .lines()
             .next()
@@ -99,10 +103,18 @@ duet_tests::conformance! {
     fn unix_domain_sockets() {
         #[cfg(unix)]
         {
-            let path = unix_server("over a unix socket");
-            let client = duet::Client::builder().mount("http://local.test", Arc::new(duet::transports::UnixSocket::new(&path))).build().unwrap();
-            let text = wait!(wait!(client.get("http://local.test/version").send()).unwrap().text()).unwrap();
+            let client = |path: &std::path::Path| {
+                let unix = Arc::new(duet::transports::UnixSocket::new(path));
+                duet::Client::builder().mount("http://local.test", unix).read_timeout(std::time::Duration::from_millis(200)).build().unwrap()
+            };
+            let path = unix_server(Some("over a unix socket"));
+            let text = wait!(wait!(client(&path).get("http://local.test/version").send()).unwrap().text()).unwrap();
             assert_eq!(text, "over a unix socket (GET /version HTTP/1.1)");
+            let _ = std::fs::remove_file(path);
+            // The read timeout holds over a Unix socket too.
+            let path = unix_server(None);
+            let err = wait!(client(&path).get("http://local.test/").send()).unwrap_err();
+            assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
             let _ = std::fs::remove_file(path);
         }
     }
