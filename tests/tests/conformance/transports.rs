@@ -145,6 +145,29 @@ duet_tests::conformance! {
         }
     }
 
+    fn a_recording_replays_as_it_was_made_over_tls_and_a_servers_silence_as_a_timeout() {
+        // Recorded above TLS, an https exchange replays with no handshake; a request the
+        // server never answered replays unanswered, not as a close.
+        let recorder = Recorder::new();
+        let (secure, silent) = {
+            let server = Server::https(Cert::Localhost, |r| Reply::ok(format!("secret {}", r.path())));
+            let mute = Server::scripted(|conn| {
+                conn.read_request();
+                conn.sleep(std::time::Duration::from_millis(1000));
+            });
+            let client = duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).record(recorder.clone()).read_timeout(std::time::Duration::from_millis(200)).build().unwrap();
+            assert_eq!(wait!(wait!(client.get(server.url("/s")).send()).unwrap().text()).unwrap(), "secret /s");
+            let err = wait!(client.get(mute.url("/")).send()).unwrap_err();
+            assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
+            (server.url("/s"), mute.url("/"))
+        };
+        let replay = Arc::new(duet::transports::ReplayTransport::new(Replayer::new(recorder.recording())));
+        let client = duet::Client::builder().mount("all://", replay).read_timeout(std::time::Duration::from_millis(200)).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(&secure).send()).unwrap().text()).unwrap(), "secret /s");
+        let err = wait!(client.get(&silent).send()).unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+    }
+
     fn a_recording_replays_without_the_server() {
         let recorder = Recorder::new();
         let recording = {
