@@ -110,7 +110,8 @@ impl Output {
     /// With `-z`, a `304` or a document whose `Last-Modified` does not meet the condition
     /// (a server that ignored it) is not written: a file is left as it was, and only `-i`'s
     /// head reaches stdout.
-    pub fn head(&mut self, info: &ResponseInfo) -> Result<bool, Failure> {
+    /// `length` is the body's length by its framing (the response's `content_length()`).
+    pub fn head(&mut self, info: &ResponseInfo, length: Option<u64>) -> Result<bool, Failure> {
         self.head = Some(info.clone());
         if let Some(cond) = self.time_cond
             && let Some(why) = unmet(&cond, info)
@@ -157,7 +158,7 @@ impl Output {
                 };
                 let file = file
                     .map_err(|e| Failure::new(Kind::Io, format!("-o {}: {e}", path.display())))?;
-                self.progress = self.progress_bar(info);
+                self.progress = self.progress_bar(info, length);
                 Box::new(BufWriter::new(file))
             }
         };
@@ -233,12 +234,12 @@ impl Output {
 
     /// A bar on stderr when it is a terminal, sized by `Content-Length` when the body is
     /// written as it comes (not decoded); a spinner with a byte count otherwise.
-    fn progress_bar(&self, info: &ResponseInfo) -> Option<ProgressBar> {
+    fn progress_bar(&self, info: &ResponseInfo, length: Option<u64>) -> Option<ProgressBar> {
         if self.silent || !std::io::stderr().is_terminal() {
             return None;
         }
         let target = ProgressDrawTarget::stderr();
-        let bar = match bar_length(self.raw, info.headers()) {
+        let bar = match bar_length(self.raw, info.headers(), length) {
             Some(length) => ProgressBar::with_draw_target(Some(length), target).with_style(
                 ProgressStyle::with_template(
                     "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
@@ -293,11 +294,10 @@ fn write_error(e: std::io::Error) -> Failure {
     Failure::new(Kind::Io, format!("writing the body: {e}"))
 }
 
-/// The length a progress bar counts to: the `Content-Length`, when the bytes written are
-/// the bytes it counts (not decoded from a `Content-Encoding`, unless `--raw`).
-fn bar_length(raw: bool, headers: &Headers) -> Option<u64> {
+/// The length a progress bar counts to: the body's `length` by its framing, when the bytes
+/// written are the bytes it counts (not decoded from a `Content-Encoding`, unless `--raw`).
+fn bar_length(raw: bool, headers: &Headers, length: Option<u64>) -> Option<u64> {
     let decoded = !raw && headers.contains("content-encoding");
-    let length = headers.get_str("content-length")?.trim().parse().ok();
     length.filter(|_| !decoded)
 }
 
@@ -308,15 +308,19 @@ mod tests {
     #[test]
     fn a_bar_counts_to_the_length_only_when_the_body_is_written_as_it_comes() {
         let mut headers = Headers::new();
-        assert_eq!(bar_length(false, &headers), None);
-        headers.append("Content-Length", " 1234").unwrap();
-        assert_eq!(bar_length(false, &headers), Some(1234));
-        assert_eq!(bar_length(true, &headers), Some(1234));
+        assert_eq!(bar_length(false, &headers, None), None);
+        assert_eq!(bar_length(false, &headers, Some(1234)), Some(1234));
+        assert_eq!(bar_length(true, &headers, Some(1234)), Some(1234));
         headers.append("Content-Encoding", "gzip").unwrap();
-        assert_eq!(bar_length(false, &headers), None, "decoded: another length");
-        assert_eq!(bar_length(true, &headers), Some(1234), "--raw: as it comes");
-        let mut odd = Headers::new();
-        odd.append("Content-Length", "many").unwrap();
-        assert_eq!(bar_length(true, &odd), None);
+        assert_eq!(
+            bar_length(false, &headers, Some(1234)),
+            None,
+            "decoded: another length"
+        );
+        assert_eq!(
+            bar_length(true, &headers, Some(1234)),
+            Some(1234),
+            "--raw: as it comes"
+        );
     }
 }

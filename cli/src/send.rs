@@ -322,7 +322,7 @@ pub fn send_blocking(
     use std::io::Read;
     let client = client::<duet_blocking::Blocking>(spec, jar)?;
     let mut response = request::<duet_blocking::Blocking>(&client, spec)?.send()?;
-    if !output.head(&response)? {
+    if !output.head(&response, response.content_length())? {
         return Ok(());
     }
     let mut buffer = vec![0; 64 * 1024];
@@ -347,7 +347,7 @@ pub fn send_async(spec: &RequestSpec, jar: &SharedJar, output: &mut Output) -> R
     runtime.block_on(async {
         let client = client::<duet_async::Async>(spec, jar)?;
         let mut response = request::<duet_async::Async>(&client, spec)?.send().await?;
-        if !output.head(&response)? {
+        if !output.head(&response, response.content_length())? {
             return Ok(());
         }
         while let Some(chunk) = response.chunk().await? {
