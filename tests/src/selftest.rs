@@ -477,3 +477,39 @@ fn close_connections_makes_pooled_connections_stale() {
     assert_eq!(exchange(&mut s, b"GET / HTTP/1.1\r\n\r\n").status, 200);
     assert_eq!(server.connections(), 2);
 }
+
+/// Set in the child copy of the watchdog test: the child is the test that hangs.
+const HANG: &str = "DUET_SELFTEST_HANG";
+
+#[test]
+fn watchdog_ends_a_hung_test_and_not_a_finished_one() {
+    use crate::harness::{HUNG_EXIT, Watchdog};
+    if std::env::var_os(HANG).is_some() {
+        // A test that finished in time: its watchdog, the first due, must stay quiet.
+        drop(Watchdog::arm_for(
+            "the finished test",
+            Duration::from_millis(50),
+        ));
+        let _watchdog = Watchdog::arm_for("the hung test", Duration::from_millis(300));
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    let started = Instant::now();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "selftest::watchdog_ends_a_hung_test_and_not_a_finished_one",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(HANG, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(HUNG_EXIT), "{stderr}");
+    assert!(
+        stderr.contains("the hung test has run for 300ms without finishing"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("the finished test"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

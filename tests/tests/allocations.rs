@@ -31,6 +31,7 @@ fn one_warm_request(server: &Server, get: impl Fn() -> Vec<u8>) -> u64 {
 
 #[test]
 fn a_small_blocking_request_on_a_warm_connection() {
+    let _watchdog = duet_tests::watchdog!();
     let server = server();
     let client = duet_blocking::Client::new();
     let url = server.url("/small");
@@ -44,6 +45,7 @@ fn a_small_blocking_request_on_a_warm_connection() {
 
 #[test]
 fn a_small_async_request_on_a_warm_connection() {
+    let _watchdog = duet_tests::watchdog!();
     let server = server();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

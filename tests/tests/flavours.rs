@@ -6,6 +6,7 @@ use duet_tests::server::*;
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_blocking_client_works_inside_a_current_thread_runtime() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok("fine"));
     let text = duet_blocking::get(server.url("/")).unwrap().text().unwrap();
     assert_eq!(text, "fine");
@@ -13,6 +14,7 @@ async fn the_blocking_client_works_inside_a_current_thread_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_blocking_client_works_inside_a_multi_thread_runtime_and_spawn_blocking() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok("fine"));
     let url = server.url("/");
     let client = duet_blocking::Client::new();
@@ -27,6 +29,7 @@ async fn the_blocking_client_works_inside_a_multi_thread_runtime_and_spawn_block
 
 #[test]
 fn one_blocking_client_serves_many_threads_through_a_capped_pool() {
+    let _watchdog = duet_tests::watchdog!();
     // Eight threads, one connection allowed: each request after the first waits in the pool
     // until another thread checks the connection back in. A lost wake-up shows as a pool
     // timeout.
@@ -61,6 +64,7 @@ fn one_blocking_client_serves_many_threads_through_a_capped_pool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_async_client_serves_many_tasks() {
+    let _watchdog = duet_tests::watchdog!();
     fn assert_shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
     let server = Server::http(|r| Reply::ok(r.path().to_owned()));
     let client = duet_async::Client::builder()
@@ -90,6 +94,7 @@ async fn one_async_client_serves_many_tasks() {
 /// share one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_can_be_shared_and_borrowed_across_awaits() {
+    let _watchdog = duet_tests::watchdog!();
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<duet_async::Response>();
     shareable::<duet_blocking::Response>();
@@ -139,6 +144,7 @@ async fn responses_can_be_shared_and_borrowed_across_awaits() {
 /// requests are POSTs, which are not retried, so a stale retry cannot hide a hang.
 #[test]
 fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|r| Reply::ok(r.method.to_string()));
     let client = duet_async::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -182,6 +188,7 @@ fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
 
 #[tokio::test]
 async fn async_bodies_from_streams() {
+    let _watchdog = duet_tests::watchdog!();
     // Of unknown length, chunked; with its length given, sent with it.
     let server = Server::http(|r| Reply::ok(format!("{}:{}", r.chunked, r.body_str())));
     let client = duet_async::Client::new();
@@ -219,6 +226,7 @@ async fn async_bodies_from_streams() {
 
 #[tokio::test]
 async fn a_failing_async_stream_is_a_body_error() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok(""));
     let pieces: Vec<Result<&'static str, std::io::Error>> =
         vec![Ok("one"), Err(std::io::Error::other("disk gone"))];
@@ -237,6 +245,7 @@ async fn a_failing_async_stream_is_a_body_error() {
 /// cannot be interrupted: the request fails once it returns.)
 #[tokio::test]
 async fn a_stalled_async_body_stream_runs_into_the_total_timeout() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok(""));
     let first = futures_util::stream::iter([Ok::<_, std::io::Error>("one")]);
     let stalled = futures_util::StreamExt::chain(first, futures_util::stream::pending());
@@ -258,6 +267,7 @@ async fn a_stalled_async_body_stream_runs_into_the_total_timeout() {
 
 #[tokio::test]
 async fn async_bytes_stream_and_chunk_yield_the_body_as_it_arrives_and_end_after_an_error() {
+    let _watchdog = duet_tests::watchdog!();
     use futures_util::StreamExt;
     let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let chunks: Vec<Vec<u8>> = body.chunks(70_000).map(<[u8]>::to_vec).collect();
@@ -309,6 +319,7 @@ async fn async_bytes_stream_and_chunk_yield_the_body_as_it_arrives_and_end_after
 
 #[tokio::test]
 async fn async_bytes_after_part_of_the_body_was_read_returns_the_rest() {
+    let _watchdog = duet_tests::watchdog!();
     use tokio::io::AsyncReadExt;
     // Bodies larger than one piece, framed each way: part is read through `chunk()` and
     // `AsyncRead` first (some left buffered), then `bytes()` must return exactly the rest.

@@ -10,6 +10,7 @@ const MODE: &str = "DUET_PROXY_ENV_MODE";
 
 #[test]
 fn proxy_environment_variables_are_honoured_by_both_clients() {
+    let _watchdog = duet_tests::watchdog!();
     if let Ok(mode) = std::env::var(MODE) {
         return check_child(&mode);
     }

@@ -7,6 +7,7 @@ use duet_tests::server::*;
 
 #[test]
 fn blocking_records_and_async_replays() {
+    let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|r| Reply::ok(format!("seen {} {}", r.method, r.body_str())));
     let recorder = Recorder::new();
     let blocking = duet_blocking::Client::builder()

@@ -21,6 +21,7 @@ const PEM: &str = "DUET_SSL_CERT_FILE_PEM";
 
 #[test]
 fn ssl_cert_file_is_honoured_by_both_clients() {
+    let _watchdog = duet_tests::watchdog!();
     match std::env::var(MODE).as_deref() {
         Ok("trusted") => return trusted(),
         Ok("missing") => return missing(),
@@ -157,6 +158,7 @@ fn missing() {
 #[cfg(unix)]
 #[test]
 fn async_roots_load_off_the_runtime_thread() {
+    let _watchdog = duet_tests::watchdog!();
     use std::time::{Duration, Instant};
 
     let server = Server::https(Cert::Localhost, |_| Reply::ok("trusted"));

@@ -12,6 +12,7 @@ const URL: &str = "DUET_SSLKEYLOGFILE_URL";
 
 #[test]
 fn sslkeylogfile_is_honoured_by_both_clients() {
+    let _watchdog = duet_tests::watchdog!();
     if std::env::var(MODE).as_deref() == Ok("child") {
         return check_child();
     }
