@@ -142,6 +142,7 @@ pub(crate) fn eventually(cond: impl Fn() -> bool) -> bool {
 
 #[test]
 fn keep_alive_two_requests_one_connection() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|req| {
         Reply::ok(format!("{} {}", req.method, req.target)).header("X-Echo", "a")
     });
@@ -188,6 +189,7 @@ fn keep_alive_two_requests_one_connection() {
 
 #[test]
 fn pipelined_requests_answered_in_order() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|req| Reply::ok(req.target.clone()));
     let mut s = connect(&server);
     s.write_all(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
@@ -200,6 +202,7 @@ fn pipelined_requests_answered_in_order() {
 
 #[test]
 fn chunked_post_body_and_trailers() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|req| Reply::ok(req.body.clone()));
     let mut s = connect(&server);
     let sent: &[u8] = b"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -219,6 +222,7 @@ fn chunked_post_body_and_trailers() {
 
 #[test]
 fn expect_continue_default_sends_100_then_reads_body() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|req| Reply::ok(req.body.clone()));
     let mut s = connect(&server);
     s.write_all(b"PUT /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
@@ -235,6 +239,7 @@ fn expect_continue_default_sends_100_then_reads_body() {
 
 #[test]
 fn expect_ignored_or_rejected() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http_with(Options::default().expect(Expect::Ignore), |req| {
         Reply::ok(req.body.clone())
     });
@@ -262,6 +267,7 @@ fn expect_ignored_or_rejected() {
 
 #[test]
 fn reply_builder_framing_close_head_and_raw() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|req| match req.path() {
         "/chunked" => Reply::new(201)
             .reason("Made")
@@ -315,6 +321,7 @@ fn reply_builder_framing_close_head_and_raw() {
 
 #[test]
 fn bad_request_gets_400_and_is_reported() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|_| Reply::ok(""));
     let mut s = connect(&server);
     let r = exchange(&mut s, b"POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n");
@@ -329,6 +336,7 @@ fn bad_request_gets_400_and_is_reported() {
 
 #[test]
 fn handler_panic_gives_500_and_fails_on_drop() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|_| panic!("boom in handler"));
     let mut s = connect(&server);
     assert_eq!(exchange(&mut s, b"GET / HTTP/1.1\r\n\r\n").status, 500);
@@ -339,6 +347,7 @@ fn handler_panic_gives_500_and_fails_on_drop() {
 
 #[test]
 fn drop_ends_idle_and_stuck_connections() {
+    let _watchdog = crate::watchdog!();
     let server = Server::scripted(|conn| {
         conn.sleep(Duration::from_secs(3600));
     });
@@ -359,6 +368,7 @@ fn drop_ends_idle_and_stuck_connections() {
 
 #[test]
 fn scripted_close_reset_and_half_close() {
+    let _watchdog = crate::watchdog!();
     let server = Server::scripted(|conn| {
         let req = conn.read_request().unwrap();
         match req.path() {
@@ -392,6 +402,7 @@ fn scripted_close_reset_and_half_close() {
 
 #[test]
 fn scripted_slow_write_head_only_and_indices() {
+    let _watchdog = crate::watchdog!();
     let server = Server::scripted(|conn| {
         let mut req = conn.read_head_only().unwrap();
         assert!(req.body.is_empty());
@@ -424,6 +435,7 @@ fn scripted_slow_write_head_only_and_indices() {
 
 #[test]
 fn scripted_reply_with_send_and_expect() {
+    let _watchdog = crate::watchdog!();
     let server = Server::scripted(|conn| {
         let req = conn.read_request().unwrap();
         conn.send(&Reply::ok(req.body).close());
@@ -442,6 +454,7 @@ fn scripted_reply_with_send_and_expect() {
 
 #[test]
 fn codecs_round_trip() {
+    let _watchdog = crate::watchdog!();
     let data = b"hello hello hello hello".repeat(10);
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&gzip(&data)[..])
@@ -461,6 +474,7 @@ fn codecs_round_trip() {
 
 #[test]
 fn close_connections_makes_pooled_connections_stale() {
+    let _watchdog = crate::watchdog!();
     let server = Server::http(|_| Reply::ok("x"));
     let mut s = connect(&server);
     exchange(

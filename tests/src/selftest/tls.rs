@@ -41,6 +41,7 @@ fn cert_error(e: &io::Error) -> CertificateError {
 
 #[test]
 fn handshake_with_test_ca_by_name_and_ip() {
+    let _watchdog = crate::watchdog!();
     let server = Server::https(Cert::Localhost, |req| Reply::ok(req.target.clone()));
     assert!(server.url("/a").starts_with("https://localhost:"));
     assert!(server.url_ip("/a").starts_with("https://127.0.0.1:"));
@@ -62,6 +63,7 @@ fn handshake_with_test_ca_by_name_and_ip() {
 
 #[test]
 fn bad_certificates_are_rejected_by_the_client() {
+    let _watchdog = crate::watchdog!();
     for (cert, check) in [
         (
             Cert::Expired,
@@ -98,6 +100,7 @@ fn bad_certificates_are_rejected_by_the_client() {
 
 #[test]
 fn client_certificates_required_and_optional() {
+    let _watchdog = crate::watchdog!();
     let server = Server::https(
         Tls::new(Cert::Localhost).client_auth(ClientAuth::Required),
         |_| Reply::ok("in"),
@@ -126,6 +129,7 @@ fn client_certificates_required_and_optional() {
 
 #[test]
 fn pem_exports_parse() {
+    let _watchdog = crate::watchdog!();
     let ca = CertificateDer::from_pem_slice(ca_pem().as_bytes()).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca).unwrap();
@@ -135,6 +139,7 @@ fn pem_exports_parse() {
 
 #[test]
 fn alpn_tls12_and_close_notify() {
+    let _watchdog = crate::watchdog!();
     let server = Server::scripted_tls(
         Tls::new(Cert::Localhost).alpn(&[b"http/1.1"]).tls12_only(),
         |conn| {
@@ -173,6 +178,7 @@ fn alpn_tls12_and_close_notify() {
 
 #[test]
 fn connect_tunnel_to_tls_server() {
+    let _watchdog = crate::watchdog!();
     let origin = Server::https(Cert::Localhost, |req| {
         Reply::ok(format!("origin {}", req.target))
     });
