@@ -27,6 +27,10 @@ pub struct Request {
     pub chunked: bool,
     /// Trailer fields of a chunked body, in wire order and case.
     pub trailers: Vec<(String, Vec<u8>)>,
+    /// Whether the whole request arrived, its body to the end its framing gives: false for
+    /// a head whose body was cut short (the connection ended, or the body was malformed) or
+    /// never read (an `Expect` the server refused, or a head not followed by a body read).
+    pub complete: bool,
     /// The exact bytes received for this request: head, then body with its framing.
     pub raw: Vec<u8>,
     /// The connection it arrived on: 0, 1, 2… in accept order.
@@ -274,6 +278,7 @@ pub(crate) fn read_body(conn: &mut Conn, req: &mut Request) -> Result<(), ReadEr
         }
     };
     req.raw.append(&mut conn.raw);
+    req.complete = result.is_ok();
     result
 }
 

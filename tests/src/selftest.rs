@@ -335,6 +335,41 @@ fn bad_request_gets_400_and_is_reported() {
 }
 
 #[test]
+fn a_request_cut_short_is_recorded_incomplete_once_its_connection_ends() {
+    let _watchdog = crate::watchdog!();
+    let server = Server::http(|_| Reply::ok(""));
+    assert!(
+        !server.wait_for_connections_to_end(1, Duration::from_millis(20)),
+        "none yet"
+    );
+    let mut s = connect(&server);
+    exchange(
+        &mut s,
+        b"POST /whole HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    s.write_all(b"POST /cut HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc")
+        .unwrap();
+    assert!(
+        !server.wait_for_connections_to_end(1, Duration::from_millis(50)),
+        "still open"
+    );
+    drop(s);
+    assert!(server.wait_for_connections_to_end(1, Duration::from_secs(5)));
+    let requests = server.requests();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| (r.path(), r.complete))
+            .collect::<Vec<_>>(),
+        [("/whole", true), ("/cut", false)]
+    );
+    assert_eq!(
+        server.errors(),
+        ["connection 0: connection: closed in the middle of the body"]
+    );
+}
+
+#[test]
 fn handler_panic_gives_500_and_fails_on_drop() {
     let _watchdog = crate::watchdog!();
     let server = Server::http(|_| panic!("boom in handler"));

@@ -220,6 +220,28 @@ impl Server {
         }
     }
 
+    /// Waits (up to `timeout`) until at least `n` connections were accepted and every one
+    /// accepted has ended, its requests recorded; returns whether that happened in time. A
+    /// connection ends when the client closes it or it breaks (or after the server's I/O
+    /// timeout with nothing from the client).
+    pub fn wait_for_connections_to_end(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let accepted = self.connections();
+            let threads = lock(&self.shared.threads);
+            // A thread is listed just after its connection is counted.
+            if accepted >= n && threads.len() == accepted && threads.iter().all(|t| t.is_finished())
+            {
+                return true;
+            }
+            drop(threads);
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// How many TCP connections were accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)

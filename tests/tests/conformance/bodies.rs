@@ -92,6 +92,24 @@ fn interrupting(
     })
 }
 
+/// Asserts that no whole request reached `server` over the one connection a client opened
+/// to it and closed: a body that failed on the way is cut short, never ended as if whole.
+fn assert_no_whole_request(server: &Server) {
+    assert!(
+        server.wait_for_connections_to_end(1, std::time::Duration::from_secs(5)),
+        "the client closed its connection"
+    );
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| !r.complete),
+        "{:?}",
+        requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.raw))
+            .collect::<Vec<_>>()
+    );
+}
+
 /// A file named `name` in a new temporary directory, removed with the returned directory.
 fn temp_file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::Builder::new()
@@ -571,6 +589,7 @@ duet_tests::conformance! {
         let failing = Reads(|_: &mut [u8]| Err(std::io::Error::other("disk gone")));
         let err = wait!(duet::Client::new().post(server.url("/")).body(duet::Body::from_reader(failing, None)).send()).unwrap_err();
         assert!(err.is_body(), "{err}");
+        assert_no_whole_request(&server);
     }
 
     fn a_stream_shorter_than_declared_is_a_body_error() {
@@ -578,6 +597,7 @@ duet_tests::conformance! {
         let short = duet::Body::from_reader(Cursor::new(vec![1u8; 10]), Some(20));
         let err = wait!(duet::Client::new().post(server.url("/")).body(short).send()).unwrap_err();
         assert!(err.is_body(), "{err}");
+        assert_no_whole_request(&server);
     }
 
     fn urlencoded_forms() {
