@@ -1,7 +1,9 @@
 //! Streams of the caller's own for mounted transports, one per flavour (their `Transport`
 //! and `Io` traits differ): `HeldUntilFlush` holds what is written until it is flushed, as
-//! a buffered writer does; `Counted` notes how many pieces each write hands it. [`Buffered`]
-//! and [`Counting`] pick the flavour's transport, so that one conformance case serves both.
+//! a buffered writer does; `Counted` notes how many pieces each write hands it;
+//! `FailsToFlush` writes straight through but fails every flush. [`Buffered`], [`Counting`]
+//! and [`FlushFailing`] pick the flavour's transport, so that one conformance case serves
+//! both.
 
 use std::io;
 use std::net::SocketAddr;
@@ -48,6 +50,25 @@ impl Counting for dyn duet_blocking::Transport {
 impl Counting for dyn duet_async::Transport {
     fn counting(addr: SocketAddr, writes: Writes) -> Arc<Self> {
         Arc::new(asynchronous::Counting(addr, writes))
+    }
+}
+
+/// A transport that connects to one address, whatever the URL, with a stream that writes
+/// straight through but fails every flush with an error of `kind`.
+pub trait FlushFailing {
+    /// The transport for `addr`.
+    fn flush_failing(addr: SocketAddr, kind: io::ErrorKind) -> Arc<Self>;
+}
+
+impl FlushFailing for dyn duet_blocking::Transport {
+    fn flush_failing(addr: SocketAddr, kind: io::ErrorKind) -> Arc<Self> {
+        Arc::new(blocking::FlushFailing(addr, kind))
+    }
+}
+
+impl FlushFailing for dyn duet_async::Transport {
+    fn flush_failing(addr: SocketAddr, kind: io::ErrorKind) -> Arc<Self> {
+        Arc::new(asynchronous::FlushFailing(addr, kind))
     }
 }
 
@@ -135,6 +156,44 @@ mod blocking {
                 tcp,
                 writes: self.1.clone(),
             }))
+        }
+    }
+
+    #[derive(Debug)]
+    struct FailsToFlush {
+        tcp: TcpStream,
+        kind: io::ErrorKind,
+    }
+
+    impl Read for FailsToFlush {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.tcp.read(buf)
+        }
+    }
+
+    impl Write for FailsToFlush {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.tcp.write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::new(self.kind, "the flush failed"))
+        }
+    }
+
+    impl duet_blocking::Io for FailsToFlush {}
+
+    #[derive(Debug)]
+    pub(super) struct FlushFailing(pub(super) SocketAddr, pub(super) io::ErrorKind);
+
+    impl duet_blocking::Transport for FlushFailing {
+        fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_blocking::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).map_err(connect_error)?;
+            Ok(Box::new(FailsToFlush { tcp, kind: self.1 }))
         }
     }
 
@@ -271,6 +330,57 @@ mod asynchronous {
                 tcp,
                 writes: self.1.clone(),
             }))
+        }
+    }
+
+    #[derive(Debug)]
+    struct FailsToFlush {
+        tcp: TcpStream,
+        kind: io::ErrorKind,
+    }
+
+    impl AsyncRead for FailsToFlush {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for FailsToFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.tcp).poll_write(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Err(io::Error::new(self.kind, "the flush failed")))
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl duet_async::Io for FailsToFlush {}
+
+    #[derive(Debug)]
+    pub(super) struct FlushFailing(pub(super) SocketAddr, pub(super) io::ErrorKind);
+
+    #[duet_async::async_trait]
+    impl duet_async::Transport for FlushFailing {
+        async fn connect(
+            &self,
+            _: &Origin,
+            _: Option<Instant>,
+        ) -> Result<Box<dyn duet_async::Io>, Error> {
+            let tcp = TcpStream::connect(self.0).await.map_err(connect_error)?;
+            Ok(Box::new(FailsToFlush { tcp, kind: self.1 }))
         }
     }
 

@@ -62,6 +62,25 @@ duet_tests::conformance! {
         assert!(wait!(response.bytes()).unwrap() == body);
     }
 
+    fn a_custom_streams_failed_flush_is_the_requests_error_unless_the_server_is_gone() {
+        use crate::held_streams::FlushFailing;
+        let server = Server::http(|r| Reply::ok(format!("answer to {}", r.body_str())));
+        let client = |kind| {
+            let transport = <dyn duet::Transport>::flush_failing(server.addr(), kind);
+            duet::Client::builder().mount("all://", transport).timeout(std::time::Duration::from_secs(5)).build().unwrap()
+        };
+        // A reset: what the stream still held can never reach the server, but what the
+        // server sent before it went is read.
+        let gone = client(std::io::ErrorKind::ConnectionReset);
+        let response = wait!(gone.post("http://any.test/").body("this").send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "answer to this");
+        // Any other failure of the stream is the request's.
+        let broken = client(std::io::ErrorKind::Other);
+        let err = wait!(broken.post("http://any.test/").body("this").send()).unwrap_err();
+        assert!(err.is_io(), "{err:?}");
+        assert!(err.to_string().contains("the flush failed"), "{err}");
+    }
+
     fn a_mock_answers_mounted_urls_and_tcp_serves_the_rest() {
         let real = Server::http(|_| Reply::ok("real server"));
         let mock = duet::transports::MockTransport::new(|r| {
