@@ -170,7 +170,7 @@ duet_tests::conformance! {
         assert!(err.to_string().contains("presented a CA certificate as its own"), "{err}");
     }
 
-    fn a_server_that_closes_during_the_handshake_is_a_tls_error_that_says_so() {
+    fn a_close_during_the_handshake_is_a_tls_error_that_says_so_and_a_reset_a_connect_error() {
         // Read the ClientHello, then close (a server that drops clients it does not want).
         let server = Server::scripted(|conn| {
             conn.read_some();
@@ -179,6 +179,14 @@ duet_tests::conformance! {
         let err = wait!(duet::Client::new().get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
         assert!(err.is_tls() && !err.is_timeout(), "{err}");
         assert!(err.to_string().contains("the server closed the connection during the TLS handshake"), "{err}");
+        // A reset instead is the connection's failure, as any other I/O error there.
+        let server = Server::scripted(|conn| {
+            conn.read_some();
+            conn.reset();
+        });
+        let err = wait!(duet::Client::new().get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
+        assert!(err.is_connect() && !err.is_tls(), "{err}");
+        assert!(!err.to_string().contains("closed the connection"), "{err}");
     }
 
     fn verification_can_be_turned_off_explicitly() {

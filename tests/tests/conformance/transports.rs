@@ -87,6 +87,7 @@ duet_tests::conformance! {
             let body = format!("mock {} {} {}", r.method, r.target, r.text().unwrap_or(""));
             MockResponse::new(201).header("X-Mock", "yes").unwrap().text(body)
         });
+        assert_eq!(format!("{mock:?}"), "MockTransport");
         let client = duet::Client::builder().mount("all://api.test", Arc::new(mock)).build().unwrap();
         let response = wait!(client.post("https://api.test/items?x=1").body("payload").send()).unwrap();
         assert_eq!(response.status(), 201);
