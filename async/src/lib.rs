@@ -43,6 +43,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 mod auth;
 mod body;

@@ -382,6 +382,7 @@ impl fmt::Debug for Response {
 }
 
 /// The body in pieces; see [`Response::chunks`].
+#[derive(Debug)]
 pub struct Chunks {
     response: Response,
     size: usize,
@@ -411,6 +412,7 @@ impl Stream for Chunks {
 }
 
 /// The body as lines; see [`Response::lines`].
+#[derive(Debug)]
 pub struct Lines {
     response: Response,
     line: Vec<u8>,

@@ -38,6 +38,20 @@ pub struct Form {
     inner: duet_core::Form<PartSource>,
 }
 
+/// As the engine's form: the boundary, then each part's name, content (a length for bytes,
+/// where it comes from for a stream), file name, type and headers.
+impl fmt::Debug for Form {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Debug for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
 impl Default for Form {
     fn default() -> Self {
         Self::new()

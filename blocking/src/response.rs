@@ -193,6 +193,7 @@ impl fmt::Debug for Response {
 }
 
 /// The body in pieces; see [`Response::chunks`].
+#[derive(Debug)]
 pub struct Chunks {
     response: Response,
     size: usize,
@@ -225,6 +226,7 @@ impl Iterator for Chunks {
 }
 
 /// The body as lines; see [`Response::lines`].
+#[derive(Debug)]
 pub struct Lines {
     reader: io::BufReader<Response>,
     content_type: Option<Vec<u8>>,

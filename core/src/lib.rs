@@ -66,6 +66,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 pub mod auth;
 mod buffer;

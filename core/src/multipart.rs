@@ -35,15 +35,15 @@
 //! scan content for it: 128 random bits make a collision with any content practically
 //! impossible (RFC 2046 §5.1.1 only asks that the boundary not occur in the content).
 
-use std::vec;
+use std::{fmt, vec};
 
 use crate::error::LocalError;
 use crate::headers::{Headers, check_name, check_value};
 
 const CRLF: &[u8] = b"\r\n";
 
-/// The content of a [`Part`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The content of a [`Part`]. Its `Debug` shows the length of bytes, not the bytes.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Content<S> {
     /// Bytes held in memory, sent as they are (shared, so a copy of the form for sending it
     /// again costs no copy of them).
@@ -57,6 +57,19 @@ pub enum Content<S> {
         /// [`LocalError::BodyTooLong`] / [`LocalError::BodyTooShort`] otherwise.
         len: Option<u64>,
     },
+}
+
+impl<S: fmt::Debug> fmt::Debug for Content<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Content::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Content::Source { source, len } => f
+                .debug_struct("Source")
+                .field("source", source)
+                .field("len", len)
+                .finish(),
+        }
+    }
 }
 
 impl<S> Content<S> {
@@ -85,12 +98,26 @@ impl<S> Content<S> {
 /// let part: Part<()> = Part::bytes("{}").mime("application/json").unwrap();
 /// assert!(Part::<()>::bytes("x").mime("text/plain\r\nX-Injected: 1").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Part<S> {
     content: Content<S>,
     file_name: Option<String>,
     content_type: Option<Vec<u8>>,
     headers: Headers,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Part<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Part")
+            .field("content", &self.content)
+            .field("file_name", &self.file_name)
+            .field(
+                "content_type",
+                &self.content_type.as_deref().map(String::from_utf8_lossy),
+            )
+            .field("headers", &self.headers)
+            .finish()
+    }
 }
 
 impl<S> Part<S> {

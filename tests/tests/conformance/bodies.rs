@@ -486,6 +486,19 @@ duet_tests::conformance! {
         let body = multipart.body();
         assert_eq!((body.as_bytes(), body.len(), body.is_empty()), (None, Some(form_len), false));
         assert_eq!(format!("{body:?}"), format!("Body::Multipart(len: Some({form_len}))"));
+        // A form shows its parts: the length of bytes, where a stream comes from.
+        let part = duet::multipart::Part::text("hi").file_name("a.txt").mime("text/plain").unwrap();
+        let streamed = duet::multipart::Form::new().part("a", part).file("f", &path).unwrap().part("r", duet::multipart::Part::reader(Cursor::new(vec![1]), None));
+        let debug = format!("{streamed:?}");
+        let shown = [
+            format!("boundary: \"{}\"", streamed.boundary()),
+            "(\"a\", Part { content: Bytes(2 bytes), file_name: Some(\"a.txt\"), content_type: Some(\"text/plain\")".into(),
+            format!("(\"f\", Part {{ content: Source {{ source: File({}), len: Some(9) }}", path.display()),
+            "(\"r\", Part { content: Source { source: Reader, len: None }".into(),
+        ];
+        for shown in shown {
+            assert!(debug.contains(&shown), "{shown} in {debug}");
+        }
         wait!(client.execute(multipart)).unwrap();
         expected.push(form_len.to_string());
         let requests = server.requests();
