@@ -72,6 +72,13 @@ async fn one_async_client_serves_many_tasks() {
         .build()
         .unwrap();
     assert_shareable(&client);
+    let pending = client.get(server.url("/first")).send();
+    assert_eq!(
+        format!("{pending:?}"),
+        "Pending",
+        "a request on its way shows as such"
+    );
+    assert_eq!(pending.await.unwrap().status(), 200);
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let client = client.clone();
