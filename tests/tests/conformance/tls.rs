@@ -215,13 +215,13 @@ duet_tests::conformance! {
         // Written one by one, a server that refuses the first record and closes (Apache
         // without a client certificate, say) left a later write to fail: a broken pipe, a
         // connect error, instead of the server's alert, a TLS error, at random.
-        use crate::held_streams::Counting;
+        use crate::custom_streams::{Behaviour, Custom};
         let server = Server::https(Tls::new(Cert::Localhost).client_auth(ClientAuth::Required).tls12_only(), ok);
         let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let client = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
             .identity_pem(tls::client_cert_pem(), tls::client_key_pem())
-            .mount("all://", <dyn duet::Transport>::counting(server.addr(), writes.clone()))
+            .mount("all://", <dyn duet::Transport>::custom(server.addr(), Behaviour::Counted(writes.clone())))
             .build()
             .unwrap();
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");

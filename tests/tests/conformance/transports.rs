@@ -46,13 +46,13 @@ fn unix_server(body: Option<&'static str>) -> std::path::PathBuf {
 
 duet_tests::conformance! {
     fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
-        use crate::held_streams::Buffered;
+        use crate::custom_streams::{Behaviour, Custom};
         let server = Server::http(|r| match r.method.as_str() {
             "GET" => Reply::ok("ok"),
             _ => Reply::ok(r.body.clone()),
         });
         let client = duet::Client::builder()
-            .mount("all://", <dyn duet::Transport>::buffered(server.addr()))
+            .mount("all://", <dyn duet::Transport>::custom(server.addr(), Behaviour::HeldUntilFlush))
             .timeout(std::time::Duration::from_secs(5))
             .build()
             .unwrap();
@@ -63,10 +63,10 @@ duet_tests::conformance! {
     }
 
     fn a_custom_streams_failed_flush_is_the_requests_error_unless_the_server_is_gone() {
-        use crate::held_streams::FlushFailing;
+        use crate::custom_streams::{Behaviour, Custom};
         let server = Server::http(|r| Reply::ok(format!("answer to {}", r.body_str())));
         let client = |kind| {
-            let transport = <dyn duet::Transport>::flush_failing(server.addr(), kind);
+            let transport = <dyn duet::Transport>::custom(server.addr(), Behaviour::FailsToFlush(kind));
             duet::Client::builder().mount("all://", transport).timeout(std::time::Duration::from_secs(5)).build().unwrap()
         };
         // A reset: what the stream still held can never reach the server, but what the
