@@ -88,8 +88,8 @@ duet_tests::conformance! {
             MockResponse::new(201).header("X-Mock", "yes").unwrap().text(body)
         });
         assert_eq!(format!("{mock:?}"), "MockTransport");
-        let client_mock = Arc::new(mock);
-        let client = duet::Client::builder().mount("all://api.test", client_mock.clone()).build().unwrap();
+        let mock = Arc::new(mock);
+        let client = duet::Client::builder().mount("all://api.test", mock.clone()).build().unwrap();
         let response = wait!(client.post("https://api.test/items?x=1").body("payload").send()).unwrap();
         assert_eq!(response.status(), 201);
         assert_eq!(response.header("x-mock"), Some("yes"));
@@ -98,7 +98,7 @@ duet_tests::conformance! {
         // not after a wait the client would give up on.
         let mut limits = duet::Limits::default();
         limits.expect_continue_timeout = std::time::Duration::from_secs(3600);
-        let patient = duet::Client::builder().mount("all://api.test", client_mock.clone()).limits(limits).timeout(std::time::Duration::from_secs(5)).build().unwrap();
+        let patient = duet::Client::builder().mount("all://api.test", mock).limits(limits).timeout(std::time::Duration::from_secs(5)).build().unwrap();
         let response = wait!(patient.put("https://api.test/up").header("Expect", "100-continue").body("later").send()).unwrap();
         assert_eq!(wait!(response.text()).unwrap(), "mock PUT /up later");
         assert_eq!(wait!(wait!(client.get(real.url("/")).send()).unwrap().text()).unwrap(), "real server");
