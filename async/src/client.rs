@@ -17,6 +17,7 @@ use crate::body::Body;
 use crate::exchange::Exchange;
 use crate::multipart::Form;
 use crate::pool::ConnectionPool;
+use crate::resolver::Resolve;
 use crate::response::Response;
 use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     pub tls: LazyTls,
     pub authenticator: Option<Arc<dyn Authenticate>>,
     pub mounts: Mounts<Arc<dyn Transport>>,
+    /// The caller's resolver, if any (else the system's).
+    pub resolver: Option<Arc<dyn Resolve>>,
     pub pool: ConnectionPool,
 }
 
@@ -250,12 +253,14 @@ impl Driver for Async {
     type Form = Form;
     type Authenticator = dyn Authenticate;
     type Transport = dyn Transport;
+    type Resolver = dyn Resolve;
     type Sent = Pending;
 
     fn build_client(
         config: ClientConfig,
         authenticator: Option<Arc<dyn Authenticate>>,
         mounts: Mounts<Arc<dyn Transport>>,
+        resolver: Option<Arc<dyn Resolve>>,
     ) -> Result<Client, Error> {
         let settled = duet_core::client::settle(config, std::env::vars_os(), &mut |path| {
             std::fs::read(path)
@@ -271,6 +276,7 @@ impl Driver for Async {
                 tls,
                 authenticator,
                 mounts,
+                resolver,
                 pool,
             }),
         })

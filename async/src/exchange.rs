@@ -289,6 +289,7 @@ impl Exchange {
                 let origin = &to.key.origin;
                 let deadline = to.connect_deadline;
                 let dial = &self.client.config.dial;
+                let resolver = self.client.resolver.as_deref();
                 let mounted = self.client.mounts.select(self.call.url()).cloned();
                 let (stream, remote) = match mounted {
                     Some(mounted) => {
@@ -305,9 +306,15 @@ impl Exchange {
                         let proxy = to.key.proxy.as_ref();
                         let (host, port) =
                             proxy.map_or((origin.host(), origin.port()), |p| (p.host(), p.port()));
-                        let (stream, remote) =
-                            transport::connect_tcp(host, port, deadline, dial, &mut self.timer)
-                                .await?;
+                        let (stream, remote) = transport::connect_tcp(
+                            host,
+                            port,
+                            deadline,
+                            dial,
+                            resolver,
+                            &mut self.timer,
+                        )
+                        .await?;
                         let stream = match proxy {
                             None if origin.is_tls() => {
                                 self.origin_tls(stream, origin.host(), deadline).await?
@@ -324,6 +331,7 @@ impl Exchange {
                                 origin.port(),
                                 deadline,
                                 dial,
+                                resolver,
                                 &mut self.timer,
                             )
                             .await?;

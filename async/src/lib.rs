@@ -73,6 +73,7 @@ pub use duet_core::{Headers, Limits, Method, StatusCode, Url, Version};
 pub type Request = duet_core::client::Request<Async>;
 /// Builds a [`Request`]; errors (a bad URL or header) surface when it is built or sent.
 pub type RequestBuilder = duet_core::client::RequestBuilder<Async>;
+pub use resolver::Resolve;
 pub use response::{Chunks, Lines, Response};
 pub use transport::{Io, Transport};
 

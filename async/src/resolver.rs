@@ -5,10 +5,13 @@
 //! therefore hold one of tokio's blocking threads, not one each, and the pool those threads
 //! come from (shared with `tokio::fs` and the application's own `spawn_blocking`) is not
 //! drained by one unreachable name. A caller's deadline ends its wait, not the lookup.
+//!
+//! A client given a resolver of the caller's own ([`Resolve`]) awaits it in the request's
+//! task instead, until the same deadline.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
@@ -103,14 +106,63 @@ where
     }
 }
 
+/// Looks host names up for a client instead of the system's resolver: give one to
+/// [`ClientBuilder::dns_resolver`](crate::ClientBuilder::dns_resolver). Its future runs in
+/// the request's task, so it must not block (`getaddrinfo` belongs on a blocking thread);
+/// the request stops waiting for it at its connect timeout. duet-blocking has a trait of the
+/// same name whose method is not `async`; one cannot be used for the other.
+///
+/// A resolver that keeps a client off private addresses (a guard against server-side request
+/// forgery), answering from tokio's resolver:
+///
+/// ```no_run
+/// use std::io;
+/// use std::net::IpAddr;
+/// use std::sync::Arc;
+///
+/// #[derive(Debug)]
+/// struct PublicOnly;
+///
+/// #[duet_async::async_trait]
+/// impl duet_async::Resolve for PublicOnly {
+///     async fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+///         let public = |ip: &IpAddr| match ip {
+///             IpAddr::V4(v4) => !(v4.is_private() || v4.is_loopback() || v4.is_link_local()),
+///             IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unique_local()),
+///         };
+///         let found = tokio::net::lookup_host((host, 0)).await?;
+///         Ok(found.map(|a| a.ip()).filter(public).collect())
+///     }
+/// }
+///
+/// let client = duet_async::Client::builder().dns_resolver(Arc::new(PublicOnly)).build()?;
+/// # Ok::<(), duet_async::Error>(())
+/// ```
+#[async_trait::async_trait]
+pub trait Resolve: Send + Sync + std::fmt::Debug {
+    /// The addresses `host` stands for, best first; the client connects to them at the
+    /// URL's port. An error, or no address, fails the request with a connect error.
+    async fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>>;
+}
+
+/// The addresses `name` stands for at `port`, from the client's own `resolver`.
+pub(crate) async fn lookup_with(
+    resolver: &dyn Resolve,
+    name: &str,
+    port: u16,
+) -> io::Result<Vec<SocketAddr>> {
+    let found = resolver.resolve(name).await?;
+    Ok(found
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect())
+}
+
 /// The process's name lookups in flight, by name and port.
 static LOOKUPS: LazyLock<InFlight<(String, u16), Vec<SocketAddr>>> = LazyLock::new(InFlight::new);
 
-/// The addresses `name` stands for, from std's resolver (an IP address without a lookup).
+/// The addresses `name` stands for, from std's resolver.
 pub(crate) async fn lookup(name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
     let owned = name.to_owned();
     LOOKUPS
         .run((name.to_owned(), port), move || {

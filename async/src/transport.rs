@@ -19,6 +19,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::resolver::Resolve;
+
 /// What [`Stream::write_by`] did.
 pub(crate) enum Wrote {
     /// This many bytes went out.
@@ -370,19 +372,28 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(duet_core::client::describe_tls_error)
 }
 
-/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or the
-/// resolver's.
+/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or
+/// those the client's `resolver` finds (the system's without one).
 async fn lookup(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&dyn Resolve>,
     timer: &mut Timer,
 ) -> Result<Vec<SocketAddr>, Error> {
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    match io_within(deadline, timer, crate::resolver::lookup(host, port)).await {
+    let found = match (host.parse::<IpAddr>(), resolver) {
+        (Ok(ip), _) => Ok(vec![SocketAddr::new(ip, port)]),
+        (Err(_), Some(resolver)) => {
+            let lookup = crate::resolver::lookup_with(resolver, host, port);
+            io_within(deadline, timer, lookup).await
+        }
+        (Err(_), None) => io_within(deadline, timer, crate::resolver::lookup(host, port)).await,
+    };
+    match found {
         Ok(addrs) => Ok(addrs),
         Err(e) if is_timeout(&e) => Err(Error::timeout(TimeoutPhase::Connect, None)),
         Err(e) => Err(Error::new(ErrorKind::Connect, e)),
@@ -396,9 +407,10 @@ pub(crate) async fn resolve(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&dyn Resolve>,
     timer: &mut Timer,
 ) -> Result<std::net::IpAddr, Error> {
-    let addrs = lookup(host, port, deadline, dial, timer).await?;
+    let addrs = lookup(host, port, deadline, dial, resolver, timer).await?;
     dial.socks_address(host, &addrs)
 }
 
@@ -410,9 +422,11 @@ pub(crate) async fn connect_tcp(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&dyn Resolve>,
     timer: &mut Timer,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = dial.candidates(host, lookup(host, port, deadline, dial, timer).await?)?;
+    let lookup = lookup(host, port, deadline, dial, resolver, timer).await?;
+    let addrs = dial.candidates(host, lookup)?;
     let source = Source {
         ip: dial.local_address,
         interface: dial.interface.clone(),
@@ -617,7 +631,7 @@ mod tests {
         let soon = Some(crate::now() + Duration::from_secs(5));
         let mut out = Vec::new();
         for (host, dial) in [("127.0.0.1", dial), ("raced.test", &raced)] {
-            match connect_tcp(host, addr.port(), soon, dial, &mut Timer::default())
+            match connect_tcp(host, addr.port(), soon, dial, None, &mut Timer::default())
                 .await
                 .unwrap()
             {

@@ -14,6 +14,7 @@ use crate::body::Body;
 use crate::exchange::Exchange;
 use crate::multipart::Form;
 use crate::pool::ConnectionPool;
+use crate::resolver::{Resolve, Resolver};
 use crate::response::Response;
 use crate::transport::Transport;
 use crate::{Request, RequestBuilder};
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     pub tls: LazyTls,
     pub authenticator: Option<Arc<dyn Authenticate>>,
     pub mounts: Mounts<Arc<dyn Transport>>,
+    /// The caller's resolver, if any (else the system's).
+    pub resolver: Option<Resolver>,
     pub pool: ConnectionPool,
 }
 
@@ -190,12 +193,14 @@ impl Driver for Blocking {
     type Form = Form;
     type Authenticator = dyn Authenticate;
     type Transport = dyn Transport;
+    type Resolver = dyn Resolve;
     type Sent = Result<Response, Error>;
 
     fn build_client(
         config: ClientConfig,
         authenticator: Option<Arc<dyn Authenticate>>,
         mounts: Mounts<Arc<dyn Transport>>,
+        resolver: Option<Arc<dyn Resolve>>,
     ) -> Result<Client, Error> {
         let settled = duet_core::client::settle(config, std::env::vars_os(), &mut |path| {
             std::fs::read(path)
@@ -211,6 +216,7 @@ impl Driver for Blocking {
                 tls,
                 authenticator,
                 mounts,
+                resolver: resolver.map(Resolver::new),
                 pool,
             }),
         })

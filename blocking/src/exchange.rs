@@ -280,6 +280,7 @@ impl Exchange {
                             origin.port(),
                             to.connect_deadline,
                             &self.client.config.dial,
+                            self.client.resolver.as_ref(),
                         )?;
                         let stream = match origin.is_tls() {
                             true => self.origin_tls(stream, origin.host(), to.connect_deadline)?,
@@ -294,6 +295,7 @@ impl Exchange {
                             proxy.port(),
                             to.connect_deadline,
                             &self.client.config.dial,
+                            self.client.resolver.as_ref(),
                         )?;
                         let stream = match proxy.scheme().is_tls() {
                             true => stream.start_tls(
@@ -309,6 +311,7 @@ impl Exchange {
                                 to.key.origin.port(),
                                 to.connect_deadline,
                                 &self.client.config.dial,
+                                self.client.resolver.as_ref(),
                             )?;
                             self.call.set_resolved_target(target);
                         }

@@ -6,10 +6,14 @@
 //! for that lookup rather than starting another thread. When the resolver hangs (a DNS
 //! outage: `getaddrinfo` can take many seconds per try), requests that keep coming for the
 //! same host therefore leave one thread behind, not one each.
+//!
+//! A client given a resolver of the caller's own ([`Resolve`]) looks names up with it the
+//! same way: on a helper thread, shared in flight among that client's requests.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -115,8 +119,88 @@ where
     }
 }
 
+/// Looks host names up for a client instead of the system's resolver: give one to
+/// [`ClientBuilder::dns_resolver`](crate::ClientBuilder::dns_resolver). It may block: it runs
+/// on a helper thread, and the request stops waiting for it at its connect timeout (the
+/// lookup then finishes on its own, and requests for the same name meanwhile wait for it
+/// rather than starting another). duet-async has a trait of the same name whose method is
+/// `async`; one cannot be used for the other.
+///
+/// A resolver that keeps a client off private addresses (a guard against server-side request
+/// forgery), answering from the system's resolver:
+///
+/// ```no_run
+/// use std::io;
+/// use std::net::{IpAddr, ToSocketAddrs};
+/// use std::sync::Arc;
+///
+/// #[derive(Debug)]
+/// struct PublicOnly;
+///
+/// impl duet_blocking::Resolve for PublicOnly {
+///     fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+///         let public = |ip: &IpAddr| match ip {
+///             IpAddr::V4(v4) => !(v4.is_private() || v4.is_loopback() || v4.is_link_local()),
+///             IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unique_local()),
+///         };
+///         Ok((host, 0).to_socket_addrs()?.map(|a| a.ip()).filter(public).collect())
+///     }
+/// }
+///
+/// let client = duet_blocking::Client::builder().dns_resolver(Arc::new(PublicOnly)).build()?;
+/// # Ok::<(), duet_blocking::Error>(())
+/// ```
+pub trait Resolve: Send + Sync + std::fmt::Debug {
+    /// The addresses `host` stands for, best first; the client connects to them at the
+    /// URL's port. An error, or no address, fails the request with a connect error.
+    fn resolve(&self, host: &str) -> io::Result<Vec<IpAddr>>;
+}
+
+/// A client's own resolver, numbered so that its lookups in flight are told from another
+/// client's.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolver {
+    id: u64,
+    resolve: Arc<dyn Resolve>,
+}
+
+impl Resolver {
+    pub(crate) fn new(resolve: Arc<dyn Resolve>) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Resolver {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            resolve,
+        }
+    }
+
+    /// The addresses `name` stands for at `port`, by `deadline` (`TimedOut` then; with no
+    /// deadline, on the caller's thread).
+    pub(crate) fn lookup(
+        &self,
+        name: &str,
+        port: u16,
+        deadline: Option<Instant>,
+    ) -> io::Result<Vec<SocketAddr>> {
+        let found = match deadline {
+            None => self.resolve.resolve(name)?,
+            Some(deadline) => {
+                let (owned, resolve) = (name.to_owned(), self.resolve.clone());
+                let key = (self.id, name.to_owned());
+                RESOLVED.run(key, deadline, move || resolve.resolve(&owned))?
+            }
+        };
+        Ok(found
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect())
+    }
+}
+
 /// The process's name lookups in flight, by name and port.
 static LOOKUPS: LazyLock<InFlight<(String, u16), Vec<SocketAddr>>> = LazyLock::new(InFlight::new);
+
+/// The lookups in flight by clients' own resolvers, by resolver and name.
+static RESOLVED: LazyLock<InFlight<(u64, String), Vec<IpAddr>>> = LazyLock::new(InFlight::new);
 
 /// The addresses `name` stands for, by `deadline` (`TimedOut` then), from std's resolver.
 pub(crate) fn lookup(name: &str, port: u16, deadline: Instant) -> io::Result<Vec<SocketAddr>> {
@@ -204,5 +288,50 @@ mod tests {
         assert_eq!(table.len(), 0, "a finished lookup is not kept");
         // The next request for the name looks it up afresh.
         assert_eq!(table.run("a.test", later, || Ok(43)).unwrap(), 43);
+    }
+
+    /// A resolver that answers `ip` for every name, once `gate` lets it (if it has one).
+    #[derive(Debug)]
+    struct Fixed {
+        ip: IpAddr,
+        gate: Option<Mutex<mpsc::Receiver<()>>>,
+        started: mpsc::SyncSender<()>,
+    }
+
+    impl Resolve for Fixed {
+        fn resolve(&self, _host: &str) -> io::Result<Vec<IpAddr>> {
+            let _ = self.started.try_send(());
+            if let Some(gate) = &self.gate {
+                let _ = lock(gate).recv();
+            }
+            Ok(vec![self.ip])
+        }
+    }
+
+    #[test]
+    fn each_clients_resolver_answers_for_itself_at_the_port_asked() {
+        let (started, was_started) = mpsc::sync_channel(2);
+        let (release, gate) = mpsc::channel();
+        let held = Resolver::new(Arc::new(Fixed {
+            ip: "127.0.0.2".parse().unwrap(),
+            gate: Some(Mutex::new(gate)),
+            started: started.clone(),
+        }));
+        let free = Resolver::new(Arc::new(Fixed {
+            ip: "127.0.0.3".parse().unwrap(),
+            gate: None,
+            started,
+        }));
+        let later = Instant::now() + Duration::from_secs(10);
+        let waiting = std::thread::spawn(move || held.lookup("same.test", 80, Some(later)));
+        was_started.recv().unwrap();
+        // Another client's lookup of the same name does not wait for this one's.
+        let found = free.lookup("same.test", 8080, Some(later)).unwrap();
+        assert_eq!(found, ["127.0.0.3:8080".parse().unwrap()]);
+        let inline = free.lookup("same.test", 443, None).unwrap();
+        assert_eq!(inline, ["127.0.0.3:443".parse().unwrap()]);
+        release.send(()).unwrap();
+        let found = waiting.join().unwrap().unwrap();
+        assert_eq!(found, ["127.0.0.2:80".parse().unwrap()]);
     }
 }

@@ -10,7 +10,10 @@ use sync_wrapper::SyncWrapper;
 #[cfg(target_os = "linux")]
 use duet_core::client::DialStep;
 use duet_core::client::{Dial, DialConfig, Error, ErrorKind, Origin, TimeoutPhase, server_name};
+
 use rustls::{ClientConnection, StreamOwned};
+
+use crate::resolver::Resolver;
 
 /// A connection's byte stream: plain TCP, or TLS over another stream (TCP, or a tunnel
 /// through a TLS proxy).
@@ -635,22 +638,24 @@ pub(crate) fn tls_failure(e: &io::Error) -> Option<String> {
         .map(duet_core::client::describe_tls_error)
 }
 
-/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or the
-/// resolver's.
+/// The addresses `host` stands for, by `deadline`: the ones the client fixed for it, or
+/// those the client's `resolver` finds (the system's without one).
 fn lookup(
     host: &str,
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&Resolver>,
 ) -> Result<Vec<SocketAddr>, Error> {
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    let found = match (host.parse::<std::net::IpAddr>(), deadline) {
-        (Ok(ip), _) => Ok(vec![SocketAddr::new(ip, port)]),
-        (Err(_), None) => (host, port).to_socket_addrs().map(Iterator::collect),
+    let found = match (host.parse::<std::net::IpAddr>(), resolver, deadline) {
+        (Ok(ip), _, _) => Ok(vec![SocketAddr::new(ip, port)]),
+        (Err(_), Some(resolver), _) => resolver.lookup(host, port, deadline),
+        (Err(_), None, None) => (host, port).to_socket_addrs().map(Iterator::collect),
         // On a helper thread, shared with other requests for the name (see `resolver`).
-        (Err(_), Some(deadline)) => crate::resolver::lookup(host, port, deadline),
+        (Err(_), None, Some(deadline)) => crate::resolver::lookup(host, port, deadline),
     };
     found.map_err(|e| match is_timeout(&e) {
         true => Error::timeout(TimeoutPhase::Connect, None),
@@ -664,8 +669,9 @@ pub(crate) fn resolve(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&Resolver>,
 ) -> Result<std::net::IpAddr, Error> {
-    let addrs = lookup(host, port, deadline, dial)?;
+    let addrs = lookup(host, port, deadline, dial, resolver)?;
     dial.socks_address(host, &addrs)
 }
 
@@ -751,8 +757,9 @@ pub(crate) fn connect_tcp(
     port: u16,
     deadline: Option<Instant>,
     dial: &DialConfig,
+    resolver: Option<&Resolver>,
 ) -> Result<(Stream, SocketAddr), Error> {
-    let addrs = dial.candidates(host, lookup(host, port, deadline, dial)?)?;
+    let addrs = dial.candidates(host, lookup(host, port, deadline, dial, resolver)?)?;
     let source = Source {
         ip: dial.local_address,
         interface: dial.interface.as_deref(),
@@ -1051,9 +1058,9 @@ mod tests {
         let mut raced = dial.clone();
         raced.add_override("raced.test", vec![refused_addr(), addr]);
         [
-            connect_tcp("127.0.0.1", addr.port(), soon, dial),
-            connect_tcp("127.0.0.1", addr.port(), None, dial),
-            connect_tcp("raced.test", addr.port(), soon, &raced),
+            connect_tcp("127.0.0.1", addr.port(), soon, dial, None),
+            connect_tcp("127.0.0.1", addr.port(), None, dial, None),
+            connect_tcp("raced.test", addr.port(), soon, &raced, None),
         ]
         .map(|connected| match connected.unwrap() {
             (Stream::Plain(tcp, _), remote) => {
@@ -1146,13 +1153,13 @@ mod tests {
         // send a query off this machine.)
         let dial = DialConfig::default();
         let passed = Some(Instant::now());
-        let addrs = lookup("app.localhost", 8080, passed, &dial).unwrap();
+        let addrs = lookup("app.localhost", 8080, passed, &dial, None).unwrap();
         let loopback: Vec<SocketAddr> = vec![
             "[::1]:8080".parse().unwrap(),
             "127.0.0.1:8080".parse().unwrap(),
         ];
         assert_eq!(addrs, loopback);
-        let addrs = lookup("127.0.0.1", 80, passed, &dial).unwrap();
+        let addrs = lookup("127.0.0.1", 80, passed, &dial, None).unwrap();
         assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
     }
 

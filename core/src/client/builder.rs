@@ -45,6 +45,9 @@ pub trait Driver: Sized + 'static {
     /// The driver's trait for custom transports (Unix sockets, mocks, replays), as a trait
     /// object type.
     type Transport: ?Sized + Send + Sync + 'static;
+    /// The driver's trait for looking host names up instead of the system's resolver
+    /// (blocking or async), as a trait object type.
+    type Resolver: ?Sized + Send + Sync + 'static;
 
     /// Builds a client from a finished configuration (loads roots, makes the TLS config and
     /// the pool).
@@ -52,6 +55,7 @@ pub trait Driver: Sized + 'static {
         config: ClientConfig,
         authenticator: Option<Arc<Self::Authenticator>>,
         mounts: Mounts<Arc<Self::Transport>>,
+        resolver: Option<Arc<Self::Resolver>>,
     ) -> Result<Self::Client, Error>;
     /// The configuration a client was built with.
     fn client_config(client: &Self::Client) -> &ClientConfig;
@@ -539,6 +543,7 @@ pub struct ClientBuilder<D: Driver> {
     config: ClientConfig,
     authenticator: Option<Arc<D::Authenticator>>,
     mounts: Mounts<Arc<D::Transport>>,
+    resolver: Option<Arc<D::Resolver>>,
     error: Option<Error>,
     driver: std::marker::PhantomData<fn() -> D>,
 }
@@ -549,6 +554,7 @@ impl<D: Driver> Default for ClientBuilder<D> {
             config: ClientConfig::default(),
             authenticator: None,
             mounts: Mounts::new(),
+            resolver: None,
             error: None,
             driver: std::marker::PhantomData,
         }
@@ -661,6 +667,20 @@ impl<D: Driver> ClientBuilder<D> {
     /// [`resolve`](Self::resolve) entry for any port, which this one wins over at `port`).
     pub fn resolve_for_port(mut self, host: &str, port: u16, addrs: &[std::net::IpAddr]) -> Self {
         self.config.dial.add_port_override(host, port, addrs);
+        self
+    }
+
+    /// Looks host names up with `resolver` instead of the system's resolver (reqwest's
+    /// `dns_resolver`): for origins and proxies alike, and for the origin's address a
+    /// `socks5://` proxy is given. What it answers is connected to at the URL's port, raced
+    /// as the system's answer would be. It is not asked for an IP address, for a name that
+    /// [`resolve`](Self::resolve) and its kin fix, or for `localhost` and names under it
+    /// (the loopback addresses, always); nor by a mounted transport, which connects itself.
+    /// The connect timeout bounds it: a lookup still running then fails the request with a
+    /// connect timeout. An error it returns fails the request with
+    /// [`ErrorKind::Connect`](super::ErrorKind::Connect), and so does an empty answer.
+    pub fn dns_resolver(mut self, resolver: Arc<D::Resolver>) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -1033,7 +1053,7 @@ impl<D: Driver> ClientBuilder<D> {
     pub fn build(self) -> Result<D::Client, Error> {
         match self.error {
             Some(e) => Err(e),
-            None => D::build_client(self.config, self.authenticator, self.mounts),
+            None => D::build_client(self.config, self.authenticator, self.mounts, self.resolver),
         }
     }
 }

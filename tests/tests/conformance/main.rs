@@ -41,6 +41,7 @@ mod logging;
 mod login;
 mod pooling;
 mod proxies;
+mod resolvers;
 mod retries;
 mod sessions;
 mod timeouts;

@@ -253,6 +253,21 @@ duet_tests::conformance! {
         assert_eq!(targets, [format!("localhost:{}", origin.port()), format!("127.0.0.1:{}", origin.port())]);
     }
 
+    fn socks5_gives_the_proxy_the_address_the_clients_own_resolver_found() {
+        let origin = Server::http(|r| Reply::ok(format!("hello {}", r.path())));
+        let (proxy, seen) = socks_proxy();
+        let table = crate::resolvers::Table::default().loopback("origin.test");
+        let client = duet::Client::builder()
+            .proxy(&format!("socks5://{}", proxy.addr()))
+            .dns_resolver(Arc::new(table.clone()))
+            .build()
+            .unwrap();
+        let url = format!("http://origin.test:{}/s", origin.port());
+        assert_eq!(wait!(wait!(client.get(&url).send()).unwrap().text()).unwrap(), "hello /s");
+        assert_eq!(*seen.lock().unwrap(), [format!("127.0.0.1:{}", origin.port())]);
+        assert_eq!(table.asked(), ["origin.test"]);
+    }
+
     fn socks5_tunnels_https_too() {
         let origin = Server::https(Cert::Localhost, |_| Reply::ok("secure via socks"));
         let (proxy, _) = socks_proxy();
