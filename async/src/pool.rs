@@ -1,14 +1,21 @@
 //! The shared pool of idle connections: duet-core's [`Pool`] policy behind a lock, plus the
-//! waiting that the connection caps need.
+//! waiting that the connection caps need, and a task that closes idle connections as they
+//! expire.
 //!
 //! The lock is a `std::sync::Mutex`, held only for the pool's bookkeeping and never across an
 //! `.await`; a task waiting for a free slot waits on a [`Notify`].
+//!
+//! A server that closes an idle connection leaves the client's socket half-closed until the
+//! client closes it too, so idle connections are not left for the next request to find
+//! expired (which may never come): while any is kept, a reaper task on the runtime of the
+//! last checkin sleeps until the next one expires and closes it, as hyper's pool does. It
+//! holds the pool only while it sweeps, so dropping the client ends it at its next wake-up.
 
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use duet_core::Connection;
 use duet_core::client::{
@@ -63,9 +70,23 @@ pub(crate) enum Acquired {
     Open,
 }
 
+/// The pool, and whether a reaper task is running for it (both under one lock, so a
+/// checkin cannot miss a reaper that is about to end).
+#[derive(Debug)]
+struct Kept {
+    pool: Pool<Idle>,
+    reaping: bool,
+    /// How long a connection checked in now would be kept at most.
+    idle_timeout: Duration,
+}
+
+fn lock(kept: &Mutex<Kept>) -> MutexGuard<'_, Kept> {
+    kept.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[derive(Debug)]
 pub(crate) struct ConnectionPool {
-    pool: Mutex<Pool<Idle>>,
+    kept: Arc<Mutex<Kept>>,
     freed: Notify,
     /// Tasks waiting in [`acquire`](Self::acquire) for a slot. Raised only while `pool` is
     /// locked, so a checkin or release that reads 0 under the lock cannot miss a waiter; it
@@ -85,16 +106,18 @@ impl Drop for Waiting<'_> {
 impl ConnectionPool {
     pub fn new(config: PoolConfig) -> Self {
         ConnectionPool {
-            pool: Mutex::new(Pool::new(config)),
+            kept: Arc::new(Mutex::new(Kept {
+                pool: Pool::new(config),
+                reaping: false,
+                idle_timeout: config.idle_timeout,
+            })),
             freed: Notify::new(),
             waiting: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Pool<Idle>> {
-        self.pool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Kept> {
+        lock(&self.kept)
     }
 
     /// An idle connection for `to.key` that still looks usable, or a slot to open one; waits
@@ -111,18 +134,18 @@ impl ConnectionPool {
             freed.as_mut().enable();
             let now = crate::now();
             {
-                let mut pool = self.lock();
+                let mut kept = self.lock();
                 let checkout = if to.fresh {
-                    pool.checkout_fresh(&to.key, now)
+                    kept.pool.checkout_fresh(&to.key, now)
                 } else {
-                    pool.checkout(&to.key, now)
+                    kept.pool.checkout(&to.key, now)
                 };
                 match checkout {
                     Checkout::Reuse(reused) => {
                         // Looked at without the lock: the peek is a system call, and a
                         // thread switched out on its way back would leave the others
                         // queued on the lock.
-                        drop(pool);
+                        drop(kept);
                         if usable(to, &reused, here) {
                             return Ok(Acquired::Reuse(reused.conn));
                         }
@@ -160,7 +183,7 @@ impl ConnectionPool {
         let here = current_runtime();
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let reused = self.lock().take_idle(&to.key, now)?;
+            let reused = self.lock().pool.take_idle(&to.key, now)?;
             if usable(to, &reused, here) {
                 return Some(reused.conn);
             }
@@ -170,19 +193,30 @@ impl ConnectionPool {
     }
 
     /// Returns a reusable connection, idle from `now` (kept for as long as the core's pool
-    /// says, which heeds the server's `Keep-Alive: timeout`).
+    /// says, which heeds the server's `Keep-Alive: timeout`); starts a reaper on this task's
+    /// runtime if none runs.
     pub fn checkin(&self, key: &PoolKey, idle: Idle, now: Instant) {
         let server_idle_timeout = idle.conn.server_idle_timeout();
-        let mut pool = self.lock();
-        pool.checkin(key, idle, now, server_idle_timeout);
-        self.wake_waiters(pool);
+        let mut kept = self.lock();
+        kept.pool.checkin(key, idle, now, server_idle_timeout);
+        let runtime = match kept.reaping || kept.pool.next_sweep().is_none() {
+            true => None,
+            false => tokio::runtime::Handle::try_current().ok(),
+        };
+        kept.reaping |= runtime.is_some();
+        self.wake_waiters(kept);
+        // Spawned without the lock: a runtime shutting down drops the task at once, and its
+        // guard takes the lock.
+        if let Some(runtime) = runtime {
+            runtime.spawn(reap(Arc::downgrade(&self.kept)));
+        }
     }
 
     /// A connection from `key`'s slot closed.
     pub fn release(&self, key: &PoolKey) {
-        let mut pool = self.lock();
-        pool.release(key);
-        self.wake_waiters(pool);
+        let mut kept = self.lock();
+        kept.pool.release(key);
+        self.wake_waiters(kept);
     }
 
     /// Wakes the tasks waiting for a slot, if any (`pool` is the held lock). All of them:
@@ -190,11 +224,64 @@ impl ConnectionPool {
     /// needs (waking one could wake a task that must wait on while the right one sleeps). A
     /// waiter listens before it looks (see [`acquire`](Self::acquire)), so none is missed
     /// although no permit is stored.
-    fn wake_waiters(&self, pool: MutexGuard<'_, Pool<Idle>>) {
+    fn wake_waiters(&self, kept: MutexGuard<'_, Kept>) {
         let waiting = self.waiting.load(Ordering::Relaxed);
-        drop(pool);
+        drop(kept);
         if waiting > 0 {
             self.freed.notify_waiters();
+        }
+    }
+}
+
+/// Closes the pool's idle connections as they expire, until none is kept or the pool is
+/// gone. (The guard is made outside the future, so that a task dropped before its first
+/// poll leaves no reaper counted either.)
+fn reap(kept: Weak<Mutex<Kept>>) -> impl Future<Output = ()> + Send + 'static {
+    let guard = Reaping(kept.clone());
+    reap_until_idle(kept, guard)
+}
+
+async fn reap_until_idle(kept: Weak<Mutex<Kept>>, mut guard: Reaping) {
+    loop {
+        let due = {
+            let Some(kept) = kept.upgrade() else {
+                return;
+            };
+            let mut kept = lock(&kept);
+            let now = crate::now();
+            kept.pool.evict_expired(now);
+            // With none idle but some in use, the earliest one could expire is a whole
+            // timeout from now: the reaper waits for them rather than ending and being
+            // started again by their checkins (a task spawned per request).
+            let in_use = (kept.pool.open_total() > 0).then_some(kept.idle_timeout);
+            match (kept.pool.next_sweep(), in_use) {
+                (Some(due), _) => due,
+                (None, Some(timeout)) if now.checked_add(timeout).is_some() => now + timeout,
+                (None, Some(_)) => {
+                    // No connection ever expires: no reaper, and none started again.
+                    guard.0 = Weak::new();
+                    return;
+                }
+                (None, None) => {
+                    // Under the lock: the next checkin starts another reaper.
+                    kept.reaping = false;
+                    guard.0 = Weak::new();
+                    return;
+                }
+            }
+        };
+        tokio::time::sleep_until(due.into()).await;
+    }
+}
+
+/// Marks the pool as having no reaper when a reaper task is dropped before it finished (its
+/// runtime shut down), so that a checkin on another runtime starts one.
+struct Reaping(Weak<Mutex<Kept>>);
+
+impl Drop for Reaping {
+    fn drop(&mut self) {
+        if let Some(kept) = self.0.upgrade() {
+            lock(&kept).reaping = false;
         }
     }
 }

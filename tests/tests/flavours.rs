@@ -193,6 +193,66 @@ fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
     );
 }
 
+/// A server that closes an idle connection leaves the client's socket half-closed until the
+/// client closes it: the async client closes idle connections as they expire, with no
+/// request to find them (duet-blocking, with no timer of its own, closes them at its next
+/// request, as requests and ureq do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_client_closes_idle_connections_as_they_expire_without_another_request() {
+    let _watchdog = duet_tests::watchdog!();
+    let server = Server::http(|_| Reply::ok("fine"));
+    let client = duet_async::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    // Within the server's own ten seconds of silence before it ends a connection.
+    let in_time = std::time::Duration::from_secs(5);
+    for n in 1..=2 {
+        let response = client.get(server.url("/")).send().await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "fine");
+        let ended = tokio::task::block_in_place(|| server.wait_for_connections_to_end(n, in_time));
+        assert!(ended, "connection {n} was left open");
+    }
+}
+
+/// The reaper of idle connections runs on a runtime; when that one shuts down, the next
+/// runtime to check a connection in starts another.
+#[test]
+fn idle_connections_are_closed_on_the_next_runtime_once_the_first_is_gone() {
+    let _watchdog = duet_tests::watchdog!();
+    let server = Server::http(|_| Reply::ok("fine"));
+    let client = duet_async::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let get = async || {
+        let text = client.get(server.url("/")).send().await?.text().await;
+        assert_eq!(text.unwrap(), "fine");
+        Ok::<_, duet_async::Error>(())
+    };
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // Dropped at once, its reaper with it, its connection still idle.
+    runtime().block_on(get()).unwrap();
+    let ended = runtime().block_on(async {
+        get().await.unwrap();
+        // This runtime runs its reaper while it waits.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if server.wait_for_connections_to_end(2, std::time::Duration::ZERO) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    });
+    assert!(ended, "a connection was left open");
+}
+
 #[tokio::test]
 async fn async_bodies_from_streams() {
     let _watchdog = duet_tests::watchdog!();

@@ -620,8 +620,11 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// How long an idle connection may wait for reuse (default 90 s). Past it the connection is
-    /// closed by the client's next request, to any host (as httpx does; no background task).
+    /// How long an idle connection may wait for reuse (default 90 s), or less when the server
+    /// says it keeps connections open for less (`Keep-Alive: timeout`). Past it the
+    /// connection is closed: by duet-async as it expires (a task on the runtime, as hyper's
+    /// pool does), by duet-blocking, which has no timer, at the client's next request to any
+    /// host (as requests and ureq do).
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.pool.idle_timeout = timeout;
         self

@@ -268,6 +268,14 @@ impl<T> Pool<T> {
         evicted
     }
 
+    /// When an idle connection may next expire: the moment for a driver's timer to call
+    /// [`evict_expired`](Self::evict_expired). Never later than the first expiry, possibly
+    /// earlier (the connection that would have expired first was taken meanwhile); `None`
+    /// when no idle connection ever expires (or none is kept).
+    pub fn next_sweep(&self) -> Option<Instant> {
+        self.sweep_at
+    }
+
     /// Drops every idle connection.
     pub fn clear_idle(&mut self) {
         for host in self.hosts.values_mut() {
@@ -486,6 +494,29 @@ mod tests {
         assert_eq!(pool.evict_expired(t + Duration::from_secs(89)), 0);
         assert_eq!(pool.evict_expired(t + Duration::from_secs(91)), 1);
         assert_eq!(pool.open_count(&key(1)), 0);
+    }
+
+    #[test]
+    fn the_next_sweep_is_due_when_the_first_idle_connection_expires() {
+        let t = crate::test_clock::t0();
+        let secs = Duration::from_secs;
+        let mut pool = Pool::new(config(4, None));
+        assert_eq!(pool.next_sweep(), None, "nothing idle");
+        for (n, since) in [(1, t + secs(5)), (2, t)] {
+            assert_eq!(pool.checkout(&key(n), since), Checkout::Open);
+            pool.checkin(&key(n), "a", since, None);
+        }
+        // The server's Keep-Alive timeout, when shorter, is the connection's (less a margin
+        // of a second).
+        assert_eq!(pool.checkout(&key(3), t), Checkout::Open);
+        pool.checkin(&key(3), "c", t + secs(1), Some(secs(30)));
+        assert_eq!(pool.next_sweep(), Some(t + secs(30)));
+        assert_eq!(pool.evict_expired(t + secs(30)), 1);
+        assert_eq!(pool.next_sweep(), Some(t + secs(90)));
+        assert_eq!(pool.evict_expired(t + secs(90)), 1);
+        assert_eq!(pool.next_sweep(), Some(t + secs(95)));
+        assert_eq!(pool.evict_expired(t + secs(95)), 1);
+        assert_eq!(pool.next_sweep(), None, "nothing left to expire");
     }
 
     #[test]
