@@ -76,6 +76,8 @@ pub(crate) enum Acquired {
 struct Kept {
     pool: Pool<Idle>,
     reaping: bool,
+    /// Ends the reaper task, so that a dropped client's does not sleep on to its next sweep.
+    reaper: Option<tokio::task::AbortHandle>,
     /// How long a connection checked in now would be kept at most.
     idle_timeout: Duration,
 }
@@ -109,6 +111,7 @@ impl ConnectionPool {
             kept: Arc::new(Mutex::new(Kept {
                 pool: Pool::new(config),
                 reaping: false,
+                reaper: None,
                 idle_timeout: config.idle_timeout,
             })),
             freed: Notify::new(),
@@ -208,7 +211,8 @@ impl ConnectionPool {
         // Spawned without the lock: a runtime shutting down drops the task at once, and its
         // guard takes the lock.
         if let Some(runtime) = runtime {
-            runtime.spawn(reap(Arc::downgrade(&self.kept)));
+            let reaper = runtime.spawn(reap(Arc::downgrade(&self.kept)));
+            self.lock().reaper = Some(reaper.abort_handle());
         }
     }
 
@@ -229,6 +233,15 @@ impl ConnectionPool {
         drop(kept);
         if waiting > 0 {
             self.freed.notify_waiters();
+        }
+    }
+}
+
+impl Drop for ConnectionPool {
+    fn drop(&mut self) {
+        let reaper = self.lock().reaper.take();
+        if let Some(reaper) = reaper {
+            reaper.abort(); // without the lock, which the task's guard takes
         }
     }
 }

@@ -215,6 +215,32 @@ async fn the_async_client_closes_idle_connections_as_they_expire_without_another
     }
 }
 
+/// A client's reaper of idle connections is one task, which ends with the client rather than
+/// sleeping on to the next expiry (a minute and a half by default).
+#[tokio::test]
+async fn an_async_client_runs_one_reaper_task_which_ends_when_the_client_is_dropped() {
+    let _watchdog = duet_tests::watchdog!();
+    let server = Server::http(|_| Reply::ok("fine"));
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let client = duet_async::Client::new();
+    for _ in 0..3 {
+        let response = client.get(server.url("/")).send().await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "fine");
+    }
+    assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper");
+    drop(client);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while metrics.num_alive_tasks() > before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before,
+        "the reaper ended with the client"
+    );
+}
+
 /// The reaper of idle connections runs on a runtime; when that one shuts down, the next
 /// runtime to check a connection in starts another.
 #[test]
