@@ -10,7 +10,6 @@ use sync_wrapper::SyncWrapper;
 #[cfg(target_os = "linux")]
 use duet_core::client::DialStep;
 use duet_core::client::{Dial, DialConfig, Error, ErrorKind, Origin, TimeoutPhase, server_name};
-
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::resolver::Resolver;

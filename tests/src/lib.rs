@@ -6,9 +6,9 @@
 //!
 //! The test servers: [`server::Server`] (handler servers, plain and TLS, and scripted servers
 //! driven through [`script::ScriptConn`]), the test PKI in [`tls`], body encoders in
-//! [`codec`], and [`hue::HueServer`], a site that logs users in like Hue (Django's CSRF and
-//! auth). `use duet_tests::server::*` brings in the server, its request and reply types, and
-//! the TLS choices.
+//! [`codec`], [`hue::HueServer`], a site that logs users in like Hue (Django's CSRF and
+//! auth), and [`django::DjangoSite`], Django itself doing so. `use duet_tests::server::*`
+//! brings in the server, its request and reply types, and the TLS choices.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +18,7 @@ pub use duet_core as core;
 pub mod child;
 pub mod codec;
 mod conn;
+pub mod django;
 pub mod harness;
 pub mod http;
 pub mod hue;
