@@ -215,27 +215,45 @@ async fn the_async_client_closes_idle_connections_as_they_expire_without_another
     }
 }
 
-/// A client's reaper of idle connections is one task, which ends with the client rather than
-/// sleeping on to the next expiry (a minute and a half by default).
+/// A client's reaper of idle connections is one task, which ends once no connection is open,
+/// and with the client rather than sleeping on to the next expiry.
 #[tokio::test]
-async fn an_async_client_runs_one_reaper_task_which_ends_when_the_client_is_dropped() {
+async fn an_async_client_runs_one_reaper_task_while_connections_are_open_or_the_client_lives() {
     let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok("fine"));
     let metrics = tokio::runtime::Handle::current().metrics();
     let before = metrics.num_alive_tasks();
-    let client = duet_async::Client::new();
-    for _ in 0..3 {
-        let response = client.get(server.url("/")).send().await.unwrap();
-        assert_eq!(response.text().await.unwrap(), "fine");
-    }
+    let client = duet_async::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let get_three = async || {
+        for _ in 0..3 {
+            let response = client.get(server.url("/")).send().await.unwrap();
+            assert_eq!(response.text().await.unwrap(), "fine");
+        }
+    };
+    let tasks_back_to = async |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while metrics.num_alive_tasks() > n && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        metrics.num_alive_tasks()
+    };
+    get_three().await;
     assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper");
-    drop(client);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while metrics.num_alive_tasks() > before && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    // It closes the connection as it expires, and then ends.
     assert_eq!(
-        metrics.num_alive_tasks(),
+        tasks_back_to(before).await,
+        before,
+        "the reaper ended with no connection open"
+    );
+    assert_eq!(server.connections(), 1);
+    get_three().await;
+    assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper again");
+    drop(client);
+    assert_eq!(
+        tasks_back_to(before).await,
         before,
         "the reaper ended with the client"
     );
