@@ -7,8 +7,9 @@
 //!
 //! A server that closes an idle connection leaves the client's socket half-closed until the
 //! client closes it too, so idle connections are not left for the next request to find
-//! expired (which may never come): while any is kept, a reaper task on the runtime of the
-//! last checkin sleeps until the next one expires and closes it, as hyper's pool does. It
+//! expired (which may never come): while any connection is open, a reaper task on the
+//! runtime of a checkin sleeps until the next idle one expires and closes it, as hyper's pool
+//! does. It
 //! holds the pool only while it sweeps, so dropping the client ends it at its next wake-up.
 
 use std::net::SocketAddr;
@@ -246,8 +247,8 @@ impl Drop for ConnectionPool {
     }
 }
 
-/// Closes the pool's idle connections as they expire, until none is kept or the pool is
-/// gone. (The guard is made outside the future, so that a task dropped before its first
+/// Closes the pool's idle connections as they expire, until no connection is open or the
+/// pool is gone. (The guard is made outside the future, so that a task dropped before its first
 /// poll leaves no reaper counted either.)
 fn reap(kept: Weak<Mutex<Kept>>) -> impl Future<Output = ()> + Send + 'static {
     let guard = Reaping(kept.clone());
@@ -266,17 +267,14 @@ async fn reap_until_idle(kept: Weak<Mutex<Kept>>, mut guard: Reaping) {
             // With none idle but some in use, the earliest one could expire is a whole
             // timeout from now: the reaper waits for them rather than ending and being
             // started again by their checkins (a task spawned per request).
-            let in_use = (kept.pool.open_total() > 0).then_some(kept.idle_timeout);
-            match (kept.pool.next_sweep(), in_use) {
-                (Some(due), _) => due,
-                (None, Some(timeout)) if now.checked_add(timeout).is_some() => now + timeout,
-                (None, Some(_)) => {
-                    // No connection ever expires: no reaper, and none started again.
-                    guard.0 = Weak::new();
-                    return;
-                }
-                (None, None) => {
-                    // Under the lock: the next checkin starts another reaper.
+            let in_use = (kept.pool.open_total() > 0)
+                .then(|| now.checked_add(kept.idle_timeout))
+                .flatten();
+            match kept.pool.next_sweep().or(in_use) {
+                Some(due) => due,
+                None => {
+                    // Nothing open (or a timeout too long to count to): under the lock, so
+                    // the next checkin starts another reaper.
                     kept.reaping = false;
                     guard.0 = Weak::new();
                     return;
