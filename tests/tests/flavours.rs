@@ -215,6 +215,32 @@ async fn the_async_client_closes_idle_connections_as_they_expire_without_another
     }
 }
 
+/// The reaper wakes when the connection it was to close may be busy with another request:
+/// it then waits for it to come back rather than giving up on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_busy_when_the_reaper_wakes_is_closed_once_it_expires_later() {
+    let _watchdog = duet_tests::watchdog!();
+    let server = Server::http(|req| {
+        if req.path() == "/slow" {
+            std::thread::sleep(std::time::Duration::from_millis(600));
+        }
+        Reply::ok("fine")
+    });
+    let client = duet_async::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    for path in ["/", "/slow"] {
+        // The reaper's first wake-up falls during the slow request, on the same connection.
+        let response = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.text().await.unwrap(), "fine");
+    }
+    assert_eq!(server.connections(), 1);
+    let in_time = std::time::Duration::from_secs(5);
+    let ended = tokio::task::block_in_place(|| server.wait_for_connections_to_end(1, in_time));
+    assert!(ended, "the connection was left open");
+}
+
 /// A client's reaper of idle connections is one task, which ends once no connection is open,
 /// and with the client rather than sleeping on to the next expiry.
 #[tokio::test]
