@@ -2,6 +2,8 @@
 //! across threads, the async client shared across tasks and runtimes, and async stream
 //! bodies.
 
+use std::time::{Duration, Instant};
+
 use duet_tests::server::*;
 
 #[tokio::test(flavor = "current_thread")]
@@ -193,52 +195,72 @@ fn one_async_client_serves_two_runtimes_each_on_its_own_connections() {
     );
 }
 
+/// An async client whose idle connections expire after `ms` milliseconds.
+fn client_idle_for(ms: u64) -> duet_async::Client {
+    duet_async::Client::builder()
+        .pool_idle_timeout(Duration::from_millis(ms))
+        .build()
+        .unwrap()
+}
+
+/// GETs `path` from `server`, which answers "fine".
+async fn get_fine(client: &duet_async::Client, server: &Server, path: &str) {
+    let response = client.get(server.url(path)).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "fine");
+}
+
+/// Whether at least `n` connections were accepted and all have ended within 5 s (well within
+/// the server's own ten seconds of silence before it ends one), waiting on this runtime so
+/// that its tasks run meanwhile.
+async fn connections_end(server: &Server, n: usize) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if server.wait_for_connections_to_end(n, Duration::ZERO) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
 /// A server that closes an idle connection leaves the client's socket half-closed until the
 /// client closes it: the async client closes idle connections as they expire, with no
 /// request to find them (duet-blocking, with no timer of its own, closes them at its next
 /// request, as requests and ureq do).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn the_async_client_closes_idle_connections_as_they_expire_without_another_request() {
     let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok("fine"));
-    let client = duet_async::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_millis(200))
-        .build()
-        .unwrap();
-    // Within the server's own ten seconds of silence before it ends a connection.
-    let in_time = std::time::Duration::from_secs(5);
+    let client = client_idle_for(200);
     for n in 1..=2 {
-        let response = client.get(server.url("/")).send().await.unwrap();
-        assert_eq!(response.text().await.unwrap(), "fine");
-        let ended = tokio::task::block_in_place(|| server.wait_for_connections_to_end(n, in_time));
-        assert!(ended, "connection {n} was left open");
+        get_fine(&client, &server, "/").await;
+        assert!(
+            connections_end(&server, n).await,
+            "connection {n} was left open"
+        );
     }
 }
 
 /// The reaper wakes when the connection it was to close may be busy with another request:
 /// it then waits for it to come back rather than giving up on it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_connection_busy_when_the_reaper_wakes_is_closed_once_it_expires_later() {
     let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|req| {
         if req.path() == "/slow" {
-            std::thread::sleep(std::time::Duration::from_millis(600));
+            std::thread::sleep(Duration::from_millis(600));
         }
         Reply::ok("fine")
     });
-    let client = duet_async::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_millis(300))
-        .build()
-        .unwrap();
-    for path in ["/", "/slow"] {
-        // The reaper's first wake-up falls during the slow request, on the same connection.
-        let response = client.get(server.url(path)).send().await.unwrap();
-        assert_eq!(response.text().await.unwrap(), "fine");
-    }
+    let client = client_idle_for(300);
+    // The reaper's first wake-up falls during the slow request, on the same connection.
+    get_fine(&client, &server, "/").await;
+    get_fine(&client, &server, "/slow").await;
     assert_eq!(server.connections(), 1);
-    let in_time = std::time::Duration::from_secs(5);
-    let ended = tokio::task::block_in_place(|| server.wait_for_connections_to_end(1, in_time));
-    assert!(ended, "the connection was left open");
+    assert!(
+        connections_end(&server, 1).await,
+        "the connection was left open"
+    );
 }
 
 /// A client's reaper of idle connections is one task, which ends once no connection is open,
@@ -249,38 +271,29 @@ async fn an_async_client_runs_one_reaper_task_while_connections_are_open_or_the_
     let server = Server::http(|_| Reply::ok("fine"));
     let metrics = tokio::runtime::Handle::current().metrics();
     let before = metrics.num_alive_tasks();
-    let client = duet_async::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let get_three = async || {
-        for _ in 0..3 {
-            let response = client.get(server.url("/")).send().await.unwrap();
-            assert_eq!(response.text().await.unwrap(), "fine");
+    let client = client_idle_for(300);
+    let tasks_back_to_before = async || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while metrics.num_alive_tasks() > before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        metrics.num_alive_tasks() == before
     };
-    let tasks_back_to = async |n: usize| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while metrics.num_alive_tasks() > n && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        metrics.num_alive_tasks()
-    };
-    get_three().await;
+    for _ in 0..3 {
+        get_fine(&client, &server, "/").await;
+    }
     assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper");
     // It closes the connection as it expires, and then ends.
-    assert_eq!(
-        tasks_back_to(before).await,
-        before,
+    assert!(
+        tasks_back_to_before().await,
         "the reaper ended with no connection open"
     );
     assert_eq!(server.connections(), 1);
-    get_three().await;
+    get_fine(&client, &server, "/").await;
     assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper again");
     drop(client);
-    assert_eq!(
-        tasks_back_to(before).await,
-        before,
+    assert!(
+        tasks_back_to_before().await,
         "the reaper ended with the client"
     );
 }
@@ -291,15 +304,7 @@ async fn an_async_client_runs_one_reaper_task_while_connections_are_open_or_the_
 fn idle_connections_are_closed_on_the_next_runtime_once_the_first_is_gone() {
     let _watchdog = duet_tests::watchdog!();
     let server = Server::http(|_| Reply::ok("fine"));
-    let client = duet_async::Client::builder()
-        .pool_idle_timeout(std::time::Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let get = async || {
-        let text = client.get(server.url("/")).send().await?.text().await;
-        assert_eq!(text.unwrap(), "fine");
-        Ok::<_, duet_async::Error>(())
-    };
+    let client = client_idle_for(1000);
     let runtime = || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -307,18 +312,11 @@ fn idle_connections_are_closed_on_the_next_runtime_once_the_first_is_gone() {
             .unwrap()
     };
     // Dropped at once, its reaper with it, its connection still idle.
-    runtime().block_on(get()).unwrap();
+    runtime().block_on(get_fine(&client, &server, "/"));
     let ended = runtime().block_on(async {
-        get().await.unwrap();
+        get_fine(&client, &server, "/").await;
         // This runtime runs its reaper while it waits.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if server.wait_for_connections_to_end(2, std::time::Duration::ZERO) {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        false
+        connections_end(&server, 2).await
     });
     assert!(ended, "a connection was left open");
 }
