@@ -289,8 +289,12 @@ async fn an_async_client_runs_one_reaper_task_while_connections_are_open_or_the_
         "the reaper ended with no connection open"
     );
     assert_eq!(server.connections(), 1);
+    // A client whose connection would be kept a minute and a half: its reaper ends with it.
+    let client = duet_async::Client::new();
     get_fine(&client, &server, "/").await;
     assert_eq!(metrics.num_alive_tasks(), before + 1, "one reaper again");
+    // Its first poll puts it to sleep until the connection expires.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     drop(client);
     assert!(
         tasks_back_to_before().await,
