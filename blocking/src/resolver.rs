@@ -13,13 +13,24 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::panic;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-/// A lookup's outcome, as every request waiting for it gets it (an `io::Error` is not
-/// `Clone`, so an error is kept as its kind and message).
-type Outcome<T> = Result<T, (io::ErrorKind, String)>;
+/// A lookup's outcome, as every request waiting for it gets it.
+type Outcome<T> = Result<T, Failure>;
+
+/// Why a lookup found nothing.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// An error, kept as its kind and message (an `io::Error` is not `Clone`).
+    Error(io::ErrorKind, String),
+    /// The lookup panicked (a resolver of the caller's own can): each request waiting for it
+    /// panics with this message, as it would have had the lookup run on its own thread, and
+    /// the next request for the name looks it up afresh.
+    Panicked(String),
+}
 
 /// One lookup in flight: its outcome once the helper thread has it.
 struct Pending<T> {
@@ -78,28 +89,33 @@ where
             let spawned = std::thread::Builder::new()
                 .name("duet-resolver".to_owned())
                 .spawn(move || {
-                    let outcome = work().map_err(|e| (e.kind(), e.to_string()));
+                    let outcome = match panic::catch_unwind(panic::AssertUnwindSafe(work)) {
+                        Ok(found) => found.map_err(|e| Failure::Error(e.kind(), e.to_string())),
+                        Err(payload) => Err(Failure::Panicked(panic_message(&*payload))),
+                    };
                     *lock(&theirs.outcome) = Some(outcome);
                     self.forget(&key_there, &theirs);
                     theirs.done.notify_all();
                 });
             if let Err(e) = spawned {
                 // No thread: whoever joined meanwhile gets this error too.
-                *lock(&pending.outcome) = Some(Err((e.kind(), e.to_string())));
+                *lock(&pending.outcome) = Some(Err(Failure::Error(e.kind(), e.to_string())));
                 self.forget(&key, &pending);
                 pending.done.notify_all();
                 return Err(e);
             }
         }
-        let outcome = lock(&pending.outcome);
         let left = deadline.saturating_duration_since(Instant::now());
-        let (outcome, _) = pending
+        let outcome = pending
             .done
-            .wait_timeout_while(outcome, left, |outcome| outcome.is_none())
-            .unwrap_or_else(PoisonError::into_inner);
-        match &*outcome {
-            Some(Ok(found)) => Ok(found.clone()),
-            Some(Err((kind, message))) => Err(io::Error::new(*kind, message.clone())),
+            .wait_timeout_while(lock(&pending.outcome), left, |outcome| outcome.is_none())
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .clone(); // the lock released before a panic
+        match outcome {
+            Some(Ok(found)) => Ok(found),
+            Some(Err(Failure::Error(kind, message))) => Err(io::Error::new(kind, message)),
+            Some(Err(Failure::Panicked(message))) => panic!("the resolver panicked: {message}"),
             None => Err(io::ErrorKind::TimedOut.into()),
         }
     }
@@ -199,6 +215,18 @@ impl Resolver {
 /// The process's name lookups in flight, by name and port.
 static LOOKUPS: LazyLock<InFlight<(String, u16), Vec<SocketAddr>>> = LazyLock::new(InFlight::new);
 
+/// What a panic said, if it said it in words.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(message), _) => (*message).to_owned(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => "(no message)".to_owned(),
+    }
+}
+
 /// The lookups in flight by clients' own resolvers, by resolver and name.
 static RESOLVED: LazyLock<InFlight<(u64, String), Vec<IpAddr>>> = LazyLock::new(InFlight::new);
 
@@ -288,6 +316,20 @@ mod tests {
         assert_eq!(table.len(), 0, "a finished lookup is not kept");
         // The next request for the name looks it up afresh.
         assert_eq!(table.run("a.test", later, || Ok(43)).unwrap(), 43);
+    }
+
+    #[test]
+    fn a_lookup_that_panics_panics_its_callers_and_is_not_kept() {
+        let table = leak(InFlight::<u8, u32>::new());
+        let later = Instant::now() + Duration::from_secs(5);
+        let caught = panic::catch_unwind(|| table.run(1, later, || panic!("no such luck")));
+        let payload = caught.expect_err("the caller panics too");
+        assert_eq!(
+            panic_message(&*payload),
+            "the resolver panicked: no such luck"
+        );
+        assert_eq!(table.len(), 0, "the lookup is not kept");
+        assert_eq!(table.run(1, later, || Ok(5)).unwrap(), 5);
     }
 
     /// A resolver that answers `ip` for every name, once `gate` lets it (if it has one).
