@@ -344,7 +344,7 @@ mod tests {
         fn resolve(&self, _host: &str) -> io::Result<Vec<IpAddr>> {
             let _ = self.started.try_send(());
             if let Some(gate) = &self.gate {
-                let _ = lock(gate).recv();
+                let _ = lock(gate).recv_timeout(Duration::from_secs(10));
             }
             Ok(vec![self.ip])
         }
@@ -366,7 +366,9 @@ mod tests {
         }));
         let later = Instant::now() + Duration::from_secs(10);
         let waiting = std::thread::spawn(move || held.lookup("same.test", 80, Some(later)));
-        was_started.recv().unwrap();
+        was_started
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the held lookup started");
         // Another client's lookup of the same name does not wait for this one's.
         let found = free.lookup("same.test", 8080, Some(later)).unwrap();
         assert_eq!(found, ["127.0.0.3:8080".parse().unwrap()]);
