@@ -248,10 +248,16 @@ impl<T> Pool<T> {
     pub fn evict_expired(&mut self, now: Instant) -> usize {
         let mut evicted = 0;
         let mut sweep_at: Option<Instant> = None;
-        for host in self.hosts.values_mut() {
+        for (key, host) in self.hosts.iter_mut() {
             let before = host.idle.len();
             host.idle.retain(|idle| idle.fresh_at(now));
             let gone = before - host.idle.len();
+            if gone > 0 {
+                log::debug!(
+                    "{gone} idle connection(s) to {} closed: idle past their timeout",
+                    key.origin
+                );
+            }
             host.open -= gone;
             evicted += gone;
             sweep_at = host

@@ -1,6 +1,8 @@
 //! What the clients log (through the `log` facade): each decision about connections,
 //! redirects and retries, with URLs shown without their password.
 
+use std::time::Duration;
+
 use duet_tests::logs;
 use duet_tests::server::*;
 
@@ -72,6 +74,20 @@ duet_tests::conformance! {
             let line = format!("DEBUG GET {}: the connection to http://{} is closed, not reused: {reason}", server.url(path), server.addr());
             assert!(records.contains(&line), "{line:?} missing in {records:#?}");
         }
+    }
+
+    fn idle_connections_closed_as_expired_are_logged() {
+        logs::capture();
+        let server = Server::http(|_| Reply::ok("ok"));
+        let client = duet::Client::builder().pool_idle_timeout(Duration::from_millis(100)).build().unwrap();
+        wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        // duet-async closes it meanwhile, duet-blocking at the next request.
+        std::thread::sleep(Duration::from_millis(300));
+        wait!(wait!(client.get(server.url("/")).send()).unwrap().bytes()).unwrap();
+        let line = format!("DEBUG 1 idle connection(s) to http://{} closed: idle past their timeout", server.addr());
+        let records = logs::records_with(&server.addr().to_string());
+        assert!(records.contains(&line), "{line:?} missing in {records:#?}");
+        assert_eq!(server.connections(), 2);
     }
 
     fn the_stale_connection_retry_is_logged() {
