@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use duet_core::Connection;
 use duet_core::client::{
@@ -79,8 +79,6 @@ struct Kept {
     reaping: bool,
     /// Ends the reaper task, so that a dropped client's does not sleep on to its next sweep.
     reaper: Option<tokio::task::AbortHandle>,
-    /// How long a connection checked in now would be kept at most.
-    idle_timeout: Duration,
 }
 
 fn lock(kept: &Mutex<Kept>) -> MutexGuard<'_, Kept> {
@@ -113,7 +111,6 @@ impl ConnectionPool {
                 pool: Pool::new(config),
                 reaping: false,
                 reaper: None,
-                idle_timeout: config.idle_timeout,
             })),
             freed: Notify::new(),
             waiting: AtomicUsize::new(0),
@@ -268,7 +265,7 @@ async fn reap_until_idle(kept: Weak<Mutex<Kept>>, mut guard: Reaping) {
             // timeout from now: the reaper waits for them rather than ending and being
             // started again by their checkins (a task spawned per request).
             let in_use = (kept.pool.open_total() > 0)
-                .then(|| now.checked_add(kept.idle_timeout))
+                .then(|| now.checked_add(kept.pool.config().idle_timeout))
                 .flatten();
             match kept.pool.next_sweep().or(in_use) {
                 Some(due) => due,

@@ -385,13 +385,12 @@ async fn lookup(
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    let found = match (host.parse::<IpAddr>(), resolver) {
-        (Ok(ip), _) => Ok(vec![SocketAddr::new(ip, port)]),
-        (Err(_), Some(resolver)) => {
+    let found = match resolver {
+        Some(resolver) => {
             let lookup = crate::resolver::lookup_with(resolver, host, port);
             io_within(deadline, timer, lookup).await
         }
-        (Err(_), None) => io_within(deadline, timer, crate::resolver::lookup(host, port)).await,
+        None => io_within(deadline, timer, crate::resolver::lookup(host, port)).await,
     };
     match found {
         Ok(addrs) => Ok(addrs),

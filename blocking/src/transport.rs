@@ -649,12 +649,11 @@ fn lookup(
     if let Some(addrs) = dial.fixed_addrs(host, port) {
         return Ok(addrs);
     }
-    let found = match (host.parse::<std::net::IpAddr>(), resolver, deadline) {
-        (Ok(ip), _, _) => Ok(vec![SocketAddr::new(ip, port)]),
-        (Err(_), Some(resolver), _) => resolver.lookup(host, port, deadline),
-        (Err(_), None, None) => (host, port).to_socket_addrs().map(Iterator::collect),
+    let found = match (resolver, deadline) {
+        (Some(resolver), _) => resolver.lookup(host, port, deadline),
+        (None, None) => (host, port).to_socket_addrs().map(Iterator::collect),
         // On a helper thread, shared with other requests for the name (see `resolver`).
-        (Err(_), None, Some(deadline)) => crate::resolver::lookup(host, port, deadline),
+        (None, Some(deadline)) => crate::resolver::lookup(host, port, deadline),
     };
     found.map_err(|e| match is_timeout(&e) {
         true => Error::timeout(TimeoutPhase::Connect, None),

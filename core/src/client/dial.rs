@@ -120,16 +120,19 @@ impl DialConfig {
     }
 
     /// The addresses fixed for `host` (connecting to `port`), if any; `None` means: ask the
-    /// resolver.
+    /// resolver (the system's, or the caller's own).
     ///
-    /// Besides the caller's [`overrides`](Self::overrides), `localhost` and every name under
-    /// it (`app.localhost`) stand for the loopback addresses, `::1` then `127.0.0.1`, without
-    /// asking the resolver (RFC 6761 §6.3; as curl and browsers do): such a name reaches a
-    /// local server however the system's hosts file reads, and never leaves the machine as a
-    /// DNS query.
+    /// Besides the caller's [`overrides`](Self::overrides), an IP address stands for itself,
+    /// and `localhost` and every name under it (`app.localhost`) stand for the loopback
+    /// addresses, `::1` then `127.0.0.1`, without asking the resolver (RFC 6761 §6.3; as curl
+    /// and browsers do): such a name reaches a local server however the system's hosts file
+    /// reads, and never leaves the machine as a DNS query.
     pub fn fixed_addrs(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
         if let Some(addrs) = self.overridden(host, port) {
             return Some(addrs);
+        }
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Some(vec![SocketAddr::new(ip, port)]);
         }
         is_localhost(host).then(|| {
             vec![
@@ -417,6 +420,20 @@ mod tests {
             1,
             "a second call replaces the first"
         );
+    }
+
+    #[test]
+    fn an_ip_address_stands_for_itself_unless_overridden() {
+        let mut config = DialConfig::default();
+        for (host, addr) in [("127.0.0.2", "127.0.0.2:3000"), ("::1", "[::1]:3000")] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            assert_eq!(config.fixed_addrs(host, 3000), Some(vec![addr]), "{host}");
+        }
+        let elsewhere: SocketAddr = "127.0.0.9:0".parse().unwrap();
+        config.add_override("127.0.0.2", vec![elsewhere]);
+        let fixed: SocketAddr = "127.0.0.9:3000".parse().unwrap();
+        assert_eq!(config.fixed_addrs("127.0.0.2", 3000), Some(vec![fixed]));
+        assert_eq!(config.fixed_addrs("example.com", 3000), None);
     }
 
     #[test]

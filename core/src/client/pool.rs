@@ -274,6 +274,11 @@ impl<T> Pool<T> {
         evicted
     }
 
+    /// The configuration the pool keeps connections by.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
     /// When an idle connection may next expire: the moment for a driver's timer to call
     /// [`evict_expired`](Self::evict_expired). Never later than the first expiry, possibly
     /// earlier (the connection that would have expired first was taken meanwhile); `None`
