@@ -569,9 +569,10 @@ impl Read for Stream {
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         match self {
-            // One buffer: `recv`, which the kernel handles with less work than `readv`.
+            // One buffer with room (a body read with no framing after it): `recv`, which
+            // the kernel handles with less work than `readv`.
             Stream::Plain(s, _) => match bufs {
-                [buf] => s.read(buf),
+                [buf, rest @ ..] if rest.iter().all(|b| b.is_empty()) => s.read(buf),
                 _ => s.read_vectored(bufs),
             },
             Stream::Tls(s) => s.read_vectored(bufs),
