@@ -193,17 +193,26 @@ mod tests {
     #[test]
     fn passthroughs() {
         let url = Url::parse("https://example.com/").unwrap();
-        let jar = SharedJar::from(CookieJar::new());
+        let mut held = CookieJar::new();
+        held.insert(Cookie::new("held", "0", "example.com", now()));
+        let jar = SharedJar::from(held);
+        assert_eq!(jar.get("held").map(|c| c.value), Some("0".into()));
+        jar.clear();
+        assert!(jar.is_empty());
         let mut headers = Headers::new();
         headers.append("Set-Cookie", "a=1; Max-Age=60").unwrap();
         headers.append("Set-Cookie", "b=2").unwrap();
         assert_eq!(jar.store_response(&url, &headers, now()), 2);
+        assert!(!jar.is_empty());
         assert_eq!(jar.cookie_header(&url, now()).as_deref(), Some("a=1; b=2"));
         assert!(jar.to_json(now(), false).contains("\"a\""));
-        assert!(!jar.to_netscape(now(), false).contains("\tb\t"));
+        // Without session cookies: the persistent `a` only.
+        let netscape = jar.to_netscape(now(), false);
+        assert!(netscape.contains("\ta\t1\n") && !netscape.contains("\tb\t"));
+        assert_eq!(jar.snapshot().len(), 2);
         let old = jar.replace(CookieJar::new());
         assert_eq!(old.len(), 2);
-        assert!(jar.snapshot().is_empty());
+        assert!(jar.snapshot().is_empty() && jar.is_empty());
         jar.insert(Cookie::new("c", "3", "example.com", now()));
         assert_eq!(
             jar.remove("example.com", "/", "c").map(|c| c.value),
