@@ -9,8 +9,7 @@
 //! client closes it too, so idle connections are not left for the next request to find
 //! expired (which may never come): while any connection is open, a reaper task on the
 //! runtime of a checkin sleeps until the next idle one expires and closes it, as hyper's pool
-//! does. It
-//! holds the pool only while it sweeps, so dropping the client ends it at its next wake-up.
+//! does. It holds the pool only while it sweeps, and a dropped client aborts it.
 
 use std::net::SocketAddr;
 use std::pin::pin;

@@ -676,9 +676,10 @@ impl<D: Driver> ClientBuilder<D> {
     /// Looks host names up with `resolver` instead of the system's resolver (reqwest's
     /// `dns_resolver`): for origins and proxies alike, and for the origin's address a
     /// `socks5://` proxy is given. The addresses it answers are connected to at the port of
-    /// the URL (the origin's or the proxy's), raced as the system's answer would be. It is not asked for an IP address, for a name that
-    /// [`resolve`](Self::resolve) and its kin fix, or for `localhost` and names under it
-    /// (the loopback addresses, always); nor by a mounted transport, which connects itself.
+    /// the URL (the origin's or the proxy's), raced as the system's answer would be. It is
+    /// not asked for an IP address, for a name that [`resolve`](Self::resolve) and its kin
+    /// fix, or for `localhost` and names under it (the loopback addresses, always); nor by a
+    /// mounted transport, which connects itself.
     /// The connect timeout bounds it: a lookup still running then fails the request with a
     /// connect timeout. An error it returns fails the request with
     /// [`ErrorKind::Connect`](super::ErrorKind::Connect), and so does an empty answer.
