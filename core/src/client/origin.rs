@@ -287,6 +287,16 @@ mod tests {
             Some("https://münchen.example/"),
             "an over-long input is not remembered"
         );
+        // The same input again is the remembered URL itself, not a second parse of it; the
+        // next input replaces it.
+        let first = parse_remembered("http://127.0.0.1:8080/same").unwrap();
+        let again = parse_remembered("http://127.0.0.1:8080/same").unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same input is parsed again"
+        );
+        let other = parse_remembered("http://127.0.0.1:8080/else").unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
     }
 }
 
