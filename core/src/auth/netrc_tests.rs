@@ -245,6 +245,9 @@ fn unsendable_credentials_are_an_error() {
         authorize(&auth, "http://c/"),
         Some(Err(AuthError::InvalidCredentials(why))) if why.contains("control character")
     ));
+    // The refusing flow prints as what it is, and shows neither the login nor the password.
+    let flow = auth.flow(&Url::parse("http://h/").unwrap()).unwrap();
+    assert_eq!(format!("{flow:?}"), "Unsendable { .. }");
 }
 
 #[test]
