@@ -588,6 +588,235 @@ mod tests {
         }
     }
 
+    /// A test CA, a server certificate for `localhost` and a client certificate, both issued
+    /// by it (made once per test binary).
+    struct Pki {
+        ca_pem: String,
+        server: (CertificateDer<'static>, Vec<u8>),
+        client_pem: (String, String),
+        client_der: CertificateDer<'static>,
+    }
+
+    fn pki() -> &'static Pki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        };
+        static PKI: OnceLock<Pki> = OnceLock::new();
+        PKI.get_or_init(|| {
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca = CertificateParams::new(Vec::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca_cert = ca.self_signed(&ca_key).unwrap();
+            let issuer = Issuer::new(ca, ca_key);
+            let issue = |names: Vec<String>, purpose| {
+                let key = KeyPair::generate().unwrap();
+                let mut params = CertificateParams::new(names).unwrap();
+                params.extended_key_usages = vec![purpose];
+                (params.signed_by(&key, &issuer).unwrap(), key)
+            };
+            let (server, server_key) = issue(
+                vec!["localhost".into()],
+                ExtendedKeyUsagePurpose::ServerAuth,
+            );
+            let (client, client_key) = issue(Vec::new(), ExtendedKeyUsagePurpose::ClientAuth);
+            Pki {
+                ca_pem: ca_cert.pem(),
+                server: (server.der().clone(), server_key.serialize_der()),
+                client_pem: (client.pem(), client_key.serialize_pem()),
+                client_der: client.der().clone(),
+            }
+        })
+    }
+
+    /// A server presenting the test PKI's `localhost` certificate, offering ALPN `http/1.1`
+    /// and, when `client_auth`, requiring a client certificate issued by the test CA.
+    fn server_config(client_auth: bool) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = if client_auth {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(pem_certs(pki().ca_pem.as_bytes(), "CA").unwrap());
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let (cert, key) = &pki().server;
+        let key = PrivateKeyDer::Pkcs8(key.clone().into());
+        let mut config = builder.with_single_cert(vec![cert.clone()], key).unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+
+    /// A TLS handshake between `client` and `server` in memory (rustls is sans-IO too), for
+    /// `localhost`: the server's connection when it completes, else the first error either
+    /// side met.
+    fn handshake(
+        client: Arc<rustls::ClientConfig>,
+        server: Arc<rustls::ServerConfig>,
+    ) -> Result<(rustls::ClientConnection, rustls::ServerConnection), rustls::Error> {
+        let mut client = rustls::ClientConnection::new(client, server_name("localhost").unwrap())?;
+        let mut server = rustls::ServerConnection::new(server)?;
+        fn pass(
+            from: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+            to: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+        ) -> Result<(), rustls::Error> {
+            let mut wire = Vec::new();
+            while from.wants_write() {
+                from.write_tls(&mut wire).unwrap();
+            }
+            let mut wire = &wire[..];
+            while !wire.is_empty() {
+                to.read_tls(&mut wire).unwrap();
+                to.process_new_packets()?;
+            }
+            Ok(())
+        }
+        for _ in 0..10 {
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok((client, server));
+            }
+            pass(&mut client, &mut server)?;
+            pass(&mut server, &mut client)?;
+        }
+        panic!("the handshake did not finish in 10 round trips")
+    }
+
+    #[test]
+    fn a_server_is_trusted_through_a_root_given_and_any_server_without_verification() {
+        let config =
+            |settings: TlsSettings, loaded: &LoadedRoots| rustls_config(&settings, loaded).unwrap();
+        let none = LoadedRoots::default();
+        let ca_pem = pki().ca_pem.as_bytes().to_vec();
+        // The webpki roots alone do not know the test CA.
+        let err =
+            handshake(config(TlsSettings::default(), &none), server_config(false)).unwrap_err();
+        assert_eq!(
+            err,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        );
+        let trusting = TlsSettings {
+            extra_roots_pem: vec![ca_pem.clone()],
+            ..TlsSettings::default()
+        };
+        let from_file = LoadedRoots {
+            ssl_cert_file_pem: Some(ca_pem),
+            ..LoadedRoots::default()
+        };
+        let unverified = TlsSettings {
+            verify: false,
+            ..TlsSettings::default()
+        };
+        for (what, config) in [
+            ("a root certificate", config(trusting, &none)),
+            ("SSL_CERT_FILE", config(TlsSettings::default(), &from_file)),
+            ("no verification", config(unverified, &none)),
+        ] {
+            let (client, _) =
+                handshake(config, server_config(false)).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(client.alpn_protocol(), Some(&b"http/1.1"[..]), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_client_identity_is_presented_to_a_server_that_asks_for_one() {
+        let (chain, key) = &pki().client_pem;
+        let settings = TlsSettings {
+            verify: false,
+            client_identity_pem: Some((chain.as_bytes().to_vec(), key.as_bytes().to_vec())),
+            ..TlsSettings::default()
+        };
+        let config = rustls_config(&settings, &LoadedRoots::default()).unwrap();
+        let (_, server) = handshake(config, server_config(true)).unwrap();
+        assert_eq!(
+            server.peer_certificates(),
+            Some(&[pki().client_der.clone()][..])
+        );
+        let anonymous = TlsSettings {
+            verify: false,
+            ..TlsSettings::default()
+        };
+        let config = rustls_config(&anonymous, &LoadedRoots::default()).unwrap();
+        assert_eq!(
+            handshake(config, server_config(true)).unwrap_err(),
+            rustls::Error::NoCertificatesPresented
+        );
+    }
+
+    #[test]
+    fn the_flipped_configuration_verifies_the_other_way() {
+        macro_rules! no_io {
+            () => {
+                RootLoaders {
+                    read_file: &mut |_| unreachable!("no SSL_CERT_FILE"),
+                    cert_dir: &mut |_| unreachable!("no SSL_CERT_DIR"),
+                    native: &mut || unreachable!("no OS store"),
+                    key_log: &mut || unreachable!("no SSLKEYLOGFILE"),
+                }
+            };
+        }
+        for verify in [true, false] {
+            let settings = TlsSettings {
+                verify,
+                ..TlsSettings::default()
+            };
+            let tls = LazyTls::new(settings.clone(), None).unwrap();
+            assert_eq!(tls.settings(), &settings);
+            assert!(!tls.loads_system_roots(), "nothing to read");
+            assert!(tls.built(false).is_none() && tls.built(true).is_none());
+            for flipped in [false, true] {
+                let config = tls.config(flipped, no_io!()).unwrap();
+                let built = tls.built(flipped).expect("built now").unwrap();
+                assert!(Arc::ptr_eq(&config, &built), "the same configuration");
+                let accepted = handshake(config, server_config(false)).is_ok();
+                assert_eq!(
+                    accepted,
+                    !(verify ^ flipped),
+                    "verify {verify}, flipped {flipped}"
+                );
+            }
+        }
+        assert_eq!(format!("{:?}", no_io!()), "RootLoaders { .. }");
+    }
+
+    #[test]
+    fn certificate_failures_are_explained_before_rustls_own_words() {
+        use rustls::CertificateError as Cert;
+        let described = |cert: Cert| describe_tls_error(&rustls::Error::InvalidCertificate(cert));
+        for (cert, meaning) in [
+            (Cert::UnknownIssuer, "not issued by a CA this client trusts"),
+            (Cert::BadSignature, "does not verify"),
+            (Cert::Revoked, "was revoked"),
+            (Cert::BadEncoding, "is malformed"),
+            (Cert::UnhandledCriticalExtension, "critical extension"),
+        ] {
+            let rustls_words = rustls::Error::InvalidCertificate(cert.clone()).to_string();
+            let text = described(cert);
+            assert!(text.contains(meaning), "{text}");
+            assert!(text.ends_with(&format!(" ({rustls_words})")), "{text}");
+        }
+        let webpki = |name: &str| {
+            let other: Arc<dyn std::error::Error + Send + Sync> = Arc::from(Box::from(name));
+            Cert::Other(rustls::OtherError(other))
+        };
+        assert!(described(webpki("CaUsedAsEndEntity")).contains("a CA certificate as its own"));
+        // What has no explanation is rustls's words alone.
+        for error in [
+            rustls::Error::InvalidCertificate(webpki("SomethingElse")),
+            rustls::Error::InvalidCertificate(Cert::Expired),
+            rustls::Error::NoCertificatesPresented,
+        ] {
+            assert_eq!(describe_tls_error(&error), error.to_string());
+        }
+    }
+
     #[test]
     fn server_names() {
         assert!(matches!(
