@@ -470,6 +470,80 @@ mod tests {
         assert_eq!(RedactedUrl(&plain).to_string(), "http://user@example.test/");
     }
 
+    /// Each kind answers exactly its own `is_*` question, keeps its status, and goes through
+    /// `io::Error` as the kind of I/O error it is most like.
+    #[test]
+    fn each_kind_answers_only_its_own_question() {
+        use std::io::ErrorKind as Io;
+        type Question = (&'static str, fn(&Error) -> bool);
+        let questions: [Question; 13] = [
+            ("connect", Error::is_connect),
+            ("timeout", Error::is_timeout),
+            ("tls", Error::is_tls),
+            ("protocol", Error::is_protocol),
+            ("status", Error::is_status),
+            ("decode", Error::is_decode),
+            ("body", Error::is_body),
+            ("invalid_url", Error::is_invalid_url),
+            ("invalid_header", Error::is_invalid_header),
+            ("redirect", Error::is_redirect),
+            ("proxy", Error::is_proxy),
+            ("auth", Error::is_auth),
+            ("io", Error::is_io),
+        ];
+        let not_found = StatusCode::NOT_FOUND;
+        for (kind, answer, io) in [
+            (ErrorKind::Connect, "connect", Io::Other),
+            (
+                ErrorKind::Timeout(TimeoutPhase::Write),
+                "timeout",
+                Io::TimedOut,
+            ),
+            (ErrorKind::Tls, "tls", Io::Other),
+            (ErrorKind::Protocol, "protocol", Io::InvalidData),
+            (ErrorKind::Status(not_found), "status", Io::Other),
+            (ErrorKind::Decode, "decode", Io::InvalidData),
+            (ErrorKind::Body, "body", Io::Other),
+            (ErrorKind::InvalidUrl, "invalid_url", Io::Other),
+            (ErrorKind::InvalidHeader, "invalid_header", Io::Other),
+            (ErrorKind::Redirect, "redirect", Io::Other),
+            (ErrorKind::TooManyRedirects, "redirect", Io::Other),
+            (ErrorKind::Proxy, "proxy", Io::Other),
+            (ErrorKind::Auth, "auth", Io::Other),
+            (ErrorKind::Io, "io", Io::Other),
+        ] {
+            let error = Error::msg(kind, "what happened");
+            let yes: Vec<_> = questions
+                .iter()
+                .filter(|(_, asks)| asks(&error))
+                .map(|(name, _)| *name)
+                .collect();
+            assert_eq!(yes, [answer], "{kind:?}");
+            let status = matches!(kind, ErrorKind::Status(_)).then_some(not_found);
+            assert_eq!(error.status(), status, "{kind:?}");
+            assert_eq!(error.into_io().kind(), io, "{kind:?}");
+        }
+        // A status attached to another kind (a proxy's refusal of a tunnel) is its status too.
+        let refused = Error::msg(ErrorKind::Proxy, "refused").with_status(StatusCode::FORBIDDEN);
+        assert_eq!(refused.status(), Some(StatusCode::FORBIDDEN));
+        // The cause is the source, for error reporters that walk the chain.
+        use std::error::Error as _;
+        let caused = Error::new(ErrorKind::Io, std::io::Error::other("the cause"));
+        let source = caused.source().map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("the cause"));
+        assert!(refused.source().is_none());
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn the_message_is_the_one_given() {
+        assert_eq!(
+            Error::msg(ErrorKind::Tls, "bad PEM").message(),
+            Some("bad PEM")
+        );
+        assert_eq!(Error::new(ErrorKind::Tls, "a cause").message(), None);
+    }
+
     #[test]
     fn survives_io_round_trip() {
         let url = Url::parse("http://example.test/x").unwrap();
