@@ -303,3 +303,35 @@ pub enum LocalError {
         state: &'static str,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_the_servers_or_the_callers_and_says_which() {
+        let remote = Error::from(RemoteError::ClosedBeforeResponse);
+        assert!(remote.is_remote() && !remote.is_local());
+        assert_eq!(remote.as_remote(), Some(&RemoteError::ClosedBeforeResponse));
+        assert_eq!(remote.as_local(), None);
+        let local = Error::from(LocalError::EmptyTarget);
+        assert!(local.is_local() && !local.is_remote());
+        assert_eq!(local.as_local(), Some(&LocalError::EmptyTarget));
+        assert_eq!(local.as_remote(), None);
+    }
+
+    #[test]
+    fn chunk_phases_say_where_the_body_broke() {
+        for (phase, words) in [
+            (ChunkPhase::SizeLine, "in a chunk-size line"),
+            (
+                ChunkPhase::Data { missing: 7 },
+                "inside chunk data, 7 bytes missing",
+            ),
+            (ChunkPhase::DataEnd, "in the CRLF after chunk data"),
+            (ChunkPhase::Trailers, "in the trailer section"),
+        ] {
+            assert_eq!(phase.to_string(), words);
+        }
+    }
+}

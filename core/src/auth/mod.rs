@@ -175,3 +175,57 @@ pub trait Auth: Send + Sync + fmt::Debug {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A custom scheme that writes only what it must: one header, once.
+    #[derive(Debug)]
+    struct Token;
+
+    impl AuthFlow for Token {
+        fn authorize(&mut self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+            request
+                .headers
+                .append("Authorization", "Token t")
+                .map_err(|e| AuthError::Other(e.to_string()))
+        }
+    }
+
+    impl Auth for Token {
+        fn flow(&self, _: &Url) -> Option<Box<dyn AuthFlow>> {
+            Some(Box::new(Token))
+        }
+    }
+
+    /// What a custom scheme gets without asking: it is done after its first round, reads no
+    /// body, keeps no connection, and belongs to the origin it was configured for. Each of
+    /// these makes the engine do more (buffer a body, read a challenge's, hold a connection,
+    /// offer credentials to another host), so none is on unless the scheme says so.
+    #[test]
+    fn a_custom_scheme_asks_for_nothing_it_did_not_ask_for() {
+        let url = Url::parse("http://127.0.0.1/").unwrap();
+        assert!(!Token.per_host() && !Auth::needs_request_body(&Token));
+        let mut flow = Token.flow(&url).unwrap();
+        assert!(!flow.needs_request_body());
+        assert!(!flow.needs_response_body());
+        assert!(!flow.same_connection());
+        let mut headers = Headers::new();
+        let mut request = AuthRequest {
+            method: &Method::GET,
+            url: &url,
+            headers: &mut headers,
+            body: None,
+        };
+        flow.authorize(&mut request).unwrap();
+        let challenge = Headers::new();
+        let response = AuthResponse {
+            status: StatusCode::UNAUTHORIZED,
+            headers: &challenge,
+            body: None,
+        };
+        assert_eq!(flow.respond(&mut request, &response), Ok(AuthStep::Done));
+        assert_eq!(headers.get_str("Authorization"), Some("Token t"));
+    }
+}
