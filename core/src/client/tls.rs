@@ -656,7 +656,7 @@ mod tests {
     }
 
     /// A TLS handshake between `client` and `server` in memory (rustls is sans-IO too), for
-    /// `localhost`: the server's connection when it completes, else the first error either
+    /// `localhost`: both ends' connections when it completes, else the first error either
     /// side met.
     fn handshake(
         client: Arc<rustls::ClientConfig>,
