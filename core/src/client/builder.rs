@@ -1061,3 +1061,7 @@ impl<D: Driver> ClientBuilder<D> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "builder_tests.rs"]
+mod tests;

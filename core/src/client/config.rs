@@ -265,3 +265,38 @@ pub fn accept_encoding() -> &'static str {
         (false, false) => "gzip, deflate",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Accept-Encoding` offers exactly the codings this build decodes: a server may answer
+    /// with any coding offered, and one duet cannot decode would reach the caller coded.
+    #[test]
+    fn accept_encoding_offers_what_this_build_decodes() {
+        let offered: Vec<&str> = accept_encoding().split(", ").collect();
+        let mut decodable = vec!["gzip", "deflate"];
+        decodable.extend(cfg!(feature = "brotli").then_some("br"));
+        decodable.extend(cfg!(feature = "zstd").then_some("zstd"));
+        assert_eq!(offered, decodable);
+        for coding in offered {
+            let mut headers = Headers::new();
+            headers.append("Content-Encoding", coding).unwrap();
+            let decoder = crate::ContentDecoder::from_headers(&headers, &Limits::default());
+            assert!(matches!(decoder, Ok(Some(_))), "{coding}");
+        }
+    }
+
+    #[test]
+    fn hooks_show_how_many_there_are() {
+        let hook: RequestHook = Arc::new(|_, _| {});
+        let hooks = Hooks {
+            on_request: vec![hook.clone(), hook],
+            on_response: Vec::new(),
+        };
+        assert_eq!(
+            format!("{hooks:?}"),
+            "Hooks { on_request: 2, on_response: 0 }"
+        );
+    }
+}
