@@ -4,7 +4,7 @@
 //! [`HueServer`](crate::hue::HueServer) reproduces what Django does, this is Django doing
 //! it, so the login story is checked against the real thing too.
 //!
-//! It needs Python 3 with Django (`python3 -m pip install 'django>=4.2'`; `.ci/run` installs
+//! It needs Python 3 with Django (`python3 -m pip install 'django>=5.2,<6'`; `.ci/run` installs
 //! it). Without Django the tests that use it say so on stderr and pass, unless
 //! `DUET_REQUIRE_DJANGO` is set (CI sets it), when they fail.
 
@@ -34,7 +34,7 @@ impl DjangoSite {
         SITE.get_or_init(|| {
             if !has_django() {
                 let missing =
-                    "Python 3 with Django is needed (python3 -m pip install 'django>=4.2')";
+                    "Python 3 with Django is needed (python3 -m pip install 'django>=5.2,<6')";
                 if std::env::var_os(REQUIRE_VAR).is_some() {
                     panic!("{missing}, and {REQUIRE_VAR} is set");
                 }
