@@ -43,13 +43,14 @@ impl Origin {
         // The URL holds its host already serialized (an IPv6 address in brackets); taking
         // that text is much cheaper than formatting the address again.
         let host = match (url.host(), url.host_str()) {
-            (Some(url::Host::Domain(d)), _) if !d.is_empty() => Arc::from(d),
-            (Some(url::Host::Ipv4(_)), Some(text)) => Arc::from(text),
+            (Some(url::Host::Domain(d)), _) if !d.is_empty() => d,
+            (Some(url::Host::Ipv4(_)), Some(text)) => text,
             (Some(url::Host::Ipv6(_)), Some(text)) => {
-                Arc::from(text.trim_start_matches('[').trim_end_matches(']'))
+                text.trim_start_matches('[').trim_end_matches(']')
             }
             _ => return Err(Error::msg(ErrorKind::InvalidUrl, "URL has no host").with_url(url)),
         };
+        let host = shared_host(host);
         let port = url
             .port_or_known_default()
             .unwrap_or(if scheme == Scheme::Https { 443 } else { 80 });
@@ -87,6 +88,28 @@ impl fmt::Display for Origin {
             write!(f, "{scheme}://{}:{}", self.host, self.port)
         }
     }
+}
+
+thread_local! {
+    /// The last host an origin was made for on this thread. Requests tend to go to the same
+    /// host again and again: they then share one `Arc` (no allocation per request), and the
+    /// pool's key comparisons find the same pointer before comparing text.
+    static LAST_HOST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `host` as an `Arc`, the last one made on this thread when it is the same text.
+fn shared_host(host: &str) -> Arc<str> {
+    LAST_HOST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(same) if **same == *host => Arc::clone(same),
+            _ => {
+                let made: Arc<str> = Arc::from(host);
+                *last = Some(Arc::clone(&made));
+                made
+            }
+        }
+    })
 }
 
 /// Something that can be turned into a URL to request: `&str`, `String`, `Url`, `&Url`.
@@ -248,6 +271,23 @@ mod tests {
             let err = Origin::of(&Url::parse(bad).unwrap()).unwrap_err();
             assert!(err.is_invalid_url(), "{bad}");
         }
+    }
+
+    #[test]
+    fn origins_of_the_same_host_share_its_text() {
+        let of = |url: &str| Origin::of(&Url::parse(url).unwrap()).unwrap();
+        let (a, b) = (of("http://a.example/x"), of("https://a.example:8443/y"));
+        assert!(Arc::ptr_eq(&a.host, &b.host));
+        assert_eq!(
+            (a.host(), b.host(), b.port()),
+            ("a.example", "a.example", 8443)
+        );
+        // Another host gets its own text, and becomes the one shared next.
+        let (c, d) = (of("http://[::1]/"), of("http://[::1]:81/"));
+        assert_eq!(c.host(), "::1");
+        assert!(!Arc::ptr_eq(&a.host, &c.host) && Arc::ptr_eq(&c.host, &d.host));
+        assert!(!Arc::ptr_eq(&of("http://a.example/").host, &a.host));
+        assert_eq!(of("http://a.example/"), a);
     }
 
     #[test]
