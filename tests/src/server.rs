@@ -191,7 +191,8 @@ impl Server {
     }
 
     /// `http://127.0.0.1:PORT/path`, or `https://localhost:PORT/path` for TLS (a `/` is added
-    /// before `path` if missing).
+    /// before `path` if missing). A client of a TLS server connects `localhost` to 127.0.0.1
+    /// with `.resolve("localhost", tls::LOOPBACK)` (see [`crate::tls::LOOPBACK`]).
     pub fn url(&self, path: &str) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}{}", self.authority(), slash(path))

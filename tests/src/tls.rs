@@ -140,6 +140,13 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Where a client connects `localhost`, the TLS test servers' name: 127.0.0.1 only, at the
+/// URL's port. Give it to every client of a TLS test server (`.resolve("localhost",
+/// tls::LOOPBACK)`): left to itself a client tries `::1` first (as curl does), an address no
+/// test server listens on.
+pub const LOOPBACK: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
 /// The test CA certificate, PEM. Trust this to accept [`Cert::Localhost`].
 pub fn ca_pem() -> String {
     pki().ca_pem.clone()

@@ -57,7 +57,7 @@ duet_tests::conformance! {
             conn.sleep(Duration::from_millis(500));
             conn.tunnel(upstream);
         });
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         let stops = stop_and_continue_meanwhile(4);
         let url = format!("https://localhost:{}/", front.port());
         let response = wait!(client.get(url).send()).unwrap();

@@ -18,11 +18,11 @@ fn an_unknown_ca_fails_and_cacert_trusts_it() {
     let server = Server::https(Cert::Localhost, |_| Reply::ok("secure"));
     let dir = tempfile::tempdir().unwrap();
     let (ca, _, _) = pem_files(dir.path());
-    let (report, run) = duet(&[&server.url("/")]).report();
+    let (report, run) = duet(&[&server.url_ip("/")]).report();
     assert_eq!(run.code, 35, "{}", run.stderr);
     assert_eq!(report["error"]["kind"], "tls");
     assert!(run.stderr.starts_with("duet: tls: "), "{}", run.stderr);
-    let (report, run) = duet(&["--cacert", &ca, &server.url("/")]).report();
+    let (report, run) = duet(&["--cacert", &ca, &server.url_ip("/")]).report();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["body"], "secure");
 }
@@ -38,7 +38,7 @@ fn tls_versions_keep_to_the_flags() {
     for flavour in [&[][..], &["--async"]] {
         let run = duet(
             &[
-                &["--cacert", &ca, "--tls-max", "1.2", &modern.url("/")][..],
+                &["--cacert", &ca, "--tls-max", "1.2", &modern.url_ip("/")][..],
                 flavour,
             ]
             .concat(),
@@ -48,20 +48,26 @@ fn tls_versions_keep_to_the_flags() {
         assert_eq!(run.out(), "TLSv1_2");
         let run = duet(
             &[
-                &["--cacert", &ca, "--tlsv1.3", &modern.url("/")][..],
+                &["--cacert", &ca, "--tlsv1.3", &modern.url_ip("/")][..],
                 flavour,
             ]
             .concat(),
         )
         .run();
         assert_eq!(run.out(), "TLSv1_3");
-        let run =
-            duet(&[&["--cacert", &ca, "--tlsv1.3", &old.url("/")][..], flavour].concat()).run();
+        let run = duet(
+            &[
+                &["--cacert", &ca, "--tlsv1.3", &old.url_ip("/")][..],
+                flavour,
+            ]
+            .concat(),
+        )
+        .run();
         assert_eq!(run.code, 35, "a TLS 1.2 server: {}", run.stderr);
     }
-    let run = duet(&["--tls-max", "1.1", &modern.url("/")]).run();
+    let run = duet(&["--tls-max", "1.1", &modern.url_ip("/")]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let run = duet(&["--tlsv1.3", "--tls-max", "1.2", &modern.url("/")]).run();
+    let run = duet(&["--tlsv1.3", "--tls-max", "1.2", &modern.url_ip("/")]).run();
     assert_eq!(run.code, 35, "{}", run.stderr);
     assert!(run.stderr.contains("no TLS version"), "{}", run.stderr);
 }
@@ -70,7 +76,7 @@ fn tls_versions_keep_to_the_flags() {
 fn insecure_accepts_any_certificate() {
     let server = Server::https(Cert::SelfSigned, |_| Reply::ok("whoever"));
     for flag in ["--insecure", "-k"] {
-        let (report, run) = duet(&[flag, &server.url("/")]).report();
+        let (report, run) = duet(&[flag, &server.url_ip("/")]).report();
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(report["body"], "whoever");
     }
@@ -89,7 +95,7 @@ fn a_client_certificate() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = pem_files(dir.path());
-    let (report, _) = duet(&["--cacert", &ca, &server.url("/")]).report();
+    let (report, _) = duet(&["--cacert", &ca, &server.url_ip("/")]).report();
     assert!(
         report["error"]["kind"] == "tls" || report["error"]["kind"] == "io",
         "{report}"
@@ -101,7 +107,7 @@ fn a_client_certificate() {
         &cert,
         "--key",
         &key,
-        &server.url("/"),
+        &server.url_ip("/"),
     ])
     .report();
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -442,6 +442,7 @@ mod schemes {
             let path = netrc_file("machine localhost login local password one\n# comment\nmachine 127.0.0.1 login ip password two\n");
             let client = duet::Client::builder()
                 .add_root_certificate_pem(duet_tests::tls::ca_pem())
+                .resolve("localhost", duet_tests::tls::LOOPBACK)
                 .netrc(Some(path.to_path_buf()))
                 .build()
                 .unwrap();

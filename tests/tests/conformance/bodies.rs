@@ -16,6 +16,7 @@ fn scripted_pair<D: Driver>(
             Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
             builder
                 .add_root_certificate_pem(duet_tests::tls::ca_pem())
+                .resolve("localhost", duet_tests::tls::LOOPBACK)
                 .build()
                 .unwrap(),
         ),
@@ -356,6 +357,7 @@ duet_tests::conformance! {
         });
         let client = duet::Client::builder()
             .add_root_certificate_pem(duet_tests::tls::ca_pem())
+            .resolve("localhost", duet_tests::tls::LOOPBACK)
             .tcp_send_buffer_size(4096)
             .write_timeout(std::time::Duration::from_secs(3))
             .read_timeout(std::time::Duration::from_secs(3))

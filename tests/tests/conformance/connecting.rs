@@ -3,7 +3,7 @@
 //! refused one nothing), and the local address connections come from. Every address is on
 //! 127.0.0.0/8 (all of it is the loopback interface on Linux).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use duet_tests::server::*;
@@ -34,7 +34,9 @@ duet_tests::conformance! {
         // RFC 6761 §6.3, as curl and browsers: `app.localhost` is in no hosts file, and asking
         // a DNS server about it would be a query off the machine.
         let server = Server::http(|req| Reply::ok(req.header_str("host").unwrap_or("-")));
-        let client = duet::Client::new();
+        // Connecting from 127.0.0.1 leaves the IPv4 loopback only: `::1`, tried first
+        // otherwise, is no test server's address.
+        let client = duet::Client::builder().local_address(IpAddr::from([127, 0, 0, 1])).build().unwrap();
         for name in ["app.localhost", "API.Localhost.", "localhost"] {
             let response = wait!(client.get(format!("http://{name}:{}/", server.port())).send()).unwrap();
             assert_eq!(response.remote_addr(), Some(server.addr()), "{name}");

@@ -130,7 +130,7 @@ duet_tests::conformance! {
 
     fn the_login_story_over_https() {
         let hue = HueServer::start_https();
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         log_in_and_call_the_api!(hue, client);
         assert_eq!((hue.logins(), hue.sessions()), (1, 1));
         assert!(hue.requests().iter().all(|r| r.tls.is_some()));
@@ -248,7 +248,7 @@ duet_tests::conformance! {
 
     fn https_requires_a_same_origin_referer() {
         let hue = HueServer::start_https();
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         wait!(wait!(client.get(hue.login_url("/")).send()).unwrap().bytes()).unwrap();
         let csrf = client.cookies().unwrap().get(CSRF_COOKIE).unwrap().value;
         let form = [("username", USER), ("password", PASSWORD), (CSRF_FIELD, csrf.as_str()), ("next", "/")];

@@ -36,6 +36,7 @@ fn via_https_proxy<D: duet_core::client::Driver>(
 ) -> duet_core::client::ClientBuilder<D> {
     builder
         .add_root_certificate_pem(tls::ca_pem())
+        .resolve("localhost", tls::LOOPBACK)
         .proxy(&format!("https://localhost:{}", proxy.port()))
 }
 
@@ -137,7 +138,7 @@ duet_tests::conformance! {
     fn https_goes_through_a_connect_tunnel_with_end_to_end_tls() {
         let origin = Server::https(Cert::Localhost, |r| Reply::ok(format!("secure {}", r.header_str("authorization").unwrap_or("-"))));
         let (proxy, seen) = connect_proxy(None);
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "")).build().unwrap();
         for _ in 0..2 {
             let response = wait!(client.get(origin.url("/")).header("Authorization", "Bearer origin-only").send()).unwrap();
             assert_eq!(wait!(response.text()).unwrap(), "secure Bearer origin-only");
@@ -177,7 +178,7 @@ duet_tests::conformance! {
         assert!(wait!(response.bytes()).unwrap() == body);
         assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
         assert_eq!(origin.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
-        let untrusting = duet::Client::builder().proxy(&format!("https://localhost:{}", proxy.port())).build().unwrap();
+        let untrusting = duet::Client::builder().resolve("localhost", tls::LOOPBACK).proxy(&format!("https://localhost:{}", proxy.port())).build().unwrap();
         assert!(wait!(untrusting.get(origin.url("/")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
     }
 
@@ -220,11 +221,11 @@ duet_tests::conformance! {
     fn an_authenticating_proxy_gets_credentials_only_on_connect() {
         let origin = Server::https(Cert::Localhost, |r| Reply::ok(if r.has_header("proxy-authorization") { "leaked" } else { "clean" }));
         let (proxy, _) = connect_proxy(Some(("user", "p@ss")));
-        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "")).build().unwrap();
         let err = wait!(anonymous.get(origin.url("/")).send()).unwrap_err();
         assert!(err.is_proxy(), "{err}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(407));
-        let authed = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "user:p%40ss@")).build().unwrap();
+        let authed = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "user:p%40ss@")).build().unwrap();
         assert_eq!(wait!(wait!(authed.get(origin.url("/")).send()).unwrap().text()).unwrap(), "clean");
     }
 
@@ -234,7 +235,7 @@ duet_tests::conformance! {
             conn.read_head_only();
             conn.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\nno way");
         });
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "")).build().unwrap();
         let err = wait!(client.get(origin.url("/")).send()).unwrap_err();
         assert!(err.is_proxy(), "{err}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
@@ -271,7 +272,7 @@ duet_tests::conformance! {
     fn socks5_tunnels_https_too() {
         let origin = Server::https(Cert::Localhost, |_| Reply::ok("secure via socks"));
         let (proxy, _) = socks_proxy();
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&format!("socks5h://{}", proxy.addr())).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&format!("socks5h://{}", proxy.addr())).build().unwrap();
         assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "secure via socks");
     }
 
@@ -279,11 +280,11 @@ duet_tests::conformance! {
         let origin = Server::http(|_| Reply::ok("origin must not be reached"));
         let proxy = Server::https(Cert::Localhost, |r| Reply::ok(format!("tls proxy saw {}", r.target)));
         let proxy_url = format!("https://localhost:{}", proxy.port());
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url).build().unwrap();
         let response = wait!(client.get(origin.url("/t")).send()).unwrap();
         assert_eq!(wait!(response.text()).unwrap(), format!("tls proxy saw {}", origin.url("/t")));
         assert_eq!(proxy.requests()[0].tls.as_ref().unwrap().sni.as_deref(), Some("localhost"));
-        let untrusting = duet::Client::builder().proxy(&proxy_url).build().unwrap();
+        let untrusting = duet::Client::builder().resolve("localhost", tls::LOOPBACK).proxy(&proxy_url).build().unwrap();
         assert!(wait!(untrusting.get(origin.url("/t")).send()).unwrap_err().is_tls(), "the proxy's certificate is verified");
     }
 
@@ -380,6 +381,7 @@ mod proxy_authentication {
             let proxy = closing_challenging_connect_proxy();
             let client = duet::Client::builder()
                 .add_root_certificate_pem(tls::ca_pem())
+                .resolve("localhost", tls::LOOPBACK)
                 .proxy(&proxy_url(&proxy, ""))
                 .proxy_auth(TokenScheme)
                 .build()
@@ -398,13 +400,14 @@ mod proxy_authentication {
             let proxy = challenging_connect_proxy();
             let client = duet::Client::builder()
                 .add_root_certificate_pem(tls::ca_pem())
+                .resolve("localhost", tls::LOOPBACK)
                 .proxy(&proxy_url(&proxy, ""))
                 .proxy_auth(TokenScheme)
                 .build()
                 .unwrap();
             assert_eq!(wait!(wait!(client.get(origin.url("/")).send()).unwrap().text()).unwrap(), "tunnelled");
             assert_eq!(proxy.connections(), 1, "the second CONNECT used the same connection");
-            let without = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).build().unwrap();
+            let without = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "")).build().unwrap();
             let err = wait!(without.get(origin.url("/")).send()).unwrap_err();
             assert_eq!(err.status().map(|s| s.as_u16()), Some(407));
         }
@@ -512,7 +515,7 @@ mod proxy_authentication {
                 }
             });
             let digest = duet::core::auth::DigestAuth::new("pu", "pp", duet::core::auth::CnonceSource::from_bytes(|| [5u8; 16]));
-            let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).proxy(&proxy_url(&proxy, "")).proxy_auth(digest).build().unwrap();
+            let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).proxy(&proxy_url(&proxy, "")).proxy_auth(digest).build().unwrap();
             let response = wait!(client.get(origin.url("/private?token=s3cret")).send()).unwrap();
             assert_eq!(wait!(response.text()).unwrap(), "tunnelled to /private?token=s3cret");
             let answers = answers.lock().unwrap();

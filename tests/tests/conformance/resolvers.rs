@@ -108,9 +108,12 @@ duet_tests::conformance! {
         let server = Server::http(|_| Reply::ok("here"));
         // A table with no names: any question fails the request.
         let table = Table::default();
+        // (Connecting from 127.0.0.1 leaves the IPv4 loopback only: `::1`, tried first
+        // otherwise, is no test server's address.)
         let client = duet::Client::builder()
             .dns_resolver(Arc::new(table.clone()))
             .resolve("fixed.test", server.addr())
+            .local_address(std::net::IpAddr::from([127, 0, 0, 1]))
             .build()
             .unwrap();
         for host in ["127.0.0.1", "localhost", "app.localhost", "fixed.test"] {

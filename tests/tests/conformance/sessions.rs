@@ -117,7 +117,7 @@ duet_tests::conformance! {
         let secure = Server::https(Cert::Localhost, move |_| redirect_to(302, target.clone()));
         let mut policy = duet::RedirectPolicy::default();
         policy.https_only = true;
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).redirect(policy).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).redirect(policy).build().unwrap();
         let err = wait!(client.get(secure.url("/")).send()).unwrap_err();
         assert!(err.is_redirect(), "{err}");
         assert_eq!(plain.requests().len(), 0);
@@ -132,6 +132,7 @@ duet_tests::conformance! {
         });
         let client = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
+            .resolve("localhost", tls::LOOPBACK)
             .https_only(true)
             .build()
             .unwrap();
@@ -298,7 +299,7 @@ duet_tests::conformance! {
 
     fn tls_verification_can_be_relaxed_for_one_request() {
         let server = Server::https(Cert::SelfSigned, |_| Reply::ok("self-signed"));
-        let client = duet::Client::new();
+        let client = duet::Client::builder().resolve("localhost", tls::LOOPBACK).build().unwrap();
         assert!(wait!(client.get(server.url("/")).send()).unwrap_err().is_tls());
         let response = wait!(client.get(server.url("/")).danger_accept_invalid_certs(true).send()).unwrap();
         assert_eq!(wait!(response.text()).unwrap(), "self-signed");

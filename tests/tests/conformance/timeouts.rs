@@ -43,7 +43,7 @@ duet_tests::conformance! {
             conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
             conn.sleep(ms(2000));
         };
-        let builder = || duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).read_timeout(ms(100));
+        let builder = || duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).resolve("localhost", duet_tests::tls::LOOPBACK).read_timeout(ms(100));
         for server in [Server::scripted(script), Server::scripted_tls(Cert::Localhost, script)] {
             let response = wait!(builder().build().unwrap().get(server.url("/")).send()).unwrap();
             let err = wait!(response.bytes()).unwrap_err();
@@ -55,7 +55,7 @@ duet_tests::conformance! {
         let silent = Server::scripted(|conn| {
             conn.sleep(ms(3000));
         });
-        let client = duet::Client::builder().connect_timeout(ms(200)).build().unwrap();
+        let client = duet::Client::builder().connect_timeout(ms(200)).resolve("localhost", duet_tests::tls::LOOPBACK).build().unwrap();
         let err = wait!(client.get(format!("https://localhost:{}/", silent.port())).send()).unwrap_err();
         assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::Connect), "{err}");
     }

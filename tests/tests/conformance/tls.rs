@@ -10,7 +10,7 @@ fn ok(_: &Request) -> Reply {
 duet_tests::conformance! {
     fn https_with_a_trusted_ca_reuses_the_connection_and_sends_sni() {
         let server = Server::https(Tls::new(Cert::Localhost).alpn(&[b"http/1.1"]), ok);
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         for _ in 0..2 {
             assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
         }
@@ -30,7 +30,7 @@ duet_tests::conformance! {
             "/length" => Reply::ok(whole.clone()),
             _ => Reply::ok("").chunked(chunks.clone()),
         });
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         for path in ["/length", "/chunked"] {
             assert_body_read_every_way!(client, server.url(path), body);
         }
@@ -41,7 +41,7 @@ duet_tests::conformance! {
         // Without close_notify, the end of the connection may be an attacker's cut: a body
         // framed by the close is an error, not a shorter body. A body framed by its length
         // is whole whatever follows.
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         for (bytes, notify) in [(&b"Connection: close\r\n\r\ncut here"[..], false), (b"Connection: close\r\n\r\nall of it", true), (b"Content-Length: 4\r\n\r\nfull", false)] {
             let server = Server::scripted_tls(Cert::Localhost, move |conn| {
                 if conn.read_request().is_some() {
@@ -66,7 +66,7 @@ duet_tests::conformance! {
         // response is whole (its head, a Content-Length or chunked body), that end is an end
         // like any other: a cut is the same protocol error as over plain TCP, naming what was
         // cut, and not rustls's "unexpected EOF".
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         let cases: [(&[u8], &str); 4] = [
             (b"", "closed before the response started"),
             (b"HTTP/1.1 200 OK\r\nContent-Le", "after 27 bytes of the response head"),
@@ -111,7 +111,7 @@ duet_tests::conformance! {
     fn the_tls_versions_offered_keep_to_the_bounds_given() {
         let modern = Server::https(Cert::Localhost, ok);
         let old = Server::https(Tls::new(Cert::Localhost).tls12_only(), ok);
-        let default = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let default = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         for server in [&modern, &old] {
             wait!(default.get(server.url("/")).send()).unwrap();
         }
@@ -119,6 +119,7 @@ duet_tests::conformance! {
         assert_eq!(old.requests()[0].tls.as_ref().unwrap().version, "TLSv1_2");
         let at_most_12 = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
+            .resolve("localhost", tls::LOOPBACK)
             .max_tls_version(duet::TlsVersion::Tls1_2)
             .build()
             .unwrap();
@@ -126,6 +127,7 @@ duet_tests::conformance! {
         assert_eq!(modern.requests()[1].tls.as_ref().unwrap().version, "TLSv1_2");
         let at_least_13 = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
+            .resolve("localhost", tls::LOOPBACK)
             .min_tls_version(duet::TlsVersion::Tls1_3)
             .build()
             .unwrap();
@@ -142,7 +144,7 @@ duet_tests::conformance! {
 
     fn verification_is_on_by_default() {
         let server = Server::https(Cert::Localhost, ok);
-        let err = wait!(duet::Client::new().get(server.url("/")).send()).unwrap_err();
+        let err = wait!(duet::Client::builder().resolve("localhost", tls::LOOPBACK).build().unwrap().get(server.url("/")).send()).unwrap_err();
         assert!(err.is_tls(), "unknown issuer: {err}");
         assert_eq!(server.requests().len(), 0);
     }
@@ -150,7 +152,7 @@ duet_tests::conformance! {
     fn bad_certificates_fail_by_cause() {
         // Only the test CA: a machine's SSL_CERT_DIR may trust another certificate for
         // localhost (Debian's snakeoil), which changes why the self-signed one fails.
-        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).trust_env(false).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).trust_env(false).build().unwrap();
         for (cert, cause) in [(Cert::Expired, "expired"), (Cert::WrongHost, "not valid for name"), (Cert::SelfSigned, "issuer")] {
             let server = Server::https(cert, ok);
             let err = wait!(client.get(server.url("/")).send()).unwrap_err();
@@ -164,7 +166,7 @@ duet_tests::conformance! {
         // A self-signed CA certificate as the server's own (`openssl req -x509`), even when
         // trusted: refused, and the message says why.
         let server = Server::https(Cert::SelfSignedCa, ok);
-        let client = duet::Client::builder().add_root_certificate_pem(tls::self_signed_ca_pem()).trust_env(false).build().unwrap();
+        let client = duet::Client::builder().add_root_certificate_pem(tls::self_signed_ca_pem()).resolve("localhost", tls::LOOPBACK).trust_env(false).build().unwrap();
         let err = wait!(client.get(server.url("/")).send()).unwrap_err();
         assert!(err.is_tls(), "{err}");
         assert!(err.to_string().contains("presented a CA certificate as its own"), "{err}");
@@ -176,7 +178,8 @@ duet_tests::conformance! {
             conn.read_some();
             conn.close();
         });
-        let err = wait!(duet::Client::new().get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
+        let client = duet::Client::builder().resolve("localhost", tls::LOOPBACK).build().unwrap();
+        let err = wait!(client.get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
         assert!(err.is_tls() && !err.is_timeout(), "{err}");
         assert!(err.to_string().contains("the server closed the connection during the TLS handshake"), "{err}");
         // A reset instead is the connection's failure, as any other I/O error there.
@@ -184,14 +187,15 @@ duet_tests::conformance! {
             conn.read_some();
             conn.reset();
         });
-        let err = wait!(duet::Client::new().get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
+        let client = duet::Client::builder().resolve("localhost", tls::LOOPBACK).build().unwrap();
+        let err = wait!(client.get(format!("https://localhost:{}/", server.port())).send()).unwrap_err();
         assert!(err.is_connect() && !err.is_tls(), "{err}");
         assert!(!err.to_string().contains("closed the connection"), "{err}");
     }
 
     fn verification_can_be_turned_off_explicitly() {
         let server = Server::https(Cert::SelfSigned, ok);
-        let client = duet::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        let client = duet::Client::builder().danger_accept_invalid_certs(true).resolve("localhost", tls::LOOPBACK).build().unwrap();
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
     }
 
@@ -199,12 +203,13 @@ duet_tests::conformance! {
         let server = Server::https(Tls::new(Cert::Localhost).client_auth(ClientAuth::Required), ok);
         let client = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
+            .resolve("localhost", tls::LOOPBACK)
             .identity_pem(tls::client_cert_pem(), tls::client_key_pem())
             .build()
             .unwrap();
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
         assert!(server.requests()[0].tls.as_ref().unwrap().client_cert.is_some());
-        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         let err = wait!(anonymous.get(server.url("/")).send()).unwrap_err();
         assert!(err.is_tls(), "{err}");
     }
@@ -220,6 +225,7 @@ duet_tests::conformance! {
         let writes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let client = duet::Client::builder()
             .add_root_certificate_pem(tls::ca_pem())
+            .resolve("localhost", tls::LOOPBACK)
             .identity_pem(tls::client_cert_pem(), tls::client_key_pem())
             .mount("all://", <dyn duet::Transport>::custom(server.addr(), Behaviour::Counted(writes.clone())))
             .build()
@@ -227,7 +233,7 @@ duet_tests::conformance! {
         assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "secure");
         let counted = writes.lock().unwrap().clone();
         assert!(counted.iter().any(|&pieces| pieces >= 5), "one write per record: {counted:?}");
-        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).build().unwrap();
+        let anonymous = duet::Client::builder().add_root_certificate_pem(tls::ca_pem()).resolve("localhost", tls::LOOPBACK).build().unwrap();
         let err = wait!(anonymous.get(server.url("/")).send()).unwrap_err();
         assert!(err.is_tls() && err.to_string().contains("alert"), "{err}");
     }

@@ -183,7 +183,7 @@ duet_tests::conformance! {
                 conn.read_request();
                 conn.sleep(std::time::Duration::from_millis(1000));
             });
-            let client = duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).record(recorder.clone()).read_timeout(std::time::Duration::from_millis(200)).build().unwrap();
+            let client = duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).resolve("localhost", duet_tests::tls::LOOPBACK).record(recorder.clone()).read_timeout(std::time::Duration::from_millis(200)).build().unwrap();
             assert_eq!(wait!(wait!(client.get(server.url("/s")).send()).unwrap().text()).unwrap(), "secret /s");
             let err = wait!(client.get(mute.url("/")).send()).unwrap_err();
             assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
