@@ -153,12 +153,12 @@ fn proxy_flags_route_the_request() {
     assert_eq!(site.echo_server().requests().len(), 4);
 
     // A proxy that cannot be reached is named in the error (not the site).
-    let gone = "http://127.0.0.1:9";
-    let run = duet(&[url.as_str()]).env("http_proxy", gone).run();
+    let gone = format!("http://127.0.0.1:{}", closed_port());
+    let run = duet(&[url.as_str()]).env("http_proxy", &gone).run();
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("connecting to the proxy http://127.0.0.1:9"),
+            .contains(&format!("connecting to the proxy {gone}")),
         "{}",
         run.stderr
     );

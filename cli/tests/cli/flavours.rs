@@ -92,7 +92,7 @@ fn the_same_report_from_both_clients() {
         vec!["-H".into(), "Bad Name: 1".into(), site.echo("/echo")],
         vec![
             "--proxy".into(),
-            "http://127.0.0.1:9".into(),
+            format!("http://{}", duet_tests::server::refused_addr()),
             site.echo("/echo"),
         ],
     ];

@@ -113,8 +113,9 @@ duet_tests::conformance! {
             let proxied = r.headers.contains("proxy-authorization");
             MockResponse::new(200).text(format!("{} {} {proxied}", r.method, r.target))
         });
+        let refused = refused_addr();
         let client = duet::Client::builder()
-            .proxy("http://u:p@127.0.0.1:9")
+            .proxy(&format!("http://u:p@{refused}"))
             .mount("all://api.test", Arc::new(mock))
             .build()
             .unwrap();
@@ -125,7 +126,7 @@ duet_tests::conformance! {
         // Other URLs still go to the proxy (here refused), and the error names it.
         let err = wait!(client.get("http://elsewhere.test/").send()).unwrap_err();
         assert!(err.is_connect(), "{err}");
-        assert!(err.to_string().contains("connecting to the proxy http://127.0.0.1:9"), "{err}");
+        assert!(err.to_string().contains(&format!("connecting to the proxy http://{refused}")), "{err}");
     }
 
     fn unix_domain_sockets() {
