@@ -1,20 +1,14 @@
 //! Errors: one line on stderr with the kind, the exit code, and the report still printed.
 
 use duet_cli::demo::Site;
-use duet_tests::server::{Reply, Server};
+use duet_tests::server::{Reply, Server, refused_addr};
 use serde_json::{Value, json};
 
 use crate::harness::*;
 
-/// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[test]
 fn a_refused_connection() {
-    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let url = format!("http://{}/", refused_addr());
     let run = duet(&[&url]).run();
     assert_eq!(run.code, 7);
     assert!(run.stderr.starts_with("duet: connect: "), "{}", run.stderr);
@@ -153,7 +147,7 @@ fn proxy_flags_route_the_request() {
     assert_eq!(site.echo_server().requests().len(), 4);
 
     // A proxy that cannot be reached is named in the error (not the site).
-    let gone = format!("http://127.0.0.1:{}", closed_port());
+    let gone = format!("http://{}", refused_addr());
     let run = duet(&[url.as_str()]).env("http_proxy", &gone).run();
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
