@@ -121,6 +121,24 @@ mod tests {
         ));
     }
 
+    /// A stream the reference decoder refuses is refused however its bytes arrive (found by
+    /// the content_decoding fuzz target: brotli-decompressor 5 took it whole, and in most
+    /// pieces, for two bytes of output; only one byte at a time showed the bad block length).
+    #[test]
+    fn a_bad_block_length_is_corrupt_at_every_split() {
+        let body = [
+            1, 0, 0, 0, 0, 2, 3, 0xcb, 0x48, 4, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x48, 0x48, 0xb1, 0x33,
+            0x2b, 0xb7, 0x36, 0xc7,
+        ];
+        for step in 1..=body.len() {
+            let decoded = decode_in_steps("br", &body, step);
+            assert!(
+                matches!(decoded, Err(DecodeError::Corrupt { coding: "br", .. })),
+                "{step} bytes at a time: {decoded:?}"
+            );
+        }
+    }
+
     /// Many output pieces from little input, each let out before more input comes.
     #[test]
     fn everything_decodable_so_far_is_out() {
