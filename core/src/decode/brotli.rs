@@ -123,7 +123,8 @@ mod tests {
 
     /// A stream the reference decoder refuses is refused however its bytes arrive (found by
     /// the content_decoding fuzz target: brotli-decompressor 5 took it whole, and in most
-    /// pieces, for two bytes of output; only one byte at a time showed the bad block length).
+    /// piece sizes, for two bytes of output; only pieces of 1, 5 or 25 bytes showed the bad
+    /// block length).
     #[test]
     fn a_bad_block_length_is_corrupt_at_every_split() {
         let body = [
