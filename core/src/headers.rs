@@ -318,6 +318,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn with_capacity_makes_room_for_the_fields_up_front() {
+        // A request head is built with room for its usual fields, so adding them does not
+        // reallocate as it goes.
+        let mut h = Headers::with_capacity(8, 256);
+        assert!(h.is_empty());
+        let (buf, entries) = (h.buf.capacity(), h.entries.capacity());
+        assert!(
+            buf >= 256 && entries >= 8,
+            "room for {entries} fields, {buf} bytes"
+        );
+        for i in 0..8 {
+            h.append(format!("x-field-{i}"), "a value of some length")
+                .unwrap();
+        }
+        assert_eq!((h.buf.capacity(), h.entries.capacity()), (buf, entries));
+    }
+
+    #[test]
     fn keeps_case_and_order_and_finds_case_insensitively() {
         let mut h = Headers::new();
         h.append("X-B", "2").unwrap();

@@ -396,6 +396,18 @@ mod tests {
     }
 
     #[test]
+    fn the_pool_answers_with_the_configuration_it_was_made_with() {
+        // The async driver's reaper counts a whole idle timeout from this.
+        let made = PoolConfig {
+            idle_timeout: Duration::from_secs(7),
+            ..config(3, Some(5))
+        };
+        let pool: Pool<&str> = Pool::new(made);
+        assert_eq!(*pool.config(), made);
+        assert_ne!(*pool.config(), PoolConfig::default());
+    }
+
+    #[test]
     fn a_reused_connection_says_how_long_it_sat_idle() {
         let ms = Duration::from_millis;
         let t = crate::test_clock::t0();
