@@ -143,6 +143,8 @@ mod tests {
         assert_eq!(unix("29 Feb 2015 00:00:00"), None);
         assert_eq!(unix("29 Feb 2016 00:00:00"), Some(1_456_704_000));
         assert_eq!(unix("31 Apr 2015 00:00:00"), None);
+        // The last second of a day is the latest time allowed.
+        assert_eq!(unix("21 Oct 2015 23:59:59"), Some(1_445_471_999));
         assert_eq!(unix("21 Oct 2015 24:00:00"), None);
         assert_eq!(unix("21 Oct 2015 23:60:00"), None);
         assert_eq!(unix("21 Oct 2015 23:59:60"), None);
