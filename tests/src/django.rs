@@ -76,11 +76,36 @@ impl DjangoSite {
     }
 }
 
+/// Whether `python3` has Django. Not only `import django`: run from this crate's directory
+/// (a test's working directory), that finds `tests/django/`, the site's own folder, as a
+/// namespace package, and would pass without Django.
 fn has_django() -> bool {
     Command::new("python3")
-        .args(["-c", "import django"])
+        .args(["-c", "import django; django.get_version()"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn django_is_found_only_where_python_has_it() {
+        // Isolated mode leaves the working directory out of the import path; a test runs in
+        // this crate's directory, which holds a `django/` folder.
+        assert_eq!(
+            std::env::current_dir().unwrap(),
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        );
+        let installed = Command::new("python3")
+            .args(["-I", "-c", "import django"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        assert_eq!(has_django(), installed);
+    }
 }
