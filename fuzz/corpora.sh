@@ -8,8 +8,8 @@
 #                                         archive it, replacing the kept archive
 #
 # Without targets, restore unpacks every archive. Saving runs the target over its corpus, so
-# it needs cargo-fuzz and RUSTC_BOOTSTRAP=1 as `cargo fuzz run` does. The archives are made
-# byte for byte the same from the same files (sorted names, no times or owners).
+# it needs cargo-fuzz and RUSTC_BOOTSTRAP=1 as `cargo fuzz run` does. The same files make the
+# same archive, byte for byte, with the same tar and gzip (sorted names, no times or owners).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -94,14 +94,17 @@ mod tests {
 
     #[test]
     fn django_is_found_only_where_python_has_it() {
-        // Isolated mode leaves the working directory out of the import path; a test runs in
-        // this crate's directory, which holds a `django/` folder.
+        // A test runs in this crate's directory, which holds a `django/` folder; from a
+        // directory with none, `import django` finds only an installed Django.
         assert_eq!(
             std::env::current_dir().unwrap(),
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         );
+        let elsewhere = std::env::temp_dir();
+        assert!(!elsewhere.join("django").exists());
         let installed = Command::new("python3")
-            .args(["-I", "-c", "import django"])
+            .args(["-c", "import django"])
+            .current_dir(elsewhere)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
