@@ -34,8 +34,18 @@ const WHOLE: usize = usize::MAX;
 /// What [`Exchange::drive`] stopped for.
 enum Step {
     Head(ResponseHead),
-    Data(usize),
+    /// Body bytes appended to the caller's buffer: that many, and the gap among them.
+    Data(usize, Option<Gap>),
     End,
+}
+
+/// Bytes among those a read appended to the caller's buffer that are not body: the framing
+/// between two chunks, `len` bytes from `at` (counted from where the read's bytes start),
+/// with body bytes before and after it. Only [`Exchange::read_body_spanning`] leaves one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub at: usize,
+    pub len: usize,
 }
 
 /// One request in flight: its call, its connection, and its body.
@@ -101,9 +111,9 @@ impl Exchange {
 
     /// Runs the request until the final response head.
     pub async fn send(&mut self) -> Result<ResponseHead, Error> {
-        match self.drive(&mut BytesMut::new(), 0).await? {
+        match self.drive(&mut BytesMut::new(), 0, false).await? {
             Step::Head(head) => Ok(head),
-            Step::Data(_) | Step::End => Err(Error::msg(
+            Step::Data(..) | Step::End => Err(Error::msg(
                 ErrorKind::Protocol,
                 "the exchange ended without a response head",
             )),
@@ -113,9 +123,26 @@ impl Exchange {
     /// Appends at most `max` body bytes to `out`, returning how many; 0 at the end of the
     /// body (the connection then goes back to the pool when it can be reused).
     pub async fn read_body(&mut self, out: &mut BytesMut, max: usize) -> Result<usize, Error> {
-        match self.drive(out, max).await? {
-            Step::Data(n) => Ok(n),
+        match self.drive(out, max, false).await? {
+            Step::Data(n, _) => Ok(n),
             Step::End => Ok(0),
+            Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
+        }
+    }
+
+    /// [`read_body`](Self::read_body) whose read may also span the end of one chunk and the
+    /// start of the next, leaving the framing between them in `out` as a [`Gap`] for the
+    /// caller to skip: so a chunked body arriving faster than it is read takes no more reads
+    /// than one framed by its length, and no body byte is copied. The count is of body bytes
+    /// (the gap not included; at most `max`, and `out` grows by the gap's length more).
+    pub async fn read_body_spanning(
+        &mut self,
+        out: &mut BytesMut,
+        max: usize,
+    ) -> Result<(usize, Option<Gap>), Error> {
+        match self.drive(out, max, true).await? {
+            Step::Data(n, gap) => Ok((n, gap)),
+            Step::End => Ok((0, None)),
             Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
         }
     }
@@ -124,17 +151,23 @@ impl Exchange {
     /// the pool when it can be reused). Body bytes come through the engine's input buffer,
     /// so this suits bodies known to be small.
     pub async fn read_body_to_end(&mut self, out: &mut BytesMut) -> Result<(), Error> {
-        match self.drive(out, WHOLE).await? {
+        match self.drive(out, WHOLE, false).await? {
             Step::End => Ok(()),
             Step::Head(_) => Err(Error::msg(ErrorKind::Protocol, "a second response head")),
-            Step::Data(_) => unreachable!("a whole-body drive takes every piece"),
+            Step::Data(..) => unreachable!("a whole-body drive takes every piece"),
         }
     }
 
     /// Performs the call's actions until it has something for the caller: the response
     /// head, body bytes (at most `max`, appended to `out`), or the end of the body (with
-    /// `max` [`WHOLE`], all of the body appended to `out` first).
-    async fn drive(&mut self, out: &mut BytesMut, max: usize) -> Result<Step, Error> {
+    /// `max` [`WHOLE`], all of the body appended to `out` first). With `spanning`, a read
+    /// may leave a [`Gap`] (see [`read_body_spanning`](Self::read_body_spanning)).
+    async fn drive(
+        &mut self,
+        out: &mut BytesMut,
+        max: usize,
+        spanning: bool,
+    ) -> Result<Step, Error> {
         loop {
             // One clock read per step, or a reading still current.
             let now = self.clock.take().unwrap_or_else(crate::now);
@@ -151,7 +184,7 @@ impl Exchange {
                 Action::Data(data) => {
                     let n = data.len().min(max);
                     out.extend_from_slice(&data[..n]);
-                    return Ok(Step::Data(n));
+                    return Ok(Step::Data(n, None));
                 }
                 Action::Finished | Action::Upgraded => {
                     self.finish(now);
@@ -239,9 +272,16 @@ impl Exchange {
                     .receive_into(if max == WHOLE { 0 } else { max }, READ_SIZE)
                 {
                     ReceiveInto::Buffer(len) => self.receive(deadline, len).await?,
-                    ReceiveInto::Caller { len, then } => {
-                        if let Some(n) = self.receive_direct(out, len, then, deadline).await? {
-                            return Ok(Step::Data(n));
+                    ReceiveInto::Caller { len, then, more } => {
+                        // The framing takes room in `out` too: the read stays within `max`.
+                        let more = if spanning {
+                            more.saturating_sub(then)
+                        } else {
+                            0
+                        };
+                        let read = self.receive_direct(out, len, then, more, deadline).await?;
+                        if let Some((n, gap)) = read {
+                            return Ok(Step::Data(n, gap));
                         }
                     }
                 },
@@ -391,25 +431,25 @@ impl Exchange {
     }
 
     /// Reads at most `len` body bytes straight onto the end of `out` (as the call allowed),
-    /// and in the same read up to `then` bytes of the framing after them, which are moved to
-    /// the call's input buffer: `Some(n)` body bytes, or `None` when there were none (end of
-    /// stream, a timeout the call handled).
+    /// and in the same read up to `then` bytes of the framing after them and then `more`
+    /// bytes after that: framing goes to the call's input buffer, and what follows it, if it
+    /// is the next chunk's data, stays in `out` behind a [`Gap`] where the framing was (else
+    /// it goes to the input buffer too). `Some` body bytes and the gap, or `None` when there
+    /// were none (end of stream, a timeout the call handled).
     async fn receive_direct(
         &mut self,
         out: &mut BytesMut,
         len: usize,
         then: usize,
+        more: usize,
         deadline: Option<Instant>,
-    ) -> Result<Option<usize>, Error> {
+    ) -> Result<Option<(usize, Option<Gap>)>, Error> {
         let stream = stream_to_read(&mut self.stream, &self.call);
         let before = out.len();
-        out.reserve(len + then);
+        let most = len + then + more;
+        out.reserve(most);
         let read = stream
-            .read_buf_by(
-                &mut (&mut *out).limit(len + then),
-                deadline,
-                &mut self.timer,
-            )
+            .read_buf_by(&mut (&mut *out).limit(most), deadline, &mut self.timer)
             .await;
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -425,13 +465,36 @@ impl Exchange {
             Ok(n) => {
                 let body = n.min(len);
                 self.call.commit_direct(body);
-                if n > len {
-                    let framing = &out[before + len..];
-                    self.call.input_buffer(framing.len())[..framing.len()].copy_from_slice(framing);
-                    self.call.commit_input(framing.len());
-                    out.truncate(before + len);
+                if n == body {
+                    return Ok(Some((body, None)));
                 }
-                Ok(Some(body))
+                let framing = (n - body).min(then);
+                let at = before + body;
+                self.call.input_buffer(framing)[..framing].copy_from_slice(&out[at..at + framing]);
+                self.call.commit_input(framing);
+                // What came after the framing is the next chunk's data as far as the call
+                // says; the rest is input it reads as usual.
+                let after = n - body - framing;
+                let taken = self.call.commit_direct_more(after);
+                let rest = &out[at + framing + taken..];
+                if !rest.is_empty() {
+                    self.call.input_buffer(rest.len())[..rest.len()].copy_from_slice(rest);
+                    self.call.commit_input(rest.len());
+                }
+                match taken {
+                    0 => {
+                        out.truncate(at);
+                        Ok(Some((body, None)))
+                    }
+                    _ => {
+                        out.truncate(at + framing + taken);
+                        let gap = Gap {
+                            at: body,
+                            len: framing,
+                        };
+                        Ok(Some((body + taken, Some(gap))))
+                    }
+                }
             }
             Err(e) => self.after_io(Err(e)).map(|()| None),
         }

@@ -13,13 +13,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use sync_wrapper::SyncWrapper;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use duet_core::client::{Call, Error, ErrorKind, ResponseInfo};
 use duet_core::{ContentDecoder, Headers, ResponseHead};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Gap};
 
 /// Raw bytes read at a time while decoding.
 const DECODE_READ: usize = 16 * 1024;
@@ -50,6 +50,9 @@ struct BodyReader {
     /// Decoded bytes not handed out yet. Without a decoder the body is read straight into
     /// it, and handed out as pieces split off it (no copy).
     decoded: BytesMut,
+    /// Bytes of `decoded` that are not body: a chunk's framing a read took between two
+    /// chunks' data, skipped as the bytes before it are handed out. Never at 0.
+    gap: Option<Gap>,
     /// Raw bytes read for the decoder.
     raw: BytesMut,
     /// The decoder's output before it joins `decoded`.
@@ -68,6 +71,7 @@ impl Response {
             exchange,
             decoder,
             decoded: BytesMut::new(),
+            gap: None,
             raw: BytesMut::new(),
             scratch: Vec::new(),
             raw_left: content_length,
@@ -240,10 +244,10 @@ impl Response {
         Poll::Ready(filled)
     }
 
-    /// The decoded bytes buffered and not yet handed out.
+    /// The decoded bytes buffered and not yet handed out (up to a gap).
     fn buffered(&self) -> &[u8] {
         match self.body.as_deref() {
-            Some(body) => &body.decoded,
+            Some(body) => body.buffered(),
             None => &[],
         }
     }
@@ -251,13 +255,36 @@ impl Response {
     /// Up to `max` buffered decoded bytes, split off (no copy) and handed out.
     fn take_buffered(&mut self, max: usize) -> BytesMut {
         match self.body.as_deref_mut() {
-            Some(body) => body.decoded.split_to(body.decoded.len().min(max)),
+            Some(body) => body.take_buffered(max),
             None => BytesMut::new(),
         }
     }
 }
 
 impl BodyReader {
+    /// The decoded bytes buffered and not yet handed out, up to a gap.
+    fn buffered(&self) -> &[u8] {
+        match self.gap {
+            Some(gap) => &self.decoded[..gap.at],
+            None => &self.decoded,
+        }
+    }
+
+    /// Up to `max` buffered decoded bytes (never past a gap), split off and handed out; a
+    /// gap they reach is skipped.
+    fn take_buffered(&mut self, max: usize) -> BytesMut {
+        let Some(gap) = &mut self.gap else {
+            return self.decoded.split_to(self.decoded.len().min(max));
+        };
+        let piece = self.decoded.split_to(gap.at.min(max));
+        gap.at -= piece.len();
+        if gap.at == 0 {
+            self.decoded.advance(gap.len);
+            self.gap = None;
+        }
+        piece
+    }
+
     /// How many raw bytes to ask for next (what is left of a known length, at least one to
     /// see the end; else a chunk), and how much room to make for them: none once a known
     /// length has arrived, as that read only sees the end.
@@ -275,6 +302,10 @@ impl BodyReader {
     /// The rest of a body without content coding, in the buffer the caller gets (what is
     /// buffered already comes first), so a small body costs one allocation.
     async fn read_to_end(&mut self) -> Result<Vec<u8>, Error> {
+        if let Some(gap) = self.gap.take() {
+            self.decoded.copy_within(gap.at + gap.len.., gap.at);
+            self.decoded.truncate(self.decoded.len() - gap.len);
+        }
         let mut out = std::mem::take(&mut self.decoded);
         let left = self.raw_left.unwrap_or(0).min(1 << 20) as usize;
         out.reserve(left);
@@ -318,7 +349,14 @@ impl BodyReader {
                 // are dropped, so a long download reuses one allocation.
                 let (want, room) = self.next_raw();
                 self.decoded.reserve(room);
-                let n = self.exchange.read_body(&mut self.decoded, want).await?;
+                let at = self.decoded.len();
+                let (n, gap) = (self.exchange)
+                    .read_body_spanning(&mut self.decoded, want)
+                    .await?;
+                self.gap = gap.map(|gap| Gap {
+                    at: at + gap.at,
+                    len: gap.len,
+                });
                 self.note_raw(n);
                 continue;
             };

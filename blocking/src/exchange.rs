@@ -212,12 +212,12 @@ impl Exchange {
                     };
                     match self.call.receive_into(direct, READ_SIZE) {
                         ReceiveInto::Buffer(len) => self.receive(deadline, len, now)?,
-                        ReceiveInto::Caller { len, then } => {
+                        ReceiveInto::Caller { len, then, more } => {
                             let Sink::Buf(buf) = &mut sink else {
                                 unreachable!("no direct reads without a buffer")
                             };
-                            let buf = &mut buf[..len];
-                            if let Some(n) = self.receive_direct(buf, then, deadline, now)? {
+                            let buf = &mut buf[..len + more];
+                            if let Some(n) = self.receive_direct(buf, len, then, deadline, now)? {
                                 return Ok(Step::Data(n));
                             }
                         }
@@ -370,30 +370,41 @@ impl Exchange {
         self.after_io(outcome)
     }
 
-    /// Reads body bytes straight into the caller's `buf` (as the call allowed), and in the
-    /// same read up to `then` bytes of the framing after them into the call's input buffer:
-    /// `Some(n)` body bytes, or `None` when there were none (end of stream, a timeout the
-    /// call handled).
+    /// Reads body bytes straight into the caller's `buf` (as the call allowed: its first
+    /// `len` bytes), and in the same read up to `then` bytes of the framing after them into
+    /// the call's input buffer, then on into the rest of `buf` (the next chunk's data, if the
+    /// framing was the one foretold): `Some(n)` body bytes at the start of `buf`, or `None`
+    /// when there were none (end of stream, a timeout the call handled).
     fn receive_direct(
         &mut self,
         buf: &mut [u8],
+        len: usize,
         then: usize,
         deadline: Option<Instant>,
         now: Instant,
     ) -> Result<Option<usize>, Error> {
         let stream = stream_to_read(&mut self.stream, &self.call);
+        let (buf, after) = buf.split_at_mut(len);
         let framing = match then {
             0 => &mut [][..],
             then => &mut self.call.input_buffer(then)[..then],
         };
         let read = stream.read_vectored_by(
-            &mut [IoSliceMut::new(buf), IoSliceMut::new(framing)],
+            &mut [
+                IoSliceMut::new(buf),
+                IoSliceMut::new(framing),
+                IoSliceMut::new(after),
+            ],
             deadline,
             now,
         );
-        let (body, framing) = match read {
-            Ok(n) => (n.min(buf.len()), n.saturating_sub(buf.len())),
-            Err(_) => (0, 0),
+        let (body, framing, more) = match read {
+            Ok(n) => {
+                let body = n.min(len);
+                let framing = (n - body).min(then);
+                (body, framing, n - body - framing)
+            }
+            Err(_) => (0, 0, 0),
         };
         if let (Ok(n), Some(recording)) = (&read, &self.recording) {
             match n {
@@ -402,6 +413,9 @@ impl Exchange {
                     recording.received(&buf[..body]);
                     if framing > 0 {
                         recording.received(&self.call.input_buffer(framing)[..framing]);
+                    }
+                    if more > 0 {
+                        recording.received(&after[..more]);
                     }
                 }
             }
@@ -416,7 +430,15 @@ impl Exchange {
                 if framing > 0 {
                     self.call.commit_input(framing);
                 }
-                Ok(Some(body))
+                // What came after the framing is the next chunk's data as far as the call
+                // says; the rest is input it reads as usual.
+                let taken = self.call.commit_direct_more(more);
+                let rest = &after[taken..more];
+                if !rest.is_empty() {
+                    self.call.input_buffer(rest.len())[..rest.len()].copy_from_slice(rest);
+                    self.call.commit_input(rest.len());
+                }
+                Ok(Some(body + taken))
             }
             Err(e) => self.after_io(Err(e)).map(|()| None),
         }

@@ -225,6 +225,33 @@ impl ChunkedDecoder {
             .then_some(2 + self.last_size_line)
     }
 
+    /// Right after a chunk's data, takes `input` if it is exactly the framing before the next
+    /// chunk's data: CRLF and a size line of hex digits (no extension) for a chunk that is not
+    /// the last. Then the decoder is inside that chunk's data and the answer is `true`;
+    /// otherwise nothing changes and the input is left to [`decode`](Self::decode).
+    ///
+    /// The driver took as many bytes as the framing was foretold to be (see
+    /// [`framing_after_data`](Self::framing_after_data)), so a size line that is all of the
+    /// rest is as long as the latest one, which was within the line limit.
+    pub(crate) fn take_exact_framing(&mut self, input: &[u8]) -> bool {
+        if self.state != State::DataCr {
+            return false;
+        }
+        let Some(line) = input.strip_prefix(b"\r\n") else {
+            return false;
+        };
+        match whole_size_line(line) {
+            Some((size, used)) if size > 0 && used == line.len() => {
+                self.remaining = size;
+                self.last_chunk = size;
+                self.last_size_line = used;
+                self.state = State::Data;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `n` bytes of chunk data (at most [`data_ahead`](Self::data_ahead)) went to the caller
     /// without passing through [`decode`](Self::decode).
     pub(crate) fn skip_data(&mut self, n: u64) {

@@ -1432,18 +1432,30 @@ fn body_bytes_may_be_read_straight_into_the_callers_buffer() {
     // The rest of the body may go to the caller, at most what it has room for...
     assert_eq!(
         c.receive_into(65_536, 4096),
-        ReceiveInto::Caller { len: 7, then: 0 }
+        ReceiveInto::Caller {
+            len: 7,
+            then: 0,
+            more: 0
+        }
     );
     assert_eq!(
         c.receive_into(4, 4096),
-        ReceiveInto::Caller { len: 4, then: 0 }
+        ReceiveInto::Caller {
+            len: 4,
+            then: 0,
+            more: 0
+        }
     );
     // ...but not when the caller gave no buffer.
     assert_eq!(c.receive_into(0, 4096), ReceiveInto::Buffer(4096));
     c.commit_direct(4);
     assert_eq!(
         c.receive_into(65_536, 4096),
-        ReceiveInto::Caller { len: 3, then: 0 }
+        ReceiveInto::Caller {
+            len: 3,
+            then: 0,
+            more: 0
+        }
     );
     c.commit_direct(3);
     let (_, body, finished) = read_in(&mut c);
@@ -1466,12 +1478,14 @@ fn a_read_to_the_end_of_a_large_chunk_may_take_the_framing_after_it() {
     let rest = ReceiveInto::Caller {
         len: 69_997,
         then: 9,
+        more: 65_536 * 2 - 69_997,
     };
     assert_eq!(c.receive_into(65_536 * 2, 4096), rest);
     // ...one that stops short of the end takes body bytes only.
     let short = ReceiveInto::Caller {
         len: 65_536,
         then: 0,
+        more: 0,
     };
     assert_eq!(c.receive_into(65_536, 4096), short);
     c.commit_direct(69_997);
@@ -1484,7 +1498,8 @@ fn a_read_to_the_end_of_a_large_chunk_may_take_the_framing_after_it() {
         c.receive_into(70_000, 4096),
         ReceiveInto::Caller {
             len: 70_000,
-            then: 9
+            then: 9,
+            more: 0
         }
     );
     c.commit_direct(70_000);
@@ -1507,7 +1522,11 @@ fn framing_read_ahead_that_brings_data_hands_it_out_as_data() {
     // "2000": 8 KiB, large enough to foretell framing of 2 + 6 bytes.
     assert_eq!(
         c.receive_into(1 << 20, 4096),
-        ReceiveInto::Caller { len: 8192, then: 8 }
+        ReceiveInto::Caller {
+            len: 8192,
+            then: 8,
+            more: (1 << 20) - 8192
+        }
     );
     c.commit_direct(8192);
     // A shorter size line: the read's last two bytes are the next (small) chunk's data.
@@ -1518,11 +1537,120 @@ fn framing_read_ahead_that_brings_data_hands_it_out_as_data() {
     // Two bytes of a small chunk: no framing is foretold after them.
     assert_eq!(
         c.receive_into(1 << 20, 4096),
-        ReceiveInto::Caller { len: 2, then: 0 }
+        ReceiveInto::Caller {
+            len: 2,
+            then: 0,
+            more: 0
+        }
     );
     feed(&mut c, b"cd\r\n0\r\n\r\n");
     let (_, body, finished) = read_in(&mut c);
     assert_eq!((body.as_slice(), finished), (&b"cd"[..], true));
+}
+
+#[test]
+fn a_read_may_span_the_framing_into_the_next_chunks_data() {
+    use duet_core::client::ReceiveInto;
+    // Chunks of 0x9000 bytes: the framing between two is CRLF "9000" CRLF (8 bytes).
+    let chunked = |next: &[u8]| {
+        let mut c = get_sent_on_a_new_connection();
+        feed(
+            &mut c,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9000\r\n",
+        );
+        read_in(&mut c);
+        // Room for 0x9000 + 100 bytes: the read may go 100 bytes past the framing.
+        assert_eq!(
+            c.receive_into(0x9000 + 100, 4096),
+            ReceiveInto::Caller {
+                len: 0x9000,
+                then: 8,
+                more: 100
+            }
+        );
+        c.commit_direct(0x9000);
+        feed(&mut c, next);
+        c
+    };
+    // The framing foretold, and the next chunk larger than what came after it: all 100 are
+    // its data, and the rest of that chunk can go straight to the caller too.
+    let mut c = chunked(b"\r\n9000\r\n");
+    assert_eq!(c.commit_direct_more(100), 100);
+    assert_eq!(
+        c.receive_into(1 << 20, 4096),
+        ReceiveInto::Caller {
+            len: 0x9000 - 100,
+            then: 8,
+            more: (1 << 20) - (0x9000 - 100)
+        }
+    );
+    c.commit_direct(0x9000 - 100);
+    feed(&mut c, b"\r\n0\r\n\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && finished);
+    assert!(c.take_connection().is_some(), "the connection is reusable");
+
+    // A size line as long, of a smaller chunk (0x50 bytes): only its data is taken; the
+    // bytes after it are input, read as usual.
+    let mut c = chunked(b"\r\n0050\r\n");
+    assert_eq!(c.commit_direct_more(100), 0x50);
+    feed(&mut c, b"\r\n0\r\n\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && finished, "{body:?}");
+    assert!(c.take_connection().is_some(), "the connection is reusable");
+
+    // Framing other than foretold takes nothing: the bytes after it are input too. Here a
+    // shorter size line, so the 8 bytes taken for framing end with 2 of the chunk's data.
+    let mut c = chunked(b"\r\n40\r\nab");
+    assert_eq!(c.commit_direct_more(100), 0);
+    let mut rest = vec![b'c'; 0x40 - 2];
+    rest.extend_from_slice(b"\r\n0\r\n\r\n");
+    feed(&mut c, &rest);
+    let (_, body, finished) = read_in(&mut c);
+    assert_eq!(body.len(), 0x40);
+    assert!(body.starts_with(b"abc") && finished);
+    // An extension, a last chunk's line, a line cut short, or data already buffered after
+    // the framing (the bytes after the read's framing would not come next): the same.
+    let others = [
+        &b"\r\n9000;x\r\n"[..],
+        b"\r\n000\r\n\r\n",
+        b"\r\n9000\r",
+        b"\r\n9000\r\nab",
+    ];
+    for framing in others {
+        let mut c = chunked(framing);
+        assert_eq!(c.commit_direct_more(100), 0, "{framing:?}");
+    }
+    // The last chunk's size line as long as the others ("0000"): no data follows it, but a
+    // trailer section, read as usual.
+    let mut c = chunked(b"\r\n0000\r\n");
+    assert_eq!(c.commit_direct_more(11), 0);
+    feed(&mut c, b"x-sum: 1\r\n\r\n");
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && finished);
+    let trailers = c.trailers().expect("trailers");
+    assert_eq!(trailers.get("x-sum"), Some(&b"1"[..]));
+    // Only right after a chunk's data: inside one, bytes that look like framing are data.
+    let mut c = get_sent_on_a_new_connection();
+    feed(
+        &mut c,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9000\r\n",
+    );
+    read_in(&mut c);
+    c.commit_direct(100);
+    feed(&mut c, b"\r\n9000\r\n");
+    assert_eq!(c.commit_direct_more(5), 0);
+    let (_, body, _) = read_in(&mut c);
+    assert_eq!(body, b"\r\n9000\r\n");
+    // Nothing after the framing: nothing taken, and the next chunk's data is still direct.
+    let mut c = chunked(b"\r\n9000\r\n");
+    assert_eq!(c.commit_direct_more(0), 0);
+    let (_, body, finished) = read_in(&mut c);
+    assert!(body.is_empty() && !finished);
+    assert!(matches!(
+        c.receive_into(1 << 20, 4096),
+        ReceiveInto::Caller { len: 0x9000, .. }
+    ));
 }
 
 #[test]

@@ -376,14 +376,21 @@ fuzz_target!(|data: &[u8]| {
                     call.handle_eof();
                     continue;
                 }
-                // Body bytes may go straight to the caller, with the framing after them.
-                let (direct, room) = match call.receive_into(max_data, usize::MAX) {
-                    ReceiveInto::Caller { len, then } => (len, len.saturating_add(then)),
-                    ReceiveInto::Buffer(_) => (0, usize::MAX),
+                // Body bytes may go straight to the caller, with the framing after them and
+                // then what follows it.
+                let (direct, then, room) = match call.receive_into(max_data, usize::MAX) {
+                    ReceiveInto::Caller { len, then, more } => {
+                        (len, then, len.saturating_add(then).saturating_add(more))
+                    }
+                    ReceiveInto::Buffer(_) => (0, 0, usize::MAX),
                 };
                 match servers.next(room) {
                     Read::Bytes(piece, close) => {
-                        let (body, framing) = piece.split_at(piece.len().min(direct));
+                        let (body, rest) = piece.split_at(piece.len().min(direct));
+                        let (framing, after) = match direct {
+                            0 => (rest, &[][..]),
+                            _ => rest.split_at(rest.len().min(then)),
+                        };
                         if !body.is_empty() {
                             call.commit_direct(body.len());
                             let seen = seen.as_mut().expect("body bytes before the head");
@@ -393,6 +400,15 @@ fuzz_target!(|data: &[u8]| {
                             call.input_buffer(framing.len())[..framing.len()]
                                 .copy_from_slice(framing);
                             call.commit_input(framing.len());
+                        }
+                        if !after.is_empty() {
+                            let taken = call.commit_direct_more(after.len());
+                            assert!(taken <= after.len(), "took more than was read");
+                            let seen = seen.as_mut().expect("body bytes before the head");
+                            seen.received += taken as u64;
+                            let input = &after[taken..];
+                            call.input_buffer(input.len())[..input.len()].copy_from_slice(input);
+                            call.commit_input(input.len());
                         }
                         if drops && !body.is_empty() {
                             return drop_response(&mut call, current.as_ref());

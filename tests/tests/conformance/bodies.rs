@@ -141,9 +141,12 @@ duet_tests::conformance! {
 
     fn chunk_framing_of_any_length_between_large_chunks_arrives_byte_exact() {
         // Between large chunks (whose data is read straight to the caller, with a guess at
-        // the framing that follows), size lines longer and shorter than the last, uppercase,
+        // the framing that follows, and a read may go on into the next chunk's data), size
+        // lines longer and shorter than the last, as long but of a smaller chunk, uppercase,
         // with leading zeros or an extension, and small chunks.
-        let sizes: [(usize, &str); 10] = [
+        let sizes: [(usize, &str); 12] = [
+            (70_000, "11170"),
+            (4_096, "01000"),
             (70_000, "11170"),
             (70_000, "11170;name=value"),
             (9_000, "2328"),

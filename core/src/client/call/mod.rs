@@ -241,11 +241,19 @@ pub enum ReceiveInto {
     /// [`Call::input_buffer`] by a vectored read, or past the `len` bytes and then copied
     /// there. Either way they are committed with [`Call::commit_input`] after the body bytes'
     /// [`Call::commit_direct`]. A read that takes only body bytes is right too.
+    ///
+    /// After all `then` framing bytes, the same read may go on with up to `more` bytes,
+    /// placed in the caller's buffer right after the `len` body bytes (the framing left out,
+    /// as a vectored read does): if the framing was the one foretold, they are the next
+    /// chunk's data. [`Call::commit_direct_more`], after the framing's commit, says how many
+    /// are; the rest go to [`Call::input_buffer`] and [`Call::commit_input`].
     Caller {
         /// Body bytes at most.
         len: usize,
         /// Framing bytes after them, at most.
         then: usize,
+        /// Bytes after the framing, at most (0 unless `then` is not).
+        more: usize,
     },
     /// Into [`Call::input_buffer`], at most this many bytes.
     Buffer(usize),
@@ -1235,7 +1243,8 @@ impl Call {
             n => {
                 let len = n.min(caller);
                 let then = conn.framing_after_direct(len as u64);
-                ReceiveInto::Caller { len, then }
+                let more = if then > 0 { caller - len } else { 0 };
+                ReceiveInto::Caller { len, then, more }
             }
         }
     }
@@ -1252,6 +1261,24 @@ impl Call {
             .expect("a direct read without a connection");
         conn.commit_direct_body(n);
         self.received_any |= n > 0;
+    }
+
+    /// A read allowed by [`ReceiveInto::Caller`] took all its `then` framing bytes (already
+    /// given to [`commit_input`](Self::commit_input)) and `n` bytes after them, put in the
+    /// caller's buffer right after the body bytes: how many of those `n` are body data, the
+    /// caller's as [`commit_direct`](Self::commit_direct)'s are. The rest (from that count
+    /// on) are not: the driver moves them to [`input_buffer`](Self::input_buffer), commits
+    /// them with [`commit_input`](Self::commit_input), and drops them from the caller's
+    /// buffer.
+    ///
+    /// # Panics
+    /// Without a connection (no read was allowed).
+    pub fn commit_direct_more(&mut self, n: usize) -> usize {
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("a direct read without a connection");
+        conn.commit_direct_more(n)
     }
 
     /// `n` bytes were read into [`input_buffer`](Self::input_buffer).
