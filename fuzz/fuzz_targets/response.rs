@@ -9,11 +9,15 @@
 //! bit 4-7  POST body length - 1 (1..=16 bytes, never sent: we wait for 100 Continue)
 //! ```
 //!
-//! The server bytes are fed (a) whole, then EOF, and (b) one byte at a time into a second
-//! connection, draining `poll_event` after every input. Both runs must give the same events
-//! (adjacent `Data` merged), the same final error, the same reusability; the only error
-//! allowed is `Error::Remote` (the request is valid, so the caller is never to blame).
-//! Nothing may panic.
+//! The server bytes are fed (a) whole, then EOF, (b) one byte at a time into a second
+//! connection, draining `poll_event` after every input, and (c) as a driver reads them into a
+//! caller's buffer of some size (picked from the input's length): body bytes the engine
+//! allows straight to the caller, a read that reaches the end of a chunk on through the
+//! framing into the next chunk's data, the rest through the input buffer. Every run must give
+//! the same events (adjacent `Data` merged, bytes read straight to the caller counted as
+//! `Data`), the same final error, the same reusability; the only error allowed is
+//! `Error::Remote` (the request is valid, so the caller is never to blame). Nothing may
+//! panic.
 
 #![no_main]
 
@@ -220,6 +224,60 @@ fn byte_at_a_time(request: &Request, server: &[u8]) -> Outcome {
     finish(conn, events, error)
 }
 
+/// Body bytes read straight into the caller's buffer, recorded as `Data`.
+fn direct_data(events: &mut Vec<Recorded>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    match events.last_mut() {
+        Some(Recorded::Data(last)) => last.extend_from_slice(data),
+        _ => events.push(Recorded::Data(data.to_vec())),
+    }
+}
+
+/// Copies `data` into the engine's input buffer.
+fn input(conn: &mut Connection, data: &[u8]) {
+    conn.input_buffer(data.len())[..data.len()].copy_from_slice(data);
+    conn.commit_input(data.len());
+}
+
+fn through_a_callers_buffer(request: &Request, server: &[u8], step: usize) -> Outcome {
+    let mut conn = start(request);
+    let (mut events, mut error) = (Vec::new(), None);
+    let mut wire = server;
+    while drain(&mut conn, &mut events, &mut error) {
+        if wire.is_empty() {
+            conn.handle_eof();
+            drain(&mut conn, &mut events, &mut error);
+            break;
+        }
+        let allowed = usize::try_from(conn.direct_body_len()).unwrap_or(usize::MAX);
+        if allowed == 0 {
+            let n = wire.len().min(conn.read_len(step)).max(1);
+            input(&mut conn, &wire[..n]);
+            wire = &wire[n..];
+            continue;
+        }
+        let n = wire.len().min(step).min(allowed);
+        let then = conn.framing_after_direct(n as u64).min(wire.len() - n);
+        direct_data(&mut events, &wire[..n]);
+        conn.commit_direct_body(n);
+        wire = &wire[n..];
+        if then == 0 {
+            continue;
+        }
+        input(&mut conn, &wire[..then]);
+        wire = &wire[then..];
+        let more = (step - n).min(wire.len());
+        let taken = conn.commit_direct_more(more);
+        assert!(taken <= more, "took more than was read");
+        direct_data(&mut events, &wire[..taken]);
+        input(&mut conn, &wire[taken..more]);
+        wire = &wire[more..];
+    }
+    finish(conn, events, error)
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, server)) = data.split_first() else {
         return;
@@ -228,4 +286,10 @@ fuzz_target!(|data: &[u8]| {
     let a = whole(&request, server);
     let b = byte_at_a_time(&request, server);
     assert_eq!(a, b, "whole input and byte-at-a-time disagree");
+    let step = 1 + server.len() * 7919 % 20_000;
+    let c = through_a_callers_buffer(&request, server, step);
+    assert_eq!(
+        a, c,
+        "whole input and reads into a caller's buffer disagree"
+    );
 });
