@@ -669,6 +669,11 @@ mod tests {
             Err(RemoteError::ChunkExtensionsTooLarge { limit: 8 })
         );
         assert_eq!(
+            go(b"1;abc\r\na\r\n1;abc\r\na\r\n0\r\n\r\n"),
+            Ok(()),
+            "extensions of exactly the limit"
+        );
+        assert_eq!(
             go(b"00000000\r\n"),
             Err(RemoteError::LineTooLong { limit: 6 })
         );
@@ -679,6 +684,11 @@ mod tests {
         assert_eq!(
             go(b"0\r\nA: 1\r\nB: 2\r\n\r\n"),
             Err(RemoteError::TooManyTrailers { limit: 1 })
+        );
+        assert_eq!(
+            go(b"0\r\nA: 1\r\n\r\n"),
+            Ok(()),
+            "as many trailers as the limit"
         );
         limits.max_headers = 10;
         let go = |input: &[u8]| both(input, &limits);

@@ -680,6 +680,22 @@ mod tests {
                 "{pad}: the transmit buffer is kept"
             );
         }
+        // A head of a few KiB (cookies, tokens) keeps its buffer: an idle connection keeps
+        // 8 KiB for the next head.
+        let mut head = RequestHead::new(http::Method::GET, "/").unwrap();
+        head.headers_mut().append("Host", "example.test").unwrap();
+        head.headers_mut()
+            .append("Cookie", "c".repeat(6_000))
+            .unwrap();
+        send(&mut conn, &head, RequestBody::None);
+        write_all(&mut conn);
+        read_all(&mut conn, b"HTTP/1.1 204 No Content\r\n\r\n");
+        drain(&mut conn);
+        conn.start_next_cycle().unwrap();
+        assert!(
+            conn.transmit.capacity() >= 6_000,
+            "a 6 KiB head's buffer is kept"
+        );
         // A head larger than the transmit buffer an idle connection keeps grows it for one
         // exchange only.
         let mut head = RequestHead::new(http::Method::GET, "/").unwrap();

@@ -246,24 +246,7 @@ proptest! {
 }
 
 #[test]
-fn large_chunks_go_straight_to_the_caller_after_a_short_framing_read() {
-    let chunks = vec![vec![7u8; 65_536], vec![8u8; 65_536], vec![9u8; 10]];
-    let mut response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-    response.extend(chunked_wire(&chunks, &Headers::new()));
-    let (body, direct, reusable) = read_with_direct(&response, 65_536, false, false);
-    assert_eq!(body, chunks.concat());
-    assert!(reusable);
-    // Copied: the data that came with the head's read (a new connection reads 8 KiB), and
-    // 4 bytes of the last chunk, whose size line (`a`) is shorter than the one its framing
-    // read foretold (`10000`). Every framing read between the large chunks brought exactly
-    // the framing, so the rest went the direct way.
-    let (head, size_line) = (47, b"10000\r\n".len());
-    let copied = (8192 - head - size_line) + 4;
-    assert_eq!(direct, 2 * 65_536 + 10 - copied);
-}
-
-#[test]
-fn large_chunks_arriving_together_go_to_the_caller_in_reads_that_span_their_framing() {
+fn large_chunks_go_straight_to_the_caller() {
     let chunks = vec![
         vec![7u8; 65_536],
         vec![8u8; 65_536],
@@ -272,16 +255,24 @@ fn large_chunks_arriving_together_go_to_the_caller_in_reads_that_span_their_fram
     ];
     let mut response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     response.extend(chunked_wire(&chunks, &Headers::new()));
-    let (body, direct, reusable) = read_with_direct(&response, 65_536, false, true);
-    assert_eq!(body, chunks.concat());
-    assert!(reusable);
-    // Copied: the data that came with the head's read, as without spanning reads. After it
-    // each read fills the caller's buffer: the rest of one chunk, the framing, and the
-    // start of the next, which goes to the caller too. The last chunk's size line (`a`) is
-    // not the one foretold, so its 10 bytes (4 in the framing's place, 6 after) are input.
+    // Copied either way: the data that came with the head's read (a new connection reads
+    // 8 KiB).
     let (head, size_line) = (47, b"10000\r\n".len());
-    let copied = (8192 - head - size_line) + 10;
-    assert_eq!(direct, 3 * 65_536 + 10 - copied);
+    let with_the_head = 8192 - head - size_line;
+    for spanning in [false, true] {
+        let (body, direct, reusable) = read_with_direct(&response, 65_536, false, spanning);
+        assert_eq!(body, chunks.concat());
+        assert!(reusable);
+        // Without spanning reads, a read ends with a chunk's data, a short read takes the
+        // framing after it, and the next chunk's data goes the direct way; only 4 bytes of
+        // the last chunk are copied, which came with a framing read that foretold `10000`
+        // (its size line, `a`, is shorter). With them, each read fills the caller's buffer:
+        // the rest of one chunk, the framing, and the start of the next, all direct but the
+        // framing; the last chunk's framing is not the one foretold, so its 10 bytes (4 in
+        // the framing's place, 6 after) are input.
+        let copied = with_the_head + if spanning { 10 } else { 4 };
+        assert_eq!(direct, 3 * 65_536 + 10 - copied, "spanning: {spanning}");
+    }
 }
 
 #[test]
@@ -352,6 +343,30 @@ fn small_chunks_are_read_in_full_reads() {
     conn.handle_input(b"\r\n\r\n");
     assert_eq!(drain(&mut conn, &mut events, usize::MAX), None);
     assert!(conn.is_reusable());
+}
+
+#[test]
+fn a_chunk_counts_as_large_from_8_kib() {
+    // After a chunk of 8 KiB or more the framing is foretold (a short read for it, or taken
+    // with the data); after a smaller one reads are full ones.
+    for (size, line, foretold) in [(0x1fff, "1fff", false), (0x2000, "2000", true)] {
+        let mut conn = Connection::default();
+        conn.send_request(&request("GET", &[]), RequestBody::None, t0())
+            .unwrap();
+        let n = conn.poll_transmit().unwrap().len();
+        conn.advance_transmit(n);
+        let head = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{line}\r\n");
+        conn.handle_input(head.as_bytes());
+        drain(&mut conn, &mut Vec::new(), usize::MAX);
+        assert_eq!(conn.direct_body_len(), size);
+        let framing = conn.framing_after_direct(size);
+        conn.commit_direct_body(size as usize);
+        let read = conn.read_len(65_536);
+        match foretold {
+            true => assert_eq!((framing, read), (8, 8), "{line}"),
+            false => assert_eq!((framing, read), (0, 8192), "{line}"),
+        }
+    }
 }
 
 #[test]
