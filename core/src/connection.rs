@@ -680,35 +680,30 @@ mod tests {
                 "{pad}: the transmit buffer is kept"
             );
         }
+        // A GET with a header of `len` bytes, sent and answered, then the next cycle; the
+        // transmit buffer's capacity while it was sent.
+        let exchange = |conn: &mut Connection, len: usize| {
+            let mut head = RequestHead::new(http::Method::GET, "/").unwrap();
+            head.headers_mut().append("Host", "example.test").unwrap();
+            head.headers_mut().append("X-Pad", "p".repeat(len)).unwrap();
+            send(conn, &head, RequestBody::None);
+            let grown = conn.transmit.capacity();
+            write_all(conn);
+            read_all(conn, b"HTTP/1.1 204 No Content\r\n\r\n");
+            drain(conn);
+            conn.start_next_cycle().unwrap();
+            grown
+        };
         // A head of a few KiB (cookies, tokens) keeps its buffer: an idle connection keeps
         // 8 KiB for the next head.
-        let mut head = RequestHead::new(http::Method::GET, "/").unwrap();
-        head.headers_mut().append("Host", "example.test").unwrap();
-        head.headers_mut()
-            .append("Cookie", "c".repeat(6_000))
-            .unwrap();
-        send(&mut conn, &head, RequestBody::None);
-        write_all(&mut conn);
-        read_all(&mut conn, b"HTTP/1.1 204 No Content\r\n\r\n");
-        drain(&mut conn);
-        conn.start_next_cycle().unwrap();
+        exchange(&mut conn, 6_000);
         assert!(
             conn.transmit.capacity() >= 6_000,
             "a 6 KiB head's buffer is kept"
         );
         // A head larger than the transmit buffer an idle connection keeps grows it for one
         // exchange only.
-        let mut head = RequestHead::new(http::Method::GET, "/").unwrap();
-        head.headers_mut().append("Host", "example.test").unwrap();
-        head.headers_mut()
-            .append("X-Large", "h".repeat(20_000))
-            .unwrap();
-        send(&mut conn, &head, RequestBody::None);
-        assert!(conn.transmit.capacity() > receive::IDLE_TRANSMIT);
-        write_all(&mut conn);
-        read_all(&mut conn, b"HTTP/1.1 204 No Content\r\n\r\n");
-        drain(&mut conn);
-        conn.start_next_cycle().unwrap();
+        assert!(exchange(&mut conn, 20_000) > receive::IDLE_TRANSMIT);
         assert!(conn.transmit.capacity() <= receive::IDLE_TRANSMIT);
     }
 
