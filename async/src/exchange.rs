@@ -473,14 +473,8 @@ impl Exchange {
                 self.call.input_buffer(framing)[..framing].copy_from_slice(&out[at..at + framing]);
                 self.call.commit_input(framing);
                 // What came after the framing is the next chunk's data as far as the call
-                // says; the rest is input it reads as usual.
-                let after = n - body - framing;
-                let taken = self.call.commit_direct_more(after);
-                let rest = &out[at + framing + taken..];
-                if !rest.is_empty() {
-                    self.call.input_buffer(rest.len())[..rest.len()].copy_from_slice(rest);
-                    self.call.commit_input(rest.len());
-                }
+                // says; it takes the rest as input.
+                let taken = self.call.commit_direct_more(&out[at + framing..]);
                 match taken {
                     0 => {
                         out.truncate(at);

@@ -431,13 +431,8 @@ impl Exchange {
                     self.call.commit_input(framing);
                 }
                 // What came after the framing is the next chunk's data as far as the call
-                // says; the rest is input it reads as usual.
-                let taken = self.call.commit_direct_more(more);
-                let rest = &after[taken..more];
-                if !rest.is_empty() {
-                    self.call.input_buffer(rest.len())[..rest.len()].copy_from_slice(rest);
-                    self.call.commit_input(rest.len());
-                }
+                // says; it takes the rest as input.
+                let taken = self.call.commit_direct_more(&after[..more]);
                 Ok(Some(body + taken))
             }
             Err(e) => self.after_io(Err(e)).map(|()| None),

@@ -1576,7 +1576,7 @@ fn a_read_may_span_the_framing_into_the_next_chunks_data() {
     // chunk larger than what came after it: all 100 are its data, and the rest of that chunk
     // can go straight to the caller too.
     let mut c = chunked(b"\r\n9aF0\r\n");
-    assert_eq!(c.commit_direct_more(100), 100);
+    assert_eq!(c.commit_direct_more(&[b'x'; 100]), 100);
     assert_eq!(
         c.receive_into(1 << 20, 4096),
         ReceiveInto::Caller {
@@ -1592,10 +1592,11 @@ fn a_read_may_span_the_framing_into_the_next_chunks_data() {
     assert!(c.take_connection().is_some(), "the connection is reusable");
 
     // A size line as long, of a smaller chunk (0x50 bytes): only its data is taken; the
-    // bytes after it are input, read as usual.
+    // bytes after it are taken as input, read as usual.
     let mut c = chunked(b"\r\n0050\r\n");
-    assert_eq!(c.commit_direct_more(100), 0x50);
-    feed(&mut c, b"\r\n0\r\n\r\n");
+    let mut after = vec![b'x'; 0x50];
+    after.extend_from_slice(b"\r\n0\r\n\r\n");
+    assert_eq!(c.commit_direct_more(&after), 0x50);
     let (_, body, finished) = read_in(&mut c);
     assert!(body.is_empty() && finished, "{body:?}");
     assert!(c.take_connection().is_some(), "the connection is reusable");
@@ -1603,10 +1604,9 @@ fn a_read_may_span_the_framing_into_the_next_chunks_data() {
     // Framing other than foretold takes nothing: the bytes after it are input too. Here a
     // shorter size line, so the 8 bytes taken for framing end with 2 of the chunk's data.
     let mut c = chunked(b"\r\n40\r\nab");
-    assert_eq!(c.commit_direct_more(100), 0);
-    let mut rest = vec![b'c'; 0x40 - 2];
-    rest.extend_from_slice(b"\r\n0\r\n\r\n");
-    feed(&mut c, &rest);
+    let mut after = vec![b'c'; 0x40 - 2];
+    after.extend_from_slice(b"\r\n0\r\n\r\n");
+    assert_eq!(c.commit_direct_more(&after), 0);
     let (_, body, finished) = read_in(&mut c);
     assert_eq!(body.len(), 0x40);
     assert!(body.starts_with(b"abc") && finished);
@@ -1620,13 +1620,12 @@ fn a_read_may_span_the_framing_into_the_next_chunks_data() {
     ];
     for framing in others {
         let mut c = chunked(framing);
-        assert_eq!(c.commit_direct_more(100), 0, "{framing:?}");
+        assert_eq!(c.commit_direct_more(&[b'x'; 100]), 0, "{framing:?}");
     }
     // The last chunk's size line as long as the others ("0000"): no data follows it, but a
     // trailer section, read as usual.
     let mut c = chunked(b"\r\n0000\r\n");
-    assert_eq!(c.commit_direct_more(11), 0);
-    feed(&mut c, b"x-sum: 1\r\n\r\n");
+    assert_eq!(c.commit_direct_more(b"x-sum: 1\r\n\r\n"), 0);
     let (_, body, finished) = read_in(&mut c);
     assert!(body.is_empty() && finished);
     let trailers = c.trailers().expect("trailers");
@@ -1640,12 +1639,12 @@ fn a_read_may_span_the_framing_into_the_next_chunks_data() {
     read_in(&mut c);
     c.commit_direct(100);
     feed(&mut c, b"\r\n9000\r\n");
-    assert_eq!(c.commit_direct_more(5), 0);
+    assert_eq!(c.commit_direct_more(b"abcde"), 0);
     let (_, body, _) = read_in(&mut c);
-    assert_eq!(body, b"\r\n9000\r\n");
+    assert_eq!(body, b"\r\n9000\r\nabcde");
     // Nothing after the framing: nothing taken, and the next chunk's data is still direct.
     let mut c = chunked(b"\r\n9000\r\n");
-    assert_eq!(c.commit_direct_more(0), 0);
+    assert_eq!(c.commit_direct_more(b""), 0);
     let (_, body, finished) = read_in(&mut c);
     assert!(body.is_empty() && !finished);
     assert!(matches!(

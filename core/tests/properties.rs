@@ -194,13 +194,10 @@ fn read_with_direct(
                 conn.commit_input(then);
                 wire = &wire[then..];
                 let more = (step - n).min(wire.len());
-                let taken = conn.commit_direct_more(more);
+                let taken = conn.commit_direct_more(&wire[..more]);
                 assert!(taken <= more);
                 body.extend_from_slice(&wire[..taken]);
                 direct += taken;
-                let rest = &wire[taken..more];
-                conn.input_buffer(rest.len())[..rest.len()].copy_from_slice(rest);
-                conn.commit_input(rest.len());
                 wire = &wire[more..];
             }
         } else {

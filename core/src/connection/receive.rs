@@ -125,27 +125,28 @@ impl Connection {
     }
 
     /// A read that went to the end of a chunk's data and took the framing after it (see
-    /// [`framing_after_direct`](Self::framing_after_direct)) went on with `n` more bytes,
+    /// [`framing_after_direct`](Self::framing_after_direct)) went on with the bytes `after`,
     /// put in the caller's buffer right after that chunk's data. Once the framing is
-    /// committed with [`commit_input`](Self::commit_input), this says how many of those
-    /// bytes are the next chunk's data, taken as if by
+    /// committed with [`commit_input`](Self::commit_input), this says how many of them, from
+    /// the start, are the next chunk's data, taken as if by
     /// [`commit_direct_body`](Self::commit_direct_body): all of them, up to that chunk's
-    /// size, when the framing was exactly what it was foretold to be; else none. Whatever is
-    /// not taken is the connection's input, in order: the driver hands it over with
-    /// [`commit_input`](Self::commit_input) (and drops it from the caller's buffer).
+    /// size, when the framing was exactly what it was foretold to be; else none. The rest is
+    /// the connection's input and is copied in as by [`handle_input`](Self::handle_input):
+    /// the driver only drops it from the caller's buffer.
     ///
     /// So one read can span a chunk boundary and still copy no body byte.
-    pub fn commit_direct_more(&mut self, n: usize) -> usize {
-        let Recv::Chunked(decoder) = &mut self.recv else {
-            return 0;
-        };
-        if !decoder.take_exact_framing(self.received.data()) {
-            return 0;
+    pub fn commit_direct_more(&mut self, after: &[u8]) -> usize {
+        let mut taken = 0;
+        if let Recv::Chunked(decoder) = &mut self.recv
+            && decoder.take_exact_framing(self.received.data())
+        {
+            self.received.consume(self.received.len());
+            taken = decoder.data_ahead().min(after.len() as u64);
+            decoder.skip_data(taken);
         }
-        self.received.consume(self.received.len());
-        let taken = decoder.data_ahead().min(n as u64);
-        decoder.skip_data(taken);
-        taken as usize
+        let taken = taken as usize;
+        self.handle_input(&after[taken..]);
+        taken
     }
 
     /// Tells the engine the server closed its side (a read returned 0 bytes).

@@ -246,7 +246,7 @@ pub enum ReceiveInto {
     /// placed in the caller's buffer right after the `len` body bytes (the framing left out,
     /// as a vectored read does): if the framing was the one foretold, they are the next
     /// chunk's data. [`Call::commit_direct_more`], after the framing's commit, says how many
-    /// are; the rest go to [`Call::input_buffer`] and [`Call::commit_input`].
+    /// are, and takes the rest as input.
     Caller {
         /// Body bytes at most.
         len: usize,
@@ -1264,21 +1264,20 @@ impl Call {
     }
 
     /// A read allowed by [`ReceiveInto::Caller`] took all its `then` framing bytes (already
-    /// given to [`commit_input`](Self::commit_input)) and `n` bytes after them, put in the
-    /// caller's buffer right after the body bytes: how many of those `n` are body data, the
-    /// caller's as [`commit_direct`](Self::commit_direct)'s are. The rest (from that count
-    /// on) are not: the driver moves them to [`input_buffer`](Self::input_buffer), commits
-    /// them with [`commit_input`](Self::commit_input), and drops them from the caller's
+    /// given to [`commit_input`](Self::commit_input)) and the bytes `after` them, put in the
+    /// caller's buffer right after the body bytes: how many of those, from the start, are
+    /// body data, the caller's as [`commit_direct`](Self::commit_direct)'s are. The rest are
+    /// not: they are copied in as input here, and the driver drops them from the caller's
     /// buffer.
     ///
     /// # Panics
     /// Without a connection (no read was allowed).
-    pub fn commit_direct_more(&mut self, n: usize) -> usize {
+    pub fn commit_direct_more(&mut self, after: &[u8]) -> usize {
         let conn = self
             .conn
             .as_mut()
             .expect("a direct read without a connection");
-        conn.commit_direct_more(n)
+        conn.commit_direct_more(after)
     }
 
     /// `n` bytes were read into [`input_buffer`](Self::input_buffer).
