@@ -76,6 +76,7 @@ pub mod client;
 mod connection;
 pub mod cookies;
 mod decode;
+mod domain;
 mod error;
 mod form;
 mod framing;

@@ -50,11 +50,7 @@ pub(super) fn domain_match(host: &str, domain: &str, host_is_ip: bool) -> bool {
     if host == domain {
         return true;
     }
-    !host_is_ip
-        && !domain.is_empty()
-        && host.len() > domain.len()
-        && host.ends_with(domain)
-        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+    !host_is_ip && !domain.is_empty() && crate::domain::is_subdomain(host, domain)
 }
 
 /// §5.1.4 default-path: the request path up to, not including, its last `/`; `/` when that

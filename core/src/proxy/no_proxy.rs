@@ -36,12 +36,7 @@ impl HostName {
     /// dot).
     pub(super) fn is_within(&self, domain: &str) -> bool {
         match self {
-            HostName::Domain(host) => {
-                host == domain
-                    || (host.len() > domain.len()
-                        && host.ends_with(domain)
-                        && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
-            }
+            HostName::Domain(host) => host == domain || crate::domain::is_subdomain(host, domain),
             HostName::Ip(_) => false,
         }
     }
