@@ -186,6 +186,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_system_lookup_gives_std_s_addresses_at_the_port_asked_and_its_errors() {
+        // Address literals and a name with a NUL byte: std answers both itself, with no
+        // query sent anywhere.
+        let found = lookup("127.0.0.1", 8080).await.unwrap();
+        assert_eq!(found, vec!["127.0.0.1:8080".parse().unwrap()]);
+        let found = lookup("::1", 443).await.unwrap();
+        assert_eq!(found, vec!["[::1]:443".parse().unwrap()]);
+        let failed = lookup("bad\0name", 80).await.unwrap_err();
+        assert_eq!(failed.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
     async fn results_and_errors_reach_the_caller() {
         let table = leak(InFlight::<u8, u32>::new());
         assert_eq!(table.run(1, || Ok(7)).await.unwrap(), 7);

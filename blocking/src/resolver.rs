@@ -253,6 +253,19 @@ mod tests {
     }
 
     #[test]
+    fn the_system_lookup_gives_std_s_addresses_at_the_port_asked_and_its_errors() {
+        // Address literals and a name with a NUL byte: std answers both itself, with no
+        // query sent anywhere.
+        let later = Instant::now() + Duration::from_secs(5);
+        let found = lookup("127.0.0.1", 8080, later).unwrap();
+        assert_eq!(found, vec!["127.0.0.1:8080".parse().unwrap()]);
+        let found = lookup("::1", 443, later).unwrap();
+        assert_eq!(found, vec!["[::1]:443".parse().unwrap()]);
+        let failed = lookup("bad\0name", 80, later).unwrap_err();
+        assert_eq!(failed.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
     fn work_past_its_deadline_is_a_timeout_and_work_in_time_a_result() {
         let table = leak(InFlight::<u8, u32>::new());
         let soon = Instant::now() + Duration::from_millis(50);
