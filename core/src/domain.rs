@@ -1,5 +1,5 @@
-//! Domain names compared on label boundaries, as cookies (RFC 6265 §5.1.3) and `no_proxy`
-//! entries compare them.
+//! Domain names compared on label boundaries, as cookies (RFC 6265 §5.1.3), `no_proxy`
+//! entries and per-host proxy patterns (`*.example.com`) compare them.
 
 /// Whether `host` is a name under `domain`: `www.example.com` and `a.b.example.com` are
 /// under `example.com`; `badexample.com` and `example.com` itself are not. Both as the
@@ -16,12 +16,16 @@ mod tests {
 
     #[test]
     fn a_subdomain_is_below_a_label_boundary_and_not_the_domain_itself() {
-        assert!(is_subdomain("www.example.com", "example.com"));
-        assert!(is_subdomain("a.b.example.com", "example.com"));
-        assert!(is_subdomain("a.b.example.com", "b.example.com"));
-        assert!(!is_subdomain("example.com", "example.com"));
-        assert!(!is_subdomain("badexample.com", "example.com"));
-        assert!(!is_subdomain("example.com", "www.example.com"));
-        assert!(!is_subdomain("example.org", "example.com"));
+        for (host, domain, under) in [
+            ("www.example.com", "example.com", true),
+            ("a.b.example.com", "example.com", true),
+            ("a.b.example.com", "b.example.com", true),
+            ("example.com", "example.com", false),
+            ("badexample.com", "example.com", false),
+            ("example.com", "www.example.com", false),
+            ("example.org", "example.com", false),
+        ] {
+            assert_eq!(is_subdomain(host, domain), under, "{host} under {domain}");
+        }
     }
 }

@@ -35,9 +35,10 @@ impl HostPattern {
         match self {
             HostPattern::Any => true,
             HostPattern::Exact(exact) => exact == host,
-            HostPattern::Subdomains(suffix) => {
-                host.is_within(suffix) && *host != HostName::Domain(suffix.clone())
-            }
+            HostPattern::Subdomains(suffix) => match host {
+                HostName::Domain(host) => crate::domain::is_subdomain(host, suffix),
+                HostName::Ip(_) => false,
+            },
         }
     }
 }
