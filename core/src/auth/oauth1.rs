@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
 use url::Url;
 
 use super::{Auth, AuthError, AuthFlow, AuthRequest};
@@ -358,41 +359,24 @@ fn parse_form(input: &[u8]) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
 }
 
 fn decode(input: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    let spaced: Vec<u8> = input
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&spaced).collect()
 }
 
-/// Percent-encodes per §3.6: unreserved characters (ALPHA, DIGIT, `-`, `.`, `_`, `~`) stay,
-/// every other byte of the UTF-8 encoding becomes `%XX` with uppercase hex.
+/// What §3.6 encodes: every byte but the unreserved characters (ALPHA, DIGIT, `-`, `.`, `_`,
+/// `~`).
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes per §3.6: every byte in [`RESERVED`] becomes `%XX` with uppercase hex.
 fn encode(input: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(input.len());
-    for &b in input {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        }
-    }
-    out
+    percent_encode(input, RESERVED).to_string()
 }
 
 /// Escapes `"` and `\` for a quoted-string (the `realm`, RFC 2617 §1.2 via RFC 5849 §3.5.1).
