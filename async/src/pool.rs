@@ -18,9 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Instant;
 
 use duet_core::Connection;
-use duet_core::client::{
-    Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, Reused, TimeoutPhase,
-};
+use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
 use tokio::sync::Notify;
 
 use crate::transport::{Stream, Timer};
@@ -39,20 +37,16 @@ pub(crate) struct Idle {
     pub timer: Timer,
 }
 
-/// Whether an idle connection can take `to`'s request on the runtime `here`: it is
-/// registered with that runtime's I/O driver, and it looks open: unchecked when the call says
-/// so (used moments ago, and the request is sent again should the connection turn out
-/// closed), else when a peek finds the server has neither closed it nor sent anything.
+/// Whether an idle connection can serve a request on the runtime `here`: it is registered
+/// with that runtime's I/O driver, and a peek finds the server has neither closed it nor
+/// sent anything.
 ///
 /// A socket only ever hears from the driver it was registered with. Another runtime's driver
 /// may be shut down (the socket then fails) or idle (a current-thread runtime not being
 /// driven: the request would wait for its deadline), so a client shared between runtimes
 /// opens connections per runtime instead.
-fn usable(to: &ConnectTo, reused: &Reused<Idle>, here: Option<tokio::runtime::Id>) -> bool {
-    let idle = &reused.conn;
-    idle.runtime.is_some()
-        && idle.runtime == here
-        && (!to.check_before_reuse(reused.idle_for) || idle.stream.is_quiet())
+fn usable(idle: &Idle, here: Option<tokio::runtime::Id>) -> bool {
+    idle.runtime.is_some() && idle.runtime == here && idle.stream.is_quiet()
 }
 
 /// The runtime this task runs on.
@@ -141,15 +135,15 @@ impl ConnectionPool {
                     kept.pool.checkout(&to.key, now)
                 };
                 match checkout {
-                    Checkout::Reuse(reused) => {
+                    Checkout::Reuse(idle) => {
                         // Looked at without the lock: the peek is a system call, and a
                         // thread switched out on its way back would leave the others
                         // queued on the lock.
                         drop(kept);
-                        if usable(to, &reused, here) {
-                            return Ok(Acquired::Reuse(reused.conn));
+                        if usable(&idle, here) {
+                            return Ok(Acquired::Reuse(idle));
                         }
-                        drop(reused); // closed or chatty while idle, or another runtime's
+                        drop(idle); // closed or chatty while idle, or another runtime's
                         self.release(&to.key);
                         continue;
                     }
@@ -183,11 +177,11 @@ impl ConnectionPool {
         let here = current_runtime();
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let reused = self.lock().pool.take_idle(&to.key, now)?;
-            if usable(to, &reused, here) {
-                return Some(reused.conn);
+            let idle = self.lock().pool.take_idle(&to.key, now)?;
+            if usable(&idle, here) {
+                return Some(idle);
             }
-            drop(reused); // closed or chatty while idle, or another runtime's
+            drop(idle); // closed or chatty while idle, or another runtime's
             self.release(&to.key);
         }
     }

@@ -7,9 +7,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use duet_core::Connection;
-use duet_core::client::{
-    Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, Reused, TimeoutPhase,
-};
+use duet_core::client::{Checkout, ConnectTo, Error, Pool, PoolConfig, PoolKey, TimeoutPhase};
 
 use crate::transport::Stream;
 
@@ -72,14 +70,14 @@ impl ConnectionPool {
                 pool.checkout(&to.key, now)
             };
             match checkout {
-                Checkout::Reuse(reused) => {
+                Checkout::Reuse(idle) => {
                     // Looked at without the lock: the peek is a system call, and a thread
                     // switched out on its way back would leave the others queued on the lock.
                     drop(pool);
-                    if looks_open(to, &reused) {
-                        return Ok(Acquired::Reuse(reused.conn));
+                    if idle.stream.is_quiet() {
+                        return Ok(Acquired::Reuse(idle));
                     }
-                    drop(reused); // closed or chatty while idle
+                    drop(idle); // closed or chatty while idle
                     self.release(&to.key);
                     pool = self.lock();
                 }
@@ -116,11 +114,11 @@ impl ConnectionPool {
         }
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let reused = self.lock().take_idle(&to.key, now)?;
-            if looks_open(to, &reused) {
-                return Some(reused.conn);
+            let idle = self.lock().take_idle(&to.key, now)?;
+            if idle.stream.is_quiet() {
+                return Some(idle);
             }
-            drop(reused); // closed or chatty while idle
+            drop(idle); // closed or chatty while idle
             self.release(&to.key);
         }
     }
@@ -151,11 +149,4 @@ impl ConnectionPool {
             self.freed.notify_all();
         }
     }
-}
-
-/// Whether an idle connection can take `to`'s request: unchecked when the call says so (used
-/// moments ago, and the request is sent again should the connection turn out closed), else
-/// when a peek finds the server has neither closed it nor sent anything.
-fn looks_open(to: &ConnectTo, reused: &Reused<Idle>) -> bool {
-    !to.check_before_reuse(reused.idle_for) || reused.conn.stream.is_quiet()
 }

@@ -24,7 +24,7 @@ pub use config::{
 pub use dial::{Dial, DialConfig, DialStep, is_interface_name};
 pub use error::{Error, ErrorKind, TimeoutPhase, is_reset};
 pub use origin::{IntoUrl, Origin, PoolKey, RedactedUrl, Scheme};
-pub use pool::{Checkout, Pool, Reused};
+pub use pool::{Checkout, Pool};
 pub use response::ResponseInfo;
 pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 pub use setup::{Settled, settle};

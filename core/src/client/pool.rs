@@ -29,23 +29,14 @@ use super::origin::PoolKey;
 /// What [`Pool::checkout`] decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Checkout<T> {
-    /// Reuse this idle connection (after the check
-    /// [`ConnectTo::check_before_reuse`](super::ConnectTo::check_before_reuse) asks for).
-    Reuse(Reused<T>),
+    /// Reuse this idle connection, once the driver has checked that it still looks open
+    /// (the server has neither closed it nor sent anything since its last answer).
+    Reuse(T),
     /// Open a new connection; it is counted as open from now on, so call
     /// [`Pool::release`] if opening fails or when it closes.
     Open,
     /// The per-host cap or the total cap is reached: wait for a slot and ask again.
     Full,
-}
-
-/// An idle connection handed out for reuse.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Reused<T> {
-    /// The connection.
-    pub conn: T,
-    /// How long it sat idle in the pool.
-    pub idle_for: Duration,
 }
 
 /// The most a server's `Keep-Alive: timeout` is shortened by, for the time a request takes to
@@ -147,7 +138,7 @@ impl<T> Pool<T> {
     /// [`checkout`](Self::checkout), no slot is counted for a new connection when there is
     /// none. Expired idle connections are dropped on the way, under every key, whenever one
     /// has expired since the last such sweep.
-    pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<Reused<T>> {
+    pub fn take_idle(&mut self, key: &PoolKey, now: Instant) -> Option<T> {
         // Due at the latest when the first idle connection expires, so what is left after
         // it has not expired.
         if self.sweep_at.is_some_and(|at| now >= at) {
@@ -155,10 +146,7 @@ impl<T> Pool<T> {
         }
         let idle = self.hosts.get_mut(key)?.idle.pop()?;
         self.idle -= 1;
-        Some(Reused {
-            conn: idle.conn,
-            idle_for: now.saturating_duration_since(idle.since),
-        })
+        Some(idle.conn)
     }
 
     /// Like [`checkout`](Self::checkout) but never reuses: for the retry after a pooled
@@ -352,7 +340,7 @@ mod tests {
     /// The connection a checkout hands out for reuse, if any.
     fn reused<T>(checkout: Checkout<T>) -> Option<T> {
         match checkout {
-            Checkout::Reuse(reused) => Some(reused.conn),
+            Checkout::Reuse(conn) => Some(conn),
             Checkout::Open | Checkout::Full => None,
         }
     }
@@ -405,25 +393,6 @@ mod tests {
         let pool: Pool<&str> = Pool::new(made);
         assert_eq!(*pool.config(), made);
         assert_ne!(*pool.config(), PoolConfig::default());
-    }
-
-    #[test]
-    fn a_reused_connection_says_how_long_it_sat_idle() {
-        let ms = Duration::from_millis;
-        let t = crate::test_clock::t0();
-        let mut pool = Pool::new(config(4, None));
-        assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        pool.checkin(&key(1), "a", t, None);
-        assert_eq!(
-            pool.checkout(&key(1), t + ms(250)),
-            Checkout::Reuse(Reused {
-                conn: "a",
-                idle_for: ms(250)
-            })
-        );
-        pool.checkin(&key(1), "a", t + ms(300), None);
-        let taken = pool.take_idle(&key(1), t + ms(200)).unwrap();
-        assert_eq!(taken.idle_for, Duration::ZERO, "a clock read out of order");
     }
 
     #[test]
@@ -550,16 +519,13 @@ mod tests {
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "a", t, None);
         let just_before = t + timeout - Duration::from_nanos(1);
-        assert_eq!(
-            pool.take_idle(&key(1), just_before).map(|r| r.conn),
-            Some("a")
-        );
+        assert_eq!(pool.take_idle(&key(1), just_before), Some("a"));
         pool.checkin(&key(1), "a", t, None);
-        assert_eq!(pool.take_idle(&key(1), t + timeout).map(|r| r.conn), None);
+        assert_eq!(pool.take_idle(&key(1), t + timeout), None);
         // Idle "since" a time after now (a clock read out of order) is not expired.
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
-        assert_eq!(pool.take_idle(&key(1), t).map(|r| r.conn), Some("b"));
+        assert_eq!(pool.take_idle(&key(1), t), Some("b"));
     }
 
     #[test]
@@ -577,17 +543,9 @@ mod tests {
             let mut pool = Pool::new(config(4, None));
             assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
             pool.checkin(&key(1), "a", t, Some(hint));
-            assert_eq!(
-                pool.take_idle(&key(1), t + reused).map(|r| r.conn),
-                Some("a"),
-                "{hint:?}"
-            );
+            assert_eq!(pool.take_idle(&key(1), t + reused), Some("a"), "{hint:?}");
             pool.checkin(&key(1), "a", t, Some(hint));
-            assert_eq!(
-                pool.take_idle(&key(1), t + expired).map(|r| r.conn),
-                None,
-                "{hint:?}"
-            );
+            assert_eq!(pool.take_idle(&key(1), t + expired), None, "{hint:?}");
             assert_eq!(pool.open_count(&key(1)), 0, "{hint:?}");
             check_totals(&pool);
         }
@@ -608,10 +566,7 @@ mod tests {
         pool.checkin(&key(1), "long", t, None);
         pool.checkin(&key(1), "short", t, Some(Duration::from_secs(2)));
         assert_eq!(pool.evict_expired(t + ms(1_500)), 1);
-        assert_eq!(
-            pool.take_idle(&key(1), t + ms(1_500)).map(|r| r.conn),
-            Some("long")
-        );
+        assert_eq!(pool.take_idle(&key(1), t + ms(1_500)), Some("long"));
         check_totals(&pool);
     }
 
@@ -658,29 +613,16 @@ mod tests {
     fn take_idle_reserves_nothing() {
         let t = crate::test_clock::t0();
         let mut pool = Pool::new(config(4, Some(2)));
-        assert_eq!(
-            pool.take_idle(&key(1), t).map(|r| r.conn),
-            None,
-            "an unknown key has none"
-        );
+        assert_eq!(pool.take_idle(&key(1), t), None, "an unknown key has none");
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
         assert_eq!(pool.checkout(&key(1), t), Checkout::Open);
-        assert_eq!(
-            pool.take_idle(&key(1), t).map(|r| r.conn),
-            None,
-            "both open ones are busy"
-        );
+        assert_eq!(pool.take_idle(&key(1), t), None, "both open ones are busy");
         assert_eq!(pool.open_count(&key(1)), 2, "and no slot was counted");
         pool.checkin(&key(1), "a", t, None);
         pool.checkin(&key(1), "b", t + Duration::from_secs(1), None);
+        assert_eq!(pool.take_idle(&key(1), t), Some("b"), "the newest first");
         assert_eq!(
-            pool.take_idle(&key(1), t).map(|r| r.conn),
-            Some("b"),
-            "the newest first"
-        );
-        assert_eq!(
-            pool.take_idle(&key(1), t + Duration::from_secs(90))
-                .map(|r| r.conn),
+            pool.take_idle(&key(1), t + Duration::from_secs(90)),
             None,
             "\"a\" expired"
         );
@@ -845,7 +787,7 @@ mod tests {
             assert_eq!(pool.checkout(&key(k), t), Checkout::Open);
             pool.checkin(&key(k), "x", t + s(k.into()), None);
         }
-        assert_eq!(pool.take_idle(&key(1), t + s(91)).map(|r| r.conn), None);
+        assert_eq!(pool.take_idle(&key(1), t + s(91)), None);
         assert!(!pool.hosts.contains_key(&key(1)));
         check_totals(&pool);
         assert_eq!(pool.evict_expired(t + s(92)), 1);

@@ -152,27 +152,6 @@ pub struct ConnectTo {
     /// On a new connection, resolve the origin's host too and pass the address to
     /// [`Call::set_resolved_target`]: a `socks5://` proxy wants an address, not a name.
     pub resolve_origin: bool,
-    /// Should a reused connection turn out closed before any answer, the request is sent
-    /// again on a new one (the stale-connection rule: idempotent, body replayable, not a
-    /// retry already). See [`check_before_reuse`](Self::check_before_reuse).
-    pub retried_if_stale: bool,
-}
-
-impl ConnectTo {
-    /// How long a connection may have sat idle and still be reused unchecked, for a request
-    /// that is [`retried_if_stale`](Self::retried_if_stale). In a burst of requests the check
-    /// costs a system call each and finds nothing; a server's idle timeout (seconds) has not
-    /// run out, and a server that closed just after its last answer costs a retry.
-    pub const UNCHECKED_REUSE: Duration = Duration::from_millis(100);
-
-    /// Whether, before reusing an idle connection that sat idle for `idle_for`, the driver
-    /// checks that it still looks open: the server has neither closed it nor sent anything
-    /// (a 408 on its idle timeout, or bytes past the last body). Always, unless the request
-    /// is retried if the connection turns out closed and the connection was used moments
-    /// ago ([`UNCHECKED_REUSE`](Self::UNCHECKED_REUSE)).
-    pub fn check_before_reuse(&self, idle_for: Duration) -> bool {
-        !self.retried_if_stale || idle_for >= Self::UNCHECKED_REUSE
-    }
 }
 
 /// What the driver should do next; see [`Call::poll_action`].
@@ -690,7 +669,6 @@ impl Call {
                         .proxy
                         .as_ref()
                         .is_some_and(|p| p.scheme() == ProxyScheme::Socks5),
-                    retried_if_stale: !self.retried && self.retry_safe(),
                 }))
             }
             State::Exchange => self.exchange_action(now, max_data),
