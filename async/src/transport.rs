@@ -7,7 +7,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use sync_wrapper::SyncWrapper;
 
@@ -154,6 +154,11 @@ impl Stream {
 
     /// Whether an idle pooled connection still looks usable: the server has neither closed
     /// it nor sent anything (a peek that would wait means all is quiet). Never waits.
+    ///
+    /// The socket itself is asked, not tokio's record of its readiness: that is only as new
+    /// as the I/O driver's last look, and a task that kept its thread since (or a runtime
+    /// busy elsewhere) would reuse a connection whose server's stray bytes had arrived
+    /// meanwhile, and take them for the next answer.
     pub(crate) fn is_quiet(&self) -> bool {
         if self.holds_unsent() {
             return false;
@@ -161,10 +166,11 @@ impl Stream {
         let Some(tcp) = self.tcp() else {
             return true; // custom streams have no peek; a dead one fails and is retried
         };
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut byte = [0u8; 1];
-        tcp.poll_peek(&mut cx, &mut ReadBuf::new(&mut byte))
-            .is_pending()
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+        match socket2::SockRef::from(tcp).peek(&mut byte) {
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            Ok(_) => false, // 0: the server closed it; else it sent something
+        }
     }
 }
 

@@ -508,3 +508,35 @@ async fn async_bytes_after_part_of_the_body_was_read_returns_the_rest() {
         assert!(response.bytes().await.unwrap() == expected, "{url}");
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_stray_answer_is_noticed_before_reuse_even_when_the_runtime_has_not_looked() {
+    let _watchdog = duet_tests::watchdog!();
+    // The task keeps its thread while the server's stray bytes arrive (CPU work between two
+    // requests), so the runtime's I/O driver has not looked at the idle connection since: the
+    // check before reuse asks the socket itself, not what the driver last saw.
+    let stray_sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = stray_sent.clone();
+    let server = Server::scripted(move |conn| {
+        if conn.index() == 0 {
+            conn.read_request();
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+            conn.sleep(Duration::from_millis(10));
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray");
+            sent.store(true, std::sync::atomic::Ordering::SeqCst);
+            conn.sleep(Duration::from_secs(5));
+        } else {
+            conn.serve(|r| Reply::ok(r.method.clone()));
+        }
+    });
+    let client = duet_async::Client::new();
+    let first = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(first.text().await.unwrap(), "first");
+    while !stray_sent.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1)); // not yielding to the runtime
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    let second = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(second.text().await.unwrap(), "GET");
+    assert_eq!(server.connections(), 2);
+}
