@@ -45,7 +45,7 @@ pub(crate) struct Idle {
 /// may be shut down (the socket then fails) or idle (a current-thread runtime not being
 /// driven: the request would wait for its deadline), so a client shared between runtimes
 /// opens connections per runtime instead.
-fn usable(idle: &Idle, here: Option<tokio::runtime::Id>) -> bool {
+fn usable(idle: &mut Idle, here: Option<tokio::runtime::Id>) -> bool {
     idle.runtime.is_some() && idle.runtime == here && idle.stream.is_quiet()
 }
 
@@ -135,12 +135,12 @@ impl ConnectionPool {
                     kept.pool.checkout(&to.key, now)
                 };
                 match checkout {
-                    Checkout::Reuse(idle) => {
+                    Checkout::Reuse(mut idle) => {
                         // Looked at without the lock: the peek is a system call, and a
                         // thread switched out on its way back would leave the others
                         // queued on the lock.
                         drop(kept);
-                        if usable(&idle, here) {
+                        if usable(&mut idle, here) {
                             return Ok(Acquired::Reuse(idle));
                         }
                         drop(idle); // closed or chatty while idle, or another runtime's
@@ -177,8 +177,8 @@ impl ConnectionPool {
         let here = current_runtime();
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let idle = self.lock().pool.take_idle(&to.key, now)?;
-            if usable(&idle, here) {
+            let mut idle = self.lock().pool.take_idle(&to.key, now)?;
+            if usable(&mut idle, here) {
                 return Some(idle);
             }
             drop(idle); // closed or chatty while idle, or another runtime's

@@ -42,7 +42,16 @@ pub(crate) enum Stream {
 }
 
 /// A byte stream opened by a custom [`Transport`].
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug {}
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + fmt::Debug {
+    /// Whether the connection, idle in the pool, still looks usable: the other end has
+    /// neither closed it nor sent anything since the last answer. It is asked before the
+    /// connection is reused, so that stray bytes are never read as the next answer; it must
+    /// not wait. The default, `true`, is for streams that cannot tell (in-memory ones): a
+    /// closed one then fails the next request, which is sent again if it may go twice.
+    fn is_quiet(&self) -> bool {
+        true
+    }
+}
 
 /// A way to open connections other than TCP, mounted on URL patterns with
 /// `ClientBuilder::mount` (as httpx's `mounts`): Unix sockets, mocks, replays.
@@ -159,17 +168,14 @@ impl Stream {
     /// as the I/O driver's last look, and a task that kept its thread since (or a runtime
     /// busy elsewhere) would reuse a connection whose server's stray bytes had arrived
     /// meanwhile, and take them for the next answer.
-    pub(crate) fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&mut self) -> bool {
         if self.holds_unsent() {
             return false;
         }
-        let Some(tcp) = self.tcp() else {
-            return true; // custom streams have no peek; a dead one fails and is retried
-        };
-        let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
-        match socket2::SockRef::from(tcp).peek(&mut byte) {
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-            Ok(_) => false, // 0: the server closed it; else it sent something
+        match self {
+            Stream::Plain(tcp) => peek_would_block(tcp),
+            Stream::Tls(s) => s.get_mut().0.is_quiet(),
+            Stream::Custom(io) => io.get_mut().is_quiet(),
         }
     }
 }
@@ -211,6 +217,24 @@ impl AsyncRead for Stream {
             }
         }
     }
+}
+
+/// Whether a one-byte peek at `socket` would wait: the other end has neither closed the
+/// connection nor sent anything. One system call; tokio's sockets do not block.
+#[cfg(unix)]
+pub(crate) fn peek_would_block(socket: &impl std::os::fd::AsFd) -> bool {
+    peek_ref_would_block(socket2::SockRef::from(socket))
+}
+
+/// Whether a one-byte peek at `socket` would wait (see the Unix version).
+#[cfg(windows)]
+pub(crate) fn peek_would_block(socket: &impl std::os::windows::io::AsSocket) -> bool {
+    peek_ref_would_block(socket2::SockRef::from(socket))
+}
+
+fn peek_ref_would_block(socket: socket2::SockRef<'_>) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    matches!(socket.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 /// Drops the bytes `tls` has queued for the server (at every layer, a tunnel's too).

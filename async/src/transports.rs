@@ -45,7 +45,11 @@ impl UnixSocket {
 }
 
 #[cfg(unix)]
-impl Io for tokio::net::UnixStream {}
+impl Io for tokio::net::UnixStream {
+    fn is_quiet(&self) -> bool {
+        crate::transport::peek_would_block(self)
+    }
+}
 
 #[cfg(unix)]
 #[async_trait::async_trait]

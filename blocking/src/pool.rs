@@ -70,7 +70,7 @@ impl ConnectionPool {
                 pool.checkout(&to.key, now)
             };
             match checkout {
-                Checkout::Reuse(idle) => {
+                Checkout::Reuse(mut idle) => {
                     // Looked at without the lock: the peek is a system call, and a thread
                     // switched out on its way back would leave the others queued on the lock.
                     drop(pool);
@@ -114,7 +114,7 @@ impl ConnectionPool {
         }
         loop {
             // The lock is held only to take the connection, not over the peek (see acquire).
-            let idle = self.lock().take_idle(&to.key, now)?;
+            let mut idle = self.lock().take_idle(&to.key, now)?;
             if idle.stream.is_quiet() {
                 return Some(idle);
             }

@@ -35,6 +35,15 @@ pub trait Io: Read + Write + Send + fmt::Debug {
         let _ = (read, write);
         Ok(())
     }
+
+    /// Whether the connection, idle in the pool, still looks usable: the other end has
+    /// neither closed it nor sent anything since the last answer. It is asked before the
+    /// connection is reused, so that stray bytes are never read as the next answer; it must
+    /// not wait. The default, `true`, is for streams that cannot tell (in-memory ones): a
+    /// closed one then fails the next request, which is sent again if it may go twice.
+    fn is_quiet(&self) -> bool {
+        true
+    }
 }
 
 /// A way to open connections other than TCP, mounted on URL patterns with
@@ -377,14 +386,15 @@ impl Stream {
 
     /// Whether an idle pooled connection still looks usable: the server has neither closed
     /// it nor sent anything (a peek that would block means all is quiet).
-    pub(crate) fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&mut self) -> bool {
         if self.holds_unsent() {
             return false;
         }
-        let Some(tcp) = self.tcp() else {
-            return true; // custom streams have no peek; a dead one fails and is retried
-        };
-        peek_would_block(tcp)
+        match self {
+            Stream::Plain(tcp, _) => peek_would_block(tcp),
+            Stream::Tls(s) => s.sock.is_quiet(),
+            Stream::Custom(io) => io.get_mut().is_quiet(),
+        }
     }
 }
 
@@ -538,7 +548,7 @@ fn write_now(_: &TcpStream, _: &[u8]) -> io::Result<usize> {
 /// Whether a one-byte peek at `tcp` would block: the server has neither closed the
 /// connection nor sent anything.
 #[cfg(unix)]
-fn peek_would_block(tcp: &TcpStream) -> bool {
+pub(crate) fn peek_would_block(tcp: &impl std::os::fd::AsFd) -> bool {
     use rustix::net::{RecvFlags, recv};
     // One system call, without touching the socket's blocking mode.
     matches!(

@@ -50,6 +50,10 @@ impl Io for std::os::unix::net::UnixStream {
         self.set_read_timeout(read)?;
         self.set_write_timeout(write)
     }
+
+    fn is_quiet(&self) -> bool {
+        crate::transport::peek_would_block(self)
+    }
 }
 
 #[cfg(unix)]

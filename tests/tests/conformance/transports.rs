@@ -44,6 +44,58 @@ fn unix_server(body: Option<&'static str>) -> std::path::PathBuf {
     path
 }
 
+/// A Unix socket server whose first connection answers `first`, then 10 ms later sends a
+/// stray response and sets `sent` (and answers `reused` should a request come after it); its
+/// second connection answers `fresh`. Returns its path.
+#[cfg(unix)]
+fn unix_server_with_a_stray_answer(sent: Arc<std::sync::atomic::AtomicBool>) -> std::path::PathBuf {
+    use std::io::{Read, Write};
+    let path = std::env::temp_dir().join(format!(
+        "duet-stray-{}-{:?}.sock",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let answer = |text: &str| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{text}",
+            text.len()
+        )
+    };
+    let read_request = |stream: &mut std::os::unix::net::UnixStream| {
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        true
+    };
+    std::thread::spawn(move || {
+        let (mut first, _) = listener.accept().unwrap();
+        read_request(&mut first);
+        first.write_all(answer("first").as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        first.write_all(answer("stray").as_bytes()).unwrap();
+        sent.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::thread::spawn(move || {
+            if read_request(&mut first) {
+                let _ = first.write_all(answer("reused").as_bytes());
+            }
+        });
+        if let Ok((mut second, _)) = listener.accept() {
+            if read_request(&mut second) {
+                let _ = second.write_all(answer("fresh").as_bytes());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    });
+    path
+}
+
 duet_tests::conformance! {
     fn what_a_custom_stream_holds_until_flushed_goes_before_the_answer_is_awaited() {
         use crate::custom_streams::{Behaviour, Custom};
@@ -144,6 +196,24 @@ duet_tests::conformance! {
             let path = unix_server(None);
             let err = wait!(client(&path).get("http://local.test/").send()).unwrap_err();
             assert_eq!(err.timeout_phase(), Some(duet::TimeoutPhase::ReadHead), "{err}");
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn a_unix_socket_that_spoke_while_idle_is_not_reused() {
+        // As over TCP: stray bytes after an answer are never read as the next one's.
+        #[cfg(unix)]
+        {
+            let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let path = unix_server_with_a_stray_answer(sent.clone());
+            let unix = Arc::new(duet::transports::UnixSocket::new(&path));
+            let client = duet::Client::builder().mount("http://local.test", unix).build().unwrap();
+            assert_eq!(wait!(wait!(client.get("http://local.test/").send()).unwrap().text()).unwrap(), "first");
+            while !sent.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            assert_eq!(wait!(wait!(client.get("http://local.test/").send()).unwrap().text()).unwrap(), "fresh");
             let _ = std::fs::remove_file(path);
         }
     }
