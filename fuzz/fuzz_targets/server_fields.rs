@@ -1,10 +1,13 @@
 //! The parsers of header fields a server chooses: `Set-Cookie` (the cookie jar),
-//! `WWW-Authenticate` (a Digest flow answering a 401) and `Link` (pagination).
+//! `WWW-Authenticate` (a Digest flow answering a 401), `Link` (pagination) and `Content-Type`
+//! (the charset a body's text is decoded by).
 //!
 //! The whole input is one field value, given to each. Nothing may panic, and what each
 //! accepts must be usable: a cookie the jar stored goes out in a `Cookie` header that is a
 //! valid field value, storing the same `Set-Cookie` again replaces rather than adds, a Digest
-//! answer is one valid `Authorization` field, and every parsed link has a relation type.
+//! answer is one valid `Authorization` field, every parsed link has a relation type, a
+//! charset found is not empty, and a body (the input again) decoded piece by piece, split
+//! anywhere, gives the text and encoding that decoding it whole gives.
 
 #![no_main]
 
@@ -13,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use duet_core::auth::{Auth, AuthRequest, AuthResponse, AuthStep, CnonceSource, DigestAuth};
 use duet_core::cookies::CookieJar;
 use duet_core::link::parse_link_headers;
-use duet_core::{Headers, Method, StatusCode, Url};
+use duet_core::{Headers, Method, StatusCode, TextDecoder, Url, charset_of, decode_text};
 use libfuzzer_sys::fuzz_target;
 
 fn cookies(value: &str) {
@@ -95,6 +98,27 @@ fn links(value: &[u8]) {
     }
 }
 
+fn content_type(value: &[u8]) {
+    if let Some(charset) = charset_of(value) {
+        assert!(!charset.is_empty(), "an empty charset");
+    }
+    let (whole, encoding) = decode_text(value, Some(value));
+    // Split where the first byte says, so that every split point is tried.
+    let at = value
+        .first()
+        .map_or(0, |&b| usize::from(b) % (value.len() + 1));
+    let mut decoder = TextDecoder::new(Some(value));
+    let mut pieces = String::new();
+    decoder.decode(&value[..at], &mut pieces);
+    decoder.decode(&value[at..], &mut pieces);
+    let streamed_encoding = decoder.encoding_name();
+    decoder.finish(&mut pieces);
+    assert_eq!(pieces, whole, "split at {at}");
+    if value.len() >= 3 {
+        assert_eq!(streamed_encoding, encoding);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         cookies(text);
@@ -102,4 +126,5 @@ fuzz_target!(|data: &[u8]| {
     digest(data, false);
     digest(data, true);
     links(data);
+    content_type(data);
 });
