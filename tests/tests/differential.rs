@@ -1,0 +1,483 @@
+//! Blocking and async against the same servers, made at random: for each of a few hundred
+//! servers, answering three GETs with answers of every framing, coding, status and breakage
+//! the engine knows, written whole or in pieces and closed after or not, both clients must
+//! reach the same outcome request by request (status, headers and body read whole or in
+//! small pieces, or the same kind of error) over as many connections, with the server seeing
+//! the same requests. The conformance suite checks chosen cases against each client; this
+//! checks the space between them against the other client.
+//!
+//! The servers are deterministic from a fixed seed (a failure names its case and prints its
+//! answers). What would make an outcome hang on timing is left out: bytes past an answer's
+//! end are written together with its end (so the client reads them with it, or finds them
+//! waiting when it checks the connection before reuse), and an answer that does not end by
+//! its framing is followed by a close, so no case waits for a timeout.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use duet_tests::server::*;
+
+/// Servers tried per run.
+const CASES: u64 = 400;
+/// The first case's seed; case `n` uses `SEED + n`.
+const SEED: u64 = 0x5eed_0000_d0e7;
+
+/// splitmix64: small, seedable, and the same everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// One answer: its bytes, where they are split into separate writes, and whether the server
+/// closes the connection after it.
+#[derive(Debug, Clone)]
+struct Answer {
+    bytes: Vec<u8>,
+    splits: Vec<usize>,
+    close: bool,
+}
+
+/// How an answer's body is framed.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length,
+    /// Declares more than it sends (then closes).
+    LengthShort,
+    /// Declares less than it sends: the rest is stray bytes (then closes).
+    LengthLong,
+    Chunked,
+    /// Valid chunked framing with a `Content-Length` beside it.
+    ChunkedWithLength,
+    /// Chunked, broken somewhere (then closes).
+    ChunkedBroken,
+    /// Neither: the body runs to the close.
+    UntilClose,
+    /// Two different lengths (then closes).
+    TwoLengths,
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A chunked encoding of `body` in chunks of random sizes, with an extension or a trailer now
+/// and then.
+fn chunked(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let n = (1 + rng.below(20_000)).min(rest.len());
+        let size = if rng.chance(50) {
+            format!("{n:x}")
+        } else {
+            format!("{n:X}")
+        };
+        out.extend_from_slice(size.as_bytes());
+        if rng.chance(10) {
+            out.extend_from_slice(b";ext=1");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&rest[..n]);
+        out.extend_from_slice(b"\r\n");
+        rest = &rest[n..];
+    }
+    out.extend_from_slice(b"0\r\n");
+    if rng.chance(20) {
+        out.extend_from_slice(b"X-Trailer: done\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// A random answer (see the module docs for what is left out).
+fn answer(rng: &mut Rng) -> Answer {
+    let body_len = match rng.below(4) {
+        0 => 0,
+        1 => rng.below(40),
+        2 => rng.below(5_000),
+        _ => rng.below(60_000),
+    };
+    let body: Vec<u8> = (0..body_len)
+        .map(|i| match rng.chance(10) {
+            true => rng.next() as u8,
+            false => b"duet, both flavours\n"[i % 20],
+        })
+        .collect();
+    let (status, bodiless) = [
+        ("HTTP/1.1 200 OK", false),
+        ("HTTP/1.1 200 OK", false),
+        ("HTTP/1.1 404 Not Found", false),
+        ("HTTP/1.1 500 Internal Server Error", false),
+        ("HTTP/1.0 200 OK", false),
+        ("HTTP/1.1 204 No Content", true),
+        ("HTTP/1.1 304 Not Modified", true),
+        ("HTTP/1.1 299", false),
+        ("HTTP/1.1 20 Short", false),
+        ("HTTP/1.1 200 OK\r\nBad Header Line", false),
+    ][rng.below(10)];
+    let mut head = String::new();
+    if rng.chance(10) {
+        head.push_str("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    head.push_str(status);
+    head.push_str("\r\n");
+    let (coded, coding) = match rng.below(10) {
+        0 => (gzip(&body), Some("gzip")),
+        1 => (zlib(&body), Some("deflate")),
+        2 => {
+            let mut cut = gzip(&body);
+            cut.truncate(cut.len().saturating_sub(1 + rng.below(8)));
+            (cut, Some("gzip"))
+        }
+        3 => (body.clone(), Some("identity")),
+        4 => (body.clone(), Some("x-unknown")),
+        _ => (body, None),
+    };
+    if let Some(coding) = coding {
+        head.push_str(&format!("Content-Encoding: {coding}\r\n"));
+    }
+    if rng.chance(20) {
+        head.push_str("Set-Cookie: flavour=same; Path=/\r\n");
+    }
+    if rng.chance(20) {
+        head.push_str("Content-Type: text/plain; charset=latin1\r\n");
+    }
+    let framing = [
+        Framing::Length,
+        Framing::Length,
+        Framing::Length,
+        Framing::LengthShort,
+        Framing::LengthLong,
+        Framing::Chunked,
+        Framing::Chunked,
+        Framing::ChunkedWithLength,
+        Framing::ChunkedBroken,
+        Framing::UntilClose,
+        Framing::TwoLengths,
+    ][rng.below(11)];
+    let n = coded.len();
+    // A length shorter than the payload, where the framing ends the body before it does.
+    let mut declared = None;
+    let payload = match framing {
+        Framing::Length => {
+            head.push_str(&format!("Content-Length: {n}\r\n"));
+            coded
+        }
+        Framing::LengthShort => {
+            head.push_str(&format!("Content-Length: {}\r\n", n + 1 + rng.below(100)));
+            coded
+        }
+        Framing::LengthLong => {
+            let length = n.saturating_sub(1 + rng.below(50));
+            declared = Some(length);
+            head.push_str(&format!("Content-Length: {length}\r\n"));
+            coded
+        }
+        Framing::Chunked | Framing::ChunkedWithLength => {
+            if matches!(framing, Framing::ChunkedWithLength) {
+                head.push_str(&format!("Content-Length: {n}\r\n"));
+            }
+            head.push_str("Transfer-Encoding: chunked\r\n");
+            chunked(rng, &coded)
+        }
+        Framing::ChunkedBroken => {
+            head.push_str("Transfer-Encoding: chunked\r\n");
+            let mut framed = chunked(rng, &coded);
+            match rng.below(3) {
+                0 => framed.truncate(rng.below(framed.len())),
+                1 => framed.insert(rng.below(framed.len() + 1), b'z'),
+                _ => {
+                    let at = rng.below(framed.len());
+                    framed.remove(at);
+                }
+            }
+            framed
+        }
+        Framing::UntilClose => coded,
+        Framing::TwoLengths => {
+            head.push_str(&format!(
+                "Content-Length: {n}\r\nContent-Length: {}\r\n",
+                n + 1
+            ));
+            coded
+        }
+    };
+    let ends_by_framing = matches!(
+        framing,
+        Framing::Length | Framing::Chunked | Framing::ChunkedWithLength
+    );
+    let says_close = rng.chance(15);
+    if says_close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    let framed_end = match bodiless {
+        true => bytes.len(),
+        false => bytes.len() + declared.unwrap_or(payload.len()),
+    };
+    bytes.extend_from_slice(&payload);
+    // Bytes past the framed end (a bodiless status's body, a long body) go in the last write.
+    let stray = bytes.len() > framed_end;
+    // HTTP/1.0 with `Transfer-Encoding` is framed by the close (RFC 9112 §6.1), and 1.0
+    // without keep-alive ends the connection anyway.
+    let http10 = status.starts_with("HTTP/1.0");
+    let close = says_close || stray || http10 || !ends_by_framing || rng.chance(25);
+    let mut splits: Vec<usize> = (0..rng.below(4))
+        .map(|_| 1 + rng.below(framed_end.max(2) - 1))
+        .collect();
+    splits.sort_unstable();
+    splits.dedup();
+    Answer {
+        bytes,
+        splits,
+        close,
+    }
+}
+
+/// A server answering `/0`, `/1` and `/2` with `answers`, on any connection.
+fn server(answers: Vec<Answer>) -> Server {
+    let answers = Arc::new(answers);
+    Server::scripted(move |conn| {
+        while let Some(request) = conn.read_request() {
+            let index = request.path()[1..].parse::<usize>().unwrap_or(0) % answers.len();
+            let answer = &answers[index];
+            let mut at = 0;
+            for &split in &answer.splits {
+                if !conn.write(&answer.bytes[at..split]) || !conn.sleep(Duration::from_millis(1)) {
+                    return;
+                }
+                at = split;
+            }
+            conn.write(&answer.bytes[at..]);
+            if answer.close {
+                conn.close();
+                return;
+            }
+        }
+    })
+}
+
+/// What a client made of one request.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Answered {
+        status: u16,
+        headers: Vec<(String, Vec<u8>)>,
+        body: Result<Vec<u8>, String>,
+    },
+    Failed(String),
+}
+
+/// An outcome in a line: a body by its length and where it starts.
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed(kind) => format!("failed: {kind}"),
+        Outcome::Answered {
+            status,
+            headers,
+            body,
+        } => {
+            let body = match body {
+                Ok(body) => format!(
+                    "{} bytes {:?}",
+                    body.len(),
+                    String::from_utf8_lossy(&body[..body.len().min(60)])
+                ),
+                Err(kind) => format!("body failed: {kind}"),
+            };
+            let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+            format!("{status} {names:?} {body}")
+        }
+    }
+}
+
+fn headers(headers: &duet_core::Headers) -> Vec<(String, Vec<u8>)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_vec()))
+        .collect()
+}
+
+/// `piece` 0: the body read whole; else read through `Read` / `AsyncRead` that many bytes at
+/// a time.
+fn blocking_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
+    use std::io::Read;
+    let client = client_blocking();
+    (0..3)
+        .map(|i| match client.get(server.url(&format!("/{i}"))).send() {
+            Err(e) => Outcome::Failed(format!("{:?}", e.kind())),
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let headers = headers(response.headers());
+                let body = match pieces[i] {
+                    0 => response.bytes().map_err(|e| format!("{:?}", e.kind())),
+                    n => {
+                        let (mut body, mut buf) = (Vec::new(), vec![0; n]);
+                        loop {
+                            match response.read(&mut buf) {
+                                Ok(0) => break Ok(body),
+                                Ok(k) => body.extend_from_slice(&buf[..k]),
+                                Err(e) => {
+                                    let e = duet_blocking::Error::from_io(
+                                        e,
+                                        duet_blocking::TimeoutPhase::ReadBody,
+                                    );
+                                    break Err(format!("{:?}", e.kind()));
+                                }
+                            }
+                        }
+                    }
+                };
+                Outcome::Answered {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+        })
+        .collect()
+}
+
+async fn async_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
+    use tokio::io::AsyncReadExt;
+    let client = client_async();
+    let mut outcomes = Vec::new();
+    for (i, &piece) in pieces.iter().enumerate() {
+        let outcome = match client.get(server.url(&format!("/{i}"))).send().await {
+            Err(e) => Outcome::Failed(format!("{:?}", e.kind())),
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let headers = headers(response.headers());
+                let body = match piece {
+                    0 => response
+                        .bytes()
+                        .await
+                        .map_err(|e| format!("{:?}", e.kind())),
+                    n => {
+                        let (mut body, mut buf) = (Vec::new(), vec![0; n]);
+                        loop {
+                            match response.read(&mut buf).await {
+                                Ok(0) => break Ok(body),
+                                Ok(k) => body.extend_from_slice(&buf[..k]),
+                                Err(e) => {
+                                    let e = duet_async::Error::from_io(
+                                        e,
+                                        duet_async::TimeoutPhase::ReadBody,
+                                    );
+                                    break Err(format!("{:?}", e.kind()));
+                                }
+                            }
+                        }
+                    }
+                };
+                Outcome::Answered {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// Short timeouts: no answer here waits for one, and a hang should fail fast.
+fn client_blocking() -> duet_blocking::Client {
+    duet_blocking::Client::builder()
+        .read_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+fn client_async() -> duet_async::Client {
+    duet_async::Client::builder()
+        .read_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+/// What the server saw: its connections, and the paths of the requests it read.
+fn seen(server: &Server) -> (usize, Vec<String>) {
+    let paths = server
+        .requests()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    (server.connections(), paths)
+}
+
+#[test]
+fn both_flavours_reach_the_same_outcome_against_the_same_random_servers() {
+    let _watchdog = duet_tests::watchdog!();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for case in 0..CASES {
+        let mut rng = Rng(SEED + case);
+        let answers: Vec<Answer> = (0..3).map(|_| answer(&mut rng)).collect();
+        let pieces: Vec<usize> = (0..3)
+            .map(|_| match rng.chance(50) {
+                true => 0,
+                false => 1 + rng.below(3_000),
+            })
+            .collect();
+        let blocking_server = server(answers.clone());
+        let blocking = blocking_outcomes(&blocking_server, &pieces);
+        let async_server = server(answers.clone());
+        let asynchronous = runtime.block_on(async_outcomes(&async_server, &pieces));
+        let shown = || {
+            answers
+                .iter()
+                .map(|a| {
+                    let start = String::from_utf8_lossy(&a.bytes[..a.bytes.len().min(300)]);
+                    format!("splits {:?}, close {}: {start:?}", a.splits, a.close)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for (i, (b, a)) in blocking.iter().zip(&asynchronous).enumerate() {
+            assert!(
+                b == a,
+                "case {case}, request {i} (read in pieces of {}):\nblocking {}\nasync    {}\nanswers:\n{}",
+                pieces[i],
+                describe(b),
+                describe(a),
+                shown()
+            );
+        }
+        assert_eq!(
+            seen(&blocking_server),
+            seen(&async_server),
+            "case {case}: connections and requests, answers:\n{}",
+            shown()
+        );
+    }
+}
