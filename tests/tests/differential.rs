@@ -7,7 +7,7 @@
 //! checks the space between them against the other client.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
-//! answers). What would make an outcome hang on timing is left out: bytes past an answer's
+//! answers). What would make an outcome depend on timing is left out: bytes past an answer's
 //! end are written together with its end (so the client reads them with it, or finds them
 //! waiting when it checks the connection before reuse), and an answer that does not end by
 //! its framing is followed by a close, so no case waits for a timeout.
