@@ -323,86 +323,87 @@ fn headers(headers: &duet_core::Headers) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// `piece` 0: the body read whole; else read through `Read` / `AsyncRead` that many bytes at
-/// a time.
+/// An error by its kind: what the two clients must agree on (their messages may differ).
+fn kind(error: &duet_core::client::Error) -> String {
+    format!("{:?}", error.kind())
+}
+
+/// The kind of an error that reached the caller through `Read` / `AsyncRead`.
+fn read_error(error: std::io::Error) -> String {
+    use duet_core::client::{Error, TimeoutPhase};
+    kind(&Error::from_io(error, TimeoutPhase::ReadBody))
+}
+
+/// A response's status and headers, taken before its body is read.
+fn head(info: &duet_core::client::ResponseInfo) -> (u16, Vec<(String, Vec<u8>)>) {
+    (info.status().as_u16(), headers(info.headers()))
+}
+
+/// Request `i` reads its body whole when `pieces[i]` is 0, else through `Read` that many
+/// bytes at a time.
 fn blocking_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
     use std::io::Read;
     let client = client_blocking();
-    (0..3)
-        .map(|i| match client.get(server.url(&format!("/{i}"))).send() {
-            Err(e) => Outcome::Failed(format!("{:?}", e.kind())),
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let headers = headers(response.headers());
-                let body = match pieces[i] {
-                    0 => response.bytes().map_err(|e| format!("{:?}", e.kind())),
-                    n => {
-                        let (mut body, mut buf) = (Vec::new(), vec![0; n]);
-                        loop {
-                            match response.read(&mut buf) {
-                                Ok(0) => break Ok(body),
-                                Ok(k) => body.extend_from_slice(&buf[..k]),
-                                Err(e) => {
-                                    let e = duet_blocking::Error::from_io(
-                                        e,
-                                        duet_blocking::TimeoutPhase::ReadBody,
-                                    );
-                                    break Err(format!("{:?}", e.kind()));
-                                }
-                            }
-                        }
-                    }
-                };
-                Outcome::Answered {
-                    status,
-                    headers,
-                    body,
-                }
+    let mut outcomes = Vec::new();
+    for (i, &piece) in pieces.iter().enumerate() {
+        let mut response = match client.get(server.url(&format!("/{i}"))).send() {
+            Ok(response) => response,
+            Err(e) => {
+                outcomes.push(Outcome::Failed(kind(&e)));
+                continue;
             }
-        })
-        .collect()
+        };
+        let (status, headers) = head(&response);
+        let (mut body, mut buf) = (Vec::new(), vec![0; piece]);
+        let read = match piece {
+            0 => response.bytes().map_err(|e| kind(&e)),
+            _ => loop {
+                match response.read(&mut buf) {
+                    Ok(0) => break Ok(body),
+                    Ok(n) => body.extend_from_slice(&buf[..n]),
+                    Err(e) => break Err(read_error(e)),
+                }
+            },
+        };
+        outcomes.push(Outcome::Answered {
+            status,
+            headers,
+            body: read,
+        });
+    }
+    outcomes
 }
 
+/// As [`blocking_outcomes`], through `AsyncRead`.
 async fn async_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
     use tokio::io::AsyncReadExt;
     let client = client_async();
     let mut outcomes = Vec::new();
     for (i, &piece) in pieces.iter().enumerate() {
-        let outcome = match client.get(server.url(&format!("/{i}"))).send().await {
-            Err(e) => Outcome::Failed(format!("{:?}", e.kind())),
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let headers = headers(response.headers());
-                let body = match piece {
-                    0 => response
-                        .bytes()
-                        .await
-                        .map_err(|e| format!("{:?}", e.kind())),
-                    n => {
-                        let (mut body, mut buf) = (Vec::new(), vec![0; n]);
-                        loop {
-                            match response.read(&mut buf).await {
-                                Ok(0) => break Ok(body),
-                                Ok(k) => body.extend_from_slice(&buf[..k]),
-                                Err(e) => {
-                                    let e = duet_async::Error::from_io(
-                                        e,
-                                        duet_async::TimeoutPhase::ReadBody,
-                                    );
-                                    break Err(format!("{:?}", e.kind()));
-                                }
-                            }
-                        }
-                    }
-                };
-                Outcome::Answered {
-                    status,
-                    headers,
-                    body,
-                }
+        let mut response = match client.get(server.url(&format!("/{i}"))).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                outcomes.push(Outcome::Failed(kind(&e)));
+                continue;
             }
         };
-        outcomes.push(outcome);
+        let (status, headers) = head(&response);
+        let (mut body, mut buf) = (Vec::new(), vec![0; piece]);
+        let read = match piece {
+            0 => response.bytes().await.map_err(|e| kind(&e)),
+            _ => loop {
+                match response.read(&mut buf).await {
+                    Ok(0) => break Ok(body),
+                    Ok(n) => body.extend_from_slice(&buf[..n]),
+                    Err(e) => break Err(read_error(e)),
+                }
+            },
+        };
+        outcomes.push(Outcome::Answered {
+            status,
+            headers,
+            body: read,
+        });
     }
     outcomes
 }
