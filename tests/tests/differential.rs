@@ -84,13 +84,25 @@ fn zlib(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// A chunked encoding of `body` in chunks of random sizes, with an extension or a trailer now
-/// and then.
+/// A chunked encoding of `body`, with an extension or a trailer now and then: in chunks of one
+/// size, as servers that stream through a fixed buffer send them (and as a read spans from
+/// one large chunk into the next, its size line as long as the last), or of random sizes.
 fn chunked(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+    let fixed = match rng.below(6) {
+        0 => Some(8_192),
+        1 => Some(16_384),
+        2 => Some(1 + rng.below(40_000)),
+        _ => None,
+    };
     let mut out = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
-        let n = (1 + rng.below(20_000)).min(rest.len());
+        let n = fixed.unwrap_or_else(|| match rng.below(3) {
+            0 => 1 + rng.below(200),
+            1 => 1 + rng.below(20_000),
+            _ => 8_192 + rng.below(48_000),
+        });
+        let n = n.min(rest.len());
         let size = if rng.chance(50) {
             format!("{n:x}")
         } else {
@@ -119,7 +131,7 @@ fn answer(rng: &mut Rng) -> Answer {
         0 => 0,
         1 => rng.below(40),
         2 => rng.below(5_000),
-        _ => rng.below(60_000),
+        _ => 8_000 + rng.below(100_000),
     };
     let body: Vec<u8> = (0..body_len)
         .map(|i| match rng.chance(10) {
