@@ -1,9 +1,9 @@
 //! Blocking and async against the same servers, made at random: for each of a few hundred
 //! servers, answering three GETs with answers of every framing, coding, status and breakage
 //! the engine knows, written whole or in pieces and closed after or not, both clients must
-//! reach the same outcome request by request (status, headers and body read whole or in
-//! small pieces, or the same kind of error) over as many connections, with the server seeing
-//! the same requests. The conformance suite checks chosen cases against each client; this
+//! reach the same outcome request by request (status, headers, and the body and trailers read
+//! whole, in small pieces, as text, as lines or as chunks; or the same kind of error) over as
+//! many connections, with the server seeing the same requests. The conformance suite checks chosen cases against each client; this
 //! checks the space between them against the other client.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
@@ -118,9 +118,12 @@ fn chunked(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
         rest = &rest[n..];
     }
     out.extend_from_slice(b"0\r\n");
-    if rng.chance(20) {
-        out.extend_from_slice(b"X-Trailer: done\r\n");
-    }
+    out.extend_from_slice(match rng.below(10) {
+        0 | 1 => b"X-Trailer: done\r\n".as_slice(),
+        2 => b"X-Trailer: done\r\nx-checksum:42\r\n",
+        3 => b"Bad Trailer Line\r\n",
+        _ => b"",
+    });
     out.extend_from_slice(b"\r\n");
     out
 }
@@ -133,10 +136,14 @@ fn answer(rng: &mut Rng) -> Answer {
         2 => rng.below(5_000),
         _ => 8_000 + rng.below(100_000),
     };
+    let text: &[u8] = match rng.chance(50) {
+        true => b"duet, both flavours\n",
+        false => b"\xe9t\xe9, crlf\r\n",
+    };
     let body: Vec<u8> = (0..body_len)
         .map(|i| match rng.chance(10) {
             true => rng.next() as u8,
-            false => b"duet, both flavours\n"[i % 20],
+            false => text[i % text.len()],
         })
         .collect();
     let (status, bodiless) = [
@@ -294,6 +301,33 @@ fn server(answers: Vec<Answer>) -> Server {
     })
 }
 
+/// How a request's body is read: each flavour's own way to it.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// `bytes()`.
+    Whole,
+    /// Through `Read` / `AsyncRead`, this many bytes at a time.
+    Pieces(usize),
+    /// `text()`, decoded by the charset.
+    Text,
+    /// `lines()`, each line decoded (a line per `\n` in the outcome).
+    Lines,
+    /// `chunks(n)`, pieces of at most this many bytes (their sizes may differ, their bytes not).
+    Chunks(usize),
+}
+
+impl Reading {
+    fn random(rng: &mut Rng) -> Reading {
+        match rng.below(8) {
+            0..=2 => Reading::Whole,
+            3..=4 => Reading::Pieces(1 + rng.below(3_000)),
+            5 => Reading::Text,
+            6 => Reading::Lines,
+            _ => Reading::Chunks(1 + rng.below(20_000)),
+        }
+    }
+}
+
 /// What a client made of one request.
 #[derive(Debug, PartialEq)]
 enum Outcome {
@@ -301,6 +335,8 @@ enum Outcome {
         status: u16,
         headers: Vec<(String, Vec<u8>)>,
         body: Result<Vec<u8>, String>,
+        /// The trailers after a body read through `Read` (the other ways take the response).
+        trailers: Option<Vec<(String, Vec<u8>)>>,
     },
     Failed(String),
 }
@@ -313,6 +349,7 @@ fn describe(outcome: &Outcome) -> String {
             status,
             headers,
             body,
+            trailers,
         } => {
             let body = match body {
                 Ok(body) => format!(
@@ -323,7 +360,7 @@ fn describe(outcome: &Outcome) -> String {
                 Err(kind) => format!("body failed: {kind}"),
             };
             let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
-            format!("{status} {names:?} {body}")
+            format!("{status} {names:?} {body}, trailers {trailers:?}")
         }
     }
 }
@@ -346,18 +383,22 @@ fn read_error(error: std::io::Error) -> String {
     kind(&Error::from_io(error, TimeoutPhase::ReadBody))
 }
 
+/// Trailers as compared: names in lower case, in order.
+fn trailers(trailers: Option<&duet_core::Headers>) -> Vec<(String, Vec<u8>)> {
+    trailers.map(headers).unwrap_or_default()
+}
+
 /// A response's status and headers, taken before its body is read.
 fn head(info: &duet_core::client::ResponseInfo) -> (u16, Vec<(String, Vec<u8>)>) {
     (info.status().as_u16(), headers(info.headers()))
 }
 
-/// Request `i` reads its body whole when `pieces[i]` is 0, else through `Read` that many
-/// bytes at a time.
-fn blocking_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
+/// Request `i` reads its body as `readings[i]` says.
+fn blocking_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
     use std::io::Read;
     let client = client_blocking();
     let mut outcomes = Vec::new();
-    for (i, &piece) in pieces.iter().enumerate() {
+    for (i, &reading) in readings.iter().enumerate() {
         let mut response = match client.get(server.url(&format!("/{i}"))).send() {
             Ok(response) => response,
             Err(e) => {
@@ -366,32 +407,66 @@ fn blocking_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
             }
         };
         let (status, headers) = head(&response);
-        let (mut body, mut buf) = (Vec::new(), vec![0; piece]);
-        let read = match piece {
-            0 => response.bytes().map_err(|e| kind(&e)),
-            _ => loop {
-                match response.read(&mut buf) {
-                    Ok(0) => break Ok(body),
-                    Ok(n) => body.extend_from_slice(&buf[..n]),
-                    Err(e) => break Err(read_error(e)),
-                }
-            },
+        let mut body = Vec::new();
+        let (read, trailers) = match reading {
+            Reading::Whole => (response.bytes().map_err(|e| kind(&e)), None),
+            Reading::Pieces(piece) => {
+                let mut buf = vec![0; piece];
+                let read = loop {
+                    match response.read(&mut buf) {
+                        Ok(0) => break Ok(body),
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                        Err(e) => break Err(read_error(e)),
+                    }
+                };
+                (read, Some(trailers(response.trailers())))
+            }
+            Reading::Text => (
+                response
+                    .text()
+                    .map(String::into_bytes)
+                    .map_err(|e| kind(&e)),
+                None,
+            ),
+            Reading::Lines => {
+                let read = response.lines().try_for_each(|line| {
+                    body.extend_from_slice(line?.as_bytes());
+                    body.push(b'\n');
+                    Ok(())
+                });
+                (read.map(|()| body).map_err(|e| kind(&e)), None)
+            }
+            Reading::Chunks(size) => {
+                let read = response.chunks(size).try_for_each(|chunk| {
+                    let chunk = chunk?;
+                    assert!(
+                        !chunk.is_empty() && chunk.len() <= size,
+                        "a chunk of {}",
+                        chunk.len()
+                    );
+                    body.extend_from_slice(&chunk);
+                    Ok(())
+                });
+                (read.map(|()| body).map_err(|e| kind(&e)), None)
+            }
         };
         outcomes.push(Outcome::Answered {
             status,
             headers,
             body: read,
+            trailers,
         });
     }
     outcomes
 }
 
-/// As [`blocking_outcomes`], through `AsyncRead`.
-async fn async_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
+/// As [`blocking_outcomes`], through `AsyncRead` and `Stream`s.
+async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
+    use futures_util::TryStreamExt;
     use tokio::io::AsyncReadExt;
     let client = client_async();
     let mut outcomes = Vec::new();
-    for (i, &piece) in pieces.iter().enumerate() {
+    for (i, &reading) in readings.iter().enumerate() {
         let mut response = match client.get(server.url(&format!("/{i}"))).send().await {
             Ok(response) => response,
             Err(e) => {
@@ -400,21 +475,56 @@ async fn async_outcomes(server: &Server, pieces: &[usize]) -> Vec<Outcome> {
             }
         };
         let (status, headers) = head(&response);
-        let (mut body, mut buf) = (Vec::new(), vec![0; piece]);
-        let read = match piece {
-            0 => response.bytes().await.map_err(|e| kind(&e)),
-            _ => loop {
-                match response.read(&mut buf).await {
-                    Ok(0) => break Ok(body),
-                    Ok(n) => body.extend_from_slice(&buf[..n]),
-                    Err(e) => break Err(read_error(e)),
-                }
-            },
+        let mut body = Vec::new();
+        let (read, trailers) = match reading {
+            Reading::Whole => (response.bytes().await.map_err(|e| kind(&e)), None),
+            Reading::Pieces(piece) => {
+                let mut buf = vec![0; piece];
+                let read = loop {
+                    match response.read(&mut buf).await {
+                        Ok(0) => break Ok(body),
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                        Err(e) => break Err(read_error(e)),
+                    }
+                };
+                (read, Some(trailers(response.trailers())))
+            }
+            Reading::Text => {
+                let read = response.text().await.map(String::into_bytes);
+                (read.map_err(|e| kind(&e)), None)
+            }
+            Reading::Lines => {
+                let read = response
+                    .lines()
+                    .try_for_each(|line| {
+                        body.extend_from_slice(line.as_bytes());
+                        body.push(b'\n');
+                        std::future::ready(Ok(()))
+                    })
+                    .await;
+                (read.map(|()| body).map_err(|e| kind(&e)), None)
+            }
+            Reading::Chunks(size) => {
+                let read = response
+                    .chunks(size)
+                    .try_for_each(|chunk| {
+                        assert!(
+                            !chunk.is_empty() && chunk.len() <= size,
+                            "a chunk of {}",
+                            chunk.len()
+                        );
+                        body.extend_from_slice(&chunk);
+                        std::future::ready(Ok(()))
+                    })
+                    .await;
+                (read.map(|()| body).map_err(|e| kind(&e)), None)
+            }
         };
         outcomes.push(Outcome::Answered {
             status,
             headers,
             body: read,
+            trailers,
         });
     }
     outcomes
@@ -456,16 +566,11 @@ fn both_flavours_reach_the_same_outcome_against_the_same_random_servers() {
     for case in 0..CASES {
         let mut rng = Rng(SEED + case);
         let answers: Vec<Answer> = (0..3).map(|_| answer(&mut rng)).collect();
-        let pieces: Vec<usize> = (0..3)
-            .map(|_| match rng.chance(50) {
-                true => 0,
-                false => 1 + rng.below(3_000),
-            })
-            .collect();
+        let readings: Vec<Reading> = (0..3).map(|_| Reading::random(&mut rng)).collect();
         let blocking_server = server(answers.clone());
-        let blocking = blocking_outcomes(&blocking_server, &pieces);
+        let blocking = blocking_outcomes(&blocking_server, &readings);
         let async_server = server(answers.clone());
-        let asynchronous = runtime.block_on(async_outcomes(&async_server, &pieces));
+        let asynchronous = runtime.block_on(async_outcomes(&async_server, &readings));
         let shown = || {
             answers
                 .iter()
@@ -479,8 +584,8 @@ fn both_flavours_reach_the_same_outcome_against_the_same_random_servers() {
         for (i, (b, a)) in blocking.iter().zip(&asynchronous).enumerate() {
             assert!(
                 b == a,
-                "case {case}, request {i} (read in pieces of {}):\nblocking {}\nasync    {}\nanswers:\n{}",
-                pieces[i],
+                "case {case}, request {i} (read {:?}):\nblocking {}\nasync    {}\nanswers:\n{}",
+                readings[i],
                 describe(b),
                 describe(a),
                 shown()
