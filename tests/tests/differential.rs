@@ -3,8 +3,15 @@
 //! the engine knows, written whole or in pieces and closed after or not, both clients must
 //! reach the same outcome request by request (status, headers, and the body and trailers read
 //! whole, in small pieces, as text, as lines or as chunks; or the same kind of error) over as
-//! many connections, with the server seeing the same requests. The conformance suite checks chosen cases against each client; this
-//! checks the space between them against the other client.
+//! many connections, with the server seeing the same requests. The conformance suite checks
+//! chosen cases against each client; this checks the space between them against the other
+//! client.
+//!
+//! The other way round, a few hundred random requests (method, query, headers, and a body of
+//! bytes, text, a file, a reader of told, wrong or unknown length, a form, JSON, or a
+//! multipart form of such parts), answered with a 200 or a redirect: both clients must send
+//! the same bytes (their multipart boundaries and the servers' ports aside), the redirect's
+//! second request included, and reach the same outcome.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
 //! answers). What would make an outcome depend on timing is left out: bytes past an answer's
@@ -598,4 +605,434 @@ fn both_flavours_reach_the_same_outcome_against_the_same_random_servers() {
             shown()
         );
     }
+}
+
+// The requests: both flavours must put the same bytes on the wire for the same request,
+// whatever its body is made of, and agree on what follows (a redirect's second request, a
+// body that cannot be sent again, a reader shorter or longer than the length it was given).
+
+/// Requests tried per run.
+const REQUEST_CASES: u64 = 300;
+
+/// A reader handing out at most `piece` bytes a read, for `Read` and `AsyncRead` alike.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    piece: usize,
+}
+
+impl Trickle {
+    fn new(data: &[u8], piece: usize) -> Trickle {
+        Trickle {
+            data: data.to_vec(),
+            at: 0,
+            piece,
+        }
+    }
+
+    fn take(&mut self, room: usize) -> &[u8] {
+        let n = room.min(self.piece).min(self.data.len() - self.at);
+        self.at += n;
+        &self.data[self.at - n..self.at]
+    }
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let piece = self.take(buf.len());
+        buf[..piece.len()].copy_from_slice(piece);
+        Ok(piece.len())
+    }
+}
+
+impl tokio::io::AsyncRead for Trickle {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        buf.put_slice(self.get_mut().take(buf.remaining()));
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Where a body's or a part's bytes come from.
+#[derive(Debug, Clone)]
+enum Source {
+    Bytes(Vec<u8>),
+    Text(String),
+    /// A [`Trickle`] of `data` in pieces of `piece`, given as `told` long (which may be
+    /// wrong) or of unknown length.
+    Reader {
+        data: Vec<u8>,
+        piece: usize,
+        told: Option<u64>,
+    },
+    /// A file (made for the case, the same one for both flavours).
+    File(std::path::PathBuf),
+}
+
+/// One part of a multipart form.
+#[derive(Debug, Clone)]
+struct PartPlan {
+    name: &'static str,
+    source: Source,
+    file_name: Option<&'static str>,
+    mime: Option<&'static str>,
+    header: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Debug, Clone)]
+enum BodyPlan {
+    None,
+    Source(Source),
+    Form(Vec<(String, String)>),
+    Json(serde_json::Value),
+    Multipart(Vec<PartPlan>),
+}
+
+/// A random request, and how the server answers its first hop.
+#[derive(Debug, Clone)]
+struct RequestPlan {
+    method: &'static str,
+    query: Vec<(String, String)>,
+    headers: Vec<(&'static str, String)>,
+    body: BodyPlan,
+    /// The status of the answer to `/start`: 200, or a redirect to `/next`.
+    first: u16,
+}
+
+fn data(rng: &mut Rng) -> Vec<u8> {
+    let len = match rng.below(4) {
+        0 => 0,
+        1 => rng.below(100),
+        2 => rng.below(5_000),
+        _ => 20_000 + rng.below(150_000),
+    };
+    (0..len)
+        .map(|i| (rng.next() as u8) | (i as u8 & 1))
+        .collect()
+}
+
+fn word(rng: &mut Rng) -> String {
+    [
+        "plain",
+        "a b",
+        "\u{e9}t\u{e9}",
+        "&=?",
+        "1+1",
+        "",
+        "x/y;z",
+        "\"q\"",
+    ][rng.below(8)]
+    .into()
+}
+
+/// A source of data; a file is written at `file` (which must not exist yet).
+fn source(rng: &mut Rng, file: std::path::PathBuf) -> Source {
+    let data = data(rng);
+    match rng.below(5) {
+        0 => Source::Bytes(data),
+        1 => Source::Text(String::from_utf8_lossy(&data).into_owned()),
+        2 => {
+            std::fs::write(&file, &data).unwrap();
+            Source::File(file)
+        }
+        _ => {
+            let len = data.len() as u64;
+            let told = match rng.below(6) {
+                0 => None,
+                1 => Some(len + 1),
+                2 if len > 0 => Some(len - 1),
+                _ => Some(len),
+            };
+            Source::Reader {
+                data,
+                piece: 1 + rng.below(70_000),
+                told,
+            }
+        }
+    }
+}
+
+fn request_plan(rng: &mut Rng, files: &std::path::Path) -> RequestPlan {
+    let method = ["GET", "POST", "POST", "PUT", "PATCH", "DELETE"][rng.below(6)];
+    let query = (0..rng.below(3)).map(|_| (word(rng), word(rng))).collect();
+    let headers = (0..rng.below(3))
+        .map(|_| {
+            [
+                ("X-Trace", word(rng).replace('\u{e9}', "e")),
+                ("Accept", "application/json".into()),
+                ("Content-Type", "text/plain; charset=utf-8".into()),
+            ][rng.below(3)]
+            .clone()
+        })
+        .collect();
+    let body = match rng.below(6) {
+        0 => BodyPlan::None,
+        1 => BodyPlan::Source(source(rng, files.join("body.bin"))),
+        2 => BodyPlan::Form((0..rng.below(4)).map(|_| (word(rng), word(rng))).collect()),
+        3 => BodyPlan::Json(serde_json::json!({"n": rng.next() % 1000, "s": word(rng)})),
+        _ => BodyPlan::Multipart(
+            (0..1 + rng.below(4))
+                .map(|i| {
+                    let ext = ["txt", "json", "bin", "png"][rng.below(4)];
+                    PartPlan {
+                        name: ["field", "file", "field"][rng.below(3)],
+                        source: source(rng, files.join(format!("part{i}.{ext}"))),
+                        file_name: [None, None, Some("a.txt"), Some("donn\u{e9}es.csv")]
+                            [rng.below(4)],
+                        mime: [None, None, Some("text/plain"), Some("image/png")][rng.below(4)],
+                        header: [None, None, None, Some(("X-Part", "1"))][rng.below(4)],
+                    }
+                })
+                .collect(),
+        ),
+    };
+    let first = [200, 200, 301, 302, 303, 307, 308][rng.below(7)];
+    RequestPlan {
+        method,
+        query,
+        headers,
+        body,
+        first,
+    }
+}
+
+/// What both flavours' requests share: the method, query, headers, and the bodies built by
+/// duet-core's builder.
+fn common<D: duet_core::client::Driver>(
+    builder: duet_core::client::RequestBuilder<D>,
+    plan: &RequestPlan,
+) -> duet_core::client::RequestBuilder<D> {
+    let mut builder = builder.query(&plan.query);
+    for (name, value) in &plan.headers {
+        builder = builder.header(name, value);
+    }
+    match &plan.body {
+        BodyPlan::Form(pairs) => builder.form(pairs),
+        BodyPlan::Json(value) => builder.json(value),
+        _ => builder,
+    }
+}
+
+fn method(plan: &RequestPlan) -> duet_core::Method {
+    duet_core::Method::from_bytes(plan.method.as_bytes()).unwrap()
+}
+
+fn blocking_body(source: &Source) -> duet_blocking::Body {
+    match source {
+        Source::Bytes(data) => data.clone().into(),
+        Source::Text(text) => text.clone().into(),
+        Source::Reader { data, piece, told } => {
+            duet_blocking::Body::from_reader(Trickle::new(data, *piece), *told)
+        }
+        Source::File(path) => std::fs::File::open(path).unwrap().into(),
+    }
+}
+
+fn async_body(source: &Source) -> duet_async::Body {
+    match source {
+        Source::Bytes(data) => data.clone().into(),
+        Source::Text(text) => text.clone().into(),
+        Source::Reader { data, piece, told } => {
+            duet_async::Body::from_reader(Trickle::new(data, *piece), *told)
+        }
+        Source::File(path) => std::fs::File::open(path).unwrap().into(),
+    }
+}
+
+/// The request's final status and body, or the kind of error; and the multipart boundary
+/// used, if any.
+type Sent = (Result<(u16, Vec<u8>), String>, Option<String>);
+
+fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
+    use duet_blocking::multipart::{Form, Part};
+    let client = client_blocking();
+    let builder = common(client.request(method(plan), server.url("/start")), plan);
+    let mut boundary = None;
+    let builder = match &plan.body {
+        BodyPlan::Source(source) => builder.body(blocking_body(source)),
+        BodyPlan::Multipart(parts) => {
+            let mut form = Form::new();
+            for p in parts {
+                let mut part = match &p.source {
+                    Source::Bytes(data) => Part::bytes(data.clone()),
+                    Source::Text(text) => Part::text(text.clone()),
+                    Source::Reader { data, piece, told } => {
+                        Part::reader(Trickle::new(data, *piece), *told)
+                    }
+                    Source::File(path) => Part::file(path).unwrap(),
+                };
+                if let Some(name) = p.file_name {
+                    part = part.file_name(name);
+                }
+                if let Some(mime) = p.mime {
+                    part = part.mime(mime).unwrap();
+                }
+                if let Some((name, value)) = p.header {
+                    part = part.header(name, value).unwrap();
+                }
+                form = form.part(p.name, part);
+            }
+            boundary = Some(form.boundary().to_owned());
+            builder.multipart(form)
+        }
+        _ => builder,
+    };
+    let outcome = builder
+        .send()
+        .and_then(|response| {
+            let status = response.status().as_u16();
+            Ok((status, response.bytes()?))
+        })
+        .map_err(|e| kind(&e));
+    (outcome, boundary)
+}
+
+async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
+    use duet_async::multipart::{Form, Part};
+    let client = client_async();
+    let builder = common(client.request(method(plan), server.url("/start")), plan);
+    let mut boundary = None;
+    let builder = match &plan.body {
+        BodyPlan::Source(source) => builder.body(async_body(source)),
+        BodyPlan::Multipart(parts) => {
+            let mut form = Form::new();
+            for p in parts {
+                let mut part = match &p.source {
+                    Source::Bytes(data) => Part::bytes(data.clone()),
+                    Source::Text(text) => Part::text(text.clone()),
+                    Source::Reader { data, piece, told } => {
+                        Part::reader(Trickle::new(data, *piece), *told)
+                    }
+                    Source::File(path) => Part::file(path).unwrap(),
+                };
+                if let Some(name) = p.file_name {
+                    part = part.file_name(name);
+                }
+                if let Some(mime) = p.mime {
+                    part = part.mime(mime).unwrap();
+                }
+                if let Some((name, value)) = p.header {
+                    part = part.header(name, value).unwrap();
+                }
+                form = form.part(p.name, part);
+            }
+            boundary = Some(form.boundary().to_owned());
+            builder.multipart(form)
+        }
+        _ => builder,
+    };
+    let outcome = match builder.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            response.bytes().await.map(|body| (status, body))
+        }
+        Err(e) => Err(e),
+    };
+    (outcome.map_err(|e| kind(&e)), boundary)
+}
+
+/// A server answering `/start` with `first` (a redirect to `/next`) and anything else with
+/// 200.
+fn request_server(first: u16) -> Server {
+    Server::http(move |request| match request.path() {
+        "/start" if first != 200 => Reply::redirect(first, "/next"),
+        _ => Reply::ok("done"),
+    })
+}
+
+/// The bytes of each request the server received, its own address and the multipart
+/// boundary (which differ from flavour to flavour) written as `SERVER` and `BOUNDARY`.
+fn wire(server: &Server, boundary: Option<&str>) -> Vec<(String, bool)> {
+    server
+        .requests()
+        .iter()
+        .map(|request| {
+            let mut raw =
+                String::from_utf8_lossy(&request.raw).replace(&server.authority(), "SERVER");
+            if let Some(boundary) = boundary {
+                raw = raw.replace(boundary, "BOUNDARY");
+            }
+            (raw, request.complete)
+        })
+        .collect()
+}
+
+#[test]
+fn both_flavours_send_the_same_bytes_for_the_same_random_requests() {
+    let _watchdog = duet_tests::watchdog!();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let files = std::env::temp_dir().join(format!("duet-differential-{}", std::process::id()));
+    for case in 0..REQUEST_CASES {
+        let _ = std::fs::remove_dir_all(&files);
+        std::fs::create_dir_all(&files).unwrap();
+        let mut rng = Rng(SEED ^ 0xb0d1e5 ^ case);
+        let plan = request_plan(&mut rng, &files);
+        let blocking_server = request_server(plan.first);
+        let (blocking, blocking_boundary) = blocking_send(&blocking_server, &plan);
+        let async_server = request_server(plan.first);
+        let (asynchronous, async_boundary) = runtime.block_on(async_send(&async_server, &plan));
+        let shown = || {
+            let mut plan = format!("{plan:?}");
+            plan.truncate(600);
+            plan
+        };
+        assert_eq!(
+            blocking,
+            asynchronous,
+            "case {case}: the outcome\n{}",
+            shown()
+        );
+        // Both clients are gone. A request whose body broke off is recorded once the server
+        // has read to the end of the connection, maybe after the caller saw the error: wait
+        // for as many as either server has (every case sends at least one), and for their
+        // connections to end.
+        let n = [&blocking_server, &async_server]
+            .map(|server| server.requests().len())
+            .into_iter()
+            .fold(1, usize::max);
+        for server in [&blocking_server, &async_server] {
+            server.wait_for_requests(n, Duration::from_secs(5));
+            assert!(server.wait_for_connections_to_end(0, Duration::from_secs(5)));
+        }
+        let blocking_wire = wire(&blocking_server, blocking_boundary.as_deref());
+        let async_wire = wire(&async_server, async_boundary.as_deref());
+        assert_eq!(
+            blocking_wire.len(),
+            async_wire.len(),
+            "case {case}: requests sent\n{}",
+            shown()
+        );
+        for (i, (b, a)) in blocking_wire.iter().zip(&async_wire).enumerate() {
+            if b != a {
+                let at =
+                    b.0.bytes()
+                        .zip(a.0.bytes())
+                        .take_while(|(x, y)| x == y)
+                        .count();
+                let around = |s: &str| {
+                    let start = s.floor_char_boundary(at.saturating_sub(200));
+                    let end = s.floor_char_boundary((at + 200).min(s.len()));
+                    s[start..end].to_owned()
+                };
+                panic!(
+                    "case {case}, request {i}: the bytes differ from byte {at} (of {} and {}; complete {} and {})\nblocking {:?}\nasync    {:?}\n{}",
+                    b.0.len(),
+                    a.0.len(),
+                    b.1,
+                    a.1,
+                    around(&b.0),
+                    around(&a.0),
+                    shown()
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&files);
 }
