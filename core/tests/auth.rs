@@ -635,3 +635,77 @@ fn a_large_streamed_body_withheld_for_the_proxys_challenge_goes_once_with_the_an
         sent[1]
     );
 }
+
+/// The `Cookie` lines of a request as sent.
+fn cookie_lines(request: &str) -> Vec<&str> {
+    request
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("cookie:"))
+        .collect()
+}
+
+/// As requests and httpx do with their Digest answer, the request answering a challenge
+/// carries what the jar holds then: a cookie the 401 set goes with it, one it removed does
+/// not, and a `Cookie` field the caller wrote is left as it is.
+#[test]
+fn the_answer_to_a_challenge_carries_the_cookies_the_challenge_set() {
+    let jar = duet_core::cookies::SharedJar::new();
+    let mut config = ClientConfig::default();
+    config.cookies = Some(jar.clone());
+    let url = Url::parse("http://a.test/doc").unwrap();
+    jar.store(&url, "old=1; Path=/", wall0()).unwrap();
+    jar.store(&url, "kept=1; Path=/", wall0()).unwrap();
+    let challenge = reply(
+        401,
+        "X-Challenge: 7\r\nSet-Cookie: round=1; Path=/\r\nSet-Cookie: old=; Max-Age=0; Path=/\r\n",
+        "denied",
+    );
+    let rounds = |request: RequestParts| {
+        let call = *Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap();
+        let (wire, result) = run(call, b"", |n, _| match n {
+            0 => challenge.clone(),
+            _ => reply(200, "", "ok"),
+        });
+        assert_eq!(result.unwrap().0, 200);
+        assert_eq!(wire.requests.len(), 2);
+        wire.requests
+            .into_iter()
+            .map(|(_, request)| cookie_lines(&request).join("\n"))
+            .collect::<Vec<_>>()
+    };
+    let mut request = RequestParts::new(Method::GET, url.clone());
+    request.auth = Some(Arc::new(Answering::default()));
+    assert_eq!(
+        rounds(request),
+        ["Cookie: old=1; kept=1", "Cookie: kept=1; round=1"]
+    );
+    // The caller's own field stays as written, and nothing is added beside it.
+    let mut request = RequestParts::new(Method::GET, url.clone());
+    request.auth = Some(Arc::new(Answering::default()));
+    request.headers.append("Cookie", "mine=2").unwrap();
+    assert_eq!(rounds(request), ["Cookie: mine=2", "Cookie: mine=2"]);
+    // A challenge that removes the last cookie leaves the answer without the field.
+    let jar = duet_core::cookies::SharedJar::new();
+    config.cookies = Some(jar.clone());
+    jar.store(&url, "old=1; Path=/", wall0()).unwrap();
+    let challenge = reply(
+        401,
+        "X-Challenge: 7\r\nSet-Cookie: old=; Max-Age=0; Path=/\r\n",
+        "denied",
+    );
+    let call = {
+        let mut request = RequestParts::new(Method::GET, url);
+        request.auth = Some(Arc::new(Answering::default()));
+        *Call::new(&Arc::new(config.clone()), request, 1, t0(), wall0()).unwrap()
+    };
+    let (wire, _) = run(call, b"", |n, _| match n {
+        0 => challenge.clone(),
+        _ => reply(200, "", "ok"),
+    });
+    assert_eq!(cookie_lines(&wire.requests[0].1), ["Cookie: old=1"]);
+    assert!(
+        cookie_lines(&wire.requests[1].1).is_empty(),
+        "{}",
+        wire.requests[1].1
+    );
+}

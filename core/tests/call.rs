@@ -1098,6 +1098,21 @@ mod retries {
         );
     }
 
+    /// The retry goes out with the cookies the jar holds when it does: one the 503 set
+    /// with it included.
+    #[test]
+    fn a_retry_carries_the_cookie_its_503_set() {
+        let mut c = retrying(Method::GET, BodyPlan::NONE);
+        sent_and_answered(
+            &mut c,
+            b"HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nSet-Cookie: lb=b2\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(matches!(c.poll_action(t0()).unwrap(), Action::Connect(_)));
+        c.connected(None, t0()).unwrap();
+        let wire = write_out(&mut c, b"");
+        assert!(wire.contains("\r\nCookie: lb=b2\r\n"), "{wire}");
+    }
+
     /// With a total timeout of 1 s, a wait that would end at or past it is not taken: the
     /// 503 (or the error) is delivered at once, rather than a timeout after the sleep.
     #[test]

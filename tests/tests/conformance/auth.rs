@@ -297,6 +297,23 @@ mod schemes {
             }
         }
 
+        /// A server that opens a session with its challenge gets the session's cookie with the
+        /// answer, as requests and httpx send it.
+        fn a_cookie_the_challenge_set_goes_with_the_answer() {
+            let server = Server::http(|r| match (r.header_str("authorization"), r.header_str("cookie")) {
+                (None, _) => Reply::new(401)
+                    .header("WWW-Authenticate", "Digest realm=\"duet\", qop=\"auth\", nonce=\"n0\"")
+                    .header("Set-Cookie", "sid=7; Path=/")
+                    .body("challenge"),
+                (Some(_), Some("sid=7")) => Reply::ok("in"),
+                (Some(_), _) => Reply::new(403).body("no session"),
+            });
+            let client = duet::Client::builder().digest_auth("u", "p").build().unwrap();
+            let response = wait!(client.get(server.url("/")).send()).unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(server.requests().len(), 2);
+        }
+
         fn digest_auth_int_hashes_the_body_even_an_empty_one() {
             // A server offering only auth-int: a GET has an empty body to hash, not a body
             // that cannot be read twice. SHA-512 is beyond RFC 7616 but offered by servers

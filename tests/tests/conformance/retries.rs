@@ -49,6 +49,19 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 1, "drained responses kept the connection");
     }
 
+    /// The retry goes with the cookies the jar holds when it goes: a balancer's cookie set on
+    /// its 503 included.
+    fn a_retry_carries_the_cookie_the_retried_answer_set() {
+        let calls = AtomicUsize::new(0);
+        let server = Server::http(move |r| match calls.fetch_add(1, Ordering::Relaxed) {
+            0 => Reply::new(503).header("Retry-After", "0").header("Set-Cookie", "lb=b2; Path=/").body("busy"),
+            _ => Reply::ok(r.header_str("cookie").unwrap_or("no cookie").to_owned()),
+        });
+        let client = duet::Client::builder().retry(quick()).build().unwrap();
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "lb=b2");
+    }
+
     fn a_retry_after_beyond_what_the_clock_holds_is_no_retry() {
         // With no cap on Retry-After, a server asking for an endless wait gets its answer
         // delivered as it is (no retry, no overflow).

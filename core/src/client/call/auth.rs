@@ -192,6 +192,12 @@ impl Call {
             self.method,
             super::RedactedUrl(&self.url),
         );
+        if let Err(e) = self
+            .session
+            .refresh_cookie(&mut self.head, &self.url, &self.headers, now)
+        {
+            return self.fail(e);
+        }
         let reusable = self.conn.as_mut().and_then(|c| c.start_next_cycle().ok());
         match (reusable, self.conn.take()) {
             (Some(()), Some(mut conn)) => {

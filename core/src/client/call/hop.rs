@@ -151,32 +151,8 @@ impl Session {
                 .append("Proxy-Authorization", credentials)
                 .map_err(|e| Error::from(e).with_url(url))?;
         }
-        // A Cookie header the caller wrote wins over the jar (as in requests).
-        if !headers.contains("cookie") && !self.omits(b"cookie") {
-            // The wall clock only for a jar that holds something.
-            let mut cookie = {
-                let mut jar = self.jar.lock();
-                if jar.is_empty() {
-                    String::new()
-                } else {
-                    jar.cookie_header(url, self.wall(now)).unwrap_or_default()
-                }
-            };
-            // `first_origin` is kept only when there are cookies for this request.
-            let to_first_origin = self
-                .first_origin
-                .as_ref()
-                .is_some_and(|first| Origin::of(url).is_ok_and(|o| o == *first));
-            if to_first_origin {
-                for (name, value) in &self.request_cookies {
-                    if !cookie.is_empty() {
-                        cookie.push_str("; ");
-                    }
-                    cookie.push_str(name);
-                    cookie.push('=');
-                    cookie.push_str(value);
-                }
-            }
+        if self.sets_cookie(headers) {
+            let cookie = self.cookie(url, now);
             if !cookie.is_empty() {
                 head.headers_mut()
                     .append("Cookie", cookie)
@@ -184,6 +160,69 @@ impl Session {
             }
         }
         Ok(head)
+    }
+
+    /// Brings the `Cookie` field of a head going out again (an authentication round, a retry)
+    /// up to date with the jar: a cookie the answer that asked for another round set goes
+    /// with it, as requests and httpx send one a 401 set with their Digest answer, and one it
+    /// removed does not. `headers` are the caller's, as for [`head`](Self::head).
+    pub fn refresh_cookie(
+        &self,
+        head: &mut RequestHead,
+        url: &Url,
+        headers: &Headers,
+        now: Instant,
+    ) -> Result<(), Error> {
+        if !self.sets_cookie(headers) {
+            return Ok(());
+        }
+        let cookie = self.cookie(url, now);
+        let fields = head.headers_mut();
+        match cookie.is_empty() {
+            true => {
+                fields.remove("cookie");
+                Ok(())
+            }
+            false => fields
+                .insert("Cookie", cookie)
+                .map_err(|e| Error::from(e).with_url(url)),
+        }
+    }
+
+    /// Whether duet writes the `Cookie` field: not when the caller wrote one (it wins over the
+    /// jar, as in requests) or the request omits it.
+    fn sets_cookie(&self, headers: &Headers) -> bool {
+        !headers.contains("cookie") && !self.omits(b"cookie")
+    }
+
+    /// The `Cookie` value for `url` at `now` (empty for none): the jar's cookies, then the
+    /// request's own when `url` is on the origin it was made for.
+    fn cookie(&self, url: &Url, now: Instant) -> String {
+        // The wall clock only for a jar that holds something.
+        let mut cookie = {
+            let mut jar = self.jar.lock();
+            if jar.is_empty() {
+                String::new()
+            } else {
+                jar.cookie_header(url, self.wall(now)).unwrap_or_default()
+            }
+        };
+        // `first_origin` is kept only when there are cookies for this request.
+        let to_first_origin = self
+            .first_origin
+            .as_ref()
+            .is_some_and(|first| Origin::of(url).is_ok_and(|o| o == *first));
+        if to_first_origin {
+            for (name, value) in &self.request_cookies {
+                if !cookie.is_empty() {
+                    cookie.push_str("; ");
+                }
+                cookie.push_str(name);
+                cookie.push('=');
+                cookie.push_str(value);
+            }
+        }
+        cookie
     }
 
     /// Runs the request hooks on a head going out with a body framed as `framing`: they see

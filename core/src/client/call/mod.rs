@@ -651,6 +651,14 @@ impl Call {
             State::Finished => Ok(Action::Finished),
             State::Backoff(until) if now < until => Ok(Action::Sleep { until }),
             State::Backoff(_) => {
+                // The retry goes out with the cookies the jar holds now (the answer retried
+                // may have set one).
+                if let Err(e) =
+                    self.session
+                        .refresh_cookie(&mut self.head, &self.url, &self.headers, now)
+                {
+                    return self.fail(e);
+                }
                 self.state = State::Connect;
                 self.poll_action_max(now, max_data)
             }
