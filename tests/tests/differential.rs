@@ -9,9 +9,10 @@
 //!
 //! The other way round, a few hundred random requests (method, query, headers, and a body of
 //! bytes, text, a file, a reader of told, wrong or unknown length, a form, JSON, or a
-//! multipart form of such parts), answered with a 200 or a redirect: both clients must send
-//! the same bytes (their multipart boundaries and the servers' ports aside), the redirect's
-//! second request included, and reach the same outcome.
+//! multipart form of such parts), answered with a 200, a redirect or a 503 to retry, a cookie
+//! set or not: both clients must send the same bytes (their multipart boundaries and the
+//! servers' ports aside), a redirect's or a retry's second request included, and reach the
+//! same outcome.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
 //! answers). What would make an outcome depend on timing is left out: bytes past an answer's
@@ -21,8 +22,10 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use duet_core::client::RetryPolicy;
 use duet_tests::server::*;
 
 /// Servers tried per run.
@@ -698,8 +701,11 @@ struct RequestPlan {
     query: Vec<(String, String)>,
     headers: Vec<(&'static str, String)>,
     body: BodyPlan,
-    /// The status of the answer to `/start`: 200, or a redirect to `/next`.
+    /// The status of the answer to `/start`: 200, a redirect to `/next`, or a 503 (with
+    /// `Retry-After: 0`) the first time.
     first: u16,
+    /// Whether `/start` sets a cookie.
+    cookie: bool,
 }
 
 fn data(rng: &mut Rng) -> Vec<u8> {
@@ -789,13 +795,14 @@ fn request_plan(rng: &mut Rng, files: &std::path::Path) -> RequestPlan {
                 .collect(),
         ),
     };
-    let first = [200, 200, 301, 302, 303, 307, 308][rng.below(7)];
+    let first = [200, 200, 301, 302, 303, 307, 308, 503][rng.below(8)];
     RequestPlan {
         method,
         query,
         headers,
         body,
         first,
+        cookie: rng.chance(30),
     }
 }
 
@@ -848,7 +855,11 @@ type Sent = (Result<(u16, Vec<u8>), String>, Option<String>);
 
 fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
     use duet_blocking::multipart::{Form, Part};
-    let client = client_blocking();
+    let client = duet_blocking::Client::builder()
+        .read_timeout(Duration::from_secs(2))
+        .retry(RetryPolicy::default_safe())
+        .build()
+        .unwrap();
     let builder = common(client.request(method(plan), server.url("/start")), plan);
     let mut boundary = None;
     let builder = match &plan.body {
@@ -892,7 +903,11 @@ fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
 
 async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
     use duet_async::multipart::{Form, Part};
-    let client = client_async();
+    let client = duet_async::Client::builder()
+        .read_timeout(Duration::from_secs(2))
+        .retry(RetryPolicy::default_safe())
+        .build()
+        .unwrap();
     let builder = common(client.request(method(plan), server.url("/start")), plan);
     let mut boundary = None;
     let builder = match &plan.body {
@@ -934,12 +949,24 @@ async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
     (outcome.map_err(|e| kind(&e)), boundary)
 }
 
-/// A server answering `/start` with `first` (a redirect to `/next`) and anything else with
-/// 200.
-fn request_server(first: u16) -> Server {
-    Server::http(move |request| match request.path() {
-        "/start" if first != 200 => Reply::redirect(first, "/next"),
-        _ => Reply::ok("done"),
+/// A server answering as `plan` says: `/start` with its `first` status (a 503 only the first
+/// time), anything else with a 200.
+fn request_server(plan: &RequestPlan) -> Server {
+    let (first, cookie) = (plan.first, plan.cookie);
+    let starts = std::sync::atomic::AtomicUsize::new(0);
+    Server::http(move |request| {
+        if request.path() != "/start" {
+            return Reply::ok("done");
+        }
+        let reply = match (first, starts.fetch_add(1, Ordering::SeqCst)) {
+            (200, _) | (503, 1..) => Reply::ok("done"),
+            (503, 0) => Reply::new(503).header("Retry-After", "0"),
+            (status, _) => Reply::redirect(status, "/next"),
+        };
+        match cookie {
+            true => reply.header("Set-Cookie", "session=s1; Path=/"),
+            false => reply,
+        }
     })
 }
 
@@ -974,9 +1001,9 @@ fn both_flavours_send_the_same_bytes_for_the_same_random_requests() {
         std::fs::create_dir_all(&files).unwrap();
         let mut rng = Rng(SEED ^ 0xb0d1e5 ^ case);
         let plan = request_plan(&mut rng, &files);
-        let blocking_server = request_server(plan.first);
+        let blocking_server = request_server(&plan);
         let (blocking, blocking_boundary) = blocking_send(&blocking_server, &plan);
-        let async_server = request_server(plan.first);
+        let async_server = request_server(&plan);
         let (asynchronous, async_boundary) = runtime.block_on(async_send(&async_server, &plan));
         let shown = || {
             let mut plan = format!("{plan:?}");
