@@ -9,10 +9,10 @@
 //!
 //! The other way round, a few hundred random requests (method, query, headers, and a body of
 //! bytes, text, a file, a reader of told, wrong or unknown length, a form, JSON, or a
-//! multipart form of such parts), answered with a 200, a redirect or a 503 to retry, a cookie
-//! set or not: both clients must send the same bytes (their multipart boundaries and the
-//! servers' ports aside), a redirect's or a retry's second request included, and reach the
-//! same outcome.
+//! multipart form of such parts), answered with a 200, a redirect or a 503 to retry, after a
+//! Digest challenge or not, a cookie set or not: both clients must send the same bytes (their multipart boundaries and the
+//! servers' ports aside), every round's, redirect's and retry's request included, and reach
+//! the same outcome.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
 //! answers). What would make an outcome depend on timing is left out: bytes past an answer's
@@ -706,6 +706,8 @@ struct RequestPlan {
     first: u16,
     /// Whether `/start` sets a cookie.
     cookie: bool,
+    /// Whether `/start` first asks for Digest credentials (the clients have them).
+    digest: bool,
 }
 
 fn data(rng: &mut Rng) -> Vec<u8> {
@@ -803,6 +805,7 @@ fn request_plan(rng: &mut Rng, files: &std::path::Path) -> RequestPlan {
         body,
         first,
         cookie: rng.chance(30),
+        digest: rng.chance(25),
     }
 }
 
@@ -858,6 +861,7 @@ fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
     let client = duet_blocking::Client::builder()
         .read_timeout(Duration::from_secs(2))
         .retry(RetryPolicy::default_safe())
+        .digest_auth("user", "pass")
         .build()
         .unwrap();
     let builder = common(client.request(method(plan), server.url("/start")), plan);
@@ -906,6 +910,7 @@ async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
     let client = duet_async::Client::builder()
         .read_timeout(Duration::from_secs(2))
         .retry(RetryPolicy::default_safe())
+        .digest_auth("user", "pass")
         .build()
         .unwrap();
     let builder = common(client.request(method(plan), server.url("/start")), plan);
@@ -949,16 +954,22 @@ async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
     (outcome.map_err(|e| kind(&e)), boundary)
 }
 
-/// A server answering as `plan` says: `/start` with its `first` status (a 503 only the first
-/// time), anything else with a 200.
+/// A server answering as `plan` says: `/start` with a Digest challenge to a request without
+/// credentials when it asks for them, then its `first` status (a 503 only the first time);
+/// anything else with a 200.
 fn request_server(plan: &RequestPlan) -> Server {
-    let (first, cookie) = (plan.first, plan.cookie);
+    let (first, cookie, digest) = (plan.first, plan.cookie, plan.digest);
     let starts = std::sync::atomic::AtomicUsize::new(0);
     Server::http(move |request| {
         if request.path() != "/start" {
             return Reply::ok("done");
         }
+        let challenge = Reply::new(401).header(
+            "WWW-Authenticate",
+            "Digest realm=\"duet\", qop=\"auth\", nonce=\"n0\"",
+        );
         let reply = match (first, starts.fetch_add(1, Ordering::SeqCst)) {
+            _ if digest && !request.has_header("authorization") => challenge,
             (200, _) | (503, 1..) => Reply::ok("done"),
             (503, 0) => Reply::new(503).header("Retry-After", "0"),
             (status, _) => Reply::redirect(status, "/next"),
@@ -970,8 +981,9 @@ fn request_server(plan: &RequestPlan) -> Server {
     })
 }
 
-/// The bytes of each request the server received, its own address and the multipart
-/// boundary (which differ from flavour to flavour) written as `SERVER` and `BOUNDARY`.
+/// The bytes of each request the server received, with what differs from flavour to flavour
+/// written alike: the server's address as `SERVER`, the multipart boundary as `BOUNDARY`,
+/// and a Digest answer (its client nonce, so its response) as `Authorization: Digest …`.
 fn wire(server: &Server, boundary: Option<&str>) -> Vec<(String, bool)> {
     server
         .requests()
@@ -981,6 +993,10 @@ fn wire(server: &Server, boundary: Option<&str>) -> Vec<(String, bool)> {
                 String::from_utf8_lossy(&request.raw).replace(&server.authority(), "SERVER");
             if let Some(boundary) = boundary {
                 raw = raw.replace(boundary, "BOUNDARY");
+            }
+            if let Some(start) = raw.find("\r\nAuthorization: Digest ") {
+                let end = start + 2 + raw[start + 2..].find("\r\n").unwrap_or(0);
+                raw.replace_range(start..end, "\r\nAuthorization: Digest …");
             }
             (raw, request.complete)
         })
