@@ -479,7 +479,7 @@ pub(crate) async fn connect_tcp(
     match connected {
         Ok((tcp, addr)) => {
             tcp.set_nodelay(true)
-                .and_then(|()| match dial.tcp_keepalive {
+                .and_then(|()| match dial.keepalive_idle() {
                     Some(idle) => keepalive(&tcp, idle),
                     None => Ok(()),
                 })
@@ -707,14 +707,20 @@ mod tests {
 
     #[tokio::test]
     async fn tcp_keepalive_is_on_with_the_idle_time_given_and_off_by_default() {
-        let dial = DialConfig {
-            tcp_keepalive: Some(Duration::from_secs(42)),
-            ..DialConfig::default()
-        };
-        for tcp in connect_every_way(&dial).await {
-            let sock = socket2::SockRef::from(&tcp);
-            assert!(sock.keepalive().unwrap());
-            assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
+        // A time the system would refuse is brought within its bounds, not a failed connect.
+        for (given, taken) in [(42, 42), (0, 1), (u64::MAX, 32_767)] {
+            let dial = DialConfig {
+                tcp_keepalive: Some(Duration::from_secs(given)),
+                ..DialConfig::default()
+            };
+            for tcp in connect_every_way(&dial).await {
+                let sock = socket2::SockRef::from(&tcp);
+                assert!(sock.keepalive().unwrap());
+                assert_eq!(
+                    sock.tcp_keepalive_time().unwrap(),
+                    Duration::from_secs(taken)
+                );
+            }
         }
         for tcp in connect_every_way(&DialConfig::default()).await {
             assert!(!socket2::SockRef::from(&tcp).keepalive().unwrap());

@@ -729,7 +729,8 @@ impl<D: Driver> ClientBuilder<D> {
 
     /// Turns on TCP keep-alive for every connection, the first probe after `idle` without
     /// traffic (reqwest's `tcp_keepalive`, curl's `--keepalive-time`); the system's interval
-    /// and probe count follow. `None` (the default) leaves it off.
+    /// and probe count follow. `idle` is taken in whole seconds (rounded up), from 1 s to
+    /// 32,767 s (about 9 hours, Linux's longest). `None` (the default) leaves it off.
     pub fn tcp_keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
         self.config.dial.tcp_keepalive = idle.into();
         self

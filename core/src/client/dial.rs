@@ -33,8 +33,9 @@ pub struct DialConfig {
     /// say. Linux only (`SO_BINDTODEVICE`); elsewhere connecting fails. Default `None`.
     pub interface: Option<String>,
     /// TCP keep-alive on every connection, the first probe after the connection has been
-    /// idle this long (reqwest's `tcp_keepalive`, curl's `--keepalive-time`). Default `None`:
-    /// off, as the system leaves it.
+    /// idle this long (reqwest's `tcp_keepalive`, curl's `--keepalive-time`); the socket gets
+    /// it as [`keepalive_idle`](Self::keepalive_idle) says. Default `None`: off, as the
+    /// system leaves it.
     pub tcp_keepalive: Option<Duration>,
     /// The size asked of the kernel for every connection's send buffer (`SO_SNDBUF`, set
     /// before connecting; hyper's `set_send_buffer_size`). Linux doubles it for its own
@@ -54,6 +55,9 @@ pub fn is_interface_name(name: &str) -> bool {
             .any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace())
 }
 
+/// The longest keep-alive idle time Linux takes (`MAX_TCP_KEEPIDLE`), about 9 hours.
+const MAX_KEEPALIVE_IDLE: u64 = 32_767;
+
 /// RFC 8305 §8 recommends 250 ms.
 const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
@@ -72,6 +76,19 @@ impl Default for DialConfig {
 }
 
 impl DialConfig {
+    /// The keep-alive idle time a socket is given for
+    /// [`tcp_keepalive`](Self::tcp_keepalive): in whole seconds, the unit the systems take,
+    /// rounded up, and from 1 s to 32,767 s. Linux refuses 0 and anything longer (which
+    /// would fail every connection), so a shorter time is 1 s and a longer one that.
+    pub fn keepalive_idle(&self) -> Option<Duration> {
+        self.tcp_keepalive.map(|idle| {
+            let secs = idle
+                .as_secs()
+                .saturating_add(u64::from(idle.subsec_nanos() > 0));
+            Duration::from_secs(secs.clamp(1, MAX_KEEPALIVE_IDLE))
+        })
+    }
+
     /// Uses `addrs` for `host` at any port from now on (replacing what an earlier call gave
     /// it).
     pub fn add_override(&mut self, host: &str, addrs: Vec<SocketAddr>) {
@@ -297,6 +314,34 @@ mod tests {
     }
 
     const DELAY: Duration = Duration::from_millis(250);
+
+    #[test]
+    fn the_keepalive_idle_time_is_whole_seconds_the_system_takes() {
+        let idle = |given: Option<Duration>| {
+            DialConfig {
+                tcp_keepalive: given,
+                ..DialConfig::default()
+            }
+            .keepalive_idle()
+        };
+        assert_eq!(idle(None), None);
+        for (given, taken) in [
+            (Duration::from_secs(42), 42),
+            (Duration::ZERO, 1),
+            (Duration::from_millis(1), 1),
+            (Duration::from_millis(1_500), 2),
+            (Duration::from_nanos(2_000_000_001), 3),
+            (Duration::from_secs(32_767), 32_767),
+            (Duration::from_secs(32_768), 32_767),
+            (Duration::MAX, 32_767),
+        ] {
+            assert_eq!(
+                idle(Some(given)),
+                Some(Duration::from_secs(taken)),
+                "{given:?}"
+            );
+        }
+    }
 
     /// The origin of the injected clock.
     fn origin() -> Instant {
