@@ -630,7 +630,7 @@ impl<D: Driver> ClientBuilder<D> {
         self
     }
 
-    /// A cap on open connections per host (default none).
+    /// A cap on open connections per host (default none); 0 fails [`build`](Self::build).
     pub fn pool_max_per_host(mut self, n: usize) -> Self {
         self.config.pool.max_connections_per_host = Some(n);
         self
@@ -645,7 +645,8 @@ impl<D: Driver> ClientBuilder<D> {
 
     /// A cap on open connections in all, to any host (default none; httpx's
     /// `max_connections`). At the cap, a request closes a connection idle to another host to
-    /// make room, or when none is idle waits up to the pool timeout.
+    /// make room, or when none is idle waits up to the pool timeout. 0 fails
+    /// [`build`](Self::build).
     pub fn pool_max_connections(mut self, n: usize) -> Self {
         self.config.pool.max_connections = Some(n);
         self

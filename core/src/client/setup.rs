@@ -55,11 +55,23 @@ pub struct Settled {
 ///   TLS connection).
 ///
 /// With `trust_env` off, only the netrc lookup reads `env`.
+///
+/// A cap of 0 open connections (per host or in all) is an [`ErrorKind::Connect`] error: no
+/// request could ever connect, and each would wait out the pool timeout to learn it.
 pub fn settle(
     mut config: ClientConfig,
     env: impl IntoIterator<Item = (OsString, OsString)>,
     read_file: &mut dyn FnMut(&Path) -> io::Result<Vec<u8>>,
 ) -> Result<Settled, Error> {
+    for (cap, what) in [
+        (config.pool.max_connections_per_host, "per host"),
+        (config.pool.max_connections, "in all"),
+    ] {
+        if cap == Some(0) {
+            let message = format!("a cap of 0 open connections {what} lets no request connect");
+            return Err(Error::msg(ErrorKind::Connect, message));
+        }
+    }
     let env: Vec<(OsString, OsString)> = env.into_iter().collect();
     let var = |name: &str| value_of(&env, name);
     // Without trust in the environment, only an explicit netrc request reads it (for

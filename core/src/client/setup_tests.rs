@@ -248,3 +248,20 @@ fn ssl_cert_dir_names_its_directories_when_set_and_enabled() {
         "nothing is read before the first TLS connection"
     );
 }
+
+#[test]
+fn a_connection_cap_of_zero_is_refused_and_one_is_not() {
+    let settled = |per_host: Option<usize>, in_all: Option<usize>| {
+        let mut config = ClientConfig::default();
+        config.pool.max_connections_per_host = per_host;
+        config.pool.max_connections = in_all;
+        settle(config, env(&[]), &mut files(&[]).0)
+    };
+    for (per_host, in_all) in [(Some(0), None), (None, Some(0)), (Some(0), Some(0))] {
+        let error = settled(per_host, in_all).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Connect);
+        assert!(error.to_string().contains("a cap of 0"), "{error}");
+    }
+    assert!(settled(Some(1), Some(1)).is_ok());
+    assert!(settled(None, None).is_ok());
+}

@@ -31,6 +31,18 @@ fn speaks_after_its_answer() -> Server {
 }
 
 duet_tests::conformance! {
+    /// A cap no request can pass is refused when the client is built, not found out by each
+    /// request at the end of the pool timeout.
+    fn a_cap_of_zero_connections_fails_the_build() {
+        for builder in [duet::Client::builder().pool_max_per_host(0), duet::Client::builder().pool_max_connections(0)] {
+            let err = builder.build().unwrap_err();
+            assert!(err.is_connect(), "{err}");
+        }
+        let server = Server::http(|_| Reply::ok("one at a time"));
+        let client = duet::Client::builder().pool_max_per_host(1).pool_max_connections(1).build().unwrap();
+        assert_eq!(wait!(wait!(client.get(server.url("/")).send()).unwrap().text()).unwrap(), "one at a time");
+    }
+
     fn keep_alive_reuses_one_connection() {
         let server = Server::http(|r| Reply::ok(format!("{}-{}", r.conn, r.index)));
         let client = duet::Client::new();
