@@ -1,6 +1,6 @@
 //! What only one flavour can show: the blocking client inside a tokio runtime and shared
-//! across threads, the async client shared across tasks and runtimes, and async stream
-//! bodies.
+//! across threads, the async client shared across tasks and runtimes, async stream bodies,
+//! and async requests and reads dropped midway.
 
 use std::time::{Duration, Instant};
 
@@ -539,4 +539,114 @@ async fn a_stray_answer_is_noticed_before_reuse_even_when_the_runtime_has_not_lo
     let second = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(second.text().await.unwrap(), "GET");
     assert_eq!(server.connections(), 2);
+}
+
+/// A flag a server thread waits on until the test raises it.
+#[derive(Clone, Default)]
+struct Gate(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Gate {
+    fn open(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits (sleeping, on a server thread) until the gate is open, at most 10 s.
+    fn wait(&self) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !self.0.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Waits until `server` has read `n` requests.
+async fn requests_read(server: &Server, n: usize) {
+    while server.requests().len() < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_request_dropped_while_it_waits_for_its_answer_leaves_nothing_for_the_next() {
+    let _watchdog = duet_tests::watchdog!();
+    // The first request is dropped (a `select!`, a timeout around it) once the server has it,
+    // its answer still to come: its connection must not serve the next request, which would
+    // then wait behind it and read its answer.
+    let gate = Gate::default();
+    let held = gate.clone();
+    let server = Server::http(move |r| {
+        if r.path() == "/slow" {
+            held.wait();
+        }
+        Reply::ok(format!("answer to {}", r.path()))
+    });
+    let client = duet_async::Client::builder()
+        .read_timeout(Duration::from_secs(5))
+        .pool_max_per_host(1)
+        .pool_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    tokio::select! {
+        _ = client.get(server.url("/slow")).send() => panic!("answered before the gate opened"),
+        () = requests_read(&server, 1) => {}
+    }
+    // Within the cap of one: the dropped request's slot is free again.
+    let next = client.get(server.url("/next")).send().await.unwrap();
+    assert_eq!(next.text().await.unwrap(), "answer to /next");
+    assert_eq!(
+        server.connections(),
+        2,
+        "the dropped request's connection was not reused"
+    );
+    gate.open();
+}
+
+#[tokio::test]
+async fn a_request_dropped_while_it_waits_for_a_slot_takes_none() {
+    let _watchdog = duet_tests::watchdog!();
+    let server = Server::http(|r| Reply::ok(format!("answer to {}", r.path())));
+    let client = duet_async::Client::builder()
+        .pool_max_per_host(1)
+        .pool_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let holding = client.get(server.url("/a")).send().await.unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_millis(50),
+        client.get(server.url("/b")).send(),
+    );
+    assert!(waited.await.is_err(), "the slot was taken: /b waited");
+    drop(holding);
+    let next = client.get(server.url("/c")).send().await.unwrap();
+    assert_eq!(next.text().await.unwrap(), "answer to /c");
+    let paths: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/a", "/c"], "the dropped request never went out");
+}
+
+#[tokio::test]
+async fn a_chunk_read_dropped_midway_loses_no_body() {
+    let _watchdog = duet_tests::watchdog!();
+    let gate = Gate::default();
+    let held = gate.clone();
+    let server = Server::scripted(move |conn| {
+        conn.read_request();
+        conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+        held.wait();
+        conn.write(b"world");
+        conn.read_request();
+    });
+    let client = duet_async::Client::new();
+    let mut response = client.get(server.url("/")).send().await.unwrap();
+    let mut body = response.chunk().await.unwrap().unwrap().to_vec();
+    let dropped = tokio::time::timeout(Duration::from_millis(20), response.chunk()).await;
+    assert!(dropped.is_err(), "nothing more could have arrived");
+    gate.open();
+    while let Some(piece) = response.chunk().await.unwrap() {
+        body.extend_from_slice(&piece);
+    }
+    assert_eq!(body, b"helloworld");
 }
