@@ -174,7 +174,10 @@ impl Stream {
         }
         match self {
             Stream::Plain(tcp) => peek_would_block(tcp),
-            Stream::Tls(s) => s.get_mut().0.is_quiet(),
+            Stream::Tls(s) => {
+                let (stream, conn) = s.get_mut();
+                duet_core::client::tls_is_quiet(conn) && stream.is_quiet()
+            }
             Stream::Custom(io) => io.get_mut().is_quiet(),
         }
     }

@@ -392,7 +392,7 @@ impl Stream {
         }
         match self {
             Stream::Plain(tcp, _) => peek_would_block(tcp),
-            Stream::Tls(s) => s.sock.is_quiet(),
+            Stream::Tls(s) => duet_core::client::tls_is_quiet(&mut s.conn) && s.sock.is_quiet(),
             Stream::Custom(io) => io.get_mut().is_quiet(),
         }
     }

@@ -29,4 +29,6 @@ pub use response::ResponseInfo;
 pub use retry::{Attempt, RetryDecision, RetryPolicy, RetryState};
 pub use setup::{Settled, settle};
 #[cfg(feature = "rustls")]
-pub use tls::{LazyTls, LoadedRoots, RootLoaders, describe_tls_error, rustls_config, server_name};
+pub use tls::{
+    LazyTls, LoadedRoots, RootLoaders, describe_tls_error, rustls_config, server_name, tls_is_quiet,
+};

@@ -333,6 +333,19 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
         .map_err(|_| tls_error(format!("{host:?} is not a valid TLS server name")))
 }
 
+/// Whether a TLS connection at rest holds nothing its server sent, for the check before it is
+/// reused: no decrypted bytes waiting to be read, no close_notify, and no record read from
+/// the socket but not yet opened (opening it here). A read that stopped at the end of an
+/// answer leaves what came after it in the same record inside rustls, where a look at the
+/// socket cannot see it; the next request would take it for its answer. (The socket beneath
+/// must be checked too: this sees only what TLS has already read.)
+pub fn tls_is_quiet(conn: &mut rustls::ClientConnection) -> bool {
+    match conn.process_new_packets() {
+        Ok(state) => state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed(),
+        Err(_) => false,
+    }
+}
+
 /// A TLS failure in words for the error a request fails with: rustls's own text, and before
 /// it what a certificate failure means for someone who is not reading rustls's variants (its
 /// text names some only by their identifiers, such as `UnknownIssuer`).

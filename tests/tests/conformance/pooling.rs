@@ -240,6 +240,33 @@ duet_tests::conformance! {
         assert_eq!(server.connections(), 2);
     }
 
+    fn what_tls_holds_past_an_answer_never_answers_the_next_request() {
+        // Over TLS, the bytes past an answer can come in the record that ends it: a read that
+        // stops at the answer's end leaves them inside TLS, where a look at the socket does
+        // not see them. The check before reuse asks TLS too, so the next request goes on a
+        // new connection instead of taking them for its answer.
+        let body = vec![b'b'; 100_000];
+        let mut answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        answer.extend_from_slice(&body);
+        // One write: the stray answer is in the last record, with the body's end.
+        answer.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray");
+        let server = Server::scripted_tls(duet_tests::tls::Cert::Localhost, move |conn| {
+            if conn.index() == 0 {
+                conn.read_request();
+                conn.write(&answer);
+                conn.sleep(Duration::from_secs(5));
+            } else {
+                conn.serve(|r| Reply::ok(r.method.clone()));
+            }
+        });
+        let client = duet::Client::builder().add_root_certificate_pem(duet_tests::tls::ca_pem()).resolve("localhost", duet_tests::tls::LOOPBACK).build().unwrap();
+        let first = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(wait!(first.bytes()).unwrap().len(), 100_000);
+        let response = wait!(client.get(server.url("/")).send()).unwrap();
+        assert_eq!(wait!(response.text()).unwrap(), "GET");
+        assert_eq!(server.connections(), 2);
+    }
+
     fn a_server_closing_just_after_its_answer_costs_a_get_only_a_retry() {
         let server = Server::scripted(|conn| {
             if conn.index() == 0 {
