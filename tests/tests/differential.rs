@@ -30,6 +30,8 @@ use duet_tests::server::*;
 
 /// Servers tried per run.
 const CASES: u64 = 400;
+/// Servers tried over TLS per run.
+const TLS_CASES: u64 = 100;
 /// The first case's seed; case `n` uses `SEED + n`.
 const SEED: u64 = 0x5eed_0000_d0e7;
 
@@ -270,8 +272,12 @@ fn answer(rng: &mut Rng) -> Answer {
         false => bytes.len() + declared.unwrap_or(payload.len()),
     };
     bytes.extend_from_slice(&payload);
-    // Bytes past the framed end (a bodiless status's body, a long body) go in the last write.
+    // Bytes past the framed end (a bodiless status's body, a long body) go in the last write,
+    // with at most the last 1,000 bytes before it and themselves at most 1,000: a write that
+    // arrives whole (one loopback segment, one TLS record), so the client reads them with
+    // the end, or finds them when it checks the connection before reuse.
     let stray = bytes.len() > framed_end;
+    bytes.truncate(framed_end + 1_000);
     // HTTP/1.0 with `Transfer-Encoding` is framed by the close (RFC 9112 §6.1), and 1.0
     // without keep-alive ends the connection anyway.
     let http10 = status.starts_with("HTTP/1.0");
@@ -279,6 +285,9 @@ fn answer(rng: &mut Rng) -> Answer {
     let mut splits: Vec<usize> = (0..rng.below(4))
         .map(|_| 1 + rng.below(framed_end.max(2) - 1))
         .collect();
+    if stray && framed_end > 1_000 {
+        splits.push(framed_end - 1_000);
+    }
     splits.sort_unstable();
     splits.dedup();
     Answer {
@@ -288,10 +297,11 @@ fn answer(rng: &mut Rng) -> Answer {
     }
 }
 
-/// A server answering `/0`, `/1` and `/2` with `answers`, on any connection.
-fn server(answers: Vec<Answer>) -> Server {
+/// A server answering `/0`, `/1` and `/2` with `answers`, on any connection; over TLS when
+/// `tls` says.
+fn server(answers: Vec<Answer>, tls: bool) -> Server {
     let answers = Arc::new(answers);
-    Server::scripted(move |conn| {
+    let script = move |conn: &mut ScriptConn| {
         while let Some(request) = conn.read_request() {
             let index = request.path()[1..].parse::<usize>().unwrap_or(0) % answers.len();
             let answer = &answers[index];
@@ -308,7 +318,11 @@ fn server(answers: Vec<Answer>) -> Server {
                 return;
             }
         }
-    })
+    };
+    match tls {
+        true => Server::scripted_tls(duet_tests::tls::Cert::Localhost, script),
+        false => Server::scripted(script),
+    }
 }
 
 /// How a request's body is read: each flavour's own way to it.
@@ -406,7 +420,7 @@ fn head(info: &duet_core::client::ResponseInfo) -> (u16, Vec<(String, Vec<u8>)>)
 /// Request `i` reads its body as `readings[i]` says.
 fn blocking_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
     use std::io::Read;
-    let client = client_blocking();
+    let client = client_blocking(server.is_tls());
     let mut outcomes = Vec::new();
     for (i, &reading) in readings.iter().enumerate() {
         let mut response = match client.get(server.url(&format!("/{i}"))).send() {
@@ -474,7 +488,7 @@ fn blocking_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
 async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
     use futures_util::TryStreamExt;
     use tokio::io::AsyncReadExt;
-    let client = client_async();
+    let client = client_async(server.is_tls());
     let mut outcomes = Vec::new();
     for (i, &reading) in readings.iter().enumerate() {
         let mut response = match client.get(server.url(&format!("/{i}"))).send().await {
@@ -540,19 +554,28 @@ async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
     outcomes
 }
 
-/// Short timeouts: no answer here waits for one, and a hang should fail fast.
-fn client_blocking() -> duet_blocking::Client {
-    duet_blocking::Client::builder()
-        .read_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
+/// Short timeouts: no answer here waits for one, and a hang should fail fast. With `tls`,
+/// trusting the test CA and finding `localhost` on 127.0.0.1.
+fn client_blocking(tls: bool) -> duet_blocking::Client {
+    let builder = duet_blocking::Client::builder().read_timeout(Duration::from_secs(2));
+    let builder = match tls {
+        true => builder
+            .add_root_certificate_pem(duet_tests::tls::ca_pem())
+            .resolve("localhost", duet_tests::tls::LOOPBACK),
+        false => builder,
+    };
+    builder.build().unwrap()
 }
 
-fn client_async() -> duet_async::Client {
-    duet_async::Client::builder()
-        .read_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
+fn client_async(tls: bool) -> duet_async::Client {
+    let builder = duet_async::Client::builder().read_timeout(Duration::from_secs(2));
+    let builder = match tls {
+        true => builder
+            .add_root_certificate_pem(duet_tests::tls::ca_pem())
+            .resolve("localhost", duet_tests::tls::LOOPBACK),
+        false => builder,
+    };
+    builder.build().unwrap()
 }
 
 /// What the server saw: its connections, and the paths of the requests it read.
@@ -568,18 +591,32 @@ fn seen(server: &Server) -> (usize, Vec<String>) {
 #[test]
 fn both_flavours_reach_the_same_outcome_against_the_same_random_servers() {
     let _watchdog = duet_tests::watchdog!();
+    answers_compared(SEED..SEED + CASES, false);
+}
+
+/// The same over TLS, where each flavour reads through rustls its own way.
+#[test]
+fn both_flavours_reach_the_same_outcome_against_the_same_random_servers_over_tls() {
+    let _watchdog = duet_tests::watchdog!();
+    answers_compared(SEED + CASES..SEED + CASES + TLS_CASES, true);
+}
+
+/// Runs the cases seeded from `seeds` (case `n` from `SEED + n`) against both flavours, over
+/// TLS when `tls` says.
+fn answers_compared(seeds: std::ops::Range<u64>, tls: bool) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    for case in 0..CASES {
-        let mut rng = Rng(SEED + case);
+    for seed in seeds {
+        let case = seed - SEED;
+        let mut rng = Rng(seed);
         let answers: Vec<Answer> = (0..3).map(|_| answer(&mut rng)).collect();
         let readings: Vec<Reading> = (0..3).map(|_| Reading::random(&mut rng)).collect();
-        let blocking_server = server(answers.clone());
+        let blocking_server = server(answers.clone(), tls);
         let blocking = blocking_outcomes(&blocking_server, &readings);
-        let async_server = server(answers.clone());
+        let async_server = server(answers.clone(), tls);
         let asynchronous = runtime.block_on(async_outcomes(&async_server, &readings));
         let shown = || {
             answers
