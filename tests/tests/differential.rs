@@ -555,27 +555,31 @@ async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
 }
 
 /// Short timeouts: no answer here waits for one, and a hang should fail fast. With `tls`,
-/// trusting the test CA and finding `localhost` on 127.0.0.1.
-fn client_blocking(tls: bool) -> duet_blocking::Client {
-    let builder = duet_blocking::Client::builder().read_timeout(Duration::from_secs(2));
-    let builder = match tls {
+/// trusting the test CA and finding `localhost` on 127.0.0.1. (Either flavour's builder:
+/// both are duet-core's.)
+fn configured<D: duet_core::client::Driver>(
+    builder: duet_core::client::ClientBuilder<D>,
+    tls: bool,
+) -> duet_core::client::ClientBuilder<D> {
+    let builder = builder.read_timeout(Duration::from_secs(2));
+    match tls {
         true => builder
             .add_root_certificate_pem(duet_tests::tls::ca_pem())
             .resolve("localhost", duet_tests::tls::LOOPBACK),
         false => builder,
-    };
-    builder.build().unwrap()
+    }
+}
+
+fn client_blocking(tls: bool) -> duet_blocking::Client {
+    configured(duet_blocking::Client::builder(), tls)
+        .build()
+        .unwrap()
 }
 
 fn client_async(tls: bool) -> duet_async::Client {
-    let builder = duet_async::Client::builder().read_timeout(Duration::from_secs(2));
-    let builder = match tls {
-        true => builder
-            .add_root_certificate_pem(duet_tests::tls::ca_pem())
-            .resolve("localhost", duet_tests::tls::LOOPBACK),
-        false => builder,
-    };
-    builder.build().unwrap()
+    configured(duet_async::Client::builder(), tls)
+        .build()
+        .unwrap()
 }
 
 /// What the server saw: its connections, and the paths of the requests it read.
@@ -867,26 +871,60 @@ fn method(plan: &RequestPlan) -> duet_core::Method {
     duet_core::Method::from_bytes(plan.method.as_bytes()).unwrap()
 }
 
-fn blocking_body(source: &Source) -> duet_blocking::Body {
-    match source {
-        Source::Bytes(data) => data.clone().into(),
-        Source::Text(text) => text.clone().into(),
-        Source::Reader { data, piece, told } => {
-            duet_blocking::Body::from_reader(Trickle::new(data, *piece), *told)
+/// `plan`'s request to `server`, built by a client of `$flavour` (`duet_blocking` or
+/// `duet_async`: the same API in two crates, so written once), its body from that flavour's
+/// `Body`, `Form` and `Part`; with the multipart boundary, if any.
+macro_rules! planned_request {
+    ($flavour:ident, $server:expr, $plan:expr) => {{
+        use $flavour::multipart::{Form, Part};
+        let plan: &RequestPlan = $plan;
+        let client = $flavour::Client::builder()
+            .read_timeout(Duration::from_secs(2))
+            .retry(RetryPolicy::default_safe())
+            .digest_auth("user", "pass")
+            .build()
+            .unwrap();
+        let builder = common(client.request(method(plan), $server.url("/start")), plan);
+        match &plan.body {
+            BodyPlan::Source(source) => {
+                let body: $flavour::Body = match source {
+                    Source::Bytes(data) => data.clone().into(),
+                    Source::Text(text) => text.clone().into(),
+                    Source::Reader { data, piece, told } => {
+                        $flavour::Body::from_reader(Trickle::new(data, *piece), *told)
+                    }
+                    Source::File(path) => std::fs::File::open(path).unwrap().into(),
+                };
+                (builder.body(body), None)
+            }
+            BodyPlan::Multipart(parts) => {
+                let mut form = Form::new();
+                for p in parts {
+                    let mut part = match &p.source {
+                        Source::Bytes(data) => Part::bytes(data.clone()),
+                        Source::Text(text) => Part::text(text.clone()),
+                        Source::Reader { data, piece, told } => {
+                            Part::reader(Trickle::new(data, *piece), *told)
+                        }
+                        Source::File(path) => Part::file(path).unwrap(),
+                    };
+                    if let Some(name) = p.file_name {
+                        part = part.file_name(name);
+                    }
+                    if let Some(mime) = p.mime {
+                        part = part.mime(mime).unwrap();
+                    }
+                    if let Some((name, value)) = p.header {
+                        part = part.header(name, value).unwrap();
+                    }
+                    form = form.part(p.name, part);
+                }
+                let boundary = Some(form.boundary().to_owned());
+                (builder.multipart(form), boundary)
+            }
+            _ => (builder, None),
         }
-        Source::File(path) => std::fs::File::open(path).unwrap().into(),
-    }
-}
-
-fn async_body(source: &Source) -> duet_async::Body {
-    match source {
-        Source::Bytes(data) => data.clone().into(),
-        Source::Text(text) => text.clone().into(),
-        Source::Reader { data, piece, told } => {
-            duet_async::Body::from_reader(Trickle::new(data, *piece), *told)
-        }
-        Source::File(path) => std::fs::File::open(path).unwrap().into(),
-    }
+    }};
 }
 
 /// The request's final status and body, or the kind of error; and the multipart boundary
@@ -894,45 +932,8 @@ fn async_body(source: &Source) -> duet_async::Body {
 type Sent = (Result<(u16, Vec<u8>), String>, Option<String>);
 
 fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
-    use duet_blocking::multipart::{Form, Part};
-    let client = duet_blocking::Client::builder()
-        .read_timeout(Duration::from_secs(2))
-        .retry(RetryPolicy::default_safe())
-        .digest_auth("user", "pass")
-        .build()
-        .unwrap();
-    let builder = common(client.request(method(plan), server.url("/start")), plan);
-    let mut boundary = None;
-    let builder = match &plan.body {
-        BodyPlan::Source(source) => builder.body(blocking_body(source)),
-        BodyPlan::Multipart(parts) => {
-            let mut form = Form::new();
-            for p in parts {
-                let mut part = match &p.source {
-                    Source::Bytes(data) => Part::bytes(data.clone()),
-                    Source::Text(text) => Part::text(text.clone()),
-                    Source::Reader { data, piece, told } => {
-                        Part::reader(Trickle::new(data, *piece), *told)
-                    }
-                    Source::File(path) => Part::file(path).unwrap(),
-                };
-                if let Some(name) = p.file_name {
-                    part = part.file_name(name);
-                }
-                if let Some(mime) = p.mime {
-                    part = part.mime(mime).unwrap();
-                }
-                if let Some((name, value)) = p.header {
-                    part = part.header(name, value).unwrap();
-                }
-                form = form.part(p.name, part);
-            }
-            boundary = Some(form.boundary().to_owned());
-            builder.multipart(form)
-        }
-        _ => builder,
-    };
-    let outcome = builder
+    let (request, boundary) = planned_request!(duet_blocking, server, plan);
+    let outcome = request
         .send()
         .and_then(|response| {
             let status = response.status().as_u16();
@@ -943,45 +944,8 @@ fn blocking_send(server: &Server, plan: &RequestPlan) -> Sent {
 }
 
 async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
-    use duet_async::multipart::{Form, Part};
-    let client = duet_async::Client::builder()
-        .read_timeout(Duration::from_secs(2))
-        .retry(RetryPolicy::default_safe())
-        .digest_auth("user", "pass")
-        .build()
-        .unwrap();
-    let builder = common(client.request(method(plan), server.url("/start")), plan);
-    let mut boundary = None;
-    let builder = match &plan.body {
-        BodyPlan::Source(source) => builder.body(async_body(source)),
-        BodyPlan::Multipart(parts) => {
-            let mut form = Form::new();
-            for p in parts {
-                let mut part = match &p.source {
-                    Source::Bytes(data) => Part::bytes(data.clone()),
-                    Source::Text(text) => Part::text(text.clone()),
-                    Source::Reader { data, piece, told } => {
-                        Part::reader(Trickle::new(data, *piece), *told)
-                    }
-                    Source::File(path) => Part::file(path).unwrap(),
-                };
-                if let Some(name) = p.file_name {
-                    part = part.file_name(name);
-                }
-                if let Some(mime) = p.mime {
-                    part = part.mime(mime).unwrap();
-                }
-                if let Some((name, value)) = p.header {
-                    part = part.header(name, value).unwrap();
-                }
-                form = form.part(p.name, part);
-            }
-            boundary = Some(form.boundary().to_owned());
-            builder.multipart(form)
-        }
-        _ => builder,
-    };
-    let outcome = match builder.send().await {
+    let (request, boundary) = planned_request!(duet_async, server, plan);
+    let outcome = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             response.bytes().await.map(|body| (status, body))
