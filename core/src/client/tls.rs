@@ -739,6 +739,43 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_is_quiet_only_while_tls_holds_nothing_the_server_sent() {
+        use std::io::{Read, Write};
+        let unverified = TlsSettings {
+            verify: false,
+            ..TlsSettings::default()
+        };
+        let config = rustls_config(&unverified, &LoadedRoots::default()).unwrap();
+        let (mut client, mut server) = handshake(config, server_config(false)).unwrap();
+        // What the server sent so far (session tickets) has been opened: nothing to read.
+        assert!(tls_is_quiet(&mut client));
+        // One record: an answer, and stray bytes after it.
+        server.writer().write_all(b"answer+stray").unwrap();
+        let mut wire = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut wire).unwrap();
+        }
+        // Read from the socket but not yet opened: not quiet (the record is opened here).
+        client.read_tls(&mut &wire[..]).unwrap();
+        assert!(!tls_is_quiet(&mut client));
+        // The answer read and the stray bytes left inside TLS: still not quiet.
+        let mut answer = [0; 6];
+        client.reader().read_exact(&mut answer).unwrap();
+        assert!(!tls_is_quiet(&mut client));
+        let mut rest = [0; 6];
+        client.reader().read_exact(&mut rest).unwrap();
+        assert!(tls_is_quiet(&mut client), "all read");
+        // A close_notify waiting is not quiet either.
+        server.send_close_notify();
+        let mut wire = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut wire).unwrap();
+        }
+        client.read_tls(&mut &wire[..]).unwrap();
+        assert!(!tls_is_quiet(&mut client));
+    }
+
+    #[test]
     fn a_client_identity_is_presented_to_a_server_that_asks_for_one() {
         let (chain, key) = &pki().client_pem;
         let settings = TlsSettings {
