@@ -417,6 +417,22 @@ fn head(info: &duet_core::client::ResponseInfo) -> (u16, Vec<(String, Vec<u8>)>)
     (info.status().as_u16(), headers(info.headers()))
 }
 
+/// A line from `lines()`, as the outcome holds it: followed by `\n`.
+fn add_line(body: &mut Vec<u8>, line: &str) {
+    body.extend_from_slice(line.as_bytes());
+    body.push(b'\n');
+}
+
+/// A piece from `chunks(size)`, which is never empty nor larger than asked.
+fn add_chunk(body: &mut Vec<u8>, chunk: &[u8], size: usize) {
+    assert!(
+        !chunk.is_empty() && chunk.len() <= size,
+        "a chunk of {}",
+        chunk.len()
+    );
+    body.extend_from_slice(chunk);
+}
+
 /// Request `i` reads its body as `readings[i]` says.
 fn blocking_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
     use std::io::Read;
@@ -454,21 +470,14 @@ fn blocking_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
             ),
             Reading::Lines => {
                 let read = response.lines().try_for_each(|line| {
-                    body.extend_from_slice(line?.as_bytes());
-                    body.push(b'\n');
+                    add_line(&mut body, &line?);
                     Ok(())
                 });
                 (read.map(|()| body).map_err(|e| kind(&e)), None)
             }
             Reading::Chunks(size) => {
                 let read = response.chunks(size).try_for_each(|chunk| {
-                    let chunk = chunk?;
-                    assert!(
-                        !chunk.is_empty() && chunk.len() <= size,
-                        "a chunk of {}",
-                        chunk.len()
-                    );
-                    body.extend_from_slice(&chunk);
+                    add_chunk(&mut body, &chunk?, size);
                     Ok(())
                 });
                 (read.map(|()| body).map_err(|e| kind(&e)), None)
@@ -521,8 +530,7 @@ async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
                 let read = response
                     .lines()
                     .try_for_each(|line| {
-                        body.extend_from_slice(line.as_bytes());
-                        body.push(b'\n');
+                        add_line(&mut body, &line);
                         std::future::ready(Ok(()))
                     })
                     .await;
@@ -532,12 +540,7 @@ async fn async_outcomes(server: &Server, readings: &[Reading]) -> Vec<Outcome> {
                 let read = response
                     .chunks(size)
                     .try_for_each(|chunk| {
-                        assert!(
-                            !chunk.is_empty() && chunk.len() <= size,
-                            "a chunk of {}",
-                            chunk.len()
-                        );
-                        body.extend_from_slice(&chunk);
+                        add_chunk(&mut body, &chunk, size);
                         std::future::ready(Ok(()))
                     })
                     .await;
