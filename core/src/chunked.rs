@@ -8,6 +8,7 @@
 //!
 //! The decoder is strict where framing is concerned: every line ends in CRLF (a bare LF is an
 //! error), chunk data is followed by exactly CRLF, a size that overflows 64 bits is an error.
+//! Its one leniency: spaces and tabs after a size, before its extensions or its line's end.
 //! Extensions are checked for forbidden bytes and bounded in total; trailers are bounded in
 //! bytes, lines and count, and returned as [`Headers`].
 
@@ -52,7 +53,7 @@ pub enum Decoded {
 enum State {
     /// Reading the hex digits of a chunk size; `digits` so far.
     Size { digits: usize },
-    /// Whitespace after the size, before a `;`.
+    /// Whitespace after the size, before a `;` or the line's end.
     SizeSpace,
     /// Inside chunk extensions.
     Extension,
@@ -332,7 +333,9 @@ impl ChunkedDecoder {
             (State::Size { digits: 0 }, _) => return Err(invalid),
             (State::Size { .. } | State::SizeSpace, b' ' | b'\t') => State::SizeSpace,
             (State::Size { .. } | State::SizeSpace, b';') => self.extension()?,
-            (State::Size { .. } | State::Extension, b'\r') => State::SizeLf,
+            // Whitespace may also end the line: the grammar has none there, but servers pad
+            // sizes, and h11, http.client and curl all take it (the size stays unambiguous).
+            (State::Size { .. } | State::SizeSpace | State::Extension, b'\r') => State::SizeLf,
             (State::Size { .. } | State::SizeSpace | State::Extension, b'\n') => {
                 return Err(bare(b'\n'));
             }
@@ -521,11 +524,14 @@ mod tests {
         assert_eq!(left, 4);
         let (body, trailers, left) = all_splits(b"A\r\n0123456789\r\n000\r\n\r\n").unwrap();
         assert_eq!((body.len(), trailers.len(), left), (10, 0, 0));
+        // Sizes padded before the line's end, as some servers send them.
+        let (body, _, left) = all_splits(b"5 \r\nhello\r\n6\t \r\n world\r\n0  \r\n\r\n").unwrap();
+        assert_eq!((&body[..], left), (&b"hello world"[..], 0));
     }
 
     #[test]
     fn framing_errors() {
-        let cases: [(&[u8], RemoteError); 12] = [
+        let cases: [(&[u8], RemoteError); 13] = [
             (b"x\r\n", RemoteError::InvalidChunkSize { byte: b'x' }),
             (b"\r\n", RemoteError::InvalidChunkSize { byte: b'\r' }),
             (b"0x5\r\n", RemoteError::InvalidChunkSize { byte: b'x' }),
@@ -533,6 +539,13 @@ mod tests {
             (b"-5\r\n", RemoteError::InvalidChunkSize { byte: b'-' }),
             (
                 b"5\nhello\r\n",
+                RemoteError::ExpectedCrlf {
+                    phase: ChunkPhase::SizeLine,
+                    found: b'\n',
+                },
+            ),
+            (
+                b"5 \nhello\r\n",
                 RemoteError::ExpectedCrlf {
                     phase: ChunkPhase::SizeLine,
                     found: b'\n',

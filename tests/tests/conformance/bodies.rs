@@ -143,8 +143,8 @@ duet_tests::conformance! {
         // Between large chunks (whose data is read straight to the caller, with a guess at
         // the framing that follows, and a read may go on into the next chunk's data), size
         // lines longer and shorter than the last, as long but of a smaller chunk, uppercase,
-        // with leading zeros or an extension, and small chunks.
-        let sizes: [(usize, &str); 12] = [
+        // with leading zeros, an extension or padding, and small chunks.
+        let sizes: [(usize, &str); 14] = [
             (70_000, "11170"),
             (4_096, "01000"),
             (70_000, "11170"),
@@ -156,6 +156,8 @@ duet_tests::conformance! {
             (70_001, "11171"),
             (1, "1"),
             (70_000, "1117A"),
+            (70_000, "11170  "),
+            (9_000, "2328\t"),
             (70_000, "11170"),
         ];
         let mut body = Vec::new();
