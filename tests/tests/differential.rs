@@ -9,10 +9,11 @@
 //!
 //! The other way round, a few hundred random requests (method, query, headers, and a body of
 //! bytes, text, a file, a reader of told, wrong or unknown length, a form, JSON, or a
-//! multipart form of such parts), answered with a 200, a redirect or a 503 to retry, after a
-//! Digest challenge or not, a cookie set or not: both clients must send the same bytes (their multipart boundaries and the
-//! servers' ports aside), every round's, redirect's and retry's request included, and reach
-//! the same outcome.
+//! multipart form of such parts), maybe with `Expect: 100-continue` (which the server answers
+//! with a `100 Continue`, ignores, or refuses with a 417), answered with a 200, a redirect or
+//! a 503 to retry, after a Digest challenge or not, a cookie set or not: both clients must
+//! send the same bytes (their multipart boundaries and the servers' ports aside), every
+//! round's, redirect's and retry's request included, and reach the same outcome.
 //!
 //! The servers are deterministic from a fixed seed (a failure names its case and prints its
 //! answers). What would make an outcome depend on timing is left out: bytes past an answer's
@@ -752,6 +753,9 @@ struct RequestPlan {
     cookie: bool,
     /// Whether `/start` first asks for Digest credentials (the clients have them).
     digest: bool,
+    /// With a body: the request says `Expect: 100-continue`, and the server answers it so
+    /// (a `100 Continue`, nothing, or a 417 and a close).
+    expect: Option<Expect>,
 }
 
 fn data(rng: &mut Rng) -> Vec<u8> {
@@ -842,14 +846,22 @@ fn request_plan(rng: &mut Rng, files: &std::path::Path) -> RequestPlan {
         ),
     };
     let first = [200, 200, 301, 302, 303, 307, 308, 503][rng.below(8)];
+    let (cookie, digest) = (rng.chance(30), rng.chance(25));
+    let expect = match body {
+        BodyPlan::None => None,
+        _ => rng
+            .chance(30)
+            .then(|| [Expect::Continue, Expect::Ignore, Expect::Reject(417)][rng.below(3)]),
+    };
     RequestPlan {
         method,
         query,
         headers,
         body,
         first,
-        cookie: rng.chance(30),
-        digest: rng.chance(25),
+        cookie,
+        digest,
+        expect,
     }
 }
 
@@ -862,6 +874,9 @@ fn common<D: duet_core::client::Driver>(
     let mut builder = builder.query(&plan.query);
     for (name, value) in &plan.headers {
         builder = builder.header(name, value);
+    }
+    if plan.expect.is_some() {
+        builder = builder.header("Expect", "100-continue");
     }
     match &plan.body {
         BodyPlan::Form(pairs) => builder.form(pairs),
@@ -883,6 +898,16 @@ macro_rules! planned_request {
         let plan: &RequestPlan = $plan;
         let client = $flavour::Client::builder()
             .read_timeout(Duration::from_secs(2))
+            .limits({
+                // Short only for a server that ignores it: one that answers is waited for,
+                // however loaded the machine.
+                let mut limits = duet_core::Limits::default();
+                limits.expect_continue_timeout = match plan.expect {
+                    Some(Expect::Ignore) => Duration::from_millis(30),
+                    _ => Duration::from_secs(5),
+                };
+                limits
+            })
             .retry(RetryPolicy::default_safe())
             .digest_auth("user", "pass")
             .build()
@@ -958,13 +983,14 @@ async fn async_send(server: &Server, plan: &RequestPlan) -> Sent {
     (outcome.map_err(|e| kind(&e)), boundary)
 }
 
-/// A server answering as `plan` says: `/start` with a Digest challenge to a request without
-/// credentials when it asks for them, then its `first` status (a 503 only the first time);
-/// anything else with a 200.
+/// A server answering as `plan` says: `Expect: 100-continue` as it chose; `/start` with a
+/// Digest challenge to a request without credentials when it asks for them, then its `first`
+/// status (a 503 only the first time); anything else with a 200.
 fn request_server(plan: &RequestPlan) -> Server {
     let (first, cookie, digest) = (plan.first, plan.cookie, plan.digest);
     let starts = std::sync::atomic::AtomicUsize::new(0);
-    Server::http(move |request| {
+    let options = Options::default().expect(plan.expect.unwrap_or_default());
+    Server::http_with(options, move |request| {
         if request.path() != "/start" {
             return Reply::ok("done");
         }
