@@ -17,8 +17,9 @@ Without a URL, duet starts a local demo site on 127.0.0.1 and walks through a lo
 features with both clients.
 
 Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong command line;
-7 connect; 22 --fail and a 4xx/5xx status; 28 timeout; 33 -C not resumed; 35 TLS; 47 too many
-redirects.";
+3 a malformed URL; 7 connect; 18 a body cut short; 22 --fail and a 4xx/5xx status; 28 timeout;
+33 -C not resumed; 35 TLS; 47 too many redirects; 52 no answer at all; 61 a body that does not
+decode.";
 
 /// duet: an HTTP/1.1 client for the command line, over duet-blocking (or duet-async with
 /// --async).

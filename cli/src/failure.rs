@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use duet_blocking::core::RemoteError;
 use duet_blocking::{Error, ErrorKind, HistoryEntry, Url};
 use serde::Serialize;
 
@@ -125,6 +126,9 @@ pub struct Failure {
     pub url: Option<Box<Url>>,
     /// The redirects followed before the error.
     pub history: Vec<HistoryEntry>,
+    /// A finer exit code than the kind's, where curl has one for the cause (see
+    /// [`exit_code`](Failure::exit_code)).
+    code: Option<u8>,
 }
 
 impl Failure {
@@ -135,7 +139,16 @@ impl Failure {
             message: message.into(),
             url: None,
             history: Vec::new(),
+            code: None,
         }
+    }
+
+    /// The process exit code: the kind's ([`Kind::exit_code`]), or curl's finer number for
+    /// the cause where curl has one: 3 for a malformed URL (an unsupported scheme stays 1,
+    /// as curl's), 18 for a body cut short, 52 for a server that closed without answering,
+    /// 61 for a body whose content coding does not decode.
+    pub fn exit_code(&self) -> u8 {
+        self.code.unwrap_or_else(|| self.kind.exit_code())
     }
 
     /// The line printed on stderr: `duet: <kind>: <message>`.
@@ -151,7 +164,28 @@ impl From<Error> for Failure {
             message: error.to_string(),
             url: error.url().cloned().map(Box::new),
             history: error.history().to_vec(),
+            code: curl_code(&error),
         }
+    }
+}
+
+/// curl's exit code for what caused `error`, where it is finer than the kind's.
+fn curl_code(error: &Error) -> Option<u8> {
+    match error.kind() {
+        ErrorKind::InvalidUrl => {
+            let scheme = error.url().map(Url::scheme);
+            let unsupported = scheme.is_some_and(|s| s != "http" && s != "https");
+            Some(if unsupported { 1 } else { 3 })
+        }
+        ErrorKind::Decode => Some(61),
+        ErrorKind::Protocol => match error.protocol_error()?.as_remote()? {
+            RemoteError::IncompleteBody { .. } | RemoteError::IncompleteChunkedBody { .. } => {
+                Some(18)
+            }
+            RemoteError::ClosedBeforeResponse => Some(52),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -19,7 +19,7 @@
 //!    reads the body is written per client.
 //! 4. The body is on stdout or in the `-o` file by then; with `--report` the
 //!    [`report::Report`] is printed instead. A failure prints `duet: <kind>: <message>` on
-//!    stderr and exits with the kind's code ([`failure::Kind::exit_code`]).
+//!    stderr and exits with its code ([`failure::Failure::exit_code`]).
 //!
 //! With `-v`, [`verbose`] shows duet's log records and every head sent and received on
 //! stderr as the exchange goes.
@@ -45,6 +45,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::args::Args;
+use crate::failure::Failure;
 use crate::output::Output;
 use crate::report::Report;
 use crate::send::Outcome;
@@ -116,7 +117,7 @@ pub fn run(mut args: Args) -> ExitCode {
         // A closed stdout leaves nothing to report to; the exit code still tells.
         let _ = writeln!(stdout, "{json}").and_then(|()| stdout.flush());
     }
-    let code = outcome.error.as_ref().map_or(0, |f| f.kind.exit_code());
+    let code = outcome.error.as_ref().map_or(0, Failure::exit_code);
     if let Some(format) = &args.write_out {
         let mut stdout = std::io::stdout().lock();
         // As with the report: a closed stdout has nobody to tell; the exit code still tells.

@@ -36,20 +36,56 @@ fn a_server_that_breaks_the_protocol() {
 }
 
 #[test]
+fn a_body_cut_short_and_no_answer_at_all_exit_with_curls_numbers() {
+    let server = Server::scripted(|conn| {
+        let Some(request) = conn.read_request() else {
+            return;
+        };
+        // Then the script ends, and the connection closes.
+        let _ = match request.target.as_str() {
+            "/length" => conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
+            "/chunked" => {
+                conn.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab")
+            }
+            _ => true,
+        };
+    });
+    for (path, code, kind, body) in [
+        ("/length", 18, "protocol", "abc"),
+        ("/chunked", 18, "protocol", "ab"),
+        ("/nothing", 52, "protocol", ""),
+    ] {
+        let run = duet(&[server.url(path)]).run();
+        assert_eq!(run.code, code, "{path}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(&format!("duet: {kind}: ")),
+            "{path}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stdout, body.as_bytes(), "{path}: what came is kept");
+    }
+}
+
+#[test]
 fn a_body_that_does_not_decode() {
     let server =
         Server::http(|_| Reply::ok("this is not gzip at all").header("Content-Encoding", "gzip"));
     let (report, run) = duet(&[server.url("/")]).report();
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 61, "curl's number");
     assert_eq!(report["error"]["kind"], "decode", "{report}");
     assert_eq!(report["status"], 200, "the head had arrived");
 }
 
 #[test]
 fn urls_that_cannot_be_requested() {
-    for url in ["http://exa mple.test/", "ftp://127.0.0.1/", "http://"] {
+    // curl's numbers: 3 for a malformed URL, 1 for a scheme it does not speak.
+    for (url, code) in [
+        ("http://exa mple.test/", 3),
+        ("ftp://127.0.0.1/", 1),
+        ("http://", 3),
+    ] {
         let (report, run) = duet(&[url]).report();
-        assert_eq!(run.code, 1, "{url}");
+        assert_eq!(run.code, code, "{url}");
         assert_eq!(report["error"]["kind"], "invalid_url", "{url}: {report}");
         assert_eq!(report["url"], url);
     }
