@@ -254,21 +254,22 @@ impl Output {
     }
 }
 
-/// `HTTP/1.1 200 OK`, the headers as received, and an empty line.
+/// `HTTP/1.1 200 OK`, the headers as received, and an empty line; each line ends in CRLF,
+/// as on the wire and in curl's `-i` output (scripts split the head from the body there).
 pub fn head_text(info: &ResponseInfo) -> Vec<u8> {
     let mut text = format!("{:?} {}", info.version(), info.status().as_u16()).into_bytes();
     if !info.reason().is_empty() {
         text.push(b' ');
         text.extend_from_slice(info.reason());
     }
-    text.push(b'\n');
+    text.extend_from_slice(b"\r\n");
     for (name, value) in info.headers().iter() {
         text.extend_from_slice(name.as_bytes());
         text.extend_from_slice(b": ");
         text.extend_from_slice(value);
-        text.push(b'\n');
+        text.extend_from_slice(b"\r\n");
     }
-    text.push(b'\n');
+    text.extend_from_slice(b"\r\n");
     text
 }
 

@@ -21,9 +21,12 @@ fn include_adds_the_status_line_and_headers() {
     let site = Site::start();
     let run = duet(&["-i", &site.echo("/status/404")]).run();
     let out = run.out();
-    assert!(out.starts_with("HTTP/1.1 404 Not Found\n"), "{out}");
-    assert!(out.contains("\nContent-Type: application/json\n"), "{out}");
-    assert!(out.ends_with("\n\n{\"status\":404}"), "{out}");
+    assert!(out.starts_with("HTTP/1.1 404 Not Found\r\n"), "{out}");
+    assert!(
+        out.contains("\r\nContent-Type: application/json\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("\r\n\r\n{\"status\":404}"), "{out}");
     assert_eq!(run.code, 0, "a 404 without --fail is a success");
 }
 
@@ -38,9 +41,9 @@ fn head_sends_head_and_prints_the_head_as_curl_i() {
         let run = duet(&[&["-I"][..], flavour, &[&server.url("/")]].concat()).run();
         assert_eq!(run.code, 0, "{}", run.stderr);
         let out = run.out();
-        assert!(out.starts_with("HTTP/1.1 200 OK\n"), "{out}");
-        assert!(out.contains("\nX-Seen: HEAD\n"), "{out}");
-        assert!(out.ends_with("\n\n"), "the head only: {out:?}");
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+        assert!(out.contains("\r\nX-Seen: HEAD\r\n"), "{out}");
+        assert!(out.ends_with("\r\n\r\n"), "the head only: {out:?}");
     }
     let run = duet(&["-I", "-X", "GET", &server.url("/")]).run();
     assert_eq!(
@@ -62,8 +65,8 @@ fn head_sends_head_and_prints_the_head_as_curl_i() {
     .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out = run.out();
-    assert!(out.contains("\nX-Seen: HEAD\n"), "{out}");
-    assert!(out.contains("\nX-Target: /p?a=1&q=x+y\n"), "{out}");
+    assert!(out.contains("\r\nX-Seen: HEAD\r\n"), "{out}");
+    assert!(out.contains("\r\nX-Target: /p?a=1&q=x+y\r\n"), "{out}");
     let run = duet(&["-I", "-d", "a=1", &server.url("/")]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("-G"), "{}", run.stderr);
@@ -136,7 +139,7 @@ fn output_writes_the_body_to_a_file() {
     assert!(
         std::fs::read_to_string(&path)
             .unwrap()
-            .starts_with("HTTP/1.1 201 Created\n")
+            .starts_with("HTTP/1.1 201 Created\r\n")
     );
     let (report, _) = duet(&["-o", &arg(&path), &site.echo("/status/202")]).report();
     assert_eq!(report["body"], Value::Null);
@@ -217,7 +220,11 @@ fn time_cond_downloads_only_a_newer_document_as_curls() {
     // A written date, `-` for If-Unmodified-Since; -i shows the head of what is not written.
     let run = duet(&["-i", "-z", "-6 Nov 1994", &server.url("/deaf")]).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.out().starts_with("HTTP/1.1 200 OK\n"), "{}", run.out());
+    assert!(
+        run.out().starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        run.out()
+    );
     assert!(
         !run.out().contains("the document"),
         "newer than the date: {}",
