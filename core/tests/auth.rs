@@ -709,3 +709,72 @@ fn the_answer_to_a_challenge_carries_the_cookies_the_challenge_set() {
         wire.requests[1].1
     );
 }
+
+/// The `nc` and `cnonce` of a Digest `Authorization` line in `request`.
+fn digest_count(request: &str) -> Option<(String, String)> {
+    let line = request
+        .lines()
+        .find(|l| l.starts_with("Authorization: Digest "))?;
+    let param = |name: &str| {
+        let start = line.find(&format!(" {name}="))? + name.len() + 2;
+        let value = line[start..].split(',').next()?;
+        Some(value.trim_matches('"').to_owned())
+    };
+    Some((param("nc")?, param("cnonce")?))
+}
+
+/// A retry by policy after a Digest round is a new use of the server's nonce: it counts on
+/// (`nc` 2, a new `cnonce`), as a server that refuses a replayed count (RFC 7616 §3.4.5)
+/// requires; sending the last answer again got a 401 the spent flow could not answer. A
+/// retry's own 401 is a round of its own.
+#[test]
+fn a_retry_after_a_digest_round_counts_on_rather_than_replaying_the_answer() {
+    let counter = Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let entropy = {
+        let counter = counter.clone();
+        move || [counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst); 16]
+    };
+    let auth = duet_core::auth::DigestAuth::new(
+        "user",
+        "pass",
+        duet_core::auth::CnonceSource::from_bytes(entropy),
+    );
+    let challenge = |stale: bool| {
+        let stale = if stale { ", stale=true" } else { "" };
+        reply(
+            401,
+            &format!("WWW-Authenticate: Digest realm=\"r\", qop=\"auth\", nonce=\"n0\"{stale}\r\n"),
+            "",
+        )
+    };
+    let mut request = RequestParts::new(Method::GET, Url::parse("http://a.test/doc").unwrap());
+    request.auth = Some(Arc::new(auth));
+    request.retry = Some(duet_core::client::RetryPolicy::default_safe());
+    let call = *prepared(request).unwrap();
+    let mut seen = Vec::new();
+    let (wire, result) = run(call, b"", |n, request| {
+        let count = digest_count(request);
+        let answer = match (n, &count) {
+            (0, None) => challenge(false),
+            (1, Some(_)) => reply(503, "Retry-After: 0\r\n", ""),
+            // A count already seen is a replay: refused as a server checking counts does.
+            (_, Some(c)) if seen.contains(c) => challenge(true),
+            (_, Some(_)) => reply(200, "", "ok"),
+            _ => reply(400, "", "unexpected"),
+        };
+        seen.extend(count);
+        answer
+    });
+    assert_eq!(result.unwrap(), (200, b"ok".to_vec()));
+    let counts: Vec<_> = wire
+        .requests
+        .iter()
+        .map(|(_, r)| digest_count(r).map(|(nc, _)| nc))
+        .collect();
+    assert_eq!(
+        counts,
+        [None, Some("00000001".into()), Some("00000002".into())],
+        "{:#?}",
+        wire.requests
+    );
+}

@@ -62,6 +62,46 @@ duet_tests::conformance! {
         assert_eq!(wait!(response.text()).unwrap(), "lb=b2");
     }
 
+    /// A retry after a Digest round answers anew (the next `nc`, a new `cnonce`) rather
+    /// than replaying the answer the retried response got: a server that refuses a replayed
+    /// count (RFC 7616 §3.4.5) answers a replay with a plain 401, which the spent round
+    /// could not answer, and the caller got that 401.
+    fn a_retry_after_a_digest_round_is_not_refused_as_a_replay() {
+        use crate::auth::digest_server::{PASSWORD, REALM, USER, hex_md5, params};
+        let seen = std::sync::Mutex::new(Vec::new());
+        let server = Server::http(move |r| {
+            let challenge = Reply::new(401).header(
+                "WWW-Authenticate",
+                format!("Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"n0\""),
+            );
+            let Some(header) = r.header_str("authorization") else {
+                return challenge;
+            };
+            let p = params(header);
+            let get = |k: &str| p.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+            let ha1 = hex_md5(format!("{USER}:{REALM}:{PASSWORD}").as_bytes());
+            let ha2 = hex_md5(format!("{}:{}", r.method, get("uri")).as_bytes());
+            let expected = hex_md5(
+                format!("{ha1}:n0:{}:{}:auth:{ha2}", get("nc"), get("cnonce")).as_bytes(),
+            );
+            let count = (get("nc").to_owned(), get("cnonce").to_owned());
+            let mut seen = seen.lock().unwrap();
+            if get("response") != expected || seen.contains(&count) {
+                return challenge;
+            }
+            seen.push(count);
+            match seen.len() {
+                1 => Reply::new(503).header("Retry-After", "0").body("busy"),
+                _ => Reply::ok(format!("nc {}", get("nc"))),
+            }
+        });
+        let client = duet::Client::builder().digest_auth(USER, PASSWORD).retry(quick()).build().unwrap();
+        let response = wait!(client.get(server.url("/doc")).send()).unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(wait!(response.text()).unwrap(), "nc 00000002");
+        assert_eq!(server.requests().len(), 3, "challenge, answer (503), the retry's answer");
+    }
+
     fn a_retry_after_beyond_what_the_clock_holds_is_no_retry() {
         // With no cap on Retry-After, a server asking for an endless wait gets its answer
         // delivered as it is (no retry, no overflow).

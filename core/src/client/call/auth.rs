@@ -58,8 +58,9 @@ impl Call {
         }
     }
 
-    /// Gives the hop just prepared its flow, and lets the flow authorize the head.
-    fn start_flows(&mut self) -> Result<(), Error> {
+    /// Gives the hop just prepared (or about to be retried) its flows, and lets them
+    /// authorize the head.
+    pub(super) fn start_flows(&mut self) -> Result<(), Error> {
         self.flow = None;
         self.auth_rounds = 0;
         self.start_proxy_auth()?;

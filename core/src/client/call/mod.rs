@@ -652,13 +652,16 @@ impl Call {
             State::Backoff(until) if now < until => Ok(Action::Sleep { until }),
             State::Backoff(_) => {
                 // The retry goes out with the cookies the jar holds now (the answer retried
-                // may have set one).
+                // may have set one), and with credentials written anew by fresh flows: a
+                // Digest answer counts on rather than replaying the last one (a server may
+                // refuse a count it saw), and the retry's own challenge is a round of its own.
                 if let Err(e) =
                     self.session
                         .refresh_cookie(&mut self.head, &self.url, &self.headers, now)
                 {
                     return self.fail(e);
                 }
+                self.start_flows()?;
                 self.state = State::Connect;
                 self.poll_action_max(now, max_data)
             }
