@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use duet_blocking::{Headers, ResponseInfo};
+use duet_blocking::{Headers, ResponseInfo, StatusCode, Version};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::Args;
@@ -254,23 +254,52 @@ impl Output {
     }
 }
 
-/// `HTTP/1.1 200 OK`, the headers as received, and an empty line; each line ends in CRLF,
-/// as on the wire and in curl's `-i` output (scripts split the head from the body there).
+/// Every head of the exchange, as curl's `-i` with `-L` shows them: each redirect's followed,
+/// then the final response's. Each is its status line (`HTTP/1.1 200 OK`), the headers as
+/// received, and an empty line; each line ends in CRLF, as on the wire and in curl's output
+/// (scripts split the head from the body there).
 pub fn head_text(info: &ResponseInfo) -> Vec<u8> {
-    let mut text = format!("{:?} {}", info.version(), info.status().as_u16()).into_bytes();
-    if !info.reason().is_empty() {
+    let mut text = Vec::new();
+    for hop in info.history() {
+        push_head(
+            &mut text,
+            hop.version,
+            hop.status,
+            &hop.reason,
+            &hop.headers,
+        );
+    }
+    push_head(
+        &mut text,
+        info.version(),
+        info.status(),
+        info.reason(),
+        info.headers(),
+    );
+    text
+}
+
+/// Appends one head to `text`.
+fn push_head(
+    text: &mut Vec<u8>,
+    version: Version,
+    status: StatusCode,
+    reason: &[u8],
+    headers: &Headers,
+) {
+    text.extend_from_slice(format!("{version:?} {}", status.as_u16()).as_bytes());
+    if !reason.is_empty() {
         text.push(b' ');
-        text.extend_from_slice(info.reason());
+        text.extend_from_slice(reason);
     }
     text.extend_from_slice(b"\r\n");
-    for (name, value) in info.headers().iter() {
+    for (name, value) in headers.iter() {
         text.extend_from_slice(name.as_bytes());
         text.extend_from_slice(b": ");
         text.extend_from_slice(value);
         text.extend_from_slice(b"\r\n");
     }
     text.extend_from_slice(b"\r\n");
-    text
 }
 
 /// Why a response does not meet `-z`'s condition, if it does not: a `304`, or a successful

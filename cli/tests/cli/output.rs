@@ -30,6 +30,33 @@ fn include_adds_the_status_line_and_headers() {
     assert_eq!(run.code, 0, "a 404 without --fail is a success");
 }
 
+/// As curl's `-iL` (and `-IL`, the common way to trace a redirect chain): every head, the
+/// redirects' first, in order, each line ending in CRLF; then the body.
+#[test]
+fn include_shows_every_redirects_head_before_the_final_one() {
+    let server = duet_tests::server::Server::http(|r| {
+        use duet_tests::server::Reply;
+        match r.path() {
+            "/" => Reply::raw("HTTP/1.1 302 Found\r\nLocation: /a\r\nContent-Length: 0\r\n\r\n"),
+            "/a" => Reply::raw(&b"HTTP/1.0 301 \xc9\r\nLocation: /b\r\nX-Hop: a\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"[..]),
+            _ => Reply::raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        }
+    });
+    let heads = concat!(
+        "HTTP/1.1 302 Found\r\nLocation: /a\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 301 \u{c9}\r\nLocation: /b\r\nX-Hop: a\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+    );
+    let latin1 = |s: &str| s.chars().map(|c| c as u8).collect::<Vec<u8>>();
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(&[&["-iL"][..], flavour, &[&server.url("/")]].concat()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout, latin1(&format!("{heads}ok")), "{}", run.out());
+        let run = duet(&[&["-I"][..], flavour, &[&server.url("/")]].concat()).run();
+        assert_eq!(run.stdout, latin1(heads), "{}", run.out());
+    }
+}
+
 #[test]
 fn head_sends_head_and_prints_the_head_as_curl_i() {
     let server = duet_tests::server::Server::http(|r| {

@@ -448,6 +448,8 @@ mod tests {
             .with_url(&url)
             .with_history(vec![crate::client::HistoryEntry {
                 status: StatusCode::FOUND,
+                version: http::Version::HTTP_11,
+                reason: b"Found".to_vec(),
                 url: hop,
                 headers: crate::Headers::new(),
             }]);

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::{Method, StatusCode};
+use http::{Method, StatusCode, Version};
 use url::Url;
 
 use super::super::config::{ClientConfig, accept_encoding};
@@ -26,6 +26,10 @@ use crate::response::ResponseHead;
 pub struct HistoryEntry {
     /// The redirect status.
     pub status: StatusCode,
+    /// The HTTP version of its status line.
+    pub version: Version,
+    /// Its reason phrase as received (may be empty, and need not be UTF-8).
+    pub reason: Vec<u8>,
     /// The URL that answered with it.
     pub url: Url,
     /// Its header fields.
@@ -252,6 +256,8 @@ impl Session {
     pub fn record(&mut self, url: &Url, head: &ResponseHead) {
         self.history.push(HistoryEntry {
             status: head.status(),
+            version: head.version(),
+            reason: head.reason().to_vec(),
             url: url.clone(),
             headers: head.headers().clone(),
         });
