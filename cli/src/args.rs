@@ -359,6 +359,11 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// Write every head received (each followed redirect's, then the final one's) to this
+    /// file, `-` for standard output, as curl's -D; the file is made once a head arrives.
+    #[arg(short = 'D', long, value_name = "PATH", help_heading = "Output")]
+    pub dump_header: Option<PathBuf>,
+
     /// The -o file takes the document's Last-Modified as its modification time, as curl's -R
     /// (with -z FILE, the next run then asks for exactly that date).
     #[arg(short = 'R', long, help_heading = "Output")]
@@ -627,6 +632,9 @@ impl Args {
     pub fn check(&self) -> Result<(), String> {
         if self.head && !self.data.0.is_empty() && !self.get {
             return Err("-I/--head sends no body: give -G to put the data in its query".into());
+        }
+        if self.report && self.dump_header.as_deref() == Some(std::path::Path::new("-")) {
+            return Err("--report prints the report on standard output: give -D a file".into());
         }
         Ok(())
     }

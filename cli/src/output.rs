@@ -47,6 +47,8 @@ pub struct Output {
     time_cond: Option<TimeCond>,
     /// `-R`: the file takes the document's `Last-Modified`.
     remote_time: bool,
+    /// `-D`: where every head goes as it arrives (`-`: standard output).
+    dump_header: Option<PathBuf>,
 }
 
 impl Output {
@@ -69,6 +71,7 @@ impl Output {
             received: 0,
             time_cond: None,
             remote_time: false,
+            dump_header: None,
         }
     }
 
@@ -90,6 +93,7 @@ impl Output {
         output.resume_from = args.resume_from();
         output.time_cond = args.time_condition;
         output.remote_time = args.remote_time;
+        output.dump_header = args.dump_header.clone();
         output
     }
 
@@ -113,6 +117,9 @@ impl Output {
     /// `length` is the body's length by its framing (the response's `content_length()`).
     pub fn head(&mut self, info: &ResponseInfo, length: Option<u64>) -> Result<bool, Failure> {
         self.head = Some(info.clone());
+        if let Some(path) = &self.dump_header {
+            dump_header(path, info)?;
+        }
         if let Some(cond) = self.time_cond
             && let Some(why) = unmet(&cond, info)
         {
@@ -252,6 +259,21 @@ impl Output {
         };
         Some(bar)
     }
+}
+
+/// `-D`: every head of the exchange written to `path` (`-`: standard output), whatever
+/// becomes of the body.
+fn dump_header(path: &std::path::Path, info: &ResponseInfo) -> Result<(), Failure> {
+    let heads = head_text(info);
+    if path == std::path::Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(&heads)
+            .and_then(|()| stdout.flush())
+            .map_err(write_error);
+    }
+    std::fs::write(path, heads)
+        .map_err(|e| Failure::new(Kind::Io, format!("-D {}: {e}", path.display())))
 }
 
 /// Every head of the exchange, as curl's `-i` with `-L` shows them: each redirect's followed,

@@ -57,6 +57,66 @@ fn include_shows_every_redirects_head_before_the_final_one() {
     }
 }
 
+/// `-D` as curl's: every head to a file (or `-`, standard output, before the body), whatever
+/// becomes of the body: written with `-o`, dropped by `--fail`.
+#[test]
+fn dump_header_writes_every_head_to_its_file_or_stdout() {
+    let server = duet_tests::server::Server::http(|r| {
+        use duet_tests::server::Reply;
+        match r.path() {
+            "/" => Reply::raw("HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"),
+            "/b" => Reply::raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            _ => Reply::raw("HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone"),
+        }
+    });
+    let heads = "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (dump, body) = (dir.path().join("heads.txt"), dir.path().join("body.txt"));
+    for flavour in [&[][..], &["--async"]] {
+        let run = duet(
+            &[
+                &["-D", &arg(&dump), "-o", &arg(&body)][..],
+                flavour,
+                &[&server.url("/")],
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&dump).unwrap(), heads);
+        assert_eq!(std::fs::read_to_string(&body).unwrap(), "ok");
+        assert!(run.stdout.is_empty());
+        let run = duet(&[&["-D", "-"][..], flavour, &[&server.url("/")]].concat()).run();
+        assert_eq!(run.out(), format!("{heads}ok"));
+        let run = duet(
+            &[
+                &["-f", "-D", &arg(&dump)][..],
+                flavour,
+                &[&server.url("/gone")],
+            ]
+            .concat(),
+        )
+        .run();
+        assert_eq!(run.code, 22, "{}", run.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&dump).unwrap(),
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n"
+        );
+        assert!(run.stdout.is_empty(), "--fail drops the body");
+    }
+    let run = duet(&["-D", "-", "--report", &server.url("/")]).run();
+    assert_eq!(
+        run.code, 2,
+        "the report has standard output: {}",
+        run.stderr
+    );
+    assert_eq!(
+        server.requests().len(),
+        10,
+        "nothing sent for the usage error"
+    );
+}
+
 #[test]
 fn head_sends_head_and_prints_the_head_as_curl_i() {
     let server = duet_tests::server::Server::http(|r| {
