@@ -355,6 +355,18 @@ pub struct Args {
     #[arg(short = 'O', long, conflicts_with = "output", help_heading = "Output")]
     pub remote_name: bool,
 
+    /// With -O, name the file as the response's Content-Disposition says (`filename*`, else
+    /// `filename`; what follows its last `/` or `\`), as curl's -J; an existing file of that
+    /// name is not overwritten. Without such a name, -O's is used.
+    #[arg(
+        short = 'J',
+        long,
+        requires = "remote_name",
+        conflicts_with = "continue_at",
+        help_heading = "Output"
+    )]
+    pub remote_header_name: bool,
+
     /// Write the body to this file (a progress bar on stderr when it is a terminal).
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,

@@ -49,6 +49,8 @@ pub struct Output {
     remote_time: bool,
     /// `-D`: where every head goes as it arrives (`-`: standard output).
     dump_header: Option<PathBuf>,
+    /// `-J`: the file is named by the response's `Content-Disposition` when it names one.
+    header_name: bool,
 }
 
 impl Output {
@@ -72,6 +74,7 @@ impl Output {
             time_cond: None,
             remote_time: false,
             dump_header: None,
+            header_name: false,
         }
     }
 
@@ -94,6 +97,7 @@ impl Output {
         output.time_cond = args.time_condition;
         output.remote_time = args.remote_time;
         output.dump_header = args.dump_header.clone();
+        output.header_name = args.remote_header_name;
         output
     }
 
@@ -149,6 +153,16 @@ impl Output {
         let failed = info.status().is_client_error() || info.status().is_server_error();
         if self.fail && failed && self.destination != Destination::Memory {
             return Ok(false);
+        }
+        if self.header_name
+            && let Some(name) = header_file_name(info)
+        {
+            let path = PathBuf::from(name);
+            if path.exists() {
+                let message = format!("-J: refusing to overwrite {}", path.display());
+                return Err(Failure::new(Kind::Io, message));
+            }
+            self.destination = Destination::File(path);
         }
         let mut writer: Box<dyn Write> = match &self.destination {
             Destination::Memory => return Ok(true),
@@ -259,6 +273,17 @@ impl Output {
         };
         Some(bar)
     }
+}
+
+/// `-J`: the file name the response's `Content-Disposition` gives, made safe as curl makes
+/// it: what follows its last `/` or `\`; none when that is empty, `.` or `..`, or holds a
+/// control character.
+fn header_file_name(info: &ResponseInfo) -> Option<String> {
+    let value = info.headers().get("content-disposition")?;
+    let name = duet_blocking::core::disposition_filename(value)?;
+    let name = name.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    let unsafe_name = matches!(name, "" | "." | "..") || name.chars().any(char::is_control);
+    (!unsafe_name).then(|| name.to_owned())
 }
 
 /// `-D`: every head of the exchange written to `path` (`-`: standard output), whatever

@@ -104,7 +104,9 @@ pub use limits::Limits;
 pub use multipart::{Content, Encoder, Form, Part, Segment};
 pub use request::{RequestBody, RequestHead, TargetForm, host_header, target_for};
 pub use response::ResponseHead;
-pub use text::{TextDecoder, charset_of, decode_text, decode_text_with_default, json_text};
+pub use text::{
+    TextDecoder, charset_of, decode_text, decode_text_with_default, disposition_filename, json_text,
+};
 
 pub use http::{Method, StatusCode, Version};
 pub use url::Url;

@@ -29,35 +29,107 @@ use encoding_rs::{CoderResult, Encoding, UTF_8};
 /// assert_eq!(charset_of(b"application/json").as_deref(), None);
 /// ```
 pub fn charset_of(content_type: &[u8]) -> Option<Cow<'_, str>> {
-    let mut rest = &content_type[content_type.iter().position(|&b| b == b';')? + 1..];
-    loop {
-        let name_end = rest.iter().position(|&b| b == b'=' || b == b';')?;
-        let name = rest[..name_end].trim_ascii();
-        let after_name = &rest[name_end + 1..];
-        if rest[name_end] == b';' {
-            rest = after_name; // a parameter without a value: skipped
-            continue;
-        }
-        let (value, after_value) = match after_name.split_first() {
-            Some((b'"', quoted)) => quoted_string(quoted),
-            _ => {
-                let end = after_name.iter().position(|&b| b == b';');
-                let end = end.unwrap_or(after_name.len());
-                (
-                    Cow::Borrowed(after_name[..end].trim_ascii()),
-                    &after_name[end..],
-                )
+    let (_, value) = parameters(content_type)
+        .find(|(name, value)| name.eq_ignore_ascii_case(b"charset") && !value.is_empty())?;
+    match value {
+        Cow::Borrowed(v) => std::str::from_utf8(v).ok().map(Cow::Borrowed),
+        Cow::Owned(v) => String::from_utf8(v).ok().map(Cow::Owned),
+    }
+}
+
+/// The file name a `Content-Disposition` value gives (RFC 6266 §4.3), as received: a
+/// `filename*` parameter (an RFC 8187 ext-value, `UTF-8` or `ISO-8859-1`, percent-decoded)
+/// wins over `filename` (a token or a quoted-string; bytes that are not UTF-8 read as
+/// ISO-8859-1). `None` when there is neither, or it is empty.
+///
+/// The name is the server's: it may hold `/`, `..` or anything else, so a caller that saves
+/// a file under it must make it safe first (curl keeps what follows the last `/` or `\`).
+///
+/// ```
+/// use duet_core::disposition_filename;
+/// let header = b"attachment; filename=\"plain.txt\"; filename*=UTF-8''caf%C3%A9.txt";
+/// assert_eq!(disposition_filename(header).as_deref(), Some("caf\u{e9}.txt"));
+/// assert_eq!(disposition_filename(b"inline").as_deref(), None);
+/// ```
+pub fn disposition_filename(content_disposition: &[u8]) -> Option<String> {
+    let mut plain = None;
+    for (name, value) in parameters(content_disposition) {
+        if name.eq_ignore_ascii_case(b"filename*") {
+            if let Some(name) = ext_value(&value).filter(|n| !n.is_empty()) {
+                return Some(name);
             }
-        };
-        if name.eq_ignore_ascii_case(b"charset") && !value.is_empty() {
-            return match value {
-                Cow::Borrowed(v) => std::str::from_utf8(v).ok().map(Cow::Borrowed),
-                Cow::Owned(v) => String::from_utf8(v).ok().map(Cow::Owned),
-            };
+        } else if name.eq_ignore_ascii_case(b"filename") && plain.is_none() {
+            plain = Some(match String::from_utf8(value.into_owned()) {
+                Ok(text) => text,
+                Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            });
         }
-        // Whatever follows the value up to the next `;` is ignored.
-        let next = after_value.iter().position(|&b| b == b';')?;
-        rest = &after_value[next + 1..];
+    }
+    plain.filter(|n| !n.is_empty())
+}
+
+/// An RFC 8187 ext-value (`charset'language'percent-encoded`) in UTF-8 or ISO-8859-1, decoded.
+fn ext_value(value: &[u8]) -> Option<String> {
+    let mut parts = value.splitn(3, |&b| b == b'\'');
+    let (charset, _language, encoded) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes: Vec<u8> = percent_encoding::percent_decode(encoded).collect();
+    if charset.eq_ignore_ascii_case(b"UTF-8") {
+        String::from_utf8(bytes).ok()
+    } else if charset.eq_ignore_ascii_case(b"ISO-8859-1") {
+        Some(bytes.iter().map(|&b| char::from(b)).collect())
+    } else {
+        None
+    }
+}
+
+/// The parameters of a field value (RFC 9110 §5.6.6), after its first item (a media type, a
+/// disposition type): `;`-separated `name=value` pairs, each name trimmed, each value a token
+/// (trimmed) or a quoted-string (§5.6.4, `\` escapes undone; unterminated, it runs to the
+/// end). A parameter without `=` is skipped, and whatever follows a value up to the next `;`
+/// is ignored.
+fn parameters(value: &[u8]) -> Parameters<'_> {
+    let start = value.iter().position(|&b| b == b';');
+    Parameters {
+        rest: start.map(|at| &value[at + 1..]),
+    }
+}
+
+/// The iterator [`parameters`] returns.
+struct Parameters<'a> {
+    /// The input after the last `;` read, `None` once there is none left.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Parameters<'a> {
+    type Item = (&'a [u8], Cow<'a, [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest.take()?;
+            let name_end = rest.iter().position(|&b| b == b'=' || b == b';')?;
+            let name = rest[..name_end].trim_ascii();
+            let after_name = &rest[name_end + 1..];
+            if rest[name_end] == b';' {
+                self.rest = Some(after_name); // a parameter without a value: skipped
+                continue;
+            }
+            let (value, after_value) = match after_name.split_first() {
+                Some((b'"', quoted)) => quoted_string(quoted),
+                _ => {
+                    let end = after_name.iter().position(|&b| b == b';');
+                    let end = end.unwrap_or(after_name.len());
+                    (
+                        Cow::Borrowed(after_name[..end].trim_ascii()),
+                        &after_name[end..],
+                    )
+                }
+            };
+            self.rest = after_value
+                .iter()
+                .position(|&b| b == b';')
+                .map(|at| &after_value[at + 1..]);
+            return Some((name, value));
+        }
     }
 }
 
@@ -240,6 +312,53 @@ mod tests {
 
     fn charset(value: &str) -> Option<String> {
         charset_of(value.as_bytes()).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn disposition_file_names() {
+        for (value, name) in [
+            (&b"attachment; filename=\"a b.txt\""[..], Some("a b.txt")),
+            (b"attachment; filename=plain.txt", Some("plain.txt")),
+            (b"attachment;filename=\"esc\\\"aped\"", Some("esc\"aped")),
+            (
+                b"attachment; FILENAME=\"../../etc/passwd\"",
+                Some("../../etc/passwd"),
+            ),
+            // filename* wins, wherever it stands.
+            (
+                b"attachment; filename*=UTF-8''caf%C3%A9.txt; filename=\"fallback\"",
+                Some("caf\u{e9}.txt"),
+            ),
+            (
+                b"attachment; filename=\"fallback\"; filename*=utf-8'en'a%20b",
+                Some("a b"),
+            ),
+            (
+                b"attachment; filename*=iso-8859-1''%E9t%E9.txt",
+                Some("\u{e9}t\u{e9}.txt"),
+            ),
+            // One that does not decode, in a charset not taken, or empty: filename instead.
+            (
+                b"attachment; filename*=UTF-8''%FF.txt; filename=ok.txt",
+                Some("ok.txt"),
+            ),
+            (b"attachment; filename*=KOI8-R''x; filename=y", Some("y")),
+            (b"attachment; filename*=UTF-8''; filename=z", Some("z")),
+            (b"attachment; filename*=no-quotes; filename=w", Some("w")),
+            // Bytes that are not UTF-8 read as ISO-8859-1.
+            (b"attachment; filename=caf\xe9.txt", Some("caf\u{e9}.txt")),
+            (b"attachment; filename=\"\"", None),
+            (b"attachment; filename*=UTF-8''", None),
+            (b"inline", None),
+            (b"filename=no-type-first", None),
+        ] {
+            assert_eq!(
+                disposition_filename(value).as_deref(),
+                name,
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
     }
 
     #[test]

@@ -762,3 +762,64 @@ fn remote_name_saves_as_the_urls_last_segment() {
     assert_eq!(run.code, 1, "no name: {}", run.stderr);
     assert!(run.stderr.contains("names no file"), "{}", run.stderr);
 }
+
+/// `-OJ` as curl's: the file takes the name `Content-Disposition` gives (`filename*` over
+/// `filename`), without its directories; an existing file is not overwritten; with no such
+/// name, -O's. -J needs -O.
+#[test]
+fn remote_header_name_names_the_file_as_the_server_says() {
+    let server = duet_tests::server::Server::http(|r| {
+        use duet_tests::server::Reply;
+        let disposition = match r.path() {
+            "/utf8" => "attachment; filename=\"plain.txt\"; filename*=UTF-8''caf%C3%A9.txt",
+            "/climb" => "attachment; filename=\"../../up/and\\\\away.bin\"",
+            "/dots" => "attachment; filename=\"..\"",
+            _ => "inline",
+        };
+        Reply::ok(format!("body of {}", r.path())).header("Content-Disposition", disposition)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for flavour in [&[][..], &["--async"]] {
+        let sub = tempfile::tempdir_in(dir.path()).unwrap();
+        let get = |path: &str| {
+            duet(&[&["-OJ"][..], flavour, &[&server.url(path)]].concat())
+                .current_dir(sub.path())
+                .run()
+        };
+        let run = get("/utf8");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let saved = std::fs::read_to_string(sub.path().join("caf\u{e9}.txt")).unwrap();
+        assert_eq!(saved, "body of /utf8");
+        assert_eq!(get("/climb").code, 0);
+        assert_eq!(
+            std::fs::read_to_string(sub.path().join("away.bin")).unwrap(),
+            "body of /climb",
+            "what follows the last / or \\"
+        );
+        assert!(!dir.path().join("up").exists());
+        // No usable name: -O's, the URL's last segment.
+        assert_eq!(get("/dots").code, 0);
+        assert_eq!(
+            std::fs::read_to_string(sub.path().join("dots")).unwrap(),
+            "body of /dots"
+        );
+        assert_eq!(get("/none").code, 0);
+        assert!(sub.path().join("none").exists());
+        // A name taken already: refused, the file left as it was.
+        let run = get("/utf8");
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("refusing to overwrite"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(sub.path().join("caf\u{e9}.txt")).unwrap(),
+            "body of /utf8"
+        );
+    }
+    let run = duet(&["-J", &server.url("/utf8")])
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(run.code, 2, "-J needs -O: {}", run.stderr);
+}
