@@ -1,13 +1,14 @@
 //! The parsers of header fields a server chooses: `Set-Cookie` (the cookie jar),
-//! `WWW-Authenticate` (a Digest flow answering a 401), `Link` (pagination) and `Content-Type`
-//! (the charset a body's text is decoded by).
+//! `WWW-Authenticate` (a Digest flow answering a 401), `Link` (pagination), `Content-Type`
+//! (the charset a body's text is decoded by) and `Content-Disposition` (a file's name).
 //!
 //! The whole input is one field value, given to each. Nothing may panic, and what each
 //! accepts must be usable: a cookie the jar stored goes out in a `Cookie` header that is a
 //! valid field value, storing the same `Set-Cookie` again replaces rather than adds, a Digest
 //! answer is one valid `Authorization` field, every parsed link has a relation type, a
-//! charset found is not empty, and a body (the input again) decoded piece by piece, split
-//! anywhere, gives the text and encoding that decoding it whole gives.
+//! charset found is not empty, a body (the input again) decoded piece by piece, split
+//! anywhere, gives the text and encoding that decoding it whole gives, and a file name found
+//! is not empty.
 
 #![no_main]
 
@@ -16,7 +17,9 @@ use std::time::{Duration, SystemTime};
 use duet_core::auth::{Auth, AuthRequest, AuthResponse, AuthStep, CnonceSource, DigestAuth};
 use duet_core::cookies::CookieJar;
 use duet_core::link::parse_link_headers;
-use duet_core::{Headers, Method, StatusCode, TextDecoder, Url, charset_of, decode_text};
+use duet_core::{
+    Headers, Method, StatusCode, TextDecoder, Url, charset_of, decode_text, disposition_filename,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn cookies(value: &str) {
@@ -119,6 +122,12 @@ fn content_type(value: &[u8]) {
     }
 }
 
+fn content_disposition(value: &[u8]) {
+    if let Some(name) = disposition_filename(value) {
+        assert!(!name.is_empty(), "an empty file name");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         cookies(text);
@@ -127,4 +136,5 @@ fuzz_target!(|data: &[u8]| {
     digest(data, true);
     links(data);
     content_type(data);
+    content_disposition(data);
 });
