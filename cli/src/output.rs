@@ -154,15 +154,13 @@ impl Output {
         if self.fail && failed && self.destination != Destination::Memory {
             return Ok(false);
         }
+        // `-J`: a name the server gave never replaces a file already there (as curl's).
+        let mut no_clobber = false;
         if self.header_name
             && let Some(name) = header_file_name(info)
         {
-            let path = PathBuf::from(name);
-            if path.exists() {
-                let message = format!("-J: refusing to overwrite {}", path.display());
-                return Err(Failure::new(Kind::Io, message));
-            }
-            self.destination = Destination::File(path);
+            self.destination = Destination::File(PathBuf::from(name));
+            no_clobber = true;
         }
         let mut writer: Box<dyn Write> = match &self.destination {
             Destination::Memory => return Ok(true),
@@ -174,11 +172,17 @@ impl Output {
                     })?;
                 }
                 let file = match self.resume_from {
+                    _ if no_clobber => File::options().write(true).create_new(true).open(path),
                     0 => File::create(path),
                     _ => File::options().append(true).create(true).open(path),
                 };
-                let file = file
-                    .map_err(|e| Failure::new(Kind::Io, format!("-o {}: {e}", path.display())))?;
+                let file = file.map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists if no_clobber => Failure::new(
+                        Kind::Io,
+                        format!("-J: refusing to overwrite {}", path.display()),
+                    ),
+                    _ => Failure::new(Kind::Io, format!("-o {}: {e}", path.display())),
+                })?;
                 self.progress = self.progress_bar(info, length);
                 Box::new(BufWriter::new(file))
             }
