@@ -19,7 +19,7 @@ features with both clients.
 Exit codes: 0 success; 1 a failed request (see the kind on stderr); 2 a wrong command line;
 3 a malformed URL; 7 connect; 18 a body cut short; 22 --fail and a 4xx/5xx status; 28 timeout;
 33 -C not resumed; 35 TLS; 47 too many redirects; 52 no answer at all; 61 a body that does not
-decode.";
+decode; 63 a body over --max-filesize.";
 
 /// duet: an HTTP/1.1 client for the command line, over duet-blocking (or duet-async with
 /// --async).
@@ -371,6 +371,12 @@ pub struct Args {
     #[arg(short = 'o', long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// Refuse a body larger than this many bytes (a suffix k, m or g counts in KiB, MiB or
+    /// GiB), as curl's: one whose length says so fails before any of it is written, one of
+    /// unknown length once it passes the size. Exit 63.
+    #[arg(long, value_name = "BYTES", value_parser = byte_size, help_heading = "Output")]
+    pub max_filesize: Option<u64>,
+
     /// Write every head received (each followed redirect's, then the final one's) to this
     /// file, `-` for standard output, as curl's -D; the file is made once a head arrives.
     #[arg(short = 'D', long, value_name = "PATH", help_heading = "Output")]
@@ -678,6 +684,21 @@ impl Args {
             _ => self.proxy_auth_type,
         }
     }
+}
+
+/// A byte count, with curl's suffixes: `k`/`K`, `m`/`M`, `g`/`G` (powers of 1024).
+fn byte_size(arg: &str) -> Result<u64, String> {
+    let (digits, shift) = match arg.as_bytes().last() {
+        Some(b'k' | b'K') => (&arg[..arg.len() - 1], 10),
+        Some(b'm' | b'M') => (&arg[..arg.len() - 1], 20),
+        Some(b'g' | b'G') => (&arg[..arg.len() - 1], 30),
+        _ => (arg, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected a number of bytes, as 500, 10k, 2M or 1G".to_owned())?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| "too many bytes".to_owned())
 }
 
 /// `key=value` (the value may be empty).

@@ -43,6 +43,8 @@ pub enum Kind {
     Status,
     /// `-C`: the server sent the whole body instead of the rest (it does not serve ranges).
     Resume,
+    /// `--max-filesize`: the body is larger than allowed.
+    TooLarge,
 }
 
 impl Kind {
@@ -64,12 +66,13 @@ impl Kind {
             Kind::Io => "io",
             Kind::Status => "status",
             Kind::Resume => "resume",
+            Kind::TooLarge => "too_large",
         }
     }
 
     /// The process exit code for a failure of this kind: curl's number where curl has one
     /// that scripts check (7 connect, 22 `--fail`, 28 timeout, 33 `-C` not resumed, 35 TLS,
-    /// 47 redirects), else 1.
+    /// 47 redirects, 63 `--max-filesize`), else 1.
     /// A wrong command line exits with 2 (from the argument parser).
     pub fn exit_code(self) -> u8 {
         match self {
@@ -79,6 +82,7 @@ impl Kind {
             Kind::Resume => 33,
             Kind::Tls => 35,
             Kind::TooManyRedirects => 47,
+            Kind::TooLarge => 63,
             _ => 1,
         }
     }
@@ -222,9 +226,13 @@ mod tests {
             assert_eq!((kind.as_str(), kind.exit_code()), (name, code));
             assert_eq!(serde_json::to_value(kind).unwrap(), name);
         }
-        let resume = Kind::Resume;
-        assert_eq!((resume.as_str(), resume.exit_code()), ("resume", 33));
-        assert_eq!(serde_json::to_value(resume).unwrap(), "resume");
+        for (kind, name, code) in [
+            (Kind::Resume, "resume", 33),
+            (Kind::TooLarge, "too_large", 63),
+        ] {
+            assert_eq!((kind.as_str(), kind.exit_code()), (name, code));
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
     }
 
     #[test]

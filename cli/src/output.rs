@@ -51,6 +51,8 @@ pub struct Output {
     dump_header: Option<PathBuf>,
     /// `-J`: the file is named by the response's `Content-Disposition` when it names one.
     header_name: bool,
+    /// `--max-filesize`: the most body bytes taken.
+    max_filesize: Option<u64>,
 }
 
 impl Output {
@@ -75,6 +77,7 @@ impl Output {
             remote_time: false,
             dump_header: None,
             header_name: false,
+            max_filesize: None,
         }
     }
 
@@ -98,6 +101,7 @@ impl Output {
         output.remote_time = args.remote_time;
         output.dump_header = args.dump_header.clone();
         output.header_name = args.remote_header_name;
+        output.max_filesize = args.max_filesize;
         output
     }
 
@@ -154,6 +158,11 @@ impl Output {
         if self.fail && failed && self.destination != Destination::Memory {
             return Ok(false);
         }
+        if let (Some(max), Some(length)) = (self.max_filesize, length)
+            && length > max
+        {
+            return Err(too_large(format!("the body is {length} bytes")));
+        }
         // `-J`: a name the server gave never replaces a file already there (as curl's).
         let mut no_clobber = false;
         if self.header_name
@@ -197,6 +206,11 @@ impl Output {
     /// A piece of the body.
     pub fn data(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         self.received += bytes.len() as u64;
+        if let Some(max) = self.max_filesize
+            && self.received > max
+        {
+            return Err(too_large(format!("the body ran past {max} bytes")));
+        }
         match &mut self.writer {
             Some(writer) => writer.write_all(bytes).map_err(write_error)?,
             None => self.body.extend_from_slice(bytes),
@@ -277,6 +291,14 @@ impl Output {
         };
         Some(bar)
     }
+}
+
+/// `--max-filesize`'s failure: `what` the body did, beside the limit.
+fn too_large(what: String) -> Failure {
+    Failure::new(
+        Kind::TooLarge,
+        format!("{what}, more than --max-filesize allows"),
+    )
 }
 
 /// `-J`: the file name the response's `Content-Disposition` gives, made safe as curl makes

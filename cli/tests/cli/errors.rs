@@ -291,3 +291,47 @@ fn usage_errors_exit_with_2_and_no_report() {
     }
     assert!(help.out().contains("Exit codes"));
 }
+
+/// `--max-filesize` as curl's: a body whose length says it is larger fails before any of it
+/// is written (no file made); one of unknown length fails once it passes the size; exit 63.
+#[test]
+fn max_filesize_refuses_a_larger_body() {
+    let server = Server::http(|r| {
+        let size: usize = r.path()[1..].parse().unwrap_or(0);
+        match r.query() {
+            Some("chunked") => Reply::new(200).chunked(vec![vec![b'x'; 1000]; size / 1000]),
+            _ => Reply::ok(vec![b'x'; size]),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out");
+    for flavour in [&[][..], &["--async"]] {
+        let get = |limit: &str, path: &str| {
+            let mut args = vec!["--max-filesize", limit, "-o"];
+            let file = arg(&file);
+            args.push(&file);
+            args.extend_from_slice(flavour);
+            let url = server.url(path);
+            args.push(&url);
+            duet(&args).run()
+        };
+        let _ = std::fs::remove_file(&file);
+        let run = get("1k", "/1025");
+        assert_eq!(run.code, 63, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("duet: too_large: "),
+            "{}",
+            run.stderr
+        );
+        assert!(!file.exists(), "nothing written");
+        assert_eq!(get("1k", "/1024").code, 0);
+        assert_eq!(std::fs::read(&file).unwrap().len(), 1024);
+        let run = get("2500", "/5000?chunked");
+        assert_eq!(run.code, 63, "{}", run.stderr);
+        assert!(run.stderr.contains("ran past 2500 bytes"), "{}", run.stderr);
+        assert!(std::fs::read(&file).unwrap().len() <= 2500);
+        assert_eq!(get("5000", "/5000?chunked").code, 0);
+    }
+    let run = duet(&["--max-filesize", "1x", &server.url("/1")]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
