@@ -419,9 +419,10 @@ pub struct Args {
     pub compressed: bool,
 
     /// Write FORMAT to stdout once the transfer is over (a failure too), as curl's -w:
-    /// %{http_code}, %{url_effective}, %{time_total}, %{size_download}, %{content_type},
-    /// %{num_redirects}, %{redirect_url}, %{remote_ip}, %{remote_port}, %{http_version},
-    /// %{scheme}, %{exitcode}, %{errormsg}, %header{NAME}; \n, \t, \r, \\ and %%.
+    /// %{http_code}, %{url_effective}, %{time_total}, %{time_starttransfer}, %{size_download},
+    /// %{speed_download}, %{content_type}, %{num_headers}, %{num_redirects}, %{redirect_url},
+    /// %{filename_effective}, %{remote_ip}, %{remote_port}, %{http_version}, %{scheme},
+    /// %{exitcode}, %{errormsg}, %header{NAME}; \n, \t, \r, \\ and %%.
     #[arg(short = 'w', long, value_name = "FORMAT", value_parser = WriteOut::parse, help_heading = "Output")]
     pub write_out: Option<WriteOut>,
 

@@ -53,6 +53,8 @@ pub struct Output {
     header_name: bool,
     /// `--max-filesize`: the most body bytes taken.
     max_filesize: Option<u64>,
+    /// Whether the destination file was made (opened for the body).
+    file_made: bool,
 }
 
 impl Output {
@@ -78,6 +80,7 @@ impl Output {
             dump_header: None,
             header_name: false,
             max_filesize: None,
+            file_made: false,
         }
     }
 
@@ -193,6 +196,7 @@ impl Output {
                     _ => Failure::new(Kind::Io, format!("-o {}: {e}", path.display())),
                 })?;
                 self.progress = self.progress_bar(info, length);
+                self.file_made = true;
                 Box::new(BufWriter::new(file))
             }
         };
@@ -253,6 +257,14 @@ impl Output {
             }
         }
         Ok(())
+    }
+
+    /// The file the body went to, once it was made (`-o`, `-O`, or the name `-J` took).
+    pub fn file_written(&self) -> Option<&std::path::Path> {
+        match &self.destination {
+            Destination::File(path) if self.file_made => Some(path),
+            _ => None,
+        }
     }
 
     /// The body bytes handed over (decoded unless `--raw`), whether kept or written.

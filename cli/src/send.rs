@@ -35,6 +35,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// The body bytes received (decoded unless `--raw`).
     pub size_download: u64,
+    /// The file the body went to (`-o`, `-O`, or the name `-J` took), if one was made.
+    pub filename: Option<std::path::PathBuf>,
 }
 
 /// The retry policy `--retry` and its companions ask for: the safe rules by default, as
@@ -95,6 +97,7 @@ pub fn perform(spec: &RequestSpec, fail: bool, output: &mut Output) -> Outcome {
         error: sent.and(finished).and(saved).and(status).err(),
         elapsed,
         size_download: output.received(),
+        filename: output.file_written().map(std::path::Path::to_path_buf),
     }
 }
 
@@ -108,6 +111,7 @@ impl Outcome {
             error: Some(failure),
             elapsed: started.elapsed(),
             size_download: 0,
+            filename: None,
         }
     }
 }

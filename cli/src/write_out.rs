@@ -47,6 +47,15 @@ pub enum Variable {
     SizeDownload,
     /// `time_total`: seconds from the start to the end of the body, to the microsecond.
     TimeTotal,
+    /// `time_starttransfer`: seconds from the start until the final response's head arrived
+    /// (redirects and authentication rounds included); 0 without one.
+    TimeStartTransfer,
+    /// `speed_download`: the body bytes per second over `time_total`, whole.
+    SpeedDownload,
+    /// `num_headers`: the header fields of the final response.
+    NumHeaders,
+    /// `filename_effective`: the file the body went to (`-o`, `-O`, `-J`); empty without one.
+    FilenameEffective,
     /// `remote_ip`: the address of the server (or proxy) that answered.
     RemoteIp,
     /// `remote_port`: its port.
@@ -70,6 +79,10 @@ impl Variable {
             "content_type" => Variable::ContentType,
             "size_download" => Variable::SizeDownload,
             "time_total" => Variable::TimeTotal,
+            "time_starttransfer" => Variable::TimeStartTransfer,
+            "speed_download" => Variable::SpeedDownload,
+            "num_headers" => Variable::NumHeaders,
+            "filename_effective" => Variable::FilenameEffective,
             "remote_ip" => Variable::RemoteIp,
             "remote_port" => Variable::RemotePort,
             "scheme" => Variable::Scheme,
@@ -178,6 +191,29 @@ impl WriteOut {
                         Variable::TimeTotal => {
                             write!(out, "{:.6}", outcome.elapsed.as_secs_f64())
                         }
+                        Variable::TimeStartTransfer => write!(
+                            out,
+                            "{:.6}",
+                            info.map_or(0.0, |i| i.elapsed().as_secs_f64())
+                        ),
+                        Variable::SpeedDownload => {
+                            let secs = outcome.elapsed.as_secs_f64();
+                            let speed = match secs > 0.0 {
+                                true => outcome.size_download as f64 / secs,
+                                false => 0.0,
+                            };
+                            write!(out, "{}", speed as u64)
+                        }
+                        Variable::NumHeaders => {
+                            write!(out, "{}", info.map_or(0, |i| i.headers().len()))
+                        }
+                        Variable::FilenameEffective => out.write_str(
+                            &outcome
+                                .filename
+                                .as_deref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
+                        ),
                         Variable::RemoteIp => out.write_str(
                             &info
                                 .and_then(|i| i.remote_addr())
@@ -242,6 +278,10 @@ mod tests {
             ("content_type", Variable::ContentType),
             ("size_download", Variable::SizeDownload),
             ("time_total", Variable::TimeTotal),
+            ("time_starttransfer", Variable::TimeStartTransfer),
+            ("speed_download", Variable::SpeedDownload),
+            ("num_headers", Variable::NumHeaders),
+            ("filename_effective", Variable::FilenameEffective),
             ("remote_ip", Variable::RemoteIp),
             ("remote_port", Variable::RemotePort),
             ("scheme", Variable::Scheme),

@@ -721,6 +721,30 @@ fn write_out_as_curls() {
     ])
     .run();
     assert_eq!(run.out(), format!("302 {}", server.url("/end")));
+    // Timing, speed, the head's size and the file written.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("saved.txt");
+    let format = "%{num_headers}|%{filename_effective}|%{time_starttransfer}|%{time_total}|%{speed_download}";
+    let run = duet(&["-o", &arg(&file), "-w", format, &server.url("/start")]).run();
+    let out = run.out();
+    let fields: Vec<&str> = out.split('|').collect();
+    assert_eq!(fields[..2], ["4", arg(&file).as_str()], "{out}");
+    let (start, total): (f64, f64) = (fields[2].parse().unwrap(), fields[3].parse().unwrap());
+    assert!(0.0 < start && start <= total, "{out}");
+    let speed: u64 = fields[4].parse().unwrap();
+    // (time_total is printed to the microsecond; the speed uses the unrounded time.)
+    let bounds = (
+        (12.0 / (total + 1e-6)) as u64,
+        (12.0 / (total - 1e-6)) as u64,
+    );
+    assert!(bounds.0 <= speed && speed <= bounds.1, "{out}");
+    let run = duet(&[
+        "-w",
+        "[%{filename_effective}] %{num_headers}",
+        &server.url("/end"),
+    ])
+    .run();
+    assert_eq!(run.out(), "twelve bytes[] 4", "no file");
     // A failure writes too: no status, the exit code, the message.
     let closed = format!("http://{}/", duet_tests::server::refused_addr());
     let run = duet(&[
