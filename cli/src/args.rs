@@ -106,7 +106,8 @@ pub struct Args {
     #[arg(long = "field", value_name = "K=V", value_parser = pair, help_heading = "Body")]
     pub form: Vec<(String, String)>,
 
-    /// A multipart part: `name=value`, or `name=@PATH[;type=MIME][;filename=NAME]` (repeat).
+    /// A multipart part: `name=value`, `name=@PATH[;type=MIME][;filename=NAME]`, or
+    /// `name=<PATH[;type=MIME]` (the file's content as the value) (repeat).
     #[arg(
         short = 'F',
         long = "form",
@@ -114,7 +115,7 @@ pub struct Args {
         value_name = "PART",
         value_parser = part,
         help_heading = "Body",
-        help = "A multipart part, as curl's -F: name=value, or name=@PATH[;type=MIME][;filename=NAME] (repeat); double quotes around PATH or NAME keep a ';' in it"
+        help = "A multipart part, as curl's -F: name=value, name=@PATH[;type=MIME][;filename=NAME], or name=<PATH[;type=MIME] (the file's content as the value, no file name) (repeat); double quotes around PATH or NAME keep a ';' in it"
     )]
     pub part: Vec<PartArg>,
 
@@ -458,6 +459,16 @@ pub enum PartArg {
         name: String,
         /// Its value.
         value: String,
+    },
+    /// `name=<PATH[;type=MIME]`: a field whose value is the file's content (no file name),
+    /// as curl's.
+    Contents {
+        /// The field name.
+        name: String,
+        /// The file whose content is the value.
+        path: PathBuf,
+        /// The part's content type, if given (none is sent otherwise).
+        mime: Option<String>,
     },
     /// `name=@PATH[;type=MIME][;filename=NAME]`: a file, streamed.
     File {
@@ -852,9 +863,27 @@ fn seconds(arg: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
-/// One `-F` value: `name=value` or `name=@PATH[;type=MIME][;filename=NAME]`.
+/// One `-F` value: `name=value`, `name=@PATH[;type=MIME][;filename=NAME]` or
+/// `name=<PATH[;type=MIME]`.
 fn part(arg: &str) -> Result<PartArg, String> {
     let (name, value) = pair(arg)?;
+    if let Some(file) = value.strip_prefix('<') {
+        let segments = quoted_segments(file)?;
+        let mut params = segments.iter().map(String::as_str);
+        let path = params
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or("no file after '<'")?;
+        let mut mime = None;
+        for param in params {
+            match param.split_once('=') {
+                Some(("type", v)) => mime = Some(v.to_owned()),
+                _ => return Err(format!("unknown part parameter {param:?} (type=)")),
+            }
+        }
+        let path = PathBuf::from(path);
+        return Ok(PartArg::Contents { name, path, mime });
+    }
     let Some(file) = value.strip_prefix('@') else {
         return Ok(PartArg::Text { name, value });
     };

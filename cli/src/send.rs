@@ -149,6 +149,17 @@ impl DriverExt for duet_blocking::Blocking {
         for part in parts {
             form = match part {
                 PartArg::Text { name, value } => form.text(name, value),
+                PartArg::Contents { name, path, mime } => {
+                    let read = std::fs::read(path).map_err(|e| {
+                        let message = format!("-F <{}: {e}", path.display());
+                        duet_blocking::Error::msg(duet_blocking::ErrorKind::Body, message)
+                    })?;
+                    let mut value = Part::bytes(read);
+                    if let Some(mime) = mime {
+                        value = value.mime(mime)?;
+                    }
+                    form.part(name, value)
+                }
                 PartArg::File {
                     name,
                     path,
@@ -190,6 +201,17 @@ impl DriverExt for duet_async::Async {
         for part in parts {
             form = match part {
                 PartArg::Text { name, value } => form.text(name, value),
+                PartArg::Contents { name, path, mime } => {
+                    let read = std::fs::read(path).map_err(|e| {
+                        let message = format!("-F <{}: {e}", path.display());
+                        duet_async::Error::msg(duet_async::ErrorKind::Body, message)
+                    })?;
+                    let mut value = Part::bytes(read);
+                    if let Some(mime) = mime {
+                        value = value.mime(mime)?;
+                    }
+                    form.part(name, value)
+                }
                 PartArg::File {
                     name,
                     path,

@@ -236,6 +236,11 @@ fn multipart_text_and_file_parts() {
         &format!("photo=@{};type=image/png;filename=b.png", arg(&photo)),
         "--part",
         &format!("notes=@{}", arg(&notes)),
+        // `<`: the file's content as the value, no file name (and no type unless given).
+        "-F",
+        &format!("inline=<{}", arg(&notes)),
+        "-F",
+        &format!("typed=<{};type=text/x-note", arg(&notes)),
         &site.echo("/echo"),
     ])
     .report();
@@ -253,6 +258,8 @@ fn multipart_text_and_file_parts() {
             {"name": "title", "filename": null, "content_type": null, "size": 13, "text": "holiday; 2024"},
             {"name": "photo", "filename": "b.png", "content_type": "image/png", "size": 7},
             {"name": "notes", "filename": "notes.txt", "content_type": "text/plain", "size": 5, "text": "hello"},
+            {"name": "inline", "filename": null, "content_type": null, "size": 5, "text": "hello"},
+            {"name": "typed", "filename": null, "content_type": "text/x-note", "size": 5, "text": "hello"},
         ])
     );
 }
@@ -317,6 +324,7 @@ fn a_body_that_cannot_be_made_fails_before_anything_is_sent() {
         vec!["-j", "@/nonexistent/duet.json", url.as_str()],
         vec!["-d", "@/nonexistent/duet.txt", url.as_str()],
         vec!["-F", "f=@/nonexistent/duet.bin", url.as_str()],
+        vec!["-F", "f=</nonexistent/duet.txt", url.as_str()],
     ] {
         let (report, run) = duet(&args).report();
         assert_eq!(run.code, 1, "{args:?}");
