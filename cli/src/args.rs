@@ -867,49 +867,42 @@ fn seconds(arg: &str) -> Result<Duration, String> {
 /// `name=<PATH[;type=MIME]`.
 fn part(arg: &str) -> Result<PartArg, String> {
     let (name, value) = pair(arg)?;
-    if let Some(file) = value.strip_prefix('<') {
-        let segments = quoted_segments(file)?;
-        let mut params = segments.iter().map(String::as_str);
-        let path = params
-            .next()
-            .filter(|p| !p.is_empty())
-            .ok_or("no file after '<'")?;
-        let mut mime = None;
-        for param in params {
-            match param.split_once('=') {
-                Some(("type", v)) => mime = Some(v.to_owned()),
-                _ => return Err(format!("unknown part parameter {param:?} (type=)")),
-            }
-        }
-        let path = PathBuf::from(path);
-        return Ok(PartArg::Contents { name, path, mime });
-    }
-    let Some(file) = value.strip_prefix('@') else {
-        return Ok(PartArg::Text { name, value });
+    // `<`: the file's content as the value; `@`: the file itself.
+    let (sign, contents, file) = match (value.strip_prefix('<'), value.strip_prefix('@')) {
+        (Some(file), _) => ('<', true, file),
+        (None, Some(file)) => ('@', false, file),
+        (None, None) => return Ok(PartArg::Text { name, value }),
     };
     let segments = quoted_segments(file)?;
     let mut params = segments.iter().map(String::as_str);
     let path = params
         .next()
         .filter(|p| !p.is_empty())
-        .ok_or("no file after '@'")?;
+        .ok_or_else(|| format!("no file after '{sign}'"))?;
     let (mut mime, mut filename) = (None, None);
     for param in params {
         match param.split_once('=') {
             Some(("type", v)) => mime = Some(v.to_owned()),
-            Some(("filename", v)) => filename = Some(v.to_owned()),
+            Some(("filename", v)) if !contents => filename = Some(v.to_owned()),
             _ => {
-                return Err(format!(
-                    "unknown part parameter {param:?} (type=, filename=)"
-                ));
+                let known = if contents {
+                    "type="
+                } else {
+                    "type=, filename="
+                };
+                return Err(format!("unknown part parameter {param:?} ({known})"));
             }
         }
     }
-    Ok(PartArg::File {
-        name,
-        path: PathBuf::from(path),
-        mime,
-        filename,
+    let path = PathBuf::from(path);
+    Ok(match contents {
+        true => PartArg::Contents { name, path, mime },
+        false => PartArg::File {
+            name,
+            path,
+            mime,
+            filename,
+        },
     })
 }
 

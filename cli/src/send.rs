@@ -129,30 +129,19 @@ pub trait DriverExt: Driver {
     fn unix_socket(path: &Path) -> Arc<Self::Transport>;
 }
 
-impl DriverExt for duet_blocking::Blocking {
-    fn file_body(file: File) -> Self::Body {
-        file.into()
-    }
-
-    fn stdin_body() -> Self::Body {
-        duet_blocking::Body::from_reader(std::io::stdin(), None)
-    }
-
-    #[cfg(unix)]
-    fn unix_socket(path: &Path) -> Arc<Self::Transport> {
-        Arc::new(duet_blocking::transports::UnixSocket::new(path))
-    }
-
-    fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error> {
-        use duet_blocking::multipart::{Form, Part};
+/// The multipart form of `-F`'s `parts`, with `$flavour`'s `Form` and `Part` (the same API
+/// in both crates, so written once).
+macro_rules! form_of {
+    ($flavour:ident, $parts:expr) => {{
+        use $flavour::multipart::{Form, Part};
         let mut form = Form::new();
-        for part in parts {
+        for part in $parts {
             form = match part {
                 PartArg::Text { name, value } => form.text(name, value),
                 PartArg::Contents { name, path, mime } => {
                     let read = std::fs::read(path).map_err(|e| {
                         let message = format!("-F <{}: {e}", path.display());
-                        duet_blocking::Error::msg(duet_blocking::ErrorKind::Body, message)
+                        $flavour::Error::msg($flavour::ErrorKind::Body, message)
                     })?;
                     let mut value = Part::bytes(read);
                     if let Some(mime) = mime {
@@ -178,6 +167,25 @@ impl DriverExt for duet_blocking::Blocking {
             };
         }
         Ok(form)
+    }};
+}
+
+impl DriverExt for duet_blocking::Blocking {
+    fn file_body(file: File) -> Self::Body {
+        file.into()
+    }
+
+    fn stdin_body() -> Self::Body {
+        duet_blocking::Body::from_reader(std::io::stdin(), None)
+    }
+
+    #[cfg(unix)]
+    fn unix_socket(path: &Path) -> Arc<Self::Transport> {
+        Arc::new(duet_blocking::transports::UnixSocket::new(path))
+    }
+
+    fn form(parts: &[PartArg]) -> Result<Self::Form, duet_blocking::Error> {
+        form_of!(duet_blocking, parts)
     }
 }
 
@@ -196,40 +204,7 @@ impl DriverExt for duet_async::Async {
     }
 
     fn form(parts: &[PartArg]) -> Result<Self::Form, duet_async::Error> {
-        use duet_async::multipart::{Form, Part};
-        let mut form = Form::new();
-        for part in parts {
-            form = match part {
-                PartArg::Text { name, value } => form.text(name, value),
-                PartArg::Contents { name, path, mime } => {
-                    let read = std::fs::read(path).map_err(|e| {
-                        let message = format!("-F <{}: {e}", path.display());
-                        duet_async::Error::msg(duet_async::ErrorKind::Body, message)
-                    })?;
-                    let mut value = Part::bytes(read);
-                    if let Some(mime) = mime {
-                        value = value.mime(mime)?;
-                    }
-                    form.part(name, value)
-                }
-                PartArg::File {
-                    name,
-                    path,
-                    mime,
-                    filename,
-                } => {
-                    let mut file = Part::file(path)?;
-                    if let Some(filename) = filename {
-                        file = file.file_name(filename);
-                    }
-                    if let Some(mime) = mime {
-                        file = file.mime(mime)?;
-                    }
-                    form.part(name, file)
-                }
-            };
-        }
-        Ok(form)
+        form_of!(duet_async, parts)
     }
 }
 
