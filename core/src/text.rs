@@ -59,9 +59,9 @@ pub fn disposition_filename(content_disposition: &[u8]) -> Option<String> {
                 return Some(name);
             }
         } else if name.eq_ignore_ascii_case(b"filename") && plain.is_none() {
-            plain = Some(match String::from_utf8(value.into_owned()) {
-                Ok(text) => text,
-                Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            plain = Some(match std::str::from_utf8(&value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => encoding_rs::mem::decode_latin1(&value).into_owned(),
             });
         }
     }
@@ -76,7 +76,7 @@ fn ext_value(value: &[u8]) -> Option<String> {
     if charset.eq_ignore_ascii_case(b"UTF-8") {
         String::from_utf8(bytes).ok()
     } else if charset.eq_ignore_ascii_case(b"ISO-8859-1") {
-        Some(bytes.iter().map(|&b| char::from(b)).collect())
+        Some(encoding_rs::mem::decode_latin1(&bytes).into_owned())
     } else {
         None
     }
